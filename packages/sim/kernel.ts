@@ -1,0 +1,615 @@
+/**
+ * The simulated kernel: one object per run that owns virtual time, the event queue, the
+ * execution contexts and every checker (lockdep-lite, lifetime tracker, allocation model,
+ * violation log, trace recorder). All kernel-named API functions reach it through the object
+ * they act on (a fence, a lock, a workqueue) or take it as their first argument.
+ *
+ * Execution: events run to completion atomically. A body (an irq handler, a work item, a
+ * process step) accounts its cost on a local clock: now() = event time + cost spent so far, and
+ * anything it schedules is relative to that. kworker and process bodies need a CPU: when all
+ * simulated CPUs are busy the body is deferred until one is free. hardirq and softirq bodies
+ * preempt and are charged to CPU 0. Code outside any body (test set-up, the harness) runs in
+ * the init process context in zero time.
+ */
+import { ExecContext, type ContextKind } from './context.ts';
+import { make_cost_table, type CostOverrides, type CostTable } from './cost.ts';
+import {
+  EventQueue, PHASE_HARDIRQ, PHASE_KWORKER, PHASE_PROCESS, PHASE_SOFTIRQ, fifo_tie_breaker,
+  type EventHandle, type TieBreaker,
+} from './event-queue.ts';
+import { LifetimeTracker } from './lifetime.ts';
+import { Lockdep, lock_map_acquire, lock_map_release, lockdep_map } from './lockdep.ts';
+import { RandomStreams } from './random.ts';
+import { HZ_DEFAULT, Jiffies } from './time.ts';
+import { TraceRecorder, type TraceArgs, type TraceMode } from './trace.ts';
+import { ViolationLog, type ViolationKind } from './violations.ts';
+import { WAIT_OK, WAIT_SIGNAL, WAIT_TIMEOUT, type Sleepable, type Sleeper, type WaitResult, wait_queue_head } from './wait.ts';
+import { AllocStats, type FaultInjection } from './alloc.ts';
+import type { workqueue_struct } from './workqueue.ts';
+
+export interface KernelOptions {
+  /** Root seed of every random stream (default 1). */
+  seed?: number;
+  /** Tick rate (default 1000). */
+  HZ?: number;
+  /** Simulated CPUs available to kworkers and process tasks (default 8). */
+  nr_cpus?: number;
+  costs?: CostOverrides;
+  trace?: TraceMode;
+  tie_breaker?: TieBreaker;
+  /** Bound on events processed by one run call: hitting it records a `hang` (default 50M). */
+  max_events?: number;
+  /** Name of the context that runs code outside any event body (default "init"). */
+  init_name?: string;
+}
+
+export type EventHandler = (target: unknown, arg: number) => void;
+
+/** Thrown by run_task when the simulation runs dry while the task still waits: a deadlock. */
+export class SimulationHang extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulationHang';
+  }
+}
+
+export interface KernelStats {
+  events: number;
+  kworker_wakeups: number;
+  work_items: number;
+  process_wakeups: number;
+  irqs: number;
+  cpu_deferrals: number;
+  cpu_ns: Record<ContextKind, number>;
+}
+
+/** A process task: a generator stepped in process context (a user thread or a kthread). */
+export class Task implements Sleeper {
+  readonly kernel: Kernel;
+  readonly ctx: ExecContext;
+  readonly gen: Sleepable<unknown>;
+  done = false;
+  result: unknown = undefined;
+  blocked = true;
+  resume_scheduled = false;
+  sigkill_pending = false;
+  exiting = false;
+  readonly exited = new wait_queue_head();
+
+  constructor(kernel: Kernel, ctx: ExecContext, gen: Sleepable<unknown>) {
+    this.kernel = kernel;
+    this.ctx = ctx;
+    this.gen = gen;
+  }
+
+  wake(): void {
+    if (!this.blocked || this.resume_scheduled || this.done) return;
+    this.resume_scheduled = true;
+    const k = this.kernel;
+    k.stats.process_wakeups++;
+    k.schedule_at(k.now() + k.costs.process_wakeup_ns, PHASE_PROCESS, k.EV_TASK_RESUME, this, 0);
+  }
+}
+
+/** A device interrupt line (request_irq). */
+export class irq_line {
+  readonly kernel: Kernel;
+  readonly name: string;
+  readonly ctx: ExecContext;
+  readonly dev: unknown;
+  readonly handler: (dev: any, arg: number) => void;
+
+  constructor(kernel: Kernel, name: string, dev: unknown, handler: (dev: any, arg: number) => void) {
+    this.kernel = kernel;
+    this.name = name;
+    this.dev = dev;
+    this.handler = handler;
+    this.ctx = new ExecContext('hardirq', `irq/${name}`);
+  }
+}
+
+export class Kernel {
+  readonly eq: EventQueue;
+  readonly jiffies: Jiffies;
+  readonly random: RandomStreams;
+  readonly costs: CostTable;
+  readonly trace: TraceRecorder;
+  readonly violations = new ViolationLog();
+  readonly lifetime: LifetimeTracker;
+  readonly lockdep: Lockdep;
+  readonly alloc = new AllocStats();
+  readonly faults: FaultInjection = { alloc_fail_probability: 0, alloc_fail_tags: null };
+  readonly stats: KernelStats = {
+    events: 0, kworker_wakeups: 0, work_items: 0, process_wakeups: 0, irqs: 0, cpu_deferrals: 0,
+    cpu_ns: { process: 0, kworker: 0, softirq: 0, hardirq: 0 },
+  };
+  readonly max_events: number;
+
+  /** The context whose code is running now. */
+  current: ExecContext;
+  readonly init_ctx: ExecContext;
+  readonly softirq_ctx = new ExecContext('softirq', 'softirq/timer');
+  readonly hrtimer_ctx = new ExecContext('hardirq', 'hardirq/hrtimer');
+
+  /** dma-fence signalling annotation (dma_fence_begin_signalling / __dma_fence_might_wait). */
+  readonly dma_fence_map: lockdep_map;
+  /** Memory reclaim (fs_reclaim_acquire): taken by sleeping allocations and reclaim workers. */
+  readonly fs_reclaim: lockdep_map;
+
+  // Built-in event kinds.
+  readonly EV_TASK_RESUME: number;
+  readonly EV_SLEEP_TIMEOUT: number;
+  readonly EV_IRQ: number;
+  readonly EV_CALL_SOFTIRQ: number;
+  readonly EV_CALL_HARDIRQ: number;
+
+  private readonly handlers: EventHandler[] = [];
+  private readonly handler_names: string[] = [];
+  private in_body = false;
+  private spent = 0;
+  private cpu = 0;
+  private readonly cpu_busy_until: Float64Array;
+  private next_fence_context = 1;
+  private readonly system_wqs = new Map<string, workqueue_struct>();
+  /** Set by workqueue.ts at import time, to create the system workqueues lazily. */
+  static create_system_wq: ((k: Kernel, name: string) => workqueue_struct) | null = null;
+
+  constructor(options: KernelOptions = {}) {
+    this.eq = new EventQueue();
+    this.eq.tie_breaker = options.tie_breaker ?? fifo_tie_breaker;
+    this.jiffies = new Jiffies(options.HZ ?? HZ_DEFAULT);
+    this.random = new RandomStreams(options.seed ?? 1);
+    this.costs = make_cost_table(options.costs);
+    this.trace = new TraceRecorder(options.trace ?? 'off');
+    this.max_events = options.max_events ?? 50_000_000;
+    const nr_cpus = options.nr_cpus ?? 8;
+    if (!Number.isInteger(nr_cpus) || nr_cpus < 1 || nr_cpus > 1024) {
+      throw new RangeError(`nr_cpus must be an integer in 1..1024, got ${nr_cpus}`);
+    }
+    this.cpu_busy_until = new Float64Array(nr_cpus);
+    this.init_ctx = new ExecContext('process', options.init_name ?? 'init');
+    this.current = this.init_ctx;
+    this.lifetime = new LifetimeTracker(this);
+    this.lockdep = new Lockdep(this);
+    this.dma_fence_map = new lockdep_map(this, 'dma_fence_map');
+    this.fs_reclaim = new lockdep_map(this, 'fs_reclaim');
+    this.EV_TASK_RESUME = this.register_event_kind('task_resume', (t) => this.resume_task(t as Task));
+    this.EV_SLEEP_TIMEOUT = this.register_event_kind('sleep_timeout', (s) => this.sleep_timeout(s as Sleeper));
+    this.EV_IRQ = this.register_event_kind('irq', (line, arg) => this.handle_irq(line as irq_line, arg));
+    this.EV_CALL_SOFTIRQ = this.register_event_kind('softirq_call', (c, arg) => this.run_call(this.softirq_ctx, c as Callback, arg));
+    this.EV_CALL_HARDIRQ = this.register_event_kind('hardirq_call', (c, arg) => this.run_call(this.hrtimer_ctx, c as Callback, arg));
+    this.prime_reclaim_lockdep();
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Time                                                                                      */
+
+  /** Virtual time in ns, including the cost the running body has spent so far. */
+  now(): number {
+    return this.in_body ? this.eq.time + this.spent : this.eq.time;
+  }
+
+  /** ktime_get(). */
+  ktime_get(): number {
+    return this.now();
+  }
+
+  /** The kernel's `jiffies`. */
+  get jiffies_now(): number {
+    return this.jiffies.at(this.now());
+  }
+
+  get HZ(): number {
+    return this.jiffies.HZ;
+  }
+
+  /** Account `ns` of CPU work to the running body. Outside any body this is free. */
+  spend(ns: number): void {
+    if (this.in_body) this.spent += ns;
+  }
+
+  /** A driver cost from the table (driver.<name>), or `fallback_ns` if the table has none. */
+  cost_of(name: string, fallback_ns: number): number {
+    return this.costs.driver[name] ?? fallback_ns;
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Events                                                                                    */
+
+  /** Register a handler; the returned kind is used with schedule_at. Call at set-up, not per event. */
+  register_event_kind(name: string, handler: EventHandler): number {
+    this.handlers.push(handler);
+    this.handler_names.push(name);
+    return this.handlers.length - 1;
+  }
+
+  schedule_at(at_ns: number, phase: number, kind: number, target: unknown, arg: number): EventHandle {
+    return this.eq.schedule(at_ns, phase, kind, target, arg);
+  }
+
+  cancel_event(handle: EventHandle): boolean {
+    return this.eq.cancel(handle);
+  }
+
+  /** Run `fn(target, arg)` in softirq (timer) context at `at_ns`; `fn` must be long-lived. */
+  call_softirq_at(at_ns: number, callback: Callback, arg: number): EventHandle {
+    return this.eq.schedule(at_ns, PHASE_SOFTIRQ, this.EV_CALL_SOFTIRQ, callback, arg);
+  }
+
+  /** Run a callback in hardirq context (hrtimer, irq_work) at `at_ns`. */
+  call_hardirq_at(at_ns: number, callback: Callback, arg: number): EventHandle {
+    return this.eq.schedule(at_ns, PHASE_HARDIRQ, this.EV_CALL_HARDIRQ, callback, arg);
+  }
+
+  /** Process one event. Returns false when there is none. */
+  step(): boolean {
+    if (this.in_body) {
+      this.violation('model_error', 'Kernel.step', 'the simulation was driven from inside an event body');
+      return false;
+    }
+    const eq = this.eq;
+    const slot = eq.pop();
+    if (slot < 0) return false;
+    const kind = eq.kind_of(slot);
+    const target = eq.target_of(slot);
+    const arg = eq.arg_of(slot);
+    eq.done(slot);
+    this.stats.events++;
+    this.handlers[kind](target, arg);
+    return true;
+  }
+
+  /**
+   * Run events until `cond()` holds or virtual time would pass `deadline_ns`. Time then stands
+   * at the deadline if the condition never held. Returns cond().
+   */
+  run_until(cond: () => boolean, deadline_ns = Infinity): boolean {
+    let budget = this.max_events;
+    while (!cond()) {
+      if (this.eq.peek_time() > deadline_ns) {
+        if (deadline_ns !== Infinity && deadline_ns > this.eq.time) this.eq.advance_to(deadline_ns);
+        return cond();
+      }
+      if (!this.step()) return cond();
+      if (--budget === 0) {
+        this.violation('hang', 'Kernel.run_until', `no progress after ${this.max_events} events (livelock?)`);
+        return cond();
+      }
+    }
+    return true;
+  }
+
+  /** Run for `ns` of virtual time. */
+  run_for(ns: number): void {
+    this.run_until(() => false, this.eq.time + ns);
+  }
+
+  /** Run until no event is left. */
+  run_all(): void {
+    this.run_until(() => false);
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Contexts, tasks, sleeping                                                                 */
+
+  /** Enter a body in `ctx`: it becomes current and starts its local clock. */
+  enter(ctx: ExecContext): void {
+    this.current = ctx;
+    this.in_body = true;
+    this.spent = 0;
+  }
+
+  /** Leave the body: charge its cost to a CPU and return to the init context. */
+  leave(ctx: ExecContext): void {
+    this.stats.cpu_ns[ctx.kind] += this.spent;
+    if (ctx.kind === 'hardirq' || ctx.kind === 'softirq') {
+      this.cpu_busy_until[0] = Math.max(this.cpu_busy_until[0], this.eq.time) + this.spent;
+    } else {
+      this.cpu_busy_until[this.cpu] = this.eq.time + this.spent;
+    }
+    this.in_body = false;
+    this.spent = 0;
+    this.current = this.init_ctx;
+  }
+
+  /**
+   * A body finished for good (irq handler, timer, work item, task): it must not leave a lock,
+   * a signalling section or disabled irqs behind. The state is reset so one bug is one report.
+   */
+  check_exit_clean(ctx: ExecContext, what: string): void {
+    if (ctx.held.length === 0 && ctx.atomic === 0 && ctx.irqs_off === 0) return;
+    const held = ctx.held.map((h) => `${h.cls.name} (acquired at ${h.site})`);
+    this.violation('lock_held_at_exit', what, `${what} returned with ${held.length > 0 ? held.join(', ') : 'irqs disabled'} held`);
+    ctx.held.length = 0;
+    ctx.atomic = 0;
+    ctx.irqs_off = 0;
+  }
+
+  /**
+   * Claim a CPU for a kworker/process body at the current event time. When none is free,
+   * returns the time at which one will be, and the caller re-schedules itself then.
+   */
+  claim_cpu(): number {
+    const busy = this.cpu_busy_until;
+    const t = this.eq.time;
+    let best = 0;
+    for (let i = 0; i < busy.length; i++) {
+      if (busy[i] <= t) { this.cpu = i; return -1; }
+      if (busy[i] < busy[best]) best = i;
+    }
+    this.stats.cpu_deferrals++;
+    return busy[best];
+  }
+
+  /** Start a process task (a kthread or user thread) that runs `gen`. */
+  spawn(name: string, gen: Sleepable<unknown>): Task {
+    const task = new Task(this, new ExecContext('process', name), gen);
+    task.resume_scheduled = true;
+    this.schedule_at(this.now(), PHASE_PROCESS, this.EV_TASK_RESUME, task, 0);
+    return task;
+  }
+
+  /**
+   * Run `gen` as the init context (a test thread, the harness's driver thread) until it
+   * finishes, processing events meanwhile. Throws SimulationHang if nothing can wake it.
+   */
+  run_task<T>(gen: Sleepable<T>): T {
+    if (this.in_body) throw new Error('run_task called from inside an event body');
+    const task = new Task(this, this.init_ctx, gen);
+    task.blocked = false;
+    this.step_task(task);
+    let budget = this.max_events;
+    while (!task.done) {
+      if (!this.step()) {
+        const msg = `${this.init_ctx.name} waits forever: no event left that could wake it`;
+        this.violation('hang', 'Kernel.run_task', msg);
+        throw new SimulationHang(msg);
+      }
+      if (--budget === 0) {
+        const msg = `no progress after ${this.max_events} events while ${this.init_ctx.name} waits`;
+        this.violation('hang', 'Kernel.run_task', msg);
+        throw new SimulationHang(msg);
+      }
+    }
+    return task.result as T;
+  }
+
+  /** The sleeper running now (a process task or a kworker in a sleepy item), if any. */
+  current_sleeper: Sleeper | null = null;
+
+  /**
+   * The core of every sleeping primitive: sleep on `wq` (or only on the deadline) until
+   * `cond()` holds, the absolute `deadline_ns` passes, or (killable) a fatal signal arrives.
+   */
+  *wait_until(wq: wait_queue_head | null, cond: () => boolean, deadline_ns = Infinity, killable = false): Sleepable<WaitResult> {
+    this.might_sleep('wait');
+    for (;;) {
+      if (cond()) return WAIT_OK;
+      const s = this.current_sleeper;
+      if (s === null) {
+        this.violation('model_error', this.caller_site(), `${this.current.name} tried to sleep outside a resumable process`);
+        return WAIT_TIMEOUT;
+      }
+      if (killable && s.sigkill_pending) return WAIT_SIGNAL;
+      if (this.now() >= deadline_ns) return WAIT_TIMEOUT;
+      if (wq !== null) wq.sleepers.push(s);
+      const timer = deadline_ns === Infinity ? -1 : this.schedule_at(deadline_ns, PHASE_SOFTIRQ, this.EV_SLEEP_TIMEOUT, s, 0);
+      yield;
+      if (timer >= 0) this.eq.cancel(timer);
+      if (wq !== null) {
+        const i = wq.sleepers.indexOf(s);
+        if (i >= 0) wq.sleepers.splice(i, 1);
+      }
+    }
+  }
+
+  /** Wake every sleeper on `wq`; each re-checks its condition. */
+  wake_up(wq: wait_queue_head): void {
+    const list = wq.sleepers;
+    if (list.length === 0) return;
+    const sleepers = list.splice(0, list.length);
+    for (const s of sleepers) s.wake();
+  }
+
+  /** Deliver SIGKILL to a task: killable waits return -ERESTARTSYS. */
+  send_sigkill(task: Task): void {
+    task.sigkill_pending = true;
+    task.wake();
+  }
+
+  /** might_sleep(): a violation if the current context may not sleep. */
+  might_sleep(site: string): void {
+    const ctx = this.current;
+    if (ctx.may_sleep) return;
+    const why = ctx.kind === 'hardirq' || ctx.kind === 'softirq' ? `in ${ctx.kind} context`
+      : ctx.atomic > 0 ? `with ${ctx.held.filter((h) => !h.cls.pseudo).map((h) => h.cls.name).join(', ')} held`
+        : 'with hardirqs disabled';
+    this.violation_once(`sleep:${site}:${ctx.name}`, 'sleep_in_atomic', site, `BUG: sleeping function called from invalid context ${why} (${ctx.name})`);
+  }
+
+  /** The task whose code runs now, if the current context is a process task. */
+  current_task(): Task | null {
+    const s = this.current_sleeper;
+    return s instanceof Task ? s : null;
+  }
+
+  private step_task(task: Task): void {
+    this.enter(task.ctx);
+    const prev = this.current_sleeper;
+    this.current_sleeper = task;
+    task.blocked = false;
+    const r = task.gen.next();
+    this.current_sleeper = prev;
+    if (r.done === true) {
+      task.done = true;
+      task.result = r.value;
+      if (task.ctx !== this.init_ctx) this.check_exit_clean(task.ctx, task.ctx.name);
+      this.wake_up(task.exited);
+    } else {
+      task.blocked = true;
+      if (task.ctx.atomic > 0) {
+        this.violation('sleep_in_atomic', task.ctx.name, `${task.ctx.name} slept with a spinlock held`);
+      }
+    }
+    this.leave(task.ctx);
+  }
+
+  private resume_task(task: Task): void {
+    const free_at = this.claim_cpu();
+    if (free_at >= 0) {
+      this.schedule_at(free_at, PHASE_PROCESS, this.EV_TASK_RESUME, task, 0);
+      return;
+    }
+    task.resume_scheduled = false;
+    if (task.done) return;
+    this.step_task(task);
+  }
+
+  private sleep_timeout(s: Sleeper): void {
+    this.enter(this.softirq_ctx);
+    s.wake();
+    this.leave(this.softirq_ctx);
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Interrupts and callbacks                                                                   */
+
+  /** request_irq: a device interrupt line whose handler runs in hardirq context. */
+  request_irq<D>(name: string, dev: D, handler: (dev: D, arg: number) => void): irq_line {
+    return new irq_line(this, name, dev, handler);
+  }
+
+  /** The device raises `line` at absolute time `at_ns` with a device-defined `arg`. */
+  raise_irq_at(line: irq_line, at_ns: number, arg: number): EventHandle {
+    return this.schedule_at(at_ns, PHASE_HARDIRQ, this.EV_IRQ, line, arg);
+  }
+
+  private handle_irq(line: irq_line, arg: number): void {
+    this.stats.irqs++;
+    this.enter(line.ctx);
+    this.spend(this.costs.hardirq_entry_ns);
+    line.handler(line.dev, arg);
+    this.check_exit_clean(line.ctx, `irq handler ${line.name}`);
+    this.leave(line.ctx);
+  }
+
+  private run_call(ctx: ExecContext, c: Callback, arg: number): void {
+    this.enter(ctx);
+    this.spend(ctx.kind === 'hardirq' ? this.costs.hardirq_entry_ns : this.costs.softirq_entry_ns);
+    c.fn(c.target, arg);
+    this.check_exit_clean(ctx, ctx.name);
+    this.leave(ctx);
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Fences, workqueues                                                                        */
+
+  /** dma_fence_context_alloc(num): `num` consecutive new fence contexts; returns the first. */
+  dma_fence_context_alloc(num: number): number {
+    const first = this.next_fence_context;
+    this.next_fence_context += num;
+    return first;
+  }
+
+  /** A system workqueue by its kernel name (system_wq, system_percpu_wq, system_unbound_wq, ...). */
+  system_wq(name = 'system_wq'): workqueue_struct {
+    let wq = this.system_wqs.get(name);
+    if (wq === undefined) {
+      if (Kernel.create_system_wq === null) throw new Error('workqueue.ts not loaded');
+      wq = Kernel.create_system_wq(this, name);
+      this.system_wqs.set(name, wq);
+    }
+    return wq;
+  }
+
+  /** Used by workqueue.ts: one workqueue known under two kernel names (system_wq/system_percpu_wq). */
+  system_wq_alias(name: string, canonical: string, create: () => workqueue_struct): workqueue_struct {
+    let wq = this.system_wqs.get(canonical);
+    if (wq === undefined) {
+      wq = create();
+      this.system_wqs.set(canonical, wq);
+    }
+    this.system_wqs.set(name, wq);
+    return wq;
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Checks                                                                                    */
+
+  violation(kind: ViolationKind, site: string, message: string, detail: readonly string[] = []): void {
+    this.violations.record({ kind, time_ns: this.now(), context: this.current.name, site, message, detail });
+    if (this.trace.enabled) this.trace.emit(this.now(), 'violation', this.current.name, { kind, site, message });
+  }
+
+  violation_once(key: string, kind: ViolationKind, site: string, message: string, detail: readonly string[] = []): void {
+    const v = { kind, time_ns: this.now(), context: this.current.name, site, message, detail };
+    if (this.violations.record_once(key, v) && this.trace.enabled) {
+      this.trace.emit(this.now(), 'violation', this.current.name, { kind, site, message });
+    }
+  }
+
+  /** WARN_ON(cond): records a `warn` violation when cond is true; returns cond. */
+  WARN_ON(cond: boolean, site: string, message = 'WARN_ON'): boolean {
+    if (cond) this.violation('warn', site, message);
+    return cond;
+  }
+
+  /** WARN_ON_ONCE: like WARN_ON, reported once per site. */
+  WARN_ON_ONCE(cond: boolean, site: string, message = 'WARN_ON_ONCE'): boolean {
+    if (cond) this.violation_once(`warn_once:${site}`, 'warn', site, message);
+    return cond;
+  }
+
+  /** BUG_ON: the kernel would oops; the model records a `bug` and carries on. */
+  BUG_ON(cond: boolean, site: string, message = 'BUG_ON'): boolean {
+    if (cond) this.violation('bug', site, message);
+    return cond;
+  }
+
+  /** Emit a trace event from the current context (no-op when tracing is off). */
+  tp(name: string, args: TraceArgs): void {
+    if (this.trace.enabled) this.trace.emit(this.now(), name, this.current.name, args);
+  }
+
+  /**
+   * The model source position that called into the substrate: the first stack frame outside
+   * packages/sim. Only computed when a report needs it (new lock edges, violations).
+   */
+  caller_site(): string {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    const stack = new Error().stack ?? '';
+    Error.stackTraceLimit = limit;
+    for (const line of stack.split('\n').slice(1)) {
+      const m = /at (?:(.*?) \()?(?:file:\/\/)?([^()]*?):(\d+):\d+\)?$/.exec(line.trim());
+      if (m === null) continue;
+      const file = m[2];
+      if (file.includes('node_modules') || file.startsWith('node:')) continue;
+      if (/\/packages\/sim\/[^/]*\.ts$/.test(file) && !file.endsWith('.test.ts')) continue;
+      const rel = file.replace(/^.*?\/((?:packages|drivers|bench)\/)/, '$1');
+      return m[1] ? `${m[1]} (${rel}:${m[3]})` : `${rel}:${m[3]}`;
+    }
+    return 'unknown';
+  }
+
+  /**
+   * Boot-time lockdep priming as in drivers/dma-buf/dma-resv.c dma_resv_lockdep(): memory
+   * reclaim may wait on dma-fences (shrinkers, MMU notifiers), so fs_reclaim -> dma_fence_map.
+   * A sleeping allocation inside a signalling section then closes a cycle.
+   */
+  private prime_reclaim_lockdep(): void {
+    const site = 'dma_resv_lockdep (boot-time priming)';
+    lock_map_acquire(this.fs_reclaim, site);
+    lock_map_acquire(this.dma_fence_map, site);
+    lock_map_release(this.dma_fence_map);
+    lock_map_release(this.fs_reclaim);
+  }
+}
+
+/** A long-lived callback for call_softirq_at / call_hardirq_at (create once, schedule often). */
+export interface Callback {
+  readonly fn: (target: any, arg: number) => void;
+  readonly target: unknown;
+}
+
+export { PHASE_HARDIRQ, PHASE_KWORKER, PHASE_PROCESS, PHASE_SOFTIRQ };

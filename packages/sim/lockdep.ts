@@ -1,0 +1,411 @@
+/**
+ * lockdep-lite (kernel/locking/lockdep.c, much reduced) and the lock primitives.
+ *
+ * Lock classes are named like lockdep's ("&sched->job_list_lock"); every instance initialised
+ * with the same name shares a class. On each acquisition lockdep-lite:
+ *   - reports recursion (the class already held by this context, unless both are reads);
+ *   - adds an order edge from every held class to the new one; a new edge that closes a cycle
+ *     is a `lockdep_cycle` splat naming both acquisition sites of each edge on the cycle;
+ *   - records hardirq usage: a class taken in hardirq is HARDIRQ-safe, one taken with hardirqs
+ *     enabled is HARDIRQ-unsafe; both on one class is `lockdep_irq_inconsistent`, and an order
+ *     edge from a safe class to an unsafe one is `lockdep_irq_order`.
+ * Pseudo-locks (lockdep_map: dma_fence_map, fs_reclaim, work and workqueue maps) take part in
+ * the order graph and recursion checks but not in irq usage, as in the kernel.
+ * Simplifications: no softirq usage states, no read/write distinction in cycle search (all
+ * edges count), each violation reported once per (kind, classes).
+ */
+import type { ExecContext } from './context.ts';
+import type { Kernel } from './kernel.ts';
+import { wait_queue_head } from './wait.ts';
+
+export class LockClass {
+  readonly id: number;
+  readonly name: string;
+  readonly pseudo: boolean;
+  in_hardirq_site: string | null = null;
+  hardirq_on_site: string | null = null;
+  /** Order edges out of this class: target class id -> the two acquisition sites. */
+  readonly after = new Map<number, LockEdge>();
+  /** Reverse edges, for irq-order propagation. */
+  readonly before = new Set<number>();
+
+  constructor(id: number, name: string, pseudo: boolean) {
+    this.id = id;
+    this.name = name;
+    this.pseudo = pseudo;
+  }
+}
+
+export interface LockEdge {
+  readonly held_site: string;
+  readonly taken_site: string;
+  readonly context: string;
+}
+
+export class Lockdep {
+  private readonly kernel: Kernel;
+  private readonly classes: LockClass[] = [];
+  private readonly by_name = new Map<string, LockClass>();
+  /** Acquisitions checked, for the cost model and reports. */
+  acquisitions = 0;
+
+  constructor(kernel: Kernel) {
+    this.kernel = kernel;
+  }
+
+  class_of(name: string, pseudo = false): LockClass {
+    let cls = this.by_name.get(name);
+    if (cls === undefined) {
+      cls = new LockClass(this.classes.length, name, pseudo);
+      this.classes.push(cls);
+      this.by_name.set(name, cls);
+    }
+    return cls;
+  }
+
+  /** Record that `ctx` takes `cls` (lock instance `instance`) at `site`. */
+  acquire(ctx: ExecContext, cls: LockClass, instance: object, read: boolean, site_hint: string | null): void {
+    this.acquisitions++;
+    const held = ctx.held;
+    for (let i = 0; i < held.length; i++) {
+      const h = held[i];
+      if (h.cls !== cls) continue;
+      if (h.read && read) continue; // recursive read (dma_fence_map in nested signalling)
+      const site = site_hint ?? this.kernel.caller_site();
+      this.report('lockdep_recursion', `${cls.name}`, site,
+        `possible recursive locking detected: ${ctx.name} acquires ${cls.name} while holding it`,
+        [`first acquired at ${h.site}`, `again at ${site}`]);
+    }
+    let site: string | null = site_hint;
+    for (let i = 0; i < held.length; i++) {
+      const from = held[i].cls;
+      if (from === cls || from.after.has(cls.id)) continue;
+      site ??= this.kernel.caller_site();
+      this.add_edge(ctx, from, cls, held[i].site, site);
+    }
+    if (!cls.pseudo) {
+      if (ctx.in_irq) {
+        if (cls.in_hardirq_site === null) {
+          site ??= this.kernel.caller_site();
+          cls.in_hardirq_site = `${site} (${ctx.name})`;
+          this.check_irq_usage(cls);
+        }
+      } else if (ctx.hardirqs_enabled && cls.hardirq_on_site === null) {
+        site ??= this.kernel.caller_site();
+        cls.hardirq_on_site = `${site} (${ctx.name})`;
+        this.check_irq_usage(cls);
+      }
+    }
+    held.push({ cls, read, site: site ?? 'unknown', instance });
+  }
+
+  release(ctx: ExecContext, instance: object, name: string): void {
+    const held = ctx.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      if (held[i].instance === instance) {
+        held.splice(i, 1);
+        return;
+      }
+    }
+    this.kernel.violation('lockdep_unlock', this.kernel.caller_site(),
+      `${ctx.name} releases ${name}, which it does not hold`);
+  }
+
+  private add_edge(ctx: ExecContext, from: LockClass, to: LockClass, held_site: string, taken_site: string): void {
+    const path = this.path(to, from);
+    if (path !== null) {
+      const detail = [`${ctx.name}: holding ${from.name} (acquired at ${held_site})`,
+        `  then takes ${to.name} at ${taken_site}`, 'existing dependency chain:'];
+      for (let i = 0; i + 1 < path.length; i++) {
+        const edge = path[i].after.get(path[i + 1].id)!;
+        detail.push(`  ${path[i].name} -> ${path[i + 1].name}: held at ${edge.held_site}, taken at ${edge.taken_site} (${edge.context})`);
+      }
+      this.report('lockdep_cycle', [from.name, to.name].sort().join('|'), taken_site,
+        `possible circular locking dependency: ${from.name} -> ${to.name} closes a cycle`, detail);
+      return; // like lockdep, do not add the edge that closes the cycle
+    }
+    from.after.set(to.id, { held_site, taken_site, context: ctx.name });
+    to.before.add(from.id);
+    if (this.reaches_irq_safe_backwards(from) && this.reaches_irq_unsafe_forwards(to)) {
+      const safe = this.find_backwards(from, (c) => c.in_hardirq_site !== null)!;
+      const unsafe = this.find_forwards(to, (c) => c.hardirq_on_site !== null)!;
+      this.report('lockdep_irq_order', `${safe.name}|${unsafe.name}`, taken_site,
+        `HARDIRQ-safe -> HARDIRQ-unsafe lock order: ${safe.name} -> ... -> ${unsafe.name}`,
+        [`${safe.name} used in hardirq at ${safe.in_hardirq_site}`,
+          `${unsafe.name} taken with hardirqs enabled at ${unsafe.hardirq_on_site}`,
+          `new dependency ${from.name} -> ${to.name}: held at ${held_site}, taken at ${taken_site}`]);
+    }
+  }
+
+  private check_irq_usage(cls: LockClass): void {
+    if (cls.in_hardirq_site !== null && cls.hardirq_on_site !== null) {
+      this.report('lockdep_irq_inconsistent', cls.name, cls.in_hardirq_site,
+        `inconsistent lock state: ${cls.name} used in hardirq and with hardirqs enabled`,
+        [`IN-HARDIRQ at ${cls.in_hardirq_site}`, `HARDIRQ-ON at ${cls.hardirq_on_site}`]);
+    }
+    if (cls.in_hardirq_site !== null) {
+      const unsafe = this.find_forwards(cls, (c) => c !== cls && c.hardirq_on_site !== null);
+      if (unsafe !== null) {
+        this.report('lockdep_irq_order', `${cls.name}|${unsafe.name}`, cls.in_hardirq_site,
+          `HARDIRQ-safe -> HARDIRQ-unsafe lock order: ${cls.name} -> ... -> ${unsafe.name}`,
+          [`${cls.name} used in hardirq at ${cls.in_hardirq_site}`, `${unsafe.name} taken with hardirqs enabled at ${unsafe.hardirq_on_site}`]);
+      }
+    }
+    if (cls.hardirq_on_site !== null) {
+      const safe = this.find_backwards(cls, (c) => c !== cls && c.in_hardirq_site !== null);
+      if (safe !== null) {
+        this.report('lockdep_irq_order', `${safe.name}|${cls.name}`, cls.hardirq_on_site,
+          `HARDIRQ-safe -> HARDIRQ-unsafe lock order: ${safe.name} -> ... -> ${cls.name}`,
+          [`${safe.name} used in hardirq at ${safe.in_hardirq_site}`, `${cls.name} taken with hardirqs enabled at ${cls.hardirq_on_site}`]);
+      }
+    }
+  }
+
+  private reaches_irq_safe_backwards(cls: LockClass): boolean {
+    return this.find_backwards(cls, (c) => c.in_hardirq_site !== null) !== null;
+  }
+
+  private reaches_irq_unsafe_forwards(cls: LockClass): boolean {
+    return this.find_forwards(cls, (c) => c.hardirq_on_site !== null) !== null;
+  }
+
+  private find_forwards(start: LockClass, pred: (c: LockClass) => boolean): LockClass | null {
+    const seen = new Set<number>([start.id]);
+    const stack = [start];
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      if (!c.pseudo && pred(c)) return c;
+      for (const id of c.after.keys()) if (!seen.has(id)) { seen.add(id); stack.push(this.classes[id]); }
+    }
+    return null;
+  }
+
+  private find_backwards(start: LockClass, pred: (c: LockClass) => boolean): LockClass | null {
+    const seen = new Set<number>([start.id]);
+    const stack = [start];
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      if (!c.pseudo && pred(c)) return c;
+      for (const id of c.before) if (!seen.has(id)) { seen.add(id); stack.push(this.classes[id]); }
+    }
+    return null;
+  }
+
+  /** Shortest path of classes from `from` to `to` along order edges, or null. */
+  private path(from: LockClass, to: LockClass): LockClass[] | null {
+    const prev = new Map<number, number>([[from.id, -1]]);
+    const queue = [from.id];
+    for (let qi = 0; qi < queue.length; qi++) {
+      const id = queue[qi];
+      if (id === to.id) {
+        const out: LockClass[] = [];
+        for (let at = id; at !== -1; at = prev.get(at)!) out.push(this.classes[at]);
+        return out.reverse();
+      }
+      for (const next of this.classes[id].after.keys()) {
+        if (!prev.has(next)) { prev.set(next, id); queue.push(next); }
+      }
+    }
+    return null;
+  }
+
+  private report(kind: 'lockdep_cycle' | 'lockdep_recursion' | 'lockdep_irq_inconsistent' | 'lockdep_irq_order',
+    key: string, site: string, message: string, detail: string[]): void {
+    this.kernel.violation_once(`${kind}:${key}`, kind, site, message, detail);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lock primitives                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/** spinlock_t. `name` is its lockdep class (the spin_lock_init site in the kernel). */
+export class spinlock_t {
+  readonly kernel: Kernel;
+  readonly cls: LockClass;
+  owner: ExecContext | null = null;
+
+  constructor(kernel: Kernel, name: string) {
+    this.kernel = kernel;
+    this.cls = kernel.lockdep.class_of(name);
+  }
+}
+
+/** spin_lock_init: a new lock of class `name`. */
+export function spin_lock_init(kernel: Kernel, name: string): spinlock_t {
+  return new spinlock_t(kernel, name);
+}
+
+function take_spin(lock: spinlock_t, site: string | null): void {
+  const k = lock.kernel;
+  const ctx = k.current;
+  if (lock.owner !== null) {
+    // Bodies run atomically, so a held spinlock here means its holder slept with it
+    // (already reported) or this context takes it twice (recursion, reported by lockdep).
+    if (lock.owner !== ctx) {
+      k.violation('hang', site ?? k.caller_site(),
+        `spinlock ${lock.cls.name} is held by ${lock.owner.name}: this would spin forever`);
+    }
+  }
+  k.lockdep.acquire(ctx, lock.cls, lock, false, site);
+  lock.owner = ctx;
+  ctx.atomic++;
+  k.spend(k.costs.spin_lock_ns);
+}
+
+function drop_spin(lock: spinlock_t): void {
+  const k = lock.kernel;
+  const ctx = k.current;
+  k.lockdep.release(ctx, lock, lock.cls.name);
+  if (lock.owner === ctx) lock.owner = null;
+  if (ctx.atomic > 0) ctx.atomic--;
+}
+
+export function spin_lock(lock: spinlock_t, site: string | null = null): void {
+  take_spin(lock, site);
+}
+
+export function spin_unlock(lock: spinlock_t): void {
+  drop_spin(lock);
+}
+
+/** spin_lock_irqsave: returns the flags to pass to spin_unlock_irqrestore. */
+export function spin_lock_irqsave(lock: spinlock_t, site: string | null = null): number {
+  const ctx = lock.kernel.current;
+  const flags = ctx.irqs_off;
+  ctx.irqs_off++;
+  take_spin(lock, site);
+  return flags;
+}
+
+export function spin_unlock_irqrestore(lock: spinlock_t, flags: number): void {
+  drop_spin(lock);
+  lock.kernel.current.irqs_off = flags;
+}
+
+/** spin_lock_irq: like irqsave but unconditionally re-enables on unlock. */
+export function spin_lock_irq(lock: spinlock_t, site: string | null = null): void {
+  lock.kernel.current.irqs_off++;
+  take_spin(lock, site);
+}
+
+export function spin_unlock_irq(lock: spinlock_t): void {
+  drop_spin(lock);
+  lock.kernel.current.irqs_off = 0;
+}
+
+export function spin_is_locked(lock: spinlock_t): boolean {
+  return lock.owner !== null;
+}
+
+/** lockdep_assert_held: a `warn` violation unless the current context holds `lock`. */
+export function lockdep_assert_held(lock: spinlock_t | mutex | lockdep_map, site: string | null = null): boolean {
+  const k = lock.kernel;
+  if (k.current.holds(lock)) return true;
+  k.violation('warn', site ?? k.caller_site(), `lockdep_assert_held(${lock.cls.name}) failed in ${k.current.name}`);
+  return false;
+}
+
+/** lockdep_assert_not_held. */
+export function lockdep_assert_not_held(lock: spinlock_t | mutex | lockdep_map, site: string | null = null): boolean {
+  const k = lock.kernel;
+  if (!k.current.holds(lock)) return true;
+  k.violation('warn', site ?? k.caller_site(), `lockdep_assert_not_held(${lock.cls.name}) failed in ${k.current.name}`);
+  return false;
+}
+
+/** struct mutex. Sleeping lock: illegal in atomic context. */
+export class mutex {
+  readonly kernel: Kernel;
+  readonly cls: LockClass;
+  owner: ExecContext | null = null;
+  readonly waiters = new wait_queue_head();
+
+  constructor(kernel: Kernel, name: string) {
+    this.kernel = kernel;
+    this.cls = kernel.lockdep.class_of(name);
+  }
+}
+
+export function mutex_init(kernel: Kernel, name: string): mutex {
+  return new mutex(kernel, name);
+}
+
+/**
+ * mutex_lock. Bodies run atomically, so the only way to find the mutex held by someone else is
+ * that its owner went to sleep holding it; a plain body cannot wait for that, so it is reported
+ * as a model error (code that can meet contention must be a resumable process and use
+ * mutex_lock_sleepable).
+ */
+export function mutex_lock(m: mutex, site: string | null = null): void {
+  const k = m.kernel;
+  k.might_sleep(site ?? 'mutex_lock');
+  if (m.owner !== null && m.owner !== k.current) {
+    k.violation('model_error', site ?? k.caller_site(),
+      `mutex ${m.cls.name} contended (held by sleeping ${m.owner.name}) in a body that cannot sleep`);
+  }
+  k.lockdep.acquire(k.current, m.cls, m, false, site);
+  m.owner = k.current;
+  k.spend(k.costs.mutex_lock_ns);
+}
+
+/** mutex_lock from a resumable process: waits in simulated time while the mutex is held. */
+export function* mutex_lock_sleepable(m: mutex, site: string | null = null): Generator<void, void, void> {
+  const k = m.kernel;
+  k.might_sleep(site ?? 'mutex_lock');
+  k.lockdep.acquire(k.current, m.cls, m, false, site);
+  while (m.owner !== null && m.owner !== k.current) {
+    yield* k.wait_until(m.waiters, () => m.owner === null);
+  }
+  m.owner = k.current;
+  k.spend(k.costs.mutex_lock_ns);
+}
+
+export function mutex_trylock(m: mutex): boolean {
+  const k = m.kernel;
+  if (m.owner !== null) return false;
+  k.lockdep.acquire(k.current, m.cls, m, false, null);
+  m.owner = k.current;
+  return true;
+}
+
+export function mutex_unlock(m: mutex): void {
+  const k = m.kernel;
+  k.lockdep.release(k.current, m, m.cls.name);
+  m.owner = null;
+  k.wake_up(m.waiters);
+}
+
+export function mutex_is_locked(m: mutex): boolean {
+  return m.owner !== null;
+}
+
+/** struct lockdep_map: a pseudo-lock that exists only for lockdep (dma_fence_map, fs_reclaim). */
+export class lockdep_map {
+  readonly kernel: Kernel;
+  readonly cls: LockClass;
+
+  constructor(kernel: Kernel, name: string) {
+    this.kernel = kernel;
+    this.cls = kernel.lockdep.class_of(name, true);
+  }
+}
+
+export function lock_map_acquire(map: lockdep_map, site: string | null = null): void {
+  map.kernel.lockdep.acquire(map.kernel.current, map.cls, map, false, site);
+}
+
+export function lock_map_acquire_read(map: lockdep_map, site: string | null = null): void {
+  map.kernel.lockdep.acquire(map.kernel.current, map.cls, map, true, site);
+}
+
+export function lock_map_release(map: lockdep_map): void {
+  map.kernel.lockdep.release(map.kernel.current, map, map.cls.name);
+}
+
+/** might_lock: record the order edge as if `lock` were taken here, without taking it. */
+export function might_lock(lock: spinlock_t | mutex | lockdep_map, site: string | null = null): void {
+  const k = lock.kernel;
+  k.lockdep.acquire(k.current, lock.cls, lock, false, site);
+  k.lockdep.release(k.current, lock, lock.cls.name);
+}

@@ -1,0 +1,572 @@
+/**
+ * Workqueues (kernel/workqueue.c, include/linux/workqueue.h), modelled for what schedulers
+ * depend on:
+ *   - queue_work on a pending item is a no-op (returns false); an item re-queued while it runs
+ *     runs again afterwards, never concurrently with itself (non-reentrancy);
+ *   - an ordered workqueue runs one item at a time, in queueing order;
+ *   - up to max_active items of one workqueue run at once, each on its own kworker;
+ *   - an idle kworker woken by queue_work starts after the kworker wake-up latency; a busy one
+ *     moves on to the next item after the dispatch cost (both from the cost table);
+ *   - cancel_work_sync / flush_work / flush_workqueue / destroy_workqueue really wait, and
+ *     carry the kernel's lockdep annotations (work and workqueue lockdep maps), so flushing a
+ *     work from inside itself or under a lock the work takes is reported;
+ *   - WQ_MEM_WARN_ON_RECLAIM (RFC drm_dep patch 01) runs items with fs_reclaim held for
+ *     lockdep, so a sleeping allocation inside them is reported.
+ * Simplifications (docs/assumptions.md): every pool behaves like an unbound pool (no per-CPU
+ * concurrency management), kworkers are per workqueue, the WQ_MEM_RECLAIM rescuer is not
+ * modelled (there is no memory pressure).
+ */
+import { ExecContext } from './context.ts';
+import { Kernel, PHASE_KWORKER, type Callback } from './kernel.ts';
+import { lock_map_acquire, lock_map_release, lockdep_map } from './lockdep.ts';
+import type { Sleepable, Sleeper } from './wait.ts';
+import { wait_queue_head } from './wait.ts';
+import type { EventHandle } from './event-queue.ts';
+
+export const WQ_UNBOUND = 1 << 1;
+export const WQ_FREEZABLE = 1 << 2;
+export const WQ_MEM_RECLAIM = 1 << 3;
+export const WQ_HIGHPRI = 1 << 4;
+export const WQ_CPU_INTENSIVE = 1 << 5;
+export const WQ_SYSFS = 1 << 6;
+export const WQ_POWER_EFFICIENT = 1 << 7;
+/**
+ * From the drm_dep RFC (patch 01, "workqueue: Add interface to teach lockdep to warn on reclaim
+ * violations"). The bit value is not public; any free bit serves.
+ */
+export const WQ_MEM_WARN_ON_RECLAIM = 1 << 9;
+export const __WQ_ORDERED = 1 << 17;
+
+export const WQ_MAX_ACTIVE = 2048;
+export const WQ_UNBOUND_MAX_ACTIVE = WQ_MAX_ACTIVE;
+export const WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2;
+
+export type work_func_t = (work: work_struct) => void | Sleepable<void>;
+
+export class work_struct {
+  readonly kernel: Kernel;
+  readonly func: work_func_t;
+  readonly name: string;
+  /** The object this work is embedded in (container_of). */
+  readonly owner: unknown;
+  readonly lockdep_map: lockdep_map;
+  /** Set for the work of a delayed_work. */
+  dwork: delayed_work | null = null;
+  pending = false;
+  canceling = 0;
+  wq: workqueue_struct | null = null;
+  running_on: Worker | null = null;
+  /** Successful queueings so far; an execution covers every queueing before its start. */
+  queued_seq = 0;
+  covers = 0;
+  done_seq = 0;
+  /** wq.enqueue_seq at the time this item was put on its queue (for flush_workqueue). */
+  wq_stamp = 0;
+  readonly flushers = new wait_queue_head();
+
+  constructor(kernel: Kernel, func: work_func_t, name: string, owner: unknown) {
+    this.kernel = kernel;
+    this.func = func;
+    this.name = name;
+    this.owner = owner;
+    this.lockdep_map = new lockdep_map(kernel, `(work_completion)(${name})`);
+  }
+}
+
+/** INIT_WORK: `name` is the lockdep class and trace name of the item, `owner` its container. */
+export function INIT_WORK(k: Kernel, func: work_func_t, name: string, owner: unknown = null): work_struct {
+  return new work_struct(k, func, name, owner);
+}
+
+export class delayed_work {
+  readonly work: work_struct;
+  timer: EventHandle = -1;
+  readonly timer_cb: Callback;
+
+  constructor(work: work_struct) {
+    this.work = work;
+    this.timer_cb = { fn: delayed_work_timer_fn, target: this };
+  }
+}
+
+export function INIT_DELAYED_WORK(k: Kernel, func: work_func_t, name: string, owner: unknown = null): delayed_work {
+  const dwork = new delayed_work(new work_struct(k, func, name, owner));
+  dwork.work.dwork = dwork;
+  return dwork;
+}
+
+export function to_delayed_work(work: work_struct): delayed_work {
+  if (work.dwork === null) throw new Error(`${work.name} is not a delayed work`);
+  return work.dwork;
+}
+
+const WORKER_IDLE = 0;
+const WORKER_SCHEDULED = 1;
+const WORKER_RUNNING = 2;
+const WORKER_BLOCKED = 3;
+
+export class Worker implements Sleeper {
+  readonly wq: workqueue_struct;
+  readonly ctx: ExecContext;
+  state = WORKER_IDLE;
+  current: work_struct | null = null;
+  gen: Sleepable<void> | null = null;
+  resume_scheduled = false;
+  sigkill_pending = false;
+  exiting = false;
+
+  constructor(wq: workqueue_struct, index: number) {
+    this.wq = wq;
+    this.ctx = new ExecContext('kworker', `kworker/${wq.name}/${index}`);
+  }
+
+  wake(): void {
+    if (this.state !== WORKER_BLOCKED || this.resume_scheduled) return;
+    this.resume_scheduled = true;
+    const k = this.wq.kernel;
+    k.stats.kworker_wakeups++;
+    k.schedule_at(k.now() + k.costs.kworker_wakeup_ns, PHASE_KWORKER, wq_event_kind(k), this, 0);
+  }
+}
+
+export class workqueue_struct {
+  readonly kernel: Kernel;
+  readonly name: string;
+  readonly flags: number;
+  readonly max_active: number;
+  readonly ordered: boolean;
+  readonly lockdep_map: lockdep_map;
+  readonly queue: work_struct[] = [];
+  readonly workers: Worker[] = [];
+  readonly idle: Worker[] = [];
+  /** Workers scheduled, running or blocked in an item. */
+  active = 0;
+  /** Workers woken but not yet running. */
+  scheduled = 0;
+  enqueue_seq = 0;
+  destroying = false;
+  readonly flushers = new wait_queue_head();
+  /** Items executed, for reports. */
+  executed = 0;
+
+  constructor(kernel: Kernel, name: string, flags: number, max_active: number) {
+    this.kernel = kernel;
+    this.name = name;
+    this.flags = flags;
+    this.ordered = (flags & __WQ_ORDERED) !== 0;
+    const limit = (flags & WQ_UNBOUND) !== 0 ? WQ_UNBOUND_MAX_ACTIVE : WQ_MAX_ACTIVE;
+    this.max_active = this.ordered ? 1 : max_active === 0 ? WQ_DFL_ACTIVE : Math.min(Math.max(1, max_active), limit);
+    this.lockdep_map = new lockdep_map(kernel, `(wq_completion)${name}`);
+  }
+}
+
+/** alloc_workqueue(name, flags, max_active); max_active 0 means the default. */
+export function alloc_workqueue(k: Kernel, name: string, flags: number, max_active: number): workqueue_struct {
+  return new workqueue_struct(k, name, flags, max_active);
+}
+
+/** alloc_ordered_workqueue(name, flags): one item at a time, in queueing order. */
+export function alloc_ordered_workqueue(k: Kernel, name: string, flags: number): workqueue_struct {
+  return new workqueue_struct(k, name, flags | WQ_UNBOUND | __WQ_ORDERED, 1);
+}
+
+/** RFC patch 01 helper: whether items of `wq` run as reclaim context for lockdep. */
+export function workqueue_is_reclaim_annotated(wq: workqueue_struct): boolean {
+  return (wq.flags & WQ_MEM_WARN_ON_RECLAIM) !== 0;
+}
+
+const event_kinds = new WeakMap<Kernel, number>();
+
+function wq_event_kind(k: Kernel): number {
+  let kind = event_kinds.get(k);
+  if (kind === undefined) {
+    kind = k.register_event_kind('kworker', (w) => worker_run(w as Worker));
+    event_kinds.set(k, kind);
+  }
+  return kind;
+}
+
+/**
+ * queue_work: queue `work` on `wq` unless it is already pending. Returns true if queued.
+ * Callable from any context.
+ */
+export function queue_work(wq: workqueue_struct, work: work_struct): boolean {
+  if (work.pending || work.canceling > 0) return false;
+  if (wq.destroying) {
+    wq.kernel.violation('warn', 'queue_work', `queue_work(${work.name}) on workqueue ${wq.name} being destroyed`);
+    return false;
+  }
+  work.pending = true;
+  enqueue(wq, work);
+  return true;
+}
+
+/** schedule_work: queue_work on the system workqueue. */
+export function schedule_work(k: Kernel, work: work_struct): boolean {
+  return queue_work(k.system_wq('system_percpu_wq'), work);
+}
+
+function enqueue(wq: workqueue_struct, work: work_struct): void {
+  const k = wq.kernel;
+  work.wq = wq;
+  work.queued_seq++;
+  work.wq_stamp = ++wq.enqueue_seq;
+  wq.queue.push(work);
+  if (k.trace.enabled) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name });
+  dispatch(wq);
+}
+
+/** Index of the first item a worker may start now, or -1. */
+function next_eligible(wq: workqueue_struct): number {
+  const q = wq.queue;
+  if (wq.ordered) {
+    // One at a time, in order; the head may be the item still running (re-queued).
+    return q.length > 0 && q[0].running_on === null && wq.active - wq.scheduled === 0 ? 0 : -1;
+  }
+  for (let i = 0; i < q.length; i++) if (q[i].running_on === null) return i;
+  return -1;
+}
+
+/** Wake idle workers for eligible items, up to max_active. */
+function dispatch(wq: workqueue_struct): void {
+  if (wq.ordered) {
+    if (wq.active === 0 && next_eligible(wq) >= 0) wake_worker(wq);
+    return;
+  }
+  // Count eligible items not yet claimed by a woken worker.
+  let eligible = 0;
+  const want = wq.max_active - wq.active + wq.scheduled;
+  for (let i = 0; i < wq.queue.length && eligible < want; i++) if (wq.queue[i].running_on === null) eligible++;
+  while (wq.scheduled < eligible && wq.active < wq.max_active) wake_worker(wq);
+}
+
+function wake_worker(wq: workqueue_struct): void {
+  const k = wq.kernel;
+  const worker = wq.idle.pop() ?? new_worker(wq);
+  worker.state = WORKER_SCHEDULED;
+  wq.active++;
+  wq.scheduled++;
+  k.stats.kworker_wakeups++;
+  k.schedule_at(k.now() + k.costs.kworker_wakeup_ns, PHASE_KWORKER, wq_event_kind(k), worker, 0);
+}
+
+function new_worker(wq: workqueue_struct): Worker {
+  const w = new Worker(wq, wq.workers.length);
+  wq.workers.push(w);
+  return w;
+}
+
+function worker_run(worker: Worker): void {
+  const wq = worker.wq;
+  const k = wq.kernel;
+  const free_at = k.claim_cpu();
+  if (free_at >= 0) {
+    k.schedule_at(free_at, PHASE_KWORKER, wq_event_kind(k), worker, 0);
+    return;
+  }
+  if (worker.state === WORKER_BLOCKED) {
+    worker.resume_scheduled = false;
+    k.enter(worker.ctx);
+    step_item(worker);
+    k.leave(worker.ctx);
+    return;
+  }
+  // WORKER_SCHEDULED: take the first eligible item, if any is left.
+  wq.scheduled--;
+  const i = wq.ordered ? (wq.queue.length > 0 && wq.queue[0].running_on === null ? 0 : -1) : next_eligible(wq);
+  if (i < 0) {
+    worker_idle(worker);
+    return;
+  }
+  const work = wq.queue.splice(i, 1)[0];
+  work.pending = false;
+  work.running_on = worker;
+  work.covers = work.queued_seq;
+  worker.current = work;
+  worker.state = WORKER_RUNNING;
+  k.stats.work_items++;
+  wq.executed++;
+  k.enter(worker.ctx);
+  k.spend(k.costs.work_dispatch_ns);
+  // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
+  lock_map_acquire(wq.lockdep_map, `process_one_work(${wq.name})`);
+  lock_map_acquire(work.lockdep_map, `process_one_work(${work.name})`);
+  if (workqueue_is_reclaim_annotated(wq)) {
+    lock_map_acquire(k.fs_reclaim, `process_one_work (WQ_MEM_WARN_ON_RECLAIM ${wq.name})`);
+    worker.ctx.in_reclaim++;
+  }
+  if (k.trace.enabled) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name });
+  const prev = k.current_sleeper;
+  k.current_sleeper = worker;
+  const r = work.func(work);
+  k.current_sleeper = prev;
+  if (r !== undefined) {
+    worker.gen = r;
+    step_item(worker);
+  } else {
+    finish_item(worker);
+  }
+  k.leave(worker.ctx);
+}
+
+/** Advance the running item's generator; finish the item when it returns. */
+function step_item(worker: Worker): void {
+  const k = worker.wq.kernel;
+  const prev = k.current_sleeper;
+  k.current_sleeper = worker;
+  worker.state = WORKER_RUNNING;
+  const r = worker.gen!.next();
+  k.current_sleeper = prev;
+  if (r.done === true) {
+    worker.gen = null;
+    finish_item(worker);
+  } else {
+    worker.state = WORKER_BLOCKED;
+    if (worker.ctx.atomic > 0) {
+      k.violation('sleep_in_atomic', worker.current!.name, `${worker.ctx.name} slept in ${worker.current!.name} with a spinlock held`);
+    }
+  }
+}
+
+function finish_item(worker: Worker): void {
+  const wq = worker.wq;
+  const k = wq.kernel;
+  const work = worker.current!;
+  if (k.trace.enabled) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name });
+  if (worker.ctx.in_reclaim > 0) {
+    worker.ctx.in_reclaim--;
+    lock_map_release(k.fs_reclaim);
+  }
+  lock_map_release(work.lockdep_map);
+  lock_map_release(wq.lockdep_map);
+  k.check_exit_clean(worker.ctx, work.name);
+  work.running_on = null;
+  work.done_seq = work.covers;
+  worker.current = null;
+  k.wake_up(work.flushers);
+  k.wake_up(wq.flushers);
+  // Keep going on this worker if there is more to do (no wake-up: the kworker is running).
+  const i = wq.ordered ? (wq.queue.length > 0 ? 0 : -1) : next_eligible_unclaimed(wq);
+  if (i >= 0) {
+    worker.state = WORKER_SCHEDULED;
+    wq.scheduled++;
+    k.schedule_at(k.now(), PHASE_KWORKER, wq_event_kind(k), worker, 0);
+    return;
+  }
+  worker_idle(worker);
+}
+
+function next_eligible_unclaimed(wq: workqueue_struct): number {
+  let skip = wq.scheduled;
+  for (let i = 0; i < wq.queue.length; i++) {
+    if (wq.queue[i].running_on !== null) continue;
+    if (skip-- === 0) return i;
+  }
+  return -1;
+}
+
+function worker_idle(worker: Worker): void {
+  const wq = worker.wq;
+  worker.state = WORKER_IDLE;
+  wq.active--;
+  wq.idle.push(worker);
+  dispatch(wq);
+}
+
+/** Take `work` off its queue (or its delayed-work timer) if pending. Returns whether it was. */
+function grab_pending(work: work_struct): boolean {
+  if (!work.pending) return false;
+  const k = work.kernel;
+  const dwork = work.dwork;
+  if (dwork !== null && dwork.timer >= 0) {
+    k.cancel_event(dwork.timer);
+    dwork.timer = -1;
+  } else if (work.wq !== null) {
+    const i = work.wq.queue.indexOf(work);
+    if (i >= 0) work.wq.queue.splice(i, 1);
+  }
+  work.pending = false;
+  if (work.wq !== null) k.wake_up(work.wq.flushers);
+  return true;
+}
+
+/** cancel_work: dequeue if pending, do not wait. Returns whether it was pending. */
+export function cancel_work(work: work_struct): boolean {
+  return grab_pending(work);
+}
+
+/** WQ_MEM_RECLAIM workers must not wait on work that cannot make progress under reclaim. */
+function check_flush_dependency(k: Kernel, target: workqueue_struct | null, what: string): void {
+  const worker = k.current_sleeper;
+  if (!(worker instanceof Worker) || target === null) return;
+  if ((worker.wq.flags & WQ_MEM_RECLAIM) !== 0 && (target.flags & WQ_MEM_RECLAIM) === 0) {
+    k.violation_once(`flushdep:${worker.wq.name}:${target.name}`, 'warn', what,
+      `workqueue: WQ_MEM_RECLAIM ${worker.wq.name} is flushing !WQ_MEM_RECLAIM ${target.name}`);
+  }
+}
+
+function* wait_idle(work: work_struct, target_seq: number, site: string): Sleepable<boolean> {
+  const k = work.kernel;
+  k.might_sleep(site);
+  lock_map_acquire(work.lockdep_map, site);
+  lock_map_release(work.lockdep_map);
+  check_flush_dependency(k, work.wq, site);
+  if (work.running_on !== null && work.running_on === k.current_sleeper) {
+    k.violation('hang', site, `${site}(${work.name}) called from the work item itself: deadlock`);
+    return false;
+  }
+  const busy = () => work.running_on !== null || (work.pending && work.done_seq < target_seq);
+  if (!busy()) return false;
+  yield* k.wait_until(work.flushers, () => !busy());
+  return true;
+}
+
+/** flush_work: wait until the last queueing of `work` has finished executing. */
+export function* flush_work(work: work_struct): Sleepable<boolean> {
+  if (!work.pending && work.running_on === null) {
+    work.kernel.might_sleep('flush_work');
+    return false;
+  }
+  return yield* wait_idle(work, work.queued_seq, 'flush_work');
+}
+
+/** cancel_work_sync: dequeue `work`, wait for a running instance, block re-queueing meanwhile. */
+export function* cancel_work_sync(work: work_struct): Sleepable<boolean> {
+  const was_pending = grab_pending(work);
+  work.canceling++;
+  yield* wait_idle(work, work.queued_seq, 'cancel_work_sync');
+  work.canceling--;
+  return was_pending;
+}
+
+/** flush_workqueue: wait for every item queued on `wq` before the call. */
+export function* flush_workqueue(wq: workqueue_struct): Sleepable {
+  const k = wq.kernel;
+  k.might_sleep('flush_workqueue');
+  lock_map_acquire(wq.lockdep_map, 'flush_workqueue');
+  lock_map_release(wq.lockdep_map);
+  check_flush_dependency(k, wq, 'flush_workqueue');
+  const target = wq.enqueue_seq;
+  const busy = () => {
+    for (const w of wq.queue) if (w.wq_stamp <= target) return true;
+    for (const worker of wq.workers) if (worker.current !== null && worker.current.wq_stamp <= target) return true;
+    return false;
+  };
+  const self = k.current_sleeper;
+  if (self instanceof Worker && self.wq === wq) {
+    k.violation('hang', 'flush_workqueue', `flush_workqueue(${wq.name}) from one of its own items: deadlock`);
+    return;
+  }
+  yield* k.wait_until(wq.flushers, () => !busy());
+}
+
+/** drain_workqueue: flush until nothing is queued (items may re-queue themselves meanwhile). */
+export function* drain_workqueue(wq: workqueue_struct): Sleepable {
+  for (let round = 0; ; round++) {
+    yield* flush_workqueue(wq);
+    if (wq.queue.length === 0 && wq.active === 0) return;
+    if (round === 1000) {
+      wq.kernel.violation('hang', 'drain_workqueue', `${wq.name} still busy after 1000 flushes`);
+      return;
+    }
+  }
+}
+
+/** destroy_workqueue: drain, then refuse further queueing. */
+export function* destroy_workqueue(wq: workqueue_struct): Sleepable {
+  yield* drain_workqueue(wq);
+  wq.destroying = true;
+}
+
+/* Delayed work ------------------------------------------------------------------------------ */
+
+function delayed_work_timer_fn(dwork: delayed_work): void {
+  dwork.timer = -1;
+  const wq = dwork.work.wq!;
+  enqueue(wq, dwork.work);
+}
+
+function arm_delayed(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: number): void {
+  const k = wq.kernel;
+  const work = dwork.work;
+  work.pending = true;
+  work.wq = wq;
+  if (delay_jiffies <= 0) {
+    enqueue(wq, work);
+    return;
+  }
+  const at = k.jiffies.expiry_ns(k.now(), delay_jiffies);
+  if (at === Infinity || at >= Number.MAX_SAFE_INTEGER) return; // never fires; stays pending
+  dwork.timer = k.call_softirq_at(at, dwork.timer_cb, 0);
+}
+
+/** queue_delayed_work: queue after `delay_jiffies` unless already pending. */
+export function queue_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: number): boolean {
+  const work = dwork.work;
+  if (work.pending || work.canceling > 0) return false;
+  arm_delayed(wq, dwork, delay_jiffies);
+  return true;
+}
+
+/** mod_delayed_work: (re)arm to `delay_jiffies` from now; returns whether it was pending. */
+export function mod_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: number): boolean {
+  const work = dwork.work;
+  if (work.canceling > 0) return false;
+  const was_pending = grab_pending(work);
+  arm_delayed(wq, dwork, delay_jiffies);
+  return was_pending;
+}
+
+export function cancel_delayed_work(dwork: delayed_work): boolean {
+  return grab_pending(dwork.work);
+}
+
+export function* cancel_delayed_work_sync(dwork: delayed_work): Sleepable<boolean> {
+  return yield* cancel_work_sync(dwork.work);
+}
+
+/** flush_delayed_work: fire a pending timer now, then flush the work. */
+export function* flush_delayed_work(dwork: delayed_work): Sleepable<boolean> {
+  const k = dwork.work.kernel;
+  if (dwork.timer >= 0) {
+    k.cancel_event(dwork.timer);
+    dwork.timer = -1;
+    enqueue(dwork.work.wq!, dwork.work);
+  }
+  return yield* flush_work(dwork.work);
+}
+
+export function delayed_work_pending(dwork: delayed_work): boolean {
+  return dwork.work.pending;
+}
+
+export function work_pending(work: work_struct): boolean {
+  return work.pending;
+}
+
+/** work_busy-like query: pending or running. */
+export function work_busy(work: work_struct): boolean {
+  return work.pending || work.running_on !== null;
+}
+
+/** Absolute time the delayed work's timer fires, or -1 when no timer is armed. */
+export function delayed_work_expiry_ns(dwork: delayed_work): number {
+  return dwork.timer >= 0 ? dwork.work.kernel.eq.peek_handle_time(dwork.timer) : -1;
+}
+
+Kernel.create_system_wq = (k, name) => {
+  switch (name) {
+    case 'system_wq':
+    case 'system_percpu_wq':
+      return k.system_wq_alias(name, 'system_percpu_wq', () => alloc_workqueue(k, 'events', 0, 0));
+    case 'system_highpri_wq':
+      return alloc_workqueue(k, 'events_highpri', WQ_HIGHPRI, 0);
+    case 'system_long_wq':
+      return alloc_workqueue(k, 'events_long', 0, 0);
+    case 'system_unbound_wq':
+    case 'system_dfl_wq':
+      return k.system_wq_alias(name, 'system_unbound_wq', () => alloc_workqueue(k, 'events_unbound', WQ_UNBOUND, WQ_UNBOUND_MAX_ACTIVE));
+    default:
+      throw new Error(`unknown system workqueue ${name}`);
+  }
+};

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/**/*.test.ts', 'drivers/**/*.test.ts'],
+    exclude: ['**/node_modules/**'],
+    pool: 'threads',
+    watch: false,
+  },
+});
