@@ -19,3 +19,4 @@ export * from './kernel.ts';
 export * from './workqueue.ts';
 export * from './fence.ts';
 export * from './timer.ts';
+export * from './resv.ts';
