@@ -6,5 +6,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**'],
     pool: 'threads',
     watch: false,
+    reporters: ['default', './vitest.summary-reporter.ts'],
+    testTimeout: 120_000,
   },
 });
