@@ -1,0 +1,62 @@
+/**
+ * load_workload_json: JSON text -> Workload, or every error found, each naming a line and
+ * column and (after the syntax check) the field path.
+ */
+import { check_workload } from './check.ts';
+import { compile_workload } from './compile-json.ts';
+import { diagnostic, format_path, type PathSegment, type Position } from './diagnostics.ts';
+import { read_json } from './json-text.ts';
+import { error_map, WorkloadSpec } from './schema.ts';
+import { LIMITS, type Diagnostic, type LoadResult } from './types.ts';
+
+/** The position of the value at `path`, or of its nearest ancestor (a missing field has none). */
+function position_of(positions: ReadonlyMap<string, Position>, path: readonly PathSegment[]): Position | null {
+  for (let length = path.length; length >= 0; length--) {
+    const position = positions.get(format_path(path.slice(0, length)));
+    if (position !== undefined) return position;
+  }
+  return null;
+}
+
+function capped(errors: Diagnostic[], source: string): Diagnostic[] {
+  if (errors.length <= LIMITS.errors) return errors;
+  const rest = errors.length - LIMITS.errors;
+  return [...errors.slice(0, LIMITS.errors), diagnostic(source, `... and ${rest} more error${rest > 1 ? 's' : ''}`)];
+}
+
+/**
+ * Loads a JSON workload (format: packages/harness/workload/README.md). Never throws: bad JSON
+ * gives one error with line and column; a schema or reference problem gives one error per bad
+ * field, with its path (`clients[1].program.steps[3].batch.duration_us`) and position.
+ */
+export function load_workload_json(text: string, source_name: string): LoadResult {
+  if (text.length > LIMITS.text_chars) {
+    return { ok: false, errors: [diagnostic(source_name, `text longer than ${LIMITS.text_chars} characters`)] };
+  }
+  const json = read_json(text);
+  if (!json.ok) return { ok: false, errors: [diagnostic(source_name, `invalid JSON: ${json.message}`, { position: json.position })] };
+  const at = (path: readonly PathSegment[], message: string) =>
+    diagnostic(source_name, message, { path: format_path(path), position: position_of(json.positions, path) });
+
+  const parsed = WorkloadSpec.safeParse(json.value, { error: error_map });
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => {
+      const single_key = issue.code === 'unrecognized_keys' && issue.keys.length === 1;
+      const path = single_key ? [...issue.path, issue.keys[0]] : issue.path;
+      return at(path as PathSegment[], single_key ? 'unknown field' : issue.message);
+    });
+    return { ok: false, errors: capped(errors, source_name) };
+  }
+  const origin_of = (path: readonly PathSegment[]) => {
+    const position = position_of(json.positions, path);
+    const where = position === null ? source_name : `${source_name}:${position.line}:${position.column}`;
+    return `${where} ${format_path(path)}`;
+  };
+  const compiled = compile_workload(parsed.data, source_name, origin_of);
+  if (!compiled.ok) return { ok: false, errors: capped(compiled.errors.map((error) => at(error.path, error.message)), source_name) };
+  const problems = check_workload(compiled.workload);
+  if (problems.length > 0) {
+    return { ok: false, errors: problems.map((p) => ({ ...p, message: `internal: compiled workload breaks an invariant: ${p.message}` })) };
+  }
+  return compiled;
+}
