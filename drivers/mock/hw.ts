@@ -16,7 +16,7 @@ import {
   dma_fence_is_signaled_locked, dma_fence_set_error, dma_fence_signal_locked, hrtimer,
   hrtimer_cancel, hrtimer_setup, hrtimer_start, lockdep_assert_held, spin_lock_init,
   spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore,
-  type Kernel, type dma_fence_ops, type spinlock_t,
+  wait_queue_head, type Kernel, type dma_fence_ops, type spinlock_t,
 } from '@deplab/sim';
 
 export const DRM_MOCK_SCHED_JOB_DONE = 0x1;
@@ -34,6 +34,8 @@ export class mock_gpu {
   readonly hw_timeline: { context: number; next_seqno: number; cur_seqno: number };
   /** Jobs submitted over the GPU's life, for reports. */
   submitted = 0;
+  /** Woken whenever a job reaches the hardware (drm_dep has no scheduled fence to wait on). */
+  readonly submit_wait = new wait_queue_head();
 
   constructor(kernel: Kernel, name: string) {
     this.kernel = kernel;
@@ -131,6 +133,7 @@ export function mock_gpu_submit(gpu: mock_gpu, job: mock_hw_job): dma_fence {
   spin_unlock_irq(gpu.lock);
   job.submitted_at_ns = k.now();
   gpu.submitted++;
+  k.wake_up(gpu.submit_wait);
   return job.hw_fence;
 }
 
@@ -193,4 +196,15 @@ export function mock_gpu_cancel(job: mock_hw_job): void {
 
 export function mock_hw_job_is_finished(job: mock_hw_job): boolean {
   return (job.flags & DRM_MOCK_SCHED_JOB_DONE) !== 0;
+}
+
+/**
+ * Fault injection (not in the C mock): the job stops making progress, like a hung ring. A job
+ * not yet on the hardware becomes manual; one already running loses its completion timer.
+ * Either way it now blocks every job behind it until a timeout or advance() handles it.
+ */
+export function mock_gpu_hang(job: mock_hw_job): void {
+  hrtimer_cancel(job.timer);
+  job.duration_us = 0;
+  job.finish_at = 0;
 }

@@ -171,6 +171,7 @@ export function mock_sched_backend(sched_policy?: number): MockBackend {
   name: 'drm_sched',
   drm_mock_sched_new: (k, timeout) => drm_mock_sched_new(k, timeout, sched_policy),
   drm_mock_sched_fini: (s) => s.kernel.run_task(drm_mock_sched_fini_sleepable(s as drm_mock_scheduler)),
+  drm_mock_sched_fini_sleepable: (s) => drm_mock_sched_fini_sleepable(s as drm_mock_scheduler),
   set_credit_limit: (s, n) => { (s as drm_mock_scheduler).base.credit_limit = n; },
   credit_limit: (s) => (s as drm_mock_scheduler).base.credit_limit,
   drm_mock_sched_entity_new: (k, prio, s) => drm_mock_sched_entity_new(k, prio, s as drm_mock_scheduler),

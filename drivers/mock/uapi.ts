@@ -26,6 +26,7 @@ export interface MockBackend {
   /** drm_mock_sched_new(test, timeout): timeout in jiffies, MAX_SCHEDULE_TIMEOUT for none. */
   drm_mock_sched_new(k: Kernel, timeout: number): MockSched;
   drm_mock_sched_fini(sched: MockSched): void;
+  drm_mock_sched_fini_sleepable(sched: MockSched): Sleepable;
   /** What the tests do with `sched->base.credit_limit = n` (a direct poke upstream). */
   set_credit_limit(sched: MockSched, credit_limit: number): void;
   credit_limit(sched: MockSched): number;

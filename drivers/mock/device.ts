@@ -1,0 +1,129 @@
+/**
+ * The mock GPU as a harness device (drivers/api Device), on either binding. It exposes what
+ * the KUnit mock has: one hardware timeline shared by every queue (so every engine class a
+ * workload names maps onto it), queues = entities (drm_sched) or queues (drm_dep), jobs of one
+ * credit. Faults: a hung job (never completes; the TDR handles it when the device has a
+ * timeout); firmware errors and engine resets do not exist on the mock and are refused.
+ */
+import { MAX_SCHEDULE_TIMEOUT, dma_fence_get, dma_fence_put, type Kernel, type Sleepable } from '@deplab/sim';
+import type {
+  Backend, ClientHandle, Device, DeviceOptions, Fault, JobHandle, JobSpec, Priority, QueueHandle, QueueOptions, QueueState,
+} from '@deplab/driver-api';
+import { mock_gpu_hang, mock_hw_job_is_finished } from './hw.ts';
+import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
+
+const PRIORITY: Record<Priority, number> = { realtime: 0, high: 1, normal: 2, low: 3 };
+const EOPNOTSUPP = 95;
+
+interface MockQueue extends QueueHandle {
+  entity: MockEntity | null;
+  readonly jobs: { job: MockJob; handle: JobHandle }[];
+}
+
+/** Device options: driver.timeout_ms (TDR period; default none), driver.credit_limit. */
+export class MockDevice implements Device {
+  readonly kernel: Kernel;
+  readonly driver = 'mock';
+  readonly backend: Backend;
+  readonly engines = ['render'] as const;
+  readonly api: MockBackend;
+  readonly sched: MockSched;
+  private readonly queues: MockQueue[] = [];
+  private next_client = 0;
+  private next_job = 0;
+  private unplugged = false;
+
+  constructor(kernel: Kernel, api: MockBackend, options: DeviceOptions = {}) {
+    this.kernel = kernel;
+    this.api = api;
+    this.backend = api.name === 'drm_sched' ? 'sched' : 'dep';
+    const timeout_ms = options.driver?.timeout_ms;
+    const timeout = typeof timeout_ms === 'number' ? kernel.jiffies.msecs_to_jiffies(timeout_ms) : MAX_SCHEDULE_TIMEOUT;
+    this.sched = api.drm_mock_sched_new(kernel, timeout);
+    const credit_limit = options.driver?.credit_limit;
+    if (typeof credit_limit === 'number') api.set_credit_limit(this.sched, credit_limit);
+  }
+
+  open_client(name: string): ClientHandle {
+    return { id: this.next_client++, name };
+  }
+
+  create_queue(client: ClientHandle, options: QueueOptions): QueueHandle | number {
+    if (this.unplugged) return -19; // -ENODEV
+    const entity = this.api.drm_mock_sched_entity_new(this.kernel, PRIORITY[options.priority], this.sched);
+    const q: MockQueue = {
+      id: this.queues.length, name: `${client.name}/q${this.queues.length}`, client, engine: options.engine, entity, jobs: [],
+    };
+    this.queues.push(q);
+    return q;
+  }
+
+  *submit(queue: QueueHandle, spec: JobSpec): Sleepable<JobHandle | number> {
+    const q = queue as MockQueue;
+    if (q.entity === null || this.unplugged) return -19;
+    const api = this.api;
+    const job = api.drm_mock_sched_job_new(this.kernel, q.entity);
+    if (spec.duration_ns !== 'manual' && spec.hang !== true) {
+      api.drm_mock_sched_job_set_duration_us(job, Math.max(1, Math.round(spec.duration_ns / 1000)));
+    }
+    for (const dep of spec.deps) api.drm_mock_sched_job_add_dependency(job, dma_fence_get(dep));
+    api.drm_mock_sched_job_submit(job);
+    const out = api.drm_mock_sched_job_finished_fence(job);
+    // The device keeps this reference until the queue is destroyed, so the harness may use
+    // the out-fence as a dependency for as long as the queue exists.
+    const handle: JobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno };
+    q.jobs.push({ job, handle });
+    return handle;
+  }
+
+  complete_manual(job: JobHandle): void {
+    const entry = (job.queue as MockQueue).jobs.find((j) => j.handle === job);
+    if (entry === undefined) return;
+    // The mock timeline completes in order: advance until this job is done.
+    while (!mock_hw_job_is_finished(entry.job.hw) && this.api.drm_mock_sched_advance(this.sched, 1) > 0) { /* advance */ }
+  }
+
+  set_priority(queue: QueueHandle, priority: Priority): number {
+    const q = queue as MockQueue;
+    if (q.entity === null) return -22;
+    return this.api.set_priority(q.entity, PRIORITY[priority]) ? 0 : -EOPNOTSUPP;
+  }
+
+  *destroy_queue(queue: QueueHandle): Sleepable<number> {
+    const q = queue as MockQueue;
+    if (q.entity === null) return -22;
+    const entity = q.entity;
+    q.entity = null;
+    yield* this.api.drm_mock_sched_entity_free_sleepable(entity);
+    for (const j of q.jobs) dma_fence_put(j.handle.out_fence);
+    q.jobs.length = 0;
+    return 0;
+  }
+
+  *close_client(client: ClientHandle): Sleepable {
+    for (const q of this.queues) if (q.client === client && q.entity !== null) yield* this.destroy_queue(q);
+  }
+
+  inject_fault(fault: Fault): void {
+    if (fault.kind === 'hang_job') {
+      const entry = (fault.job.queue as MockQueue).jobs.find((j) => j.handle === fault.job);
+      if (entry !== undefined && !mock_hw_job_is_finished(entry.job.hw)) mock_gpu_hang(entry.job.hw);
+      return;
+    }
+    this.kernel.tp('mock_fault_unsupported', { kind: fault.kind });
+  }
+
+  *unplug(): Sleepable {
+    if (this.unplugged) return;
+    for (const q of this.queues) if (q.entity !== null) yield* this.destroy_queue(q);
+    this.unplugged = true;
+    yield* this.api.drm_mock_sched_fini_sleepable(this.sched);
+  }
+
+  queue_state(queue: QueueHandle): QueueState {
+    const q = queue as MockQueue;
+    let in_flight = 0;
+    for (const j of q.jobs) if (!j.handle.out_fence.signaled) in_flight++;
+    return { alive: q.entity !== null, banned: false, jobs_in_flight: in_flight, detail: {} };
+  }
+}
