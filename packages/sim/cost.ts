@@ -58,6 +58,12 @@ export type CostOverrides = Partial<Omit<CostTable, 'driver'>> & { driver?: Reco
 
 /** A table with some entries replaced. Every value must be a non-negative integer ns. */
 export function make_cost_table(overrides: CostOverrides = {}): CostTable {
+  // A misspelt entry in a sweep would otherwise run silently with the default.
+  for (const key of Object.keys(overrides)) {
+    if (key !== 'driver' && !(COST_KEYS as readonly string[]).includes(key)) {
+      throw new RangeError(`unknown cost entry ${key} (known: ${COST_KEYS.join(', ')}, driver)`);
+    }
+  }
   const table = { ...DEFAULT_COSTS, ...overrides, driver: { ...DEFAULT_COSTS.driver, ...(overrides.driver ?? {}) } };
   for (const key of COST_KEYS) check_cost(key, table[key]);
   for (const [key, value] of Object.entries(table.driver)) check_cost(`driver.${key}`, value);

@@ -6,11 +6,14 @@
  * - Storage is struct-of-arrays in typed arrays: a binary min-heap of slot indices for future
  *   events, and one FIFO ring per phase for events due at the current time. Scheduling at the
  *   current time is O(1); nothing is allocated per event (targets live in a recycled array).
+ *   An event alone at its time is popped straight from the heap: only events that share a time
+ *   go through the rings, where they may race.
  * - Events that are due at the same time and phase are allowed to race: a TieBreaker picks
  *   which runs first and the queue records every choice among two or more, so a run can be
  *   replayed from (seed, choices). FIFO (lowest seq) is the default.
  * - Cancellation is lazy: a cancelled slot is skipped when it surfaces.
  */
+import { RandomStream } from './random.ts';
 
 export const PHASE_HARDIRQ = 0;
 export const PHASE_SOFTIRQ = 1;
@@ -20,6 +23,8 @@ export const PHASE_COUNT = 4;
 
 const KIND_CANCELLED = -1;
 const SLOT_BITS = 2 ** 24;
+/** Slot generations wrap here so that generation * SLOT_BITS + slot stays below 2^53 (exact). */
+const GEN_MASK = 2 ** 29 - 1;
 /** Hard bound on simultaneously scheduled events: hitting it is a model error, not a hang. */
 export const EVENT_SLOTS_MAX = SLOT_BITS;
 
@@ -36,41 +41,74 @@ export const fifo_tie_breaker: TieBreaker = {
   },
 };
 
+/**
+ * Seeded random choice among racing events, for exploration: the same seed gives the same
+ * choices. The stream is private to the tie-breaker, so workload streams are not disturbed.
+ */
+export function random_tie_breaker(seed: number, name = 'tie_breaker'): TieBreaker {
+  const stream = new RandomStream(seed, name);
+  return { name: `random(${seed})`, choose: (count) => stream.below(count) };
+}
+
+/**
+ * Replay the choices an earlier run recorded (EventQueue.choices), in order; past the end of the
+ * record it picks FIFO, so a shrunk prefix still replays. A recorded choice that does not fit
+ * the current candidates means the run diverged from the recording: that is an error.
+ */
+export function replay_tie_breaker(choices: readonly number[]): TieBreaker {
+  let next = 0;
+  return {
+    name: 'replay',
+    choose(count: number): number {
+      if (next >= choices.length) return 0;
+      const choice = choices[next++];
+      if (choice >= count) {
+        throw new RangeError(`replay diverged at choice #${next - 1}: recorded ${choice}, only ${count} candidates`);
+      }
+      return choice;
+    },
+  };
+}
+
 /** Opaque handle of a scheduled event: slot plus generation, so stale cancels are harmless. */
 export type EventHandle = number;
 
+/** FIFO of slots; the capacity is a power of two so wrapping is a mask, not a division. */
 class Ring {
   slots: Int32Array;
+  mask: number;
   head = 0;
   length = 0;
 
   constructor(capacity: number) {
+    if ((capacity & (capacity - 1)) !== 0) throw new RangeError(`ring capacity must be a power of two, got ${capacity}`);
     this.slots = new Int32Array(capacity);
+    this.mask = capacity - 1;
   }
 
   push(slot: number): void {
     if (this.length === this.slots.length) this.grow();
-    this.slots[(this.head + this.length) % this.slots.length] = slot;
+    this.slots[(this.head + this.length) & this.mask] = slot;
     this.length++;
   }
 
   shift(): number {
     const slot = this.slots[this.head];
-    this.head = (this.head + 1) % this.slots.length;
+    this.head = (this.head + 1) & this.mask;
     this.length--;
     return slot;
   }
 
   at(i: number): number {
-    return this.slots[(this.head + i) % this.slots.length];
+    return this.slots[(this.head + i) & this.mask];
   }
 
   /** Remove the i-th element keeping the order of the rest (only tie-breaking uses this). */
   remove_at(i: number): number {
-    const cap = this.slots.length;
+    const mask = this.mask;
     const slot = this.at(i);
     for (let j = i; j < this.length - 1; j++) {
-      this.slots[(this.head + j) % cap] = this.slots[(this.head + j + 1) % cap];
+      this.slots[(this.head + j) & mask] = this.slots[(this.head + j + 1) & mask];
     }
     this.length--;
     return slot;
@@ -80,6 +118,7 @@ class Ring {
     const next = new Int32Array(this.slots.length * 2);
     for (let i = 0; i < this.length; i++) next[i] = this.at(i);
     this.slots = next;
+    this.mask = next.length - 1;
     this.head = 0;
   }
 }
@@ -104,9 +143,13 @@ export class EventQueue {
   private free: Int32Array;
   private free_count: number;
   private heap: Int32Array;
+  /** heap_t[i] = t[heap[i]], kept beside the heap so comparisons need no indirection. */
+  private heap_t: Float64Array;
   private heap_size = 0;
   private next_seq = 0;
   private readonly rings: Ring[] = [];
+  /** Entries in all rings, cancelled ones included: 0 lets pop/peek skip the ring scan. */
+  private due = 0;
 
   constructor(capacity = 1024) {
     this.capacity = capacity;
@@ -119,6 +162,7 @@ export class EventQueue {
     this.targets = new Array(capacity).fill(null);
     this.free = new Int32Array(capacity);
     this.heap = new Int32Array(capacity);
+    this.heap_t = new Float64Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.free_count = capacity;
     for (let p = 0; p < PHASE_COUNT; p++) this.rings.push(new Ring(64));
@@ -136,8 +180,12 @@ export class EventQueue {
     this.args[slot] = arg;
     this.targets[slot] = target;
     this.pending++;
-    if (at_ns === this.time) this.rings[phase].push(slot);
-    else this.heap_push(slot);
+    if (at_ns === this.time) {
+      this.rings[phase].push(slot);
+      this.due++;
+    } else {
+      this.heap_push(slot);
+    }
     return this.gens[slot] * SLOT_BITS + slot;
   }
 
@@ -169,13 +217,13 @@ export class EventQueue {
 
   /** Time of the next event, or Infinity. Does not advance time. */
   peek_time(): number {
-    for (let p = 0; p < PHASE_COUNT; p++) {
+    for (let p = 0; p < PHASE_COUNT && this.due > 0; p++) {
       const ring = this.rings[p];
-      while (ring.length > 0 && this.kinds[ring.at(0)] === KIND_CANCELLED) this.release(ring.shift());
+      while (ring.length > 0 && this.kinds[ring.at(0)] === KIND_CANCELLED) this.release(this.ring_shift(ring));
       if (ring.length > 0) return this.time;
     }
     while (this.heap_size > 0 && this.kinds[this.heap[0]] === KIND_CANCELLED) this.release(this.heap_pop());
-    return this.heap_size > 0 ? this.t[this.heap[0]] : Infinity;
+    return this.heap_size > 0 ? this.heap_t[0] : Infinity;
   }
 
   /**
@@ -184,12 +232,12 @@ export class EventQueue {
    */
   pop(): number {
     for (;;) {
-      for (let p = 0; p < PHASE_COUNT; p++) {
+      for (let p = 0; p < PHASE_COUNT && this.due > 0; p++) {
         const ring = this.rings[p];
         if (ring.length === 0) continue;
         let slot: number;
         if (ring.length === 1 || this.tie_breaker === fifo_tie_breaker) {
-          slot = ring.shift();
+          slot = this.ring_shift(ring);
         } else {
           slot = this.pop_chosen(ring);
         }
@@ -201,14 +249,28 @@ export class EventQueue {
         this.pending--;
         return slot;
       }
+      // Nothing due now. Drop cancelled events first: time must not move to an event that never runs.
+      while (this.heap_size > 0 && this.kinds[this.heap[0]] === KIND_CANCELLED) this.release(this.heap_pop());
       if (this.heap_size === 0) return -1;
-      // Nothing due now: advance to the next time and move everything due then into rings.
-      const next = this.t[this.heap[0]];
+      const slot = this.heap_pop();
+      const next = this.t[slot];
       this.time = next;
-      while (this.heap_size > 0 && this.t[this.heap[0]] === next) {
-        const slot = this.heap_pop();
-        if (this.kinds[slot] === KIND_CANCELLED) this.release(slot);
-        else this.rings[this.phases[slot]].push(slot);
+      // Alone at its time (the common case): nothing can race it, so it skips the rings.
+      if (this.heap_size === 0 || this.heap_t[0] !== next) {
+        this.pending--;
+        return slot;
+      }
+      // Several events at this time: into their phase rings in (phase, seq) order, to race there.
+      this.rings[this.phases[slot]].push(slot);
+      this.due++;
+      while (this.heap_size > 0 && this.heap_t[0] === next) {
+        const s = this.heap_pop();
+        if (this.kinds[s] === KIND_CANCELLED) {
+          this.release(s);
+        } else {
+          this.rings[this.phases[s]].push(s);
+          this.due++;
+        }
       }
     }
   }
@@ -245,7 +307,7 @@ export class EventQueue {
     // Cancelled entries are not candidates.
     let live = 0;
     for (let i = 0; i < ring.length; i++) if (this.kinds[ring.at(i)] !== KIND_CANCELLED) live++;
-    if (live <= 1) return ring.shift();
+    if (live <= 1) return this.ring_shift(ring);
     const choice = this.tie_breaker.choose(live);
     if (!Number.isInteger(choice) || choice < 0 || choice >= live) {
       throw new RangeError(`tie-breaker ${this.tie_breaker.name} chose ${choice} of ${live}`);
@@ -253,20 +315,28 @@ export class EventQueue {
     this.choices.push(choice);
     let k = -1;
     for (let i = 0; i < ring.length; i++) {
-      if (this.kinds[ring.at(i)] !== KIND_CANCELLED && ++k === choice) return ring.remove_at(i);
+      if (this.kinds[ring.at(i)] !== KIND_CANCELLED && ++k === choice) {
+        this.due--;
+        return ring.remove_at(i);
+      }
     }
     throw new Error('unreachable');
+  }
+
+  private ring_shift(ring: Ring): number {
+    this.due--;
+    return ring.shift();
   }
 
   private release(slot: number): void {
     this.targets[slot] = null;
     this.kinds[slot] = KIND_CANCELLED;
-    this.gens[slot] = (this.gens[slot] + 1) >>> 0;
+    this.gens[slot] = (this.gens[slot] + 1) & GEN_MASK;
     this.free[this.free_count++] = slot;
   }
 
-  private less(a: number, b: number): boolean {
-    const ta = this.t[a], tb = this.t[b];
+  /** (time, phase, seq) order of slots a and b, their times already at hand (ta, tb). */
+  private before(ta: number, a: number, tb: number, b: number): boolean {
     if (ta !== tb) return ta < tb;
     const pa = this.phases[a], pb = this.phases[b];
     if (pa !== pb) return pa < pb;
@@ -274,32 +344,46 @@ export class EventQueue {
   }
 
   private heap_push(slot: number): void {
-    const heap = this.heap;
+    const heap = this.heap, heap_t = this.heap_t;
+    const t = this.t[slot];
     let i = this.heap_size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(slot, heap[parent])) break;
+      if (!this.before(t, slot, heap_t[parent], heap[parent])) break;
       heap[i] = heap[parent];
+      heap_t[i] = heap_t[parent];
       i = parent;
     }
     heap[i] = slot;
+    heap_t[i] = t;
   }
 
+  /**
+   * Floyd's pop: walk the hole at the root down to a leaf (one comparison per level), then sift
+   * the last entry up from there; it usually belongs near the bottom, so that is short.
+   */
   private heap_pop(): number {
-    const heap = this.heap;
+    const heap = this.heap, heap_t = this.heap_t;
     const top = heap[0];
-    const last = heap[--this.heap_size];
-    const n = this.heap_size;
+    const n = --this.heap_size;
+    if (n === 0) return top;
+    const last = heap[n], last_t = heap_t[n];
     let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && this.less(heap[child + 1], heap[child])) child++;
-      if (!this.less(heap[child], last)) break;
+    for (let child = 1; child < n; child = 2 * i + 1) {
+      if (child + 1 < n && this.before(heap_t[child + 1], heap[child + 1], heap_t[child], heap[child])) child++;
       heap[i] = heap[child];
+      heap_t[i] = heap_t[child];
       i = child;
     }
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(last_t, last, heap_t[parent], heap[parent])) break;
+      heap[i] = heap[parent];
+      heap_t[i] = heap_t[parent];
+      i = parent;
+    }
     heap[i] = last;
+    heap_t[i] = last_t;
     return top;
   }
 
@@ -317,6 +401,7 @@ export class EventQueue {
     const kinds = new Int32Array(cap); kinds.set(this.kinds); this.kinds = kinds;
     const gens = new Uint32Array(cap); gens.set(this.gens); this.gens = gens;
     const heap = new Int32Array(cap); heap.set(this.heap); this.heap = heap;
+    this.heap_t = grow_f64(this.heap_t);
     const free = new Int32Array(cap); free.set(this.free.subarray(0, this.free_count));
     for (let i = cap - 1; i >= old; i--) free[this.free_count++] = i;
     this.free = free;

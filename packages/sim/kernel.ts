@@ -266,7 +266,8 @@ export class Kernel {
   run_until(cond: () => boolean, deadline_ns = Infinity): boolean {
     let budget = this.max_events;
     while (!cond()) {
-      if (this.eq.peek_time() > deadline_ns) {
+      // Without a deadline there is nothing to stop at: step() reports an empty queue itself.
+      if (deadline_ns !== Infinity && this.eq.peek_time() > deadline_ns) {
         if (deadline_ns !== Infinity && deadline_ns > this.eq.time) this.eq.advance_to(deadline_ns);
         return cond();
       }

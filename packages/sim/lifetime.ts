@@ -8,6 +8,8 @@ import type { Kernel } from './kernel.ts';
 
 const STATE_LIVE = 1;
 const STATE_FREED = 2;
+/** Alive for the whole run by design (the kernel's static dma_fence_stub): never a leak. */
+const STATE_STATIC = 3;
 
 export interface LiveObject {
   readonly id: number;
@@ -58,10 +60,26 @@ export class LifetimeTracker {
     return true;
   }
 
+  /**
+   * Object `id` is static, like a C object with static storage: it stays usable, is not counted
+   * as live and is never reported as a leak.
+   */
+  mark_static(id: number): void {
+    if (this.state[id] !== STATE_LIVE) return;
+    this.state[id] = STATE_STATIC;
+    this.live_count_--;
+    const type = this.types[id];
+    this.live_by_type.set(type, (this.live_by_type.get(type) ?? 1) - 1);
+  }
+
   /** The memory of object `id` is released at `site`. */
   free(id: number, site: string): void {
     if (this.state[id] === STATE_FREED) {
       this.kernel.violation('double_free', site, `double free of ${this.describe(id)}`);
+      return;
+    }
+    if (this.state[id] === STATE_STATIC) {
+      this.kernel.violation('bug', site, `free of static ${this.describe(id)}`);
       return;
     }
     this.state[id] = STATE_FREED;
@@ -71,7 +89,7 @@ export class LifetimeTracker {
   }
 
   is_live(id: number): boolean {
-    return this.state[id] === STATE_LIVE;
+    return this.state[id] === STATE_LIVE || this.state[id] === STATE_STATIC;
   }
 
   get live_count(): number {

@@ -39,16 +39,38 @@ export class TraceRecorder {
   emit(t_ns: number, name: string, context: string, args: TraceArgs): void {
     if (!this.enabled) return;
     this.count++;
-    this.hash_text(`${t_ns}|${name}|${context}|${stable_args(args)}\n`);
-    if (this.mode === 'record') {
-      if (this.events.length < this.limit) this.events.push({ t_ns, name, context, args });
-      else this.truncated = true;
+    if (this.mode === 'hash') {
+      this.hash_text(`${t_ns}|${name}|${context}|${stable_args(args)}\n`);
+    } else if (this.events.length < this.limit) {
+      this.events.push({ t_ns, name, context, args });
+    } else {
+      this.truncated = true;
+      // Past the bound, keep the digest exact: hash what is emitted from now on.
+      this.hash_text(`${t_ns}|${name}|${context}|${stable_args(args)}\n`);
     }
   }
 
-  /** Hex digest of everything emitted so far. */
+  /**
+   * Hex digest of everything emitted so far. In record mode the kept events are hashed here,
+   * once, rather than on every emit; the result is the same as hash mode's.
+   */
   digest(): string {
-    return (this.h_hi >>> 0).toString(16).padStart(8, '0') + (this.h_lo >>> 0).toString(16).padStart(8, '0');
+    let lo = this.h_lo, hi = this.h_hi;
+    if (this.mode === 'record') {
+      const saved_lo = this.h_lo, saved_hi = this.h_hi;
+      this.h_lo = 0x84222325;
+      this.h_hi = 0xcbf29ce4;
+      for (const e of this.events) this.hash_text(`${e.t_ns}|${e.name}|${e.context}|${stable_args(e.args)}\n`);
+      if (this.truncated) {
+        // Events past the bound were hashed into saved_*, starting from the basis: fold them in.
+        this.hash_text(`|${saved_hi}:${saved_lo}`);
+      }
+      lo = this.h_lo;
+      hi = this.h_hi;
+      this.h_lo = saved_lo;
+      this.h_hi = saved_hi;
+    }
+    return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
   }
 
   private hash_text(text: string): void {

@@ -110,6 +110,8 @@ export class Worker implements Sleeper {
   readonly ctx: ExecContext;
   state = WORKER_IDLE;
   current: work_struct | null = null;
+  /** wq_stamp of the queueing being executed: the item may re-queue itself meanwhile (flush_workqueue). */
+  current_stamp = 0;
   gen: Sleepable<void> | null = null;
   resume_scheduled = false;
   sigkill_pending = false;
@@ -283,18 +285,22 @@ function worker_run(worker: Worker): void {
   work.running_on = worker;
   work.covers = work.queued_seq;
   worker.current = work;
+  worker.current_stamp = work.wq_stamp;
   worker.state = WORKER_RUNNING;
   k.stats.work_items++;
   wq.executed++;
   k.enter(worker.ctx);
   k.spend(k.costs.work_dispatch_ns);
-  // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
-  lock_map_acquire(wq.lockdep_map, `process_one_work(${wq.name})`);
-  lock_map_acquire(work.lockdep_map, `process_one_work(${work.name})`);
+  // A reclaim-annotated workqueue's items run as reclaim context: fs_reclaim is taken first,
+  // so "reclaim waits for this work" (flushing it from reclaim) is ordered fs_reclaim -> work,
+  // the same way round as the item itself, and only allocations inside the item are reported.
   if (workqueue_is_reclaim_annotated(wq)) {
     lock_map_acquire(k.fs_reclaim, `process_one_work (WQ_MEM_WARN_ON_RECLAIM ${wq.name})`);
     worker.ctx.in_reclaim++;
   }
+  // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
+  lock_map_acquire(wq.lockdep_map, `process_one_work(${wq.name})`);
+  lock_map_acquire(work.lockdep_map, `process_one_work(${work.name})`);
   if (k.trace.enabled) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name });
   const prev = k.current_sleeper;
   k.current_sleeper = worker;
@@ -333,12 +339,12 @@ function finish_item(worker: Worker): void {
   const k = wq.kernel;
   const work = worker.current!;
   if (k.trace.enabled) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name });
+  lock_map_release(work.lockdep_map);
+  lock_map_release(wq.lockdep_map);
   if (worker.ctx.in_reclaim > 0) {
     worker.ctx.in_reclaim--;
     lock_map_release(k.fs_reclaim);
   }
-  lock_map_release(work.lockdep_map);
-  lock_map_release(wq.lockdep_map);
   k.check_exit_clean(worker.ctx, work.name);
   work.running_on = null;
   work.done_seq = work.covers;
@@ -386,6 +392,8 @@ function grab_pending(work: work_struct): boolean {
     if (i >= 0) work.wq.queue.splice(i, 1);
   }
   work.pending = false;
+  // A flush_work waiting for this queueing has nothing left to wait for.
+  k.wake_up(work.flushers);
   if (work.wq !== null) k.wake_up(work.wq.flushers);
   return true;
 }
@@ -415,7 +423,9 @@ function* wait_idle(work: work_struct, target_seq: number, site: string): Sleepa
     k.violation('hang', site, `${site}(${work.name}) called from the work item itself: deadlock`);
     return false;
   }
-  const busy = () => work.running_on !== null || (work.pending && work.done_seq < target_seq);
+  // Wait for the execution covering queueing #target_seq; re-queueings after the call are not
+  // waited for (else a self-re-arming item never lets a flush return), nor is a cancelled one.
+  const busy = () => work.done_seq < target_seq && (work.pending || work.running_on !== null);
   if (!busy()) return false;
   yield* k.wait_until(work.flushers, () => !busy());
   return true;
@@ -449,7 +459,7 @@ export function* flush_workqueue(wq: workqueue_struct): Sleepable {
   const target = wq.enqueue_seq;
   const busy = () => {
     for (const w of wq.queue) if (w.wq_stamp <= target) return true;
-    for (const worker of wq.workers) if (worker.current !== null && worker.current.wq_stamp <= target) return true;
+    for (const worker of wq.workers) if (worker.current !== null && worker.current_stamp <= target) return true;
     return false;
   };
   const self = k.current_sleeper;
@@ -464,7 +474,8 @@ export function* flush_workqueue(wq: workqueue_struct): Sleepable {
 export function* drain_workqueue(wq: workqueue_struct): Sleepable {
   for (let round = 0; ; round++) {
     yield* flush_workqueue(wq);
-    if (wq.queue.length === 0 && wq.active === 0) return;
+    // A woken worker that has not yet found the queue empty is idle for this purpose.
+    if (wq.queue.length === 0 && wq.workers.every((w) => w.current === null)) return;
     if (round === 1000) {
       wq.kernel.violation('hang', 'drain_workqueue', `${wq.name} still busy after 1000 flushes`);
       return;

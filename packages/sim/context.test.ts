@@ -1,0 +1,319 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ERESTARTSYS, ExecContext, INIT_WORK, Kernel, NSEC_PER_MSEC, SimulationHang, alloc_workqueue, cancel_work_sync,
+  complete, flush_work, flush_workqueue, init_completion, init_waitqueue_head, msleep, queue_work,
+  schedule_timeout, spin_lock, spin_lock_init, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  wait_event, wait_event_killable, wait_event_timeout, wait_for_completion, wait_for_completion_timeout, wake_up,
+  MAX_SCHEDULE_TIMEOUT, type Sleepable, type work_struct,
+} from './index.ts';
+
+const MS = NSEC_PER_MSEC;
+
+describe('execution contexts', () => {
+  it('only process and kworker contexts may sleep, and not under a spinlock or with irqs off', () => {
+    expect(new ExecContext('process', 'p').may_sleep).toBe(true);
+    expect(new ExecContext('kworker', 'w').may_sleep).toBe(true);
+    expect(new ExecContext('softirq', 's').may_sleep).toBe(false);
+    expect(new ExecContext('hardirq', 'h').may_sleep).toBe(false);
+    const p = new ExecContext('process', 'p');
+    p.atomic = 1;
+    expect(p.may_sleep).toBe(false);
+    expect(p.in_atomic).toBe(true);
+    p.atomic = 0;
+    p.irqs_off = 1;
+    expect(p.may_sleep).toBe(false);
+    expect(p.hardirqs_enabled).toBe(false);
+    expect(new ExecContext('softirq', 's').hardirqs_enabled).toBe(true);
+    expect(new ExecContext('hardirq', 'h').hardirqs_enabled).toBe(false);
+  });
+
+  it('irq handlers run in hardirq context, timers in softirq, tasks in process; outside bodies is init', () => {
+    const k = new Kernel();
+    const seen: string[] = [];
+    const line = k.request_irq('gpu', null, () => seen.push(`${k.current.kind}:${k.current.name}`));
+    k.raise_irq_at(line, 10, 0);
+    k.call_softirq_at(20, { fn: () => seen.push(k.current.kind), target: null }, 0);
+    k.spawn('task', (function* () { seen.push(k.current.kind); })());
+    k.run_all();
+    expect(seen).toEqual(['process', 'hardirq:irq/gpu', 'softirq']);
+    expect(k.current).toBe(k.init_ctx);
+    expect(k.stats.irqs).toBe(1);
+  });
+
+  it('a body accounts its cost on a local clock', () => {
+    const k = new Kernel();
+    const times: number[] = [];
+    const line = k.request_irq('gpu', null, () => {
+      times.push(k.now());
+      k.spend(250);
+      times.push(k.now());
+    });
+    k.raise_irq_at(line, 1_000, 0);
+    k.run_all();
+    expect(times).toEqual([1_000 + k.costs.hardirq_entry_ns, 1_250 + k.costs.hardirq_entry_ns]);
+    expect(k.stats.cpu_ns.hardirq).toBe(250 + k.costs.hardirq_entry_ns);
+    expect(k.now()).toBe(1_000); // outside any body, the clock is the event time
+  });
+
+  it('process bodies wait for a free simulated CPU', () => {
+    const k = new Kernel({ nr_cpus: 1 });
+    const starts: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      k.spawn(`t${i}`, (function* () { starts.push(k.now()); k.spend(1_000); })());
+    }
+    k.run_all();
+    expect(starts).toEqual([0, 1_000]);
+    expect(k.stats.cpu_deferrals).toBe(1);
+    expect(() => new Kernel({ nr_cpus: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('a process task really waits in simulated time', () => {
+  it('wait_event sleeps until woken with the condition true', () => {
+    const k = new Kernel();
+    const wq = init_waitqueue_head();
+    let flag = false;
+    let woke_at = -1;
+    const task = k.spawn('waiter', (function* () {
+      yield* wait_event(k, wq, () => flag);
+      woke_at = k.now();
+    })());
+    const line = k.request_irq('gpu', null, () => {
+      wake_up(k, wq); // spurious: the condition is still false, the task sleeps again
+    });
+    const line2 = k.request_irq('gpu2', null, () => { flag = true; wake_up(k, wq); });
+    k.raise_irq_at(line, 2 * MS, 0);
+    k.raise_irq_at(line2, 5 * MS, 0);
+    k.run_for(5 * MS - 1);
+    expect(task.done).toBe(false);
+    k.run_all();
+    expect(task.done).toBe(true);
+    expect(woke_at).toBe(5 * MS + k.costs.hardirq_entry_ns + k.costs.process_wakeup_ns);
+    expect(k.stats.process_wakeups).toBe(2);
+  });
+
+  it('wait_for_completion sleeps until complete(); a completion done beforehand does not sleep', () => {
+    const k = new Kernel();
+    const c = init_completion(k);
+    const times: number[] = [];
+    k.spawn('waiter', (function* () {
+      yield* wait_for_completion(c);
+      times.push(k.now());
+      yield* wait_for_completion(c); // consumed: waits for the second complete()
+      times.push(k.now());
+    })());
+    const line = k.request_irq('gpu', null, () => complete(c));
+    k.raise_irq_at(line, 3 * MS, 0);
+    k.raise_irq_at(line, 7 * MS, 0);
+    k.run_all();
+    const delay = k.costs.hardirq_entry_ns + k.costs.process_wakeup_ns;
+    expect(times).toEqual([3 * MS + delay, 7 * MS + delay]);
+
+    complete(c);
+    const t0 = k.now();
+    let at = -1;
+    k.spawn('no-wait', (function* () { yield* wait_for_completion(c); at = k.now(); })());
+    k.run_all();
+    expect(at).toBe(t0);
+    expect(k.stats.process_wakeups).toBe(2);
+  });
+
+  it('wait_for_completion_timeout returns 0 on timeout at the tick boundary', () => {
+    const k = new Kernel();
+    const c = init_completion(k);
+    let r = -1, at = -1;
+    k.run_for(MS / 2);
+    k.spawn('waiter', (function* () { r = yield* wait_for_completion_timeout(c, 3); at = k.now(); })());
+    k.run_all();
+    expect(r).toBe(0);
+    expect(at).toBe(3 * MS + k.costs.process_wakeup_ns);
+  });
+
+  it('wait_event_timeout returns the remaining jiffies, at least 1', () => {
+    const k = new Kernel();
+    const wq = init_waitqueue_head();
+    let flag = false, r = -1;
+    k.spawn('waiter', (function* () { r = yield* wait_event_timeout(k, wq, () => flag, 10); })());
+    const line = k.request_irq('gpu', null, () => { flag = true; wake_up(k, wq); });
+    k.raise_irq_at(line, 3.5 * MS, 0);
+    k.run_all();
+    expect(r).toBe(10 - 3);
+    flag = true;
+    k.spawn('ready', (function* () { r = yield* wait_event_timeout(k, wq, () => flag, 0); })());
+    k.run_all();
+    expect(r).toBe(1);
+  });
+
+  it('msleep sleeps msecs_to_jiffies(ms) + 1 ticks, from the current tick', () => {
+    const k = new Kernel();
+    let at = -1;
+    k.run_for(MS / 2);
+    k.spawn('sleeper', (function* () { yield* msleep(k, 10); at = k.now(); })());
+    k.run_all();
+    expect(at).toBe(11 * MS + k.costs.process_wakeup_ns);
+    const k100 = new Kernel({ HZ: 100 });
+    k100.spawn('sleeper', (function* () { yield* msleep(k100, 1); at = k100.now(); })());
+    k100.run_all();
+    expect(at).toBe(20 * MS + k100.costs.process_wakeup_ns);
+  });
+
+  it('flush_work waits for a running item that sleeps', () => {
+    const k = new Kernel();
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    let item_end = -1, flush_end = -1, flushed: boolean | null = null;
+    const work = INIT_WORK(k, function* (): Sleepable {
+      yield* msleep(k, 5);
+      item_end = k.now();
+    }, 'sleepy');
+    queue_work(wq, work);
+    k.run_for(MS); // the item is now running and asleep
+    k.spawn('flusher', (function* () { flushed = yield* flush_work(work); flush_end = k.now(); })());
+    k.run_all();
+    expect(flushed).toBe(true);
+    expect(item_end).toBeGreaterThan(6 * MS);
+    expect(flush_end).toBe(item_end + k.costs.process_wakeup_ns);
+  });
+
+  it('cancel_work_sync waits for a running item that sleeps', () => {
+    const k = new Kernel();
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    let item_end = -1, cancel_end = -1;
+    const work = INIT_WORK(k, function* (): Sleepable {
+      yield* msleep(k, 5);
+      item_end = k.now();
+    }, 'sleepy');
+    queue_work(wq, work);
+    k.run_for(MS);
+    k.spawn('canceller', (function* () { yield* cancel_work_sync(work); cancel_end = k.now(); })());
+    k.run_all();
+    expect(item_end).toBeGreaterThan(6 * MS);
+    expect(cancel_end).toBe(item_end + k.costs.process_wakeup_ns);
+  });
+
+  it('flush_workqueue waits for every item queued before it', () => {
+    const k = new Kernel();
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    const ends: number[] = [];
+    const mk = (ms: number, name: string) => INIT_WORK(k, function* (_w: work_struct): Sleepable {
+      yield* msleep(k, ms);
+      ends.push(k.now());
+    }, name);
+    for (const [ms, name] of [[3, 'a'], [9, 'b'], [1, 'c']] as const) queue_work(wq, mk(ms, name));
+    let flush_end = -1;
+    k.run_task((function* () { yield* flush_workqueue(wq); flush_end = k.now(); })());
+    expect(ends).toHaveLength(3);
+    expect(flush_end).toBe(Math.max(...ends) + k.costs.process_wakeup_ns);
+  });
+
+  it('run_task runs the init context to completion, and reports a wait nothing can end', () => {
+    const k = new Kernel();
+    const c = init_completion(k);
+    expect(k.run_task((function* () { yield* schedule_timeout(k, 2); return k.jiffies_now; })())).toBe(2);
+    expect(() => k.run_task((function* () { yield* wait_for_completion(c); })())).toThrow(SimulationHang);
+    expect(k.violations.of_kind('hang')).toHaveLength(1);
+  });
+
+  it('a MAX_SCHEDULE_TIMEOUT wait never times out', () => {
+    const k = new Kernel();
+    const wq = init_waitqueue_head();
+    expect(() => k.run_task((function* () { yield* wait_event_timeout(k, wq, () => false, MAX_SCHEDULE_TIMEOUT); })()))
+      .toThrow(SimulationHang);
+  });
+});
+
+describe('might_sleep', () => {
+  it('is reported in hardirq context, and a wait there cannot sleep', () => {
+    const k = new Kernel();
+    let r: IteratorResult<void, void> | null = null;
+    const line = k.request_irq('gpu', null, () => {
+      k.might_sleep('irq_sleep_check');
+      r = msleep(k, 1).next();
+    });
+    k.raise_irq_at(line, 100, 0);
+    k.run_all();
+    const v = k.violations.of_kind('sleep_in_atomic');
+    expect(v.map((x) => x.site)).toEqual(['irq_sleep_check', 'wait']);
+    expect(v[0].message).toMatch(/in hardirq context/);
+    expect(v[0].context).toBe('irq/gpu');
+    expect(v[0].time_ns).toBe(100 + k.costs.hardirq_entry_ns);
+    expect(r!.done).toBe(true); // it returned at once instead of sleeping
+    expect(k.violations.of_kind('model_error')).toHaveLength(1);
+  });
+
+  it('is reported in softirq (timer) context', () => {
+    const k = new Kernel();
+    k.call_softirq_at(100, { fn: () => k.might_sleep('timer_sleep'), target: null }, 0);
+    k.run_all();
+    expect(k.violations.of_kind('sleep_in_atomic')[0].message).toMatch(/softirq/);
+  });
+
+  it('is reported under a spinlock and with irqs disabled, naming the lock', () => {
+    const k = new Kernel();
+    const lock = spin_lock_init(k, '&dev->lock');
+    const irq_lock = spin_lock_init(k, '&dev->irq_lock');
+    k.spawn('sleeper', (function* () {
+      spin_lock(lock);
+      yield* msleep(k, 1);
+      spin_unlock(lock);
+      const flags = spin_lock_irqsave(irq_lock);
+      k.might_sleep('under_irqsave');
+      spin_unlock_irqrestore(irq_lock, flags);
+      k.might_sleep('after_unlock'); // fine again
+    })());
+    k.run_all();
+    const v = k.violations.of_kind('sleep_in_atomic');
+    expect(v.some((x) => x.site === 'wait' && /&dev->lock held/.test(x.message))).toBe(true);
+    expect(v.some((x) => /slept with a spinlock held/.test(x.message))).toBe(true);
+    expect(v.some((x) => x.site === 'under_irqsave')).toBe(true);
+    expect(v.some((x) => x.site === 'after_unlock')).toBe(false);
+  });
+
+  it('is silent in process context and in a kworker', () => {
+    const k = new Kernel();
+    k.might_sleep('init');
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    queue_work(wq, INIT_WORK(k, () => k.might_sleep('worker'), 'w'));
+    k.run_all();
+    expect(k.violations.count()).toBe(0);
+  });
+});
+
+describe('killable waits', () => {
+  it('wait_event_killable returns -ERESTARTSYS when SIGKILL arrives', () => {
+    const k = new Kernel();
+    const wq = init_waitqueue_head();
+    let r = 1, at = -1;
+    const task = k.spawn('victim', (function* () { r = yield* wait_event_killable(k, wq, () => false); at = k.now(); })());
+    k.run_for(2 * MS);
+    expect(task.done).toBe(false);
+    k.send_sigkill(task);
+    k.run_all();
+    expect(r).toBe(-ERESTARTSYS);
+    expect(at).toBe(2 * MS + k.costs.process_wakeup_ns);
+  });
+
+  it('an uninterruptible wait ignores SIGKILL', () => {
+    const k = new Kernel();
+    const wq = init_waitqueue_head();
+    let flag = false, at = -1;
+    const task = k.spawn('victim', (function* () { yield* wait_event(k, wq, () => flag); at = k.now(); })());
+    k.run_for(MS);
+    k.send_sigkill(task);
+    k.run_for(MS);
+    expect(task.done).toBe(false);
+    flag = true;
+    wake_up(k, wq);
+    k.run_all();
+    expect(at).toBe(2 * MS + k.costs.process_wakeup_ns);
+  });
+
+  it('a fatal signal already pending ends a killable wait at once', () => {
+    const k = new Kernel();
+    const wq = init_waitqueue_head();
+    let r = 1;
+    const task = k.spawn('victim', (function* () { yield* msleep(k, 1); r = yield* wait_event_killable(k, wq, () => false); })());
+    k.send_sigkill(task); // arrives while it sleeps uninterruptibly in msleep
+    k.run_all();
+    expect(r).toBe(-ERESTARTSYS);
+  });
+});

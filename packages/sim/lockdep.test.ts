@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import {
+  INIT_WORK, Kernel, alloc_workqueue, flush_work, lock_map_acquire_read, lock_map_release, lockdep_assert_held,
+  lockdep_assert_not_held, lockdep_map, might_lock, mutex_init, mutex_lock, mutex_unlock, queue_work, spin_lock,
+  spin_lock_init, spin_lock_irq, spin_lock_irqsave, spin_unlock, spin_unlock_irq, spin_unlock_irqrestore,
+  type Sleepable, type spinlock_t,
+} from './index.ts';
+
+/** Take a lock in a hardirq handler at `at_ns`. */
+function lock_in_irq(k: Kernel, lock: spinlock_t, at_ns: number): void {
+  const line = k.request_irq(`irq-${at_ns}`, lock, (l) => { spin_lock(l); spin_unlock(l); });
+  k.raise_irq_at(line, at_ns, 0);
+}
+
+describe('lock order', () => {
+  it('reports an AB-BA order across two kworkers, with every acquisition site', () => {
+    const k = new Kernel();
+    const a = spin_lock_init(k, '&dev->a_lock');
+    const b = spin_lock_init(k, '&dev->b_lock');
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    const sites: Record<string, string> = {};
+    // Each caller_site() sits on the line of the acquisition it names.
+    queue_work(wq, INIT_WORK(k, () => {
+      spin_lock(a); sites.w1_a = k.caller_site();
+      spin_lock(b); sites.w1_b = k.caller_site();
+      spin_unlock(b);
+      spin_unlock(a);
+    }, 'first'));
+    queue_work(wq, INIT_WORK(k, () => {
+      spin_lock(b); sites.w2_b = k.caller_site();
+      spin_lock(a); sites.w2_a = k.caller_site();
+      spin_unlock(a);
+      spin_unlock(b);
+    }, 'second'));
+    k.run_all();
+    const v = k.violations.list;
+    expect(v.map((x) => x.kind)).toEqual(['lockdep_cycle']);
+    expect(v[0].context).toBe('kworker/test/1');
+    expect(v[0].message).toBe('possible circular locking dependency: &dev->b_lock -> &dev->a_lock closes a cycle');
+    expect(v[0].site).toBe(sites.w2_a);
+    expect(new Set(Object.values(sites)).size).toBe(4);
+    for (const site of Object.values(sites)) expect(site).toMatch(/^(.* \()?packages\/sim\/lockdep\.test\.ts:\d+\)?$/);
+    expect(v[0].detail).toEqual([
+      `kworker/test/1: holding &dev->b_lock (acquired at ${sites.w2_b})`,
+      `  then takes &dev->a_lock at ${sites.w2_a}`,
+      'existing dependency chain:',
+      `  &dev->a_lock -> &dev->b_lock: held at ${sites.w1_a}, taken at ${sites.w1_b} (kworker/test/0)`,
+    ]);
+  });
+
+  it('finds longer cycles and reports each one once', () => {
+    const k = new Kernel();
+    const [a, b, c] = ['A', 'B', 'C'].map((n) => spin_lock_init(k, n));
+    const nest = (x: spinlock_t, y: spinlock_t) => { spin_lock(x); spin_lock(y); spin_unlock(y); spin_unlock(x); };
+    nest(a, b);
+    nest(b, c);
+    expect(k.violations.count()).toBe(0);
+    nest(c, a);
+    nest(c, a);
+    const v = k.violations.of_kind('lockdep_cycle');
+    expect(v).toHaveLength(1);
+    expect(v[0].detail.slice(3)).toEqual([
+      expect.stringMatching(/^ {2}A -> B: /), expect.stringMatching(/^ {2}B -> C: /),
+    ]);
+  });
+
+  it('flushing a work item under a lock that the item takes is a cycle', () => {
+    const k = new Kernel();
+    const m = mutex_init(k, '&dev->mutex');
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    let runs = 0;
+    const work = INIT_WORK(k, () => {
+      if (++runs > 1) return; // only the first run takes the mutex: no real deadlock here
+      mutex_lock(m);
+      mutex_unlock(m);
+    }, 'takes_mutex');
+    queue_work(wq, work);
+    k.run_all();
+    queue_work(wq, work);
+    k.run_task((function* (): Sleepable {
+      mutex_lock(m);
+      yield* flush_work(work);
+      mutex_unlock(m);
+    })());
+    const v = k.violations.of_kind('lockdep_cycle');
+    expect(v).toHaveLength(1);
+    expect(v[0].message).toMatch(/&dev->mutex -> \(work_completion\)\(takes_mutex\) closes a cycle/);
+  });
+});
+
+describe('recursion', () => {
+  it('taking a lock twice in one context is reported with both sites', () => {
+    const k = new Kernel();
+    const a = spin_lock_init(k, '&a');
+    spin_lock(a, 'first_site');
+    spin_lock(a, 'second_site');
+    const v = k.violations.list;
+    expect(v.map((x) => x.kind)).toEqual(['lockdep_recursion']);
+    expect(v[0].message).toBe('possible recursive locking detected: init acquires &a while holding it');
+    expect(v[0].detail).toEqual(['first acquired at first_site', 'again at second_site']);
+  });
+
+  it('two instances of one class nest as recursion too (lockdep works on classes)', () => {
+    const k = new Kernel();
+    const x = spin_lock_init(k, '&ring->lock');
+    const y = spin_lock_init(k, '&ring->lock');
+    spin_lock(x);
+    spin_lock(y);
+    expect(k.violations.of_kind('lockdep_recursion')).toHaveLength(1);
+  });
+
+  it('recursive read acquisition of a lockdep map is fine; a write under a read is not', () => {
+    const k = new Kernel();
+    const map = new lockdep_map(k, 'test_map');
+    lock_map_acquire_read(map);
+    lock_map_acquire_read(map);
+    expect(k.violations.count()).toBe(0);
+    might_lock(map, 'writer');
+    expect(k.violations.of_kind('lockdep_recursion')).toHaveLength(1);
+    lock_map_release(map);
+    lock_map_release(map);
+    expect(k.current.held).toHaveLength(0);
+  });
+});
+
+describe('irq safety', () => {
+  it('a lock used in hardirq and with hardirqs enabled is inconsistent (irq first)', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&dev->irq_lock');
+    lock_in_irq(k, l, 100);
+    k.run_all();
+    expect(k.violations.count()).toBe(0);
+    spin_lock(l, 'process_site');
+    spin_unlock(l);
+    const v = k.violations.list;
+    expect(v.map((x) => x.kind)).toEqual(['lockdep_irq_inconsistent']);
+    expect(v[0].message).toBe('inconsistent lock state: &dev->irq_lock used in hardirq and with hardirqs enabled');
+    expect(v[0].detail[0]).toMatch(/^IN-HARDIRQ at .*\(irq\/irq-100\)$/);
+    expect(v[0].detail[1]).toBe('HARDIRQ-ON at process_site (init)');
+  });
+
+  it('a lock used in hardirq and with hardirqs enabled is inconsistent (process first)', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&dev->irq_lock');
+    spin_lock(l);
+    spin_unlock(l);
+    lock_in_irq(k, l, 100);
+    k.run_all();
+    expect(k.violations.list.map((x) => x.kind)).toEqual(['lockdep_irq_inconsistent']);
+  });
+
+  it('spin_lock_irqsave and spin_lock_irq do not mark a lock hardirq-on', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&fence->lock');
+    const flags = spin_lock_irqsave(l);
+    spin_unlock_irqrestore(l, flags);
+    spin_lock_irq(l);
+    spin_unlock_irq(l);
+    lock_in_irq(k, l, 100);
+    k.run_all();
+    expect(k.violations.count()).toBe(0);
+    expect(k.current.irqs_off).toBe(0);
+    expect(l.cls.hardirq_on_site).toBe(null);
+    expect(l.cls.in_hardirq_site).not.toBe(null);
+  });
+
+  it('irqsave restores the previous state, so nested irqsave keeps irqs off', () => {
+    const k = new Kernel();
+    const outer = spin_lock_init(k, 'outer');
+    const inner = spin_lock_init(k, 'inner');
+    const f1 = spin_lock_irqsave(outer);
+    const f2 = spin_lock_irqsave(inner);
+    spin_unlock_irqrestore(inner, f2);
+    expect(k.current.hardirqs_enabled).toBe(false);
+    spin_unlock_irqrestore(outer, f1);
+    expect(k.current.hardirqs_enabled).toBe(true);
+  });
+
+  it('a hardirq-safe lock taken before a hardirq-unsafe one is reported (edge found last)', () => {
+    const k = new Kernel();
+    const safe = spin_lock_init(k, '&safe');
+    const unsafe = spin_lock_init(k, '&unsafe');
+    spin_lock(unsafe);
+    spin_unlock(unsafe);
+    lock_in_irq(k, safe, 100);
+    k.run_all();
+    expect(k.violations.count()).toBe(0);
+    const flags = spin_lock_irqsave(safe);
+    spin_lock(unsafe, 'nested_site');
+    spin_unlock(unsafe);
+    spin_unlock_irqrestore(safe, flags);
+    const v = k.violations.list;
+    expect(v.map((x) => x.kind)).toEqual(['lockdep_irq_order']);
+    expect(v[0].message).toBe('HARDIRQ-safe -> HARDIRQ-unsafe lock order: &safe -> ... -> &unsafe');
+    expect(v[0].detail.at(-1)).toMatch(/^new dependency &safe -> &unsafe: held at .*, taken at nested_site$/);
+  });
+
+  it('a hardirq-safe lock taken before a hardirq-unsafe one is reported (irq usage found last)', () => {
+    const k = new Kernel();
+    const safe = spin_lock_init(k, '&safe');
+    const unsafe = spin_lock_init(k, '&unsafe');
+    const flags = spin_lock_irqsave(safe);
+    spin_lock(unsafe);
+    spin_unlock(unsafe);
+    spin_unlock_irqrestore(safe, flags);
+    spin_lock(unsafe); // HARDIRQ-ON
+    spin_unlock(unsafe);
+    expect(k.violations.count()).toBe(0);
+    lock_in_irq(k, safe, 100); // now &safe is HARDIRQ-safe
+    k.run_all();
+    expect(k.violations.list.map((x) => x.kind)).toEqual(['lockdep_irq_order']);
+  });
+
+  it('hardirq-safe to hardirq-safe order is fine', () => {
+    const k = new Kernel();
+    const outer = spin_lock_init(k, '&outer');
+    const inner = spin_lock_init(k, '&inner');
+    const line = k.request_irq('gpu', null, () => { spin_lock(outer); spin_lock(inner); spin_unlock(inner); spin_unlock(outer); });
+    k.raise_irq_at(line, 100, 0);
+    k.run_all();
+    const flags = spin_lock_irqsave(outer);
+    spin_lock(inner);
+    spin_unlock(inner);
+    spin_unlock_irqrestore(outer, flags);
+    expect(k.violations.count()).toBe(0);
+  });
+});
+
+describe('assertions and misuse', () => {
+  it('lockdep_assert_held warns unless the current context holds the lock', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&sched->job_list_lock');
+    expect(lockdep_assert_held(l, 'check')).toBe(false);
+    const v = k.violations.list;
+    expect(v.map((x) => x.kind)).toEqual(['warn']);
+    expect(v[0].message).toBe('lockdep_assert_held(&sched->job_list_lock) failed in init');
+    spin_lock(l);
+    expect(lockdep_assert_held(l)).toBe(true);
+    expect(lockdep_assert_not_held(l, 'check2')).toBe(false);
+    spin_unlock(l);
+    expect(lockdep_assert_not_held(l)).toBe(true);
+    expect(k.violations.count()).toBe(2);
+  });
+
+  it('held by another context does not count as held', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&lock');
+    spin_lock(l); // held by init, outside any body
+    let ok: boolean | null = null;
+    const line = k.request_irq('gpu', l, (lock) => { ok = lockdep_assert_held(lock, 'in_irq'); });
+    k.raise_irq_at(line, 10, 0);
+    k.run_all();
+    expect(ok).toBe(false);
+  });
+
+  it('unlocking a lock that is not held is reported', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&lock');
+    spin_unlock(l);
+    expect(k.violations.list.map((x) => x.kind)).toEqual(['lockdep_unlock']);
+  });
+
+  it('a body that returns with a lock held is reported and cleaned up', () => {
+    const k = new Kernel();
+    const l = spin_lock_init(k, '&leaky');
+    const line = k.request_irq('gpu', l, (lock) => { spin_lock(lock, 'irq_lock_site'); });
+    k.raise_irq_at(line, 10, 0);
+    k.run_all();
+    const v = k.violations.of_kind('lock_held_at_exit');
+    expect(v).toHaveLength(1);
+    expect(v[0].message).toBe('irq handler gpu returned with &leaky (acquired at irq_lock_site) held');
+    expect(line.ctx.held).toHaveLength(0);
+    expect(line.ctx.atomic).toBe(0);
+  });
+
+  it('mutex_lock in atomic context is a sleep in atomic', () => {
+    const k = new Kernel();
+    const m = mutex_init(k, '&m');
+    const line = k.request_irq('gpu', m, (mx) => { mutex_lock(mx, 'irq_mutex'); mutex_unlock(mx); });
+    k.raise_irq_at(line, 10, 0);
+    k.run_all();
+    expect(k.violations.of_kind('sleep_in_atomic')[0].site).toBe('irq_mutex');
+  });
+});
