@@ -116,7 +116,7 @@ export function dma_fence_init(fence: dma_fence, ops: dma_fence_ops, lock: spinl
   fence.refcount.refcount = 1;
   fence.init_count++;
   if (fence.id < 0 || !k.lifetime.is_live(fence.id)) fence.id = k.lifetime.track(fence.type, fence.name);
-  k.tp('dma_fence_init', { driver: ops.get_driver_name(fence), timeline: ops.get_timeline_name(fence), context, seqno });
+  if (k.trace.full) k.tp('dma_fence_init', { driver: ops.get_driver_name(fence), timeline: ops.get_timeline_name(fence), context, seqno });
 }
 
 /**
@@ -161,7 +161,7 @@ export function dma_fence_put(fence: dma_fence | null): void {
     if (!fence.signaled && fence.cb_list.length > 0) {
       k.violation('warn', 'dma_fence_release', `fence ${fence.type} ${fence.name} released with callbacks pending`);
     }
-    k.tp('dma_fence_destroy', { context: fence.context, seqno: fence.seqno });
+    if (k.trace.full) k.tp('dma_fence_destroy', { context: fence.context, seqno: fence.seqno });
     if (fence.ops !== null && fence.ops.release !== undefined) fence.ops.release(fence);
     else dma_fence_free(fence);
   }

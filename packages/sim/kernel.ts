@@ -36,6 +36,8 @@ export interface KernelOptions {
   nr_cpus?: number;
   costs?: CostOverrides;
   trace?: TraceMode;
+  /** 'full' (default) also emits the high-volume substrate tracepoints; 'jobs' only the rest. */
+  trace_detail?: 'full' | 'jobs';
   tie_breaker?: TieBreaker;
   /** Bound on events processed by one run call: hitting it records a `hang` (default 50M). */
   max_events?: number;
@@ -160,7 +162,7 @@ export class Kernel {
     this.jiffies = new Jiffies(options.HZ ?? HZ_DEFAULT);
     this.random = new RandomStreams(options.seed ?? 1);
     this.costs = make_cost_table(options.costs);
-    this.trace = new TraceRecorder(options.trace ?? 'off');
+    this.trace = new TraceRecorder(options.trace ?? 'off', 5_000_000, (options.trace_detail ?? 'full') === 'full');
     this.max_events = options.max_events ?? 50_000_000;
     const nr_cpus = options.nr_cpus ?? 8;
     if (!Number.isInteger(nr_cpus) || nr_cpus < 1 || nr_cpus > 1024) {

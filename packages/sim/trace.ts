@@ -22,17 +22,27 @@ export type TraceMode = 'off' | 'hash' | 'record';
 export class TraceRecorder {
   readonly mode: TraceMode;
   readonly enabled: boolean;
+  /**
+   * Whether the high-volume substrate tracepoints are emitted (workqueue_*, dma_fence_init /
+   * _destroy, hrtimer_expire_entry). Scheduler tracepoints and dma_fence_signaled always are
+   * when tracing is on. The harness turns this off for comparisons and on for trace exports.
+   */
+  readonly full: boolean;
   readonly events: TraceEvent[] = [];
   /** Upper bound on kept events; past it recording stops and `truncated` is set. */
   readonly limit: number;
   truncated = false;
   count = 0;
-  private h_lo = 0x84222325;
-  private h_hi = 0xcbf29ce4;
+  /** Running hash (hash mode, and events past the bound in record mode). */
+  private readonly running = new EventHasher();
+  /** record mode: events already folded into `cache`, so digest() only hashes new ones. */
+  private cached_count = 0;
+  private readonly cache = new EventHasher();
 
-  constructor(mode: TraceMode = 'off', limit = 5_000_000) {
+  constructor(mode: TraceMode = 'off', limit = 5_000_000, full = true) {
     this.mode = mode;
     this.enabled = mode !== 'off';
+    this.full = this.enabled && full;
     this.limit = limit;
   }
 
@@ -40,57 +50,92 @@ export class TraceRecorder {
     if (!this.enabled) return;
     this.count++;
     if (this.mode === 'hash') {
-      this.hash_text(`${t_ns}|${name}|${context}|${stable_args(args)}\n`);
+      this.running.event(t_ns, name, context, args);
     } else if (this.events.length < this.limit) {
       this.events.push({ t_ns, name, context, args });
     } else {
       this.truncated = true;
       // Past the bound, keep the digest exact: hash what is emitted from now on.
-      this.hash_text(`${t_ns}|${name}|${context}|${stable_args(args)}\n`);
+      this.running.event(t_ns, name, context, args);
     }
   }
 
   /**
-   * Hex digest of everything emitted so far. In record mode the kept events are hashed here,
-   * once, rather than on every emit; the result is the same as hash mode's.
+   * Hex digest of everything emitted so far: a 64-bit hash over every event's time, name,
+   * context and arguments (keys and values, in insertion order). In record mode the kept
+   * events are hashed here, incrementally, rather than on every emit.
    */
   digest(): string {
-    let lo = this.h_lo, hi = this.h_hi;
-    if (this.mode === 'record') {
-      const saved_lo = this.h_lo, saved_hi = this.h_hi;
-      this.h_lo = 0x84222325;
-      this.h_hi = 0xcbf29ce4;
-      for (const e of this.events) this.hash_text(`${e.t_ns}|${e.name}|${e.context}|${stable_args(e.args)}\n`);
-      if (this.truncated) {
-        // Events past the bound were hashed into saved_*, starting from the basis: fold them in.
-        this.hash_text(`|${saved_hi}:${saved_lo}`);
-      }
-      lo = this.h_lo;
-      hi = this.h_hi;
-      this.h_lo = saved_lo;
-      this.h_hi = saved_hi;
+    if (this.mode !== 'record') return this.running.hex();
+    for (; this.cached_count < this.events.length; this.cached_count++) {
+      const e = this.events[this.cached_count];
+      this.cache.event(e.t_ns, e.name, e.context, e.args);
     }
-    return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
-  }
-
-  private hash_text(text: string): void {
-    // 64-bit FNV-1a on two 32-bit halves (prime 0x100000001b3).
-    let lo = this.h_lo, hi = this.h_hi;
-    for (let i = 0; i < text.length; i++) {
-      lo ^= text.charCodeAt(i);
-      const lo_mul = Math.imul(lo, 0x1b3) >>> 0;
-      const carry = Math.floor(((lo >>> 0) * 0x1b3) / 4294967296);
-      hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + carry) >>> 0;
-      lo = lo_mul;
-    }
-    this.h_lo = lo;
-    this.h_hi = hi;
+    if (!this.truncated) return this.cache.hex();
+    const combined = new EventHasher();
+    combined.mix(this.cache.a);
+    combined.mix(this.cache.b);
+    combined.mix(this.running.a);
+    combined.mix(this.running.b);
+    return combined.hex();
   }
 }
 
-/** Arguments in key order of insertion; numbers and strings printed exactly. */
-function stable_args(args: TraceArgs): string {
-  let out = '';
-  for (const key in args) out += `${key}=${String(args[key])};`;
-  return out;
+/**
+ * Two independent 32-bit multiply-xorshift lanes (a 64-bit digest). Strings are hashed once
+ * and remembered (trace names, contexts and keys repeat); numbers are mixed as two 32-bit
+ * words, so no text is built per event.
+ */
+class EventHasher {
+  a = 0x9e3779b9;
+  b = 0x85ebca6b;
+  private static readonly strings = new Map<string, number>();
+
+  mix(x: number): void {
+    let a = Math.imul(this.a ^ x, 0x5bd1e995);
+    a ^= a >>> 15;
+    this.a = Math.imul(a, 0x27d4eb2d);
+    let b = Math.imul(this.b ^ x, 0xcc9e2d51);
+    b ^= b >>> 13;
+    this.b = Math.imul(b, 0x1b873593) ^ 0x6b43a9b5;
+  }
+
+  number(v: number): void {
+    if (Number.isSafeInteger(v)) {
+      this.mix(v >>> 0);
+      this.mix(Math.floor(v / 4294967296) | 0);
+    } else {
+      this.mix(0x7ff00001);
+      this.string(String(v));
+    }
+  }
+
+  string(s: string): void {
+    let h = EventHasher.strings.get(s);
+    if (h === undefined) {
+      h = 0x811c9dc5;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+      h ^= s.length;
+      if (EventHasher.strings.size < 100_000) EventHasher.strings.set(s, h);
+    }
+    this.mix(h);
+  }
+
+  event(t_ns: number, name: string, context: string, args: TraceArgs): void {
+    this.number(t_ns);
+    this.string(name);
+    this.string(context);
+    for (const key in args) {
+      this.string(key);
+      const v = args[key];
+      if (typeof v === 'number') this.number(v);
+      else if (typeof v === 'string') this.string(v);
+      else this.mix(v === true ? 0x1 : v === false ? 0x2 : 0x3);
+    }
+    this.mix(0x0a0a0a0a); // end of event
+  }
+
+  hex(): string {
+    return (this.a >>> 0).toString(16).padStart(8, '0') + (this.b >>> 0).toString(16).padStart(8, '0');
+  }
 }
