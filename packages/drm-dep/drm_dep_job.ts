@@ -137,7 +137,7 @@ export function drm_dep_job_init(job: drm_dep_job, q: drm_dep_queue, credits: nu
     k.lifetime.use(js.id, site); // the job memory was released: a use after free
     return -EINVAL;
   }
-  if (k.WARN_ON(js.state !== JOB_NEW, site, `drm_dep_job_init on an initialised job ${job_name(js)}`)) return -EBUSY;
+  if ((js.state !== JOB_NEW) && k.WARN_ON(true, site, `drm_dep_job_init on an initialised job ${job_name(js)}`)) return -EBUSY;
   if (!queue_check_live(qs, site)) return -EINVAL;
   if (!Number.isSafeInteger(credits) || credits < 1 || credits > qs.credit_limit) return -EINVAL;
   if (qs.killed) return -ECANCELED;
@@ -175,7 +175,7 @@ export function drm_dep_job_add_dependency(job: drm_dep_job, fence: dma_fence | 
     dma_fence_put(fence);
     return -EINVAL;
   }
-  if (k.WARN_ON(js.state !== JOB_INIT, site, `${job_name(js)}: dependency added after drm_dep_job_arm`)) {
+  if ((js.state !== JOB_INIT) && k.WARN_ON(true, site, `${job_name(js)}: dependency added after drm_dep_job_arm`)) {
     dma_fence_put(fence);
     return -EINVAL;
   }
@@ -297,7 +297,7 @@ export function drm_dep_job_arm(job: drm_dep_job): void {
   const k = js.kernel;
   const site = 'drm_dep_job_arm';
   if (!job_check_live(js, site)) return;
-  if (k.WARN_ON(js.state !== JOB_INIT, site, `${job_name(js)}: drm_dep_job_arm on a job already armed`)) return;
+  if ((js.state !== JOB_INIT) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_arm on a job already armed`)) return;
   js.signalling_cookie = dma_fence_begin_signalling(k);
   const qs = js.qs!;
   drm_dep_fence_init(js.fence!, qs.fence_context, ++qs.fence_seqno);
@@ -313,7 +313,7 @@ export function drm_dep_job_finished_fence(job: drm_dep_job): dma_fence | null {
   const js = job_state_of(job);
   const site = 'drm_dep_job_finished_fence';
   if (!job_check_live(js, site)) return null;
-  if (js.kernel.WARN_ON(js.state < JOB_ARMED, site, `${job_name(js)}: finished fence of an unarmed job`)) return null;
+  if ((js.state < JOB_ARMED) && js.kernel.WARN_ON(true, site, `${job_name(js)}: finished fence of an unarmed job`)) return null;
   return dma_fence_get(js.fence!.base);
 }
 
@@ -328,8 +328,8 @@ export function drm_dep_job_push(job: drm_dep_job): void {
   const k = js.kernel;
   const site = 'drm_dep_job_push';
   if (!job_check_live(js, site)) return;
-  if (k.WARN_ON(js.state === JOB_INIT, site, `${job_name(js)}: drm_dep_job_push before drm_dep_job_arm`)) return;
-  if (k.WARN_ON(js.state !== JOB_ARMED, site, `${job_name(js)}: drm_dep_job_push of a job already pushed`)) return;
+  if ((js.state === JOB_INIT) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_push before drm_dep_job_arm`)) return;
+  if ((js.state !== JOB_ARMED) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_push of a job already pushed`)) return;
   const cookie = js.signalling_cookie!;
   js.signalling_cookie = null;
   kref_get(js.refcount); // the queue's job reference [V S4, S11]
@@ -360,8 +360,8 @@ export function drm_dep_job_done(job: drm_dep_job, error: number): void {
   const k = js.kernel;
   const site = 'drm_dep_job_done';
   if (!job_check_live(js, site)) return;
-  if (k.WARN_ON(js.state !== JOB_RUNNING, site, `${job_name(js)}: drm_dep_job_done on a job that is not running`)) return;
-  k.WARN_ON(error > 0, site, `${job_name(js)}: drm_dep_job_done with positive error ${error}`);
+  if ((js.state !== JOB_RUNNING) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_done on a job that is not running`)) return;
+  (error > 0) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_done with positive error ${error}`);
   if (js.hw_fence !== null && js.hw_cb.linked !== null) dma_fence_remove_callback(js.hw_fence, js.hw_cb);
   queue_job_done(js.qs!, js, error > 0 ? -EINVAL : error);
 }
@@ -384,8 +384,7 @@ export function drm_dep_job_put(job: drm_dep_job): void {
   const k = js.kernel;
   const site = 'drm_dep_job_put';
   if (!job_check_live(js, site)) return;
-  k.WARN_ON(k.current.in_irq && (js.qs!.flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) === 0, site,
-    `${job_name(js)}: job put from hardirq on queue ${js.qs!.name} without DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE`);
+  (k.current.in_irq && (js.qs!.flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) === 0) && k.WARN_ON(true, site, `${job_name(js)}: job put from hardirq on queue ${js.qs!.name} without DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE`);
   kref_put(js.refcount, () => job_release(js));
 }
 

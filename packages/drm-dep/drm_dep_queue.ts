@@ -334,7 +334,7 @@ export function drm_dep_queue_init(q: drm_dep_queue, args: drm_dep_queue_init_ar
   const k = qs.kernel;
   const site = 'drm_dep_queue_init';
   k.might_sleep(site);
-  if (k.WARN_ON(qs.phase !== QUEUE_ZEROED, site, `drm_dep_queue_init on an initialised queue ${qs.name}`)) return -EBUSY;
+  if ((qs.phase !== QUEUE_ZEROED) && k.WARN_ON(true, site, `drm_dep_queue_init on an initialised queue ${qs.name}`)) return -EBUSY;
   const flags = args.flags ?? 0;
   if (typeof args.ops?.run_job !== 'function' || typeof args.ops.timedout_job !== 'function') return -EINVAL;
   if (typeof args.name !== 'string' || args.name.length === 0) return -EINVAL;
@@ -343,8 +343,7 @@ export function drm_dep_queue_init(q: drm_dep_queue, args: drm_dep_queue_init_ar
   if (!valid_timeout(args.timeout)) return -EINVAL;
   for (const [what, wq] of [['submit_wq', args.submit_wq], ['timeout_wq', args.timeout_wq]] as const) {
     if (wq !== undefined && wq !== null) {
-      k.WARN_ON(!workqueue_is_reclaim_annotated(wq), site,
-        `${args.name}: driver-given ${what} ${wq.name} is not reclaim annotated (WQ_MEM_WARN_ON_RECLAIM)`);
+      (!workqueue_is_reclaim_annotated(wq)) && k.WARN_ON(true, site, `${args.name}: driver-given ${what} ${wq.name} is not reclaim annotated (WQ_MEM_WARN_ON_RECLAIM)`);
     }
   }
   qs.name = args.name;
@@ -385,7 +384,7 @@ export function queue_check_live(qs: QueueState, site: string): boolean {
     return false;
   }
   if (!k.lifetime.use(qs.id, site)) return false;
-  return !k.WARN_ON(qs.phase !== QUEUE_LIVE, site, `${site} on drm_dep_queue ${qs.name} after its last put (teardown under way)`);
+  return !((qs.phase !== QUEUE_LIVE) && k.WARN_ON(true, site, `${site} on drm_dep_queue ${qs.name} after its last put (teardown under way)`));
 }
 
 /** drm_dep_queue_get - take a reference. Any context. Returns `q`. */
@@ -438,9 +437,10 @@ function trace_job(qs: QueueState, name: 'drm_dep_job_queue' | 'drm_dep_job_run'
   if (!k.trace.enabled) return;
   // job_count: jobs in the SPSC queue; hw_job_count: the credit count, as upstream's
   // drm_sched_job tracepoint class reports it.
+  const f = js.fence!.base;
   k.tp(name, {
-    ...job_trace_id(js), ring: qs.name, job_count: qs.job_queue.length, hw_job_count: qs.credit_count,
-    client_id: js.client_id,
+    fence_context: f.context, fence_seqno: f.seqno, ring: qs.name, job_count: qs.job_queue.length,
+    hw_job_count: qs.credit_count, client_id: js.client_id,
   });
 }
 
@@ -591,13 +591,13 @@ function queue_run_job(qs: QueueState, js: JobState): void {
   if (ret === null) {
     queue_job_done(qs, js, 0);
   } else if (typeof ret === 'number') {
-    k.WARN_ON(ret >= 0, 'drm_dep_queue_run_job', `${qs.name}: run_job returned ${ret}, not a negative errno`);
+    (ret >= 0) && k.WARN_ON(true, 'drm_dep_queue_run_job', `${qs.name}: run_job returned ${ret}, not a negative errno`);
     queue_job_done(qs, js, ret < 0 ? ret : -EINVAL);
   } else {
     js.hw_fence = ret; // the reference run_job returned is drm_dep's
     const r = dma_fence_add_callback(ret, js.hw_cb, hw_fence_done);
     if (r === -ENOENT) queue_job_done(qs, js, ret.error);
-    else k.WARN_ON(r !== 0, 'drm_dep_queue_run_job', `${qs.name}: cannot add a callback to the HW fence (${r})`);
+    else (r !== 0) && k.WARN_ON(true, 'drm_dep_queue_run_job', `${qs.name}: cannot add a callback to the HW fence (${r})`);
   }
 }
 
@@ -619,7 +619,7 @@ export function queue_job_done(qs: QueueState, js: JobState, error: number): voi
   const irq_put = (qs.flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) !== 0;
   const flags = spin_lock_irqsave(qs.job_lock!);
   const index = qs.pending_list.indexOf(js);
-  if (k.WARN_ON(index < 0, 'drm_dep_job_done', `${qs.name}: completed job is not on the pending list`)) {
+  if ((index < 0) && k.WARN_ON(true, 'drm_dep_job_done', `${qs.name}: completed job is not on the pending list`)) {
     spin_unlock_irqrestore(qs.job_lock!, flags);
     return;
   }
@@ -697,8 +697,7 @@ function* drm_dep_queue_tdr_work(work: work_struct): Sleepable {
     drm_dep_job_get(js.owner);
     const ret = qs.ops!.timedout_job(js.owner);
     const status: number = is_sleepable<drm_dep_timedout_stat>(ret) ? yield* ret : ret;
-    k.WARN_ON(status !== DRM_DEP_TIMEDOUT_RESET && status !== DRM_DEP_TIMEDOUT_NO_HANG && status !== DRM_DEP_TIMEDOUT_ENODEV,
-      'drm_dep_queue_tdr_work', `${qs.name}: timedout_job returned ${status}`);
+    (status !== DRM_DEP_TIMEDOUT_RESET && status !== DRM_DEP_TIMEDOUT_NO_HANG && status !== DRM_DEP_TIMEDOUT_ENODEV) && k.WARN_ON(true, 'drm_dep_queue_tdr_work', `${qs.name}: timedout_job returned ${status}`);
     if (k.trace.enabled) k.tp('drm_dep_job_timedout', { ...job_trace_id(js), status });
     if (status !== DRM_DEP_TIMEDOUT_ENODEV) {
       flags = spin_lock_irqsave(qs.job_lock!);
@@ -795,8 +794,7 @@ export function drm_dep_queue_kill(q: drm_dep_queue): void {
 function* drm_dep_queue_release_work(work: work_struct): Sleepable {
   const qs = work.owner as QueueState;
   const k = qs.kernel;
-  k.WARN_ON(qs.job_queue.length + qs.pending_list.length + qs.done_list.length > 0, 'drm_dep_queue_release_work',
-    `${qs.name}: jobs left at teardown`);
+  (qs.job_queue.length + qs.pending_list.length + qs.done_list.length > 0) && k.WARN_ON(true, 'drm_dep_queue_release_work', `${qs.name}: jobs left at teardown`);
   yield* cancel_delayed_work_sync(qs.work_tdr!);
   yield* cancel_work_sync(qs.work_run_job!);
   yield* cancel_work_sync(qs.work_put_job!);
@@ -815,7 +813,7 @@ export function drm_dep_queue_release_done(q: drm_dep_queue): void {
   const k = qs.kernel;
   const site = 'drm_dep_queue_release_done';
   if (!k.lifetime.use(qs.id, site)) return;
-  if (k.WARN_ON(qs.phase !== QUEUE_RELEASING, site, `${qs.name}: release_done outside of ops.release`)) return;
+  if ((qs.phase !== QUEUE_RELEASING) && k.WARN_ON(true, site, `${qs.name}: release_done outside of ops.release`)) return;
   qs.phase = QUEUE_RELEASED;
   queue_work(drm_dep_teardown_wq(k), qs.work_free!);
 }
@@ -883,7 +881,7 @@ export function drm_dep_queue_for_each_pending_job<J extends drm_dep_job>(q: drm
   const qs = queue_state_of(q);
   const site = 'drm_dep_queue_for_each_pending_job';
   if (!queue_check_live(qs, site)) return;
-  qs.kernel.WARN_ON(!qs.stopped, site, `${qs.name}: pending jobs iterated on a queue that is not stopped`);
+  !qs.stopped && qs.kernel.WARN_ON(true, site, `${qs.name}: pending jobs iterated on a queue that is not stopped`);
   for (const js of qs.pending_list.slice()) fn(js.owner as J);
 }
 
