@@ -70,7 +70,11 @@ export function paired_compare(a: readonly number[], b: readonly number[], lower
   if (a.length !== b.length) throw new RangeError(`paired_compare: ${a.length} baseline values vs ${b.length} candidate values`);
   const n = a.length;
   if (n === 0) throw new RangeError('paired_compare: no samples');
-  const d = a.map((x, i) => b[i] - x);
+  // Differences below float noise (1e-9 relative) are no difference at all.
+  const d = a.map((x, i) => {
+    const diff = b[i] - x;
+    return Math.abs(diff) <= 1e-9 * Math.max(Math.abs(x), Math.abs(b[i])) ? 0 : diff;
+  });
   const delta = mean(d);
   const mean_a = mean([...a]);
   const mean_b = mean([...b]);

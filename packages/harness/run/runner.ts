@@ -1,0 +1,447 @@
+/**
+ * The runner: interprets a Workload on one device (driver + backend) in one simulated kernel.
+ * Each client's program runs in its own process task (its submitting thread); workload
+ * randomness comes from streams named after the client only, never the backend, so both
+ * backends see the same draws (common random numbers). After the programs end the runner
+ * waits for the GPU to drain, closes every client, unplugs the device and checks that nothing
+ * is left alive. Everything that happened is in the kernel's trace; the observer reads it.
+ */
+import {
+  Kernel, SimulationHang, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, dma_fence_wait, fsleep,
+  spin_lock_init, type CostOverrides, type KernelOptions, type Sleepable, type Task, type dma_fence_ops,
+  wait_queue_head,
+} from '@deplab/sim';
+import type { Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, JobHandle, QueueHandle } from '@deplab/driver-api';
+import { draw } from '../workload/draw.ts';
+import type { BatchStep, ClientDefinition, Dependency, EventAction, Workload } from '../workload/types.ts';
+
+export interface RunOptions {
+  readonly seed: number;
+  readonly costs?: CostOverrides;
+  readonly kernel?: Omit<KernelOptions, 'seed' | 'costs' | 'trace'>;
+  readonly device?: DeviceOptions;
+  /** Virtual-time budget for the whole run before it is declared stuck (default 600 s). */
+  readonly max_time_ms?: number;
+  /** How long to wait for in-flight jobs after the programs end (default 120 s). */
+  readonly drain_ms?: number;
+  /** Trace detail: 'jobs' (default; what the observer needs) or 'full' (for trace exports). */
+  readonly trace_detail?: 'full' | 'jobs';
+}
+
+/** One job the runner submitted, by its logical identity (the same on both backends). */
+export interface SubmittedJob {
+  /** "<client>/<queue>#<n>": the n-th job submitted on that queue (0-based). */
+  readonly logical: string;
+  readonly client: string;
+  readonly queue: string;
+  readonly step_index: number;
+  readonly iteration: number;
+  readonly submit_call_ns: number;
+  readonly submit_return_ns: number;
+  /** Negative errno when the submit ioctl failed. */
+  readonly submit_error: number;
+  readonly fence_context: number;
+  readonly fence_seqno: number;
+  /** Logical ids of the jobs this one depends on (step, last_job and buffer deps). */
+  readonly deps: readonly string[];
+}
+
+export interface QueueTeardown {
+  readonly queue: string;
+  readonly destroy_call_ns: number;
+  readonly destroy_return_ns: number;
+}
+
+export interface RunOutcome {
+  readonly kernel: Kernel;
+  readonly device: Device;
+  readonly workload: Workload;
+  readonly backend: Backend;
+  readonly seed: number;
+  readonly jobs: readonly SubmittedJob[];
+  readonly teardown: readonly QueueTeardown[];
+  readonly unplug_call_ns: number;
+  readonly unplug_return_ns: number;
+  /** Programs that ran to their end (vs stopped by close/unplug or the time budget). */
+  readonly programs_completed: number;
+  readonly stuck: string | null;
+}
+
+const harness_fence_ops: dma_fence_ops = {
+  get_driver_name: () => 'deplab-harness',
+  get_timeline_name: (f) => String(f.owner),
+};
+
+interface ClientState {
+  readonly def: ClientDefinition;
+  readonly handle: ClientHandle;
+  readonly queues: Map<string, QueueHandle>;
+  closed: boolean;
+  /** Jobs of this client, in submission order, for throttle. */
+  readonly submitted: JobHandle[];
+  /** Per queue, this client's jobs not yet seen complete (queue_depth), oldest first. */
+  readonly incomplete: Map<QueueHandle, JobHandle[]>;
+  task: Task | null;
+}
+
+class Run {
+  readonly kernel: Kernel;
+  readonly device: Device;
+  readonly workload: Workload;
+  readonly clients = new Map<string, ClientState>();
+  readonly jobs: SubmittedJob[] = [];
+  readonly teardown: QueueTeardown[] = [];
+  readonly job_by_handle = new Map<JobHandle, SubmittedJob>();
+  /** Every job handle in submission order, and how many at its head are known done. */
+  readonly handles: JobHandle[] = [];
+  private done_cursor = 0;
+  /** Last job per "<client>/<queue>", for last_job deps. */
+  readonly last_job = new Map<string, JobHandle>();
+  readonly per_queue_count = new Map<string, number>();
+  /** Implicit sync per buffer: the last writer and the readers since. */
+  readonly buffers = new Map<string, { writer: JobHandle | null; readers: JobHandle[] }>();
+  readonly external = new Map<string, dma_fence>();
+  readonly progress = new wait_queue_head();
+  unplugged = false;
+  programs_completed = 0;
+  private readonly fence_context: number;
+  private fence_seqno = 0;
+
+  constructor(kernel: Kernel, device: Device, workload: Workload) {
+    this.kernel = kernel;
+    this.device = device;
+    this.workload = workload;
+    this.fence_context = kernel.dma_fence_context_alloc(1);
+  }
+
+  sw_fence(name: string): dma_fence {
+    const f = new dma_fence(this.kernel, 'harness.sw_fence');
+    f.owner = name;
+    dma_fence_init(f, harness_fence_ops, spin_lock_init(this.kernel, 'harness_fence_lock'), this.fence_context, ++this.fence_seqno);
+    return f;
+  }
+
+  setup(): void {
+    for (const ext of this.workload.external_fences) {
+      const f = this.sw_fence(ext.name);
+      this.external.set(ext.name, f);
+      if (ext.signal_at_us !== null) {
+        this.kernel.call_softirq_at(ext.signal_at_us * 1000, { fn: signal_if_pending, target: f }, 0);
+      }
+    }
+    for (const def of this.workload.clients) {
+      const handle = this.device.open_client(def.name);
+      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), task: null };
+      for (const q of def.queues) {
+        const h = this.device.create_queue(handle, {
+          engine: q.engine, priority: q.priority, long_running: q.long_running, driver: q.driver ?? undefined,
+        });
+        if (typeof h === 'number') throw new RunError(`${def.name}: create_queue(${q.name}) failed with ${h}`);
+        state.queues.set(q.name, h);
+      }
+      this.clients.set(def.name, state);
+    }
+  }
+
+  start(): void {
+    for (const state of this.clients.values()) state.task = this.kernel.spawn(`client/${state.def.name}`, this.program(state));
+    this.workload.events.forEach((ev, i) => {
+      if (ev.trigger.kind !== 'at') return;
+      const at_ns = ev.trigger.at_us * 1000;
+      const run = this;
+      this.kernel.spawn(`event/${i}`, (function* (): Sleepable {
+        const k = run.kernel;
+        if (at_ns > k.now()) yield* k.wait_until(null, () => false, at_ns);
+        yield* run.perform(ev.action);
+      })());
+    });
+  }
+
+  private *program(state: ClientState): Sleepable {
+    const k = this.kernel;
+    const def = state.def;
+    const stream = k.random.stream(`workload/${def.name}`);
+    const start = k.now();
+    let throttle = 0, queue_depth = 0;
+    for (let iteration = 0; ; iteration++) {
+      if (def.program.end.kind === 'loops' && iteration >= def.program.end.loops) break;
+      if (def.program.end.kind === 'duration' && k.now() - start >= def.program.end.duration_us * 1000) break;
+      const iteration_start = k.now();
+      const jobs: (JobHandle | null)[] = new Array(def.program.steps.length).fill(null);
+      const fences: (dma_fence | null)[] = new Array(def.program.steps.length).fill(null);
+      for (let i = 0; i < def.program.steps.length; i++) {
+        if (state.closed || this.unplugged) return;
+        const step = def.program.steps[i];
+        switch (step.kind) {
+          case 'batch': {
+            if (throttle > 0 && state.submitted.length >= throttle) {
+              yield* wait_fence(state.submitted[state.submitted.length - throttle].out_fence);
+            }
+            jobs[i] = yield* this.submit(state, step, i, iteration, jobs, fences, stream);
+            const job = jobs[i];
+            if (job !== null) {
+              state.submitted.push(job);
+              if (queue_depth > 0) yield* this.limit_depth(state, job.queue, queue_depth);
+              if (step.wait) yield* wait_fence(job.out_fence);
+            }
+            break;
+          }
+          case 'delay': yield* fsleep(k, draw(step.duration, stream)); break;
+          case 'period': {
+            const until = iteration_start + step.period_us * 1000;
+            if (k.now() < until) yield* k.wait_until(null, () => false, until);
+            else k.tp('harness_period_missed', { client: def.name, iteration });
+            break;
+          }
+          case 'sync': { const j = jobs[step.step_index]; if (j !== null) yield* wait_fence(j.out_fence); break; }
+          case 'throttle': throttle = step.depth; break;
+          case 'queue_depth': queue_depth = step.depth; break;
+          case 'set_priority': { const q = state.queues.get(step.queue); if (q) this.device.set_priority(q, step.priority); break; }
+          case 'fence': fences[i] = this.sw_fence(`${def.name}/step${i}/it${iteration}`); break;
+          case 'signal': {
+            // Like a sw_sync timeline: signalling one fence signals every earlier one too.
+            for (let s = 0; s <= step.step_index; s++) if (fences[s] !== null) signal_if_pending(fences[s]!);
+            break;
+          }
+          case 'terminate': { const j = jobs[step.step_index]; if (j !== null) this.device.complete_manual(j); break; }
+        }
+        yield* this.after_step(def.name, i, iteration);
+      }
+      for (const f of fences) if (f !== null) { signal_if_pending(f); dma_fence_put(f); }
+    }
+    this.programs_completed++;
+    this.kernel.wake_up(this.progress);
+  }
+
+  private *after_step(client: string, step_index: number, iteration: number): Sleepable {
+    for (const ev of this.workload.events) {
+      const t = ev.trigger;
+      if (t.kind === 'after' && t.client === client && t.step_index === step_index && t.loop === iteration) yield* this.perform(ev.action);
+    }
+  }
+
+  private *submit(state: ClientState, step: BatchStep, index: number, iteration: number, jobs: (JobHandle | null)[],
+    fences: (dma_fence | null)[], stream: ReturnType<Kernel['random']['stream']>): Sleepable<JobHandle | null> {
+    const k = this.kernel;
+    const queue = state.queues.get(step.queue)!;
+    const deps: dma_fence[] = [];
+    const dep_ids: string[] = [];
+    const add_job_dep = (j: JobHandle | null | undefined) => {
+      if (j === null || j === undefined) return;
+      deps.push(j.out_fence);
+      const rec = this.job_by_handle.get(j);
+      if (rec !== undefined) dep_ids.push(rec.logical);
+    };
+    for (const dep of step.deps) this.resolve(dep, jobs, fences, deps, add_job_dep);
+    for (const name of step.reads) add_job_dep(this.buffer(name).writer);
+    for (const name of step.writes) {
+      const b = this.buffer(name);
+      add_job_dep(b.writer);
+      for (const r of b.readers) add_job_dep(r);
+    }
+    const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
+    const call = k.now();
+    const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
+    const key = `${state.def.name}/${step.queue}`;
+    const n = this.per_queue_count.get(key) ?? 0;
+    this.per_queue_count.set(key, n + 1);
+    const rec: SubmittedJob = {
+      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
+      submit_call_ns: call, submit_return_ns: k.now(), submit_error: typeof r === 'number' ? r : 0,
+      fence_context: typeof r === 'number' ? -1 : r.fence_context, fence_seqno: typeof r === 'number' ? -1 : r.fence_seqno,
+      deps: dep_ids,
+    };
+    this.jobs.push(rec);
+    if (typeof r === 'number') return null;
+    this.job_by_handle.set(r, rec);
+    this.handles.push(r);
+    this.last_job.set(key, r);
+    for (const name of step.reads) this.buffer(name).readers.push(r);
+    for (const name of step.writes) this.buffers.set(name, { writer: r, readers: [] });
+    return r;
+  }
+
+  private resolve(dep: Dependency, jobs: (JobHandle | null)[], fences: (dma_fence | null)[], deps: dma_fence[],
+    add_job_dep: (j: JobHandle | null | undefined) => void): void {
+    switch (dep.on) {
+      case 'step':
+        // 'submit' deps (gem_wsim s-N) wait for completion here: the device interface has no
+        // submit fence (drm_dep has no scheduled fence); see docs/assumptions.md.
+        if (jobs[dep.step_index] !== null) add_job_dep(jobs[dep.step_index]);
+        else if (fences[dep.step_index] !== null) deps.push(fences[dep.step_index]!);
+        break;
+      case 'last_job':
+        add_job_dep(this.last_job.get(`${dep.client}/${dep.queue}`));
+        break;
+      case 'external': {
+        const f = this.external.get(dep.fence);
+        if (f !== undefined) deps.push(f);
+        break;
+      }
+    }
+  }
+
+  private buffer(name: string): { writer: JobHandle | null; readers: JobHandle[] } {
+    let b = this.buffers.get(name);
+    if (b === undefined) {
+      b = { writer: null, readers: [] };
+      this.buffers.set(name, b);
+    }
+    return b;
+  }
+
+  /** Keep at most `depth` incomplete jobs of this client on `queue` (gem_wsim "q"). */
+  private *limit_depth(state: ClientState, queue: QueueHandle, depth: number): Sleepable {
+    let list = state.incomplete.get(queue);
+    if (list === undefined) state.incomplete.set(queue, (list = []));
+    list.push(state.submitted[state.submitted.length - 1]);
+    for (;;) {
+      let head = 0;
+      while (head < list.length && list[head].out_fence.signaled) head++;
+      if (head > 0) list.splice(0, head);
+      if (list.length <= depth) return;
+      yield* wait_fence(list[0].out_fence);
+    }
+  }
+
+  *perform(action: EventAction): Sleepable {
+    const k = this.kernel;
+    k.tp('harness_event', { action: action.kind });
+    switch (action.kind) {
+      case 'set_priority': { const q = this.queue(action.client, action.queue); if (q) this.device.set_priority(q, action.priority); break; }
+      case 'destroy_queue': {
+        const state = this.clients.get(action.client);
+        const q = state?.queues.get(action.queue);
+        if (state === undefined || q === undefined) break;
+        state.queues.delete(action.queue);
+        yield* this.destroy(`${action.client}/${action.queue}`, q);
+        break;
+      }
+      case 'close_client': yield* this.close(action.client); break;
+      case 'hang_job': case 'fw_error': case 'engine_reset': {
+        const q = this.queue(action.client, action.queue);
+        if (q === undefined) break;
+        if (action.kind !== 'hang_job') { this.device.inject_fault({ kind: action.kind, queue: q }); break; }
+        const oldest = this.clients.get(action.client)!.submitted.find((j) => j.queue === q && !j.out_fence.signaled);
+        if (oldest !== undefined) this.device.inject_fault({ kind: 'hang_job', job: oldest });
+        break;
+      }
+      case 'device_reset': this.device.inject_fault({ kind: 'device_reset' }); break;
+      case 'unplug': yield* this.unplug(); break;
+      case 'signal_fence': { const f = this.external.get(action.fence); if (f) signal_if_pending(f); break; }
+    }
+  }
+
+  private queue(client: string, queue: string): QueueHandle | undefined {
+    return this.clients.get(client)?.queues.get(queue);
+  }
+
+  private *destroy(name: string, q: QueueHandle): Sleepable {
+    const call = this.kernel.now();
+    this.kernel.tp('harness_destroy_queue', { queue: name, phase: 'call' });
+    yield* this.device.destroy_queue(q);
+    this.kernel.tp('harness_destroy_queue', { queue: name, phase: 'return' });
+    this.teardown.push({ queue: name, destroy_call_ns: call, destroy_return_ns: this.kernel.now() });
+  }
+
+  *close(client: string): Sleepable {
+    const state = this.clients.get(client);
+    if (state === undefined || state.closed) return;
+    state.closed = true;
+    const call = this.kernel.now();
+    this.kernel.tp('harness_close_client', { client, phase: 'call' });
+    yield* this.device.close_client(state.handle);
+    this.kernel.tp('harness_close_client', { client, phase: 'return' });
+    for (const name of state.queues.keys()) {
+      this.teardown.push({ queue: `${client}/${name}`, destroy_call_ns: call, destroy_return_ns: this.kernel.now() });
+    }
+    state.queues.clear();
+  }
+
+  unplug_call_ns = -1;
+  unplug_return_ns = -1;
+
+  *unplug(): Sleepable {
+    if (this.unplugged) return;
+    this.unplugged = true;
+    this.unplug_call_ns = this.kernel.now();
+    this.kernel.tp('harness_unplug', { phase: 'call' });
+    yield* this.device.unplug();
+    this.kernel.tp('harness_unplug', { phase: 'return' });
+    this.unplug_return_ns = this.kernel.now();
+  }
+
+  all_programs_done(): boolean {
+    for (const s of this.clients.values()) if (s.task !== null && !s.task.done) return false;
+    return true;
+  }
+
+  /** Every submitted job's out-fence signalled. A cursor skips the prefix already seen done. */
+  all_jobs_done(): boolean {
+    const list = this.handles;
+    while (this.done_cursor < list.length && list[this.done_cursor].out_fence.signaled) this.done_cursor++;
+    for (let i = this.done_cursor; i < list.length; i++) if (!list[i].out_fence.signaled) return false;
+    return true;
+  }
+}
+
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
+function signal_if_pending(f: dma_fence): void {
+  if (!f.signaled) dma_fence_signal(f);
+}
+
+function* wait_fence(f: dma_fence): Sleepable {
+  if (!f.signaled) yield* dma_fence_wait(f, false);
+}
+
+/**
+ * Run `workload` on the device `factory` builds for `backend`, with `options.seed`. Throws
+ * RunError only for a workload the device cannot set up (a queue it refuses to create).
+ */
+export function run_workload(workload: Workload, factory: DeviceFactory, backend: Backend, options: RunOptions): RunOutcome {
+  const kernel = new Kernel({
+    ...options.kernel, seed: options.seed, costs: options.costs, trace: 'record', trace_detail: options.trace_detail ?? 'jobs', init_name: 'harness',
+  });
+  const device = factory(kernel, backend, options.device);
+  const run = new Run(kernel, device, workload);
+  const max_ns = (options.max_time_ms ?? 600_000) * 1_000_000;
+  const drain_ns = (options.drain_ms ?? 120_000) * 1_000_000;
+  let stuck: string | null = null;
+  run.setup();
+  run.start();
+  try {
+    kernel.run_task((function* (): Sleepable {
+      const k = run.kernel;
+      if (!run.all_programs_done()) {
+        // Woken by nothing in particular: poll the programs' state every simulated ms.
+        while (!run.all_programs_done() && k.now() < max_ns) yield* k.wait_until(null, () => run.all_programs_done(), Math.min(max_ns, k.now() + 1_000_000));
+      }
+      if (!run.all_programs_done()) {
+        stuck = `programs still running after ${max_ns / 1e9} s of virtual time`;
+        k.violation('hang', 'run_workload', stuck);
+      }
+      const drain_until = k.now() + drain_ns;
+      while (!run.all_jobs_done() && k.now() < drain_until) yield* k.wait_until(null, () => run.all_jobs_done(), Math.min(drain_until, k.now() + 1_000_000));
+      for (const name of run.clients.keys()) yield* run.close(name);
+      yield* run.unplug();
+    })());
+    // Asynchronous teardown (drm_dep release work, driver destroy workers) finishes here.
+    kernel.run_until(() => kernel.eq.peek_time() === Infinity, kernel.now() + drain_ns);
+  } catch (e) {
+    if (!(e instanceof SimulationHang)) throw e;
+    stuck = e.message;
+  }
+  for (const f of run.external.values()) { signal_if_pending(f); dma_fence_put(f); }
+  kernel.lifetime.check_leaks('after unplug', kernel.lifetime.live().map((o) => o.type).filter((t) => t !== 'dma_fence.stub'));
+  return {
+    kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown,
+    unplug_call_ns: run.unplug_call_ns, unplug_return_ns: run.unplug_return_ns,
+    programs_completed: run.programs_completed, stuck,
+  };
+}
