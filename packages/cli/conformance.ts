@@ -1,0 +1,37 @@
+/**
+ * `deplab conformance`: every ported KUnit case on the mock GPU, on drm_sched (FIFO, the
+ * upstream default) and drm_dep (no flags), as a table or TAP.
+ */
+import { markdownTable } from 'markdown-table';
+import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type KunitResult, type MockBackend } from '@deplab/driver-mock';
+
+export function conformance(which: 'sched' | 'dep' | 'both', format: 'table' | 'tap'): { text: string; failed: number } {
+  const backends: MockBackend[] = [];
+  if (which !== 'dep') backends.push(mock_sched_backend());
+  if (which !== 'sched') backends.push(mock_dep_backend());
+  const results: KunitResult[] = [];
+  for (const backend of backends) {
+    for (const c of [...tests_basic, ...tests_scheduler]) {
+      if (c.backends !== undefined && !c.backends.includes(backend.name)) continue;
+      if (c.params === undefined) results.push(run_case(c, backend, null));
+      else c.params.forEach((_, i) => results.push(run_case(c, backend, i)));
+    }
+  }
+  const failed = results.filter((r) => r.status === 'fail').length;
+  const name = (r: KunitResult) => `${r.suite}.${r.name}${r.param !== null ? ` (${r.param})` : ''}`;
+  if (format === 'tap') {
+    const lines = ['TAP version 13', `1..${results.length}`];
+    results.forEach((r, i) => {
+      lines.push(`${r.status === 'pass' ? 'ok' : 'not ok'} ${i + 1} - ${r.backend}: ${name(r)}`);
+      for (const f of r.failures) lines.push(`  # ${f}`);
+      for (const l of r.log) lines.push(`  # ${l}`);
+    });
+    return { text: lines.join('\n') + '\n', failed };
+  }
+  const rows = [['backend', 'case', 'result', 'virtual time (ms)', 'figures']];
+  for (const r of results) {
+    const figures = Object.entries(r.metrics).map(([k, v]) => `${k}=${v}`).join(', ');
+    rows.push([r.backend, name(r), r.status === 'pass' ? 'pass' : `FAIL: ${r.failures[0]}`, (r.sim_time_ns / 1e6).toFixed(1), figures]);
+  }
+  return { text: markdownTable(rows) + `\n\n${results.length - failed} passed, ${failed} failed\n`, failed };
+}
