@@ -11,7 +11,7 @@
  * finished fence with the next seqno of the queue; push hands the job to the queue, which takes
  * a job reference. With DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, done and the put may run in
  * hardirq and the dependency xarray is destroyed after run_job returns, in process context.
- * Everything else (argument lists, error codes, the misuse WARNs) is inferred: ASSUMPTIONS.md.
+ * Everything else (argument lists, error codes, the misuse WARNs) is inferred: docs/assumptions.md.
  */
 import {
   dma_fence_add_callback, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get,

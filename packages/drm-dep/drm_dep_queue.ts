@@ -4,7 +4,7 @@
  * "[RFC PATCH 02/12] drm/dep: Add DRM dependency queue layer", Matthew Brost, 2026-03-16).
  *
  * The C code is NOT available. Verified facts come from spec/drm_dep.md (labels [V]); every
- * other behaviour here is the model's choice, recorded in ASSUMPTIONS.md with the §10 number of
+ * other behaviour here is the model's choice, recorded in docs/assumptions.md with the §10 number of
  * the open question it answers. The verified skeleton [V S4, S9, S1, S2]:
  *   - an ordered submit workqueue, a TDR delayed work on a TDR workqueue, an SPSC job queue and
  *     a pending list; refcounted; one per context (no run-queues, no priorities);
@@ -77,7 +77,7 @@ export type drm_dep_timedout_stat = typeof DRM_DEP_TIMEDOUT_RESET | typeof DRM_D
 export const DRM_DEP_KILLED_JOB_ERROR = -ECANCELED;
 
 /**
- * struct drm_dep_queue_ops. [V S9] run_job and timedout_job; the rest [I] (ASSUMPTIONS.md §10.4).
+ * struct drm_dep_queue_ops. [V S9] run_job and timedout_job; the rest [I] (docs/assumptions.md §10.4).
  */
 export interface drm_dep_queue_ops<J extends drm_dep_job = drm_dep_job, Q extends drm_dep_queue = drm_dep_queue> {
   /**
@@ -303,16 +303,13 @@ const teardown_wqs = new WeakMap<Kernel, workqueue_struct>();
 
 /**
  * The module-wide teardown workqueue [I]: WQ_MEM_RECLAIM because the last put of a queue may
- * come from the reclaim path and the teardown frees memory. Allocated once (module init in C).
- * The model would also set WQ_MEM_WARN_ON_RECLAIM (so a GFP_KERNEL allocation in ops.release is
- * reported), but the substrate holds fs_reclaim *inside* the work item's lockdep map, so the
- * teardown's cancel_work_sync() of the queue's reclaim-annotated items would be reported as a
- * false circular dependency (reported to the sim owner; see ASSUMPTIONS.md "Substrate").
+ * come from the reclaim path and the teardown frees memory, and WQ_MEM_WARN_ON_RECLAIM so that
+ * a GFP_KERNEL allocation in ops.release is reported. Allocated once (module init in C).
  */
 function drm_dep_teardown_wq(k: Kernel): workqueue_struct {
   let wq = teardown_wqs.get(k);
   if (wq === undefined) {
-    wq = alloc_workqueue(k, 'drm_dep_teardown', WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+    wq = alloc_workqueue(k, 'drm_dep_teardown', WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM, 0);
     teardown_wqs.set(k, wq);
   }
   return wq;
@@ -468,7 +465,7 @@ export function queue_push_job(qs: QueueState, js: JobState): void {
   if (first) queue_kick_run_job(qs);
 }
 
-/** The bypass decision (ASSUMPTIONS.md §10.10-12). */
+/** The bypass decision (docs/assumptions.md §10.10-12). */
 function queue_can_bypass(qs: QueueState, js: JobState): boolean {
   const k = qs.kernel;
   if ((qs.flags & DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS) === 0) return false;

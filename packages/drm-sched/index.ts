@@ -4,7 +4,7 @@
  * kernel's exported symbols and the header's structures, constants and inline helpers, with
  * kernel names and argument order. Sleeping functions are generators (`yield*` them).
  *
- * Deliberate deviations (see each doc comment and ASSUMPTIONS.md): `sched_policy` is a
+ * Deliberate deviations (see each doc comment and docs/assumptions.md): `sched_policy` is a
  * per-scheduler init argument instead of a module parameter; `timedout_job` may return a
  * generator; MAX_WAIT_SCHED_ENTITY_Q_EMPTY is a function of the kernel (its HZ).
  */

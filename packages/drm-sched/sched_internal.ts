@@ -98,7 +98,7 @@ export function drm_sched_cost(k: Kernel, key: string, fallback_ns: number): num
   return k.cost_of(key, fallback_ns);
 }
 
-/** Default costs of the scheduler's own bookkeeping (documented in ASSUMPTIONS.md). */
+/** Default costs of the scheduler's own bookkeeping (documented in docs/assumptions.md). */
 export const COST_RB_TREE_OP_NS = 40;
 export const COST_SPSC_OP_NS = 10;
 export const COST_XA_OP_NS = 30;

@@ -3,7 +3,7 @@
  * 7.2-rc7): init/fini, jobs and their dependencies, the run-job and free-job work items, HW
  * completion, the timeout handler (TDR) and the recovery helpers.
  *
- * Model-wide deviations (ASSUMPTIONS.md): run_job and drm_sched_job_done run inside
+ * Model-wide deviations (docs/assumptions.md): run_job and drm_sched_job_done run inside
  * dma_fence_begin_signalling/end_signalling; sleeping functions are generators; the
  * per-scheduler `sched_policy` replaces the module parameter.
  */
