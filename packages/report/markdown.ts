@@ -73,6 +73,10 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
     ['expected difference', String(r.diff_counts['expected difference'])],
     ['regression', String(r.diff_counts.regression)],
   ]), '');
+  if (r.unmatched.sched_only + r.unmatched.dep_only > 0) {
+    out.push(`Not compared: ${r.unmatched.sched_only} jobs on drm_sched and ${r.unmatched.dep_only} on drm_dep from program iterations ` +
+      'the other side did not reach (programs bounded by time run as many iterations as their speed allows).', '');
+  }
   if (r.diff_examples.length > 0) {
     out.push('One job per distinct finding (times in µs of virtual time):', '');
     for (const e of r.diff_examples) {

@@ -8,7 +8,7 @@ import { RandomStream, make_cost_table, type CostOverrides, type CostTable } fro
 import type { DeviceFactory, DeviceOptions } from '@deplab/driver-api';
 import { bootstrap_percentile_delta, paired_compare, type BootstrapInterval, type PairedComparison } from '../stats/stats.ts';
 import type { Workload } from '../workload/types.ts';
-import { diff_runs, type DiffClass, type JobDiff, type QueueDiff, type ViolationDiff } from './diff.ts';
+import { diff_runs, type DiffClass, type JobDiff, type QueueDiff, type Unmatched, type ViolationDiff } from './diff.ts';
 import { SCALAR_METRICS, compute_metrics, type RunMetrics } from './metrics.ts';
 import { observe, type JobRecord } from './observer.ts';
 import { run_workload, type RunOptions } from './runner.ts';
@@ -37,6 +37,8 @@ export interface SeedResult {
   readonly stuck_sched: string | null;
   readonly stuck_dep: string | null;
   readonly diff_counts: Readonly<Record<DiffClass, number>>;
+  /** Jobs not compared because the other side's program ran fewer iterations. */
+  readonly unmatched: Unmatched;
 }
 
 export interface DiffExample {
@@ -52,6 +54,7 @@ export interface ComparisonResult {
   readonly metrics: readonly MetricComparison[];
   readonly percentile_bootstrap: readonly { readonly name: string; readonly interval: BootstrapInterval }[];
   readonly diff_counts: Readonly<Record<DiffClass, number>>;
+  readonly unmatched: Unmatched;
   /** One example job per (class, reason), first seed it appeared in. */
   readonly diff_examples: readonly DiffExample[];
   readonly queue_diffs: readonly (QueueDiff & { readonly seed: number })[];
@@ -95,7 +98,7 @@ export function compare_seed(workload: Workload, factory: DeviceFactory, seed: n
     seed,
     result: {
       seed, sched: compute_metrics(a, oa), dep: compute_metrics(b, ob), digest_sched: a.kernel.trace.digest(),
-      digest_dep: b.kernel.trace.digest(), stuck_sched: a.stuck, stuck_dep: b.stuck, diff_counts: d.counts,
+      digest_dep: b.kernel.trace.digest(), stuck_sched: a.stuck, stuck_dep: b.stuck, diff_counts: d.counts, unmatched: d.unmatched,
     },
     latency_sched: latency_samples(oa.jobs),
     latency_dep: latency_samples(ob.jobs),
@@ -137,6 +140,10 @@ export function aggregate(workload: Workload, driver: string, costs: CostTable, 
   return {
     workload: { name: workload.name, source: workload.source, description: workload.description, notes: workload.notes.map((n) => `${n.kind}: ${n.message}`) },
     driver, seeds: sorted.map((o) => o.seed), costs, metrics, percentile_bootstrap, diff_counts: totals,
+    unmatched: {
+      sched_only: per_seed.reduce((n, s) => n + s.unmatched.sched_only, 0),
+      dep_only: per_seed.reduce((n, s) => n + s.unmatched.dep_only, 0),
+    },
     diff_examples: [...examples.values()], queue_diffs: sorted.flatMap((o) => o.queue_diffs),
     violation_diffs: sorted.flatMap((o) => o.violation_diffs), violations: viol, per_seed,
   };

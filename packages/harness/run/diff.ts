@@ -14,6 +14,16 @@ import type { JobRecord, Observation } from './observer.ts';
 
 export type DiffClass = 'equivalent' | 'expected difference' | 'regression';
 
+/**
+ * Jobs present on one side only because that side's program ran more iterations (a program
+ * bounded by duration_ms runs as many iterations as time allows) are not compared; they are
+ * counted here.
+ */
+export interface Unmatched {
+  readonly sched_only: number;
+  readonly dep_only: number;
+}
+
 export interface JobDiff {
   readonly logical: string;
   readonly cls: DiffClass;
@@ -44,6 +54,7 @@ export interface BehaviourDiff {
   readonly queues: readonly QueueDiff[];
   readonly violations: readonly ViolationDiff[];
   readonly counts: Readonly<Record<DiffClass, number>>;
+  readonly unmatched: Unmatched;
 }
 
 interface JobRule {
@@ -86,14 +97,26 @@ function describe(r: JobRecord | null): string {
 
 export function diff_runs(sched: Observation, dep: Observation, sched_violations: readonly Violation[], dep_violations: readonly Violation[]): BehaviourDiff {
   const by_logical = new Map<string, JobRecord>(dep.jobs.map((j) => [j.logical, j]));
+  const last_iteration = (list: readonly JobRecord[]) => {
+    const m = new Map<string, number>();
+    for (const j of list) m.set(j.client, Math.max(m.get(j.client) ?? -1, j.iteration));
+    return m;
+  };
+  const last_a = last_iteration(sched.jobs), last_b = last_iteration(dep.jobs);
   const jobs: JobDiff[] = [];
   const seen = new Set<string>();
+  let sched_only = 0, dep_only = 0;
   for (const a of sched.jobs) {
     const b = by_logical.get(a.logical) ?? null;
     seen.add(a.logical);
+    if (b === null && a.iteration > (last_b.get(a.client) ?? -1)) { sched_only++; continue; }
     jobs.push(classify_job(a, b));
   }
-  for (const b of dep.jobs) if (!seen.has(b.logical)) jobs.push(classify_job(null, b));
+  for (const b of dep.jobs) {
+    if (seen.has(b.logical)) continue;
+    if (b.iteration > (last_a.get(b.client) ?? -1)) { dep_only++; continue; }
+    jobs.push(classify_job(null, b));
+  }
   const queues: QueueDiff[] = [];
   const names = new Set([...sched.signal_order.keys(), ...dep.signal_order.keys()]);
   for (const q of [...names].sort()) {
@@ -119,7 +142,7 @@ export function diff_runs(sched: Observation, dep: Observation, sched_violations
   }
   const counts: Record<DiffClass, number> = { equivalent: 0, 'expected difference': 0, regression: 0 };
   for (const d of [...jobs, ...queues, ...violations]) counts[d.cls]++;
-  return { jobs, queues, violations, counts };
+  return { jobs, queues, violations, counts, unmatched: { sched_only, dep_only } };
 }
 
 function classify_job(a: JobRecord | null, b: JobRecord | null): JobDiff {

@@ -12,6 +12,8 @@ export interface JobRecord {
   readonly logical: string;
   readonly client: string;
   readonly queue: string;
+  /** The program iteration that submitted it (0-based). */
+  readonly iteration: number;
   readonly submit_error: number;
   readonly submitted_ns: number;
   /** When the scheduler took the job (the queue tracepoint), -1 if never. */
@@ -117,7 +119,7 @@ export function observe(outcome: RunOutcome): Observation {
   const jobs: JobRecord[] = outcome.jobs.map((j) => {
     const m = by_key.get(fence_key(j.fence_context, j.fence_seqno));
     if (m === undefined) {
-      return { logical: j.logical, client: j.client, queue: j.queue, submit_error: j.submit_error, submitted_ns: j.submit_call_ns,
+      return { logical: j.logical, client: j.client, queue: j.queue, iteration: j.iteration, submit_error: j.submit_error, submitted_ns: j.submit_call_ns,
         queued_ns: -1, deps_resolved_ns: -1, run_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1, timedout: false, deps: j.deps };
     }
     // Data-ready time: every job it depends on has finished (backend-neutral; drm_sched's
@@ -129,7 +131,7 @@ export function observe(outcome: RunOutcome): Observation {
       if (t > resolved) resolved = t;
     }
     return {
-      logical: j.logical, client: j.client, queue: j.queue, submit_error: 0, submitted_ns: j.submit_call_ns,
+      logical: j.logical, client: j.client, queue: j.queue, iteration: j.iteration, submit_error: 0, submitted_ns: j.submit_call_ns,
       queued_ns: m.queued_ns, deps_resolved_ns: resolved, run_ns: m.run_ns, hw_done_ns: m.hw_done_ns,
       finished_ns: m.finished_ns, error: m.error, freed_ns: m.freed_ns, timedout: m.timedout, deps: j.deps,
     };

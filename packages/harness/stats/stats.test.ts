@@ -51,3 +51,11 @@ describe('paired statistics', () => {
     expect(r1.high).toBeCloseTo(10, 9);
   });
 });
+
+describe('practical significance', () => {
+  it('calls a proven difference below 1% of the baseline negligible', () => {
+    const r = paired_compare([1000, 1001, 1002, 1003], [1001, 1002, 1003, 1004.5], true);
+    expect(r.ci_low).toBeGreaterThan(0);
+    expect(r.verdict).toBe('negligible');
+  });
+});

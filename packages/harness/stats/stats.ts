@@ -41,7 +41,15 @@ export function percentile(values: readonly number[], p: number): number {
   return quantileSorted([...values].sort((a, b) => a - b), p);
 }
 
-export type Verdict = 'better' | 'worse' | 'no difference proven' | 'identical';
+/**
+ * better / worse: the 95% interval excludes zero and the mean difference is at least 1% of the
+ * baseline mean; negligible: proven but below 1%; no difference proven: the interval spans
+ * zero; identical: every seed gave exactly the same value on both sides.
+ */
+export type Verdict = 'better' | 'worse' | 'negligible' | 'no difference proven' | 'identical';
+
+/** Proven differences smaller than this fraction of the baseline mean are called negligible. */
+export const NEGLIGIBLE_REL = 0.01;
 
 export interface PairedComparison {
   readonly n: number;
@@ -94,6 +102,7 @@ export function paired_compare(a: readonly number[], b: readonly number[], lower
   let verdict: Verdict;
   if (sd === 0 && delta === 0) verdict = 'identical';
   else if (n < 2 || (ci_low <= 0 && ci_high >= 0)) verdict = 'no difference proven';
+  else if (mean_a !== 0 && Math.abs(delta / mean_a) < NEGLIGIBLE_REL) verdict = 'negligible';
   else verdict = (delta < 0) === lower_is_better ? 'better' : 'worse';
   return {
     n, mean_a, mean_b, delta, delta_rel: mean_a === 0 ? NaN : delta / mean_a,
