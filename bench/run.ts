@@ -9,8 +9,9 @@ import os from 'node:os';
 import { Bench } from 'tinybench';
 import type { Benchmark, Suite } from './registry.ts';
 import { sim_suite } from './sim.bench.ts';
+import { harness_suite } from './harness.bench.ts';
 
-const SUITES: readonly Suite[] = [sim_suite];
+const SUITES: readonly Suite[] = [sim_suite, harness_suite];
 
 /** Timed budget per benchmark, after warm-up; long enough to smooth a noisy VM. */
 const TIME_MS = 3_000;
