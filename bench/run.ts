@@ -10,8 +10,9 @@ import { Bench } from 'tinybench';
 import type { Benchmark, Suite } from './registry.ts';
 import { sim_suite } from './sim.bench.ts';
 import { harness_suite } from './harness.bench.ts';
+import { kunit_suite } from './kunit.bench.ts';
 
-const SUITES: readonly Suite[] = [sim_suite, harness_suite];
+const SUITES: readonly Suite[] = [sim_suite, harness_suite, kunit_suite];
 
 /** Timed budget per benchmark, after warm-up; long enough to smooth a noisy VM. */
 const TIME_MS = 3_000;
