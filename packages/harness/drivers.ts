@@ -4,6 +4,8 @@
  */
 import type { DeviceFactory, DeviceOptions, EngineClass } from '@deplab/driver-api';
 import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver-mock';
+import { amdxdna_device } from '@deplab/driver-amdxdna';
+import { panthor_device_factory } from '@deplab/driver-panthor';
 
 export interface DriverEntry {
   readonly name: string;
@@ -22,7 +24,23 @@ const mock: DriverEntry = {
   defaults: {},
 };
 
-const registry = new Map<string, DriverEntry>([[mock.name, mock]]);
+const amdxdna: DriverEntry = {
+  name: 'amdxdna',
+  description: 'AMD AIE2 NPU: one hardware context per queue, 4 commands in flight, mailbox completion, 60 s timeout',
+  factory: amdxdna_device,
+  engines: ['compute'],
+  defaults: {},
+};
+
+const panthor: DriverEntry = {
+  name: 'panthor',
+  description: 'Arm Mali CSF: groups of queues rotating through firmware CSG slots on a 10 ms tick, group kill on timeout',
+  factory: panthor_device_factory,
+  engines: ['render', 'compute', 'copy', 'bind'],
+  defaults: {},
+};
+
+const registry = new Map<string, DriverEntry>([[mock.name, mock], [panthor.name, panthor], [amdxdna.name, amdxdna]]);
 
 /** Add a driver (the model drivers register themselves in drivers-all.ts). */
 export function register_driver(entry: DriverEntry): void {

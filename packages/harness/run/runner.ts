@@ -24,6 +24,12 @@ export interface RunOptions {
   readonly max_time_ms?: number;
   /** How long to wait for in-flight jobs after the programs end (default 120 s). */
   readonly drain_ms?: number;
+  /**
+   * Virtual time between closing the last client and unplugging the device (default 1000 ms):
+   * drivers finish their asynchronous teardown first, as on a real system where unplug comes
+   * later. 0 unplugs at once (a teardown race the exploration campaigns use).
+   */
+  readonly settle_ms?: number;
   /** Trace detail: 'jobs' (default; what the observer needs) or 'full' (for trace exports). */
   readonly trace_detail?: 'full' | 'jobs';
 }
@@ -429,6 +435,8 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
       const drain_until = k.now() + drain_ns;
       while (!run.all_jobs_done() && k.now() < drain_until) yield* k.wait_until(null, () => run.all_jobs_done(), Math.min(drain_until, k.now() + 1_000_000));
       for (const name of run.clients.keys()) yield* run.close(name);
+      const settle_ns = (options.settle_ms ?? 1000) * 1_000_000;
+      if (settle_ns > 0 && !run.unplugged) yield* k.wait_until(null, () => false, k.now() + settle_ns);
       yield* run.unplug();
     })());
     // Asynchronous teardown (drm_dep release work, driver destroy workers) finishes here.

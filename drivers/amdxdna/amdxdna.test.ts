@@ -1,0 +1,343 @@
+/**
+ * amdxdna's characteristic scenarios, through the Device interface, on each binding: normal
+ * flow, a dependency across hardware contexts, the 4-in-flight cap blocking the submitter,
+ * a hung command (context destroy + recreate), Ctrl-C with commands in flight, device unplug,
+ * firmware errors and mailbox send errors. Where the bindings differ the expectation names the
+ * README "Differences between the bindings" entry.
+ */
+import { describe, expect, it } from 'vitest';
+import { ECANCELED, EINTR, ENODEV, ENOSPC } from '@deplab/sim';
+import type { Backend, JobHandle } from '@deplab/driver-api';
+import {
+  ERT_CMD_STATE_COMPLETED, ERT_CMD_STATE_ERROR, ERT_CMD_STATE_NEW, HWCTX_MAX_CMDS,
+} from './index.ts';
+import {
+  MS, S, US, cmd, job, outcome, queue, rig, submitter, teardown, timed, violation_keys, wait_all, type Submitted,
+} from './testlib.ts';
+
+/** FW management round trip (amdxdna.fw_mgmt_msg_ns default) and per-command dispatch. */
+const FW_MGMT_NS = 500 * US;
+const FW_DISPATCH_NS = 10 * US;
+
+const backends: readonly Backend[] = ['sched', 'dep'];
+
+for (const backend of backends) {
+  describe(`amdxdna on ${backend === 'sched' ? 'drm_sched' : 'drm_dep'}`, () => {
+    it('normal flow: commands complete in order, COMPLETED, error 0, timeline points 0..n-1', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, Array.from({ length: 6 }, () => cmd(5 * MS)), log);
+      r.kernel.run_for(100 * MS);
+      const jobs = log.map(job);
+      expect(jobs.map(outcome)).toEqual(jobs.map(() => ({ signaled: true, error: 0 })));
+      expect(jobs.map((j) => r.dev.cmd_state(j))).toEqual(jobs.map(() => ERT_CMD_STATE_COMPLETED));
+      expect(jobs.map((j) => r.dev.cmd_seq(j))).toEqual([0, 1, 2, 3, 4, 5]);
+      const done = jobs.map((j) => j.out_fence.timestamp_ns);
+      for (let i = 1; i < done.length; i++) expect(done[i] - done[i - 1]).toBeGreaterThanOrEqual(5 * MS);
+      // Back to back on the NPU: six 5 ms commands plus dispatch, and the completion path.
+      expect(done[5]).toBeGreaterThan(30 * MS);
+      expect(done[5]).toBeLessThan(31 * MS);
+      expect(r.dev.queue_state(q)).toMatchObject({ alive: true, banned: false, jobs_in_flight: 0, detail: { job_sem: HWCTX_MAX_CMDS, recoveries: 0 } });
+      expect(teardown(r, [c])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('a manual command completes only when released, and holds back the commands behind it', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, [cmd(1 * MS), { duration_ns: 'manual', deps: [] }, cmd(1 * MS)], log);
+      r.kernel.run_for(50 * MS);
+      const [a, m, b] = log.map(job);
+      expect([outcome(a).signaled, outcome(m).signaled, outcome(b).signaled]).toEqual([true, false, false]);
+      r.dev.complete_manual(m);
+      r.kernel.run_for(10 * MS);
+      expect([m, b].map(outcome)).toEqual([{ signaled: true, error: 0 }, { signaled: true, error: 0 }]);
+      expect(b.out_fence.timestamp_ns - m.out_fence.timestamp_ns).toBeGreaterThanOrEqual(1 * MS);
+      expect(teardown(r, [c])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('dependency across hwctxs: the submitting thread waits for it (no in-fences in EXEC_CMD); same-hwctx deps do not block', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const qa = queue(r, c);
+      const qb = queue(r, c);
+      const la: Submitted[] = [];
+      submitter(r, 'app/a', qa, [cmd(10 * MS)], la);
+      r.kernel.run_for(1 * MS);
+      const a = job(la[0]);
+      const lb: Submitted[] = [];
+      submitter(r, 'app/b', qb, [cmd(2 * MS, { deps: [a.out_fence] }), cmd(2 * MS)], lb);
+      r.kernel.run_for(1 * MS);
+      expect(lb).toEqual([]); // still waiting for a
+      r.kernel.run_for(30 * MS);
+      const [b1, b2] = lb.map(job);
+      expect(lb[0].return_ns).toBeGreaterThanOrEqual(a.out_fence.timestamp_ns);
+      expect(b1.out_fence.timestamp_ns - a.out_fence.timestamp_ns).toBeGreaterThanOrEqual(2 * MS);
+      // A dependency on the same hwctx is already ordered by its FIFO: no wait in the submitter.
+      const l2: Submitted[] = [];
+      submitter(r, 'app/b2', qb, [cmd(5 * MS), cmd(1 * MS, { deps: [] })], l2);
+      r.kernel.run_for(1 * US);
+      const first = job(l2[0]);
+      const l3: Submitted[] = [];
+      submitter(r, 'app/b3', qb, [cmd(1 * MS, { deps: [first.out_fence] })], l3);
+      r.kernel.run_for(100 * US);
+      expect(l3.length).toBe(1);
+      expect(l3[0].return_ns - l3[0].call_ns).toBeLessThan(100 * US);
+      r.kernel.run_for(20 * MS);
+      expect([b1, b2, first, job(l3[0])].map(outcome).every((o) => o.signaled && o.error === 0)).toBe(true);
+      expect(teardown(r, [c])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('4-in-flight cap: the fifth submitter sleeps in the ioctl until a command completes; other hwctxs are not held up', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const q2 = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, Array.from({ length: 8 }, () => cmd(10 * MS)), log);
+      r.kernel.run_for(1 * MS);
+      expect(log.length).toBe(HWCTX_MAX_CMDS); // the fifth call is asleep on job_sem
+      expect(r.dev.queue_state(q).detail.job_sem).toBe(0);
+      const other: Submitted[] = [];
+      submitter(r, 'app/1', q2, [cmd(1 * MS)], other);
+      r.kernel.run_for(100 * US);
+      expect(other.length).toBe(1);
+      expect(other[0].return_ns - other[0].call_ns).toBeLessThan(50 * US);
+      r.kernel.run_for(200 * MS);
+      const jobs = log.map(job);
+      for (let i = HWCTX_MAX_CMDS; i < jobs.length; i++) {
+        const freed_by = jobs[i - HWCTX_MAX_CMDS].out_fence.timestamp_ns;
+        expect(log[i].return_ns).toBeGreaterThanOrEqual(freed_by);
+        expect(log[i].return_ns - freed_by).toBeLessThan(50 * US); // woken by up() in the response handler
+      }
+      expect(jobs.map(outcome).every((o) => o.signaled && o.error === 0)).toBe(true);
+      expect(r.dev.queue_state(q).detail.job_sem).toBe(HWCTX_MAX_CMDS);
+      expect(teardown(r, [c])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('hung command: after 60 s the firmware context is destroyed and recreated; in-flight commands aborted, no resubmission; the context works again', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const fw_ctx_before = r.dev.queue_state(q).detail.fw_ctx_id;
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, [cmd(5 * MS, { hang: true }), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS)], log);
+      r.kernel.run_for(59 * S);
+      expect(log.length).toBe(HWCTX_MAX_CMDS); // the fifth submitter is still asleep
+      expect(log.map(job).map((j) => j.out_fence.signaled)).toEqual([false, false, false, false]);
+      r.kernel.run_for(2 * S);
+      const jobs = log.map(job);
+      // The timeout fired 60 s after the last job start (drm_sched: every run_job pushes the
+      // TDR out) or after the head started (drm_dep): the four started within 100 us of t=0.
+      const recovered_at = jobs[0].out_fence.timestamp_ns;
+      expect(recovered_at).toBeGreaterThanOrEqual(60 * S);
+      expect(recovered_at).toBeLessThan(60 * S + 3 * FW_MGMT_NS + 1 * MS);
+      // README "Differences" #1: the aborted commands' out fences.
+      const aborted_error = backend === 'sched' ? -ECANCELED : 0;
+      expect(jobs.slice(0, 4).map(outcome)).toEqual(jobs.slice(0, 4).map(() => ({ signaled: true, error: aborted_error })));
+      // Userspace learns of the abort from the command BO: left NEW, never COMPLETED.
+      expect(jobs.slice(0, 4).map((j) => r.dev.cmd_state(j))).toEqual([1, 1, 1, 1].map(() => ERT_CMD_STATE_NEW));
+      // The aborts released job_sem: the fifth submitter got in and ran on the new context.
+      expect(log[4].return_ns).toBeGreaterThanOrEqual(60 * S);
+      expect(outcome(jobs[4])).toEqual({ signaled: true, error: 0 });
+      expect(r.dev.cmd_state(jobs[4])).toBe(ERT_CMD_STATE_COMPLETED);
+      const state = r.dev.queue_state(q);
+      expect(state).toMatchObject({ alive: true, banned: false, detail: { recoveries: 1, job_sem: HWCTX_MAX_CMDS } });
+      expect(state.detail.fw_ctx_id).not.toBe(fw_ctx_before);
+      // Usable again: more commands complete normally.
+      const more: Submitted[] = [];
+      submitter(r, 'app/1', q, [cmd(1 * MS), cmd(1 * MS)], more);
+      r.kernel.run_for(10 * MS);
+      expect(more.map(job).map(outcome)).toEqual([{ signaled: true, error: 0 }, { signaled: true, error: 0 }]);
+      expect(more.map(job).map((j) => r.dev.cmd_state(j))).toEqual([ERT_CMD_STATE_COMPLETED, ERT_CMD_STATE_COMPLETED]);
+      expect(teardown(r, [c])).toBe(0);
+      // README "Findings": drm_sched: drm_sched_fini cancels the TDR synchronously under dev_lock,
+      // which the TDR takes (a real deadlock if the timeout fires during hwctx_fini).
+      // drm_dep: the TDR runs on the reclaim-annotated submit workqueue and takes dev_lock, which
+      // the create ioctl holds around GFP_KERNEL allocations.
+      const v = violation_keys(r);
+      if (backend === 'sched') {
+        expect(v).toEqual(['lockdep_cycle possible circular locking dependency: &xdna->dev_lock -> (work_completion)(&(&sched->work_tdr)->work) closes a cycle']);
+      } else {
+        expect(v[0]).toBe('lockdep_cycle possible circular locking dependency: fs_reclaim -> &xdna->dev_lock closes a cycle');
+        expect(v.every((s) => s.startsWith('lockdep_cycle') && s.includes('&xdna->dev_lock'))).toBe(true);
+      }
+    });
+
+    it('Ctrl-C with 4 commands in flight and a fifth submitter asleep: -EINTR for it, close waits for idle (no leak)', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, Array.from({ length: 5 }, () => cmd(50 * MS)), log);
+      r.kernel.run_for(10 * MS);
+      expect(log.length).toBe(HWCTX_MAX_CMDS);
+      const jobs = log.map(job);
+      const close_ns = timed(r, r.dev.close_client(c));
+      expect(log[4].result).toBe(-EINTR);
+      // wait_for_idle until the last of the four completes (4 x 50 ms from t=0), then the
+      // firmware destroy round trip. Same on both bindings: the wait is the driver's own.
+      const last_done = jobs[3].out_fence.timestamp_ns;
+      expect(last_done).toBeGreaterThan(200 * MS);
+      expect(r.kernel.now()).toBeGreaterThanOrEqual(last_done + FW_MGMT_NS);
+      expect(close_ns).toBeGreaterThan(190 * MS);
+      expect(close_ns).toBeLessThan(192 * MS);
+      expect(jobs.map(outcome)).toEqual(jobs.map(() => ({ signaled: true, error: 0 })));
+      expect(r.dev.queue_state(q).alive).toBe(false);
+      expect(teardown(r, [])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('Ctrl-C with a hung command: close gives up waiting after 2 s, the firmware destroy aborts what is left', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, [cmd(5 * MS), cmd(5 * MS, { hang: true }), cmd(5 * MS)], log);
+      r.kernel.run_for(10 * MS);
+      const jobs = log.map(job);
+      const close_ns = timed(r, r.dev.close_client(c));
+      expect(close_ns).toBeGreaterThanOrEqual(2 * S);
+      expect(close_ns).toBeLessThan(2 * S + FW_MGMT_NS + 2 * MS);
+      // At teardown nothing stops the scheduler: the HW fences signal without error and the
+      // finished fences inherit that, on both bindings.
+      expect(jobs.map(outcome)).toEqual([0, 0, 0].map(() => ({ signaled: true, error: 0 })));
+      expect(jobs.map((j) => r.dev.cmd_state(j))).toEqual([ERT_CMD_STATE_COMPLETED, ERT_CMD_STATE_NEW, ERT_CMD_STATE_NEW]);
+      expect(teardown(r, [])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('close by a live process (close_is_exit false) with a command still queued: drm_sched runs it, drm_dep cancels it (README difference #2)', () => {
+      const r = rig(backend, { close_is_exit: false });
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      let j: JobHandle | number = 0;
+      let close_ns = 0;
+      r.kernel.run_task((function* () {
+        j = yield* r.dev.submit(q, cmd(5 * MS));
+        const t = r.kernel.now();
+        yield* r.dev.close_client(c); // same instant: the run worker has not picked the job up
+        close_ns = r.kernel.now() - t;
+      })());
+      const queued = j as unknown as JobHandle;
+      if (backend === 'sched') {
+        // The flush waits for it to reach run_job; the wait for idle lets it finish.
+        expect(outcome(queued)).toEqual({ signaled: true, error: 0 });
+        expect(r.dev.cmd_state(queued)).toBe(ERT_CMD_STATE_COMPLETED);
+        expect(close_ns).toBeGreaterThan(5 * MS + FW_DISPATCH_NS);
+        expect(teardown(r, [])).toBe(0);
+      } else {
+        expect(outcome(queued)).toEqual({ signaled: true, error: -ECANCELED });
+        expect(close_ns).toBeLessThan(FW_MGMT_NS + 100 * US);
+        // README F2: a job that never reaches the response handler leaks its HW fence.
+        expect(teardown(r, [])).toBe(1);
+      }
+      expect(r.kernel.violations.list.filter((v) => v.kind !== 'leak')).toEqual([]);
+    });
+
+    it('destroy_queue from a live process waits for its submitter in SRCU and for idle; the hwctx id is gone afterwards', () => {
+      const r = rig(backend, { close_is_exit: false });
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, Array.from({ length: 6 }, () => cmd(10 * MS)), log);
+      r.kernel.run_for(1 * MS);
+      const destroy_ns = timed(r, r.dev.destroy_queue(q));
+      // synchronize_srcu waited for the asleep submitter to get its slot and push (10 ms), the
+      // next one found the hwctx gone; the flush/kill found an empty queue; idle after 5 x 10 ms.
+      expect(log.length).toBe(6);
+      expect(log.slice(0, 5).every((s) => typeof s.result !== 'number')).toBe(true);
+      expect(log[5].result).toBe(-22);
+      expect(destroy_ns).toBeGreaterThan(48 * MS);
+      expect(destroy_ns).toBeLessThan(50 * MS + FW_MGMT_NS + 1 * MS);
+      expect(log.slice(0, 5).map(job).map(outcome).every((o) => o.signaled && o.error === 0)).toBe(true);
+      expect(teardown(r, [c])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('device unplug with commands in flight: remove tears every hwctx down; ioctls then fail with -ENODEV; no leak once the file is closed', () => {
+      const r = rig(backend);
+      const c1 = r.dev.open_client('a');
+      const c2 = r.dev.open_client('b');
+      const q1 = queue(r, c1);
+      const q2 = queue(r, c2);
+      const l1: Submitted[] = [];
+      const l2: Submitted[] = [];
+      submitter(r, 'a/0', q1, [cmd(20 * MS), cmd(20 * MS)], l1);
+      submitter(r, 'b/0', q2, [cmd(30 * MS, { hang: true })], l2);
+      r.kernel.run_for(5 * MS);
+      const unplug_ns = timed(r, r.dev.unplug());
+      const jobs = [...l1, ...l2].map(job);
+      expect(jobs.map(outcome).every((o) => o.signaled && o.error === 0)).toBe(true);
+      // hwctx a: idle at 40 ms; hwctx b: hung, 2 s wait for idle; two firmware destroys.
+      expect(unplug_ns).toBeGreaterThan(2 * S + 35 * MS);
+      expect(unplug_ns).toBeLessThan(2 * S + 40 * MS + 3 * FW_MGMT_NS);
+      expect(r.dev.create_queue(c1, { engine: 'render', priority: 'normal' })).toBe(-ENODEV);
+      let after: JobHandle | number = 0;
+      r.kernel.run_task((function* () { after = yield* r.dev.submit(q1, cmd(1 * MS)); })());
+      expect(after).toBe(-ENODEV);
+      expect(teardown(r, [c1, c2])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('firmware error on a command: ERROR in the command BO, the fence signals normally (error 0)', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      r.dev.inject_fault({ kind: 'fw_error', queue: q });
+      submitter(r, 'app/0', q, [cmd(1 * MS), cmd(1 * MS)], log);
+      r.kernel.run_for(10 * MS);
+      const jobs = log.map(job);
+      expect(jobs.map(outcome)).toEqual([{ signaled: true, error: 0 }, { signaled: true, error: 0 }]);
+      expect(jobs.map((j) => r.dev.cmd_state(j))).toEqual([ERT_CMD_STATE_ERROR, ERT_CMD_STATE_COMPLETED]);
+      r.dev.inject_fault({ kind: 'engine_reset', queue: q }); // does not exist on amdxdna: ignored
+      r.dev.inject_fault({ kind: 'device_reset' });
+      expect(r.dev.set_priority(q, 'high')).toBe(-95);
+      expect(teardown(r, [c])).toBe(0);
+      expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('mailbox send error: run_job returns ERR_PTR, the out fence carries it, job_sem comes back; the HW fence leaks (upstream)', () => {
+      const r = rig(backend);
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      expect(r.dev.inject_send_error(q, -ENOSPC)).toBe(true);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, [cmd(1 * MS), cmd(1 * MS)], log);
+      r.kernel.run_for(10 * MS);
+      const jobs = log.map(job);
+      expect(jobs.map(outcome)).toEqual([{ signaled: true, error: -ENOSPC }, { signaled: true, error: 0 }]);
+      expect(jobs.map((j) => r.dev.cmd_state(j))).toEqual([ERT_CMD_STATE_NEW, ERT_CMD_STATE_COMPLETED]);
+      expect(r.dev.queue_state(q).detail.job_sem).toBe(HWCTX_MAX_CMDS);
+      // README "Findings": nothing drops the reference amdxdna_fence_create took when run_job
+      // fails (only the response handler does), so the HW fence outlives everything.
+      expect(teardown(r, [c])).toBe(1);
+      expect(r.kernel.violations.list.map((v) => v.message)).toEqual([expect.stringMatching(/^amdxdna_fence .* still alive after teardown$/)]);
+    });
+
+    it('upstream GFP_KERNEL in run_job (the mailbox message): a dma-fence signalling-path allocation lockdep reports', () => {
+      const r = rig(backend, { upstream_gfp: true });
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, [cmd(1 * MS)], log);
+      r.kernel.run_for(5 * MS);
+      expect(outcome(job(log[0]))).toEqual({ signaled: true, error: 0 });
+      const v = violation_keys(r);
+      expect(v).toContain('lockdep_cycle possible circular locking dependency: dma_fence_map -> fs_reclaim closes a cycle');
+      if (backend === 'sched') expect(v.length).toBe(1);
+      // drm_dep runs run_job on its reclaim-annotated submit workqueue: the allocation is also
+      // a reclaim recursion there.
+      else expect(v).toContain(`lockdep_recursion possible recursive locking detected: kworker/amdxdna_js/0 acquires fs_reclaim while holding it`);
+      expect(teardown(r, [c])).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,436 @@
+/**
+ * Driver structures and helpers shared by both bindings (drivers/accel/amdxdna/amdxdna_ctx.[ch],
+ * amdxdna_pci_drv.h, and the scheduler-independent half of aie2_ctx.c), plus the three kernel
+ * primitives the substrate does not have and amdxdna needs: a counting semaphore (job_sem),
+ * SRCU (hwctx_srcu) and mm_users (mmget_not_zero). They are built on the substrate's wait
+ * queues, so a down() or synchronize_srcu() really sleeps in simulated time.
+ *
+ * The binding interface (`aie2_binding`) is what on-sched.ts and on-dep.ts each provide: the
+ * dev_info->ops the ioctl layer (uapi.ts) calls (hwctx_init, hwctx_fini, cmd_submit).
+ */
+import {
+  EINTR, EINVAL, WAIT_SIGNAL, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_wait_timeout, kfree, kmalloc,
+  lock_map_acquire, lock_map_release, might_lock, mutex, spin_lock_init, wait_queue_head, GFP_KERNEL,
+  type Allocation, type Kernel, type Sleepable, type dma_fence_ops,
+} from '@deplab/sim';
+import { aie2_config_cu, type aie2_mgmt, type mailbox_channel, type xdna_mailbox } from './mailbox.ts';
+import type { amdxdna_cmd_bo, npu_device } from './hw.ts';
+
+/** aie2_pci.h: "maximum number of pending commands in a hardware context. Must be power of 2". */
+export const HWCTX_MAX_CMDS = 4;
+/** aie2_ctx.c: the job timeout, ms. */
+export const HWCTX_MAX_TIMEOUT_MS = 60_000;
+/** amdxdna_ctx.c: hwctx ids are 1..MAX_HWCTX_ID per client. */
+export const MAX_HWCTX_ID = 255;
+
+/** enum amdxdna_hwctx status (amdxdna_ctx.h). */
+export const HWCTX_STAT_INIT = 0;
+export const HWCTX_STAT_READY = 1;
+export const HWCTX_STAT_STOP = 2;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Kernel primitives the substrate lacks                                                        */
+
+/** struct semaphore (include/linux/semaphore.h): a count and a wait queue. */
+export class semaphore {
+  readonly kernel: Kernel;
+  count: number;
+  /** The initial count: an up() beyond it is a double up() (a bug, not a C check). */
+  readonly limit: number;
+  readonly wait = new wait_queue_head();
+
+  constructor(kernel: Kernel, count: number) {
+    this.kernel = kernel;
+    this.count = count;
+    this.limit = count;
+  }
+}
+
+/** sema_init. */
+export function sema_init(k: Kernel, count: number): semaphore {
+  return new semaphore(k, count);
+}
+
+/** Whatever interrupts a sleeping ioctl of a process: here, the client's pending signal. */
+export interface signal_source {
+  readonly signalled: boolean;
+}
+
+/**
+ * down_interruptible: take the semaphore, sleeping while the count is zero. Returns 0, or
+ * -EINTR when a signal arrives first: a fatal signal of the task (Task.sigkill_pending) or
+ * `sig.signalled` (the driver's stand-in for the signal Ctrl-C delivers to the submitting
+ * thread, see uapi.ts close_client). Process context.
+ */
+export function* down_interruptible(sem: semaphore, sig: signal_source): Sleepable<number> {
+  const k = sem.kernel;
+  k.might_sleep('down_interruptible');
+  if (sem.count > 0 && !sig.signalled) {
+    sem.count--;
+    return 0;
+  }
+  for (;;) {
+    if (sig.signalled) return -EINTR;
+    const r = yield* k.wait_until(sem.wait, () => sem.count > 0 || sig.signalled, Infinity, true);
+    if (sig.signalled || r === WAIT_SIGNAL) return -EINTR;
+    if (sem.count > 0) {
+      sem.count--;
+      return 0;
+    }
+  }
+}
+
+/** up: release the semaphore and wake a sleeper. Any context. */
+export function up(sem: semaphore): void {
+  sem.count++;
+  if (sem.count > sem.limit) sem.kernel.violation('bug', 'up', `semaphore count ${sem.count} above its initial ${sem.limit}: double up()`);
+  sem.kernel.wake_up(sem.wait);
+}
+
+/**
+ * struct srcu_struct reduced to a reader count: synchronize_srcu waits until no reader is
+ * inside. Exact for amdxdna: a reader that starts after the hwctx was erased from the xarray
+ * fails its lookup and leaves within the same step.
+ */
+export class srcu_struct {
+  readonly kernel: Kernel;
+  readers = 0;
+  readonly wait = new wait_queue_head();
+
+  constructor(kernel: Kernel) {
+    this.kernel = kernel;
+  }
+}
+
+export function srcu_read_lock(ss: srcu_struct): number {
+  ss.readers++;
+  return 0;
+}
+
+export function srcu_read_unlock(ss: srcu_struct, _idx: number): void {
+  ss.readers--;
+  if (ss.readers === 0) ss.kernel.wake_up(ss.wait);
+}
+
+/** synchronize_srcu: sleep until every reader has left. Process context. */
+export function* synchronize_srcu(ss: srcu_struct): Sleepable {
+  yield* ss.kernel.wait_until(ss.wait, () => ss.readers === 0);
+}
+
+/**
+ * struct mm_struct reduced to mm_users: the process holds one user until exit_mm; run_job
+ * takes one (mmget_not_zero) until the command's response (mmput_async).
+ */
+export class mm_struct {
+  users = 1;
+}
+
+export function mmget_not_zero(mm: mm_struct): boolean {
+  if (mm.users === 0) return false;
+  mm.users++;
+  return true;
+}
+
+export function mmput(mm: mm_struct): void {
+  mm.users--;
+}
+
+export const mmput_async = mmput;
+
+/**
+ * Run to completion a generator that must not sleep here: the model's create path, which the
+ * Device interface gives no process to sleep in (create_queue is not a generator). Nothing in
+ * it waits in practice (idle work items, firmware answering at once); if it ever would, that
+ * is a model_error and -EAGAIN.
+ */
+export function run_nonsleeping<T>(k: Kernel, gen: Sleepable<T>, site: string): T | number {
+  const r = gen.next();
+  if (r.done === true) return r.value;
+  k.violation('model_error', site, `${site} would sleep, but Device.create_queue cannot`);
+  return -11;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The device, clients, hardware contexts                                                       */
+
+/** Driver knobs (options.driver of the Device; README "Device options"). */
+export interface xdna_options {
+  /** Model upstream's kzalloc(GFP_KERNEL) on the run_job and recovery paths (default true). */
+  readonly upstream_gfp: boolean;
+  /** drm_dep only: DRM_DEP_QUEUE_FLAGS_* of every hwctx queue (default 0). */
+  readonly dep_flags: number;
+  /** drm_dep only: error the converted response handler puts on an aborted command's HW fence (default 0). */
+  readonly dep_abort_error: number;
+  /** close_client models the exit of the process after Ctrl-C (default true). */
+  readonly close_is_exit: boolean;
+}
+
+/** struct amdxdna_dev (with the aie2 amdxdna_dev_hdl folded in). */
+export class amdxdna_dev implements aie2_mgmt {
+  readonly kernel: Kernel;
+  readonly npu: npu_device;
+  readonly mbox: xdna_mailbox;
+  mgmt_chann: mailbox_channel | null = null;
+  readonly dev_lock: mutex;
+  readonly client_list: amdxdna_client[] = [];
+  readonly binding: aie2_binding;
+  readonly options: xdna_options;
+  hwctx_num = 0;
+  /** drm_dev_unplug was called: ioctls fail with -ENODEV. */
+  unplugged = false;
+  /** drm_unplug_srcu: drm_dev_enter sections (hwctx ioctls, file release). */
+  readonly unplug_srcu: srcu_struct;
+
+  constructor(kernel: Kernel, npu: npu_device, mbox: xdna_mailbox, binding: aie2_binding, options: xdna_options) {
+    this.kernel = kernel;
+    this.npu = npu;
+    this.mbox = mbox;
+    this.binding = binding;
+    this.options = options;
+    this.dev_lock = new mutex(kernel, '&xdna->dev_lock');
+    this.unplug_srcu = new srcu_struct(kernel);
+  }
+}
+
+/** struct amdxdna_client: one open DRM file. */
+export class amdxdna_client {
+  readonly xdna: amdxdna_dev;
+  readonly id: number;
+  readonly pid: number;
+  readonly name: string;
+  readonly hwctx_xa = new Map<number, amdxdna_hwctx>();
+  next_hwctxid = 1;
+  readonly hwctx_srcu: srcu_struct;
+  readonly mm = new mm_struct();
+  /** The process ran exit_mm (its own mm user is gone). */
+  mm_exited = false;
+  /** A signal is pending for the process's threads (Ctrl-C): sleeping ioctls return -EINTR. */
+  signalled = false;
+  /** Threads waiting on fences in userspace (host-side dependency waits), woken by the signal. */
+  readonly host_wait = new wait_queue_head();
+  alloc: Allocation | null = null;
+
+  constructor(xdna: amdxdna_dev, id: number, name: string) {
+    this.xdna = xdna;
+    this.id = id;
+    this.pid = 1000 + id;
+    this.name = name;
+    this.hwctx_srcu = new srcu_struct(xdna.kernel);
+  }
+}
+
+/** What both bindings' amdxdna_hwctx_priv have (aie2_pci.h); the rest is binding-specific. */
+export interface aie2_hwctx_priv_common {
+  mbox_chann: mailbox_channel | null;
+  readonly job_sem: semaphore;
+  /** Next timeline point (hwctx->priv->seq). */
+  seq: number;
+  completed: number;
+  /**
+   * The hwctx's timeline drm_syncobj, reduced to its latest point: the only point the driver
+   * looks up is seq - 1 (aie2_hwctx_wait_for_idle); earlier signalled links are garbage
+   * collected by dma_fence_chain anyway.
+   */
+  syncobj_fence: dma_fence | null;
+  syncobj_chain: Allocation | null;
+}
+
+/** struct amdxdna_hwctx. */
+export class amdxdna_hwctx {
+  readonly kernel: Kernel;
+  readonly client: amdxdna_client;
+  readonly id: number;
+  readonly name: string;
+  status = HWCTX_STAT_INIT;
+  old_status = HWCTX_STAT_INIT;
+  fw_ctx_id = -1;
+  priv: aie2_hwctx_priv_common | null = null;
+  /** Counted by the drm_sched binding only (the drm_dep conversion drops them, README). */
+  job_submit_cnt = 0;
+  job_free_cnt = 0;
+  /** deplab: timeouts handled (context recreations), for queue_state. */
+  recoveries = 0;
+  alloc: Allocation | null = null;
+
+  constructor(client: amdxdna_client, id: number) {
+    this.kernel = client.xdna.kernel;
+    this.client = client;
+    this.id = id;
+    this.name = `hwctx.${client.pid}.${id}`;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The HW fence (amdxdna_fence)                                                                  */
+
+/** sizeof(struct amdxdna_fence). */
+const AMDXDNA_FENCE_SIZE = 96;
+
+const amdxdna_fence_ops: dma_fence_ops = {
+  get_driver_name: () => 'amdxdna',
+  get_timeline_name: (fence) => {
+    const hwctx = fence.owner as amdxdna_hwctx;
+    hwctx.kernel.lifetime.use(hwctx.alloc!.id, 'amdxdna_fence_get_timeline_name: xdna_fence->hwctx');
+    return hwctx.name;
+  },
+};
+
+/**
+ * amdxdna_fence_create: the job's HW fence, kzalloc'ed, with its own lock, on context
+ * hwctx->id and seqno 0 (not an allocated fence context: drm_sched never compares parent
+ * fences, so upstream gets away with it; in the simulated kernel the id may collide with an
+ * allocated context). Process context. Returns null on allocation failure.
+ */
+export function amdxdna_fence_create(hwctx: amdxdna_hwctx): dma_fence | null {
+  const k = hwctx.kernel;
+  k.spend(k.costs.kmalloc_ns);
+  const fence = new dma_fence(k, 'amdxdna_fence');
+  fence.owner = hwctx;
+  // Lock class name: the substrate keys classes by name, and drm_sched's s_fence lock is
+  // '&fence->lock' too; in C they are different classes (different spin_lock_init sites).
+  dma_fence_init(fence, amdxdna_fence_ops, spin_lock_init(k, '&xdna_fence->lock'), hwctx.id, 0);
+  return fence;
+}
+
+/** amdxdna_cmd_set_state: write the state word of the command BO header. */
+export function amdxdna_cmd_set_state(abo: amdxdna_cmd_bo, state: number): void {
+  abo.state = state;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Jobs                                                                                          */
+
+/** sizeof(struct amdxdna_sched_job) with one argument BO. */
+export const AMDXDNA_SCHED_JOB_SIZE = 320;
+
+/** The fields of struct amdxdna_sched_job that do not depend on the scheduler (amdxdna_ctx.h). */
+export interface amdxdna_sched_job_common {
+  hwctx: amdxdna_hwctx | null;
+  cmd_bo: amdxdna_cmd_bo | null;
+  /** The HW fence (amdxdna_fence). */
+  fence: dma_fence | null;
+  /** The scheduler's finished fence, as added to the syncobj. */
+  out_fence: dma_fence | null;
+  seq: number;
+  mm: mm_struct | null;
+  job_done: boolean;
+  alloc: Allocation | null;
+}
+
+/** amdxdna_sched_job_cleanup: put the argument and command BOs (not modelled beyond the trace). */
+export function amdxdna_sched_job_cleanup(k: Kernel, name: string, seq: number): void {
+  if (k.trace.enabled) k.tp('amdxdna_debug_point', { name, seq, str: 'job release' });
+}
+
+/** trace_xdna_job (include/trace/events/amdxdna.h). */
+export function trace_xdna_job(k: Kernel, name: string, str: string, seq: number): void {
+  if (k.trace.enabled) k.tp('amdxdna_xdna_job', { name, str, seq });
+}
+
+/** kzalloc of a job (struct_size(job, bos, arg_bo_cnt)). */
+export function amdxdna_job_kzalloc(k: Kernel): Allocation | null {
+  return kmalloc(k, AMDXDNA_SCHED_JOB_SIZE, GFP_KERNEL, 'amdxdna_sched_job');
+}
+
+export function amdxdna_job_kfree(k: Kernel, job: amdxdna_sched_job_common): void {
+  kfree(k, job.alloc);
+  job.alloc = null;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* aie2_ctx.c: the half that does not touch the scheduler                                       */
+
+/** Response handler of CONFIG_CU (aie2_config_cu_resp_handler: a PM put, not modelled). */
+export function aie2_config_cu_resp_handler(_hwctx: unknown, _data: number | null): number {
+  return 0;
+}
+
+/** aie2_cmd_get_out_fence: the fence at timeline point `seq`, with a reference, or null. */
+export function aie2_cmd_get_out_fence(priv: aie2_hwctx_priv_common, seq: number): dma_fence | null {
+  if (priv.syncobj_fence === null || seq !== priv.seq - 1) return null;
+  return dma_fence_get(priv.syncobj_fence);
+}
+
+/** aie2_hwctx_wait_for_idle: wait up to 2 s for the last command's out fence. May sleep. */
+export function* aie2_hwctx_wait_for_idle(hwctx: amdxdna_hwctx): Sleepable {
+  const priv = hwctx.priv!;
+  const fence = aie2_cmd_get_out_fence(priv, priv.seq - 1);
+  if (fence === null) return;
+  const k = hwctx.kernel;
+  const left = yield* dma_fence_wait_timeout(fence, false, k.jiffies.msecs_to_jiffies(2000));
+  if (left === 0) k.tp('amdxdna_debug_point', { name: hwctx.name, seq: priv.seq - 1, str: 'wait for idle timed out' });
+  dma_fence_put(fence);
+}
+
+/** drm_syncobj_add_point with a preallocated chain: the point at `seq` is `fence`. */
+export function aie2_syncobj_add_point(k: Kernel, priv: aie2_hwctx_priv_common, chain: Allocation, fence: dma_fence): void {
+  dma_fence_put(priv.syncobj_fence);
+  kfree(k, priv.syncobj_chain);
+  priv.syncobj_fence = dma_fence_get(fence);
+  priv.syncobj_chain = chain;
+}
+
+/** aie2_ctx_syncobj_destroy: drop the syncobj (its latest point). */
+export function aie2_ctx_syncobj_destroy(k: Kernel, priv: aie2_hwctx_priv_common): void {
+  dma_fence_put(priv.syncobj_fence);
+  kfree(k, priv.syncobj_chain);
+  priv.syncobj_fence = null;
+  priv.syncobj_chain = null;
+}
+
+/** dma_fence_chain_alloc (GFP_KERNEL). */
+export function dma_fence_chain_alloc(k: Kernel): Allocation | null {
+  return kmalloc(k, 72, GFP_KERNEL, 'dma_fence_chain');
+}
+
+/**
+ * aie2_hwctx_cu_config: CONFIG_CU to the firmware, status READY. Under dev_lock. Returns 0 or
+ * -EINVAL if not in INIT (no re-config).
+ */
+export function aie2_hwctx_cu_config(hwctx: amdxdna_hwctx): number {
+  if (hwctx.status !== HWCTX_STAT_INIT) return -EINVAL;
+  const ret = aie2_config_cu(hwctx, aie2_config_cu_resp_handler);
+  if (ret !== 0) return ret;
+  hwctx.status = HWCTX_STAT_READY;
+  return 0;
+}
+
+/**
+ * The io_lock priming of aie2_hwctx_init: fs_reclaim_acquire; might_lock(io_lock);
+ * fs_reclaim_release, i.e. "io_lock may be taken under reclaim", so allocating with
+ * GFP_KERNEL while holding it is reported.
+ */
+export function aie2_prime_io_lock(k: Kernel, io_lock: mutex): void {
+  lock_map_acquire(k.fs_reclaim, 'aie2_hwctx_init: fs_reclaim_acquire(GFP_KERNEL)');
+  might_lock(io_lock, 'aie2_hwctx_init: might_lock(&priv->io_lock)');
+  lock_map_release(k.fs_reclaim);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The binding interface                                                                         */
+
+/**
+ * What each binding provides to the ioctl layer: dev_info->ops of amdxdna (aie2_hwctx_init,
+ * aie2_hwctx_fini, aie2_cmd_submit) plus the job allocation and the device teardown barrier.
+ */
+export interface aie2_binding {
+  readonly name: 'drm_sched' | 'drm_dep';
+  /** A zeroed job (the binding's struct amdxdna_sched_job), kzalloc'ed; null on -ENOMEM. */
+  job_alloc(k: Kernel): amdxdna_sched_job_common | null;
+  /** Free a job cmd_submit refused (amdxdna_cmd_submit's error path: kfree, no put). */
+  job_free_unsubmitted(job: amdxdna_sched_job_common): void;
+  /** aie2_hwctx_init, under dev_lock. Returns 0 or a negative errno. Does not sleep (README). */
+  hwctx_init(hwctx: amdxdna_hwctx): number;
+  /** aie2_hwctx_fini, under dev_lock. May sleep. */
+  hwctx_fini(hwctx: amdxdna_hwctx): Sleepable;
+  /**
+   * aie2_cmd_submit: returns 0 with job.seq set and a new reference to the out fence in
+   * `out.fence`, or a negative errno (the job is then still the caller's to free).
+   */
+  cmd_submit(hwctx: amdxdna_hwctx, job: amdxdna_sched_job_common, out: { fence: dma_fence | null }): Sleepable<number>;
+  /** The fence context of the hwctx's out fences (to tell same-context dependencies apart). */
+  out_fence_context(hwctx: amdxdna_hwctx): number;
+  /** After every hwctx is gone, before the device is freed (drm_dep: the unload barrier). */
+  device_fini(xdna: amdxdna_dev): Sleepable;
+}
+
