@@ -75,7 +75,9 @@ describe('fences of the same entity and the same scheduler', () => {
     submit(b);
     rig.kernel.run_all();
     expect(rig.gpu.run_log).toEqual(['a', 'b']);
-    expect(events(rig.kernel, 'drm_sched_job_add_dep')).toEqual([]);
+    // drm_sched_job_add_dep traces the dependency at push (upstream 6.16+); it never blocks b.
+    expect(events(rig.kernel, 'drm_sched_job_add_dep').map((d) => d.args.dep_context)).toEqual([a.s_fence!.finished.context]);
+    expect(events(rig.kernel, 'drm_sched_job_unschedulable')).toEqual([]);
   });
 
   it('pipelining: a finished fence of the same scheduler is replaced by its scheduled fence', () => {
@@ -89,8 +91,9 @@ describe('fences of the same entity and the same scheduler', () => {
     rig.kernel.run_all();
     expect(rig.gpu.run_log).toEqual(['a', 'b']); // b did not wait for a to finish
     expect(a.s_fence!.finished.signaled).toBe(false);
-    // The worker popped b after a was scheduled, so the replaced fence was already signalled.
-    expect(events(rig.kernel, 'drm_sched_job_add_dep')).toEqual([]);
+    // The worker popped b after a was scheduled, so the replaced fence was already signalled:
+    // b was never unschedulable.
+    expect(events(rig.kernel, 'drm_sched_job_unschedulable')).toEqual([]);
   });
 
   it('pipelining waits on `scheduled` when the other job is not on the HW yet, and no longer', () => {
@@ -106,8 +109,10 @@ describe('fences of the same entity and the same scheduler', () => {
     submit(b);
     k.run_all();
     expect(rig.gpu.run_log).toEqual([]);
-    const dep = events(k, 'drm_sched_job_add_dep').map((d) => d.args.dep_context);
-    expect(dep).toEqual([x.context, a.s_fence!.scheduled.context]);
+    // add_dep at push names the dependency as given; unschedulable names what the head job
+    // actually waits on: the pipelined scheduled fence for b.
+    expect(events(k, 'drm_sched_job_add_dep').map((d) => d.args.dep_context)).toEqual([x.context, a.s_fence!.finished.context]);
+    expect(events(k, 'drm_sched_job_unschedulable').map((d) => d.args.dep_context)).toEqual([x.context, a.s_fence!.scheduled.context]);
     dma_fence_signal(x);
     k.run_all();
     expect(rig.gpu.run_log).toEqual(['a', 'b']);
@@ -127,7 +132,7 @@ describe('fences of the same entity and the same scheduler', () => {
     submit(b);
     rig.kernel.run_all();
     expect(rig.gpu.run_log).toEqual(['a']);
-    const dep = events(rig.kernel, 'drm_sched_job_add_dep')[0].args;
+    const dep = events(rig.kernel, 'drm_sched_job_unschedulable')[0].args;
     expect(dep.dep_context).toBe(a.s_fence!.finished.context);
     fake_gpu_advance(rig.gpu, 1);
     rig.kernel.run_all();

@@ -336,9 +336,9 @@ function drm_sched_entity_add_dependency_cb(entity: drm_sched_entity, job: drm_s
     entity.dependency = fence;
   }
   const dep = entity.dependency!;
-  if ((dep.flags & (1 << DMA_FENCE_FLAG_SIGNALED_BIT)) === 0) trace_dep('drm_sched_job_unschedulable', job, dep);
   if (dma_fence_add_callback(dep, entity.cb, drm_sched_entity_wakeup) === 0) {
-    trace_dep('drm_sched_job_add_dep', job, dep);
+    // As upstream (6.16+): the head job cannot run until this (possibly pipelined) fence signals.
+    trace_dep('drm_sched_job_unschedulable', job, dep);
     return true;
   }
   dma_fence_put(dep);
@@ -415,6 +415,8 @@ export function drm_sched_entity_push_job(job: drm_sched_job): void {
   const rq = entity.rq!;
   k.lifetime.use(rq.lifetime_id, 'drm_sched_entity_push_job: entity->rq');
   trace_drm_sched_job('drm_sched_job_queue', job, entity, rq.sched!);
+  // Upstream (6.16+) traces every dependency of the job at push, right after the queue event.
+  if (k.trace.enabled) for (const dep of job.dependencies) if (dep !== null) trace_dep('drm_sched_job_add_dep', job, dep);
   rq.sched!.score.counter++;
   entity.last_user = k.current;
   const submit_ts = k.ktime_get();

@@ -6,6 +6,7 @@ import type { DeviceFactory, DeviceOptions, EngineClass } from '@deplab/driver-a
 import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver-mock';
 import { amdxdna_device } from '@deplab/driver-amdxdna';
 import { panthor_device_factory } from '@deplab/driver-panthor';
+import { xe_device_factory } from '@deplab/driver-xe';
 
 export interface DriverEntry {
   readonly name: string;
@@ -40,7 +41,15 @@ const panthor: DriverEntry = {
   defaults: {},
 };
 
-const registry = new Map<string, DriverEntry>([[mock.name, mock], [panthor.name, panthor], [amdxdna.name, amdxdna]]);
+const xe: DriverEntry = {
+  name: 'xe',
+  description: 'Intel xe with GuC submission: one scheduler per exec queue, in-band messages, ban on timeout, GT reset',
+  factory: xe_device_factory,
+  engines: ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'],
+  defaults: {},
+};
+
+const registry = new Map<string, DriverEntry>([[mock.name, mock], [xe.name, xe], [panthor.name, panthor], [amdxdna.name, amdxdna]]);
 
 /** Add a driver (the model drivers register themselves in drivers-all.ts). */
 export function register_driver(entry: DriverEntry): void {

@@ -29,7 +29,72 @@ const panthor_rotation = (groups: number): object => ({
   })),
 });
 
+/** xe: a 3D client whose frame (render) feeds a compositor (render) and a copy, 60 fps. */
+const xe_frames = (apps: number): object => ({
+  clients: [
+    ...Array.from({ length: apps }, (_, i) => ({
+      name: `game${i}`, queues: [{ name: 'rcs', engine: 'render' }, { name: 'bcs', engine: 'copy' }],
+      program: { loops: 60, steps: [
+        { batch: { queue: 'rcs', duration_us: [2000, 9000] } },
+        { batch: { queue: 'rcs', duration_us: [500, 2000], deps: [{ step: -1 }] } },
+        { batch: { queue: 'bcs', duration_us: [100, 400], deps: [{ step: -1 }] } },
+        { queue_depth: { depth: 3 } },
+        { period: { rate: '60fps' } },
+      ] },
+    })),
+    {
+      name: 'compositor', queues: [{ name: 'rcs', engine: 'render', priority: 'high' }],
+      program: { loops: 60, steps: [
+        { batch: { queue: 'rcs', duration_us: [300, 900], deps: Array.from({ length: apps }, (_, i) => ({ client: `game${i}`, queue: 'bcs', last: true })) } },
+        { sync: { step: -1 } },
+        { period: { rate: '60fps' } },
+      ] },
+    },
+  ],
+});
+
 export const DRIVER_WORKLOADS: readonly BuiltinWorkload[] = [
+  {
+    name: 'xe/3d-frames', description: 'xe: 3 games (render+copy chains, 60 fps) feeding a high-priority compositor through cross-queue dependencies',
+    drivers: ['xe'], default: true, source: { json: xe_frames(3) },
+  },
+  {
+    name: 'xe/compute-lr', description: 'xe: long-running compute queues (no timeout) with bursts of 1-16 ms kernels beside a render client',
+    drivers: ['xe'], default: false,
+    source: { json: { clients: [
+      ...[0, 1].map((i) => ({ name: `compute${i}`, queues: [{ name: 'ccs', engine: 'compute', long_running: true }],
+        program: { loops: 20, steps: [...Array.from({ length: 4 }, () => ({ batch: { queue: 'ccs', duration_us: [1000, 16000] } })), { sync: { step: -1 } }, { delay: { us: [1000, 5000] } }] } })),
+      { name: 'ui', queues: [{ name: 'rcs', engine: 'render' }], program: { loops: 60, steps: [{ batch: { queue: 'rcs', duration_us: [500, 3000] } }, { period: { rate: '60fps' } }] } },
+    ] } },
+  },
+  {
+    name: 'xe/vm-bind-tlb', description: 'xe: bursts of VM binds (each with a TLB invalidation) that render jobs depend on',
+    drivers: ['xe'], default: true,
+    source: { json: { clients: [0, 1].map((i) => ({
+      name: `app${i}`, queues: [{ name: 'bind', engine: 'bind' }, { name: 'rcs', engine: 'render' }],
+      program: { loops: 30, steps: [
+        ...Array.from({ length: 4 }, () => ({ batch: { queue: 'bind', duration_us: [5, 50] } })),
+        { batch: { queue: 'rcs', duration_us: [1000, 4000], deps: [{ step: -1 }] } },
+        { sync: { step: -1 } },
+        { delay: { us: [2000, 8000] } },
+      ] },
+    })) } },
+  },
+  {
+    name: 'xe/ctrl-c', description: 'xe: four clients keep 8 jobs in flight on render and copy; two are killed (Ctrl-C) mid-stream',
+    drivers: ['xe'], default: true,
+    source: { json: {
+      clients: [0, 1, 2, 3].map((i) => ({
+        name: `app${i}`, queues: [{ name: 'rcs', engine: 'render' }, { name: 'bcs', engine: 'copy' }],
+        program: { duration_ms: 200, steps: [
+          { batch: { queue: 'rcs', duration_us: [1000, 6000] } },
+          { batch: { queue: 'bcs', duration_us: [200, 800], deps: [{ step: -1 }] } },
+          { queue_depth: { depth: 8 } },
+        ] },
+      })),
+      events: [{ at_us: 50000, action: 'close_client', client: 'app1' }, { at_us: 90000, action: 'close_client', client: 'app3' }],
+    } },
+  },
   {
     name: 'panthor/rotation', description: 'panthor: 12 apps (groups) rotating through 8 CSG slots, vertex+fragment chains at 60-240 fps',
     drivers: ['panthor'], default: true, source: { json: panthor_rotation(12) },

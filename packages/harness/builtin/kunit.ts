@@ -8,12 +8,14 @@ import type { BuiltinWorkload } from './index.ts';
 
 interface Client { priority: 'low' | 'normal' | 'high'; job_cnt: number; job_us: number; sync: boolean; wait_us: number }
 
+/** drm_sched_client_work: cycles = DIV_ROUND_UP(duration, job_cnt * job_us + wait_us). */
 function client_program(name: string, c: Client, duration_ms: number) {
   const steps: object[] = [];
   for (let i = 0; i < c.job_cnt; i++) steps.push({ batch: { queue: 'q', duration_us: c.job_us } });
   if (c.sync) steps.push({ sync: { step: -1 } });
   if (c.wait_us > 0) steps.push({ delay: { us: c.wait_us } });
-  return { name, queues: [{ name: 'q', engine: 'render', priority: c.priority }], program: { duration_ms, steps } };
+  const loops = Math.ceil((duration_ms * 1000) / (c.job_cnt * c.job_us + c.wait_us));
+  return { name, queues: [{ name: 'q', engine: 'render', priority: c.priority }], program: { loops, steps } };
 }
 
 const two = (name: string, description: string, a: Client, b: Client, dflt = false): BuiltinWorkload => ({

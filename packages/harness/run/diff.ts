@@ -72,6 +72,14 @@ export const JOB_RULES: readonly JobRule[] = [
     matches: (a, b) => a.error === -ESRCH && b.error === -ECANCELED && a.run_ns < 0 && b.run_ns < 0,
   },
   {
+    // Queue killed (Ctrl-C, ban) before the job ran: drm_dep cancels it unrun with -ECANCELED;
+    // on drm_sched the driver still runs it on the dead queue, where it fails (xe: -ETIME from
+    // the immediate TDR or -ECANCELED).
+    id: 'kill-unstarted-cancelled',
+    doc: 'docs/behaviour-differences.md#kill-unstarted-cancelled',
+    matches: (a, b) => a.error !== null && a.error < 0 && a.run_ns >= 0 && b.error === -ECANCELED && b.run_ns < 0,
+  },
+  {
     // A job the legacy model never completes (pending-list leak at fini without cancel_job)
     // that drm_dep completes with an error at teardown.
     id: 'teardown-completes-pending',

@@ -13,6 +13,7 @@ import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
 import type { Workload } from '../workload/types.ts';
 import { compare, compare_seed } from './compare.ts';
+import { find_driver } from '../drivers.ts';
 import { diff_runs } from './diff.ts';
 import { observe } from './observer.ts';
 import { run_workload } from './runner.ts';
@@ -113,6 +114,23 @@ describe('behaviour diff', () => {
     expect(d.unmatched.sched_only).toBe(3);
     expect(d.counts.regression).toBe(0);
   });
+});
+
+describe('IGT gem_wsim descriptors on xe', () => {
+  const dir = fileURLToPath(new URL('../../../workloads/wsim/', import.meta.url));
+  const xe = find_driver('xe')!;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.wsim')).sort()) {
+    it(`${file} imports for xe's engines and runs on both backends`, () => {
+      const r = import_wsim(readFileSync(dir + file, 'utf8'), file, { engines: xe.engines, loops: 3 });
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      const result = compare(r.workload, 'xe', xe.factory, { seeds: [1], device: xe.defaults });
+      expect(result.per_seed[0].sched.jobs_finished).toBeGreaterThan(0);
+      expect(result.per_seed[0].sched.jobs_never_finished).toBe(0);
+      expect(result.per_seed[0].dep.jobs_never_finished).toBe(0);
+      expect(result.violations).toEqual({ sched: {}, dep: {} });
+    });
+  }
 });
 
 describe('IGT gem_wsim descriptors', () => {
