@@ -8,7 +8,7 @@
  *                        side only, a reordered timeline, a violation only drm_dep shows.
  * The rules are data: each says what it matches and where it is documented.
  */
-import { errno_name, ECANCELED, ESRCH } from '@deplab/sim';
+import { errno_name, ECANCELED, EIO, ESRCH, ETIME, ETIMEDOUT } from '@deplab/sim';
 import type { Violation } from '@deplab/sim';
 import type { JobRecord, Observation } from './observer.ts';
 
@@ -57,10 +57,23 @@ export interface BehaviourDiff {
   readonly unmatched: Unmatched;
 }
 
+/** When each side destroyed (killed, closed) the job's queue: -1 if it never did. */
+export interface KillTimes {
+  readonly sched: number;
+  readonly dep: number;
+}
+
 interface JobRule {
   readonly id: string;
   readonly doc: string;
-  readonly matches: (a: JobRecord, b: JobRecord) => boolean;
+  readonly matches: (a: JobRecord, b: JobRecord, kill: KillTimes) => boolean;
+}
+
+/** Errors a kill, ban or reset puts on a job caught in flight. */
+const TEARDOWN_ERRORS = new Set([-ECANCELED, -ESRCH, -ETIME, -ETIMEDOUT, -EIO]);
+
+function caught_by_kill(r: JobRecord, kill_ns: number): boolean {
+  return kill_ns >= 0 && r.error !== null && TEARDOWN_ERRORS.has(r.error) && r.finished_ns >= kill_ns;
 }
 
 /** Documented per-job differences (docs/behaviour-differences.md, anchors by rule id). */
@@ -78,6 +91,16 @@ export const JOB_RULES: readonly JobRule[] = [
     id: 'kill-unstarted-cancelled',
     doc: 'docs/behaviour-differences.md#kill-unstarted-cancelled',
     matches: (a, b) => a.error !== null && a.error < 0 && a.run_ns >= 0 && b.error === -ECANCELED && b.run_ns < 0,
+  },
+  {
+    // The queue was destroyed while jobs were in flight: which of them the kill catches (and,
+    // on xe, which one the immediate TDR blames with -ETIME) depends on how far each side got
+    // by then. Counted when at least one side failed the job at or after its kill and the
+    // other either did the same or had completed it successfully before its own kill.
+    id: 'killed-in-flight',
+    doc: 'docs/behaviour-differences.md#killed-in-flight',
+    matches: (a, b, kill) => (caught_by_kill(a, kill.sched) && (caught_by_kill(b, kill.dep) || (b.error === 0 && b.finished_ns < kill.dep)))
+      || (caught_by_kill(b, kill.dep) && a.error === 0 && a.finished_ns < kill.sched),
   },
   {
     // A job the legacy model never completes (pending-list leak at fini without cancel_job)
@@ -104,6 +127,11 @@ function describe(r: JobRecord | null): string {
 }
 
 export function diff_runs(sched: Observation, dep: Observation, sched_violations: readonly Violation[], dep_violations: readonly Violation[]): BehaviourDiff {
+  const kill_a = new Map(sched.queues.map((q) => [q.queue, q.destroy_call_ns]));
+  const kill_b = new Map(dep.queues.map((q) => [q.queue, q.destroy_call_ns]));
+  const kill_of = (r: JobRecord): KillTimes => ({
+    sched: kill_a.get(`${r.client}/${r.queue}`) ?? -1, dep: kill_b.get(`${r.client}/${r.queue}`) ?? -1,
+  });
   const by_logical = new Map<string, JobRecord>(dep.jobs.map((j) => [j.logical, j]));
   const last_iteration = (list: readonly JobRecord[]) => {
     const m = new Map<string, number>();
@@ -118,12 +146,12 @@ export function diff_runs(sched: Observation, dep: Observation, sched_violations
     const b = by_logical.get(a.logical) ?? null;
     seen.add(a.logical);
     if (b === null && a.iteration > (last_b.get(a.client) ?? -1)) { sched_only++; continue; }
-    jobs.push(classify_job(a, b));
+    jobs.push(classify_job(a, b, kill_of(a)));
   }
   for (const b of dep.jobs) {
     if (seen.has(b.logical)) continue;
     if (b.iteration > (last_a.get(b.client) ?? -1)) { dep_only++; continue; }
-    jobs.push(classify_job(null, b));
+    jobs.push(classify_job(null, b, kill_of(b)));
   }
   const queues: QueueDiff[] = [];
   const names = new Set([...sched.signal_order.keys(), ...dep.signal_order.keys()]);
@@ -153,14 +181,14 @@ export function diff_runs(sched: Observation, dep: Observation, sched_violations
   return { jobs, queues, violations, counts, unmatched: { sched_only, dep_only } };
 }
 
-function classify_job(a: JobRecord | null, b: JobRecord | null): JobDiff {
+function classify_job(a: JobRecord | null, b: JobRecord | null, kill: KillTimes): JobDiff {
   const logical = (a ?? b)!.logical;
   if (a === null || b === null) {
     return { logical, cls: 'regression', reason: `submitted on one backend only (drm_sched: ${describe(a)}, drm_dep: ${describe(b)})`, doc: null, sched: a, dep: b };
   }
   if (same_outcome(a, b)) return { logical, cls: 'equivalent', reason: describe(a), doc: null, sched: a, dep: b };
   for (const rule of JOB_RULES) {
-    if (rule.matches(a, b)) return { logical, cls: 'expected difference', reason: rule.id, doc: rule.doc, sched: a, dep: b };
+    if (rule.matches(a, b, kill)) return { logical, cls: 'expected difference', reason: rule.id, doc: rule.doc, sched: a, dep: b };
   }
   return { logical, cls: 'regression', reason: `drm_sched: ${describe(a)}; drm_dep: ${describe(b)}`, doc: null, sched: a, dep: b };
 }
