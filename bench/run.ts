@@ -45,7 +45,8 @@ async function measure(benchmark: Benchmark): Promise<Row> {
 }
 
 function millions(n: number): string {
-  return `${(n / 1e6).toFixed(2)} M`;
+  // Three decimals below 1 M, so that figures in the 10^5 range keep three significant digits.
+  return `${(n / 1e6).toFixed(n < 1e6 ? 3 : 2)} M`;
 }
 
 async function main(): Promise<void> {

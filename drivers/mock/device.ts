@@ -20,7 +20,20 @@ interface MockQueue extends QueueHandle {
   readonly jobs: { job: MockJob; handle: JobHandle }[];
 }
 
-/** Device options: driver.timeout_ms (TDR period; default none), driver.credit_limit. */
+/**
+ * Device options (options.driver):
+ * - timeout_ms: TDR period (default none); credit_limit;
+ * - dep_flags: DRM_DEP_QUEUE_FLAGS_* of every queue (drm_dep binding);
+ * - no_cancel_job, tdr ('role_model' | 'reset_leaves_job' | 'stop_no_hang'): driver shapes
+ *   the legacy scheduler mishandles (drm_sched binding; MockSchedVariant in on-sched.ts);
+ * - unplug_keeps_queues: unplug finalises the scheduler and leaves live queues to their
+ *   files' close, as a hot-unplug with open files does (spec/drm_sched.md §7.2);
+ * - close_as: who closes the file. 'close': a live process (default); 'exit': a process exiting
+ *   after Ctrl-C (PF_EXITING: drm_sched's entity flush waits at most 1 s); 'sigkill': a thread
+ *   with SIGKILL pending (the killable wait returns at once and entity fini kills what is
+ *   queued); 'exit_sigkill': a process exiting after SIGKILL (waits at most 1 s, then kills).
+ * The variants exist for exploration campaigns (deplab explore); none is the KUnit mock.
+ */
 export class MockDevice implements Device {
   readonly kernel: Kernel;
   readonly driver = 'mock';
@@ -32,16 +45,24 @@ export class MockDevice implements Device {
   private next_client = 0;
   private next_job = 0;
   private unplugged = false;
+  private readonly unplug_keeps_queues: boolean;
+  private readonly close_as: 'close' | 'exit' | 'sigkill' | 'exit_sigkill';
 
   constructor(kernel: Kernel, api: MockBackend, options: DeviceOptions = {}) {
     this.kernel = kernel;
-    this.api = api;
+    this.api = api.configure(options.driver ?? {}) ?? api;
+    this.unplug_keeps_queues = options.driver?.unplug_keeps_queues === true;
+    const close_as = options.driver?.close_as ?? 'close';
+    if (close_as !== 'close' && close_as !== 'exit' && close_as !== 'sigkill' && close_as !== 'exit_sigkill') {
+      throw new RangeError(`mock: close_as must be close, exit, sigkill or exit_sigkill, got ${String(close_as)}`);
+    }
+    this.close_as = close_as;
     this.backend = api.name === 'drm_sched' ? 'sched' : 'dep';
     const timeout_ms = options.driver?.timeout_ms;
     const timeout = typeof timeout_ms === 'number' ? kernel.jiffies.msecs_to_jiffies(timeout_ms) : MAX_SCHEDULE_TIMEOUT;
-    this.sched = api.drm_mock_sched_new(kernel, timeout);
+    this.sched = this.api.drm_mock_sched_new(kernel, timeout);
     const credit_limit = options.driver?.credit_limit;
-    if (typeof credit_limit === 'number') api.set_credit_limit(this.sched, credit_limit);
+    if (typeof credit_limit === 'number') this.api.set_credit_limit(this.sched, credit_limit);
   }
 
   open_client(name: string): ClientHandle {
@@ -101,7 +122,22 @@ export class MockDevice implements Device {
   }
 
   *close_client(client: ClientHandle): Sleepable {
-    for (const q of this.queues) if (q.client === client && q.entity !== null) yield* this.destroy_queue(q);
+    // The file release runs in the closing task; its exit state is restored afterwards because
+    // the harness may close files from a thread that lives on.
+    const task = this.kernel.current_task();
+    const saved = task === null ? null : { exiting: task.exiting, sigkill: task.sigkill_pending };
+    if (task !== null && this.close_as !== 'close') {
+      task.exiting = this.close_as === 'exit' || this.close_as === 'exit_sigkill';
+      task.sigkill_pending = this.close_as === 'sigkill' || this.close_as === 'exit_sigkill';
+    }
+    try {
+      for (const q of this.queues) if (q.client === client && q.entity !== null) yield* this.destroy_queue(q);
+    } finally {
+      if (task !== null && saved !== null) {
+        task.exiting = saved.exiting;
+        task.sigkill_pending = saved.sigkill;
+      }
+    }
   }
 
   inject_fault(fault: Fault): void {
@@ -115,7 +151,7 @@ export class MockDevice implements Device {
 
   *unplug(): Sleepable {
     if (this.unplugged) return;
-    for (const q of this.queues) if (q.entity !== null) yield* this.destroy_queue(q);
+    if (!this.unplug_keeps_queues) for (const q of this.queues) if (q.entity !== null) yield* this.destroy_queue(q);
     this.unplugged = true;
     yield* this.api.drm_mock_sched_fini_sleepable(this.sched);
   }

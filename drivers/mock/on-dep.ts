@@ -51,7 +51,10 @@ export class drm_mock_dep_scheduler implements MockSched {
 
 export class drm_mock_dep_queue extends drm_dep_queue implements MockEntity {
   readonly sched: drm_mock_dep_scheduler;
-  /** Jobs pushed and not yet handed to the hardware (the driver's own count). */
+  /**
+   * Jobs pushed and not yet handed to the hardware (the driver's own count). Jobs that reached
+   * the hardware or finished are dropped from the head at the next push, so it stays bounded.
+   */
   readonly pushed: drm_mock_dep_job[] = [];
   freed = false;
 
@@ -137,6 +140,7 @@ export function drm_mock_sched_job_new(k: Kernel, q: drm_mock_dep_queue): drm_mo
 /** arm + push; the driver drops its own reference at once (the queue holds one while it runs). */
 export function drm_mock_sched_job_submit(job: drm_mock_dep_job): void {
   drm_dep_job_arm(job);
+  pushed_prune(job.queue);
   job.queue.pushed.push(job);
   drm_dep_job_push(job);
   drm_dep_job_put(job);
@@ -156,6 +160,13 @@ export function* drm_mock_sched_job_wait_scheduled_sleepable(job: drm_mock_dep_j
   return (yield* wait_event_timeout(k, job.queue.sched.gpu.submit_wait, () => job.hw.submitted_at_ns >= 0, timeout)) !== 0;
 }
 
+/** Drop the head jobs of `pushed` that queued() would not count any more. */
+function pushed_prune(q: drm_mock_dep_queue): void {
+  let n = 0;
+  while (n < q.pushed.length && (q.pushed[n].hw.submitted_at_ns >= 0 || mock_hw_job_is_finished(q.pushed[n].hw))) n++;
+  if (n > 0) q.pushed.splice(0, n);
+}
+
 function queued(q: drm_mock_dep_queue): number {
   let n = 0;
   for (const j of q.pushed) if (j.hw.submitted_at_ns < 0 && !mock_hw_job_is_finished(j.hw)) n++;
@@ -166,6 +177,7 @@ function queued(q: drm_mock_dep_queue): number {
 export function mock_dep_backend(flags = 0): MockBackend {
   return {
     name: 'drm_dep',
+    configure: (o) => (typeof o.dep_flags === 'number' ? mock_dep_backend(o.dep_flags) : null),
     drm_mock_sched_new: (k, timeout) => drm_mock_sched_new(k, timeout, flags),
     drm_mock_sched_fini: (s) => s.kernel.run_task(drm_mock_sched_fini_sleepable(s as drm_mock_dep_scheduler)),
     drm_mock_sched_fini_sleepable: (s) => drm_mock_sched_fini_sleepable(s as drm_mock_dep_scheduler),

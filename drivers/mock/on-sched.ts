@@ -10,12 +10,12 @@ import {
   wait_for_completion_timeout, type Kernel, type Sleepable, type dma_fence,
 } from '@deplab/sim';
 import {
-  DRM_GPU_SCHED_STAT_NO_HANG, DRM_GPU_SCHED_STAT_RESET, DRM_SCHED_PRIORITY_COUNT,
+  DRM_GPU_SCHED_STAT_NO_HANG, DRM_GPU_SCHED_STAT_RESET, DRM_SCHED_PRIORITY_COUNT, atomic_read, atomic_t,
   drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_destroy, drm_sched_entity_init,
   drm_sched_entity_modify_sched, drm_sched_entity_push_job, drm_sched_entity_set_priority,
   drm_sched_fini, drm_sched_init, drm_sched_job, drm_sched_job_add_dependency, drm_sched_job_arm,
-  drm_sched_job_cleanup, drm_sched_job_init, spsc_queue_count,
-  type drm_sched_backend_ops,
+  drm_sched_job_cleanup, drm_sched_job_init, drm_sched_start, drm_sched_stop,
+  type drm_gpu_sched_stat, type drm_sched_backend_ops,
 } from '@deplab/drm-sched';
 import {
   DRM_MOCK_SCHED_JOB_DONE, mock_gpu, mock_gpu_advance, mock_gpu_cancel, mock_gpu_submit,
@@ -25,10 +25,26 @@ import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 
 const U32_MAX = 0xffffffff;
 
+/**
+ * Driver shapes the legacy scheduler allows but mishandles (spec/drm_sched.md §7), for
+ * exploration campaigns (docs/legacy-hazards.md). None is the KUnit mock's own behaviour:
+ * - no_cancel_job: the ops lack cancel_job, like every driver before bf8bbaefaa6a (§7.1);
+ * - tdr 'reset_leaves_job': timedout_job resets the hardware and returns RESET without
+ *   disposing of the job, as if the scheduler still owned it (§7.3, §7.4);
+ * - tdr 'stop_no_hang': timedout_job resets the job, calls drm_sched_stop/start and returns
+ *   NO_HANG, the documented misuse that re-inserts a job the TDR frees (free_guilty, §7.4).
+ */
+export interface MockSchedVariant {
+  readonly no_cancel_job?: boolean;
+  readonly tdr?: 'role_model' | 'reset_leaves_job' | 'stop_no_hang';
+}
+
 export class drm_mock_scheduler implements MockSched {
   readonly kernel: Kernel;
   readonly base: drm_gpu_scheduler;
   readonly gpu: mock_gpu;
+  /** The driver's own load counter, shared with the scheduler through args.score (as amdgpu does). */
+  readonly score = new atomic_t(0);
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
@@ -41,6 +57,11 @@ export class drm_mock_scheduler implements MockSched {
 export class drm_mock_sched_entity implements MockEntity {
   readonly base: drm_sched_entity;
   readonly sched: drm_mock_scheduler;
+  /**
+   * Jobs pushed and not yet handed to run_job, counted by the driver. Upstream's KUnit reads
+   * spsc_queue_count(&entity->base.job_queue), a scheduler internal; the model keeps its own.
+   */
+  queued = 0;
 
   constructor(kernel: Kernel, sched: drm_mock_scheduler) {
     this.base = new drm_sched_entity(kernel);
@@ -50,10 +71,12 @@ export class drm_mock_sched_entity implements MockEntity {
 
 export class drm_mock_sched_job extends drm_sched_job implements MockJob {
   readonly hw: mock_hw_job;
+  readonly mock_entity: drm_mock_sched_entity;
 
   constructor(kernel: Kernel, entity: drm_mock_sched_entity) {
     super(kernel);
     this.hw = new mock_hw_job(entity.sched.gpu, this);
+    this.mock_entity = entity;
   }
 }
 
@@ -68,7 +91,9 @@ function to_mock_job(job: drm_sched_job): drm_mock_sched_job {
 /** mock_sched_run_job: hand the job to the mock GPU; the hw fence reference goes to the scheduler. */
 function mock_sched_run_job(sched_job: drm_sched_job): dma_fence {
   const sched = to_mock_sched(sched_job.sched!);
-  return mock_gpu_submit(sched.gpu, to_mock_job(sched_job).hw);
+  const job = to_mock_job(sched_job);
+  job.mock_entity.queued--;
+  return mock_gpu_submit(sched.gpu, job.hw);
 }
 
 /**
@@ -87,6 +112,7 @@ function mock_sched_timedout_job(sched_job: drm_sched_job): number {
 /** mock_sched_free_job: drop the job_list reference and clean up; KUnit frees the memory. */
 function mock_sched_free_job(sched_job: drm_sched_job): void {
   const job = to_mock_job(sched_job);
+  if (job.hw.submitted_at_ns < 0) job.mock_entity.queued--; // killed before run_job
   dma_fence_put(job.hw.hw_fence);
   drm_sched_job_cleanup(sched_job);
 }
@@ -96,6 +122,21 @@ function mock_sched_cancel_job(sched_job: drm_sched_job): void {
   mock_gpu_cancel(to_mock_job(sched_job).hw);
 }
 
+/** Variant 'reset_leaves_job': the hardware is reset, the job is left to nobody (it leaks). */
+function mock_sched_timedout_reset_leaves_job(sched_job: drm_sched_job): number {
+  mock_gpu_timedout(to_mock_job(sched_job).hw);
+  return DRM_GPU_SCHED_STAT_RESET;
+}
+
+/** Variant 'stop_no_hang': reset the job, stop and restart the scheduler, report NO_HANG (misuse). */
+function* mock_sched_timedout_stop_no_hang(sched_job: drm_sched_job): Sleepable<drm_gpu_sched_stat> {
+  const sched = to_mock_sched(sched_job.sched!);
+  mock_gpu_timedout(to_mock_job(sched_job).hw);
+  yield* drm_sched_stop(sched.base, sched_job);
+  drm_sched_start(sched.base, 0);
+  return DRM_GPU_SCHED_STAT_NO_HANG;
+}
+
 const drm_mock_scheduler_ops: drm_sched_backend_ops = {
   run_job: mock_sched_run_job,
   timedout_job: mock_sched_timedout_job,
@@ -103,18 +144,27 @@ const drm_mock_scheduler_ops: drm_sched_backend_ops = {
   cancel_job: mock_sched_cancel_job,
 };
 
+function mock_sched_ops(variant: MockSchedVariant): drm_sched_backend_ops {
+  if (variant.no_cancel_job !== true && (variant.tdr ?? 'role_model') === 'role_model') return drm_mock_scheduler_ops;
+  const ops: drm_sched_backend_ops = { ...drm_mock_scheduler_ops };
+  if (variant.no_cancel_job === true) delete ops.cancel_job;
+  if (variant.tdr === 'reset_leaves_job') ops.timedout_job = mock_sched_timedout_reset_leaves_job;
+  if (variant.tdr === 'stop_no_hang') ops.timedout_job = mock_sched_timedout_stop_no_hang;
+  return ops;
+}
+
 /** drm_mock_sched_new(test, timeout). Throws (KUNIT_ASSERT) if drm_sched_init fails. */
-export function drm_mock_sched_new(k: Kernel, timeout: number, sched_policy?: number): drm_mock_scheduler {
+export function drm_mock_sched_new(k: Kernel, timeout: number, sched_policy?: number, variant: MockSchedVariant = {}): drm_mock_scheduler {
   const sched = new drm_mock_scheduler(k);
   const ret = drm_sched_init(sched.base, {
-    ops: drm_mock_scheduler_ops,
+    ops: mock_sched_ops(variant),
     submit_wq: null,
     timeout_wq: null,
     num_rqs: DRM_SCHED_PRIORITY_COUNT,
     credit_limit: U32_MAX,
     hang_limit: 1,
     timeout,
-    score: null,
+    score: sched.score,
     name: 'drm-mock-scheduler',
     dev: null,
     sched_policy,
@@ -125,6 +175,9 @@ export function drm_mock_sched_new(k: Kernel, timeout: number, sched_policy?: nu
 
 export function* drm_mock_sched_fini_sleepable(sched: drm_mock_scheduler): Sleepable {
   yield* drm_sched_fini(sched.base);
+  // The counter is the driver's own, so it may be read after fini: every job pushed and done
+  // (or cancelled by fini) gave its unit back; the harness checks that it reads 0.
+  sched.kernel.tp('drm_mock_sched_score', { score: atomic_read(sched.score) });
 }
 
 export function drm_mock_sched_entity_new(k: Kernel, priority: number, sched: drm_mock_scheduler): drm_mock_sched_entity {
@@ -149,6 +202,7 @@ export function drm_mock_sched_job_new(k: Kernel, entity: drm_mock_sched_entity)
 /** drm_mock_sched_job_submit = arm + push. */
 export function drm_mock_sched_job_submit(job: drm_mock_sched_job): void {
   drm_sched_job_arm(job);
+  job.mock_entity.queued++;
   drm_sched_entity_push_job(job);
 }
 
@@ -165,11 +219,20 @@ export function* drm_mock_sched_job_wait_scheduled_sleepable(job: drm_mock_sched
   return (yield* dma_fence_wait_timeout(job.s_fence!.scheduled, false, timeout)) !== 0;
 }
 
-/** The mock on drm_sched as a MockBackend; `sched_policy` is drm_sched's policy (default FIFO). */
-export function mock_sched_backend(sched_policy?: number): MockBackend {
+/**
+ * The mock on drm_sched as a MockBackend; `sched_policy` is drm_sched's policy (default FIFO),
+ * `variant` a driver shape for exploration (MockSchedVariant).
+ */
+export function mock_sched_backend(sched_policy?: number, variant: MockSchedVariant = {}): MockBackend {
   return {
   name: 'drm_sched',
-  drm_mock_sched_new: (k, timeout) => drm_mock_sched_new(k, timeout, sched_policy),
+  configure: (o) => {
+    const tdr = o.tdr;
+    if (tdr !== undefined && tdr !== 'role_model' && tdr !== 'reset_leaves_job' && tdr !== 'stop_no_hang') throw new RangeError(`mock: unknown tdr variant ${String(tdr)}`);
+    return o.no_cancel_job === undefined && tdr === undefined ? null
+      : mock_sched_backend(sched_policy, { ...variant, no_cancel_job: o.no_cancel_job === true, tdr });
+  },
+  drm_mock_sched_new: (k, timeout) => drm_mock_sched_new(k, timeout, sched_policy, variant),
   drm_mock_sched_fini: (s) => s.kernel.run_task(drm_mock_sched_fini_sleepable(s as drm_mock_scheduler)),
   drm_mock_sched_fini_sleepable: (s) => drm_mock_sched_fini_sleepable(s as drm_mock_scheduler),
   set_credit_limit: (s, n) => { (s as drm_mock_scheduler).base.credit_limit = n; },
@@ -189,6 +252,6 @@ export function mock_sched_backend(sched_policy?: number): MockBackend {
   drm_mock_sched_advance: (s, n) => mock_gpu_advance(s.gpu, n),
   set_priority: (e, p) => { drm_sched_entity_set_priority((e as drm_mock_sched_entity).base, p); return true; },
   modify_sched: (e, s) => { drm_sched_entity_modify_sched((e as drm_mock_sched_entity).base, [(s as drm_mock_scheduler).base], 1); return true; },
-  queue_depth: (e) => spsc_queue_count((e as drm_mock_sched_entity).base.job_queue),
+  queue_depth: (e) => (e as drm_mock_sched_entity).queued,
   };
 }

@@ -23,6 +23,11 @@ export interface MockJob {
 
 export interface MockBackend {
   readonly name: 'drm_sched' | 'drm_dep';
+  /**
+   * This binding with the driver variant that device options select (device.ts lists them),
+   * or null when the options select none.
+   */
+  configure(options: Readonly<Record<string, number | string | boolean>>): MockBackend | null;
   /** drm_mock_sched_new(test, timeout): timeout in jiffies, MAX_SCHEDULE_TIMEOUT for none. */
   drm_mock_sched_new(k: Kernel, timeout: number): MockSched;
   drm_mock_sched_fini(sched: MockSched): void;

@@ -24,7 +24,7 @@ import {
   DRM_GPU_SCHED_STAT_RESET, drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_destroy, drm_sched_entity_init,
   drm_sched_entity_push_job, drm_sched_fini, drm_sched_init, drm_sched_job, drm_sched_job_add_dependency,
   drm_sched_job_arm, drm_sched_job_cleanup, drm_sched_job_init, drm_sched_resume_timeout, drm_sched_start,
-  drm_sched_stop, drm_sched_suspend_timeout, type drm_sched_backend_ops,
+  drm_sched_for_each_pending_job, drm_sched_stop, drm_sched_suspend_timeout, type drm_sched_backend_ops,
 } from '@deplab/drm-sched';
 import {
   JOB_TIMEOUT_MS, panthor_group_timedout, panthor_job_release, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
@@ -40,6 +40,8 @@ import { panthor_fw_ring_entry } from './hw.ts';
 export class panthor_queue_sched {
   readonly scheduler: drm_gpu_scheduler;
   readonly entity: drm_sched_entity;
+  /** drm_sched_init succeeded and drm_sched_fini has not run yet (the driver's own state). */
+  scheduler_live = false;
 
   constructor(k: Kernel, queue: panthor_queue) {
     this.scheduler = new drm_gpu_scheduler(k);
@@ -121,13 +123,15 @@ function* queue_stop(queue: panthor_queue, bad_job: panthor_job | null): Sleepab
 }
 
 /**
- * queue_start(): re-assign the parent fences (s_fence->parent = done_fence for every job on the
- * pending list: a reach into drm_sched's internals) and drm_sched_start(), which re-installs
- * the callbacks and completes at once the jobs whose done fence already signalled.
+ * queue_start(): re-assign the parent fences (s_fence->parent = done_fence for every pending job)
+ * and drm_sched_start(), which re-installs the callbacks and completes at once the jobs whose
+ * done fence already signalled. Deviation: upstream walks scheduler.pending_list directly (spec
+ * drivers.md 3.6); the model uses drm_sched_for_each_pending_job on the stopped scheduler, the
+ * public iterator made for this, so the model itself reaches into no scheduler internals.
  */
 function queue_start(queue: panthor_queue): void {
   const scheduler = queue_sched(queue).scheduler;
-  for (const sched_job of scheduler.pending_list) {
+  for (const sched_job of drm_sched_for_each_pending_job(scheduler, null)) {
     const job = to_panthor_job(sched_job);
     sched_job.s_fence!.parent = dma_fence_get(job.done_fence);
   }
@@ -181,6 +185,7 @@ function panthor_queue_init(queue: panthor_queue, credit_limit: number): number 
     dev: ptdev,
   });
   if (ret !== 0) return ret;
+  qs.scheduler_live = true;
   queue.sched = qs;
   return drm_sched_entity_init(qs.entity, 0, [qs.scheduler], 1, null);
 }
@@ -189,7 +194,10 @@ function panthor_queue_init(queue: panthor_queue, credit_limit: number): number 
 function* panthor_queue_fini(queue: panthor_queue): Sleepable {
   const qs = queue_sched(queue);
   yield* drm_sched_entity_destroy(qs.entity);
-  if (qs.scheduler.ops !== null) yield* drm_sched_fini(qs.scheduler);
+  if (qs.scheduler_live) {
+    qs.scheduler_live = false;
+    yield* drm_sched_fini(qs.scheduler);
+  }
 }
 
 /** kfree(queue). */

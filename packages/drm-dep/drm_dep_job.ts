@@ -120,6 +120,11 @@ function job_name(js: JobState): string {
 /* Init                                                                                        */
 /* ------------------------------------------------------------------------------------------ */
 
+/** The lifetime tracker's name of a job (a LifetimeNamer: built only when a report needs it). */
+function dep_job_name(queue_name: string, serial: number): string {
+  return `${queue_name}/job${serial}`;
+}
+
 /**
  * drm_dep_job_init - initialise `job` for queue `q`, taking `credits` of the queue's
  * credit_limit while it runs. On success the job holds one reference (the caller's) and a
@@ -149,7 +154,7 @@ export function drm_dep_job_init(job: drm_dep_job, q: drm_dep_queue, credits: nu
   js.fence = fence;
   js.xa_lock = spin_lock_init(k, '&drm_dep_job->dependencies.xa_lock');
   js.refcount.refcount = 1;
-  js.id = k.lifetime.track('drm_dep_job', `${qs.name}/job${++qs.job_serial}`);
+  js.id = k.lifetime.track_lazy('drm_dep_job', dep_job_name, qs.name, ++qs.job_serial);
   js.state = JOB_INIT;
   kref_get(qs.refcount); // the job's queue reference, until its last put [V S4, S11]
   return 0;

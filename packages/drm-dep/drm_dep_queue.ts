@@ -146,8 +146,13 @@ export const DRM_DEP_COSTS = Object.freeze({
   dependency_ns: 15,
 });
 
+/** The cost-table names of DRM_DEP_COSTS ("drm_dep.job_push_ns", ...), built once: dep_cost runs per job. */
+const DRM_DEP_COST_NAMES = Object.freeze(Object.fromEntries(
+  Object.keys(DRM_DEP_COSTS).map((key) => [key, `drm_dep.${key}`]),
+)) as Readonly<Record<keyof typeof DRM_DEP_COSTS, string>>;
+
 export function dep_cost(k: Kernel, key: keyof typeof DRM_DEP_COSTS): number {
-  return k.cost_of(`drm_dep.${key}`, DRM_DEP_COSTS[key]);
+  return k.cost_of(DRM_DEP_COST_NAMES[key], DRM_DEP_COSTS[key]);
 }
 
 /** Jobs the submit worker runs in one invocation before it re-queues itself (a bound). */
@@ -620,7 +625,9 @@ export function queue_job_done(qs: QueueState, js: JobState, error: number): voi
     spin_unlock_irqrestore(qs.job_lock!, flags);
     return;
   }
-  qs.pending_list.splice(index, 1);
+  // Jobs usually complete oldest first: shift() is O(1) there, splice moves the list and allocates.
+  if (index === 0) qs.pending_list.shift();
+  else qs.pending_list.splice(index, 1);
   qs.credit_count -= js.credits;
   if (index === 0) {
     if (qs.pending_list.length === 0) {

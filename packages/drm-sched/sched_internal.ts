@@ -14,6 +14,9 @@ export class ewma_drm_sched_avgtime {
 
 const EWMA_PRECISION = 6;
 const EWMA_WEIGHT_RCP_LOG2 = 2;
+/** 2^precision and 2^weight_rcp_log2, computed once for the per-job fast path. */
+const EWMA_SCALE = 2 ** EWMA_PRECISION;
+const EWMA_WEIGHT_RCP = 2 ** EWMA_WEIGHT_RCP_LOG2;
 
 const U64 = 2n ** 64n;
 
@@ -27,8 +30,8 @@ export function ewma_drm_sched_avgtime_add(e: ewma_drm_sched_avgtime, val: numbe
   const v = Math.trunc(val);
   const old = e.internal;
   if (v >= 0 && v < 2 ** 40 && old < 2 ** 48) {
-    const scaled = v * 2 ** EWMA_PRECISION;
-    e.internal = old !== 0 ? Math.floor((old * 2 ** EWMA_WEIGHT_RCP_LOG2 - old + scaled) / 2 ** EWMA_WEIGHT_RCP_LOG2) : scaled;
+    const scaled = v * EWMA_SCALE;
+    e.internal = old !== 0 ? Math.floor((old * EWMA_WEIGHT_RCP - old + scaled) / EWMA_WEIGHT_RCP) : scaled;
     return;
   }
   const wrap = (x: bigint): bigint => ((x % U64) + U64) % U64;

@@ -280,7 +280,14 @@ export function* drm_sched_stop(sched: drm_gpu_scheduler, bad: drm_sched_job | n
   if (bad !== null && bad.sched === sched) sched.pending_list.unshift(bad);
   const reversed = [...sched.pending_list].reverse();
   for (const s_job of reversed) {
-    const s_fence = s_job.s_fence!;
+    const s_fence = s_job.s_fence;
+    if (s_fence === null) {
+      // A job the driver already cleaned up is still listed (the stop + NO_HANG misuse): C oopses.
+      sched.kernel.lifetime.use(s_job.lifetime_id, 'drm_sched_stop');
+      sched.kernel.violation('bug', 'drm_sched_stop', 'NULL pointer dereference: job->s_fence (job already cleaned up)');
+      pending_list_del(sched, s_job);
+      continue;
+    }
     if (s_fence.parent !== null && dma_fence_remove_callback(s_fence.parent, s_job.cb)) {
       dma_fence_put(s_fence.parent);
       s_fence.parent = null;
@@ -406,6 +413,11 @@ function job_memset(job: drm_sched_job): void {
   job.dependencies = [];
 }
 
+/** The lifetime tracker's name of a job (a LifetimeNamer: built only when a report needs it). */
+function sched_job_name(_base: string, fence_context: number): string {
+  return `job of entity ${fence_context}`;
+}
+
 /**
  * drm_sched_job_init (sched_main.c): -ENOENT if the entity has no rq (the error print
  * dereferences job->sched before the job is initialised: a NULL dereference on a zeroed job),
@@ -427,7 +439,7 @@ export function drm_sched_job_init(job: drm_sched_job, entity: drm_sched_entity,
   job.credits = credits;
   job.s_fence = drm_sched_fence_alloc(entity, owner, drm_client_id);
   if (job.s_fence === null) return -ENOMEM;
-  job.lifetime_id = k.lifetime.track('drm_sched_job', `job of entity ${entity.fence_context}`);
+  job.lifetime_id = k.lifetime.track_lazy('drm_sched_job', sched_job_name, '', entity.fence_context);
   return 0;
 }
 

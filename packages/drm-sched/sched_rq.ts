@@ -53,8 +53,23 @@ function tree_lower_bound(tree: readonly drm_sched_entity[], key: number): numbe
   return lo;
 }
 
+/*
+ * Insert and remove by moving the tail by hand: every pop re-keys an entity, and splice would
+ * allocate its result array each time.
+ */
+function tree_insert_at(tree: drm_sched_entity[], index: number, entity: drm_sched_entity): void {
+  tree.push(entity);
+  for (let i = tree.length - 1; i > index; i--) tree[i] = tree[i - 1];
+  tree[index] = entity;
+}
+
+function tree_remove_at(tree: drm_sched_entity[], index: number): void {
+  for (let i = index + 1; i < tree.length; i++) tree[i - 1] = tree[i];
+  tree.pop();
+}
+
 function rb_add_cached(rq: drm_sched_rq, entity: drm_sched_entity): void {
-  rq.rb_tree.splice(tree_upper_bound(rq.rb_tree, entity.oldest_job_waiting), 0, entity);
+  tree_insert_at(rq.rb_tree, tree_upper_bound(rq.rb_tree, entity.oldest_job_waiting), entity);
   entity.rb_linked = true;
   rq.kernel.spend(drm_sched_cost(rq.kernel, 'drm_sched.rb_tree_op_ns', COST_RB_TREE_OP_NS));
 }
@@ -64,7 +79,7 @@ function rb_erase_cached(rq: drm_sched_rq, entity: drm_sched_entity): void {
   let i = tree_lower_bound(tree, entity.oldest_job_waiting);
   while (i < tree.length && tree[i] !== entity) i++;
   if (rq.kernel.WARN_ON(i === tree.length, 'rb_erase_cached', 'entity marked linked but not in its rq tree')) return;
-  tree.splice(i, 1);
+  tree_remove_at(tree, i);
   entity.rb_linked = false;
   rq.kernel.spend(drm_sched_cost(rq.kernel, 'drm_sched.rb_tree_op_ns', COST_RB_TREE_OP_NS));
 }

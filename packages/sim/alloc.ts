@@ -73,16 +73,17 @@ export class Allocation {
  * by fault injection. `tag` names what is allocated (the slab cache or the C type).
  */
 export function kmalloc(k: Kernel, size: number, gfp: number, tag: string): Allocation | null {
+  const names = tag_names(tag);
   if (gfpflags_allow_blocking(gfp)) {
     if (k.current.in_atomic) {
       k.violation_once(`gfp:${tag}:${k.current.name}`, 'gfp_in_atomic', tag,
         `${gfp_name(gfp)} allocation of ${tag} in atomic context (${k.current.name})`);
     } else {
-      k.might_sleep(`kmalloc(${tag})`);
+      k.might_sleep(names.might_sleep_site);
     }
     if ((gfp & __GFP_FS) !== 0) {
       // fs_reclaim_acquire/release: lockdep learns "may enter reclaim here".
-      lock_map_acquire(k.fs_reclaim, `kmalloc(${tag}, ${gfp_name(gfp)})`);
+      lock_map_acquire(k.fs_reclaim, gfp === GFP_KERNEL ? names.reclaim_site_kernel : `kmalloc(${tag}, ${gfp_name(gfp)})`);
       lock_map_release(k.fs_reclaim);
     }
   } else if (should_fail(k, tag)) {
@@ -97,20 +98,44 @@ export function kmalloc(k: Kernel, size: number, gfp: number, tag: string): Allo
   stats.live_bytes += size;
   if (stats.live_objects > stats.peak_objects) stats.peak_objects = stats.live_objects;
   if (stats.live_bytes > stats.peak_bytes) stats.peak_bytes = stats.live_bytes;
-  return new Allocation(k.lifetime.track(`kmalloc:${tag}`, tag), size, tag);
+  return new Allocation(k.lifetime.track(names.type, tag), size, tag);
 }
 
 /** kfree(ptr); kfree(NULL) is a no-op. Double free is a violation. */
 export function kfree(k: Kernel, a: Allocation | null): void {
   if (a === null) return;
+  const site = tag_names(a.tag).kfree_site;
   if (!k.lifetime.is_live(a.id)) {
-    k.lifetime.free(a.id, `kfree(${a.tag})`); // records the double free
+    k.lifetime.free(a.id, site); // records the double free
     return;
   }
-  k.lifetime.free(a.id, `kfree(${a.tag})`);
+  k.lifetime.free(a.id, site);
   k.spend(k.costs.kfree_ns);
   k.alloc.live_objects--;
   k.alloc.live_bytes -= a.size;
+}
+
+/** The strings kmalloc and kfree derive from a tag, built once per tag rather than per call. */
+interface TagNames {
+  readonly type: string;
+  readonly might_sleep_site: string;
+  readonly reclaim_site_kernel: string;
+  readonly kfree_site: string;
+}
+
+const tag_names_cache = new Map<string, TagNames>();
+
+function tag_names(tag: string): TagNames {
+  let names = tag_names_cache.get(tag);
+  if (names === undefined) {
+    names = {
+      type: `kmalloc:${tag}`, might_sleep_site: `kmalloc(${tag})`,
+      reclaim_site_kernel: `kmalloc(${tag}, ${gfp_name(GFP_KERNEL)})`, kfree_site: `kfree(${tag})`,
+    };
+    // Tags are type names from the models: a bound keeps a model that makes them up from leaking.
+    if (tag_names_cache.size < 10_000) tag_names_cache.set(tag, names);
+  }
+  return names;
 }
 
 function should_fail(k: Kernel, tag: string): boolean {

@@ -84,7 +84,7 @@ export class dma_fence {
 
   /** Fence name for traces: "<context>:<seqno>". */
   get name(): string {
-    return `${this.context}:${this.seqno}`;
+    return fence_name('', this.context, this.seqno);
   }
 
   /** Called by ops detachment: keep the names for later readers. */
@@ -100,6 +100,11 @@ export class dma_fence {
   }
 }
 
+/** dma_fence.name, as a LifetimeNamer: the tracker builds it only for a report. */
+function fence_name(_base: string, context: number, seqno: number): string {
+  return `${context}:${seqno}`;
+}
+
 /**
  * dma_fence_init: initialise `fence` with one reference. Re-initialising a live fence (what the
  * deprecated drm_sched_resubmit_jobs does) is allowed, as in C, and counted in init_count.
@@ -112,10 +117,10 @@ export function dma_fence_init(fence: dma_fence, ops: dma_fence_ops, lock: spinl
   fence.seqno = seqno;
   fence.flags = 1 << DMA_FENCE_FLAG_INITIALIZED_BIT;
   fence.error = 0;
-  fence.cb_list = [];
+  if (fence.cb_list.length > 0) fence.cb_list = [];
   fence.refcount.refcount = 1;
   fence.init_count++;
-  if (fence.id < 0 || !k.lifetime.is_live(fence.id)) fence.id = k.lifetime.track(fence.type, fence.name);
+  if (fence.id < 0 || !k.lifetime.is_live(fence.id)) fence.id = k.lifetime.track_lazy(fence.type, fence_name, '', context, seqno);
   if (k.trace.full) k.tp('dma_fence_init', { driver: ops.get_driver_name(fence), timeline: ops.get_timeline_name(fence), context, seqno });
 }
 
@@ -216,7 +221,7 @@ export function dma_fence_signal_timestamp_locked(fence: dma_fence, timestamp_ns
   k.spend(k.costs.fence_signal_ns);
   if (k.trace.enabled) k.tp('dma_fence_signaled', { context: fence.context, seqno: fence.seqno, error: fence.error });
   const list = fence.cb_list;
-  fence.cb_list = [];
+  if (list.length > 0) fence.cb_list = []; // an empty list can stay: no allocation per signal
   for (let i = 0; i < list.length; i++) {
     const cb = list[i];
     cb.linked = null;

@@ -20,3 +20,4 @@ export * from './workqueue.ts';
 export * from './fence.ts';
 export * from './timer.ts';
 export * from './resv.ts';
+export * from './pct.ts';

@@ -115,6 +115,12 @@ export class Kernel {
   readonly jiffies: Jiffies;
   readonly random: RandomStreams;
   readonly costs: CostTable;
+  /**
+   * costs.driver as a Map (the table is fixed for the run): cost_of runs several times per job
+   * with many different names, and a Map lookup stays fast where a keyed load on the object goes
+   * megamorphic.
+   */
+  private readonly driver_costs: ReadonlyMap<string, number>;
   readonly trace: TraceRecorder;
   readonly violations = new ViolationLog();
   readonly lifetime: LifetimeTracker;
@@ -162,6 +168,7 @@ export class Kernel {
     this.jiffies = new Jiffies(options.HZ ?? HZ_DEFAULT);
     this.random = new RandomStreams(options.seed ?? 1);
     this.costs = make_cost_table(options.costs);
+    this.driver_costs = new Map(Object.entries(this.costs.driver));
     this.trace = new TraceRecorder(options.trace ?? 'off', 5_000_000, (options.trace_detail ?? 'full') === 'full');
     this.max_events = options.max_events ?? 50_000_000;
     const nr_cpus = options.nr_cpus ?? 8;
@@ -212,7 +219,7 @@ export class Kernel {
 
   /** A driver cost from the table (driver.<name>), or `fallback_ns` if the table has none. */
   cost_of(name: string, fallback_ns: number): number {
-    return this.costs.driver[name] ?? fallback_ns;
+    return this.driver_costs.get(name) ?? fallback_ns;
   }
 
   /* ---------------------------------------------------------------------------------------- */

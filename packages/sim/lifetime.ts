@@ -18,16 +18,33 @@ export interface LiveObject {
   readonly created_ns: number;
 }
 
+/**
+ * Builds an object's name, only when a report needs it, from what track_lazy stored: a shared
+ * string and two numbers. Pass a module-level function, so that tracking allocates nothing.
+ */
+export type LifetimeNamer = (base: string, a: number, b: number) => string;
+
 export class LifetimeTracker {
   private readonly kernel: Kernel;
+  /*
+   * Per object id, struct-of-arrays: every job tracks several objects, so a tracked object
+   * costs a few typed-array slots and its name, not an object or a Map update.
+   */
   private state = new Uint8Array(1024);
-  private readonly types: string[] = [];
+  /** Index into type_names. */
+  private type_of = new Uint16Array(1024);
+  private created = new Float64Array(1024);
+  /** The name (track) or the base string and the two numbers of a lazy name (track_lazy). */
   private readonly names: string[] = [];
-  private readonly created: number[] = [];
+  private readonly namers: (LifetimeNamer | null)[] = [];
+  private name_args = new Float64Array(2 * 1024);
+  private count = 0;
+  /** Type names by index, their indices by name, and the live count per type (for reports). */
+  private readonly type_names: string[] = [];
+  private readonly type_index = new Map<string, number>();
+  private readonly live_by_type: number[] = [];
   private live_count_ = 0;
   private live_peak_ = 0;
-  /** Live count per type, for reports (peak live jobs, fences, ...). */
-  private readonly live_by_type = new Map<string, number>();
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
@@ -35,20 +52,65 @@ export class LifetimeTracker {
 
   /** Register a new live object; returns its id. */
   track(type: string, name: string): number {
-    const id = this.types.length;
-    if (id >= this.state.length) {
-      const next = new Uint8Array(this.state.length * 2);
-      next.set(this.state);
-      this.state = next;
+    return this.register(type, name, null, 0, 0);
+  }
+
+  /**
+   * track() for objects created per job: the name is `namer(base, a, b)`, built only if a
+   * report needs it, so that no string is made and kept per object.
+   */
+  track_lazy(type: string, namer: LifetimeNamer, base: string, a: number, b = 0): number {
+    return this.register(type, base, namer, a, b);
+  }
+
+  private register(type: string, name: string, namer: LifetimeNamer | null, a: number, b: number): number {
+    const id = this.count++;
+    if (id >= this.state.length) this.grow();
+    let t = this.type_index.get(type);
+    if (t === undefined) {
+      t = this.type_names.length;
+      if (t > 0xffff) throw new RangeError('lifetime tracker: more than 65536 object types');
+      this.type_names.push(type);
+      this.type_index.set(type, t);
+      this.live_by_type.push(0);
     }
     this.state[id] = STATE_LIVE;
-    this.types.push(type);
+    this.type_of[id] = t;
+    this.created[id] = this.kernel.now();
     this.names.push(name);
-    this.created.push(this.kernel.now());
+    this.namers.push(namer);
+    this.name_args[2 * id] = a;
+    this.name_args[2 * id + 1] = b;
     this.live_count_++;
     if (this.live_count_ > this.live_peak_) this.live_peak_ = this.live_count_;
-    this.live_by_type.set(type, (this.live_by_type.get(type) ?? 0) + 1);
+    this.live_by_type[t]++;
     return id;
+  }
+
+  private name_of(id: number): string {
+    const namer = this.namers[id];
+    if (namer === null || namer === undefined) return this.names[id];
+    return namer(this.names[id], this.name_args[2 * id], this.name_args[2 * id + 1]);
+  }
+
+  private is_tracked(id: number): boolean {
+    return id >= 0 && id < this.count;
+  }
+
+  private grow(): void {
+    const size = this.state.length * 2;
+    const state = new Uint8Array(size);
+    state.set(this.state);
+    this.state = state;
+    const type_of = new Uint16Array(size);
+    type_of.set(this.type_of);
+    this.type_of = type_of;
+    const created = new Float64Array(size);
+    created.set(this.created);
+    this.created = created;
+    const name_args = new Float64Array(2 * size);
+    name_args.set(this.name_args);
+    this.name_args = name_args;
   }
 
   /** The model dereferences object `id` at `site`: a violation if it was freed. */
@@ -68,8 +130,7 @@ export class LifetimeTracker {
     if (this.state[id] !== STATE_LIVE) return;
     this.state[id] = STATE_STATIC;
     this.live_count_--;
-    const type = this.types[id];
-    this.live_by_type.set(type, (this.live_by_type.get(type) ?? 1) - 1);
+    if (this.is_tracked(id)) this.live_by_type[this.type_of[id]]--;
   }
 
   /** The memory of object `id` is released at `site`. */
@@ -84,8 +145,7 @@ export class LifetimeTracker {
     }
     this.state[id] = STATE_FREED;
     this.live_count_--;
-    const type = this.types[id];
-    this.live_by_type.set(type, (this.live_by_type.get(type) ?? 1) - 1);
+    if (this.is_tracked(id)) this.live_by_type[this.type_of[id]]--;
   }
 
   is_live(id: number): boolean {
@@ -101,16 +161,18 @@ export class LifetimeTracker {
   }
 
   live_of_type(type: string): number {
-    return this.live_by_type.get(type) ?? 0;
+    const t = this.type_index.get(type);
+    return t === undefined ? 0 : this.live_by_type[t];
   }
 
   /** Objects still alive, oldest first; optionally only the given types. */
   live(types?: readonly string[]): LiveObject[] {
     const out: LiveObject[] = [];
-    for (let id = 0; id < this.types.length; id++) {
+    for (let id = 0; id < this.count; id++) {
       if (this.state[id] !== STATE_LIVE) continue;
-      if (types !== undefined && !types.includes(this.types[id])) continue;
-      out.push({ id, type: this.types[id], name: this.names[id], created_ns: this.created[id] });
+      const type = this.type_names[this.type_of[id]];
+      if (types !== undefined && !types.includes(type)) continue;
+      out.push({ id, type, name: this.name_of(id), created_ns: this.created[id] });
     }
     return out;
   }
@@ -129,6 +191,7 @@ export class LifetimeTracker {
   }
 
   describe(id: number): string {
-    return `${this.types[id]} ${this.names[id]} (#${id})`;
+    const type = this.is_tracked(id) ? this.type_names[this.type_of[id]] : undefined;
+    return `${type} ${this.name_of(id)} (#${id})`;
   }
 }

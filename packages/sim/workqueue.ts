@@ -50,6 +50,8 @@ export class work_struct {
   /** The object this work is embedded in (container_of). */
   readonly owner: unknown;
   readonly lockdep_map: lockdep_map;
+  /** Lockdep site of the work map while the item runs (built once, not per execution). */
+  readonly process_site: string;
   /** Set for the work of a delayed_work. */
   dwork: delayed_work | null = null;
   pending = false;
@@ -70,6 +72,7 @@ export class work_struct {
     this.name = name;
     this.owner = owner;
     this.lockdep_map = new lockdep_map(kernel, `(work_completion)(${name})`);
+    this.process_site = `process_one_work(${name})`;
   }
 }
 
@@ -138,6 +141,9 @@ export class workqueue_struct {
   readonly max_active: number;
   readonly ordered: boolean;
   readonly lockdep_map: lockdep_map;
+  /** Lockdep sites of process_one_work (built once, not per item). */
+  readonly process_site: string;
+  readonly reclaim_site: string;
   readonly queue: work_struct[] = [];
   readonly workers: Worker[] = [];
   readonly idle: Worker[] = [];
@@ -159,6 +165,8 @@ export class workqueue_struct {
     const limit = (flags & WQ_UNBOUND) !== 0 ? WQ_UNBOUND_MAX_ACTIVE : WQ_MAX_ACTIVE;
     this.max_active = this.ordered ? 1 : max_active === 0 ? WQ_DFL_ACTIVE : Math.min(Math.max(1, max_active), limit);
     this.lockdep_map = new lockdep_map(kernel, `(wq_completion)${name}`);
+    this.process_site = `process_one_work(${name})`;
+    this.reclaim_site = `process_one_work (WQ_MEM_WARN_ON_RECLAIM ${name})`;
   }
 }
 
@@ -280,7 +288,8 @@ function worker_run(worker: Worker): void {
     worker_idle(worker);
     return;
   }
-  const work = wq.queue.splice(i, 1)[0];
+  // The head in the common case: shift() does not allocate a result array as splice does.
+  const work = i === 0 ? wq.queue.shift()! : wq.queue.splice(i, 1)[0];
   work.pending = false;
   work.running_on = worker;
   work.covers = work.queued_seq;
@@ -295,12 +304,12 @@ function worker_run(worker: Worker): void {
   // so "reclaim waits for this work" (flushing it from reclaim) is ordered fs_reclaim -> work,
   // the same way round as the item itself, and only allocations inside the item are reported.
   if (workqueue_is_reclaim_annotated(wq)) {
-    lock_map_acquire(k.fs_reclaim, `process_one_work (WQ_MEM_WARN_ON_RECLAIM ${wq.name})`);
+    lock_map_acquire(k.fs_reclaim, wq.reclaim_site);
     worker.ctx.in_reclaim++;
   }
   // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
-  lock_map_acquire(wq.lockdep_map, `process_one_work(${wq.name})`);
-  lock_map_acquire(work.lockdep_map, `process_one_work(${work.name})`);
+  lock_map_acquire(wq.lockdep_map, wq.process_site);
+  lock_map_acquire(work.lockdep_map, work.process_site);
   if (k.trace.full) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name });
   const prev = k.current_sleeper;
   k.current_sleeper = worker;
