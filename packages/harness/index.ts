@@ -11,3 +11,9 @@ export { aggregate, compare, compare_seed, type CompareOptions, type ComparisonR
 export { paired_compare, summarize, percentile, bootstrap_percentile_delta, type PairedComparison, type Summary, type Verdict } from './stats/stats.ts';
 export { driver_names, find_driver, register_driver, type DriverEntry } from './drivers.ts';
 export { BUILTIN_WORKLOADS, builtins_for, find_builtin, load_builtin, type BuiltinWorkload } from './builtin/index.ts';
+export {
+  FTRACE_FORMATS, format_ftrace_fields, match_ftrace_fields, parse_ftrace, type FtraceFenceEvent, type FtraceFormat, type FtraceJobEvent,
+  type FtraceJobKind, type FtraceLine, type FtraceParseResult, type FtraceTrace, type FtraceValue,
+} from './import/ftrace-parse.ts';
+export { import_ftrace_workload, type FtraceImportOptions } from './import/ftrace-import.ts';
+export * from './explore/index.ts';

@@ -51,13 +51,21 @@ export interface Observation {
 }
 
 interface Mutable {
+  /** The job the fence belongs to, and its "<client>/<queue>". */
+  readonly logical: string;
+  readonly queue: string;
   queued_ns: number; run_ns: number; hw_done_ns: number; finished_ns: number; error: number | null; freed_ns: number;
   timedout: boolean;
 }
 
-/** One number per (fence context, seqno): contexts stay far below 2^21 and seqnos below 2^32. */
-function fence_key(context: number, seqno: number): number {
-  return context * 4294967296 + seqno;
+/**
+ * Records by fence context, then seqno. Two small-integer keys rather than one combined number:
+ * context * 2^32 + seqno is not a small integer, so every lookup would box a key.
+ */
+type FenceIndex = Map<number, Map<number, Mutable>>;
+
+function fence_record(index: FenceIndex, context: number, seqno: number): Mutable | undefined {
+  return index.get(context)?.get(seqno);
 }
 
 /** Job tracepoints of both models, by their kind (drm_sched_job_run and drm_dep_job_run are 'run'). */
@@ -73,35 +81,34 @@ function job_event_kind(name: string): string | null {
 
 export function observe(outcome: RunOutcome): Observation {
   const events: readonly TraceEvent[] = outcome.kernel.trace.events;
-  const by_key = new Map<number, Mutable>();
-  const logical_of = new Map<number, string>();
-  for (const j of outcome.jobs) {
-    if (j.submit_error !== 0) continue;
-    const key = fence_key(j.fence_context, j.fence_seqno);
-    logical_of.set(key, j.logical);
-    by_key.set(key, { queued_ns: -1, run_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1, timedout: false });
-  }
-  
+  const by_fence: FenceIndex = new Map();
+  const queue_keys = outcome.jobs.map((j) => `${j.client}/${j.queue}`);
+  outcome.jobs.forEach((j, i) => {
+    if (j.submit_error !== 0) return;
+    let by_seqno = by_fence.get(j.fence_context);
+    if (by_seqno === undefined) by_fence.set(j.fence_context, (by_seqno = new Map()));
+    by_seqno.set(j.fence_seqno, {
+      logical: j.logical, queue: queue_keys[i],
+      queued_ns: -1, run_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1, timedout: false,
+    });
+  });
+
   const order = new Map<string, string[]>();
-  const queue_of = new Map(outcome.jobs.map((j) => [j.logical, `${j.client}/${j.queue}`]));
   for (const ev of events) {
     if (ev.name === 'dma_fence_signaled') {
-      const key = fence_key(ev.args.context as number, ev.args.seqno as number);
-      const m = by_key.get(key);
+      const m = fence_record(by_fence, ev.args.context as number, ev.args.seqno as number);
       if (m !== undefined && m.finished_ns < 0) {
         m.finished_ns = ev.t_ns;
         m.error = Number(ev.args.error);
-        const logical = logical_of.get(key)!;
-        const q = queue_of.get(logical)!;
-        let list = order.get(q);
-        if (list === undefined) order.set(q, (list = []));
-        list.push(logical);
+        let list = order.get(m.queue);
+        if (list === undefined) order.set(m.queue, (list = []));
+        list.push(m.logical);
       }
       continue;
     }
     const kind = job_event_kind(ev.name);
     if (kind === null) continue;
-    const m = by_key.get(fence_key(ev.args.fence_context as number, ev.args.fence_seqno as number));
+    const m = fence_record(by_fence, ev.args.fence_context as number, ev.args.fence_seqno as number);
     if (m === undefined) continue;
     switch (kind) {
       case 'queue': if (m.queued_ns < 0) m.queued_ns = ev.t_ns; break;
@@ -111,13 +118,14 @@ export function observe(outcome: RunOutcome): Observation {
       case 'timedout': m.timedout = true; break;
     }
   }
+  const record_of = outcome.jobs.map((j) => fence_record(by_fence, j.fence_context, j.fence_seqno));
   const finished_of = new Map<string, number>();
-  for (const j of outcome.jobs) {
-    const m = by_key.get(fence_key(j.fence_context, j.fence_seqno));
+  outcome.jobs.forEach((j, i) => {
+    const m = record_of[i];
     if (m !== undefined) finished_of.set(j.logical, m.finished_ns);
-  }
-  const jobs: JobRecord[] = outcome.jobs.map((j) => {
-    const m = by_key.get(fence_key(j.fence_context, j.fence_seqno));
+  });
+  const jobs: JobRecord[] = outcome.jobs.map((j, i) => {
+    const m = record_of[i];
     if (m === undefined) {
       return { logical: j.logical, client: j.client, queue: j.queue, iteration: j.iteration, submit_error: j.submit_error, submitted_ns: j.submit_call_ns,
         queued_ns: -1, deps_resolved_ns: -1, run_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1, timedout: false, deps: j.deps };
@@ -137,13 +145,13 @@ export function observe(outcome: RunOutcome): Observation {
     };
   });
   const per_queue = new Map<string, { count: number; released: number }>();
-  for (const r of jobs) {
-    const q = `${r.client}/${r.queue}`;
+  jobs.forEach((r, i) => {
+    const q = queue_keys[i];
     const e = per_queue.get(q) ?? { count: 0, released: -1 };
     e.count++;
     if (r.freed_ns > e.released) e.released = r.freed_ns;
     per_queue.set(q, e);
-  }
+  });
   const queues: QueueRecord[] = outcome.teardown.map((t) => {
     const e = per_queue.get(t.queue) ?? { count: 0, released: -1 };
     return { queue: t.queue, jobs: e.count, destroy_call_ns: t.destroy_call_ns, destroy_return_ns: t.destroy_return_ns, released_ns: e.released };

@@ -7,7 +7,7 @@
  * is left alive. Everything that happened is in the kernel's trace; the observer reads it.
  */
 import {
-  Kernel, SimulationHang, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, dma_fence_wait, fsleep,
+  ENOENT, Kernel, SimulationHang, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_signal, dma_fence_wait, fsleep,
   spin_lock_init, type CostOverrides, type KernelOptions, type Sleepable, type Task, type dma_fence_ops,
   wait_queue_head,
 } from '@deplab/sim';
@@ -87,6 +87,8 @@ interface ClientState {
   readonly submitted: JobHandle[];
   /** Per queue, this client's jobs not yet seen complete (queue_depth), oldest first. */
   readonly incomplete: Map<QueueHandle, JobHandle[]>;
+  /** destroy_queue events of this client in progress: its close waits for them. */
+  destroying: number;
   task: Task | null;
 }
 
@@ -108,8 +110,37 @@ class Run {
   readonly buffers = new Map<string, { writer: JobHandle | null; readers: JobHandle[] }>();
   readonly external = new Map<string, dma_fence>();
   readonly progress = new wait_queue_head();
+  /** The events triggered after a program step: most workloads have none, so most steps skip the scan. */
+  private readonly after_events: readonly Workload['events'][number][];
   unplugged = false;
   programs_completed = 0;
+  /**
+   * Out-fence references the runner holds for as long as it may still use a job (as a
+   * dependency, for a wait, for throttling): the device's own reference ends with the queue,
+   * and a client may depend on a job of a queue destroyed since.
+   */
+  private readonly held = new Map<dma_fence, number>();
+
+  hold(j: JobHandle): JobHandle {
+    dma_fence_get(j.out_fence);
+    this.held.set(j.out_fence, (this.held.get(j.out_fence) ?? 0) + 1);
+    return j;
+  }
+
+  release(j: JobHandle | null | undefined): void {
+    if (j === null || j === undefined) return;
+    const n = this.held.get(j.out_fence) ?? 0;
+    if (n === 0) throw new Error(`runner released a fence it does not hold (${j.fence_context}:${j.fence_seqno})`);
+    if (n === 1) this.held.delete(j.out_fence);
+    else this.held.set(j.out_fence, n - 1);
+    dma_fence_put(j.out_fence);
+  }
+
+  /** Drop every reference still held (end of the run). */
+  release_all(): void {
+    for (const [f, n] of this.held) for (let i = 0; i < n; i++) dma_fence_put(f);
+    this.held.clear();
+  }
   private readonly fence_context: number;
   private fence_seqno = 0;
 
@@ -117,6 +148,7 @@ class Run {
     this.kernel = kernel;
     this.device = device;
     this.workload = workload;
+    this.after_events = workload.events.filter((ev) => ev.trigger.kind === 'after');
     this.fence_context = kernel.dma_fence_context_alloc(1);
   }
 
@@ -137,7 +169,7 @@ class Run {
     }
     for (const def of this.workload.clients) {
       const handle = this.device.open_client(def.name);
-      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), task: null };
+      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null };
       for (const q of def.queues) {
         const h = this.device.create_queue(handle, {
           engine: q.engine, priority: q.priority, long_running: q.long_running, driver: q.driver ?? undefined,
@@ -175,18 +207,26 @@ class Run {
       const iteration_start = k.now();
       const jobs: (JobHandle | null)[] = new Array(def.program.steps.length).fill(null);
       const fences: (dma_fence | null)[] = new Array(def.program.steps.length).fill(null);
+      const end_iteration = () => {
+        for (const f of fences) if (f !== null) { signal_if_pending(f); dma_fence_put(f); }
+        for (const j of jobs) this.release(j);
+      };
       for (let i = 0; i < def.program.steps.length; i++) {
-        if (state.closed || this.unplugged) return;
+        if (state.closed || this.unplugged) { end_iteration(); return; }
         const step = def.program.steps[i];
         switch (step.kind) {
           case 'batch': {
             if (throttle > 0 && state.submitted.length >= throttle) {
               yield* wait_fence(state.submitted[state.submitted.length - throttle].out_fence);
+              // Closed or unplugged while waiting: the queue may be gone.
+              if (state.closed || this.unplugged) { end_iteration(); return; }
             }
-            jobs[i] = yield* this.submit(state, step, i, iteration, jobs, fences, stream);
-            const job = jobs[i];
+            const job = yield* this.submit(state, step, i, iteration, jobs, fences, stream);
+            jobs[i] = job === null ? null : this.hold(job);
             if (job !== null) {
-              state.submitted.push(job);
+              // Throttling looks back at most `throttle` batches: keep (and hold) no more.
+              state.submitted.push(this.hold(job));
+              while (state.submitted.length > Math.max(throttle, 1)) this.release(state.submitted.shift());
               if (queue_depth > 0) yield* this.limit_depth(state, job.queue, queue_depth);
               if (step.wait) yield* wait_fence(job.out_fence);
             }
@@ -211,16 +251,16 @@ class Run {
           }
           case 'terminate': { const j = jobs[step.step_index]; if (j !== null) this.device.complete_manual(j); break; }
         }
-        yield* this.after_step(def.name, i, iteration);
+        if (this.after_events.length > 0) yield* this.after_step(def.name, i, iteration);
       }
-      for (const f of fences) if (f !== null) { signal_if_pending(f); dma_fence_put(f); }
+      end_iteration();
     }
     this.programs_completed++;
     this.kernel.wake_up(this.progress);
   }
 
   private *after_step(client: string, step_index: number, iteration: number): Sleepable {
-    for (const ev of this.workload.events) {
+    for (const ev of this.after_events) {
       const t = ev.trigger;
       if (t.kind === 'after' && t.client === client && t.step_index === step_index && t.loop === iteration) yield* this.perform(ev.action);
     }
@@ -229,7 +269,8 @@ class Run {
   private *submit(state: ClientState, step: BatchStep, index: number, iteration: number, jobs: (JobHandle | null)[],
     fences: (dma_fence | null)[], stream: ReturnType<Kernel['random']['stream']>): Sleepable<JobHandle | null> {
     const k = this.kernel;
-    const queue = state.queues.get(step.queue)!;
+    const queue = state.queues.get(step.queue);
+    if (queue === undefined) return this.reject(state, step, index, iteration, -ENOENT); // destroyed by an event
     const deps: dma_fence[] = [];
     const dep_ids: string[] = [];
     const add_job_dep = (j: JobHandle | null | undefined) => {
@@ -261,10 +302,31 @@ class Run {
     if (typeof r === 'number') return null;
     this.job_by_handle.set(r, rec);
     this.handles.push(r);
-    this.last_job.set(key, r);
-    for (const name of step.reads) this.buffer(name).readers.push(r);
-    for (const name of step.writes) this.buffers.set(name, { writer: r, readers: [] });
+    this.release(this.last_job.get(key));
+    this.last_job.set(key, this.hold(r));
+    for (const name of step.reads) this.buffer(name).readers.push(this.hold(r));
+    for (const name of step.writes) {
+      const old = this.buffers.get(name);
+      if (old !== undefined) {
+        this.release(old.writer);
+        for (const reader of old.readers) this.release(reader);
+      }
+      this.buffers.set(name, { writer: this.hold(r), readers: [] });
+    }
     return r;
+  }
+
+  /** A batch the runner cannot submit (its queue was destroyed): recorded with the ioctl's error. */
+  private reject(state: ClientState, step: BatchStep, index: number, iteration: number, error: number): null {
+    const key = `${state.def.name}/${step.queue}`;
+    const n = this.per_queue_count.get(key) ?? 0;
+    this.per_queue_count.set(key, n + 1);
+    const now = this.kernel.now();
+    this.jobs.push({
+      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
+      submit_call_ns: now, submit_return_ns: now, submit_error: error, fence_context: -1, fence_seqno: -1, deps: [],
+    });
+    return null;
   }
 
   private resolve(dep: Dependency, jobs: (JobHandle | null)[], fences: (dma_fence | null)[], deps: dma_fence[],
@@ -300,10 +362,10 @@ class Run {
   private *limit_depth(state: ClientState, queue: QueueHandle, depth: number): Sleepable {
     let list = state.incomplete.get(queue);
     if (list === undefined) state.incomplete.set(queue, (list = []));
-    list.push(state.submitted[state.submitted.length - 1]);
+    list.push(this.hold(state.submitted[state.submitted.length - 1]));
     for (;;) {
       let head = 0;
-      while (head < list.length && list[head].out_fence.signaled) head++;
+      while (head < list.length && list[head].out_fence.signaled) this.release(list[head++]);
       if (head > 0) list.splice(0, head);
       if (list.length <= depth) return;
       yield* wait_fence(list[0].out_fence);
@@ -318,9 +380,12 @@ class Run {
       case 'destroy_queue': {
         const state = this.clients.get(action.client);
         const q = state?.queues.get(action.queue);
-        if (state === undefined || q === undefined) break;
+        if (state === undefined || q === undefined || state.closed) break;
         state.queues.delete(action.queue);
+        state.destroying++;
         yield* this.destroy(`${action.client}/${action.queue}`, q);
+        state.destroying--;
+        k.wake_up(this.progress);
         break;
       }
       case 'close_client': yield* this.close(action.client); break;
@@ -328,7 +393,7 @@ class Run {
         const q = this.queue(action.client, action.queue);
         if (q === undefined) break;
         if (action.kind !== 'hang_job') { this.device.inject_fault({ kind: action.kind, queue: q }); break; }
-        const oldest = this.clients.get(action.client)!.submitted.find((j) => j.queue === q && !j.out_fence.signaled);
+        const oldest = this.handles.find((j) => j.queue === q && !j.out_fence.signaled);
         if (oldest !== undefined) this.device.inject_fault({ kind: 'hang_job', job: oldest });
         break;
       }
@@ -354,6 +419,8 @@ class Run {
     const state = this.clients.get(client);
     if (state === undefined || state.closed) return;
     state.closed = true;
+    // An ioctl holds a file reference, so release never runs beside a destroy of the same file.
+    if (state.destroying > 0) yield* this.kernel.wait_until(this.progress, () => state.destroying === 0);
     const call = this.kernel.now();
     this.kernel.tp('harness_close_client', { client, phase: 'call' });
     yield* this.device.close_client(state.handle);
@@ -446,6 +513,7 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
     stuck = e.message;
   }
   for (const f of run.external.values()) { signal_if_pending(f); dma_fence_put(f); }
+  run.release_all();
   kernel.lifetime.check_leaks('after unplug', kernel.lifetime.live().map((o) => o.type).filter((t) => t !== 'dma_fence.stub'));
   return {
     kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown,

@@ -1,0 +1,179 @@
+/**
+ * Exploration end to end on the mock GPU: tokens and choice strings round-trip, a seed replays
+ * exactly from its token, a legacy campaign finds the drm_sched hazards of spec §7 without
+ * being told where to look, and a use-after-free planted in a test-only driver variant is
+ * found, replayed and shrunk to a handful of jobs. The loaders' fuzzing (>= 10,000 malformed
+ * inputs per loader) lives in ../workload/fuzz.test.ts.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dma_fence_add_callback, dma_fence_cb, type Kernel, type Sleepable } from '@deplab/sim';
+import type { ClientHandle, Device, DeviceOptions, Fault, JobHandle, JobSpec, Priority, QueueHandle, QueueOptions } from '@deplab/driver-api';
+import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver-mock';
+import { find_driver, register_driver } from '../drivers.ts';
+import { explore_seed, shrink_task, summarize_campaign, type BackendSummary, type SeedReport } from './campaign.ts';
+import { run_case } from './execute.ts';
+import { decode_choices, decode_token, encode_choices, encode_token } from './token.ts';
+import { FAULT_KINDS, finding_key } from './types.ts';
+
+function keys_of(token: string): string[] {
+  return run_case(decode_token(token), { replay: 'exact' }).findings.map(finding_key);
+}
+
+describe('replay tokens', () => {
+  it('choice strings round-trip, runs of equal choices compressed', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 100 })), { maxLength: 200 }), (choices) => {
+      expect(decode_choices(encode_choices(choices))).toEqual(choices);
+    }), { seed: 7, numRuns: 300 });
+    expect(encode_choices([0, 0, 0, 0, 0, 1, 37, 2, 2])).toBe('0*5.1(37)22');
+  });
+
+  it('a seed replays exactly from its token: same findings, same trace', () => {
+    let report: SeedReport | null = null;
+    for (let seed = 1; report === null; seed++) {
+      const r = explore_seed({ driver: 'mock', backend: 'sched', seed, faults: FAULT_KINDS, strategy: 'random' });
+      if (r.token !== null && r.findings.length > 0 && decode_token(r.token).choices!.some((x) => x !== 0)) report = r;
+    }
+    const c = decode_token(report.token!);
+    const a = run_case(c, { replay: 'exact' });
+    const b = run_case(c, { replay: 'exact' });
+    expect(a.findings.map(finding_key)).toEqual(report.findings.map(finding_key));
+    expect(a.kernel!.trace.digest()).toBe(b.kernel!.trace.digest());
+    expect(encode_token({ ...c, choices: a.choices })).toBe(report.token);
+  });
+
+  it('rejects malformed tokens with a reason', () => {
+    expect(() => decode_token('nonsense')).toThrow(/not a deplab replay token/);
+    expect(() => decode_token('dl1.AAAA')).toThrow(RangeError);
+  });
+});
+
+describe('a legacy campaign finds the spec §7 hazards unprompted', () => {
+  // Seeds 1..120 on drm_sched with every fault; the driver variants are part of the search space.
+  let summary: BackendSummary | null = null;
+  const campaign = (): BackendSummary => (summary ??= summarize_campaign(
+    Array.from({ length: 120 }, (_, i) => explore_seed({ driver: 'mock', backend: 'sched', seed: i + 1, faults: FAULT_KINDS, strategy: 'random' })))[0]);
+  const first = (test: (key: string, variant: string) => boolean) => {
+    for (const g of campaign().groups) for (const f of g.first) if (test(g.key, f.variant)) return { key: g.key, token: f.token };
+    return null;
+  };
+  const hazards: [string, (key: string, variant: string) => boolean][] = [
+    ['§7.1 teardown without cancel_job leaks pending jobs', (k, v) => v === 'no_cancel_job' && (k === 'warn @ drm_sched_fini' || k === 'leak @ after unplug: drm_sched_job')],
+    ['§7.3/§7.4 RESET leaves the unlinked job to the driver', (k, v) => v === 'tdr=reset_leaves_job' && k === 'leak @ after unplug: drm_sched_job'],
+    ['§7.4 free_guilty: stop + NO_HANG frees a job still used', (k, v) => v === 'tdr=stop_no_hang' && k.startsWith('use_after_free')],
+    ["§7.8 killed jobs' score is never given back", (k) => k === 'score_leak @ drm_mock_sched_score at teardown (killed jobs)'],
+    ['§7.10 job starts postpone the TDR of a hung job', (k) => k === 'tdr_late @ timeout detection'],
+    ['§7.2 an entity used after drm_sched_fini', (k) => k === 'use_after_free @ drm_sched_rq_remove_entity: rq'],
+  ];
+  for (const [name, test] of hazards) {
+    it(`${name}, with a token that replays it`, () => {
+      const hit = first(test);
+      expect(hit, `not found in ${campaign().seeds_run} seeds: ${campaign().groups.map((g) => g.key).join('; ')}`).not.toBeNull();
+      expect(keys_of(hit!.token)).toContain(hit!.key);
+    });
+  }
+
+  it('reaches the interleavings it is meant to probe', () => {
+    for (const counter of ['completion_during_teardown', 'kill_with_jobs_in_flight', 'kill_with_jobs_queued', 'close_right_after_submit', 'close_during_timeout', 'timeout_while_completing', 'unplug_with_queues_alive', 'irq_bursts', 'races_reordered']) {
+      expect(campaign().coverage_runs[counter], counter).toBeGreaterThan(0);
+    }
+  });
+});
+
+/**
+ * A test-only driver variant with a planted use-after-free: destroying a queue frees the
+ * driver's queue context at once, while a completion callback of each job still touches it.
+ * Any queue destroyed or client closed with a job in flight shows it.
+ */
+class PlantedUafDevice implements Device {
+  readonly inner: MockDevice;
+  readonly kernel: Kernel;
+  readonly driver = 'mock-planted-uaf';
+  readonly backend;
+  readonly engines;
+  private readonly context = new Map<QueueHandle, number>();
+
+  constructor(kernel: Kernel, inner: MockDevice) {
+    this.kernel = kernel;
+    this.inner = inner;
+    this.backend = inner.backend;
+    this.engines = inner.engines;
+  }
+
+  open_client(name: string): ClientHandle { return this.inner.open_client(name); }
+
+  create_queue(client: ClientHandle, options: QueueOptions): QueueHandle | number {
+    const q = this.inner.create_queue(client, options);
+    if (typeof q !== 'number') this.context.set(q, this.kernel.lifetime.track('planted_queue_ctx', q.name));
+    return q;
+  }
+
+  *submit(queue: QueueHandle, spec: JobSpec): Sleepable<JobHandle | number> {
+    const r = yield* this.inner.submit(queue, spec);
+    const id = this.context.get(queue);
+    if (typeof r !== 'number' && id !== undefined) {
+      dma_fence_add_callback(r.out_fence, new dma_fence_cb(), () => { this.kernel.lifetime.use(id, 'planted: job completion touches its queue context'); });
+    }
+    return r;
+  }
+
+  complete_manual(job: JobHandle): void { this.inner.complete_manual(job); }
+  set_priority(queue: QueueHandle, priority: Priority): number { return this.inner.set_priority(queue, priority); }
+
+  *destroy_queue(queue: QueueHandle): Sleepable<number> {
+    const r = yield* this.inner.destroy_queue(queue);
+    this.free(queue);
+    return r;
+  }
+
+  *close_client(client: ClientHandle): Sleepable {
+    yield* this.inner.close_client(client);
+    for (const q of [...this.context.keys()]) if (q.client === client) this.free(q);
+  }
+
+  inject_fault(fault: Fault): void { this.inner.inject_fault(fault); }
+
+  *unplug(): Sleepable {
+    yield* this.inner.unplug();
+    for (const q of [...this.context.keys()]) this.free(q);
+  }
+
+  queue_state(queue: QueueHandle) { return this.inner.queue_state(queue); }
+
+  private free(queue: QueueHandle): void {
+    const id = this.context.get(queue);
+    if (id === undefined) return;
+    this.context.delete(queue);
+    this.kernel.lifetime.free(id, 'planted: destroy frees the queue context with jobs in flight');
+  }
+}
+
+describe('a planted use-after-free', () => {
+  if (find_driver('mock-planted-uaf') === undefined) {
+    register_driver({
+      name: 'mock-planted-uaf', description: 'test only: the mock with a planted use-after-free', engines: ['render'], defaults: {},
+      factory: (k, backend, options?: DeviceOptions) => new PlantedUafDevice(k, new MockDevice(k, backend === 'sched' ? mock_sched_backend() : mock_dep_backend(), options)),
+    });
+  }
+
+  for (const backend of ['sched', 'dep'] as const) {
+    it(`is found by a campaign on ${backend}, replayed from its token and shrunk to a handful of jobs`, () => {
+      const key = 'use_after_free @ planted: job completion touches its queue context';
+      let hit: SeedReport | undefined;
+      for (let seed = 1; seed <= 60 && hit === undefined; seed++) {
+        const r = explore_seed({ driver: 'mock-planted-uaf', backend, seed, faults: FAULT_KINDS, strategy: 'random' });
+        if (r.findings.some((f) => finding_key(f) === key)) hit = r;
+      }
+      expect(hit).toBeDefined();
+      expect(keys_of(hit!.token!)).toContain(key);
+      const shrunk = shrink_task({ token: hit!.token!, key });
+      expect(shrunk.reproduced).toBe(true);
+      expect(shrunk.after!.jobs).toBeLessThanOrEqual(4);
+      expect(shrunk.after!.jobs).toBeLessThanOrEqual(shrunk.before!.jobs);
+      expect(shrunk.after!.clients).toBe(1);
+      expect(shrunk.after!.events).toBeLessThanOrEqual(1);
+      expect(keys_of(shrunk.token!)).toContain(key);
+      expect(shrunk.timeline).toContain('violation');
+    });
+  }
+});
