@@ -12,10 +12,14 @@ import {
   BUILTIN_WORKLOADS, aggregate, builtins_for, compute_metrics, driver_names, find_driver, observe, run_workload,
   type ComparisonResult, type SeedOutput,
 } from '@deplab/harness';
-import { comparison_markdown } from '@deplab/report';
+import { comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, type SensitivityResult } from '@deplab/report';
 import { default_threads, run_seed_task, run_tasks, type SeedTask } from './pool.ts';
 import { resolve_workload } from './workloads.ts';
 import { conformance } from './conformance.ts';
+import { register_trace } from './cmd-trace.ts';
+import { register_readiness } from './cmd-readiness.ts';
+import { register_explore } from './cmd-explore.ts';
+import { DEFAULT_PLAN, parse_sweep, representative_workload, sensitivity_plan_tasks, write_charts, type SensitivityPlan } from './report-extras.ts';
 
 export const VERSION = '0.1.0';
 
@@ -69,19 +73,33 @@ function command_line(args: readonly string[]): string {
   return ['npx deplab', ...args.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : `'${a}'`))].join(' ');
 }
 
+interface CompareExtras {
+  /** Write the SVG charts beside the report (re-runs the first seed). */
+  readonly charts: boolean;
+  /** Sweep cost-table entries and add a Sensitivity section. */
+  readonly sensitivity: SensitivityPlan | null;
+}
+
 async function compare_to_files(driver: string, workload: string, seeds: number, costs: CostOverrides, out_dir: string,
-  threads: number, reproduce: string): Promise<ComparisonResult> {
+  threads: number, reproduce: string, extras: CompareExtras = { charts: true, sensitivity: null }): Promise<{ result: ComparisonResult; sensitivity: SensitivityResult | null }> {
   const d = driver_or_fail(driver);
   const loaded = resolve_workload(workload, d.engines);
   if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
   const tasks: SeedTask[] = Array.from({ length: seeds }, (_, i) => ({ driver, workload, seed: i + 1, costs }));
-  const outputs = await run_tasks(tasks, threads, progress_printer(`${driver} ${workload}`));
+  // The sweep's seeds share the pool with the comparison's, so both keep every thread busy.
+  const sweep = extras.sensitivity === null ? null : sensitivity_plan_tasks(driver, workload, costs, extras.sensitivity);
+  const all = await run_tasks(sweep === null ? tasks : [...tasks, ...sweep.tasks], threads, progress_printer(`${driver} ${workload}`));
+  const outputs = all.slice(0, seeds);
   const result = aggregate(loaded.workload, driver, make_cost_table(costs), outputs);
+  const sensitivity = sweep === null ? null : sensitivity_from_outputs(loaded.workload, driver, sweep.sweep, all.slice(seeds));
   const dir = join(out_dir, slug(driver));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${slug(workload)}.md`), comparison_markdown(result, { command: reproduce, version: VERSION }));
+  const charts = extras.charts ? write_charts(d, loaded.workload, result, outputs, dir, slug(workload)) : undefined;
+  writeFileSync(join(dir, `${slug(workload)}.md`), comparison_markdown(result, {
+    command: reproduce, version: VERSION, charts, sensitivity: sensitivity === null ? undefined : sensitivity_markdown(sensitivity),
+  }));
   writeFileSync(join(dir, `${slug(workload)}.json`), JSON.stringify(result, null, 1) + '\n');
-  return result;
+  return { result, sensitivity };
 }
 
 function index_markdown(rows: { driver: string; workload: string; result: ComparisonResult }[], command: string): string {
@@ -148,10 +166,26 @@ function build_program(io: { out: (s: string) => void }): Command {
     .option('--jobs <n>', 'worker threads', int_arg('--jobs', 1, 256), default_threads())
     .option('--cost <key=ns>', 'cost-table override (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--json', 'print the comparison as JSON (docs/cli.md)')
-    .action(async (workload: string, opts: { driver: string; seeds: number; out: string; jobs: number; cost: string[]; json?: boolean }) => {
-      const reproduce = command_line(['compare', workload, '--driver', opts.driver, '--seeds', String(opts.seeds), ...opts.cost.flatMap((c) => ['--cost', c])]);
-      const r = await compare_to_files(opts.driver, workload, opts.seeds, parse_costs(opts.cost), opts.out, opts.jobs, reproduce);
+    .addOption(new Option('--format <f>', 'what to print: a one-line summary, or the report as fixed-width text for a mail').choices(['summary', 'text']).default('summary'))
+    .option('--sensitivity', `sweep cost-table entries and say which verdicts hold (default: ${DEFAULT_PLAN.sweep.map((e) => `${e.key}=${e.values.join(',')}`).join(' ')})`)
+    .option('--sensitivity-cost <key=v1,v2,...>', 'sweep this entry instead of the default ones (repeatable; implies --sensitivity)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--sensitivity-seeds <n>', 'seeds per swept value', int_arg('--sensitivity-seeds', 2, 1000), DEFAULT_PLAN.seeds)
+    .option('--no-charts', 'do not write the SVG charts')
+    .action(async (workload: string, opts: {
+      driver: string; seeds: number; out: string; jobs: number; cost: string[]; json?: boolean; format: 'summary' | 'text';
+      sensitivity?: boolean; sensitivityCost: string[]; sensitivitySeeds: number; charts: boolean;
+    }) => {
+      const sweep = parse_sweep(opts.sensitivityCost);
+      if (sweep === null) throw new UsageError(`--sensitivity-cost expects key=v1,v2,... with at least two values, got '${opts.sensitivityCost.join(' ')}'`);
+      for (const e of sweep) if (!(COST_KEYS as readonly string[]).includes(e.key)) throw new UsageError(`--sensitivity-cost: unknown entry '${e.key}' (known: ${COST_KEYS.join(', ')})`);
+      const plan = sweep.length > 0 ? { sweep, seeds: opts.sensitivitySeeds } : opts.sensitivity ? { ...DEFAULT_PLAN, seeds: opts.sensitivitySeeds } : null;
+      const reproduce = command_line(['compare', workload, '--driver', opts.driver, '--seeds', String(opts.seeds), ...opts.cost.flatMap((c) => ['--cost', c]),
+        ...(plan === null ? [] : sweep.length > 0 ? opts.sensitivityCost.flatMap((c) => ['--sensitivity-cost', c]) : ['--sensitivity']),
+        ...(plan !== null && plan.seeds !== DEFAULT_PLAN.seeds ? ['--sensitivity-seeds', String(plan.seeds)] : [])]);
+      const { result: r, sensitivity } = await compare_to_files(opts.driver, workload, opts.seeds, parse_costs(opts.cost), opts.out, opts.jobs, reproduce,
+        { charts: opts.charts, sensitivity: plan });
       if (opts.json) io.out(JSON.stringify(r, null, 1) + '\n');
+      else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: VERSION, sensitivity: sensitivity === null ? undefined : sensitivity_text(sensitivity) }));
       else io.out(`${join(opts.out, slug(opts.driver), slug(workload))}.md: ${r.diff_counts.regression} regressions, ${r.diff_counts['expected difference']} expected differences\n`);
     });
 
@@ -163,16 +197,26 @@ function build_program(io: { out: (s: string) => void }): Command {
       const rows: { driver: string; workload: string; result: ComparisonResult }[] = [];
       const pairs = driver_names().flatMap((driver) => builtins_for(driver, true).map((w) => ({ driver, workload: w.name })));
       const tasks: SeedTask[] = pairs.flatMap((p) => Array.from({ length: opts.seeds }, (_, i) => ({ ...p, seed: i + 1 })));
-      const outputs = await run_tasks(tasks, opts.jobs, progress_printer('report'));
+      // One representative workload per driver also gets the cost-table sweep, in the same pool run.
+      const sweeps = driver_names().map((driver) => ({ driver, workload: representative_workload(driver) }))
+        .filter((x): x is { driver: string; workload: string } => x.workload !== null)
+        .map((x) => ({ ...x, ...sensitivity_plan_tasks(x.driver, x.workload, {}, DEFAULT_PLAN) }));
+      const all = await run_tasks([...tasks, ...sweeps.flatMap((x) => x.tasks)], opts.jobs, progress_printer('report'));
+      let next_sweep = tasks.length;
+      const sweep_outputs = sweeps.map((x) => all.slice(next_sweep, (next_sweep += x.tasks.length)));
       pairs.forEach((p, i) => {
         const d = driver_or_fail(p.driver);
         const loaded = resolve_workload(p.workload, d.engines);
         if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-        const result = aggregate(loaded.workload, p.driver, make_cost_table(), outputs.slice(i * opts.seeds, (i + 1) * opts.seeds));
+        const outputs = all.slice(i * opts.seeds, (i + 1) * opts.seeds);
+        const result = aggregate(loaded.workload, p.driver, make_cost_table(), outputs);
         const dir = join(opts.out, slug(p.driver));
         mkdirSync(dir, { recursive: true });
-        const reproduce = command_line(['compare', p.workload, '--driver', p.driver, '--seeds', String(opts.seeds)]);
-        writeFileSync(join(dir, `${slug(p.workload)}.md`), comparison_markdown(result, { command: reproduce, version: VERSION }));
+        const k = sweeps.findIndex((x) => x.driver === p.driver && x.workload === p.workload);
+        const sensitivity = k < 0 ? undefined : sensitivity_markdown(sensitivity_from_outputs(loaded.workload, p.driver, sweeps[k].sweep, sweep_outputs[k]));
+        const reproduce = command_line(['compare', p.workload, '--driver', p.driver, '--seeds', String(opts.seeds), ...(k < 0 ? [] : ['--sensitivity'])]);
+        const charts = write_charts(d, loaded.workload, result, outputs, dir, slug(p.workload));
+        writeFileSync(join(dir, `${slug(p.workload)}.md`), comparison_markdown(result, { command: reproduce, version: VERSION, charts, sensitivity }));
         rows.push({ ...p, result });
       });
       writeFileSync(join(opts.out, 'README.md'), index_markdown(rows, command_line(['report', '--seeds', String(opts.seeds)])));
@@ -254,11 +298,19 @@ function build_program(io: { out: (s: string) => void }): Command {
       io.out(text);
       if (failed > 0) process.exitCode = 1;
     });
+  register_trace(program, io);
+  register_readiness(program, io);
+  register_explore(program, io);
   return program;
 }
 
 /** Entry point; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // Output piped into `head` and closed early: stop quietly, as command-line tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const program = build_program({ out: (s) => process.stdout.write(s) });
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -12,6 +12,10 @@ export interface ReportContext {
   /** The exact command that regenerates this report. */
   readonly command: string;
   readonly version: string;
+  /** Body of the "Sensitivity" section (sensitivity_markdown), if a sweep was run. */
+  readonly sensitivity?: string;
+  /** Body of the "Charts" section (write_comparison_charts), if charts were written. */
+  readonly charts?: string;
 }
 
 export function fmt(x: number, digits = 2): string {
@@ -66,6 +70,8 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
     }
     out.push('');
   }
+  if (ctx.sensitivity !== undefined) out.push('## Sensitivity', '', ctx.sensitivity.trimEnd(), '');
+  if (ctx.charts !== undefined) out.push('## Charts', '', ctx.charts.trimEnd(), '');
   out.push('## Behaviour', '');
   out.push(markdownTable([
     ['class', 'findings'],

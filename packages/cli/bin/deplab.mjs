@@ -41,6 +41,8 @@ if (stale) {
     banner: { js: "import { createRequire as __deplab_cr } from 'node:module'; const require = __deplab_cr(import.meta.url);" },
   });
 }
+// Violation sites (Kernel.caller_site) name source files, not bundle lines.
+process.setSourceMapsEnabled(true);
 process.env.DEPLAB_ROOT ??= root;
 process.env.DEPLAB_BUNDLE = out;
 const { main } = await import(pathToFileURL(out).href);

@@ -1,0 +1,59 @@
+/**
+ * `deplab explore` and `deplab replay`: a small campaign writes its report with replay tokens,
+ * a token from the report replays, and bad arguments are usage errors (exit 2).
+ */
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { register_explore } from './cmd-explore.ts';
+
+/** A program like main.ts builds (exitOverride, output captured) with only explore/replay on it. */
+async function deplab(args: readonly string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '', err = '';
+  const program = new Command('deplab').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
+  register_explore(program, { out: (s) => { out += s; } });
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return { out, err, code };
+  } catch (e) {
+    if (e instanceof CommanderError) return { out, err, code: 2 }; // main() exits 2 on any usage error
+    throw e;
+  } finally {
+    process.exitCode = undefined; // the commands set it for the CLI; the test runner must not inherit it
+  }
+}
+
+describe('deplab explore', () => {
+  it('writes a report whose tokens replay, deterministically', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deplab-explore-'));
+    try {
+      const args = ['explore', '--driver', 'mock', '--backend', 'sched', '--seeds', '12', '--max-shrinks', '2', '--shrink-budget', '40', '--out', dir];
+      const r = await deplab(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('drm_sched: 12 seeds');
+      const report = readFileSync(join(dir, 'explore', 'mock.md'), 'utf8');
+      expect(report).toContain('npx deplab explore --driver mock --backend sched --faults all --seeds 12');
+      expect(report).toContain('| # | kind | site | seeds |');
+      expect(existsSync(join(dir, 'explore', 'mock.json'))).toBe(true);
+      const token = /npx deplab replay (dl1\.[A-Za-z0-9_-]+)/.exec(report)![1];
+      const replay = await deplab(['replay', token]);
+      expect(replay.code).toBe(1); // it shows the violation again
+      expect(replay.out).toMatch(/mock\/sched seed \d+, strategy random/);
+      await deplab(args);
+      expect(readFileSync(join(dir, 'explore', 'mock.md'), 'utf8')).toBe(report);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects unknown faults, drivers and malformed tokens with exit 2', async () => {
+    expect((await deplab(['explore', '--driver', 'mock', '--faults', 'hang,meteor'])).code).toBe(2);
+    expect((await deplab(['explore', '--driver', 'nosuch', '--seeds', '1'])).code).toBe(2);
+    const bad = await deplab(['replay', 'dl1.AAAA']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('corrupt replay token');
+  });
+});

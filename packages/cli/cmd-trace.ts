@@ -1,0 +1,107 @@
+/**
+ * `deplab trace`: run a workload with the full trace and write it for a trace viewer, as
+ * Perfetto JSON (both backends side by side in one file by default) or as ftrace text in the
+ * upstream gpu_scheduler formats. The workload may also be a captured ftrace, replayed.
+ * Format reference: docs/cli.md, "deplab trace".
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { driver_names, find_driver, format_diagnostic, import_ftrace_workload, run_workload, type RunOutcome, type Workload } from '@deplab/harness';
+import { perfetto_json, run_ftrace, run_source } from '@deplab/report';
+import { resolve_workload } from './workloads.ts';
+
+type BackendChoice = 'sched' | 'dep' | 'both';
+
+interface TraceOptions {
+  readonly driver: string;
+  readonly seed: number;
+  readonly backend: BackendChoice;
+  readonly format: 'perfetto' | 'ftrace';
+  readonly out?: string;
+}
+
+const SEED_MAX = 2 ** 31;
+
+function parse_seed(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > SEED_MAX) throw new InvalidArgumentError(`expected an integer in 0..${SEED_MAX}.`);
+  return n;
+}
+
+/** A captured trace: by extension, or by the first line ftrace writes. */
+function is_ftrace_file(path: string): boolean {
+  if (['.ftrace', '.trace', '.txt'].includes(extname(path))) return true;
+  try {
+    return readFileSync(path, 'utf8').slice(0, 64).startsWith('# tracer:');
+  } catch {
+    return false;
+  }
+}
+
+/** The workload to run, or the reasons it cannot be loaded. */
+function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): { ok: true; workload: Workload } | { ok: false; errors: string[] } {
+  if (existsSync(spec) && is_ftrace_file(spec)) {
+    let text: string;
+    try {
+      text = readFileSync(spec, 'utf8');
+    } catch (e) {
+      return { ok: false, errors: [`${spec}: cannot read: ${(e as Error).message}`] };
+    }
+    const r = import_ftrace_workload(text, spec, { engines });
+    return r.ok ? r : { ok: false, errors: r.errors.map(format_diagnostic) };
+  }
+  return resolve_workload(spec, engines);
+}
+
+/** "out.txt" -> "out.sched.txt": one ftrace file per backend. */
+function per_backend_path(path: string, backend: 'sched' | 'dep'): string {
+  const ext = extname(path);
+  return `${path.slice(0, path.length - ext.length)}.${backend}${ext}`;
+}
+
+/**
+ * Register `deplab trace` on the program. Bad arguments print a usage message and exit 2
+ * (through commander's error(), which the program's exitOverride turns into an exception).
+ */
+export function register_trace(program: Command, io: { out(s: string): void }): void {
+  program.command('trace').description('run a workload and write its trace: Perfetto JSON (ui.perfetto.dev) or ftrace text')
+    .argument('<workload>', 'built-in name, a .json/.wsim file, or a captured ftrace (.ftrace/.trace/.txt) to replay')
+    .requiredOption('--driver <name>', 'model driver')
+    .option('--seed <n>', 'seed', parse_seed, 1)
+    .addOption(new Option('--backend <backend>', 'scheduler: one, or both side by side').choices(['sched', 'dep', 'both']).default('both'))
+    .addOption(new Option('--format <format>', 'output format').choices(['perfetto', 'ftrace']).default('perfetto'))
+    .option('--out <file>', 'write to FILE (ftrace with both backends: FILE.sched / FILE.dep) instead of standard output')
+    .action((spec: string, opts: TraceOptions, command: Command) => {
+      const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2, code: 'deplab.usage' }) as never;
+      const driver = find_driver(opts.driver);
+      if (driver === undefined) return usage(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
+      if (opts.format === 'ftrace' && opts.backend === 'both' && opts.out === undefined) {
+        return usage('ftrace text holds one run: choose --backend sched or dep, or give --out FILE for FILE.sched and FILE.dep');
+      }
+      const loaded = load(spec, driver.engines);
+      if (!loaded.ok) return usage(loaded.errors.join('\n'));
+      const backends: ('sched' | 'dep')[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
+      const runs: RunOutcome[] = backends.map((backend) =>
+        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: driver.defaults, trace_detail: 'full' }));
+      for (const run of runs) {
+        if (run.stuck !== null) process.stderr.write(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
+        if (run.kernel.trace.truncated) process.stderr.write(`deplab: ${run.backend}: trace truncated at ${run.kernel.trace.limit} events\n`);
+      }
+      const files: { path: string | undefined; text: string; what: string }[] = opts.format === 'perfetto'
+        ? [{ path: opts.out, text: perfetto_json(runs.map(run_source)), what: `Perfetto JSON (${runs.map((r) => run_source(r).label).join(', ')}); open it in https://ui.perfetto.dev` }]
+        : runs.map((run) => ({
+          path: opts.out === undefined ? undefined : runs.length > 1 ? per_backend_path(opts.out, run.backend) : opts.out,
+          text: run_ftrace(run), what: `ftrace text (${run_source(run).label})`,
+        }));
+      for (const f of files) {
+        if (f.path === undefined) { io.out(f.text); continue; }
+        try {
+          writeFileSync(f.path, f.text);
+        } catch (e) {
+          return usage(`cannot write ${f.path}: ${(e as Error).message}`);
+        }
+        io.out(`${f.path}: ${f.what}\n`);
+      }
+    });
+}

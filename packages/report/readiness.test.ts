@@ -1,0 +1,137 @@
+/**
+ * Deprecation readiness. The first test is the repository rule DESIGN.md states: no driver
+ * reaches into a scheduler's internals (it runs in CI and names every access it finds). The
+ * others check that the scan finds planted accesses of every kind, that the documented tables
+ * do not rot (every legacy symbol a binding uses is mapped; every cited test exists; the RFC
+ * diffstat adds up to the cover letter's totals), and the verdict rules.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { scan_drivers, type ApiScan } from './api-usage.ts';
+import { RFC_DIFFSTAT, line_diff, parse_diffstat, rfc_driver_stat } from './conversion.ts';
+import { HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown, type DriverEvidence, type ReadinessInput } from './readiness.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+let scan: ApiScan;
+beforeAll(async () => {
+  scan = await scan_drivers(root);
+}, 120_000);
+
+describe('scheduler internals', () => {
+  it('no driver source reaches into drm_sched or drm_dep internals', () => {
+    const found = scan.internal.map((a) => `${a.file}:${a.line}: ${a.member} (${a.kind}): ${INTERNAL_ALTERNATIVE[a.member] ?? a.reason}`);
+    expect(found, `use the public API instead:\n${found.join('\n')}`).toEqual([]);
+  });
+
+  it('finds planted accesses of every kind: deep import, @internal field, spec-internal field, unexported class', async () => {
+    const planted = await scan_drivers(root, { drivers: [], extra_files: [{
+      path: 'drivers/planted/on-sched.ts',
+      text: [
+        "import { drm_gpu_scheduler, drm_sched_entity, spsc_queue_count } from '@deplab/drm-sched';",
+        "import { drm_dep_queue_init } from '@deplab/drm-dep/drm_dep_queue.ts';",
+        "import { QueueState } from '../../packages/drm-dep/drm_dep_queue.ts';",
+        'export function poke(s: drm_gpu_scheduler, e: drm_sched_entity, q: QueueState): number {',
+        '  const { credit_count } = s;',
+        "  return s.credit_count.counter + s.pending_list.length + spsc_queue_count(e.job_queue) + q.pending_list.length + Number(s['free_guilty']) + credit_count.counter;",
+        '}',
+      ].join('\n'),
+    }] });
+    const mine = planted.internal.filter((a) => a.driver === 'planted').map((a) => `${a.line} ${a.kind} ${a.member}`).sort();
+    expect(mine).toEqual([
+      '2 import @deplab/drm-dep/drm_dep_queue.ts',
+      '3 import ../../packages/drm-dep/drm_dep_queue.ts',
+      '5 @internal drm_gpu_scheduler.credit_count',
+      '6 @internal drm_gpu_scheduler.credit_count',
+      '6 @internal drm_gpu_scheduler.free_guilty',
+      '6 @internal drm_sched_entity.job_queue',
+      '6 hidden QueueState.pending_list',
+      '6 spec drm_gpu_scheduler.pending_list',
+    ]);
+    expect(planted.bindings.find((b) => b.driver === 'planted')?.symbols.map((s) => `${s.symbol}:${s.uses}`))
+      .toEqual(['drm_gpu_scheduler:1', 'drm_sched_entity:1', 'spsc_queue_count:1']);
+  });
+});
+
+describe('bindings', () => {
+  it('every driver folder with a binding is scanned, and the mock uses each API on its own side only', () => {
+    const files = readdirSync(join(root, 'drivers')).flatMap((d) => ['on-sched.ts', 'on-dep.ts'].map((f) => `drivers/${d}/${f}`)).filter((p) => existsSync(join(root, p)));
+    expect(scan.bindings.map((b) => b.file).sort()).toEqual(files.sort());
+    const sched = scan.bindings.find((b) => b.file === 'drivers/mock/on-sched.ts')!;
+    const dep = scan.bindings.find((b) => b.file === 'drivers/mock/on-dep.ts')!;
+    expect(sched.symbols.every((s) => s.module === '@deplab/drm-sched')).toBe(true);
+    expect(dep.symbols.every((s) => s.module === '@deplab/drm-dep')).toBe(true);
+    expect(sched.symbols.find((s) => s.symbol === 'drm_sched_entity_push_job')?.uses).toBeGreaterThan(0);
+    // The twin functions pair the conversion: the mock's submit helper arms and pushes on both.
+    expect(sched.functions.drm_mock_sched_job_submit).toEqual(['drm_sched_entity_push_job', 'drm_sched_job_arm']);
+    expect(dep.functions.drm_mock_sched_job_submit).toEqual(expect.arrayContaining(['drm_dep_job_arm', 'drm_dep_job_push']));
+  });
+
+  it('the documented mapping covers every legacy symbol a binding uses', () => {
+    const unmapped = scan.bindings.flatMap((b) => b.symbols.filter((s) => s.module === '@deplab/drm-sched' && mapping_for(s.symbol) === undefined).map((s) => `${b.file}: ${s.symbol}`));
+    expect(unmapped, 'add them to API_MAPPING in packages/report/readiness.ts').toEqual([]);
+  });
+});
+
+describe('documented tables', () => {
+  it('every test the hazards table cites exists under that title', () => {
+    for (const h of HAZARDS) {
+      for (const t of h.tests) expect(readFileSync(join(root, t.file), 'utf8'), `${t.file}: "${t.title}"`).toContain(`'${t.title}'`);
+    }
+    expect(HAZARDS.map((h) => h.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('the RFC diffstat adds up to the cover letter: 58 files, 4268 insertions + 864 deletions', () => {
+    const lines = parse_diffstat(RFC_DIFFSTAT);
+    expect(lines).toHaveLength(58);
+    expect(lines.reduce((n, l) => n + l.lines, 0)).toBe(4268 + 864);
+    expect(rfc_driver_stat('amdxdna')).toEqual({ files: 5, lines: 159, dir: 'drivers/accel/amdxdna/' });
+    expect(rfc_driver_stat('mock')).toBeNull();
+  });
+
+  it('the embedded diffstat is the seed cover letter\'s, where the seeds are checked out beside the repository', () => {
+    const dir = [join(root, '..', 'shared', 'seeds'), join(root, 'shared', 'seeds')].find((d) => existsSync(d));
+    if (dir === undefined) return;
+    const letter = readdirSync(dir).find((f) => f.startsWith('000_'));
+    if (letter === undefined) return;
+    expect(parse_diffstat(readFileSync(join(dir, letter), 'utf8'))).toEqual(parse_diffstat(RFC_DIFFSTAT));
+  });
+});
+
+describe('conversion size', () => {
+  it('pairs a replaced block as changed lines and counts the rest as added or removed', () => {
+    expect(line_diff('a\nb\nc\n', 'a\nB\nc\nd\n')).toEqual({ added: 1, removed: 0, changed: 1, insertions: 2, deletions: 1, unchanged: 2 });
+    expect(line_diff('a\nb\nc\n', 'c\n')).toEqual({ added: 0, removed: 2, changed: 0, insertions: 0, deletions: 2, unchanged: 1 });
+  });
+});
+
+describe('verdicts', () => {
+  const ok: DriverEvidence = {
+    driver: 'mock', registered: true, errors: [], conformance: { sched: { passed: 3, failed: 0 }, dep: { passed: 3, failed: 0 } },
+    parity: [{ workload: 'w', seeds: 2, equivalent: 10, expected: 1, regression: 0, stuck_sched: 0, stuck_dep: 0 }],
+    violations: { sched: { leak: 2 }, dep: {} },
+  };
+  const input = (evidence: DriverEvidence): ReadinessInput => ({
+    scan, evidence: [evidence], sources: { mock: { sched: 'a\n', dep: 'b\n' } }, command: 'npx deplab readiness', version: '0.1.0', seeds: 2,
+  });
+
+  it('ready with parity, passing KUnit and no violations only drm_dep has', () => {
+    expect(driver_verdict(input(ok), 'mock')).toEqual({ driver: 'mock', ready: true, blockers: [] });
+  });
+
+  it('blocked by regressions, failing KUnit cases, drm_dep-only violations, or no binding', () => {
+    const bad = { ...ok, parity: [{ ...ok.parity[0], regression: 2 }], conformance: { ...ok.conformance!, dep: { passed: 2, failed: 1 } }, violations: { sched: {}, dep: { lockdep_cycle: 3 } } };
+    const v = driver_verdict(input(bad), 'mock');
+    expect(v.ready).toBe(false);
+    expect(v.blockers).toEqual(['2 behaviour regressions (w)', '1 KUnit cases fail on drm_dep', 'more violations on drm_dep than on drm_sched: lockdep_cycle 3']);
+    expect(driver_verdict(input(ok), 'nonexistent').blockers).toContain('no drm_dep binding (drivers/nonexistent/on-dep.ts)');
+  });
+
+  it('the Markdown has every section and is identical for the same evidence', () => {
+    const a = readiness_markdown(input(ok)).markdown;
+    expect(a).toBe(readiness_markdown(input(ok)).markdown);
+    for (const h of ['## Verdicts', '## Scheduler internals reached by drivers', '## Conversion size', '## mock', '## Legacy hazards']) expect(a).toContain(h);
+  });
+});
