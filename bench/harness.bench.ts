@@ -72,5 +72,7 @@ export const harness_suite: Suite = {
     stack('drm_dep', mock_dep_backend()),
     harness('mock', 'sched'),
     harness('mock', 'dep'),
+    harness('xe', 'sched'),
+    harness('xe', 'dep'),
   ],
 };

@@ -255,6 +255,9 @@ function shrink_targets(summaries: readonly BackendSummary[]): ShrinkTarget[] {
   return rounds.flat();
 }
 
+/** Reproducers with more trace events than this get no Perfetto file (the report says so). */
+const PERFETTO_EVENTS_MAX = 200_000;
+
 /** A Perfetto trace of every shrunk reproducer (small runs), named by backend and finding number. */
 function write_perfetto(dir: string, driver: string, summaries: readonly BackendSummary[], shrinks: ReadonlyMap<string, ShrinkReport>): Map<string, string> {
   const written = new Map<string, string>();
@@ -267,6 +270,9 @@ function write_perfetto(dir: string, driver: string, summaries: readonly Backend
       if (r === undefined || r.token === null) return;
       const run = run_case(decode_token(r.token), { replay: 'exact', trace_detail: 'full' });
       if (run.outcome === null) return;
+      // A reproducer that shrank little can hold millions of events: too big for one JSON
+      // string and for Perfetto's UI. Its replay command still reproduces it.
+      if (run.outcome.kernel.trace.events.length > PERFETTO_EVENTS_MAX) return;
       mkdirSync(sub, { recursive: true });
       const name = `${s.backend}-${n + 1}.perfetto.json`;
       writeFileSync(join(sub, name), perfetto_json([run_source(run.outcome)]));

@@ -1,0 +1,28 @@
+/**
+ * The committed reports are what the command produces: one comparison of the default run is
+ * regenerated with the same command and checked byte for byte (Markdown and every chart).
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('committed reports', () => {
+  it('reports/mock/kunit-50-50 matches a fresh run of its reproduce command', () => {
+    const out = mkdtempSync(join(tmpdir(), 'deplab-regen-'));
+    execFileSync(process.execPath, [join(root, 'packages/cli/bin/deplab.mjs'), 'compare', 'kunit/50-50', '--driver', 'mock', '--seeds', '5', '--out', out],
+      { cwd: root, stdio: 'pipe' });
+    const committed = join(root, 'reports', 'mock');
+    const files = readdirSync(committed).filter((f) => f.startsWith('kunit-50-50.')).sort();
+    expect(files).toContain('kunit-50-50.md');
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) {
+      if (f.endsWith('.json')) continue; // compare writes the JSON too; report does not
+      expect(readFileSync(join(out, 'mock', f), 'utf8'), f).toBe(readFileSync(join(committed, f), 'utf8'));
+    }
+  }, 120_000);
+});
