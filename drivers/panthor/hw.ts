@@ -401,6 +401,11 @@ export function panthor_fw_cs_prog(gpu: panthor_gpu, csg_id: number, cs_id: numb
 export function panthor_fw_csg_unbind(gpu: panthor_gpu, csg_id: number): void {
   const slot = gpu.slots[csg_id];
   gpu.kernel.WARN_ON(slot_active(slot), 'group_unbind_locked', `CSG ${csg_id} unbound while active`);
+  slot_clear(slot);
+}
+
+/** The slot stops and forgets its CS interfaces and state (unbind, firmware reset). */
+function slot_clear(slot: panthor_fw_csg): void {
   for (const cs of slot.cs) {
     if (cs === null) continue;
     cs_stop(cs);
@@ -484,19 +489,7 @@ export function panthor_fw_ring_doorbell(gpu: panthor_gpu, csg_id: number): void
  * still running loses its progress state (the driver suspends every group first).
  */
 export function panthor_fw_reset(gpu: panthor_gpu): void {
-  for (const slot of gpu.slots) {
-    for (const cs of slot.cs) {
-      if (cs === null) continue;
-      cs_stop(cs);
-      cs.slot = null;
-      cs.cs_id = -1;
-    }
-    slot.cs.length = 0;
-    slot.state = CSG_STATE_NONE;
-    slot.events = 0;
-    slot.cs_fatal = 0;
-    slot.idle = true;
-  }
+  for (const slot of gpu.slots) slot_clear(slot);
   gpu.irq_status = 0;
   gpu.irq_raised = false;
 }
