@@ -72,8 +72,6 @@ export class dma_fence {
   type: string;
   /** The object embedding this fence (to_drm_sched_fence and friends). */
   owner: unknown = null;
-  private driver_name = '';
-  private timeline_name = '';
 
   constructor(kernel: Kernel, type = 'dma_fence') {
     this.kernel = kernel;
@@ -87,11 +85,11 @@ export class dma_fence {
     return fence_name('', this.context, this.seqno);
   }
 
-  /** Called by ops detachment: keep the names for later readers. */
+  /**
+   * Ops detachment at signal: later readers get the rework's fixed names
+   * (dma_fence_driver_name / dma_fence_timeline_name), never the issuer's code.
+   */
   detach_ops(): void {
-    if (this.ops === null) return;
-    this.driver_name = this.ops.get_driver_name(this);
-    this.timeline_name = this.ops.get_timeline_name(this);
     this.ops = null;
   }
 
@@ -193,13 +191,7 @@ export function dma_fence_end_signalling(k: Kernel, cookie: boolean): void {
 
 /** __dma_fence_might_wait: tell lockdep that the current context may wait on a fence. */
 export function dma_fence_might_wait(k: Kernel): void {
-  const cookie = k.current.holds(k.dma_fence_map);
-  if (cookie) {
-    // Waiting inside a signalling section: lockdep reports the recursive acquisition.
-    lock_map_acquire(k.dma_fence_map);
-    lock_map_release(k.dma_fence_map);
-    return;
-  }
+  // Inside a signalling section (dma_fence_map held for read) lockdep reports the recursion.
   lock_map_acquire(k.dma_fence_map);
   lock_map_release(k.dma_fence_map);
 }
