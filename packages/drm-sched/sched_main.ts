@@ -10,7 +10,7 @@
 import {
   ECANCELED, EINVAL, ENOENT, ENOMEM, INIT_DELAYED_WORK, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
   WQ_MEM_RECLAIM, alloc_ordered_workqueue, cancel_delayed_work, cancel_delayed_work_sync,
-  cancel_work_sync, complete_all, delayed_work_expiry_ns, delayed_work_pending, destroy_workqueue,
+  cancel_work_sync, complete_all, delayed_work_timer_expires_ns, destroy_workqueue,
   dma_fence_add_callback, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get,
   dma_fence_is_later, dma_fence_is_signaled, dma_fence_put, dma_fence_remove_callback,
   dma_fence_set_error, dma_fence_wait, drm_syncobj_find_fence, dma_resv_fences, dma_resv_usage_rw, kref_read,
@@ -183,15 +183,17 @@ export function drm_sched_fault(sched: drm_gpu_scheduler): void {
 
 /**
  * drm_sched_suspend_timeout (sched_main.c): park the TDR at MAX_SCHEDULE_TIMEOUT. Returns the
- * remaining jiffies, or sched->timeout if the timer was not armed.
+ * remaining jiffies, or sched->timeout if the timer was not armed or has already fired (its
+ * expiry is in the past, the work possibly still queued). A timer already parked returns
+ * MAX_SCHEDULE_TIMEOUT (upstream: jiffies + LONG_MAX - now).
  */
 export function drm_sched_suspend_timeout(sched: drm_gpu_scheduler): number {
   const k = sched.kernel;
   const now = k.jiffies_now;
   const dwork = sched.work_tdr!;
-  const expiry_ns = delayed_work_expiry_ns(dwork);
-  const parked = expiry_ns < 0 && delayed_work_pending(dwork);
-  const sched_timeout = expiry_ns >= 0 ? k.jiffies.at(expiry_ns) : parked ? MAX_SCHEDULE_TIMEOUT : now;
+  const expires_ns = delayed_work_timer_expires_ns(dwork);
+  const parked = expires_ns === Infinity;
+  const sched_timeout = parked ? MAX_SCHEDULE_TIMEOUT : expires_ns >= 0 ? k.jiffies.at(expires_ns) : now;
   if (mod_delayed_work(sched.timeout_wq!, dwork, MAX_SCHEDULE_TIMEOUT) && sched_timeout > now) {
     return parked ? MAX_SCHEDULE_TIMEOUT : sched_timeout - now;
   }

@@ -4,7 +4,7 @@
  * context (and the fence re-initialisation hazard), karma, fault, suspend/resume, ENODEV.
  */
 import { describe, expect, it } from 'vitest';
-import { ECANCELED, EIO, ETIMEDOUT, dma_fence_get, hrtimer_cancel, type Sleepable } from '@deplab/sim';
+import { ECANCELED, EIO, ETIMEDOUT, MAX_SCHEDULE_TIMEOUT, dma_fence_get, hrtimer_cancel, type Sleepable } from '@deplab/sim';
 import {
   DRM_GPU_SCHED_STAT_ENODEV, DRM_GPU_SCHED_STAT_NO_HANG, DRM_GPU_SCHED_STAT_RESET, DRM_SCHED_PRIORITY_NORMAL,
   atomic_t, drm_sched_fault, drm_sched_for_each_pending_job, drm_sched_increase_karma, drm_sched_is_stopped,
@@ -104,6 +104,22 @@ describe('TDR', () => {
     drm_sched_resume_timeout(rig.sched, remaining);
     rig.kernel.run_for(200 * MS);
     expect(timedout_times_ms(rig)).toEqual([1050 + 150]);
+  });
+
+  it('suspend_timeout reads timer.expires: parked twice gives MAX, a timer that fired with its work still queued gives sched->timeout', () => {
+    const rig = make_sched(make_kernel(), { timeout: TIMEOUT_JIFFIES });
+    submit(make_job(rig, make_entity(rig, DRM_SCHED_PRIORITY_NORMAL), 'a'));
+    rig.kernel.run_for(50 * MS);
+    expect(drm_sched_suspend_timeout(rig.sched)).toBe(150);
+    // Upstream: expires = jiffies + MAX_SCHEDULE_TIMEOUT is "after" now, so the difference comes back.
+    expect(drm_sched_suspend_timeout(rig.sched)).toBe(MAX_SCHEDULE_TIMEOUT);
+    drm_sched_resume_timeout(rig.sched, 10);
+    // Run past the expiry (60 ms) but not past the kworker wake-up: the TDR work is queued, not run.
+    rig.kernel.run_until(() => false, 60 * MS + 1);
+    expect(timedout_times_ms(rig)).toEqual([]);
+    expect(drm_sched_suspend_timeout(rig.sched)).toBe(TIMEOUT_JIFFIES);
+    rig.kernel.run_for(1000 * MS);
+    expect(timedout_times_ms(rig)).toEqual([]); // the queued TDR was pulled back and parked
   });
 });
 

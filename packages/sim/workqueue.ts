@@ -84,6 +84,11 @@ export function INIT_WORK(k: Kernel, func: work_func_t, name: string, owner: unk
 export class delayed_work {
   readonly work: work_struct;
   timer: EventHandle = -1;
+  /**
+   * timer.expires: when the timer was last armed to fire (ns); Infinity once parked at
+   * MAX_SCHEDULE_TIMEOUT. Kept after the timer fires, as the kernel's timer_list keeps it.
+   */
+  expires_ns = -1;
   readonly timer_cb: Callback;
 
   constructor(work: work_struct) {
@@ -512,11 +517,16 @@ function arm_delayed(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: n
   work.pending = true;
   work.wq = wq;
   if (delay_jiffies <= 0) {
+    dwork.expires_ns = k.now();
     enqueue(wq, work);
     return;
   }
   const at = k.jiffies.expiry_ns(k.now(), delay_jiffies);
-  if (at === Infinity || at >= Number.MAX_SAFE_INTEGER) return; // never fires; stays pending
+  if (at === Infinity || at >= Number.MAX_SAFE_INTEGER) {
+    dwork.expires_ns = Infinity; // never fires; stays pending
+    return;
+  }
+  dwork.expires_ns = at;
   dwork.timer = k.call_softirq_at(at, dwork.timer_cb, 0);
 }
 
@@ -567,6 +577,14 @@ export function work_pending(work: work_struct): boolean {
 /** work_busy-like query: pending or running. */
 export function work_busy(work: work_struct): boolean {
   return work.pending || work.running_on !== null;
+}
+
+/**
+ * The delayed work's timer.expires (ns): the last armed expiry, in the past once the timer
+ * fired, Infinity while parked at MAX_SCHEDULE_TIMEOUT, -1 if never armed.
+ */
+export function delayed_work_timer_expires_ns(dwork: delayed_work): number {
+  return dwork.expires_ns;
 }
 
 /** Absolute time the delayed work's timer fires, or -1 when no timer is armed. */
