@@ -50,7 +50,7 @@ export function check_invariants(outcome: RunOutcome, obs: Observation, ctx: Inv
     findings.push(f);
   };
   for (const v of outcome.kernel.violations.list) add(from_violation(v));
-  if (outcome.stuck !== null) add({ kind: 'hang', site: 'teardown', message: outcome.stuck, time_ns: outcome.kernel.now() });
+  if (outcome.stuck_at === 'teardown') add({ kind: 'hang', site: 'teardown', message: outcome.stuck ?? '', time_ns: outcome.kernel.now() });
   const facts = trace_facts(outcome);
   never_signalled(obs, outcome.kernel.now(), add);
   signal_order(obs, add);

@@ -70,7 +70,10 @@ export interface RunOutcome {
   readonly unplug_return_ns: number;
   /** Programs that ran to their end (vs stopped by close/unplug or the time budget). */
   readonly programs_completed: number;
+  /** Why the run did not end cleanly: programs still running at max_time, or teardown never settling. */
   readonly stuck: string | null;
+  /** Where it got stuck: 'run_workload' (also a kernel violation) or 'teardown' (the simulation hung). */
+  readonly stuck_at: 'run_workload' | 'teardown' | null;
 }
 
 const harness_fence_ops: dma_fence_ops = {
@@ -486,6 +489,7 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   const max_ns = (options.max_time_ms ?? 600_000) * 1_000_000;
   const drain_ns = (options.drain_ms ?? 120_000) * 1_000_000;
   let stuck: string | null = null;
+  let stuck_at: 'run_workload' | 'teardown' | null = null;
   run.setup();
   run.start();
   try {
@@ -497,6 +501,7 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
       }
       if (!run.all_programs_done()) {
         stuck = `programs still running after ${max_ns / 1e9} s of virtual time`;
+        stuck_at = 'run_workload';
         k.violation('hang', 'run_workload', stuck);
       }
       const drain_until = k.now() + drain_ns;
@@ -511,6 +516,10 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   } catch (e) {
     if (!(e instanceof SimulationHang)) throw e;
     stuck = e.message;
+    stuck_at = 'teardown';
+  }
+  if (run.unplug_call_ns >= 0 && run.unplug_return_ns < 0) {
+    kernel.violation('hang', 'unplug', `device removal called at ${(run.unplug_call_ns / 1e6).toFixed(3)} ms never returned`);
   }
   for (const f of run.external.values()) { signal_if_pending(f); dma_fence_put(f); }
   run.release_all();
@@ -518,6 +527,6 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   return {
     kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown,
     unplug_call_ns: run.unplug_call_ns, unplug_return_ns: run.unplug_return_ns,
-    programs_completed: run.programs_completed, stuck,
+    programs_completed: run.programs_completed, stuck, stuck_at,
   };
 }
