@@ -6,7 +6,7 @@
  * README "Differences between the bindings" entry.
  */
 import { describe, expect, it } from 'vitest';
-import { ECANCELED, EINTR, ENODEV, ENOSPC } from '@deplab/sim';
+import { ECANCELED, EINTR, ENODEV, ENOSPC, SimulationHang } from '@deplab/sim';
 import type { Backend, JobHandle } from '@deplab/driver-api';
 import {
   ERT_CMD_STATE_COMPLETED, ERT_CMD_STATE_ERROR, ERT_CMD_STATE_NEW, HWCTX_MAX_CMDS,
@@ -285,6 +285,59 @@ for (const backend of backends) {
       expect(after).toBe(-ENODEV);
       expect(teardown(r, [c1, c2])).toBe(0);
       expect(violation_keys(r)).toEqual([]);
+    });
+
+    it('unplug while timeout handlers sleep on dev_lock: drm_sched deadlocks (F3, upstream); drm_dep returns with nothing leaked (D7: the barrier runs without dev_lock; D8: no restart on a killed queue)', () => {
+      const r = rig(backend);
+      const c1 = r.dev.open_client('a');
+      const c2 = r.dev.open_client('b');
+      const q1 = queue(r, c1);
+      const q2 = queue(r, c2);
+      const l1: Submitted[] = [];
+      const l2: Submitted[] = [];
+      submitter(r, 'a/0', q1, [cmd(5 * MS, { hang: true })], l1);
+      submitter(r, 'b/0', q2, [cmd(5 * MS, { hang: true })], l2);
+      // Remove starts 1 s before both timeouts: the first hwctx's fini waits 2 s for idle under
+      // dev_lock, so both TDRs fire meanwhile and sleep on dev_lock holding their job.
+      r.kernel.run_for(59 * S);
+      if (backend === 'sched') {
+        // hwctx_fini -> drm_sched_fini cancels the TDR synchronously under dev_lock; the TDR
+        // waits for dev_lock: nothing can make progress (README F3).
+        expect(() => timed(r, r.dev.unplug())).toThrow(SimulationHang);
+        return;
+      }
+      // With the unload barrier under dev_lock (the first conversion) this deadlocked too.
+      const unplug_at = r.kernel.now();
+      const unplug_ns = timed(r, r.dev.unplug());
+      expect(unplug_ns).toBeGreaterThan(2 * S);
+      // D8: the handlers woke on killed queues and left the destroyed contexts alone.
+      const after = r.kernel.trace.events.filter((e) => e.t_ns >= unplug_at);
+      expect(after.filter((e) => e.name === 'amdxdna_debug_point' && e.args.str === 'timeout on a killed queue: no restart').length).toBe(2);
+      expect(after.filter((e) => e.name === 'amdxdna_fw_ctx_create')).toEqual([]);
+      expect([...l1, ...l2].map(job).map((j) => j.out_fence.signaled)).toEqual([true, true]);
+      expect(teardown(r, [c1, c2])).toBe(0);
+    });
+
+    it('a submit that sleeps through its client\'s close during remove still returns a job; the device drops its fence reference at unplug (no leak)', () => {
+      const r = rig(backend, { close_is_exit: false });
+      const c0 = r.dev.open_client('a');
+      const c1 = r.dev.open_client('b');
+      const q0 = queue(r, c0);
+      const q1 = queue(r, c1);
+      const l0: Submitted[] = [];
+      const l1: Submitted[] = [];
+      submitter(r, 'a/0', q0, [cmd(5 * MS, { hang: true })], l0);
+      r.kernel.run_for(1 * MS);
+      // b's submit sleeps in the ioctl on a's hung command (no in-fences in EXEC_CMD).
+      submitter(r, 'b/0', q1, [cmd(1 * MS, { deps: [job(l0[0]).out_fence] })], l1);
+      r.kernel.spawn('remove', r.dev.unplug());
+      r.kernel.run_for(1 * MS);
+      // Removal is waiting (2 s) for a's hwctx to go idle; b's close cannot enter the device.
+      r.kernel.run_task(r.dev.close_client(c1));
+      expect(l1).toEqual([]);
+      r.kernel.run_for(3 * S);
+      expect(l1.length).toBe(1);
+      expect(teardown(r, [c0, c1])).toBe(0);
     });
 
     it('firmware error on a command: ERROR in the command BO, the fence signals normally (error 0)', () => {

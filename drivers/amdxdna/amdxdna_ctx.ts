@@ -430,7 +430,10 @@ export interface aie2_binding {
   cmd_submit(hwctx: amdxdna_hwctx, job: amdxdna_sched_job_common, out: { fence: dma_fence | null }): Sleepable<number>;
   /** The fence context of the hwctx's out fences (to tell same-context dependencies apart). */
   out_fence_context(hwctx: amdxdna_hwctx): number;
-  /** After every hwctx is gone, before the device is freed (drm_dep: the unload barrier). */
+  /**
+   * After every hwctx is gone, before the device fini; called without dev_lock, which a
+   * timeout handler still running may need (drm_dep: the unload barrier, README D7).
+   */
   device_fini(xdna: amdxdna_dev): Sleepable;
 }
 

@@ -23,7 +23,7 @@
 import {
   DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_device_wait_idle, drm_dep_job, drm_dep_job_arm,
   drm_dep_job_finished_fence, drm_dep_job_get, drm_dep_job_init, drm_dep_job_push, drm_dep_job_put,
-  drm_dep_queue, drm_dep_queue_fence_context, drm_dep_queue_init, drm_dep_queue_kill,
+  drm_dep_queue, drm_dep_queue_fence_context, drm_dep_queue_init, drm_dep_queue_is_killed, drm_dep_queue_kill,
   drm_dep_queue_put, drm_dep_queue_start, drm_dep_queue_stop, type drm_dep_queue_ops,
 } from '@deplab/drm-dep';
 import {
@@ -213,12 +213,21 @@ function aie2_sched_job_run(job: amdxdna_sched_job): dma_fence | number {
  * aie2_sched_job_timedout (ops.timedout_job): under dev_lock, stop + destroy the firmware
  * context (in-flight commands aborted) and recreate it. No resubmission. The queue's TDR
  * workqueue (its submit workqueue by default); sleeps.
+ *
+ * Conversion (README D8): drm_sched_fini no longer cancels the TDR, so a handler asleep on
+ * dev_lock can wake after hwctx_fini destroyed the context; on a killed queue it must not
+ * recreate it (that context and its mailbox channel would never be destroyed).
  */
 function* aie2_sched_job_timedout(job: amdxdna_sched_job): Sleepable<typeof DRM_DEP_TIMEDOUT_RESET> {
   const hwctx = job_hwctx(job, 'aie2_sched_job_timedout: job->hwctx');
   const xdna = hwctx.client.xdna;
   trace_xdna_job(xdna.kernel, hwctx.name, 'job timedout', job.seq);
   yield* mutex_lock_sleepable(xdna.dev_lock, 'aie2_sched_job_timedout: mutex_lock(&xdna->dev_lock)');
+  if (drm_dep_queue_is_killed(job.priv!)) {
+    xdna.kernel.tp('amdxdna_debug_point', { name: hwctx.name, seq: job.seq, str: 'timeout on a killed queue: no restart' });
+    mutex_unlock(xdna.dev_lock);
+    return DRM_DEP_TIMEDOUT_RESET;
+  }
   hwctx.recoveries++;
   yield* aie2_hwctx_stop(xdna, hwctx);
   yield* aie2_hwctx_restart(xdna, hwctx);

@@ -111,8 +111,12 @@ export function* amdxdna_drm_close(client: amdxdna_client): Sleepable {
 /**
  * amdxdna_remove: drm_dev_unplug (new ioctls fail with -ENODEV; closes and hwctx ioctls in
  * progress are waited for), then, dropping dev_lock around each, every remaining client's
- * hwctxs destroyed, then under dev_lock the device fini: the binding's unload barrier (drm_dep)
- * and the management channel. May sleep.
+ * hwctxs destroyed, then the binding's device fini (drm_dep: the unload barrier) with dev_lock
+ * dropped, then under dev_lock the management channel. May sleep.
+ *
+ * Deviation: upstream runs ops->fini under dev_lock. The barrier cannot go there: it waits
+ * for every queue's last job reference, and a timeout handler holding one sleeps on dev_lock
+ * (README D7, docs/findings.md).
  */
 export function* amdxdna_remove(xdna: amdxdna_dev): Sleepable {
   yield* drm_dev_unplug(xdna);
@@ -124,7 +128,9 @@ export function* amdxdna_remove(xdna: amdxdna_dev): Sleepable {
     yield* amdxdna_hwctx_remove_all(client);
     yield* mutex_lock_sleepable(xdna.dev_lock, site);
   }
+  mutex_unlock(xdna.dev_lock);
   yield* xdna.binding.device_fini(xdna);
+  yield* mutex_lock_sleepable(xdna.dev_lock, site);
   yield* aie2_mgmt_channel_destroy(xdna);
   mutex_unlock(xdna.dev_lock);
 }
@@ -441,7 +447,8 @@ export class AmdxdnaDevice implements Device {
     if (this.removed) return;
     this.removed = true;
     yield* amdxdna_remove(this.xdna);
-    for (const q of this.queues) if (q.alive) this.forget(q);
+    // Every queue, dead ones too: a submit that slept through the close still returned a job.
+    for (const q of this.queues) this.forget(q);
   }
 
   queue_state(queue: QueueHandle): QueueState {
@@ -488,7 +495,10 @@ export class AmdxdnaDevice implements Device {
     return this.job_info.get(job) ?? null;
   }
 
-  /** The queue is gone: drop the out-fence references the device kept for the harness. */
+  /**
+   * The queue is gone: drop the out-fence references the device kept for the harness. Again
+   * at unplug for jobs a submit ioctl returned after the close forgot the queue.
+   */
   private forget(q: XdnaQueue): void {
     q.alive = false;
     for (const j of q.jobs) dma_fence_put(j.handle.out_fence);
