@@ -13,6 +13,7 @@ import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver
 import { find_driver, register_driver } from '../drivers.ts';
 import { explore_seed, shrink_task, summarize_campaign, type BackendSummary, type SeedReport } from './campaign.ts';
 import { run_case } from './execute.ts';
+import { generate_case } from './generate.ts';
 import { decode_choices, decode_token, encode_choices, encode_token } from './token.ts';
 import { FAULT_KINDS, finding_key } from './types.ts';
 
@@ -176,4 +177,26 @@ describe('a planted use-after-free', () => {
       expect(shrunk.timeline).toContain('violation');
     });
   }
+});
+
+describe('tdr_late: a device recovery is not a late timeout', () => {
+  // xe seed 0 on drm_dep: a 1 ms TDR period and a 20 ms GT reset with jobs in flight (the
+  // schedulers are stopped inside it); seed 380 on drm_sched: job starts postpone a hung job's
+  // TDR past its period (spec §7.10), which must still be reported.
+  const xe_case = (backend: 'sched' | 'dep', seed: number) => generate_case({ driver: 'xe', backend, seed, faults: [...FAULT_KINDS], strategy: 'random' });
+
+  it('a GT reset longer than the TDR period with jobs in flight is not reported', () => {
+    const c = xe_case('dep', 0);
+    const r = run_case(c, { trace_detail: 'full' });
+    const ev = r.kernel!.trace.events;
+    const start = ev.find((e) => e.name === 'xe_gt_reset' && e.args.phase === 'start')!;
+    const done = ev.find((e) => e.name === 'xe_gt_reset' && e.args.phase === 'done')!;
+    const period_ns = Number(c.options.device.job_timeout_ms) * 1e6;
+    expect(done.t_ns - start.t_ns).toBeGreaterThan(10 * period_ns); // the scenario is still there
+    expect(r.findings.map(finding_key)).not.toContain('tdr_late @ timeout detection');
+  });
+
+  it('job starts postponing a hung job\'s TDR still are', () => {
+    expect(run_case(xe_case('sched', 380)).findings.map(finding_key)).toContain('tdr_late @ timeout detection');
+  });
 });

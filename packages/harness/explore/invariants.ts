@@ -78,7 +78,16 @@ interface TraceFacts {
   readonly timeouts_ns: number[];
   /** First unplug call, or Infinity. */
   readonly unplug_ns: number;
+  /** Device recoveries [start, done] from the drivers' reset tracepoints (RESET_TRACEPOINTS). */
+  readonly resets: [number, number][];
 }
+
+/**
+ * Driver tracepoints bracketing a whole-device recovery (phase 'start' / 'done'). The
+ * schedulers are stopped inside (drm_sched_stop / drm_dep_queue_stop cancel the TDR), so no
+ * timeout is due until the recovery ends.
+ */
+const RESET_TRACEPOINTS: ReadonlySet<string> = new Set(['xe_gt_reset', 'panthor_reset']);
 
 function fence_key(context: number, seqno: number): string {
   return `${context}:${seqno}`;
@@ -92,6 +101,8 @@ function trace_facts(outcome: RunOutcome): TraceFacts {
   const finished_index = new Map<string, number>();
   const timeouts_ns: number[] = [];
   let unplug_ns = Infinity;
+  const resets: [number, number][] = [];
+  let reset_start = -1;
   const events = outcome.kernel.trace.events;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
@@ -105,9 +116,13 @@ function trace_facts(outcome: RunOutcome): TraceFacts {
       timeouts_ns.push(ev.t_ns);
     } else if (ev.name === 'harness_unplug' && ev.args.phase === 'call' && unplug_ns === Infinity) {
       unplug_ns = ev.t_ns;
+    } else if (RESET_TRACEPOINTS.has(ev.name)) {
+      if (ev.args.phase === 'start') reset_start = ev.t_ns;
+      else if (ev.args.phase === 'done' && reset_start >= 0) { resets.push([reset_start, ev.t_ns]); reset_start = -1; }
     }
   }
-  return { ring, run_index, finished_index, timeouts_ns, unplug_ns };
+  if (reset_start >= 0) resets.push([reset_start, Infinity]);
+  return { ring, run_index, finished_index, timeouts_ns, unplug_ns, resets };
 }
 
 function never_signalled(obs: Observation, end_ns: number, add: (f: Finding) => void): void {
@@ -227,12 +242,29 @@ function tdr_late(outcome: RunOutcome, obs: Observation, facts: TraceFacts, time
     if (end !== Infinity) points.push([end, -1]);
   }
   for (const t of facts.timeouts_ns) points.push([t, 0]);
+  // A device recovery is progress at both ends, and the time inside it does not count.
+  const RECOVERY_START = -2, RECOVERY_DONE = 2;
+  for (const [a, b] of facts.resets) { points.push([a, RECOVERY_START]); if (b !== Infinity) points.push([b, RECOVERY_DONE]); }
   // Ends before starts at one instant: a completion at t is progress for whatever ran at t.
   points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const window_end = Math.min(facts.unplug_ns, outcome.kernel.now());
-  let pending = 0, since = 0;
+  let pending = 0, since = 0, recovering = 0;
   for (const [t, delta] of [...points, [window_end, 0] as [number, number]]) {
     if (t > window_end) break;
+    if (delta === RECOVERY_START || delta === RECOVERY_DONE) {
+      if (delta === RECOVERY_START && recovering === 0 && pending > 0 && t - since > limit_ns) {
+        add({
+          kind: 'tdr_late', site: 'timeout detection',
+          message: `no completion and no timeout for ${((t - since) / MS).toFixed(1)} ms with jobs in flight (TDR period ${timeout_ms} ms, slack ${(slack_ns / MS).toFixed(1)} ms)`,
+          time_ns: t,
+        });
+        return;
+      }
+      recovering += delta === RECOVERY_START ? 1 : -1;
+      since = t;
+      continue;
+    }
+    if (recovering > 0) { pending += delta; since = t; continue; }
     if (pending > 0 && t - since > limit_ns) {
       add({
         kind: 'tdr_late', site: 'timeout detection',
