@@ -737,7 +737,7 @@ const xe_sched_ops: xe_sched_backend_ops = {
 /* ------------------------------------------------------------------------------------------ */
 /* xe_guc_submit.c: exec queue ops                                                              */
 
-/** Queue flags of GuC-backed queues per device (options dep_irq_put, dep_submit_bypass). */
+/** Queue flags of GuC-backed queues per device (options dep_flags, or dep_irq_put and dep_submit_bypass). */
 const guc_queue_flags = new WeakMap<xe_device, number>();
 
 function guc_queue_flags_of(xe: xe_device): number {
@@ -1362,8 +1362,11 @@ export const xe_dep_binding: XeBinding = {
   xe_guc_submit_init(xe: xe_device, options: Readonly<Record<string, number | string | boolean>>): void {
     xe.gt.guc.handlers = xe_guc_submit_g2h;
     xe.gt.reset_worker = INIT_WORK(xe.kernel, gt_reset_worker, 'gt->reset.worker', xe.gt);
-    guc_queue_flags.set(xe, (options.dep_irq_put === false ? 0 : DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) |
-      (options.dep_submit_bypass === true ? DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS : 0));
+    // dep_flags (DRM_DEP_QUEUE_FLAGS_*, exploration campaigns) overrides the two booleans.
+    const flags = typeof options.dep_flags === 'number' ? options.dep_flags
+      : (options.dep_irq_put === false ? 0 : DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) |
+        (options.dep_submit_bypass === true ? DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS : 0);
+    guc_queue_flags.set(xe, flags & (DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE | DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS));
   },
   xe_exec_queue_create,
   xe_exec_queue_get: (q) => xe_exec_queue_get(q as xe_exec_queue),
