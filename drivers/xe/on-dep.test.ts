@@ -31,6 +31,21 @@ describe('xe on drm_dep: the conversion', () => {
     }
   });
 
+  it('dep_flags (exploration) overrides dep_irq_put and dep_submit_bypass', () => {
+    for (const flags of [0, 1, 2, 3]) {
+      const s = setup('dep', { dep_flags: flags, dep_irq_put: true, dep_submit_bypass: false });
+      const { k, dev } = s;
+      const c = dev.open_client('a');
+      const q = queue(dev, c);
+      const jobs = submit_many(k, dev, q, [0, 1].map(() => ({ duration_ns: MS })));
+      k.run_for(10 * MS);
+      expect(outcomes(jobs)).toEqual(['0', '0']);
+      expect(work_items(k, 'drm_dep_queue_put_job_work') > 0).toBe((flags & 1) === 0);
+      expect(events(k, 'xe_sched_job_run')[0].context === k.init_ctx.name).toBe((flags & 2) !== 0);
+      teardown(s, [c]);
+    }
+  });
+
   it('patch 08: the exec queue is the drm_dep_queue; its async release sends DISABLE + DEREGISTER and ends in release_done', () => {
     const s = setup('dep');
     const { k, dev } = s;
