@@ -12,7 +12,7 @@ import {
   ERT_CMD_STATE_COMPLETED, ERT_CMD_STATE_ERROR, ERT_CMD_STATE_NEW, HWCTX_MAX_CMDS,
 } from './index.ts';
 import {
-  MS, S, US, cmd, job, outcome, queue, rig, submitter, teardown, timed, violation_keys, wait_all, type Submitted,
+  MS, S, US, cmd, job, outcome, queue, rig, submitter, teardown, timed, two_clients, violation_keys, wait_all, type Submitted,
 } from './testlib.ts';
 
 /** FW management round trip (amdxdna.fw_mgmt_msg_ns default) and per-command dispatch. */
@@ -264,10 +264,7 @@ for (const backend of backends) {
 
     it('device unplug with commands in flight: remove tears every hwctx down; ioctls then fail with -ENODEV; no leak once the file is closed', () => {
       const r = rig(backend);
-      const c1 = r.dev.open_client('a');
-      const c2 = r.dev.open_client('b');
-      const q1 = queue(r, c1);
-      const q2 = queue(r, c2);
+      const { c1, c2, q1, q2 } = two_clients(r);
       const l1: Submitted[] = [];
       const l2: Submitted[] = [];
       submitter(r, 'a/0', q1, [cmd(20 * MS), cmd(20 * MS)], l1);
@@ -289,10 +286,7 @@ for (const backend of backends) {
 
     it('unplug while timeout handlers sleep on dev_lock: drm_sched deadlocks (F3, upstream); drm_dep returns with nothing leaked (D7: the barrier runs without dev_lock; D8: no restart on a killed queue)', () => {
       const r = rig(backend);
-      const c1 = r.dev.open_client('a');
-      const c2 = r.dev.open_client('b');
-      const q1 = queue(r, c1);
-      const q2 = queue(r, c2);
+      const { c1, c2, q1, q2 } = two_clients(r);
       const l1: Submitted[] = [];
       const l2: Submitted[] = [];
       submitter(r, 'a/0', q1, [cmd(5 * MS, { hang: true })], l1);
@@ -320,24 +314,21 @@ for (const backend of backends) {
 
     it('a submit that sleeps through its client\'s close during remove still returns a job; the device drops its fence reference at unplug (no leak)', () => {
       const r = rig(backend, { close_is_exit: false });
-      const c0 = r.dev.open_client('a');
-      const c1 = r.dev.open_client('b');
-      const q0 = queue(r, c0);
-      const q1 = queue(r, c1);
-      const l0: Submitted[] = [];
+      const { c1, c2, q1, q2 } = two_clients(r);
       const l1: Submitted[] = [];
-      submitter(r, 'a/0', q0, [cmd(5 * MS, { hang: true })], l0);
+      const l2: Submitted[] = [];
+      submitter(r, 'a/0', q1, [cmd(5 * MS, { hang: true })], l1);
       r.kernel.run_for(1 * MS);
       // b's submit sleeps in the ioctl on a's hung command (no in-fences in EXEC_CMD).
-      submitter(r, 'b/0', q1, [cmd(1 * MS, { deps: [job(l0[0]).out_fence] })], l1);
+      submitter(r, 'b/0', q2, [cmd(1 * MS, { deps: [job(l1[0]).out_fence] })], l2);
       r.kernel.spawn('remove', r.dev.unplug());
       r.kernel.run_for(1 * MS);
       // Removal is waiting (2 s) for a's hwctx to go idle; b's close cannot enter the device.
-      r.kernel.run_task(r.dev.close_client(c1));
-      expect(l1).toEqual([]);
+      r.kernel.run_task(r.dev.close_client(c2));
+      expect(l2).toEqual([]);
       r.kernel.run_for(3 * S);
-      expect(l1.length).toBe(1);
-      expect(teardown(r, [c0, c1])).toBe(0);
+      expect(l2.length).toBe(1);
+      expect(teardown(r, [c1, c2])).toBe(0);
     });
 
     it('firmware error on a command: ERROR in the command BO, the fence signals normally (error 0)', () => {

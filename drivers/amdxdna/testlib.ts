@@ -28,6 +28,13 @@ export function queue(r: Rig, client: ClientHandle): QueueHandle {
   return q;
 }
 
+/** Clients 'a' and 'b', one hardware context each. */
+export function two_clients(r: Rig): { c1: ClientHandle; c2: ClientHandle; q1: QueueHandle; q2: QueueHandle } {
+  const c1 = r.dev.open_client('a');
+  const c2 = r.dev.open_client('b');
+  return { c1, c2, q1: queue(r, c1), q2: queue(r, c2) };
+}
+
 export function cmd(duration_ns: number, extra: Partial<JobSpec> = {}): JobSpec {
   return { duration_ns, deps: [], ...extra };
 }
