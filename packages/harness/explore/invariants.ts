@@ -251,21 +251,8 @@ function tdr_late(outcome: RunOutcome, obs: Observation, facts: TraceFacts, time
   let pending = 0, since = 0, recovering = 0;
   for (const [t, delta] of [...points, [window_end, 0] as [number, number]]) {
     if (t > window_end) break;
-    if (delta === RECOVERY_START || delta === RECOVERY_DONE) {
-      if (delta === RECOVERY_START && recovering === 0 && pending > 0 && t - since > limit_ns) {
-        add({
-          kind: 'tdr_late', site: 'timeout detection',
-          message: `no completion and no timeout for ${((t - since) / MS).toFixed(1)} ms with jobs in flight (TDR period ${timeout_ms} ms, slack ${(slack_ns / MS).toFixed(1)} ms)`,
-          time_ns: t,
-        });
-        return;
-      }
-      recovering += delta === RECOVERY_START ? 1 : -1;
-      since = t;
-      continue;
-    }
-    if (recovering > 0) { pending += delta; since = t; continue; }
-    if (pending > 0 && t - since > limit_ns) {
+    // Inside a recovery nothing is late; its start is checked like any progress point.
+    if (recovering === 0 && pending > 0 && t - since > limit_ns) {
       add({
         kind: 'tdr_late', site: 'timeout detection',
         message: `no completion and no timeout for ${((t - since) / MS).toFixed(1)} ms with jobs in flight (TDR period ${timeout_ms} ms, slack ${(slack_ns / MS).toFixed(1)} ms)`,
@@ -273,7 +260,12 @@ function tdr_late(outcome: RunOutcome, obs: Observation, facts: TraceFacts, time
       });
       return;
     }
-    if (delta <= 0 || pending === 0) since = t;
+    if (delta === RECOVERY_START || delta === RECOVERY_DONE) {
+      recovering += delta === RECOVERY_START ? 1 : -1;
+      since = t;
+      continue;
+    }
+    if (recovering > 0 || delta <= 0 || pending === 0) since = t;
     pending += delta;
   }
 }
