@@ -1,5 +1,5 @@
 /**
- * Test helpers: where the shared wsim descriptors and the README example live.
+ * Test helpers: where the wsim descriptors and the README example live.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 /** The repository root (this file is packages/harness/workload/test-support.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** IGT gem_wsim descriptors shared with the other projects: ../shared/wsim beside the repo. */
-export const WSIM_DIR = join(REPO_ROOT, '..', 'shared', 'wsim');
+/** The IGT gem_wsim descriptors the repository carries (workloads/wsim), so a bare clone tests them. */
+export const WSIM_DIR = join(REPO_ROOT, 'workloads', 'wsim');
 
 export function wsim_files(): { name: string; text: string }[] {
   return readdirSync(WSIM_DIR).filter((name) => name.endsWith('.wsim')).sort()
