@@ -8,14 +8,14 @@ import {
   dma_fence_timeline_name, dma_resv_add_fence, dma_resv_lock, dma_resv_unlock, DMA_RESV_USAGE_WRITE,
   drm_file, drm_gem_object, EBUSY, ECANCELED, EINVAL, ENOENT, ETIME, ETIMEDOUT, GFP_KERNEL, INIT_WORK, Kernel, kfree,
   kmalloc, queue_work, spin_lock_init, spin_lock_irqsave, spin_unlock_irqrestore, SimulationHang,
-  WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, type Sleepable,
+  WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, fsleep, mutex, mutex_lock_sleepable, mutex_unlock, type Sleepable,
 } from '@deplab/sim';
 import {
   drm_dep_device, drm_dep_device_queue_count, drm_dep_device_wait_idle, drm_dep_job_add_dependency,
   drm_dep_job_add_implicit_dependencies, drm_dep_job_add_syncobj_dependency, drm_dep_job_arm,
   drm_dep_job_done, drm_dep_job_finished_fence, drm_dep_job_init, drm_dep_job_push, drm_dep_job_put,
   drm_dep_job_queue, drm_dep_queue, drm_dep_queue_credit_count, drm_dep_queue_for_each_pending_job,
-  drm_dep_queue_init, drm_dep_queue_kill, drm_dep_queue_name, drm_dep_queue_put, drm_dep_queue_release_done,
+  drm_dep_queue_init, drm_dep_queue_is_killed, drm_dep_queue_kill, drm_dep_queue_name, drm_dep_queue_put, drm_dep_queue_release_done,
   drm_dep_queue_start,
   drm_dep_queue_stop, drm_dep_queue_trigger_timeout, DRM_DEP_QUEUE_FLAGS_ALL,
   DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS, DRM_DEP_TIMEDOUT_ENODEV,
@@ -495,6 +495,60 @@ describe('driver-unload barrier', () => {
     for (const f of fences) dma_fence_put(f);
     expect(k.violations.format()).toBe('');
     expect(k.lifetime.live(DEP_TYPES)).toEqual([]);
+  });
+
+  // docs/findings.md 7: kill neither cancels nor waits for a timeout handler in progress, and
+  // the barrier waits for it (the handler holds its job, the job its queue). A handler that
+  // sleeps on a lock the barrier's caller holds is a deadlock lockdep does not see.
+  function tdr_sleeping_on(k: Kernel, gpu: fake_gpu, lock: mutex) {
+    const dev = new drm_dep_device(k, 'card0');
+    const seen = { killed_in_handler: null as boolean | null };
+    const q: fake_queue = fake_queue_create(gpu, {
+      dev, timeout_ms: 10,
+      ops: {
+        *timedout_job(): Sleepable<drm_dep_timedout_stat> {
+          yield* mutex_lock_sleepable(lock);
+          seen.killed_in_handler = drm_dep_queue_is_killed(q);
+          mutex_unlock(lock);
+          return DRM_DEP_TIMEDOUT_NO_HANG;
+        },
+      },
+    });
+    const fences = submit_all([fake_job_create(q, 50 * MS)]);
+    return { dev, q, fences, seen };
+  }
+
+  it('timedout_job may run after kill returned, and the barrier waits for it', () => {
+    const { k, gpu } = setup();
+    const lock = new mutex(k, 'driver_lock');
+    const { dev, q, fences, seen } = tdr_sleeping_on(k, gpu, lock);
+    k.run_task((function* (): Sleepable {
+      yield* mutex_lock_sleepable(lock);
+      yield* fsleep(k, 15_000); // the TDR fires at 10 ms and sleeps on the lock
+      drm_dep_queue_kill(q);
+      drm_dep_queue_put(q);
+      mutex_unlock(lock);
+      yield* drm_dep_device_wait_idle(dev);
+    })());
+    expect(seen.killed_in_handler).toBe(true);
+    for (const f of fences) dma_fence_put(f);
+    k.run_all();
+    expect(k.violations.format()).toBe('');
+    expect(k.lifetime.live(DEP_TYPES)).toEqual([]);
+  });
+
+  it('a barrier called under a lock the timeout handler takes deadlocks, and lockdep reports nothing', () => {
+    const { k, gpu } = setup();
+    const lock = new mutex(k, 'driver_lock');
+    const { dev, q } = tdr_sleeping_on(k, gpu, lock);
+    expect(() => k.run_task((function* (): Sleepable {
+      yield* mutex_lock_sleepable(lock);
+      yield* fsleep(k, 15_000);
+      drm_dep_queue_kill(q);
+      drm_dep_queue_put(q);
+      yield* drm_dep_device_wait_idle(dev); // still holding the lock
+    })())).toThrow(SimulationHang);
+    expect(k.violations.of_kind('lockdep_cycle')).toEqual([]);
   });
 
   it('waits forever (a reported hang) if a queue is never put', () => {
