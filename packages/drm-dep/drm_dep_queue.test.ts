@@ -15,7 +15,7 @@ import {
   drm_dep_job_add_implicit_dependencies, drm_dep_job_add_syncobj_dependency, drm_dep_job_arm,
   drm_dep_job_done, drm_dep_job_finished_fence, drm_dep_job_init, drm_dep_job_push, drm_dep_job_put,
   drm_dep_job_queue, drm_dep_queue, drm_dep_queue_credit_count, drm_dep_queue_for_each_pending_job,
-  drm_dep_queue_init, drm_dep_queue_is_killed, drm_dep_queue_kill, drm_dep_queue_name, drm_dep_queue_put, drm_dep_queue_release_done,
+  drm_dep_queue_get_unless_zero, drm_dep_queue_init, drm_dep_queue_is_killed, drm_dep_queue_kill, drm_dep_queue_name, drm_dep_queue_put, drm_dep_queue_release_done,
   drm_dep_queue_start,
   drm_dep_queue_stop, drm_dep_queue_trigger_timeout, DRM_DEP_QUEUE_FLAGS_ALL,
   DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS, DRM_DEP_TIMEDOUT_ENODEV,
@@ -564,6 +564,20 @@ describe('zombie guard', () => {
   function work_runs(k: Kernel, work: string) {
     return k.trace.events.filter((e) => e.name === 'workqueue_execute_start' && e.args.work === work);
   }
+
+  it('drm_dep_queue_get_unless_zero takes a reference while the queue lives and refuses once the last put is done', () => {
+    const { k, gpu } = setup();
+    const q = fake_queue_create(gpu, {});
+    expect(drm_dep_queue_get_unless_zero(q)).toBe(q);
+    drm_dep_queue_put(q); // the reference just taken
+    drm_dep_queue_kill(q);
+    drm_dep_queue_put(q); // the last one: teardown queued, memory still there
+    expect(drm_dep_queue_get_unless_zero(q)).toBeNull();
+    k.run_all();
+    expect(q.log).toEqual(['free']);
+    expect(k.violations.format()).toBe('');
+    expect(k.lifetime.live(DEP_TYPES)).toEqual([]);
+  });
 
   it('a TDR worker queued just before the final put runs after it and leaves at once', () => {
     const { k, gpu } = setup();

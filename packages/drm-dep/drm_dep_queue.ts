@@ -398,6 +398,19 @@ export function drm_dep_queue_get<Q extends drm_dep_queue>(q: Q): Q {
 }
 
 /**
+ * drm_dep_queue_get_unless_zero - take a reference only while the count is not zero. Any
+ * context. Returns `q`, or null once the last reference is gone (the queue is a zombie whose
+ * teardown is under way): the RFC's queue workers start with kref_get_unless_zero on the queue,
+ * and a driver walking its own queue table (xe's xe_exec_queue_get_unless_zero) needs the same
+ * to skip a queue that is being released [I: exported as the RFC's workers use it].
+ */
+export function drm_dep_queue_get_unless_zero<Q extends drm_dep_queue>(q: Q): Q | null {
+  const qs = queue_state_of(q);
+  if (qs.phase === QUEUE_ZEROED || !qs.kernel.lifetime.use(qs.id, 'drm_dep_queue_get_unless_zero')) return null;
+  return kref_get_unless_zero(qs.refcount) ? q : null;
+}
+
+/**
  * drm_dep_queue_put - drop a reference. Any context, including hardirq and the reclaim path:
  * the last put only marks the queue a zombie and queues the teardown work on the preallocated
  * work item (no allocation, no sleep) [V S2 "reclaim-safe final puts"; mechanism I].

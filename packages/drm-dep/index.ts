@@ -21,6 +21,7 @@ export {
   DRM_DEP_SUBMIT_BATCH_MAX,
   drm_dep_queue_init,
   drm_dep_queue_get,
+  drm_dep_queue_get_unless_zero,
   drm_dep_queue_put,
   drm_dep_queue_kill,
   drm_dep_queue_stop,

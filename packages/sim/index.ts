@@ -9,6 +9,7 @@ export * from './event-queue.ts';
 export * from './violations.ts';
 export * from './trace.ts';
 export * from './cost.ts';
+export * from './assumptions.ts';
 export * from './context.ts';
 export * from './lifetime.ts';
 export * from './kref.ts';

@@ -13,6 +13,7 @@
  */
 import { ExecContext, type ContextKind } from './context.ts';
 import { make_cost_table, type CostOverrides, type CostTable } from './cost.ts';
+import { check_assumptions, type Assumption, type AssumptionValues } from './assumptions.ts';
 import {
   EventQueue, PHASE_HARDIRQ, PHASE_KWORKER, PHASE_PROCESS, PHASE_SOFTIRQ, fifo_tie_breaker,
   type EventHandle, type TieBreaker,
@@ -35,6 +36,8 @@ export interface KernelOptions {
   /** Simulated CPUs available to kworkers and process tasks (default 8). */
   nr_cpus?: number;
   costs?: CostOverrides;
+  /** Selected values of modelling assumptions (assumptions.ts); unlisted ones take their default. */
+  assume?: AssumptionValues;
   trace?: TraceMode;
   /** 'full' (default) also emits the high-volume substrate tracepoints; 'jobs' only the rest. */
   trace_detail?: 'full' | 'jobs';
@@ -115,6 +118,8 @@ export class Kernel {
   readonly jiffies: Jiffies;
   readonly random: RandomStreams;
   readonly costs: CostTable;
+  /** The assumption values this run selected (defaults omitted). */
+  readonly assumptions: AssumptionValues;
   /**
    * costs.driver as a Map (the table is fixed for the run): cost_of runs several times per job
    * with many different names, and a Map lookup stays fast where a keyed load on the object goes
@@ -169,6 +174,9 @@ export class Kernel {
     this.random = new RandomStreams(options.seed ?? 1);
     this.costs = make_cost_table(options.costs);
     this.driver_costs = new Map(Object.entries(this.costs.driver));
+    const problems = check_assumptions(options.assume ?? {});
+    if (problems.length > 0) throw new RangeError(problems.join('; '));
+    this.assumptions = Object.freeze({ ...(options.assume ?? {}) });
     this.trace = new TraceRecorder(options.trace ?? 'off', 5_000_000, (options.trace_detail ?? 'full') === 'full');
     this.max_events = options.max_events ?? 50_000_000;
     const nr_cpus = options.nr_cpus ?? 8;
@@ -220,6 +228,12 @@ export class Kernel {
   /** A driver cost from the table (driver.<name>), or `fallback_ns` if the table has none. */
   cost_of(name: string, fallback_ns: number): number {
     return this.driver_costs.get(name) ?? fallback_ns;
+  }
+
+  /** The value this run selected for a modelling assumption, or its default. */
+  assume<V extends string>(a: Assumption<V>): V {
+    const v = this.assumptions[a.id];
+    return v === undefined ? a.default : (v as V);
   }
 
   /* ---------------------------------------------------------------------------------------- */
