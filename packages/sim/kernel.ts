@@ -22,7 +22,7 @@ import { LifetimeTracker } from './lifetime.ts';
 import { Lockdep, lock_map_acquire, lock_map_release, lockdep_map } from './lockdep.ts';
 import { RandomStreams } from './random.ts';
 import { HZ_DEFAULT, Jiffies } from './time.ts';
-import { TraceRecorder, type TraceArgs, type TraceMode } from './trace.ts';
+import { TraceRecorder, type TraceArgs, type TraceMode, type TraceSink } from './trace.ts';
 import { ViolationLog, type ViolationKind } from './violations.ts';
 import { WAIT_OK, WAIT_SIGNAL, WAIT_TIMEOUT, type Sleepable, type Sleeper, type WaitResult, wait_queue_head } from './wait.ts';
 import { AllocStats, type FaultInjection } from './alloc.ts';
@@ -39,6 +39,10 @@ export interface KernelOptions {
   /** Selected values of modelling assumptions (assumptions.ts); unlisted ones take their default. */
   assume?: AssumptionValues;
   trace?: TraceMode;
+  /** Receives every trace event as it is emitted (needs a trace mode other than 'off'). */
+  trace_sink?: TraceSink;
+  /** Bound on recorded events in 'record' mode (default 5M); past it the run fails. */
+  trace_limit?: number;
   /** 'full' (default) also emits the high-volume substrate tracepoints; 'jobs' only the rest. */
   trace_detail?: 'full' | 'jobs';
   tie_breaker?: TieBreaker;
@@ -177,7 +181,7 @@ export class Kernel {
     const problems = check_assumptions(options.assume ?? {});
     if (problems.length > 0) throw new RangeError(problems.join('; '));
     this.assumptions = Object.freeze({ ...(options.assume ?? {}) });
-    this.trace = new TraceRecorder(options.trace ?? 'off', 5_000_000, (options.trace_detail ?? 'full') === 'full');
+    this.trace = new TraceRecorder(options.trace ?? 'off', options.trace_limit ?? 5_000_000, (options.trace_detail ?? 'full') === 'full', options.trace_sink ?? null);
     this.max_events = options.max_events ?? 50_000_000;
     const nr_cpus = options.nr_cpus ?? 8;
     if (!Number.isInteger(nr_cpus) || nr_cpus < 1 || nr_cpus > 1024) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  GFP_KERNEL, INIT_WORK, Kernel, PHASE_KWORKER, TraceRecorder, alloc_workqueue, dma_fence, dma_fence_add_callback,
+  GFP_KERNEL, TraceLimitExceeded, INIT_WORK, Kernel, PHASE_KWORKER, TraceRecorder, alloc_workqueue, dma_fence, dma_fence_add_callback,
   dma_fence_cb, dma_fence_init, dma_fence_put, dma_fence_set_error, dma_fence_signal, dma_fence_wait,
   format_violation, kfree, kmalloc, kref, kref_put, msleep, queue_work, spin_lock, spin_lock_init, spin_unlock,
   type TraceMode, type Violation, type ViolationKind,
@@ -109,12 +109,23 @@ describe('trace recorder', () => {
     expect(swapped.digest()).not.toBe(reference);
   });
 
-  it('records events with time and context, and stops keeping them at its limit', () => {
+  it('records events with time and context, and fails loudly past its limit rather than drop any', () => {
     const r = new TraceRecorder('record', 2);
-    for (let i = 0; i < 3; i++) r.emit(i, 'e', 'ctx', { i });
+    for (let i = 0; i < 2; i++) r.emit(i, 'e', 'ctx', { i });
     expect(r.events).toEqual([{ t_ns: 0, name: 'e', context: 'ctx', args: { i: 0 } }, { t_ns: 1, name: 'e', context: 'ctx', args: { i: 1 } }]);
-    expect(r.truncated).toBe(true);
-    expect(r.count).toBe(3);
+    expect(() => r.emit(2, 'e', 'ctx', { i: 2 })).toThrow(TraceLimitExceeded);
+    expect(r.events.length).toBe(2);
+  });
+
+  it('hands every event to a sink as it is emitted, without keeping it', () => {
+    const seen: string[] = [];
+    const r = new TraceRecorder('hash', 2, true, (t, name, ctx, args) => seen.push(`${t} ${name} ${ctx} ${JSON.stringify(args)}`));
+    for (let i = 0; i < 5; i++) r.emit(i, 'e', 'ctx', { i });
+    expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `${i} e ctx {"i":${i}}`));
+    expect(r.events).toEqual([]);
+    const plain = new TraceRecorder('hash');
+    for (let i = 0; i < 5; i++) plain.emit(i, 'e', 'ctx', { i });
+    expect(r.digest()).toBe(plain.digest()); // observing does not change the digest
   });
 
   it('model tracepoints carry the local clock and the current context', () => {

@@ -4,7 +4,10 @@
  * harness reads. Three modes:
  *   off     nothing is done (emitters check `enabled` first, so a disabled trace costs one branch)
  *   hash    a running 64-bit FNV-1a hash of every event, for determinism checks
- *   record  the events are kept, and hashed
+ *   record  the events are kept, and hashed; past the bound the run fails (TraceLimitExceeded),
+ *           never silently: a caller that needs every event gets every event or an error
+ * A sink (the harness's run monitor) may receive every event as it is emitted, in any mode but
+ * 'off': observing a run does not need the run recorded.
  */
 
 export type TraceValue = number | string | boolean | null;
@@ -19,6 +22,17 @@ export interface TraceEvent {
 
 export type TraceMode = 'off' | 'hash' | 'record';
 
+/** Receives every event as it is emitted (in emission order). */
+export type TraceSink = (t_ns: number, name: string, context: string, args: TraceArgs) => void;
+
+/** A recorded trace outgrew its bound: the output that needed it cannot be made. */
+export class TraceLimitExceeded extends Error {
+  constructor(limit: number) {
+    super(`the trace grew past ${limit} recorded events; record fewer (a shorter workload, fewer seeds) or raise the bound`);
+    this.name = 'TraceLimitExceeded';
+  }
+}
+
 export class TraceRecorder {
   readonly mode: TraceMode;
   readonly enabled: boolean;
@@ -29,21 +43,22 @@ export class TraceRecorder {
    */
   readonly full: boolean;
   readonly events: TraceEvent[] = [];
-  /** Upper bound on kept events; past it recording stops and `truncated` is set. */
+  /** Upper bound on kept events; past it the run fails with TraceLimitExceeded. */
   readonly limit: number;
-  truncated = false;
   count = 0;
-  /** Running hash (hash mode, and events past the bound in record mode). */
+  /** Running hash (hash mode). */
   private readonly running = new EventHasher();
+  private readonly sink: TraceSink | null;
   /** record mode: events already folded into `cache`, so digest() only hashes new ones. */
   private cached_count = 0;
   private readonly cache = new EventHasher();
 
-  constructor(mode: TraceMode = 'off', limit = 5_000_000, full = true) {
+  constructor(mode: TraceMode = 'off', limit = 5_000_000, full = true, sink: TraceSink | null = null) {
     this.mode = mode;
     this.enabled = mode !== 'off';
     this.full = this.enabled && full;
     this.limit = limit;
+    this.sink = sink;
   }
 
   emit(t_ns: number, name: string, context: string, args: TraceArgs): void {
@@ -51,13 +66,11 @@ export class TraceRecorder {
     this.count++;
     if (this.mode === 'hash') {
       this.running.event(t_ns, name, context, args);
-    } else if (this.events.length < this.limit) {
-      this.events.push({ t_ns, name, context, args });
     } else {
-      this.truncated = true;
-      // Past the bound, keep the digest exact: hash what is emitted from now on.
-      this.running.event(t_ns, name, context, args);
+      if (this.events.length >= this.limit) throw new TraceLimitExceeded(this.limit);
+      this.events.push({ t_ns, name, context, args });
     }
+    if (this.sink !== null) this.sink(t_ns, name, context, args);
   }
 
   /**
@@ -71,13 +84,7 @@ export class TraceRecorder {
       const e = this.events[this.cached_count];
       this.cache.event(e.t_ns, e.name, e.context, e.args);
     }
-    if (!this.truncated) return this.cache.hex();
-    const combined = new EventHasher();
-    combined.mix(this.cache.a);
-    combined.mix(this.cache.b);
-    combined.mix(this.running.a);
-    combined.mix(this.running.b);
-    return combined.hex();
+    return this.cache.hex();
   }
 }
 
