@@ -6,7 +6,7 @@
  */
 import type { Kernel, Sleepable, dma_fence } from '@deplab/sim';
 
-export type Backend = 'sched' | 'dep';
+export type Backend = 'sched' | 'dep' | 'dep-hw';
 
 /** Engine classes a workload may name; each driver maps them onto what it has. */
 export type EngineClass = 'render' | 'copy' | 'video' | 'video_enhance' | 'compute' | 'bind';

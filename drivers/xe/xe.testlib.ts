@@ -14,7 +14,7 @@ import { XeDevice, xe_device_factory } from './uapi.ts';
 
 export const MS = 1_000_000;
 export const US = 1_000;
-export const BACKENDS: readonly Backend[] = ['sched', 'dep'];
+export const BACKENDS = ['sched', 'dep'] as const satisfies readonly Backend[];
 
 export interface Setup {
   readonly k: Kernel;

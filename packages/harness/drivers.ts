@@ -2,7 +2,7 @@
  * The model drivers the harness can run, by name. Each entry builds a Device for a backend;
  * `defaults` are the device options a comparison uses unless the user overrides them.
  */
-import type { DeviceFactory, DeviceOptions, EngineClass } from '@deplab/driver-api';
+import type { Backend, DeviceFactory, DeviceOptions, EngineClass } from '@deplab/driver-api';
 import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver-mock';
 import { amdxdna_device } from '@deplab/driver-amdxdna';
 import { panthor_device_factory } from '@deplab/driver-panthor';
@@ -14,6 +14,10 @@ export interface DriverEntry {
   readonly factory: DeviceFactory;
   readonly engines: readonly EngineClass[];
   readonly defaults: DeviceOptions;
+  /** The bindings the driver has (default: drm_sched and drm_dep). */
+  readonly backends?: readonly Backend[];
+  /** The faults its device can inject (the --faults / fault-matrix names); the rest it refuses. */
+  readonly faults: readonly string[];
 }
 
 const mock: DriverEntry = {
@@ -23,6 +27,8 @@ const mock: DriverEntry = {
   engines: ['render'],
   // As the KUnit scheduling tests: no TDR (the mock's serial timeline makes queued work look hung).
   defaults: {},
+  // The KUnit mock has no firmware and no engines to reset (MockDevice.inject_fault).
+  faults: ['hang', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
 };
 
 const amdxdna: DriverEntry = {
@@ -31,6 +37,8 @@ const amdxdna: DriverEntry = {
   factory: amdxdna_device,
   engines: ['compute'],
   defaults: {},
+  // AIE2 has firmware context errors, no engine or device reset through the driver (uapi.ts inject_fault).
+  faults: ['hang', 'fw-error', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
 };
 
 const panthor: DriverEntry = {
@@ -39,6 +47,7 @@ const panthor: DriverEntry = {
   factory: panthor_device_factory,
   engines: ['render', 'compute', 'copy', 'bind'],
   defaults: {},
+  faults: ['hang', 'fw-error', 'engine-reset', 'device-reset', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
 };
 
 const xe: DriverEntry = {
@@ -47,6 +56,7 @@ const xe: DriverEntry = {
   factory: xe_device_factory,
   engines: ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'],
   defaults: {},
+  faults: ['hang', 'fw-error', 'engine-reset', 'device-reset', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
 };
 
 const registry = new Map<string, DriverEntry>([[mock.name, mock], [xe.name, xe], [panthor.name, panthor], [amdxdna.name, amdxdna]]);

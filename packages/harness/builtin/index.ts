@@ -58,3 +58,4 @@ export function load_builtin(w: BuiltinWorkload, engines: readonly EngineClass[]
   const text = readFileSync(`${repo_root()}/workloads/wsim/${w.source.wsim}`, 'utf8');
   return import_wsim(text, `workloads/wsim/${w.source.wsim}`, { engines, loops: w.source.loops, client_name: w.name.replace('wsim/', '') });
 }
+export { MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, fault_workload, type MatrixFault } from './faults.ts';

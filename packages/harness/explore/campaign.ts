@@ -69,7 +69,7 @@ export interface ShrinkReport {
 }
 
 export function shrink_task(task: ShrinkTask): ShrinkReport {
-  const c = decode_token(task.token);
+  const c = decode_token(task.token).case;
   const result = shrink_case(c, task.key, task.budget_runs);
   if (result === null) return { key: task.key, reproduced: false, token: null, before: null, after: null, runs: 0, timeline: '', message: '' };
   const full = run_case(result.case, { replay: 'exact', trace_detail: 'full' });

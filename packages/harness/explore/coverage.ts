@@ -4,7 +4,6 @@
  * and count the runs that reached each. Near means within NEAR_NS of virtual time.
  */
 import type { TraceEvent } from '@deplab/sim';
-import type { Observation } from '../run/observer.ts';
 import type { RunOutcome } from '../run/runner.ts';
 import type { Coverage } from './types.ts';
 
@@ -69,7 +68,9 @@ interface Span {
   ret: number;
 }
 
-export function coverage_of(outcome: RunOutcome, obs: Observation): Coverage {
+export function coverage_of(outcome: RunOutcome): Coverage {
+  const jobs = outcome.observation.jobs ?? [];
+  const submitted = outcome.jobs ?? [];
   const c: Coverage = {};
   for (const { name } of COVERAGE_COUNTERS) c[name] = 0;
   const events = outcome.kernel.trace.events;
@@ -113,14 +114,14 @@ export function coverage_of(outcome: RunOutcome, obs: Observation): Coverage {
     if (teardowns.some((s) => (t >= s.call && t <= s.ret) || Math.abs(t - s.call) <= NEAR_NS)) c.close_during_timeout++;
   }
   for (const s of teardowns) {
-    const mine = obs.jobs.filter((j) => j.client === s.client && j.submit_error === 0 && j.submitted_ns <= s.call);
+    const mine = jobs.filter((j) => j.client === s.client && j.submit_error === 0 && j.submitted_ns <= s.call);
     if (mine.some((j) => j.run_ns >= 0 && j.run_ns <= s.call && (j.finished_ns < 0 || j.finished_ns > s.call))) c.kill_with_jobs_in_flight++;
     if (mine.some((j) => j.run_ns < 0 || j.run_ns > s.call)) c.kill_with_jobs_queued++;
   }
   for (const ev of outcome.workload.events) {
     const t = ev.trigger;
     if (t.kind !== 'after' || ev.action.kind !== 'close_client') continue;
-    const job = outcome.jobs.find((j) => j.client === t.client && j.step_index === t.step_index && j.iteration === t.loop);
+    const job = submitted.find((j) => j.client === t.client && j.step_index === t.step_index && j.iteration === t.loop);
     if (job !== undefined && teardowns.some((s) => s.client === t.client && s.call === job.submit_return_ns)) c.close_right_after_submit++;
   }
   c.alloc_failures = outcome.kernel.alloc.failed_allocations;

@@ -9,11 +9,11 @@ import {
 } from '@deplab/sim';
 import type { DeviceFactory } from '@deplab/driver-api';
 import { find_driver } from '../drivers.ts';
-import { observe, type Observation } from '../run/observer.ts';
+import type { Observation } from '../run/monitor.ts';
 import { run_workload, type RunOutcome } from '../run/runner.ts';
 import { coverage_of } from './coverage.ts';
 import { check_invariants, from_violation } from './invariants.ts';
-import { explore_profile } from './profiles.ts';
+import { explore_profile, monitor_facts } from './profiles.ts';
 import type { Coverage, ExploreCase, Finding } from './types.ts';
 
 /**
@@ -24,7 +24,8 @@ import type { Coverage, ExploreCase, Finding } from './types.ts';
 export const EXPLORE_MAX_TIME_MS = 5_000;
 export const EXPLORE_DRAIN_MS = 2_000;
 
-function run_limits_ms(c: ExploreCase): { max_time_ms: number; drain_ms: number } {
+function run_limits_ms(c: ExploreCase): { max_time_ms?: number; drain_ms?: number } {
+  if (c.options.mode === 'compare') return {}; // the runner's own limits, as compare_seed uses them
   const tdr_ms = case_timeout_ms(c) ?? explore_profile(c.driver).fixed_timeout_ms ?? 0;
   return { max_time_ms: EXPLORE_MAX_TIME_MS + 2 * tdr_ms, drain_ms: EXPLORE_DRAIN_MS + 2 * tdr_ms };
 }
@@ -71,9 +72,7 @@ export function tie_breaker_for(c: ExploreCase, options: RunCaseOptions = {}): T
 
 /** The TDR period a case runs with, if the driver has an option for it. */
 export function case_timeout_ms(c: ExploreCase): number | null {
-  const option = explore_profile(c.driver).timeout_option;
-  const v = option === null ? undefined : c.options.device[option];
-  return typeof v === 'number' ? v : null;
+  return monitor_facts(c.driver, c.options.device).timeout_ms;
 }
 
 export function run_case(c: ExploreCase, options: RunCaseOptions = {}): CaseRun {
@@ -83,7 +82,6 @@ export function run_case(c: ExploreCase, options: RunCaseOptions = {}): CaseRun 
   // The runner builds the kernel; the factory is the first code that sees it.
   const factory: DeviceFactory = (k, backend, device_options) => {
     kernel = k;
-    k.faults.alloc_fail_probability = c.options.alloc_fail_probability;
     return driver.factory(k, backend, device_options);
   };
   let outcome: RunOutcome | null = null;
@@ -92,10 +90,14 @@ export function run_case(c: ExploreCase, options: RunCaseOptions = {}): CaseRun 
     outcome = run_workload(c.workload, factory, c.backend, {
       seed: c.seed,
       costs: c.options.costs as CostOverrides,
+      assume: c.options.assume,
+      alloc_fail_probability: c.options.alloc_fail_probability,
       kernel: { tie_breaker: tie_breaker_for(c, options) },
       device: { driver: { ...driver.defaults.driver, ...c.options.device } },
       ...run_limits_ms(c),
       trace_detail: options.trace_detail ?? 'jobs',
+      record: true,
+      monitor: { retain: true, ...monitor_facts(c.driver, c.options.device) },
     });
   } catch (e) {
     error = exception_finding(e as Error, kernel);
@@ -105,9 +107,9 @@ export function run_case(c: ExploreCase, options: RunCaseOptions = {}): CaseRun 
     const findings = k === null ? [error!] : [...k.violations.list.map(from_violation), error!];
     return { outcome: null, observation: null, kernel: k, findings, choices: k === null ? [] : [...k.eq.choices], coverage: {} };
   }
-  const observation = observe(outcome);
-  const findings = check_invariants(outcome, observation, { timeout_ms: case_timeout_ms(c), credits_per_job: explore_profile(c.driver).credits_per_job });
-  return { outcome, observation, kernel: outcome.kernel, findings, choices: [...outcome.kernel.eq.choices], coverage: coverage_of(outcome, observation) };
+  const observation = outcome.observation;
+  const findings = check_invariants(outcome);
+  return { outcome, observation, kernel: outcome.kernel, findings, choices: [...outcome.kernel.eq.choices], coverage: coverage_of(outcome) };
 }
 
 /**

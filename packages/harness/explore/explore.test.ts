@@ -18,7 +18,7 @@ import { decode_choices, decode_token, encode_choices, encode_token } from './to
 import { FAULT_KINDS, finding_key } from './types.ts';
 
 function keys_of(token: string): string[] {
-  return run_case(decode_token(token), { replay: 'exact' }).findings.map(finding_key);
+  return run_case(decode_token(token).case, { replay: 'exact' }).findings.map(finding_key);
 }
 
 describe('replay tokens', () => {
@@ -33,9 +33,9 @@ describe('replay tokens', () => {
     let report: SeedReport | null = null;
     for (let seed = 1; report === null; seed++) {
       const r = explore_seed({ driver: 'mock', backend: 'sched', seed, faults: FAULT_KINDS, strategy: 'random' });
-      if (r.token !== null && r.findings.length > 0 && decode_token(r.token).choices!.some((x) => x !== 0)) report = r;
+      if (r.token !== null && r.findings.length > 0 && decode_token(r.token).case.choices!.some((x) => x !== 0)) report = r;
     }
-    const c = decode_token(report.token!);
+    const c = decode_token(report.token!).case;
     const a = run_case(c, { replay: 'exact' });
     const b = run_case(c, { replay: 'exact' });
     expect(a.findings.map(finding_key)).toEqual(report.findings.map(finding_key));
@@ -152,7 +152,7 @@ class PlantedUafDevice implements Device {
 describe('a planted use-after-free', () => {
   if (find_driver('mock-planted-uaf') === undefined) {
     register_driver({
-      name: 'mock-planted-uaf', description: 'test only: the mock with a planted use-after-free', engines: ['render'], defaults: {},
+      name: 'mock-planted-uaf', description: 'test only: the mock with a planted use-after-free', engines: ['render'], defaults: {}, faults: ['hang', 'ctrl-c', 'destroy', 'unplug'],
       factory: (k, backend, options?: DeviceOptions) => new PlantedUafDevice(k, new MockDevice(k, backend === 'sched' ? mock_sched_backend() : mock_dep_backend(), options)),
     });
   }

@@ -36,7 +36,7 @@ export interface ExploreProfile {
    * ties one to a fault kind (e.g. how a file is closed matters only with Ctrl-C).
    */
   readonly dimensions: readonly Dimension[];
-  readonly variants: Readonly<Record<Backend, readonly DriverVariant[]>>;
+  readonly variants: Readonly<Partial<Record<Backend, readonly DriverVariant[]>>>;
 }
 
 /** DRM_DEP_QUEUE_FLAGS_ALL = JOB_PUT_IRQ_SAFE | SUBMIT_BYPASS: flag combinations 0..3. */
@@ -87,11 +87,22 @@ export function explore_profile(driver: string): ExploreProfile {
   return PROFILES[driver] ?? DEFAULT_PROFILE;
 }
 
+/**
+ * What the run monitor's checks need to know of a driver that the trace does not say: the TDR
+ * period the device runs with (when a device option sets it) and the credits of every job (when
+ * the driver fixes them). Exploration and comparison use the same facts.
+ */
+export function monitor_facts(driver: string, device: Readonly<Record<string, OptionValue>>): { timeout_ms: number | null; credits_per_job: number | null } {
+  const p = explore_profile(driver);
+  const v = p.timeout_option === null ? undefined : device[p.timeout_option];
+  return { timeout_ms: typeof v === 'number' ? v : null, credits_per_job: p.credits_per_job };
+}
+
 /** The variant whose options a case's device options contain ('plain' if none). */
 export function variant_label(driver: string, backend: Backend, device: Readonly<Record<string, OptionValue>>): string {
   const profile = explore_profile(driver);
   let label = 'plain';
-  for (const v of profile.variants[backend]) {
+  for (const v of profile.variants[backend] ?? []) {
     const keys = Object.keys(v.options);
     if (keys.length > 0 && keys.every((k) => device[k] === v.options[k])) label = v.label;
   }

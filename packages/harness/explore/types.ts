@@ -29,6 +29,13 @@ export interface CaseOptions {
   /** PCT parameters (strategy 'pct'). */
   readonly pct_depth: number;
   readonly pct_horizon: number;
+  /** Selected modelling assumptions (packages/sim/assumptions.ts); absent: the defaults. */
+  readonly assume?: Readonly<Record<string, string>>;
+  /**
+   * 'compare': the run of a comparison (its time limits and checks, FIFO order), so a token
+   * printed beside a comparison's regression replays that run; absent: an exploration run.
+   */
+  readonly mode?: 'compare';
 }
 
 export interface ExploreCase {

@@ -187,10 +187,10 @@ describe('import_ftrace_workload', () => {
 
   it('replays on the mock GPU: the copy job waits for the gfx job it depended on', () => {
     const mock = find_driver('mock')!;
-    const run = run_workload(imported(CAPTURE, mock.engines), mock.factory, 'dep', { seed: 1, drain_ms: 50 });
+    const run = run_workload(imported(CAPTURE, mock.engines), mock.factory, 'dep', { seed: 1, drain_ms: 50, record: true, monitor: { retain: true } });
     const at = (name: string, context: number, seqno: number) => run.kernel.trace.events.find((e) => e.name === name && e.args.fence_context === context && e.args.fence_seqno === seqno)!.t_ns;
-    const gfx = run.jobs.find((j) => j.client === 'gfx_0.0.0')!;
-    const copy = run.jobs.find((j) => j.client === 'sdma0')!;
+    const gfx = run.jobs!.find((j) => j.client === 'gfx_0.0.0')!;
+    const copy = run.jobs!.find((j) => j.client === 'sdma0')!;
     expect(at('drm_dep_job_run', copy.fence_context, copy.fence_seqno)).toBeGreaterThanOrEqual(at('drm_dep_job_done', gfx.fence_context, gfx.fence_seqno));
   });
 

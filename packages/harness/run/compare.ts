@@ -1,163 +1,333 @@
 /**
- * A/B comparison: one workload on one driver, both backends, N seeds. Seeds pair the runs:
- * seed s on drm_sched and seed s on drm_dep draw the same workload numbers, so per-seed
- * differences carry the comparison (paired statistics), and a behaviour diff per seed says
- * what differs beyond timing.
+ * A/B comparison: one workload on one driver, a baseline and a candidate backend (drm_sched and
+ * drm_dep by default), N seeds. Seeds pair the runs: seed s draws the same workload numbers on
+ * both backends, so per-seed differences carry the comparison (paired statistics), and a
+ * guarantee diff per seed says what differs beyond timing. Everything a seed contributes is
+ * plain data (SeedOutput), so seeds run in worker threads and shards on other machines.
  */
-import { RandomStream, make_cost_table, type CostOverrides, type CostTable } from '@deplab/sim';
-import type { DeviceFactory, DeviceOptions } from '@deplab/driver-api';
-import { bootstrap_percentile_delta, paired_compare, type BootstrapInterval, type PairedComparison } from '../stats/stats.ts';
+import { RandomStream, canonical_assumptions, make_cost_table, type AssumptionValues, type CostOverrides, type CostTable } from '@deplab/sim';
+import type { Backend, DeviceFactory, DeviceOptions } from '@deplab/driver-api';
+import {
+  bootstrap_percentile_delta, holm_adjust, paired_compare, paired_shares, type BootstrapInterval, type PairedComparison,
+} from '../stats/stats.ts';
+import { pooled, type LatencySketch } from '../stats/latency.ts';
 import type { Workload } from '../workload/types.ts';
-import { diff_runs, type DiffClass, type JobDiff, type QueueDiff, type Unmatched, type ViolationDiff } from './diff.ts';
+import { diff_seed, type GuaranteeDiff, type GuaranteeDiffCounts, type SeedDiff } from './diff.ts';
+import { GUARANTEES, SITUATIONS, guarantee_of_violation, type GuaranteeId } from './guarantees.ts';
 import { SCALAR_METRICS, compute_metrics, type RunMetrics } from './metrics.ts';
-import { observe, type JobRecord } from './observer.ts';
+import type { GuaranteeTally, MonitorOptions } from './monitor.ts';
 import { run_workload, type RunOptions } from './runner.ts';
+import { group_violations, type ViolationGroup } from './triage.ts';
+import { encode_token } from '../explore/token.ts';
+import type { OptionValue } from '../explore/types.ts';
 
 export interface CompareOptions {
   readonly seeds: readonly number[];
+  readonly baseline?: Backend;
+  readonly candidate?: Backend;
   readonly costs?: CostOverrides;
+  readonly assume?: AssumptionValues;
   readonly device?: DeviceOptions;
+  readonly alloc_fail_probability?: number;
   readonly max_time_ms?: number;
+  /** Driver facts the guarantee checks need (TDR period, fixed credits). */
+  readonly monitor?: Pick<MonitorOptions, 'timeout_ms' | 'credits_per_job' | 'tdr_slack_ns'>;
+}
+
+/** One backend's run of one seed, as plain data. */
+export interface BackendRun {
+  readonly backend: Backend;
+  readonly digest: string;
+  readonly stuck: string | null;
+  readonly stuck_at: 'run_workload' | 'teardown' | null;
+  readonly metrics: RunMetrics;
+  /** submit→finished latency sketch, for percentiles pooled over seeds. */
+  readonly sketch: LatencySketch;
+  readonly guarantees: Readonly<Partial<Record<GuaranteeId, GuaranteeTally>>>;
+  readonly outcomes: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly groups: readonly ViolationGroup[];
+}
+
+export interface SeedOutput {
+  readonly seed: number;
+  readonly baseline: BackendRun;
+  readonly candidate: BackendRun;
+  readonly diff: SeedDiff;
 }
 
 export interface MetricComparison {
   readonly name: string;
   readonly lower_is_better: boolean;
-  readonly sched: readonly number[];
-  readonly dep: readonly number[];
+  /** False: the metric's events differ in meaning between backends; shown, never judged. */
+  readonly comparable: boolean;
+  readonly baseline: readonly number[];
+  readonly candidate: readonly number[];
   readonly comparison: PairedComparison;
 }
 
-export interface SeedResult {
-  readonly seed: number;
-  readonly sched: RunMetrics;
-  readonly dep: RunMetrics;
-  readonly digest_sched: string;
-  readonly digest_dep: string;
-  readonly stuck_sched: string | null;
-  readonly stuck_dep: string | null;
-  readonly diff_counts: Readonly<Record<DiffClass, number>>;
-  /** Jobs not compared because the other side's program ran fewer iterations. */
-  readonly unmatched: Unmatched;
+export interface GuaranteeSummary {
+  readonly id: GuaranteeId;
+  /** Jobs (or runs) checked and broken, summed over seeds. */
+  readonly checked: { readonly baseline: number; readonly candidate: number };
+  readonly broken: { readonly baseline: number; readonly candidate: number };
+  readonly diff: GuaranteeDiffCounts;
+  /** Seeds with at least one regression. */
+  readonly regression_seeds: readonly number[];
+  /** A few cases per class, each with the replay token of the run that broke the guarantee. */
+  readonly examples: readonly (GuaranteeDiff & { readonly seed: number; readonly token: string })[];
 }
 
-export interface DiffExample {
-  readonly seed: number;
-  readonly diff: JobDiff;
+/**
+ * Jobs of one situation where outcomes race by design (a kill, reset, timeout or unplug caught
+ * them in flight) ending in one outcome: per seed on each side, the count and the share of the
+ * situation's jobs. Shares are compared, paired over seeds (how many jobs a kill catches depends
+ * on timing; which way they end is the behaviour); a finding only when the test rejects after
+ * Holm's adjustment, or the difference is the same on every seed.
+ */
+export interface DistributionRow {
+  readonly situation: string;
+  readonly outcome: string;
+  readonly baseline: readonly number[];
+  readonly candidate: readonly number[];
+  readonly baseline_share: readonly number[];
+  readonly candidate_share: readonly number[];
+  readonly comparison: PairedComparison;
+  /** 'candidate more' / 'candidate fewer' when significant or deterministic and non-zero; null otherwise. */
+  readonly direction: 'candidate more' | 'candidate fewer' | null;
+}
+
+export interface GroupComparison {
+  readonly key: string;
+  readonly kind: string;
+  readonly site: string;
+  readonly root: string;
+  /** Seeds the group appeared in, and its reports over all seeds, per side. */
+  readonly baseline: { readonly seeds: readonly number[]; readonly reports: number };
+  readonly candidate: { readonly seeds: readonly number[]; readonly reports: number };
+  readonly presence: 'both' | 'baseline only' | 'candidate only';
+  readonly guarantee: GuaranteeId | null;
+  readonly first: ViolationGroup['first'];
 }
 
 export interface ComparisonResult {
-  readonly workload: { readonly name: string; readonly source: string; readonly description: string; readonly notes: readonly string[] };
+  readonly workload: {
+    readonly name: string; readonly source: string; readonly description: string; readonly notes: readonly string[];
+    /** Faults its events inject, by the exploration --faults names (hang, ctrl-c, unplug, ...). */
+    readonly faults: readonly string[];
+  };
   readonly driver: string;
+  readonly baseline: Backend;
+  readonly candidate: Backend;
   readonly seeds: readonly number[];
+  /** Distinct (baseline, candidate) run pairs among the seeds (by trace digests). */
+  readonly n_eff: number;
   readonly costs: CostTable;
+  readonly assume: AssumptionValues;
+  /** Device options the runs used (the driver's defaults merged with the caller's). */
+  readonly device: Readonly<Record<string, OptionValue>>;
   readonly metrics: readonly MetricComparison[];
+  /** Pooled percentile intervals; empty below BOOTSTRAP_MIN_CLUSTERS distinct runs (see bootstrap_note). */
   readonly percentile_bootstrap: readonly { readonly name: string; readonly interval: BootstrapInterval }[];
-  readonly diff_counts: Readonly<Record<DiffClass, number>>;
-  readonly unmatched: Unmatched;
-  /** One example job per (class, reason), first seed it appeared in. */
-  readonly diff_examples: readonly DiffExample[];
-  readonly queue_diffs: readonly (QueueDiff & { readonly seed: number })[];
-  readonly violation_diffs: readonly (ViolationDiff & { readonly seed: number })[];
-  readonly violations: { readonly sched: Readonly<Record<string, number>>; readonly dep: Readonly<Record<string, number>> };
-  readonly per_seed: readonly SeedResult[];
+  readonly bootstrap_note: string | null;
+  readonly guarantees: readonly GuaranteeSummary[];
+  readonly distributions: readonly DistributionRow[];
+  readonly groups: readonly GroupComparison[];
+  readonly unmatched: { readonly baseline_only: number; readonly candidate_only: number };
+  readonly per_seed: readonly {
+    readonly seed: number;
+    readonly baseline: Omit<BackendRun, 'sketch' | 'groups' | 'guarantees' | 'outcomes'>;
+    readonly candidate: Omit<BackendRun, 'sketch' | 'groups' | 'guarantees' | 'outcomes'>;
+    readonly regressions: number;
+    readonly improvements: number;
+  }[];
 }
 
-/** What one seed contributes: both runs' metrics, latency samples and behaviour diff. Plain data. */
-export interface SeedOutput {
-  readonly seed: number;
-  readonly result: SeedResult;
-  readonly latency_sched: readonly number[];
-  readonly latency_dep: readonly number[];
-  readonly examples: readonly DiffExample[];
-  readonly queue_diffs: readonly (QueueDiff & { readonly seed: number })[];
-  readonly violation_diffs: readonly (ViolationDiff & { readonly seed: number })[];
-  readonly violations_sched: Readonly<Record<string, number>>;
-  readonly violations_dep: Readonly<Record<string, number>>;
+function backend_run(outcome: ReturnType<typeof run_workload>): BackendRun {
+  const obs = outcome.observation;
+  return {
+    backend: outcome.backend, digest: outcome.kernel.trace.digest(), stuck: outcome.stuck, stuck_at: outcome.stuck_at,
+    metrics: compute_metrics(outcome), sketch: obs.latency.submit_to_finished_us.sketch, guarantees: obs.guarantees,
+    outcomes: obs.outcomes, groups: group_violations(outcome.kernel.violations.list),
+  };
 }
 
 /** Run one seed on both backends and diff them. */
 export function compare_seed(workload: Workload, factory: DeviceFactory, seed: number, options: Omit<CompareOptions, 'seeds'>): SeedOutput {
-  const run_options: RunOptions = { seed, costs: options.costs, device: options.device, max_time_ms: options.max_time_ms };
-  const a = run_workload(workload, factory, 'sched', run_options);
-  const b = run_workload(workload, factory, 'dep', run_options);
-  const oa = observe(a), ob = observe(b);
-  const d = diff_runs(oa, ob, a.kernel.violations.list, b.kernel.violations.list);
-  const examples = new Map<string, DiffExample>();
-  for (const j of d.jobs) {
-    if (j.cls === 'equivalent') continue;
-    const key = `${j.cls}|${j.reason}`;
-    if (!examples.has(key)) examples.set(key, { seed, diff: j });
-  }
-  const count = (list: readonly { kind: string }[]) => {
-    const out: Record<string, number> = {};
-    for (const v of list) out[v.kind] = (out[v.kind] ?? 0) + 1;
-    return out;
+  const run_options: RunOptions = {
+    seed, costs: options.costs, assume: options.assume, device: options.device, max_time_ms: options.max_time_ms, alloc_fail_probability: options.alloc_fail_probability,
+    monitor: { ...options.monitor, pairing: true },
   };
+  const a = run_workload(workload, factory, options.baseline ?? 'sched', run_options);
+  const b = run_workload(workload, factory, options.candidate ?? 'dep', run_options);
+  const diff = diff_seed(a.monitor.masks(), b.monitor.masks(), a.observation, b.observation);
+  return { seed, baseline: backend_run(a), candidate: backend_run(b), diff };
+}
+
+const run_key = (o: SeedOutput) => `${o.baseline.digest}:${o.candidate.digest}`;
+
+/** How the seeds were run: what a replay token of one of them must carry. */
+export interface CompareContext {
+  readonly costs?: CostOverrides;
+  readonly assume?: AssumptionValues;
+  readonly device?: DeviceOptions;
+  readonly alloc_fail_probability?: number;
+}
+
+/** Combine per-seed outputs (any order) into the comparison. */
+export function aggregate(workload: Workload, driver: string, outputs: readonly SeedOutput[], ctx: CompareContext = {}): ComparisonResult {
+  if (outputs.length === 0) throw new RangeError('aggregate: no seeds');
+  const assume = ctx.assume ?? {};
+  const device = ctx.device?.driver ?? {};
+  const token = (backend: Backend, seed: number) => encode_token({
+    driver, backend, workload, seed, strategy: 'fifo', choices: [],
+    options: { device, costs: (ctx.costs ?? {}) as Record<string, number>, alloc_fail_probability: ctx.alloc_fail_probability ?? 0, pct_depth: 0, pct_horizon: 0, assume: canonical_assumptions(assume), mode: 'compare' },
+  });
+  const sorted = [...outputs].sort((x, y) => x.seed - y.seed);
+  const keys = sorted.map(run_key);
+  const n_eff = new Set(keys).size;
+  const metrics = holm_adjust(SCALAR_METRICS.filter((m) => m.comparable).map((m) => metric(m, sorted, keys)))
+    .concat(SCALAR_METRICS.filter((m) => !m.comparable).map((m) => metric(m, sorted, keys)))
+    .filter((m) => m.baseline.every(Number.isFinite) && m.candidate.every(Number.isFinite));
+  const stream = new RandomStream(sorted[0].seed, `bootstrap/${workload.name}/${driver}`);
+  const percentile_bootstrap: { name: string; interval: BootstrapInterval }[] = [];
+  for (const p of [0.5, 0.99]) {
+    const interval = bootstrap_percentile_delta(pooled, sorted.map((o) => o.baseline.sketch), sorted.map((o) => o.candidate.sketch), p, stream, 500, keys);
+    if (interval !== null && Number.isFinite(interval.estimate)) percentile_bootstrap.push({ name: `submit_to_finished_us.p${Math.round(p * 100)}`, interval });
+  }
   return {
-    seed,
-    result: {
-      seed, sched: compute_metrics(a, oa), dep: compute_metrics(b, ob), digest_sched: a.kernel.trace.digest(),
-      digest_dep: b.kernel.trace.digest(), stuck_sched: a.stuck, stuck_dep: b.stuck, diff_counts: d.counts, unmatched: d.unmatched,
+    workload: {
+      name: workload.name, source: workload.source, description: workload.description, notes: workload.notes.map((n) => `${n.kind}: ${n.message}`),
+      faults: workload_faults(workload),
     },
-    latency_sched: latency_samples(oa.jobs),
-    latency_dep: latency_samples(ob.jobs),
-    examples: [...examples.values()],
-    queue_diffs: d.queues.filter((q) => q.cls !== 'equivalent').map((q) => ({ ...q, seed })),
-    violation_diffs: d.violations.map((v) => ({ ...v, seed })),
-    violations_sched: count(a.kernel.violations.list),
-    violations_dep: count(b.kernel.violations.list),
+    driver, baseline: sorted[0].baseline.backend, candidate: sorted[0].candidate.backend, seeds: sorted.map((o) => o.seed), n_eff,
+    costs: make_cost_table(ctx.costs), assume: canonical_assumptions(assume), device, metrics, percentile_bootstrap,
+    bootstrap_note: percentile_bootstrap.length > 0 ? null : `no pooled-percentile interval: ${n_eff} distinct run(s), at least 10 needed`,
+    guarantees: guarantee_summaries(sorted, token), distributions: distributions(sorted, keys), groups: group_comparisons(sorted),
+    unmatched: {
+      baseline_only: sorted.reduce((n, o) => n + o.diff.unmatched.baseline_only, 0),
+      candidate_only: sorted.reduce((n, o) => n + o.diff.unmatched.candidate_only, 0),
+    },
+    per_seed: sorted.map((o) => ({
+      seed: o.seed, baseline: strip(o.baseline), candidate: strip(o.candidate),
+      regressions: Object.values(o.diff.counts).reduce((n, c) => n + (c?.regression ?? 0), 0),
+      improvements: Object.values(o.diff.counts).reduce((n, c) => n + (c?.improvement ?? 0), 0),
+    })),
   };
 }
 
-/** Combine per-seed outputs (in seed order) into the comparison. */
-export function aggregate(workload: Workload, driver: string, costs: CostTable, outputs: readonly SeedOutput[]): ComparisonResult {
-  if (outputs.length === 0) throw new RangeError('aggregate: no seeds');
-  const sorted = [...outputs].sort((x, y) => x.seed - y.seed);
-  const per_seed = sorted.map((o) => o.result);
-  const totals: Record<DiffClass, number> = { equivalent: 0, 'expected difference': 0, regression: 0 };
-  const examples = new Map<string, DiffExample>();
-  const viol = { sched: {} as Record<string, number>, dep: {} as Record<string, number> };
-  for (const o of sorted) {
-    for (const cls of Object.keys(totals) as DiffClass[]) totals[cls] += o.result.diff_counts[cls];
-    for (const e of o.examples) {
-      const key = `${e.diff.cls}|${e.diff.reason}`;
-      if (!examples.has(key)) examples.set(key, e);
+function strip(r: BackendRun): Omit<BackendRun, 'sketch' | 'groups' | 'guarantees' | 'outcomes'> {
+  return { backend: r.backend, digest: r.digest, stuck: r.stuck, stuck_at: r.stuck_at, metrics: r.metrics };
+}
+
+function metric(m: (typeof SCALAR_METRICS)[number], sorted: readonly SeedOutput[], keys: readonly string[]): MetricComparison {
+  const baseline = sorted.map((s) => m.pick(s.baseline.metrics));
+  const candidate = sorted.map((s) => m.pick(s.candidate.metrics));
+  const ok = baseline.every(Number.isFinite) && candidate.every(Number.isFinite);
+  const tested = ok ? paired_compare(baseline, candidate, m.lower_is_better, keys, m.thresholds) : paired_compare([0], [0], true);
+  // A backend-specific metric keeps its figures and loses every judgement.
+  const comparison: PairedComparison = m.comparable ? tested
+    : { ...tested, verdict: 'backend-specific', ci_low: NaN, ci_high: NaN, p: NaN, p_holm: NaN, wins_a: 0, wins_b: 0, ties: 0 };
+  return { name: m.name, lower_is_better: m.lower_is_better, comparable: m.comparable, baseline, candidate, comparison };
+}
+
+function guarantee_summaries(sorted: readonly SeedOutput[], token: (backend: Backend, seed: number) => string): GuaranteeSummary[] {
+  const out: GuaranteeSummary[] = [];
+  for (const g of GUARANTEES) {
+    let ca = 0, cb = 0, ba = 0, bb = 0;
+    const diff = { regression: 0, improvement: 0, both: 0 };
+    const regression_seeds: number[] = [];
+    const examples: (GuaranteeDiff & { seed: number; token: string })[] = [];
+    for (const o of sorted) {
+      const ta = o.baseline.guarantees[g.id], tb = o.candidate.guarantees[g.id];
+      ca += ta?.checked ?? 0; cb += tb?.checked ?? 0; ba += ta?.broken ?? 0; bb += tb?.broken ?? 0;
+      const c = o.diff.counts[g.id];
+      if (c !== undefined) {
+        diff.regression += c.regression; diff.improvement += c.improvement; diff.both += c.both;
+        if (c.regression > 0) regression_seeds.push(o.seed);
+      }
+      for (const e of o.diff.examples) {
+        if (e.guarantee !== g.id || examples.filter((x) => x.cls === e.cls).length >= 3) continue;
+        // The run that broke it: the candidate's for a regression or a break on both, the baseline's for an improvement.
+        examples.push({ ...e, seed: o.seed, token: token(e.cls === 'improvement' ? o.baseline.backend : o.candidate.backend, o.seed) });
+      }
     }
-    for (const [k, n] of Object.entries(o.violations_sched)) viol.sched[k] = (viol.sched[k] ?? 0) + n;
-    for (const [k, n] of Object.entries(o.violations_dep)) viol.dep[k] = (viol.dep[k] ?? 0) + n;
+    // Run-level guarantees the violation log decides (leaks, memory safety, teardown hangs).
+    if (g.scope === 'run' && ca + cb === 0) {
+      const broken = (r: BackendRun) => r.groups.some((x) => guarantee_of_violation(x.kind) === g.id);
+      ca = cb = sorted.length;
+      ba = sorted.filter((o) => broken(o.baseline)).length;
+      bb = sorted.filter((o) => broken(o.candidate)).length;
+    }
+    out.push({ id: g.id, checked: { baseline: ca, candidate: cb }, broken: { baseline: ba, candidate: bb }, diff, regression_seeds, examples });
   }
-  const metrics: MetricComparison[] = SCALAR_METRICS.map((m) => {
-    const sched = per_seed.map((s) => m.pick(s.sched));
-    const dep = per_seed.map((s) => m.pick(s.dep));
-    return { name: m.name, lower_is_better: m.lower_is_better, sched, dep, comparison: paired_compare(sched, dep, m.lower_is_better) };
-  }).filter((m) => m.sched.every(Number.isFinite) && m.dep.every(Number.isFinite));
-  const stream = new RandomStream(sorted[0].seed, `bootstrap/${workload.name}/${driver}`);
-  const percentile_bootstrap = [0.5, 0.99].map((p) => ({
-    name: `submit_to_finished_us.p${Math.round(p * 100)}`,
-    interval: bootstrap_percentile_delta(sorted.map((o) => o.latency_sched), sorted.map((o) => o.latency_dep), p, stream, 500),
-  })).filter((b) => Number.isFinite(b.interval.estimate));
-  return {
-    workload: { name: workload.name, source: workload.source, description: workload.description, notes: workload.notes.map((n) => `${n.kind}: ${n.message}`) },
-    driver, seeds: sorted.map((o) => o.seed), costs, metrics, percentile_bootstrap, diff_counts: totals,
-    unmatched: {
-      sched_only: per_seed.reduce((n, s) => n + s.unmatched.sched_only, 0),
-      dep_only: per_seed.reduce((n, s) => n + s.unmatched.dep_only, 0),
-    },
-    diff_examples: [...examples.values()], queue_diffs: sorted.flatMap((o) => o.queue_diffs),
-    violation_diffs: sorted.flatMap((o) => o.violation_diffs), violations: viol, per_seed,
-  };
+  return out;
+}
+
+function distributions(sorted: readonly SeedOutput[], keys: readonly string[]): DistributionRow[] {
+  const cells = new Set<string>();
+  for (const o of sorted) {
+    for (const r of [o.baseline, o.candidate]) {
+      for (const [s, per] of Object.entries(r.outcomes)) if (s !== 'undisturbed') for (const oc of Object.keys(per)) cells.add(`${s}\u0000${oc}`);
+    }
+  }
+  const order = (s: string) => SITUATIONS.indexOf(s as (typeof SITUATIONS)[number]);
+  const total = (r: BackendRun, situation: string) => Object.values(r.outcomes[situation] ?? {}).reduce((n, x) => n + x, 0);
+  const share = (r: BackendRun, situation: string, outcome: string) => { const t = total(r, situation); return t === 0 ? 0 : (r.outcomes[situation]?.[outcome] ?? 0) / t; };
+  const rows = [...cells].map((c) => c.split('\u0000') as [string, string])
+    .sort((x, y) => order(x[0]) - order(y[0]) || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0))
+    .map(([situation, outcome]) => {
+      const baseline_share = sorted.map((o) => share(o.baseline, situation, outcome));
+      const candidate_share = sorted.map((o) => share(o.candidate, situation, outcome));
+      return {
+        situation, outcome, lower_is_better: true, baseline_share, candidate_share,
+        baseline: sorted.map((o) => o.baseline.outcomes[situation]?.[outcome] ?? 0),
+        candidate: sorted.map((o) => o.candidate.outcomes[situation]?.[outcome] ?? 0),
+        comparison: paired_shares(baseline_share, candidate_share, keys),
+      };
+    });
+  return holm_adjust(rows).map(({ lower_is_better: _l, ...row }) => ({ ...row, direction: direction_of(row.comparison) }));
+}
+
+function direction_of(c: PairedComparison): DistributionRow['direction'] {
+  const real = c.verdict === 'better' || c.verdict === 'worse' || (c.verdict === 'deterministic' && c.delta !== 0);
+  if (!real) return null;
+  return c.delta > 0 ? 'candidate more' : 'candidate fewer';
+}
+
+function group_comparisons(sorted: readonly SeedOutput[]): GroupComparison[] {
+  const all = new Map<string, { g: ViolationGroup; a: number[]; b: number[]; ra: number; rb: number }>();
+  for (const o of sorted) {
+    for (const [side, run] of [['a', o.baseline], ['b', o.candidate]] as const) {
+      for (const g of run.groups) {
+        let e = all.get(g.key);
+        if (e === undefined) all.set(g.key, (e = { g, a: [], b: [], ra: 0, rb: 0 }));
+        if (side === 'a') { e.a.push(o.seed); e.ra += g.count; } else { e.b.push(o.seed); e.rb += g.count; }
+      }
+    }
+  }
+  return [...all.values()].map(({ g, a, b, ra, rb }) => ({
+    key: g.key, kind: g.kind, site: g.site, root: g.root, baseline: { seeds: a, reports: ra }, candidate: { seeds: b, reports: rb },
+    presence: a.length > 0 && b.length > 0 ? 'both' as const : a.length > 0 ? 'baseline only' as const : 'candidate only' as const,
+    guarantee: guarantee_of_violation(g.kind), first: g.first,
+  })).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+}
+
+const ACTION_FAULT: Readonly<Record<string, string>> = {
+  hang_job: 'hang', fw_error: 'fw-error', engine_reset: 'engine-reset', device_reset: 'device-reset',
+  close_client: 'ctrl-c', destroy_queue: 'destroy', unplug: 'unplug',
+};
+
+/** The faults a workload's events inject, by the exploration --faults names (triage rules match on them). */
+export function workload_faults(w: Workload): string[] {
+  const out = new Set<string>();
+  for (const e of w.events) { const f = ACTION_FAULT[e.action.kind]; if (f !== undefined) out.add(f); }
+  for (const c of w.clients) for (const s of c.program.steps) if (s.kind === 'batch' && s.hang) out.add('hang');
+  return [...out].sort();
 }
 
 /** Compare in this thread, seed after seed (the CLI spreads seeds over worker threads). */
 export function compare(workload: Workload, driver: string, factory: DeviceFactory, options: CompareOptions): ComparisonResult {
   if (options.seeds.length === 0) throw new RangeError('compare: at least one seed is needed');
   const outputs = options.seeds.map((seed) => compare_seed(workload, factory, seed, options));
-  return aggregate(workload, driver, make_cost_table(options.costs), outputs);
-}
-
-function latency_samples(jobs: readonly JobRecord[]): number[] {
-  const out: number[] = [];
-  for (const j of jobs) if (j.finished_ns >= 0) out.push((j.finished_ns - j.submitted_ns) / 1000);
-  return out;
+  return aggregate(workload, driver, outputs, options);
 }

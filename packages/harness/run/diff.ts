@@ -1,194 +1,98 @@
 /**
- * Behaviour diff between the two backends for one seed: per job (matched by logical id) and
- * per queue, each finding classified as
- *   equivalent           same outcome (timing aside);
- *   expected difference  a documented difference (docs/behaviour-differences.md, or a legacy
- *                        hazard in docs/legacy-hazards.md that drm_dep removes), named by rule;
- *   regression           anything else: an error that differs, a job that completes on one
- *                        side only, a reordered timeline, a violation only drm_dep shows.
- * The rules are data: each says what it matches and where it is documented.
+ * Behaviour diff of one seed between a baseline and a candidate backend, by guarantee
+ * (guarantees.ts, docs/guarantees.md). Jobs are matched by their logical id (the n-th job of a
+ * queue); for every job-level guarantee a job is
+ *   regression   checked and held on the baseline, broken on the candidate;
+ *   improvement  broken on the baseline, checked and held on the candidate;
+ *   both         broken on both (a finding about both schedulers, not a difference).
+ * A guarantee that does not apply to the job on one side (e.g. job_result for a job caught by a
+ * kill on that side) pairs nothing: where outcomes race by design the comparison is the outcome
+ * distributions per situation (compare.ts), not job by job. Run-level guarantees are compared
+ * as held / broken per run.
  */
-import { errno_name, ECANCELED, EIO, ESRCH, ETIME, ETIMEDOUT } from '@deplab/sim';
-import type { Violation } from '@deplab/sim';
-import type { JobRecord, Observation } from './observer.ts';
+import { JOB_BIT, JOB_GUARANTEES, type GuaranteeId } from './guarantees.ts';
+import type { Break, GuaranteeTally, Observation, QueueMasks } from './monitor.ts';
 
-export type DiffClass = 'equivalent' | 'expected difference' | 'regression';
+export type GuaranteeDiffClass = 'regression' | 'improvement' | 'both';
 
-/**
- * Jobs present on one side only because that side's program ran more iterations (a program
- * bounded by duration_ms runs as many iterations as time allows) are not compared; they are
- * counted here.
- */
-export interface Unmatched {
-  readonly sched_only: number;
-  readonly dep_only: number;
+export interface GuaranteeDiff {
+  readonly guarantee: GuaranteeId;
+  readonly cls: GuaranteeDiffClass;
+  /** Job logical id, or '' for a run-level guarantee. */
+  readonly subject: string;
+  /** What each side shows: the break's message, or "held". */
+  readonly baseline: string;
+  readonly candidate: string;
 }
 
-export interface JobDiff {
-  readonly logical: string;
-  readonly cls: DiffClass;
-  /** Rule id for an expected difference; a short reason for a regression. */
-  readonly reason: string;
-  readonly doc: string | null;
-  readonly sched: JobRecord | null;
-  readonly dep: JobRecord | null;
+export interface GuaranteeDiffCounts {
+  regression: number;
+  improvement: number;
+  both: number;
 }
 
-export interface QueueDiff {
-  readonly queue: string;
-  readonly cls: DiffClass;
-  readonly reason: string;
-  readonly doc: string | null;
+/** Examples kept per (guarantee, class) per seed; counts stay exact. */
+export const DIFF_EXAMPLES_MAX = 5;
+
+export interface SeedDiff {
+  readonly counts: Readonly<Partial<Record<GuaranteeId, GuaranteeDiffCounts>>>;
+  readonly examples: readonly GuaranteeDiff[];
+  /** Jobs present on one side only (a program bounded by time ran more iterations there): not compared. */
+  readonly unmatched: { readonly baseline_only: number; readonly candidate_only: number };
 }
 
-export interface ViolationDiff {
-  readonly kind: string;
-  readonly side: 'drm_sched' | 'drm_dep';
-  readonly cls: DiffClass;
-  readonly example: string;
-  readonly doc: string | null;
+function message(tally: GuaranteeTally | undefined, subject: string): string {
+  return tally?.examples.find((b: Break) => b.subject === subject)?.message ?? 'broken';
 }
 
-export interface BehaviourDiff {
-  readonly jobs: readonly JobDiff[];
-  readonly queues: readonly QueueDiff[];
-  readonly violations: readonly ViolationDiff[];
-  readonly counts: Readonly<Record<DiffClass, number>>;
-  readonly unmatched: Unmatched;
-}
-
-/** When each side destroyed (killed, closed) the job's queue: -1 if it never did. */
-export interface KillTimes {
-  readonly sched: number;
-  readonly dep: number;
-}
-
-interface JobRule {
-  readonly id: string;
-  readonly doc: string;
-  readonly matches: (a: JobRecord, b: JobRecord, kill: KillTimes) => boolean;
-}
-
-/** Errors a kill, ban or reset puts on a job caught in flight. */
-const TEARDOWN_ERRORS = new Set([-ECANCELED, -ESRCH, -ETIME, -ETIMEDOUT, -EIO]);
-
-function caught_by_kill(r: JobRecord, kill_ns: number): boolean {
-  return kill_ns >= 0 && r.error !== null && TEARDOWN_ERRORS.has(r.error) && r.finished_ns >= kill_ns;
-}
-
-/** Documented per-job differences (docs/behaviour-differences.md, anchors by rule id). */
-export const JOB_RULES: readonly JobRule[] = [
-  {
-    // drm_sched_entity_kill completes queued jobs with -ESRCH; drm_dep_queue_kill with -ECANCELED.
-    id: 'kill-error-code',
-    doc: 'docs/behaviour-differences.md#kill-error-code',
-    matches: (a, b) => a.error === -ESRCH && b.error === -ECANCELED && a.run_ns < 0 && b.run_ns < 0,
-  },
-  {
-    // Queue killed (Ctrl-C, ban) before the job ran: drm_dep cancels it unrun with -ECANCELED;
-    // on drm_sched the driver still runs it on the dead queue, where it fails (xe: -ETIME from
-    // the immediate TDR or -ECANCELED).
-    id: 'kill-unstarted-cancelled',
-    doc: 'docs/behaviour-differences.md#kill-unstarted-cancelled',
-    matches: (a, b) => a.error !== null && a.error < 0 && a.run_ns >= 0 && b.error === -ECANCELED && b.run_ns < 0,
-  },
-  {
-    // The queue was destroyed while jobs were in flight: which of them the kill catches (and,
-    // on xe, which one the immediate TDR blames with -ETIME) depends on how far each side got
-    // by then. Counted when at least one side failed the job at or after its kill and the
-    // other either did the same or had completed it successfully before its own kill.
-    id: 'killed-in-flight',
-    doc: 'docs/behaviour-differences.md#killed-in-flight',
-    matches: (a, b, kill) => (caught_by_kill(a, kill.sched) && (caught_by_kill(b, kill.dep) || (b.error === 0 && b.finished_ns < kill.dep)))
-      || (caught_by_kill(b, kill.dep) && a.error === 0 && a.finished_ns < kill.sched),
-  },
-  {
-    // A job the legacy model never completes (pending-list leak at fini without cancel_job)
-    // that drm_dep completes with an error at teardown.
-    id: 'teardown-completes-pending',
-    doc: 'docs/legacy-hazards.md#fini-leak',
-    matches: (a, b) => a.finished_ns < 0 && b.finished_ns >= 0 && b.error !== 0,
-  },
-];
-
-/** Violation kinds the legacy model shows by design (docs/legacy-hazards.md). */
-const LEGACY_HAZARD_KINDS = new Set(['leak', 'warn']);
-
-function same_outcome(a: JobRecord, b: JobRecord): boolean {
-  return a.submit_error === b.submit_error && (a.finished_ns >= 0) === (b.finished_ns >= 0) && a.error === b.error
-    && (a.run_ns >= 0) === (b.run_ns >= 0);
-}
-
-function describe(r: JobRecord | null): string {
-  if (r === null) return 'absent';
-  if (r.submit_error !== 0) return `submit failed ${errno_name(r.submit_error)}`;
-  if (r.finished_ns < 0) return r.run_ns >= 0 ? 'ran, never finished' : 'never ran, never finished';
-  return `${r.run_ns >= 0 ? 'ran' : 'never ran'}, finished ${errno_name(r.error ?? 0)}`;
-}
-
-export function diff_runs(sched: Observation, dep: Observation, sched_violations: readonly Violation[], dep_violations: readonly Violation[]): BehaviourDiff {
-  const kill_a = new Map(sched.queues.map((q) => [q.queue, q.destroy_call_ns]));
-  const kill_b = new Map(dep.queues.map((q) => [q.queue, q.destroy_call_ns]));
-  const kill_of = (r: JobRecord): KillTimes => ({
-    sched: kill_a.get(`${r.client}/${r.queue}`) ?? -1, dep: kill_b.get(`${r.client}/${r.queue}`) ?? -1,
-  });
-  const by_logical = new Map<string, JobRecord>(dep.jobs.map((j) => [j.logical, j]));
-  const last_iteration = (list: readonly JobRecord[]) => {
-    const m = new Map<string, number>();
-    for (const j of list) m.set(j.client, Math.max(m.get(j.client) ?? -1, j.iteration));
-    return m;
+export function diff_seed(a_masks: ReadonlyMap<string, QueueMasks>, b_masks: ReadonlyMap<string, QueueMasks>, a: Observation, b: Observation): SeedDiff {
+  const counts: Partial<Record<GuaranteeId, GuaranteeDiffCounts>> = {};
+  const examples: GuaranteeDiff[] = [];
+  const shown = new Map<string, number>();
+  const note = (g: GuaranteeId, cls: GuaranteeDiffClass, subject: string) => {
+    const c = (counts[g] ??= { regression: 0, improvement: 0, both: 0 });
+    c[cls]++;
+    const key = `${g}|${cls}`;
+    const n = shown.get(key) ?? 0;
+    if (n >= DIFF_EXAMPLES_MAX) return;
+    shown.set(key, n + 1);
+    examples.push({
+      guarantee: g, cls, subject,
+      baseline: cls === 'improvement' || cls === 'both' ? message(a.guarantees[g], subject) : 'held',
+      candidate: cls === 'regression' || cls === 'both' ? message(b.guarantees[g], subject) : 'held',
+    });
   };
-  const last_a = last_iteration(sched.jobs), last_b = last_iteration(dep.jobs);
-  const jobs: JobDiff[] = [];
-  const seen = new Set<string>();
-  let sched_only = 0, dep_only = 0;
-  for (const a of sched.jobs) {
-    const b = by_logical.get(a.logical) ?? null;
-    seen.add(a.logical);
-    if (b === null && a.iteration > (last_b.get(a.client) ?? -1)) { sched_only++; continue; }
-    jobs.push(classify_job(a, b, kill_of(a)));
+  let baseline_only = 0, candidate_only = 0;
+  const keys = [...new Set([...a_masks.keys(), ...b_masks.keys()])].sort();
+  for (const key of keys) {
+    const qa = a_masks.get(key), qb = b_masks.get(key);
+    const na = qa?.count ?? 0, nb = qb?.count ?? 0;
+    if (na > nb) baseline_only += na - nb;
+    if (nb > na) candidate_only += nb - na;
+    const n = Math.min(na, nb);
+    for (let i = 0; i < n; i++) {
+      const app_a = qa!.applicable[i], br_a = qa!.broken[i], app_b = qb!.applicable[i], br_b = qb!.broken[i];
+      if ((br_a | br_b) === 0) continue;
+      for (const g of JOB_GUARANTEES) {
+        const bit = JOB_BIT[g];
+        const broken_a = (br_a & bit) !== 0, broken_b = (br_b & bit) !== 0;
+        const held_a = (app_a & bit) !== 0 && !broken_a, held_b = (app_b & bit) !== 0 && !broken_b;
+        if (held_a && broken_b) note(g, 'regression', `${key}#${i}`);
+        else if (broken_a && held_b) note(g, 'improvement', `${key}#${i}`);
+        else if (broken_a && broken_b) note(g, 'both', `${key}#${i}`);
+      }
+    }
   }
-  for (const b of dep.jobs) {
-    if (seen.has(b.logical)) continue;
-    if (b.iteration > (last_a.get(b.client) ?? -1)) { dep_only++; continue; }
-    jobs.push(classify_job(null, b, kill_of(b)));
+  for (const g of ['tdr_late', 'credit_leak', 'score_leak'] as const) {
+    const ta = a.guarantees[g], tb = b.guarantees[g];
+    const checked_a = (ta?.checked ?? 0) > 0, checked_b = (tb?.checked ?? 0) > 0;
+    const broken_a = (ta?.broken ?? 0) > 0, broken_b = (tb?.broken ?? 0) > 0;
+    const first = (t: GuaranteeTally | undefined) => t?.examples[0]?.message ?? 'held';
+    const cls: GuaranteeDiffClass | null = broken_a && broken_b ? 'both' : broken_b && checked_a ? 'regression' : broken_a && checked_b ? 'improvement' : null;
+    if (cls === null) continue;
+    const c = (counts[g] ??= { regression: 0, improvement: 0, both: 0 });
+    c[cls]++;
+    examples.push({ guarantee: g, cls, subject: '', baseline: first(ta), candidate: first(tb) });
   }
-  const queues: QueueDiff[] = [];
-  const names = new Set([...sched.signal_order.keys(), ...dep.signal_order.keys()]);
-  for (const q of [...names].sort()) {
-    const oa = sched.signal_order.get(q) ?? [], ob = dep.signal_order.get(q) ?? [];
-    const common = new Set(oa.filter((x) => ob.includes(x)));
-    const fa = oa.filter((x) => common.has(x)), fb = ob.filter((x) => common.has(x));
-    const same = fa.every((x, i) => x === fb[i]);
-    queues.push(same
-      ? { queue: q, cls: 'equivalent', reason: 'same finished-fence order', doc: null }
-      : { queue: q, cls: 'regression', reason: `finished fences signalled in a different order (first difference at position ${fa.findIndex((x, i) => x !== fb[i])})`, doc: null });
-  }
-  const violations: ViolationDiff[] = [];
-  const kinds = (list: readonly Violation[]) => new Map(list.map((v) => [v.kind as string, v]));
-  const ka = kinds(sched_violations), kb = kinds(dep_violations);
-  for (const [kind, v] of ka) {
-    if (kb.has(kind)) continue;
-    violations.push({ kind, side: 'drm_sched', cls: LEGACY_HAZARD_KINDS.has(kind) ? 'expected difference' : 'regression',
-      example: `${v.site}: ${v.message}`, doc: LEGACY_HAZARD_KINDS.has(kind) ? 'docs/legacy-hazards.md' : null });
-  }
-  for (const [kind, v] of kb) {
-    if (ka.has(kind)) continue;
-    violations.push({ kind, side: 'drm_dep', cls: 'regression', example: `${v.site}: ${v.message}`, doc: null });
-  }
-  const counts: Record<DiffClass, number> = { equivalent: 0, 'expected difference': 0, regression: 0 };
-  for (const d of [...jobs, ...queues, ...violations]) counts[d.cls]++;
-  return { jobs, queues, violations, counts, unmatched: { sched_only, dep_only } };
-}
-
-function classify_job(a: JobRecord | null, b: JobRecord | null, kill: KillTimes): JobDiff {
-  const logical = (a ?? b)!.logical;
-  if (a === null || b === null) {
-    return { logical, cls: 'regression', reason: `submitted on one backend only (drm_sched: ${describe(a)}, drm_dep: ${describe(b)})`, doc: null, sched: a, dep: b };
-  }
-  if (same_outcome(a, b)) return { logical, cls: 'equivalent', reason: describe(a), doc: null, sched: a, dep: b };
-  for (const rule of JOB_RULES) {
-    if (rule.matches(a, b, kill)) return { logical, cls: 'expected difference', reason: rule.id, doc: rule.doc, sched: a, dep: b };
-  }
-  return { logical, cls: 'regression', reason: `drm_sched: ${describe(a)}; drm_dep: ${describe(b)}`, doc: null, sched: a, dep: b };
+  return { counts, examples, unmatched: { baseline_only, candidate_only } };
 }

@@ -6,19 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ETIMEDOUT } from '@deplab/sim';
-import type { Device, DeviceFactory, Fault } from '@deplab/driver-api';
-import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver-mock';
+import { mock, planted_eio } from './planted.testlib.ts';
 import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
 import type { Workload } from '../workload/types.ts';
-import { compare, compare_seed } from './compare.ts';
+import { find_builtin, load_builtin } from '../builtin/index.ts';
+import { aggregate, compare, compare_seed } from './compare.ts';
+import { diff_seed } from './diff.ts';
+import { decode_token, encode_token } from '../explore/token.ts';
+import { run_case } from '../explore/execute.ts';
 import { find_driver } from '../drivers.ts';
-import { diff_runs } from './diff.ts';
-import { observe } from './observer.ts';
 import { run_workload } from './runner.ts';
 
-const mock: DeviceFactory = (k, backend, options) => new MockDevice(k, backend === 'sched' ? mock_sched_backend() : mock_dep_backend(), options);
 
 function workload(obj: object): Workload {
   const r = load_workload_json(JSON.stringify({ name: 'test', ...obj }), 'test.json');
@@ -35,84 +34,130 @@ const random_two_queues = workload({
   ],
 });
 
+const retain = { monitor: { retain: true } };
+
 describe('runner determinism', () => {
   it('the same seed gives identical job records, metrics and trace twice', () => {
-    const one = run_workload(random_two_queues, mock, 'sched', { seed: 7 });
-    const two = run_workload(random_two_queues, mock, 'sched', { seed: 7 });
-    expect(JSON.stringify(observe(one))).toBe(JSON.stringify(observe(two)));
+    const one = run_workload(random_two_queues, mock, 'sched', { seed: 7, ...retain });
+    const two = run_workload(random_two_queues, mock, 'sched', { seed: 7, ...retain });
+    expect(JSON.stringify(one.observation)).toBe(JSON.stringify(two.observation));
     expect(one.kernel.trace.digest()).toBe(two.kernel.trace.digest());
     const other = run_workload(random_two_queues, mock, 'sched', { seed: 8 });
     expect(other.kernel.trace.digest()).not.toBe(one.kernel.trace.digest());
   });
 
+  it('observing a run leaves its trace digest as a recorded run has it', () => {
+    const observed = run_workload(random_two_queues, mock, 'dep', { seed: 7 });
+    const recorded = run_workload(random_two_queues, mock, 'dep', { seed: 7, record: true });
+    expect(observed.kernel.trace.digest()).toBe(recorded.kernel.trace.digest());
+    expect(observed.kernel.trace.events).toEqual([]);
+    expect(recorded.kernel.trace.events.length).toBeGreaterThan(0);
+  });
+
   it('both backends draw the same workload numbers (common random numbers)', () => {
     const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 30, steps: [
       { batch: { queue: 'q', duration_us: [100, 900], wait: true } }, { delay: { us: { dist: 'exponential', mean_us: 300 } } }] } }] });
-    const a = observe(run_workload(w, mock, 'sched', { seed: 3 }));
-    const b = observe(run_workload(w, mock, 'dep', { seed: 3 }));
+    const jobs = (backend: 'sched' | 'dep', seed: number) => run_workload(w, mock, backend, { seed, ...retain }).observation.jobs!;
     // Each job runs alone on the mock hardware for its drawn duration (whole us; the backends
     // differ by their bookkeeping costs, tens of ns, between the tracepoint and the hardware).
-    const durations = (o: typeof a) => o.jobs.map((j) => Math.round((j.hw_done_ns - j.run_ns) / 1000));
-    expect(durations(a).length).toBe(30);
-    expect(durations(b)).toEqual(durations(a));
-    expect(new Set(durations(a)).size).toBeGreaterThan(20);
-    const c = observe(run_workload(w, mock, 'sched', { seed: 4 }));
-    expect(durations(c)).not.toEqual(durations(a));
+    const durations = (list: ReturnType<typeof jobs>) => list.map((j) => Math.round((j.hw_done_ns - j.run_ns) / 1000));
+    const a = durations(jobs('sched', 3));
+    expect(a.length).toBe(30);
+    expect(durations(jobs('dep', 3))).toEqual(a);
+    expect(new Set(a).size).toBeGreaterThan(20);
+    expect(durations(jobs('sched', 4))).not.toEqual(a);
   });
 });
 
-describe('behaviour diff', () => {
-  it('finds the backends equivalent on a scenario the spec says must be (one queue, no faults)', () => {
-    const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 50, steps: [
-      { batch: { queue: 'q', duration_us: [100, 500] } }, { queue_depth: { depth: 4 } }] } }] });
-    const out = compare_seed(w, mock, 1, {});
-    expect(out.result.diff_counts.regression).toBe(0);
-    expect(out.result.diff_counts['expected difference']).toBe(0);
-    expect(out.result.diff_counts.equivalent).toBeGreaterThanOrEqual(50);
-    const a = observe(run_workload(w, mock, 'sched', { seed: 1 }));
-    const b = observe(run_workload(w, mock, 'dep', { seed: 1 }));
-    expect(a.jobs.map((j) => [j.logical, j.error])).toEqual(b.jobs.map((j) => [j.logical, j.error]));
-    expect([...a.signal_order.values()]).toEqual([...b.signal_order.values()]);
+describe('run monitor', () => {
+  it('keeps no record of a job once it is final, unless asked to', () => {
+    const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 2000, steps: [
+      { batch: { queue: 'q', duration_us: 50 } }, { queue_depth: { depth: 4 } }] } }] });
+    const r = run_workload(w, mock, 'sched', { seed: 1 });
+    expect(r.observation.jobs).toBeNull();
+    expect(r.jobs).toBeNull();
+    expect(r.observation.finished).toBe(2000);
+    expect(r.observation.latency.submit_to_finished_us.summary.n).toBe(2000);
+    // At most the queue depth plus what the scheduler still holds was ever alive at once.
+    expect(r.observation.peak_jobs_alive).toBeLessThanOrEqual(8);
+    expect(r.monitor.live_jobs()).toBe(0);
   });
 
-  it('flags a planted regression: a driver variant that drops the hung job\'s error code on drm_dep', () => {
-    // Test-only variant: on drm_dep it "forgets" to hang the job, so the job completes with 0
-    // where the faithful driver completes it with -ETIMEDOUT after the TDR.
-    const planted: DeviceFactory = (k, backend, options) => {
-      const dev = mock(k, backend, options);
-      if (backend === 'sched') return dev;
-      return new Proxy(dev, {
-        get(target, prop, receiver) {
-          if (prop === 'inject_fault') return (f: Fault) => { if (f.kind !== 'hang_job') target.inject_fault(f); };
-          const v = Reflect.get(target, prop, receiver) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      }) as Device;
-    };
-    const w = workload({
-      clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 3, steps: [{ batch: { queue: 'q', duration_us: 1000 } }] } }],
-      events: [{ after: { client: 'c', step: 0, loop: 0 }, action: 'hang_job', client: 'c', queue: 'q' }],
+  it('checks each job-level guarantee on every job it applies to', () => {
+    const r = run_workload(random_two_queues, mock, 'dep', { seed: 2 });
+    const g = r.observation.guarantees;
+    expect(g.never_signalled?.checked).toBe(70);
+    expect(g.job_result?.checked).toBe(70);
+    expect(g.dependency_order?.checked).toBe(70);
+    for (const t of Object.values(g)) expect(t?.broken).toBe(0);
+    expect(r.observation.outcomes).toEqual({ undisturbed: { ok: 70 } });
+  });
+});
+
+/** The third job's out-fence gets -EIO on drm_dep only: job_result breaks on drm_dep alone. */
+const planted = planted_eio(3);
+
+describe('behaviour diff by guarantee', () => {
+  const one_queue = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 50, steps: [
+    { batch: { queue: 'q', duration_us: [100, 500] } }, { queue_depth: { depth: 4 } }] } }] });
+
+  it('finds no regression where the spec says the backends must agree (one queue, no faults)', () => {
+    const out = compare_seed(one_queue, mock, 1, {});
+    expect(out.diff.counts).toEqual({});
+    expect(out.baseline.guarantees.job_result?.checked).toBe(50);
+    expect(out.candidate.guarantees.job_result?.broken).toBe(0);
+  });
+
+  it('reports a planted regression with its guarantee, job and seed', () => {
+    const out = compare_seed(one_queue, planted, 4, {});
+    expect(out.diff.counts.job_result).toEqual({ regression: 1, improvement: 0, both: 0 });
+    const e = out.diff.examples.find((x) => x.cls === 'regression')!;
+    expect(e).toMatchObject({ guarantee: 'job_result', subject: 'c/q#2', baseline: 'held' });
+    expect(e.candidate).toContain('-EIO');
+    const r = aggregate(one_queue, 'mock', [out]);
+    const g = r.guarantees.find((x) => x.id === 'job_result')!;
+    expect(g.diff.regression).toBe(1);
+    expect(g.regression_seeds).toEqual([4]);
+    expect(g.examples[0]).toMatchObject({ seed: 4, subject: 'c/q#2' });
+    expect(g.examples[0].token).toMatch(/^dl2\./);
+  });
+
+  it("a regression's replay token reproduces the run that broke the guarantee, byte for byte", () => {
+    const out = compare_seed(random_two_queues, mock, 5, { device: { driver: { timeout_ms: 50 } } });
+    const r = aggregate(random_two_queues, 'mock', [out], { device: { driver: { timeout_ms: 50 } } });
+    const token = encode_token({
+      driver: 'mock', backend: 'dep', workload: random_two_queues, seed: 5, strategy: 'fifo', choices: [],
+      options: { device: r.device, costs: {}, alloc_fail_probability: 0, pct_depth: 0, pct_horizon: 0, mode: 'compare' },
     });
-    const options = { device: { driver: { timeout_ms: 100 } } };
-    const faithful = compare_seed(w, mock, 1, options);
-    expect(faithful.result.diff_counts.regression).toBe(0);
-    const a = observe(run_workload(w, mock, 'sched', { seed: 1, ...options }));
-    expect(a.jobs[0].error).toBe(-ETIMEDOUT);
-    const broken = compare_seed(w, planted, 1, options);
-    expect(broken.result.diff_counts.regression).toBeGreaterThan(0);
-    const example = broken.examples.find((e) => e.diff.logical === 'c/q#0');
-    expect(example?.diff.cls).toBe('regression');
-    expect(example?.diff.reason).toContain('-ETIMEDOUT');
+    const replay = run_case(decode_token(token).case);
+    expect(replay.kernel!.trace.digest()).toBe(out.candidate.digest);
+  });
+
+  it('does not pair jobs caught by an asynchronous kill: the xe Ctrl-C storm races in both directions and is compared as distributions', () => {
+    const xe = find_driver('xe')!;
+    const loaded = load_builtin(find_builtin('stress/teardown-storm')!, xe.engines);
+    if (!loaded.ok) throw new Error('teardown-storm does not load');
+    const r = compare(loaded.workload, 'xe', xe.factory, { seeds: [1, 2], device: xe.defaults });
+    for (const g of r.guarantees) expect(g.diff.regression).toBe(0);
+    const in_flight = r.distributions.filter((d) => d.situation === 'killed in flight');
+    expect(in_flight.length).toBeGreaterThan(0);
+    // Jobs complete with 0 after the kill on both backends: the race, per backend, not per job.
+    const ok = in_flight.find((d) => d.outcome === 'ok')!;
+    expect(ok.baseline.every((n) => n > 0)).toBe(true);
+    expect(ok.candidate.every((n) => n > 0)).toBe(true);
+    // Two seeds cannot make a difference significant.
+    expect(ok.direction).toBeNull();
   });
 
   it('does not compare iterations only one side reached', () => {
     const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { duration_ms: 20, steps: [
       { batch: { queue: 'q', duration_us: 700, wait: true } }] } }] });
-    const a = observe(run_workload(w, mock, 'sched', { seed: 1 }));
-    const shorter = { ...a, jobs: a.jobs.slice(0, a.jobs.length - 3), signal_order: new Map() };
-    const d = diff_runs(a, shorter, [], []);
-    expect(d.unmatched.sched_only).toBe(3);
-    expect(d.counts.regression).toBe(0);
+    const a = run_workload(w, mock, 'sched', { seed: 1, monitor: { pairing: true } });
+    const b = run_workload(w, mock, 'sched', { seed: 1, monitor: { pairing: true } });
+    const masks = new Map([...b.monitor.masks()].map(([k, m]) => [k, { ...m, count: m.count - 3 }]));
+    const d = diff_seed(a.monitor.masks(), masks, a.observation, b.observation);
+    expect(d.unmatched).toEqual({ baseline_only: 3, candidate_only: 0 });
+    expect(d.counts).toEqual({});
   });
 });
 
@@ -125,10 +170,10 @@ describe('IGT gem_wsim descriptors on xe', () => {
       expect(r.ok).toBe(true);
       if (!r.ok) return;
       const result = compare(r.workload, 'xe', xe.factory, { seeds: [1], device: xe.defaults });
-      expect(result.per_seed[0].sched.jobs_finished).toBeGreaterThan(0);
-      expect(result.per_seed[0].sched.jobs_never_finished).toBe(0);
-      expect(result.per_seed[0].dep.jobs_never_finished).toBe(0);
-      expect(result.violations).toEqual({ sched: {}, dep: {} });
+      expect(result.per_seed[0].baseline.metrics.jobs_finished).toBeGreaterThan(0);
+      expect(result.per_seed[0].baseline.metrics.jobs_never_finished).toBe(0);
+      expect(result.per_seed[0].candidate.metrics.jobs_never_finished).toBe(0);
+      expect(result.groups).toEqual([]);
     });
   }
 });
@@ -141,10 +186,10 @@ describe('IGT gem_wsim descriptors', () => {
       expect(r.ok).toBe(true);
       if (!r.ok) return;
       const result = compare(r.workload, 'mock', mock, { seeds: [1] });
-      expect(result.per_seed[0].sched.jobs_finished).toBeGreaterThan(0);
-      expect(result.per_seed[0].sched.jobs_never_finished).toBe(0);
-      expect(result.per_seed[0].dep.jobs_never_finished).toBe(0);
-      expect(result.violations).toEqual({ sched: {}, dep: {} });
+      expect(result.per_seed[0].baseline.metrics.jobs_finished).toBeGreaterThan(0);
+      expect(result.per_seed[0].baseline.metrics.jobs_never_finished).toBe(0);
+      expect(result.per_seed[0].candidate.metrics.jobs_never_finished).toBe(0);
+      expect(result.groups).toEqual([]);
     });
   }
 });

@@ -1,11 +1,12 @@
 /**
- * Per-run metrics, computed from the runner's outcome and the observer's records. Every
- * figure is in the unit its name ends with. Scalar metrics feed the paired statistics; the
- * per-job latency samples feed percentile bootstraps and charts.
+ * Per-run metrics, from the run monitor's observation and the kernel's counters. Every figure
+ * is in the unit its name ends with. Which trace events start and end each metric on each
+ * backend is in docs/reports.md#metrics; a metric whose events mean different things on the two
+ * backends is marked backend-specific and never gets a cross-backend verdict.
  */
 import type { ContextKind, ViolationKind } from '@deplab/sim';
-import { summarize, type Summary } from '../stats/stats.ts';
-import type { Observation } from './observer.ts';
+import { summarize, type Summary, type Thresholds } from '../stats/stats.ts';
+import type { LatencyName, Observation } from './monitor.ts';
 import type { RunOutcome } from './runner.ts';
 
 export interface RunMetrics {
@@ -13,102 +14,128 @@ export interface RunMetrics {
   readonly jobs_finished: number;
   readonly jobs_errored: number;
   readonly jobs_never_finished: number;
-  /** submit ioctl to run_job. */
-  readonly submit_to_run_us: Summary;
-  /** all dependencies signalled (data ready) to run_job: the scheduler's own latency. */
-  readonly ready_to_run_us: Summary;
-  /** submit ioctl to the out-fence signalling. */
-  readonly submit_to_finished_us: Summary;
-  /** hardware done to the job freed by the scheduler. */
-  readonly done_to_free_us: Summary;
+  readonly latency: Readonly<Record<LatencyName, Summary>>;
+  /** False when a distribution outgrew the exact-sample bound (its percentiles come from the sketch). */
+  readonly latency_exact: boolean;
   readonly throughput_jobs_per_s: number;
   readonly kworker_wakeups_per_job: number;
   readonly work_items_per_job: number;
   readonly irqs_per_job: number;
   readonly cpu_us_per_job: number;
   readonly cpu_us: Readonly<Record<ContextKind, number>>;
-  /** destroy/close call to return. */
+  /** destroy/close call to return (what the calling process waits for). */
   readonly teardown_return_us: Summary;
-  /** destroy/close call to the last job of the queue freed. */
+  /** destroy/close call to the last job of the queue released (when the work is really done). */
   readonly teardown_release_us: Summary;
   readonly unplug_return_us: number;
-  readonly peak_live_objects: number;
-  readonly peak_live_bytes: number;
+  /** Most jobs alive at once in the scheduler (pushed, not yet released). */
+  readonly peak_jobs_alive: number;
+  /** Jobs handed to run_job before a dependency on their own ring finished (drm_sched's scheduled-fence pipelining). */
+  readonly pipelined_jobs: number;
+  /** Peak bytes of scheduler-owned objects: jobs alive times the scheduler's per-job bytes, plus per-queue bytes (docs/reports.md#memory). */
+  readonly peak_sched_bytes: number;
   readonly violations: Readonly<Partial<Record<ViolationKind, number>>>;
   readonly sim_duration_ms: number;
 }
 
+export interface ScalarMetric {
+  readonly name: string;
+  readonly lower_is_better: boolean;
+  /** Backend-neutral: the same events end it on every backend. Otherwise shown, never judged. */
+  readonly comparable: boolean;
+  /** Negligible-difference thresholds (docs/reports.md#statistics). */
+  readonly thresholds: Thresholds;
+  readonly pick: (m: RunMetrics) => number;
+}
+
+const LATENCY_US: Thresholds = { rel: 0.01, abs: 10 };
+const PER_JOB: Thresholds = { rel: 0.01, abs: 0.05 };
+
+const latency = (name: LatencyName, q: 'p50' | 'p90' | 'p99' | 'max', comparable: boolean): ScalarMetric =>
+  ({ name: `${name}.${q}`, lower_is_better: true, comparable, thresholds: LATENCY_US, pick: (m) => m.latency[name][q] });
+
 /** Scalar metrics by name, with the direction that counts as better. */
-export const SCALAR_METRICS: readonly { readonly name: string; readonly lower_is_better: boolean; readonly pick: (m: RunMetrics) => number }[] = [
-  { name: 'submit_to_run_us.p50', lower_is_better: true, pick: (m) => m.submit_to_run_us.p50 },
-  { name: 'submit_to_run_us.p99', lower_is_better: true, pick: (m) => m.submit_to_run_us.p99 },
-  { name: 'ready_to_run_us.p50', lower_is_better: true, pick: (m) => m.ready_to_run_us.p50 },
-  { name: 'ready_to_run_us.p99', lower_is_better: true, pick: (m) => m.ready_to_run_us.p99 },
-  { name: 'submit_to_finished_us.p50', lower_is_better: true, pick: (m) => m.submit_to_finished_us.p50 },
-  { name: 'submit_to_finished_us.p90', lower_is_better: true, pick: (m) => m.submit_to_finished_us.p90 },
-  { name: 'submit_to_finished_us.p99', lower_is_better: true, pick: (m) => m.submit_to_finished_us.p99 },
-  { name: 'submit_to_finished_us.max', lower_is_better: true, pick: (m) => m.submit_to_finished_us.max },
-  { name: 'done_to_free_us.p50', lower_is_better: true, pick: (m) => m.done_to_free_us.p50 },
-  { name: 'throughput_jobs_per_s', lower_is_better: false, pick: (m) => m.throughput_jobs_per_s },
-  { name: 'kworker_wakeups_per_job', lower_is_better: true, pick: (m) => m.kworker_wakeups_per_job },
-  { name: 'work_items_per_job', lower_is_better: true, pick: (m) => m.work_items_per_job },
-  { name: 'cpu_us_per_job', lower_is_better: true, pick: (m) => m.cpu_us_per_job },
-  { name: 'teardown_return_us.max', lower_is_better: true, pick: (m) => m.teardown_return_us.max },
-  { name: 'teardown_release_us.max', lower_is_better: true, pick: (m) => m.teardown_release_us.max },
-  { name: 'peak_live_objects', lower_is_better: true, pick: (m) => m.peak_live_objects },
-  { name: 'jobs_never_finished', lower_is_better: true, pick: (m) => m.jobs_never_finished },
+export const SCALAR_METRICS: readonly ScalarMetric[] = [
+  latency('submit_to_finished_us', 'p50', true),
+  latency('submit_to_finished_us', 'p90', true),
+  latency('submit_to_finished_us', 'p99', true),
+  latency('submit_to_finished_us', 'max', true),
+  latency('submit_to_hw_start_us', 'p50', true),
+  latency('submit_to_hw_start_us', 'p99', true),
+  latency('ready_to_hw_start_us', 'p50', true),
+  latency('ready_to_hw_start_us', 'p99', true),
+  { name: 'throughput_jobs_per_s', lower_is_better: false, comparable: true, thresholds: { rel: 0.01, abs: 1 }, pick: (m) => m.throughput_jobs_per_s },
+  { name: 'kworker_wakeups_per_job', lower_is_better: true, comparable: true, thresholds: PER_JOB, pick: (m) => m.kworker_wakeups_per_job },
+  { name: 'work_items_per_job', lower_is_better: true, comparable: true, thresholds: PER_JOB, pick: (m) => m.work_items_per_job },
+  { name: 'cpu_us_per_job', lower_is_better: true, comparable: true, thresholds: { rel: 0.01, abs: 0.5 }, pick: (m) => m.cpu_us_per_job },
+  { name: 'teardown_release_us.max', lower_is_better: true, comparable: true, thresholds: LATENCY_US, pick: (m) => m.teardown_release_us.max },
+  { name: 'peak_sched_bytes', lower_is_better: true, comparable: true, thresholds: { rel: 0.01, abs: 4096 }, pick: (m) => m.peak_sched_bytes },
+  // Backend-specific: the events differ in meaning (run_job is called when a same-scheduler
+  // dependency is scheduled on drm_sched, after it finished on drm_dep; destroy returns at once on
+  // drm_dep and defers the work; the job is freed by free_job work vs at its last put).
+  latency('submit_to_run_job_us', 'p50', false),
+  latency('submit_to_run_job_us', 'p99', false),
+  latency('ready_to_run_job_us', 'p50', false),
+  latency('ready_to_run_job_us', 'p99', false),
+  latency('done_to_free_us', 'p50', false),
+  { name: 'teardown_return_us.max', lower_is_better: true, comparable: false, thresholds: LATENCY_US, pick: (m) => m.teardown_return_us.max },
 ];
 
 const us = (ns: number) => ns / 1000;
 
-export function compute_metrics(outcome: RunOutcome, obs: Observation): RunMetrics {
+/**
+ * Bytes the scheduler allocates per job and per queue, from the C structures on x86_64
+ * (docs/reports.md#memory gives the layout each figure comes from). drm_sched: struct
+ * drm_sched_job (embedded in the driver's job) + the drm_sched_fence slab object; per queue one
+ * drm_gpu_scheduler + one drm_sched_entity (every modelled driver binds them 1:1). drm_dep:
+ * struct drm_dep_job + the private drm_dep_fence; per queue one drm_dep_queue. Fences that
+ * outlive their job are not counted: their lifetime is their consumers' (the harness holds
+ * out-fences for dependencies and throttling).
+ */
+export const SCHED_BYTES: Readonly<Record<string, { readonly job: number; readonly queue: number }>> = {
+  sched: { job: 160 + 208, queue: 1088 + 448 },
+  dep: { job: 176 + 96, queue: 896 },
+  'dep-hw': { job: 176 + 96, queue: 896 + 64 },
+};
+
+export function compute_metrics(outcome: RunOutcome): RunMetrics {
   const k = outcome.kernel;
-  const submit_to_run: number[] = [], ready_to_run: number[] = [], submit_to_finished: number[] = [], done_to_free: number[] = [];
-  let finished = 0, errored = 0, never = 0, first_submit = Infinity, last_finish = 0;
-  for (const j of obs.jobs) {
-    if (j.submit_error !== 0) continue;
-    first_submit = Math.min(first_submit, j.submitted_ns);
-    if (j.run_ns >= 0) submit_to_run.push(us(j.run_ns - j.submitted_ns));
-    if (j.run_ns >= 0 && j.deps_resolved_ns >= 0) ready_to_run.push(us(Math.max(0, j.run_ns - j.deps_resolved_ns)));
-    if (j.finished_ns >= 0) {
-      finished++;
-      last_finish = Math.max(last_finish, j.finished_ns);
-      submit_to_finished.push(us(j.finished_ns - j.submitted_ns));
-      if (j.error !== 0) errored++;
-    } else {
-      never++;
-    }
-    if (j.hw_done_ns >= 0 && j.freed_ns >= 0) done_to_free.push(us(j.freed_ns - j.hw_done_ns));
-  }
-  const submitted = obs.jobs.filter((j) => j.submit_error === 0).length;
-  const per_job = (x: number) => (submitted === 0 ? 0 : x / submitted);
+  const obs: Observation = outcome.observation;
+  const submitted = obs.submitted;
+  const per_job = (x: number) => (submitted === 0 ? NaN : x / submitted);
   const cpu_us = {
     process: us(k.stats.cpu_ns.process), kworker: us(k.stats.cpu_ns.kworker),
     softirq: us(k.stats.cpu_ns.softirq), hardirq: us(k.stats.cpu_ns.hardirq),
   };
   const violations: Partial<Record<ViolationKind, number>> = {};
   for (const v of k.violations.list) violations[v.kind] = (violations[v.kind] ?? 0) + 1;
-  const span_s = (last_finish - first_submit) / 1e9;
+  const span_s = (obs.last_finish_ns - obs.first_submit_ns) / 1e9;
+  const lat = obs.latency;
+  const teardown_return: number[] = [], teardown_release: number[] = [];
+  for (const q of obs.queues) {
+    if (q.destroy_call_ns < 0) continue;
+    if (q.destroy_return_ns >= 0) teardown_return.push(us(q.destroy_return_ns - q.destroy_call_ns));
+    if (q.released_ns >= 0) teardown_release.push(us(Math.max(0, q.released_ns - q.destroy_call_ns)));
+  }
   return {
     jobs_submitted: submitted,
-    jobs_finished: finished,
-    jobs_errored: errored,
-    jobs_never_finished: never,
-    submit_to_run_us: summarize(submit_to_run),
-    ready_to_run_us: summarize(ready_to_run),
-    submit_to_finished_us: summarize(submit_to_finished),
-    done_to_free_us: summarize(done_to_free),
-    throughput_jobs_per_s: span_s > 0 ? finished / span_s : 0,
+    jobs_finished: obs.finished,
+    jobs_errored: obs.errored,
+    jobs_never_finished: obs.never_finished,
+    latency: Object.fromEntries(Object.entries(lat).map(([n, r]) => [n, r.summary])) as Record<LatencyName, Summary>,
+    latency_exact: Object.values(lat).every((r) => r.exact),
+    throughput_jobs_per_s: span_s > 0 ? obs.finished / span_s : NaN,
     kworker_wakeups_per_job: per_job(k.stats.kworker_wakeups),
     work_items_per_job: per_job(k.stats.work_items),
     irqs_per_job: per_job(k.stats.irqs),
     cpu_us_per_job: per_job(cpu_us.process + cpu_us.kworker + cpu_us.softirq + cpu_us.hardirq),
     cpu_us,
-    teardown_return_us: summarize(obs.queues.map((q) => us(q.destroy_return_ns - q.destroy_call_ns))),
-    teardown_release_us: summarize(obs.queues.filter((q) => q.released_ns >= 0).map((q) => us(Math.max(0, q.released_ns - q.destroy_call_ns)))),
-    unplug_return_us: outcome.unplug_call_ns >= 0 ? us(outcome.unplug_return_ns - outcome.unplug_call_ns) : 0,
-    peak_live_objects: k.lifetime.live_peak,
-    peak_live_bytes: k.alloc.peak_bytes,
+    teardown_return_us: summarize(teardown_return),
+    teardown_release_us: summarize(teardown_release),
+    unplug_return_us: outcome.unplug_call_ns >= 0 && outcome.unplug_return_ns >= 0 ? us(outcome.unplug_return_ns - outcome.unplug_call_ns) : NaN,
+    peak_jobs_alive: obs.peak_jobs_alive,
+    pipelined_jobs: obs.pipelined_jobs,
+    peak_sched_bytes: obs.peak_jobs_alive * SCHED_BYTES[outcome.backend].job + obs.queues.length * SCHED_BYTES[outcome.backend].queue,
     violations,
     sim_duration_ms: k.now() / 1e6,
   };

@@ -4,20 +4,27 @@
  * randomness comes from streams named after the client only, never the backend, so both
  * backends see the same draws (common random numbers). After the programs end the runner
  * waits for the GPU to drain, closes every client, unplugs the device and checks that nothing
- * is left alive. Everything that happened is in the kernel's trace; the observer reads it.
+ * is left alive. A run monitor (monitor.ts) observes it as it happens, from the kernel's trace
+ * events and the runner's own calls, in memory that grows with the jobs in flight; the full
+ * trace is recorded only when an output needs it (trace: 'record').
  */
 import {
-  ENOENT, Kernel, SimulationHang, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_signal, dma_fence_wait, fsleep,
+  ENOENT, Kernel, SimulationHang, type AssumptionValues, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_signal, dma_fence_wait, fsleep,
   spin_lock_init, type CostOverrides, type KernelOptions, type Sleepable, type Task, type dma_fence_ops,
   wait_queue_head,
 } from '@deplab/sim';
 import type { Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, JobHandle, QueueHandle } from '@deplab/driver-api';
 import { draw } from '../workload/draw.ts';
+import { RunMonitor, type MonitorOptions, type Observation } from './monitor.ts';
 import type { BatchStep, ClientDefinition, Dependency, EventAction, Workload } from '../workload/types.ts';
 
 export interface RunOptions {
   readonly seed: number;
   readonly costs?: CostOverrides;
+  /** Selected modelling assumptions (packages/sim/assumptions.ts). */
+  readonly assume?: AssumptionValues;
+  /** Probability that a non-sleeping allocation fails (fault injection; kernel.faults). */
+  readonly alloc_fail_probability?: number;
   readonly kernel?: Omit<KernelOptions, 'seed' | 'costs' | 'trace'>;
   readonly device?: DeviceOptions;
   /** Virtual-time budget for the whole run before it is declared stuck (default 600 s). */
@@ -30,8 +37,12 @@ export interface RunOptions {
    * later. 0 unplugs at once (a teardown race the exploration campaigns use).
    */
   readonly settle_ms?: number;
-  /** Trace detail: 'jobs' (default; what the observer needs) or 'full' (for trace exports). */
+  /** Trace detail: 'jobs' (default; what the monitor needs) or 'full' (for trace exports). */
   readonly trace_detail?: 'full' | 'jobs';
+  /** Keep every trace event (exports, exploration timelines); by default only a digest is kept. */
+  readonly record?: boolean;
+  /** What the run monitor keeps and checks (retained records, pairing masks, TDR period, credits). */
+  readonly monitor?: MonitorOptions;
 }
 
 /** One job the runner submitted, by its logical identity (the same on both backends). */
@@ -64,8 +75,12 @@ export interface RunOutcome {
   readonly workload: Workload;
   readonly backend: Backend;
   readonly seed: number;
-  readonly jobs: readonly SubmittedJob[];
+  /** Every submitted job (only when the monitor retains records; null otherwise). */
+  readonly jobs: readonly SubmittedJob[] | null;
   readonly teardown: readonly QueueTeardown[];
+  /** What the run monitor saw. */
+  readonly observation: Observation;
+  readonly monitor: RunMonitor;
   readonly unplug_call_ns: number;
   readonly unplug_return_ns: number;
   /** Programs that ran to their end (vs stopped by close/unplug or the time budget). */
@@ -99,13 +114,15 @@ class Run {
   readonly kernel: Kernel;
   readonly device: Device;
   readonly workload: Workload;
+  readonly monitor: RunMonitor;
   readonly clients = new Map<string, ClientState>();
-  readonly jobs: SubmittedJob[] = [];
+  /** Every submitted job, only when the monitor retains records (exploration, exports). */
+  readonly jobs: SubmittedJob[] | null;
   readonly teardown: QueueTeardown[] = [];
-  readonly job_by_handle = new Map<JobHandle, SubmittedJob>();
-  /** Every job handle in submission order, and how many at its head are known done. */
-  readonly handles: JobHandle[] = [];
-  private done_cursor = 0;
+  /** Logical ids of the jobs the runner may still name as a dependency (entries die with the handle). */
+  readonly logical_of = new WeakMap<JobHandle, string>();
+  /** Per queue, its jobs not yet seen signalled, oldest first (a hang_job fault picks the oldest). */
+  private readonly in_flight = new Map<QueueHandle, JobHandle[]>();
   /** Last job per "<client>/<queue>", for last_job deps. */
   readonly last_job = new Map<string, JobHandle>();
   readonly per_queue_count = new Map<string, number>();
@@ -147,10 +164,12 @@ class Run {
   private readonly fence_context: number;
   private fence_seqno = 0;
 
-  constructor(kernel: Kernel, device: Device, workload: Workload) {
+  constructor(kernel: Kernel, device: Device, workload: Workload, monitor: RunMonitor, retain: boolean) {
     this.kernel = kernel;
     this.device = device;
     this.workload = workload;
+    this.monitor = monitor;
+    this.jobs = retain ? [] : null;
     this.after_events = workload.events.filter((ev) => ev.trigger.kind === 'after');
     this.fence_context = kernel.dma_fence_context_alloc(1);
   }
@@ -279,8 +298,8 @@ class Run {
     const add_job_dep = (j: JobHandle | null | undefined) => {
       if (j === null || j === undefined) return;
       deps.push(j.out_fence);
-      const rec = this.job_by_handle.get(j);
-      if (rec !== undefined) dep_ids.push(rec.logical);
+      const logical = this.logical_of.get(j);
+      if (logical !== undefined) dep_ids.push(logical);
     };
     for (const dep of step.deps) this.resolve(dep, jobs, fences, deps, add_job_dep);
     for (const name of step.reads) add_job_dep(this.buffer(name).writer);
@@ -295,16 +314,22 @@ class Run {
     const key = `${state.def.name}/${step.queue}`;
     const n = this.per_queue_count.get(key) ?? 0;
     this.per_queue_count.set(key, n + 1);
-    const rec: SubmittedJob = {
-      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
-      submit_call_ns: call, submit_return_ns: k.now(), submit_error: typeof r === 'number' ? r : 0,
-      fence_context: typeof r === 'number' ? -1 : r.fence_context, fence_seqno: typeof r === 'number' ? -1 : r.fence_seqno,
-      deps: dep_ids,
-    };
-    this.jobs.push(rec);
+    const logical = `${key}#${n}`;
+    const submit_error = typeof r === 'number' ? r : 0;
+    const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
+    this.monitor.on_submit({
+      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, error: submit_error,
+      fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang,
+    });
+    this.jobs?.push({
+      logical, client: state.def.name, queue: step.queue, step_index: index, iteration,
+      submit_call_ns: call, submit_return_ns: k.now(), submit_error, fence_context, fence_seqno, deps: dep_ids,
+    });
     if (typeof r === 'number') return null;
-    this.job_by_handle.set(r, rec);
-    this.handles.push(r);
+    this.logical_of.set(r, logical);
+    let list = this.in_flight.get(queue);
+    if (list === undefined) this.in_flight.set(queue, (list = []));
+    list.push(r);
     this.release(this.last_job.get(key));
     this.last_job.set(key, this.hold(r));
     for (const name of step.reads) this.buffer(name).readers.push(this.hold(r));
@@ -325,7 +350,11 @@ class Run {
     const n = this.per_queue_count.get(key) ?? 0;
     this.per_queue_count.set(key, n + 1);
     const now = this.kernel.now();
-    this.jobs.push({
+    this.monitor.on_submit({
+      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, iteration, submitted_ns: now, error,
+      fence_context: -1, fence_seqno: -1, dep_fences: [], dep_ids: [], hang: false,
+    });
+    this.jobs?.push({
       logical: `${key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
       submit_call_ns: now, submit_return_ns: now, submit_error: error, fence_context: -1, fence_seqno: -1, deps: [],
     });
@@ -386,7 +415,7 @@ class Run {
         if (state === undefined || q === undefined || state.closed) break;
         state.queues.delete(action.queue);
         state.destroying++;
-        yield* this.destroy(`${action.client}/${action.queue}`, q);
+        yield* this.destroy(action.client, action.queue, q);
         state.destroying--;
         k.wake_up(this.progress);
         break;
@@ -395,26 +424,47 @@ class Run {
       case 'hang_job': case 'fw_error': case 'engine_reset': {
         const q = this.queue(action.client, action.queue);
         if (q === undefined) break;
-        if (action.kind !== 'hang_job') { this.device.inject_fault({ kind: action.kind, queue: q }); break; }
-        const oldest = this.handles.find((j) => j.queue === q && !j.out_fence.signaled);
-        if (oldest !== undefined) this.device.inject_fault({ kind: 'hang_job', job: oldest });
+        if (action.kind !== 'hang_job') {
+          this.monitor.on_device_event(k.now());
+          this.device.inject_fault({ kind: action.kind, queue: q });
+          break;
+        }
+        const oldest = this.oldest_in_flight(q);
+        if (oldest !== undefined) {
+          this.monitor.on_hang(oldest.fence_context, oldest.fence_seqno);
+          this.device.inject_fault({ kind: 'hang_job', job: oldest });
+        }
         break;
       }
-      case 'device_reset': this.device.inject_fault({ kind: 'device_reset' }); break;
+      case 'device_reset': this.monitor.on_device_event(k.now()); this.device.inject_fault({ kind: 'device_reset' }); break;
       case 'unplug': yield* this.unplug(); break;
       case 'signal_fence': { const f = this.external.get(action.fence); if (f) signal_if_pending(f); break; }
     }
+  }
+
+  /** The oldest job of `q` whose out-fence has not signalled. */
+  private oldest_in_flight(q: QueueHandle): JobHandle | undefined {
+    const list = this.in_flight.get(q);
+    if (list === undefined) return undefined;
+    let head = 0;
+    while (head < list.length && list[head].out_fence.signaled) head++;
+    if (head > 0) list.splice(0, head);
+    return list[0];
   }
 
   private queue(client: string, queue: string): QueueHandle | undefined {
     return this.clients.get(client)?.queues.get(queue);
   }
 
-  private *destroy(name: string, q: QueueHandle): Sleepable {
+  private *destroy(client: string, queue: string, q: QueueHandle): Sleepable {
+    const name = `${client}/${queue}`;
     const call = this.kernel.now();
     this.kernel.tp('harness_destroy_queue', { queue: name, phase: 'call' });
+    this.monitor.on_destroy(client, queue, 'call', call);
     yield* this.device.destroy_queue(q);
     this.kernel.tp('harness_destroy_queue', { queue: name, phase: 'return' });
+    this.monitor.on_destroy(client, queue, 'return', this.kernel.now());
+    this.in_flight.delete(q);
     this.teardown.push({ queue: name, destroy_call_ns: call, destroy_return_ns: this.kernel.now() });
   }
 
@@ -426,10 +476,14 @@ class Run {
     if (state.destroying > 0) yield* this.kernel.wait_until(this.progress, () => state.destroying === 0);
     const call = this.kernel.now();
     this.kernel.tp('harness_close_client', { client, phase: 'call' });
+    for (const name of state.queues.keys()) this.monitor.on_destroy(client, name, 'call', call);
     yield* this.device.close_client(state.handle);
     this.kernel.tp('harness_close_client', { client, phase: 'return' });
-    for (const name of state.queues.keys()) {
-      this.teardown.push({ queue: `${client}/${name}`, destroy_call_ns: call, destroy_return_ns: this.kernel.now() });
+    const ret = this.kernel.now();
+    for (const [name, q] of state.queues) {
+      this.monitor.on_destroy(client, name, 'return', ret);
+      this.in_flight.delete(q);
+      this.teardown.push({ queue: `${client}/${name}`, destroy_call_ns: call, destroy_return_ns: ret });
     }
     state.queues.clear();
   }
@@ -441,6 +495,7 @@ class Run {
     if (this.unplugged) return;
     this.unplugged = true;
     this.unplug_call_ns = this.kernel.now();
+    this.monitor.on_unplug(this.unplug_call_ns);
     this.kernel.tp('harness_unplug', { phase: 'call' });
     yield* this.device.unplug();
     this.kernel.tp('harness_unplug', { phase: 'return' });
@@ -452,12 +507,9 @@ class Run {
     return true;
   }
 
-  /** Every submitted job's out-fence signalled. A cursor skips the prefix already seen done. */
+  /** Every submitted job's out-fence signalled. */
   all_jobs_done(): boolean {
-    const list = this.handles;
-    while (this.done_cursor < list.length && list[this.done_cursor].out_fence.signaled) this.done_cursor++;
-    for (let i = this.done_cursor; i < list.length; i++) if (!list[i].out_fence.signaled) return false;
-    return true;
+    return this.monitor.all_signalled();
   }
 }
 
@@ -481,11 +533,15 @@ function* wait_fence(f: dma_fence): Sleepable {
  * RunError only for a workload the device cannot set up (a queue it refuses to create).
  */
 export function run_workload(workload: Workload, factory: DeviceFactory, backend: Backend, options: RunOptions): RunOutcome {
+  const monitor = new RunMonitor(options.monitor);
   const kernel = new Kernel({
-    ...options.kernel, seed: options.seed, costs: options.costs, trace: 'record', trace_detail: options.trace_detail ?? 'jobs', init_name: 'harness',
+    ...options.kernel, seed: options.seed, costs: options.costs, assume: options.assume,
+    trace: options.record === true ? 'record' : 'hash', trace_sink: monitor.on_event,
+    trace_detail: options.trace_detail ?? 'jobs', init_name: 'harness',
   });
+  kernel.faults.alloc_fail_probability = options.alloc_fail_probability ?? 0;
   const device = factory(kernel, backend, options.device);
-  const run = new Run(kernel, device, workload);
+  const run = new Run(kernel, device, workload, monitor, options.monitor?.retain === true);
   const max_ns = (options.max_time_ms ?? 600_000) * 1_000_000;
   const drain_ns = (options.drain_ms ?? 120_000) * 1_000_000;
   let stuck: string | null = null;
@@ -524,8 +580,9 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   for (const f of run.external.values()) { signal_if_pending(f); dma_fence_put(f); }
   run.release_all();
   kernel.lifetime.check_leaks('after unplug', kernel.lifetime.live().map((o) => o.type).filter((t) => t !== 'dma_fence.stub'));
+  const observation = monitor.end(kernel);
   return {
-    kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown,
+    kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown, observation, monitor,
     unplug_call_ns: run.unplug_call_ns, unplug_return_ns: run.unplug_return_ns,
     programs_completed: run.programs_completed, stuck, stuck_at,
   };

@@ -1,0 +1,110 @@
+/**
+ * Violations triaged, not counted. A run's kernel violations are grouped by (kind, site, root
+ * cause): for a lockdep report the root is the dependency it names (the lock or pseudo-lock
+ * pair, e.g. "fs_reclaim -> (work_completion)..."), for a leak the type left alive; the site is
+ * where the acquisition or allocation that closed the cycle happened. Backends are compared by
+ * their *sets* of groups, never by raw counts (one upstream allocation reported four times is one
+ * group). Each group is classified by the first rule of TRIAGE_RULES that matches it; a group no
+ * rule matches is "unclassified", which a committed report must never contain.
+ */
+import type { Backend } from '@deplab/driver-api';
+import type { Violation } from '@deplab/sim';
+
+export type TriageClass =
+  /** The schedulers differ: a guarantee or rule drm_dep (or the baseline) breaks and the other keeps. */
+  | 'scheduler difference'
+  /** A real driver bug drm_dep's annotations expose (present upstream, invisible on drm_sched): fix in the driver before converting. */
+  | 'latent driver bug'
+  /** A documented hazard of the legacy scheduler (docs/legacy-hazards.md) that drm_dep removes. */
+  | 'legacy hazard'
+  /** Follows from the fault the run injected (allocation failure, unplug with work in flight, ...). */
+  | 'expected under fault'
+  /** A defect of deplab's driver model: must be fixed, never shipped. */
+  | 'driver-model defect'
+  /** A defect of deplab's harness. */
+  | 'harness bug'
+  | 'unclassified';
+
+export interface ViolationGroup {
+  /** kind | site | root: the identity compared across backends. */
+  readonly key: string;
+  readonly kind: string;
+  readonly site: string;
+  readonly root: string;
+  readonly count: number;
+  /** The first report of the group: time, context, message, the first detail lines. */
+  readonly first: { readonly time_ns: number; readonly context: string; readonly message: string; readonly detail: readonly string[] };
+}
+
+/** The dependency or object a report is about, without run-specific numbers. */
+export function root_of(v: Violation): string {
+  if (v.kind.startsWith('lockdep_')) {
+    // Lock class names are stable across runs; the message names them.
+    const m = /(?:dependency|locking detected|lock state|lock order):\s*(.*)$/.exec(v.message);
+    return normalize(m !== null ? m[1] : v.message);
+  }
+  if (v.kind === 'leak') return v.message.slice(0, v.message.indexOf(' ') >= 0 ? v.message.indexOf(' ') : undefined);
+  return normalize(v.message).slice(0, 120);
+}
+
+/** Numbers (times, ids, seqnos, counts) out of a text, so that runs of one mechanism group together. */
+function normalize(text: string): string {
+  return text.replace(/0x[0-9a-f]+/gi, 'N').replace(/\d+(\.\d+)?/g, 'N');
+}
+
+export function group_violations(list: readonly Violation[]): ViolationGroup[] {
+  const groups = new Map<string, { kind: string; site: string; root: string; count: number; first: Violation }>();
+  for (const v of list) {
+    const root = root_of(v);
+    const key = `${v.kind} | ${v.site} | ${root}`;
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, { kind: v.kind, site: v.site, root, count: 1, first: v });
+    else g.count++;
+  }
+  return [...groups.entries()].map(([key, g]) => ({
+    key, kind: g.kind, site: g.site, root: g.root, count: g.count,
+    first: { time_ns: g.first.time_ns, context: g.first.context, message: g.first.message, detail: g.first.detail.slice(0, 4) },
+  })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export interface TriageRule {
+  readonly id: string;
+  readonly kind?: RegExp;
+  readonly site?: RegExp;
+  readonly root?: RegExp;
+  readonly drivers?: readonly string[];
+  readonly backends?: readonly Backend[];
+  /** Only when the run injected this fault (workload events or exploration faults). */
+  readonly under_fault?: readonly string[];
+  readonly class: Exclude<TriageClass, 'unclassified'>;
+  /** One line: the mechanism. */
+  readonly cause: string;
+  /** Where it is written up (docs/findings.md#..., docs/legacy-hazards.md#..., a driver README). */
+  readonly doc: string;
+}
+
+/**
+ * Every known group, most specific rule first. Adding a rule is a claim: it names the mechanism
+ * and where it is written up, with a test behind it.
+ */
+export const TRIAGE_RULES: TriageRule[] = [];
+
+export interface Triage {
+  readonly class: TriageClass;
+  readonly rule: string | null;
+  readonly cause: string;
+  readonly doc: string | null;
+}
+
+export function triage(g: ViolationGroup, driver: string, backend: Backend, faults: readonly string[] = []): Triage {
+  for (const r of TRIAGE_RULES) {
+    if (r.kind !== undefined && !r.kind.test(g.kind)) continue;
+    if (r.site !== undefined && !r.site.test(g.site)) continue;
+    if (r.root !== undefined && !r.root.test(g.root)) continue;
+    if (r.drivers !== undefined && !r.drivers.includes(driver)) continue;
+    if (r.backends !== undefined && !r.backends.includes(backend)) continue;
+    if (r.under_fault !== undefined && !r.under_fault.some((f) => faults.includes(f))) continue;
+    return { class: r.class, rule: r.id, cause: r.cause, doc: r.doc };
+  }
+  return { class: 'unclassified', rule: null, cause: `${g.kind} at ${g.site}: ${g.first.message}`, doc: null };
+}
