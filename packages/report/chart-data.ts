@@ -2,15 +2,17 @@
  * The numbers behind the report charts, kept apart from the drawing so they can be tested on
  * their own. Timeline, depth and teardown charts need per-job records, which a comparison
  * result does not keep (it holds per-seed scalars), so the chart layer re-runs one seed of the
- * comparison on both backends (run_workload + observe, trace detail 'jobs'). The run is
+ * comparison on both backends (run_workload with retained records, trace detail 'jobs'). The run is
  * deterministic, so the records are exactly those of that seed in the comparison.
  */
-import type { Backend, DeviceFactory, DeviceOptions } from '@deplab/driver-api';
-import type { CostOverrides } from '@deplab/sim';
-import { observe, run_workload, type ComparisonResult, type JobRecord, type QueueRecord, type Workload } from '@deplab/harness';
+import type { DeviceFactory, DeviceOptions } from '@deplab/driver-api';
+import type { AssumptionValues, CostOverrides } from '@deplab/sim';
+import { run_workload, sketch_quantile, merge_sketches, type ComparisonResult, type JobRecord, type LatencySketch, type QueueRecord, type Workload } from '@deplab/harness';
+import { backend_label } from './labels.ts';
 
-export const BACKENDS: readonly Backend[] = ['sched', 'dep'];
-export const BACKEND_LABEL: Readonly<Record<Backend, string>> = { sched: 'drm_sched', dep: 'drm_dep' };
+/** The two sides of a comparison: its baseline and its candidate backend. */
+export type Side = 'baseline' | 'candidate';
+export const SIDES: readonly Side[] = ['baseline', 'candidate'];
 
 export interface ChartRun {
   readonly jobs: readonly JobRecord[];
@@ -20,25 +22,26 @@ export interface ChartRun {
 export interface ChartData {
   readonly workload: string;
   readonly driver: string;
+  /** Backend names of the sides, as the reports print them. */
+  readonly labels: Readonly<Record<Side, string>>;
   /** The seed re-run for the per-job charts. */
   readonly seed: number;
-  readonly runs: Readonly<Record<Backend, ChartRun>>;
-  /** submit -> finished latencies in µs, pooled over `latency_seeds` seeds. */
-  readonly latency_us: Readonly<Record<Backend, readonly number[]>>;
+  readonly runs: Readonly<Record<Side, ChartRun>>;
+  /** submit -> finished latency quantiles in µs (CDF points), pooled over `latency_seeds` seeds, and the sample counts. */
+  readonly latency_cdf: Readonly<Record<Side, readonly [number, number][]>>;
+  readonly latency_n: Readonly<Record<Side, number>>;
   readonly latency_seeds: number;
   /** kworker wake-ups per job, one value per seed of the comparison. */
-  readonly kworker: { readonly seeds: readonly number[]; readonly sched: readonly number[]; readonly dep: readonly number[] } | null;
+  readonly kworker: { readonly seeds: readonly number[]; readonly baseline: readonly number[]; readonly candidate: readonly number[] } | null;
 }
 
 export interface ChartOptions {
   readonly device?: DeviceOptions;
+  readonly assume?: AssumptionValues;
   /** The seed to re-run (default: the comparison's first seed). */
   readonly seed?: number;
-  /**
-   * Per-seed latency samples (SeedOutput.latency_sched / latency_dep) to pool for the CDF;
-   * without them the CDF uses the re-run seed only.
-   */
-  readonly latency?: { readonly sched: readonly (readonly number[])[]; readonly dep: readonly (readonly number[])[] };
+  /** Per-seed latency sketches (BackendRun.sketch) to pool for the CDF; without them the CDF uses the re-run seed only. */
+  readonly latency?: Readonly<Record<Side, readonly LatencySketch[]>>;
 }
 
 function cost_overrides(result: ComparisonResult): CostOverrides {
@@ -48,22 +51,39 @@ function cost_overrides(result: ComparisonResult): CostOverrides {
 /** Re-run one seed on both backends and gather what every chart needs. */
 export function chart_data(result: ComparisonResult, workload: Workload, factory: DeviceFactory, options: ChartOptions = {}): ChartData {
   const seed = options.seed ?? result.seeds[0];
-  const runs = {} as Record<Backend, ChartRun>;
-  for (const backend of BACKENDS) {
-    const outcome = run_workload(workload, factory, backend, { seed, costs: cost_overrides(result), device: options.device, trace_detail: 'jobs' });
-    const obs = observe(outcome);
-    runs[backend] = { jobs: obs.jobs, queues: obs.queues };
+  const backend: Record<Side, ComparisonResult['baseline']> = { baseline: result.baseline, candidate: result.candidate };
+  const runs = {} as Record<Side, ChartRun>;
+  for (const side of SIDES) {
+    const outcome = run_workload(workload, factory, backend[side], {
+      seed, costs: cost_overrides(result), assume: options.assume ?? result.assume, device: options.device, trace_detail: 'jobs', monitor: { retain: true },
+    });
+    runs[side] = { jobs: outcome.observation.jobs ?? [], queues: outcome.observation.queues };
   }
-  const pooled = (lists: readonly (readonly number[])[]) => lists.flatMap((l) => [...l]);
-  const latency_us = options.latency !== undefined
-    ? { sched: pooled(options.latency.sched), dep: pooled(options.latency.dep) }
-    : { sched: latency_samples(runs.sched.jobs), dep: latency_samples(runs.dep.jobs) };
+  const cdf = {} as Record<Side, [number, number][]>, n = {} as Record<Side, number>;
+  for (const side of SIDES) {
+    if (options.latency !== undefined) {
+      const merged = merge_sketches(options.latency[side]);
+      cdf[side] = sketch_cdf_points(merged);
+      n[side] = merged.count;
+    } else {
+      const samples = latency_samples(runs[side].jobs);
+      cdf[side] = cdf_points(samples);
+      n[side] = samples.length;
+    }
+  }
   const m = result.metrics.find((x) => x.name === 'kworker_wakeups_per_job');
   return {
-    workload: result.workload.name, driver: result.driver, seed, runs, latency_us,
-    latency_seeds: options.latency !== undefined ? options.latency.sched.length : 1,
-    kworker: m === undefined ? null : { seeds: result.seeds, sched: m.sched, dep: m.dep },
+    workload: result.workload.name, driver: result.driver, labels: { baseline: backend_label(result.baseline), candidate: backend_label(result.candidate) },
+    seed, runs, latency_cdf: cdf, latency_n: n,
+    latency_seeds: options.latency !== undefined ? options.latency.baseline.length : 1,
+    kworker: m === undefined ? null : { seeds: result.seeds, baseline: m.baseline, candidate: m.candidate },
   };
+}
+
+/** CDF points of a sketch at evenly spaced probabilities. */
+export function sketch_cdf_points(s: LatencySketch, points = 200): [number, number][] {
+  if (s.count === 0) return [];
+  return Array.from({ length: points }, (_, i) => { const p = i / (points - 1); return [sketch_quantile(s, p), p] as [number, number]; });
 }
 
 export function latency_samples(jobs: readonly JobRecord[]): number[] {
@@ -106,9 +126,9 @@ export function lane_of(j: { readonly client: string; readonly queue: string }):
 }
 
 /** Queues in the order of their first submission on either backend (ties by name). */
-export function lane_order(runs: Readonly<Record<Backend, ChartRun>>): string[] {
+export function lane_order(runs: Readonly<Record<Side, ChartRun>>): string[] {
   const first = new Map<string, number>();
-  for (const b of BACKENDS) {
+  for (const b of SIDES) {
     for (const j of runs[b].jobs) {
       const lane = lane_of(j);
       const t = first.get(lane);
@@ -128,9 +148,9 @@ export function job_end_ns(j: JobRecord): number {
  * completed `jobs` jobs on the hardware, so a long run still shows readable bars. Bars
  * running past the end are cut there.
  */
-export function timeline_window(runs: Readonly<Record<Backend, ChartRun>>, jobs: number): { start_ns: number; end_ns: number; clipped: boolean } {
+export function timeline_window(runs: Readonly<Record<Side, ChartRun>>, jobs: number): { start_ns: number; end_ns: number; clipped: boolean } {
   let start = Infinity, end = 0, clipped = false;
-  for (const b of BACKENDS) {
+  for (const b of SIDES) {
     for (const j of runs[b].jobs) if (j.submit_error === 0) start = Math.min(start, j.submitted_ns);
     const ends = runs[b].jobs.filter((j) => j.run_ns >= 0).map((j) => Math.max(j.run_ns, job_end_ns(j))).sort((x, y) => x - y);
     if (ends.length > jobs) clipped = true;
@@ -195,9 +215,9 @@ export function depth_series(run: ChartRun, start_ns: number, end_ns: number, co
 }
 
 /** The span of a run for the depth chart: first push to the last job leaving the hardware or finishing. */
-export function run_span(runs: Readonly<Record<Backend, ChartRun>>): { start_ns: number; end_ns: number } {
+export function run_span(runs: Readonly<Record<Side, ChartRun>>): { start_ns: number; end_ns: number } {
   let start = Infinity, end = 0;
-  for (const b of BACKENDS) {
+  for (const b of SIDES) {
     for (const j of runs[b].jobs) {
       if (j.submit_error !== 0) continue;
       if (j.queued_ns >= 0) start = Math.min(start, j.queued_ns);

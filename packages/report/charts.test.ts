@@ -38,7 +38,8 @@ const result = compare(two_queues, 'mock', mock, { seeds: [1, 2, 3] });
 function job(partial: Partial<JobRecord>): JobRecord {
   return {
     logical: 'c/q#0', client: 'c', queue: 'q', iteration: 0, submit_error: 0, submitted_ns: 0, queued_ns: 0, deps_resolved_ns: 0,
-    run_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1, timedout: false, deps: [], ...partial,
+    run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1, timedout: false, deps: [], ring: null,
+    situation: 'undisturbed', outcome: 'ok', ...partial,
   };
 }
 
@@ -73,7 +74,7 @@ describe('chart numbers', () => {
 
   it('timeline_window ends when both backends have completed the given number of jobs', () => {
     const run = (ends: number[]): ChartRun => ({ jobs: ends.map((e, i) => job({ logical: `c/q#${i}`, submitted_ns: 100, run_ns: e - 10, hw_done_ns: e })), queues: [] });
-    const w = timeline_window({ sched: run([200, 300, 400, 500]), dep: run([250, 350, 450, 550]) }, 2);
+    const w = timeline_window({ baseline: run([200, 300, 400, 500]), candidate: run([250, 350, 450, 550]) }, 2);
     expect(w).toEqual({ start_ns: 100, end_ns: 350, clipped: true });
   });
 
@@ -99,10 +100,12 @@ describe('comparison charts', () => {
   it('the re-run seed reproduces the comparison: the kworker bars carry the per-seed metric and the records match seed 1', () => {
     const data = chart_data(result, two_queues, mock);
     expect(data.seed).toBe(1);
-    expect(data.kworker?.sched).toEqual(result.metrics.find((m) => m.name === 'kworker_wakeups_per_job')!.sched);
+    expect(data.kworker?.baseline).toEqual(result.metrics.find((m) => m.name === 'kworker_wakeups_per_job')!.baseline);
     const seed1 = compare_seed(two_queues, mock, 1, {});
-    expect(data.latency_us.sched.length).toBe(seed1.latency_sched.length);
-    expect([...data.latency_us.dep].sort((x, y) => x - y)).toEqual([...seed1.latency_dep].sort((x, y) => x - y));
+    expect(data.latency_n.baseline).toBe(seed1.baseline.sketch.count);
+    expect(data.latency_n.candidate).toBe(seed1.candidate.sketch.count);
+    // The re-run seed's exact CDF ends at the run's maximum.
+    expect(data.latency_cdf.candidate.at(-1)![0]).toBe(seed1.candidate.sketch.max);
   });
 
   it('write_comparison_charts writes one SVG per chart and returns Markdown that links each', () => {
@@ -133,13 +136,13 @@ describe('comparison charts', () => {
     expect(count(COLOUR.dep)).toBeGreaterThan(100);
   });
 
-  it('comparison_markdown adds the Charts section only when given, between Performance and Behaviour', () => {
+  it('comparison_markdown adds the Charts section only when given, after Performance', () => {
     const ctx = { command: 'npx deplab compare test', version: '0.1.0' };
     const plain = comparison_markdown(result, ctx);
     expect(plain).not.toContain('## Charts');
     const with_charts = comparison_markdown(result, { ...ctx, charts: '![x](x.svg)\n' });
     expect(with_charts.indexOf('## Charts')).toBeGreaterThan(with_charts.indexOf('## Performance'));
-    expect(with_charts.indexOf('## Charts')).toBeLessThan(with_charts.indexOf('## Behaviour'));
+    expect(with_charts.indexOf('## Charts')).toBeLessThan(with_charts.indexOf('## Runs'));
     expect(with_charts.replace('## Charts\n\n![x](x.svg)\n\n', '')).toBe(plain);
   });
 });

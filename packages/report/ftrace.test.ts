@@ -81,10 +81,10 @@ describe('ftrace text export', () => {
         if (!imported.ok) throw new Error(JSON.stringify(imported.errors));
         const w = imported.workload;
         const batches = w.clients.flatMap((c) => c.program.steps.filter((s) => s.kind === 'batch'));
-        expect(batches.length).toBe(run.jobs.filter((j) => j.submit_error === 0).length);
-        const replay = run_workload(w, mock, backend, { seed: 1, device: { driver: { timeout_ms: 20 } }, drain_ms: 200 });
+        expect(batches.length).toBe(run.jobs!.filter((j) => j.submit_error === 0).length);
+        const replay = run_workload(w, mock, backend, { seed: 1, device: { driver: { timeout_ms: 20 } }, drain_ms: 200, record: true, monitor: { retain: true } });
         expect(replay.stuck).toBe(null);
-        expect(replay.jobs.filter((j) => j.submit_error === 0).length).toBe(batches.length);
+        expect(replay.jobs!.filter((j) => j.submit_error === 0).length).toBe(batches.length);
         // Submissions land where the capture had them, plus the replaying thread's wake-up
         // latency after each sleep (process_wakeup_ns, 6 us by default) and submit cost.
         const queued = (r: RunOutcome) => r.kernel.trace.events.filter((e) => /_job_queue$/.test(e.name)).map((e) => e.t_ns).sort((a, b) => a - b);

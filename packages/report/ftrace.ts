@@ -22,6 +22,7 @@
  *   credits counter per ring and an async slice per job from run to done), because Perfetto's
  *   text importer draws those and ignores gpu_scheduler events.
  */
+import { backend_label } from './labels.ts';
 import type { TraceArgs, TraceEvent } from '@deplab/sim';
 import { FTRACE_FORMATS, format_ftrace_fields, type FtraceValue, type RunOutcome } from '@deplab/harness';
 
@@ -229,12 +230,11 @@ export function ftrace_text(events: readonly TraceEvent[], options: FtraceOption
 /** ftrace text of one run; dev= is the driver's name unless options.device says otherwise. */
 export function run_ftrace(outcome: RunOutcome, options: FtraceOptions = {}): string {
   if (outcome.kernel.trace.mode !== 'record') throw new RangeError('run_ftrace: the run was not recorded (trace mode must be record)');
-  const backend = outcome.backend === 'sched' ? 'drm_sched' : 'drm_dep';
+  const backend = backend_label(outcome.backend);
   const comments = options.comments ?? [
     `deplab: ${outcome.workload.name} on ${outcome.device.driver} ${backend}, seed ${outcome.seed} (simulated, virtual time)`,
     'deplab: gpu_scheduler formats of include/drm/gpu_scheduler_trace.h at torvalds/linux 45215c589e7f'
       + (outcome.backend === 'dep' ? '; drm_dep_job_* events are written as drm_sched_job_*' : ''),
-    ...(outcome.kernel.trace.truncated ? [`deplab: the recorder kept only the first ${outcome.kernel.trace.limit} events`] : []),
   ];
   return ftrace_text(outcome.kernel.trace.events, { ...options, device: options.device ?? outcome.device.driver, comments });
 }

@@ -1,16 +1,23 @@
 /** @deplab/report (layer 5): what users read. */
-export { comparison_markdown, fmt, type ReportContext } from './markdown.ts';
+export { comparison_markdown, fmt, group_triage, type ReportContext } from './markdown.ts';
 export { comparison_perfetto_json, perfetto_json, perfetto_trace, run_source, type PerfettoEvent, type PerfettoSource, type PerfettoTrace } from './perfetto.ts';
 export { ftrace_text, run_ftrace, type FtraceOptions } from './ftrace.ts';
-export { CHARTS, chart_data, write_comparison_charts, latency_cdf_svg, timeline_svg, depth_svg, kworker_svg, teardown_svg, type ChartData, type ChartOptions } from './charts.ts';
-export { comparison_text, ministat_block, type TextContext } from './text.ts';
+export { CHARTS, chart_data, write_chart_files, write_comparison_charts, latency_cdf_svg, timeline_svg, depth_svg, kworker_svg, teardown_svg, type ChartData, type ChartOptions } from './charts.ts';
+export { TEXT_WIDTH, command_lines, comparison_text, ministat_block, wrap, type TextContext } from './text.ts';
 export {
-  DEFAULT_SENSITIVITY_SEEDS, DEFAULT_SWEEP, run_sensitivity, sensitivity_from_outputs, sensitivity_markdown, sensitivity_tasks, sensitivity_text,
-  type SensitivityResult, type SensitivityTask, type SweepEntry,
+  DEFAULT_SENSITIVITY_SEEDS, cost_entry_family, default_families, robustness, robustness_summary, run_sensitivity, sensitivity_from_outputs,
+  sensitivity_markdown, sensitivity_tasks, sensitivity_text, type Robustness, type SensitivityResult, type SensitivityTask, type SweptFamily,
+  type SweptItem, type Variant, type VariantFamily,
 } from './sensitivity.ts';
+export { judged, main_finding, metric_change, metric_phrase } from './finding.ts';
+export { backend_label } from './labels.ts';
+export { fmt as format_number, metric_value, pct, signed } from './numbers.ts';
 export { driver_folders, repository_root, scan_drivers, INTERNAL_BY_SPEC, type ApiScan, type BindingScan, type InternalAccess, type SymbolUse } from './api-usage.ts';
 export { RFC_DIFFSTAT, line_diff, parse_diffstat, rfc_driver_stat, type LineDiff } from './conversion.ts';
 export {
-  API_MAPPING, HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown,
-  type DriverEvidence, type DriverVerdict, type ReadinessInput, type WorkloadParity,
+  API_MAPPING, HAZARDS, INTERNAL_ALTERNATIVE, deciding_items, driver_verdict, mapping_for, readiness_markdown,
+  type DriverEvidence, type DriverVerdict, type ReadinessInput,
 } from './readiness.ts';
+export {
+  FAULT_MATRIX, judge_driver, type CampaignEvidence, type CampaignGroup, type DriverJudgement, type RunEvidence, type VerdictItem, type VerdictKind,
+} from './verdict.ts';

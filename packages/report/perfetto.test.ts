@@ -120,7 +120,7 @@ describe('Perfetto JSON of a comparison', () => {
   it('has one job lifetime per job, from queue to free, with the fence as id', () => {
     for (const [pid, run] of [[1, sched], [2, dep]] as const) {
       const begins = events.filter((e) => e.pid === pid && e.ph === 'b' && e.cat === 'job' && e.args?.job !== undefined);
-      const submitted = run.jobs.filter((j) => j.submit_error === 0);
+      const submitted = run.jobs!.filter((j) => j.submit_error === 0);
       expect(begins.map((e) => e.id2!.local).sort()).toEqual(submitted.map((j) => `${j.fence_context}:${j.fence_seqno}`).sort());
       const queue = run.kernel.trace.events.find((e) => /_job_queue$/.test(e.name))!;
       const first = begins.find((e) => e.id2!.local === `${queue.args.fence_context}:${queue.args.fence_seqno}`)!;

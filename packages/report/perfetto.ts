@@ -26,6 +26,7 @@
  * displayTimeUnit: some Perfetto versions read "ns" there as the unit of ts. The output
  * depends only on the events: stable ordering, no wall clock.
  */
+import { backend_label } from './labels.ts';
 import type { TraceEvent } from '@deplab/sim';
 import type { RunOutcome, SubmittedJob } from '@deplab/harness';
 
@@ -439,8 +440,8 @@ class ProcessBuilder {
 /** The Perfetto source of one run: its events, its jobs, and a label naming device, backend and seed. */
 export function run_source(outcome: RunOutcome): PerfettoSource {
   if (outcome.kernel.trace.mode !== 'record') throw new RangeError('run_source: the run was not recorded (trace mode must be record)');
-  const backend = outcome.backend === 'sched' ? 'drm_sched' : 'drm_dep';
-  return { label: `${outcome.device.driver} ${backend} seed ${outcome.seed}`, events: outcome.kernel.trace.events, jobs: outcome.jobs };
+  const backend = backend_label(outcome.backend);
+  return { label: `${outcome.device.driver} ${backend} seed ${outcome.seed}`, events: outcome.kernel.trace.events, jobs: outcome.jobs ?? undefined };
 }
 
 /** The trace of several runs, one process each (pid 1, 2, ... in the order given). */

@@ -12,6 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { scan_drivers, type ApiScan } from './api-usage.ts';
 import { RFC_DIFFSTAT, line_diff, parse_diffstat, rfc_driver_stat } from './conversion.ts';
 import { HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown, type DriverEvidence, type ReadinessInput } from './readiness.ts';
+import type { CampaignEvidence, RunEvidence } from './verdict.ts';
+import type { DeviceFactory } from '@deplab/driver-api';
+import { compare, load_workload_json } from '@deplab/harness';
+import { mock, planted_eio, planted_slow_wakeup } from '../harness/run/planted.testlib.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -91,13 +95,6 @@ describe('documented tables', () => {
     expect(rfc_driver_stat('mock')).toBeNull();
   });
 
-  it('the embedded diffstat is the seed cover letter\'s, where the seeds are checked out beside the repository', () => {
-    const dir = [join(root, '..', 'shared', 'seeds'), join(root, 'shared', 'seeds')].find((d) => existsSync(d));
-    if (dir === undefined) return;
-    const letter = readdirSync(dir).find((f) => f.startsWith('000_'));
-    if (letter === undefined) return;
-    expect(parse_diffstat(readFileSync(join(dir, letter), 'utf8'))).toEqual(parse_diffstat(RFC_DIFFSTAT));
-  });
 });
 
 describe('conversion size', () => {
@@ -107,31 +104,70 @@ describe('conversion size', () => {
   });
 });
 
-describe('verdicts', () => {
-  const ok: DriverEvidence = {
-    driver: 'mock', registered: true, errors: [], conformance: { sched: { passed: 3, failed: 0 }, dep: { passed: 3, failed: 0 } },
-    parity: [{ workload: 'w', seeds: 2, equivalent: 10, expected: 1, regression: 0, stuck_sched: 0, stuck_dep: 0 }],
-    violations: { sched: { leak: 2 }, dep: {} },
-  };
-  const input = (evidence: DriverEvidence): ReadinessInput => ({
-    scan, evidence: [evidence], sources: { mock: { sched: 'a\n', dep: 'b\n' } }, command: 'npx deplab readiness', version: '0.1.0', seeds: 2,
+describe('verdicts with provenance', () => {
+  const w = (() => {
+    const r = load_workload_json(JSON.stringify({ name: 'steady', clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 12, steps: [
+      { batch: { queue: 'q', duration_us: [100, 500] } }, { queue_depth: { depth: 4 } }] } }] }), 'steady.json');
+    if (!r.ok) throw new Error('workload');
+    return r.workload;
+  })();
+  const run = (factory: DeviceFactory, costs = {}): RunEvidence => ({ kind: 'parity', label: 'steady', report: 'readiness/mock/steady.md', result: compare(w, 'mock', factory, { seeds: [1, 2, 3], costs }) });
+  const campaign: CampaignEvidence = { report: 'explore/mock.md', command: 'npx deplab explore --driver mock', backends: [{ backend: 'sched', seeds_run: 10, groups: [] }, { backend: 'dep', seeds_run: 10, groups: [] }] };
+  const evidence = (runs: RunEvidence[], variants: DriverEvidence['variants'] = []): DriverEvidence => ({
+    driver: 'mock', registered: true, candidate: 'dep', runs, campaign, variants, faults: [], unsupported_faults: [], errors: [],
+    conformance: { sched: { passed: 3, failed: 0 }, dep: { passed: 3, failed: 0 } },
+  });
+  const input = (e: DriverEvidence): ReadinessInput => ({
+    scan, evidence: [e], sources: { mock: { sched: 'a\n', dep: 'b\n' } }, command: 'npx deplab readiness', version: '0.2.0', seeds: 3,
   });
 
-  it('ready with parity, passing KUnit and no violations only drm_dep has', () => {
-    expect(driver_verdict(input(ok), 'mock')).toEqual({ driver: 'mock', ready: true, blockers: [] });
+  it('ready: parity, campaign, passing KUnit, nothing only drm_dep shows', () => {
+    const v = driver_verdict(input(evidence([run(mock)])), 'mock');
+    expect(v.judgement.verdict).toBe('ready');
+    expect(v.judgement.blockers).toEqual([]);
   });
 
-  it('blocked by regressions, failing KUnit cases, drm_dep-only violations, or no binding', () => {
-    const bad = { ...ok, parity: [{ ...ok.parity[0], regression: 2 }], conformance: { ...ok.conformance!, dep: { passed: 2, failed: 1 } }, violations: { sched: {}, dep: { lockdep_cycle: 3 } } };
-    const v = driver_verdict(input(bad), 'mock');
-    expect(v.ready).toBe(false);
-    expect(v.blockers).toEqual(['2 behaviour regressions (w)', '1 KUnit cases fail on drm_dep', 'more violations on drm_dep than on drm_sched: lockdep_cycle 3']);
-    expect(driver_verdict(input(ok), 'nonexistent').blockers).toContain('no drm_dep binding (drivers/nonexistent/on-dep.ts)');
+  it('blocked by a regression, naming its guarantee, run, seeds, replay token and cause', () => {
+    const v = driver_verdict(input(evidence([run(planted_eio(3))])), 'mock');
+    expect(v.judgement.verdict).toBe('blocked');
+    const b = v.judgement.blockers[0];
+    expect(b.about).toBe('guarantee job_result');
+    expect(b.runs).toEqual(['steady']);
+    expect(b.seeds).toEqual([1, 2, 3]);
+    expect(b.token).toMatch(/^dl2\./);
+    expect(b.cause).toContain('-EIO');
+    expect(b.link).toBe('readiness/mock/steady.md');
+    expect(driver_verdict(input(evidence([run(mock)])), 'nonexistent').judgement.blockers.map((x) => x.text)).toContain('no drm_dep binding');
   });
 
-  it('the Markdown has every section and is identical for the same evidence', () => {
-    const a = readiness_markdown(input(ok)).markdown;
-    expect(a).toBe(readiness_markdown(input(ok)).markdown);
-    for (const h of ['## Verdicts', '## Scheduler internals reached by drivers', '## Conversion size', '## mock', '## Legacy hazards']) expect(a).toContain(h);
+  it('no verdict rests on an unclassified violation group: not assessed, naming it', () => {
+    const warn_on_dep: DeviceFactory = (k, backend, options) => {
+      const dev = mock(k, backend, options);
+      if (backend === 'dep') k.WARN_ON(true, 'planted_test_site', 'a planted warning only the drm_dep run shows');
+      return dev;
+    };
+    const v = driver_verdict(input(evidence([run(warn_on_dep)])), 'mock');
+    expect(v.judgement.verdict).toBe('not assessed');
+    expect(v.judgement.not_assessed.join('\n')).toMatch(/unclassified: warn at planted_test_site \(drm_dep only\)/);
+  });
+
+  it('a verdict that flips with the cost table is reported as "depends on" it', () => {
+    const slow = { kworker_wakeup_ns: 50_000, process_wakeup_ns: 50_000 };
+    const variants = [
+      { family: 'cost table', label: 'fast wake-ups (2 µs)', runs: [run(planted_slow_wakeup, { kworker_wakeup_ns: 2000, process_wakeup_ns: 2000 })] },
+      { family: 'cost table', label: 'slow wake-ups (50 µs)', runs: [run(planted_slow_wakeup, slow)] },
+    ];
+    const v = driver_verdict(input(evidence([run(planted_slow_wakeup)], variants)), 'mock');
+    expect(v.judgement.verdict).toBe('ready');
+    expect(v.robustness).toBe('depends on cost table = slow wake-ups (50 µs) (blocked there)');
+    expect(driver_verdict(input(evidence([run(mock)], variants.slice(0, 1))), 'mock').robustness).toBe('holds under all 1 variants');
+  });
+
+  it('the Markdown has every section, the provenance of each blocker, and is identical for the same evidence', () => {
+    const e = evidence([run(planted_eio(3))]);
+    const a = readiness_markdown(input(e)).markdown;
+    expect(a).toBe(readiness_markdown(input(e)).markdown);
+    for (const h of ['## Verdicts', '## Scheduler internals reached by drivers', '## Conversion size', '## mock', '### Blockers', '### Evidence', '## Legacy hazards']) expect(a).toContain(h);
+    expect(a).toMatch(/- regression of `job_result`: 3 case\(s\) \(runs: steady; seeds 1, 2, 3\): c\/q#2 finished with -EIO \(ran\) \(\[evidence\]\(readiness\/mock\/steady\.md\)\)\n  - replay: `npx deplab replay dl2\./);
   });
 });

@@ -9,6 +9,9 @@
 import { markdownTable } from 'markdown-table';
 import type { ApiScan, BindingScan, InternalAccess } from './api-usage.ts';
 import { line_diff, rfc_driver_stat, type LineDiff } from './conversion.ts';
+import type { Backend } from '@deplab/driver-api';
+import { judge_driver, type CampaignEvidence, type DriverJudgement, type RunEvidence, type VerdictItem, type VerdictKind } from './verdict.ts';
+import { backend_label } from './labels.ts';
 
 /** A legacy symbol and its drm_dep counterpart; `dep` empty means the driver must write code. */
 export interface ApiMapping {
@@ -153,23 +156,19 @@ export const HAZARDS: readonly Hazard[] = [
     ] },
 ];
 
-export interface WorkloadParity {
-  readonly workload: string;
-  readonly seeds: number;
-  readonly equivalent: number;
-  readonly expected: number;
-  readonly regression: number;
-  /** Seeds where a run did not finish (the runner's `stuck` message), per backend. */
-  readonly stuck_sched: number;
-  readonly stuck_dep: number;
-}
-
 export interface DriverEvidence {
   readonly driver: string;
   /** Known to the harness (deplab list). */
   readonly registered: boolean;
-  readonly parity: readonly WorkloadParity[];
-  readonly violations: { readonly sched: Readonly<Record<string, number>>; readonly dep: Readonly<Record<string, number>> };
+  /** The backend the driver's drm_dep path is (dep: drm_dep alone; dep-hw: drm_dep + the HW-queue layer). */
+  readonly candidate: Backend;
+  readonly runs: readonly RunEvidence[];
+  readonly campaign: CampaignEvidence | null;
+  /** The same runs under each robustness variant (fewer seeds). */
+  readonly variants: readonly { readonly family: string; readonly label: string; readonly runs: readonly RunEvidence[] }[];
+  /** Faults of the matrix the driver takes, and those it cannot (with why). */
+  readonly faults: readonly string[];
+  readonly unsupported_faults: readonly { readonly fault: string; readonly why: string }[];
   /** The KUnit suite (the mock only). */
   readonly conformance: { readonly sched: { passed: number; failed: number }; readonly dep: { passed: number; failed: number } } | null;
   /** Workloads that could not run, with the reason. */
@@ -184,42 +183,58 @@ export interface ReadinessInput {
   readonly command: string;
   readonly version: string;
   readonly seeds: number;
+  /** Per driver, the upstream survey's row (deplab survey), when one was run. */
+  readonly survey?: Readonly<Record<string, { readonly path: string; readonly link: string }>> | null;
+  /** Relative path from the readiness report to the repository root (default ../). */
+  readonly root?: string;
 }
 
 export interface DriverVerdict {
   readonly driver: string;
-  readonly ready: boolean;
-  readonly blockers: readonly string[];
+  readonly judgement: DriverJudgement;
+  /** "holds under all N variants", or "depends on ..." */
+  readonly robustness: string;
+  /** The verdict under each variant. */
+  readonly variants: readonly { readonly family: string; readonly label: string; readonly verdict: VerdictKind }[];
 }
-
-const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 function binding(scan: ApiScan, driver: string, backend: 'sched' | 'dep'): BindingScan | undefined {
   return scan.bindings.find((b) => b.driver === driver && b.backend === backend);
 }
 
-export function driver_verdict(input: ReadinessInput, driver: string): DriverVerdict {
-  const blockers: string[] = [];
+/** Blockers in the code itself: no drm_dep binding, legacy API left in it, internal accesses. */
+function code_blockers(input: ReadinessInput, driver: string): VerdictItem[] {
+  const out: VerdictItem[] = [];
+  const item = (text: string, cause: string): VerdictItem => ({ text, about: 'code', runs: [], seeds: [], token: null, cause, link: null });
   const dep = binding(input.scan, driver, 'dep');
-  const ev = input.evidence.find((e) => e.driver === driver);
-  if (dep === undefined) blockers.push(`no drm_dep binding (drivers/${driver}/on-dep.ts)`);
+  if (dep === undefined) out.push(item('no drm_dep binding', `drivers/${driver} has no on-dep.ts (or on-dep-hw.ts)`));
   const legacy_left = dep?.symbols.filter((s) => s.module === '@deplab/drm-sched').map((s) => s.symbol) ?? [];
-  if (legacy_left.length > 0) blockers.push(`on-dep.ts still uses drm_sched: ${legacy_left.join(', ')}`);
+  if (legacy_left.length > 0) out.push(item('legacy API left in the drm_dep binding', legacy_left.join(', ')));
   const internal = input.scan.internal.filter((a) => a.driver === driver && !a.file.endsWith('/on-sched.ts'));
-  if (internal.length > 0) blockers.push(`${internal.length} scheduler-internal access${internal.length > 1 ? 'es' : ''} outside on-sched.ts`);
-  if (ev === undefined || !ev.registered) blockers.push('not registered with the harness: no behaviour evidence');
-  else {
-    if (ev.parity.length === 0) blockers.push('no parity runs');
-    const regressions = ev.parity.reduce((n, p) => n + p.regression, 0);
-    if (regressions > 0) blockers.push(`${regressions} behaviour regressions (${ev.parity.filter((p) => p.regression > 0).map((p) => p.workload).join(', ')})`);
-    const stuck = ev.parity.filter((p) => p.stuck_dep > p.stuck_sched).map((p) => p.workload);
-    if (stuck.length > 0) blockers.push(`runs that do not finish on drm_dep only (${stuck.join(', ')})`);
-    if (ev.errors.length > 0) blockers.push(`${ev.errors.length} workloads failed to run`);
-    if (ev.conformance !== null && ev.conformance.dep.failed > 0) blockers.push(`${ev.conformance.dep.failed} KUnit cases fail on drm_dep`);
-    const dep_only = Object.keys(ev.violations.dep).filter((k) => (ev.violations.dep[k] ?? 0) > (ev.violations.sched[k] ?? 0)).sort();
-    if (dep_only.length > 0) blockers.push(`more violations on drm_dep than on drm_sched: ${dep_only.map((k) => `${k} ${ev.violations.dep[k]}`).join(', ')}`);
+  if (internal.length > 0) out.push(item(`${internal.length} scheduler-internal access(es) outside on-sched.ts`, internal.map((a) => `${a.file}:${a.line}`).join(', ')));
+  return out;
+}
+
+export function driver_verdict(input: ReadinessInput, driver: string): DriverVerdict {
+  const ev = input.evidence.find((e) => e.driver === driver);
+  const code = code_blockers(input, driver);
+  if (ev === undefined || !ev.registered) {
+    const judgement: DriverJudgement = { verdict: code.length > 0 ? 'blocked' : 'not assessed', blockers: code, fixes: [], findings: [], not_assessed: ['not registered with the harness: no behaviour evidence'] };
+    return { driver, judgement, robustness: 'no variants run', variants: [] };
   }
-  return { driver, ready: blockers.length === 0, blockers };
+  const judge = (runs: readonly RunEvidence[]) => judge_driver(runs, ev.campaign, code, ev.faults, driver);
+  const judgement = judge(ev.runs);
+  const unsupported = ev.unsupported_faults.map((u) => `fault ${u.fault} not exercised: ${u.why}`);
+  const full: DriverJudgement = { ...judgement, not_assessed: [...judgement.not_assessed, ...unsupported] };
+  if (ev.conformance !== null && ev.conformance.dep.failed > 0) {
+    (full.blockers as VerdictItem[]).push({ text: `${ev.conformance.dep.failed} KUnit case(s) fail on drm_dep`, about: 'KUnit', runs: ['deplab conformance'], seeds: [], token: null, cause: 'see deplab conformance', link: null });
+  }
+  const variants = ev.variants.map((v) => ({ family: v.family, label: v.label, verdict: judge(v.runs).verdict }));
+  const flips = variants.filter((v) => v.verdict !== full.verdict);
+  const robustness = variants.length === 0 ? 'no variants run'
+    : flips.length === 0 ? `holds under all ${variants.length} variants`
+      : `depends on ${flips.map((v) => `${v.family} = ${v.label} (${v.verdict} there)`).join('; ')}`;
+  return { driver, judgement: { ...full, verdict: full.blockers.length > 0 && full.verdict === 'ready' ? 'blocked' : full.verdict }, robustness, variants };
 }
 
 function conversion(input: ReadinessInput, driver: string): LineDiff | null {
@@ -279,48 +294,53 @@ function internal_table(list: readonly InternalAccess[]): string {
   return markdownTable(rows);
 }
 
-function violations_text(v: Readonly<Record<string, number>>): string {
-  const kinds = Object.keys(v).sort();
-  return kinds.length === 0 ? '0' : kinds.map((k) => `${k} ${v[k]}`).join(', ');
+function item_line(x: VerdictItem): string {
+  const where = [x.runs.length > 0 ? `runs: ${x.runs.join(', ')}` : '', x.seeds.length > 0 ? `seeds ${x.seeds.join(', ')}` : ''].filter(Boolean).join('; ');
+  const link = x.link === null ? '' : ` ([evidence](${x.link}))`;
+  return `- ${x.text}${where !== '' ? ` (${where})` : ''}: ${x.cause}${link}` + (x.token !== null ? `\n  - replay: \`npx deplab replay ${x.token}\`` : '');
+}
+
+/** The short cell of the verdict table: the verdict and the one or two items that decide it. */
+export function deciding_items(v: DriverVerdict): VerdictItem[] {
+  const j = v.judgement;
+  if (j.verdict === 'blocked') return j.blockers.slice(0, 2);
+  if (j.verdict === 'ready after driver fixes') return j.fixes.slice(0, 2);
+  return [];
 }
 
 export function readiness_markdown(input: ReadinessInput): { markdown: string; verdicts: DriverVerdict[] } {
+  const root = input.root ?? '../';
   const drivers = input.scan.drivers;
   const verdicts = drivers.map((d) => driver_verdict(input, d));
   const out: string[] = ['# drm_sched deprecation readiness', '',
-    `Generated by \`${input.command}\` (deplab ${input.version}) from the driver bindings (ts-morph) and from comparisons on both backends ` +
-    `(${input.seeds} paired seeds per built-in workload). How to read it: [docs/reports.md](../docs/reports.md#readiness).`, ''];
+    `Generated by \`${input.command}\` (deplab ${input.version}) from the driver bindings (ts-morph), comparisons of each driver's drm_sched binding with ` +
+    `its drm_dep path on its parity workloads and a fault matrix (${input.seeds} paired seeds each), and its exploration campaign. ` +
+    `How the verdicts are made: [docs/reports.md](${root}docs/reports.md#readiness); the guarantees: [docs/guarantees.md](${root}docs/guarantees.md).`, ''];
   out.push('## Verdicts', '');
-  const rows = [['driver', 'bindings', 'legacy API in on-dep.ts', 'internal accesses (sched / dep side)', 'parity: equivalent / explained / regression', 'KUnit drm_sched / drm_dep', 'violations drm_sched / drm_dep', 'verdict']];
+  const rows = [['driver', 'path', 'verdict', 'robustness', 'what decides it', 'upstream survey']];
   for (const v of verdicts) {
-    const s = binding(input.scan, v.driver, 'sched'), d = binding(input.scan, v.driver, 'dep');
     const ev = input.evidence.find((e) => e.driver === v.driver);
-    const internal = input.scan.internal.filter((a) => a.driver === v.driver);
-    const on_sched = internal.filter((a) => a.file.endsWith('/on-sched.ts')).length;
-    const parity = ev === undefined || ev.parity.length === 0 ? 'not run'
-      : ['equivalent', 'expected', 'regression'].map((k) => String(ev.parity.reduce((n, p) => n + (p[k as 'equivalent'] as number), 0))).join(' / ');
-    const conf = ev === undefined || ev.conformance === null ? 'n/a (mock only)' : `${ev.conformance.sched.passed}/${ev.conformance.sched.passed + ev.conformance.sched.failed} / ${ev.conformance.dep.passed}/${ev.conformance.dep.passed + ev.conformance.dep.failed}`;
-    const viol = ev === undefined ? 'n/a' : `${sum(ev.violations.sched)} / ${sum(ev.violations.dep)}`;
-    rows.push([v.driver, [s && 'on-sched.ts', d && 'on-dep.ts'].filter(Boolean).join(', ') || 'none',
-      d === undefined ? 'n/a' : String(d.symbols.filter((x) => x.module === '@deplab/drm-sched').length),
-      `${on_sched} / ${internal.length - on_sched}`, parity, conf, viol, v.ready ? '**ready**' : `**blocked**: ${v.blockers.join('; ')}`]);
+    const path = ev === undefined ? '–' : ev.candidate === 'dep-hw' ? 'drm_dep + HW-queue layer' : 'drm_dep';
+    const decide = deciding_items(v).map((x) => x.text).join('; ') || (v.judgement.verdict === 'not assessed' ? v.judgement.not_assessed[0] ?? '' : '–');
+    const survey = input.survey?.[v.driver];
+    rows.push([`[${v.driver}](#${v.driver})`, path, `**${v.judgement.verdict}**`, v.robustness, decide, survey === undefined ? '–' : `[${survey.path}](${survey.link})`]);
   }
   out.push(markdownTable(rows), '');
-  const ready = verdicts.filter((v) => v.ready).map((v) => v.driver);
-  out.push(ready.length === verdicts.length ? 'Every modelled driver is ready to leave drm_sched.'
-    : `Ready: ${ready.length === 0 ? 'none' : ready.join(', ')}. drm_sched cannot be deprecated for the modelled drivers until every row is ready.`, '');
+  const ready = verdicts.filter((v) => v.judgement.verdict === 'ready' || v.judgement.verdict === 'ready after driver fixes').map((v) => v.driver);
+  out.push(ready.length === verdicts.length ? 'Every modelled driver can leave drm_sched (after the listed driver fixes, where there are any).'
+    : `Can leave drm_sched: ${ready.length === 0 ? 'none' : ready.join(', ')}. drm_sched cannot be deprecated for the modelled drivers until every row can.`, '');
   out.push('## Scheduler internals reached by drivers', '');
   out.push(input.scan.internal.length === 0 ? `None in the ${input.scan.files_scanned} driver source files scanned.`
     : `${input.scan.internal.length} in the ${input.scan.files_scanned} driver source files scanned (on-sched.ts accesses are what the conversion must remove; any access is a CI failure):`, '');
   if (input.scan.internal.length > 0) out.push(internal_table(input.scan.internal), '');
   out.push(...conversion_section(input, drivers));
-  for (const d of drivers) out.push(...driver_section(input, d));
+  for (const d of drivers) out.push(...driver_section(input, d, verdicts.find((v) => v.driver === d)!));
   out.push(...hazards_section());
   return { markdown: out.join('\n') + '\n', verdicts };
 }
 
 function conversion_section(input: ReadinessInput, drivers: readonly string[]): string[] {
-  const rows = [['driver', 'on-sched.ts lines', 'on-dep.ts lines', 'added', 'removed', 'changed', 'insertions / deletions', 'RFC diffstat of the real driver']];
+  const rows = [['driver', 'on-sched.ts lines', 'drm_dep binding lines', 'added', 'removed', 'changed', 'insertions / deletions', 'RFC diffstat of the real driver']];
   for (const d of drivers) {
     const c = conversion(input, d);
     const s = binding(input.scan, d, 'sched'), p = binding(input.scan, d, 'dep');
@@ -329,38 +349,54 @@ function conversion_section(input: ReadinessInput, drivers: readonly string[]): 
       c ? `${c.insertions} / ${c.deletions}` : '–', rfc === null ? 'not converted by the RFC' : `${rfc.lines} lines changed in ${rfc.files} files under \`${rfc.dir}\``]);
   }
   return ['## Conversion size', '',
-    'Line diff of on-sched.ts against on-dep.ts (jsdiff, Myers): *changed* lines replace a line of the other file, *added* and *removed* lines do not. ' +
+    'Line diff of on-sched.ts against the drm_dep binding (jsdiff, Myers): *changed* lines replace a line of the other file, *added* and *removed* lines do not. ' +
     'The RFC column sums the cover letter\'s diffstat (insertions + deletions) over the driver\'s directory; a model binding is one file, the real conversion spans the driver.', '',
     markdownTable(rows, { align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'] }), ''];
 }
 
-function driver_section(input: ReadinessInput, driver: string): string[] {
+function driver_section(input: ReadinessInput, driver: string, v: DriverVerdict): string[] {
   const out = [`## ${driver}`, ''];
   const s = binding(input.scan, driver, 'sched'), d = binding(input.scan, driver, 'dep');
-  const v = driver_verdict(input, driver);
-  out.push(`Verdict: ${v.ready ? '**ready**' : `**blocked** by ${v.blockers.join('; ')}`}.`, '');
+  const j = v.judgement;
+  out.push(`Verdict: **${j.verdict}**; robustness: ${v.robustness}.`, '');
+  if (j.blockers.length > 0) out.push('### Blockers', '', ...j.blockers.map(item_line), '');
+  if (j.fixes.length > 0) out.push('### Fix in the driver before converting', '', 'Latent driver bugs that drm_dep\'s annotations expose (present upstream, invisible on drm_sched):', '', ...j.fixes.map(item_line), '');
+  if (j.not_assessed.length > 0) out.push('### Not assessed', '', ...j.not_assessed.map((x) => `- ${x}`), '');
+  if (j.findings.length > 0) out.push('### Findings that decide nothing on their own', '', ...j.findings.map(item_line), '');
+  if (v.variants.length > 0) {
+    out.push('### Robustness', '', markdownTable([['variant family', 'value', 'verdict'], ...v.variants.map((x) => [x.family, x.label, x.verdict])]), '');
+  }
+  const ev = input.evidence.find((e) => e.driver === driver);
+  if (ev !== undefined && ev.registered) {
+    out.push('### Evidence', '');
+    const rows = [['run', 'kind', 'seeds (distinct)', 'regressions', 'improvements', 'violation groups', 'main finding']];
+    for (const r of ev.runs) {
+      const res = r.result;
+      rows.push([r.report === null ? r.label : `[${r.label}](${r.report})`, r.kind, `${res.seeds.length} (${res.n_eff})`,
+        String(res.guarantees.reduce((n, g) => n + g.diff.regression, 0)), String(res.guarantees.reduce((n, g) => n + g.diff.improvement, 0)), String(res.groups.length),
+        `${backend_label(res.baseline)} vs ${backend_label(res.candidate)}`]);
+    }
+    out.push(markdownTable(rows), '');
+    if (ev.campaign !== null) {
+      out.push(`Campaign ([report](${ev.campaign.report}), \`${ev.campaign.command}\`): ` +
+        ev.campaign.backends.map((b) => `${backend_label(b.backend)} ${b.seeds_run} seeds, ${b.groups.length} distinct finding(s)`).join('; ') + '.', '');
+    }
+    for (const e of ev.errors) out.push(`- could not run: ${e}`);
+    if (ev.errors.length > 0) out.push('');
+    if (ev.conformance !== null) {
+      out.push(`KUnit conformance (the upstream suite on this driver): drm_sched ${ev.conformance.sched.passed} passed, ${ev.conformance.sched.failed} failed; ` +
+        `drm_dep ${ev.conformance.dep.passed} passed, ${ev.conformance.dep.failed} failed.`, '');
+    }
+  }
   if (s === undefined && d === undefined) return [...out, 'No binding yet.', ''];
   out.push('### Scheduler API used', '', symbols_table(s, d), '');
   if (s !== undefined) {
     out.push('### Legacy symbols and their drm_dep equivalents', '',
-      '*agrees*: yes if the documented equivalent is among the drm_dep symbols the twin function (the function of the same name in on-dep.ts) uses, ' +
-      'no if it is not, driver-side if drm_dep has no equivalent, – if on-dep.ts has no twin.', '',
+      '*agrees*: yes if the documented equivalent is among the drm_dep symbols the twin function (the function of the same name in the drm_dep binding) uses, ' +
+      'no if it is not, driver-side if drm_dep has no equivalent, – if the drm_dep binding has no twin.', '',
       mapping_table(s, d), '');
     const driver_side = s.symbols.filter((x) => x.module === '@deplab/drm-sched' && mapping_for(x.symbol)?.dep.length === 0).map((x) => x.symbol);
     if (driver_side.length > 0) out.push(`Driver-side code the conversion needs: ${driver_side.map(code).join(', ')}.`, '');
-  }
-  const ev = input.evidence.find((e) => e.driver === driver);
-  if (ev === undefined || !ev.registered) return [...out, 'Not registered with the harness: no behaviour parity evidence.', ''];
-  out.push('### Behaviour parity', '');
-  const rows = [['workload', 'seeds', 'equivalent', 'explained', 'regression', 'stuck drm_sched / drm_dep']];
-  for (const p of ev.parity) rows.push([p.workload, String(p.seeds), String(p.equivalent), String(p.expected), String(p.regression), `${p.stuck_sched} / ${p.stuck_dep}`]);
-  out.push(markdownTable(rows, { align: ['l', 'r', 'r', 'r', 'r', 'r'] }), '');
-  for (const e of ev.errors) out.push(`- could not run: ${e}`);
-  if (ev.errors.length > 0) out.push('');
-  out.push(`Violations over these runs: drm_sched ${violations_text(ev.violations.sched)}; drm_dep ${violations_text(ev.violations.dep)}.`, '');
-  if (ev.conformance !== null) {
-    out.push(`KUnit conformance (the upstream suite on this driver): drm_sched ${ev.conformance.sched.passed} passed, ${ev.conformance.sched.failed} failed; ` +
-      `drm_dep ${ev.conformance.dep.passed} passed, ${ev.conformance.dep.failed} failed.`, '');
   }
   return out;
 }

@@ -1,12 +1,14 @@
 /**
- * The comparison as fixed-width plain text, to paste into a mail: a summary table in the
- * layout of the kernel test robot (mean ± relative stddev, %change, mean ± relative stddev,
- * metric), then a ministat-style block per metric that differs (N, min, max, median, average,
- * stddev per side and the 95% difference, or "No difference proven at 95.0% confidence").
- * The statistics are those of the comparison: per-seed paired differences, Student t.
+ * The comparison as fixed-width plain text for a mail, within 80 columns: the main finding,
+ * behaviour by guarantee (with replay commands split over continuation lines), jobs caught in
+ * races, violation groups, then a summary table in the layout of the kernel test robot (mean ±
+ * relative stddev, %change, mean ± relative stddev, metric) and a ministat-style block per judged
+ * metric. The statistics are the comparison's own (docs/reports.md#statistics).
  */
-import { COST_KEYS } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
+import { main_finding } from './finding.ts';
+import { backend_label } from './labels.ts';
+import { group_triage } from './markdown.ts';
 
 export interface TextContext {
   readonly command: string;
@@ -14,6 +16,8 @@ export interface TextContext {
   /** sensitivity_text() output, appended when a sweep was run. */
   readonly sensitivity?: string;
 }
+
+export const TEXT_WIDTH = 80;
 
 /** ministat's %g-like number: six significant digits, no exponent for ordinary magnitudes. */
 export function g(x: number): string {
@@ -45,93 +49,137 @@ function change(m: MetricComparison): string {
   return `${p >= 0 ? '+' : ''}${Math.abs(p) >= 1e4 ? p.toExponential(1) : p.toFixed(1)}%`;
 }
 
+/** Break a line at spaces to at most `width` characters, continuation lines indented; a word longer than a line is split. */
+export function wrap(line: string, width: number, indent: string): string[] {
+  const out: string[] = [];
+  const lead = /^ */.exec(line)![0];
+  let current = lead;
+  for (const word of line.slice(lead.length).split(' ')) {
+    if (current.trim() !== '' && current.length + 1 + word.length > width) {
+      out.push(current);
+      current = indent + word;
+    } else {
+      current = current.trim() === '' ? current + word : `${current} ${word}`;
+    }
+    while (current.length > width) {
+      out.push(current.slice(0, width));
+      current = indent + current.slice(width);
+    }
+  }
+  if (current.trim() !== '') out.push(current);
+  return out;
+}
+
+/** A command to paste into a POSIX shell, split over lines ending in a backslash; the token may break anywhere (`deplab replay` joins its arguments). */
+export function command_lines(command: string, indent: string): string[] {
+  const out: string[] = [];
+  let current = indent;
+  for (const word of command.split(' ')) {
+    let rest = word;
+    while (rest.length > 0) {
+      const room = TEXT_WIDTH - 2 - current.length;
+      if (current.trim() !== '' && rest.length + 1 > room) {
+        out.push(`${current} \\`);
+        current = indent + '  ';
+        continue;
+      }
+      const piece = rest.slice(0, Math.max(8, room - 1));
+      current = current.trim() === '' ? current + piece : `${current} ${piece}`;
+      rest = rest.slice(piece.length);
+    }
+  }
+  out.push(current);
+  return out;
+}
+
 /** The kernel test robot's table: base on the left, candidate on the right, metric last. */
 function robot_table(r: ComparisonResult): string[] {
+  const base = backend_label(r.baseline), cand = backend_label(r.candidate);
   const out = [
-    '       drm_sched                     drm_dep',
+    `${base.padStart(16)} ${cand.padStart(27)}`,
     '---------------- ---------------------------',
     '         %stddev     %change         %stddev',
     '             \\          |                \\',
   ];
-  for (const m of r.metrics) {
+  for (const m of r.metrics.filter((x) => x.comparable)) {
     const c = m.comparison;
     const mark = c.verdict === 'better' || c.verdict === 'worse' ? ` (${c.verdict})` : '';
-    out.push(`${g(c.mean_a).padStart(10)} ${rel_stddev(m.sched)} ${change(m).padStart(10)} ${g(c.mean_b).padStart(10)} ${rel_stddev(m.dep)}  ${m.name}${mark}`);
+    out.push(...wrap(`${g(c.mean_a).padStart(10)} ${rel_stddev(m.baseline)} ${change(m).padStart(10)} ${g(c.mean_b).padStart(10)} ${rel_stddev(m.candidate)}  ${m.name}${mark}`,
+      TEXT_WIDTH, ' '.repeat(48)));
   }
   return out;
 }
 
 function ministat_row(mark: string, values: readonly number[]): string {
   const s = summarize(values);
-  return `${mark} ${String(s.n).padStart(3)} ${[s.min, s.max, s.p50, s.mean, stddev(values)].map((v) => g(v).padStart(13)).join(' ')}`;
+  return `${mark} ${String(s.n).padStart(3)} ${[s.min, s.max, s.p50, s.mean, stddev(values)].map((v) => g(v).padStart(12)).join(' ')}`;
 }
 
 /** ministat's comparison block for one metric, on the paired per-seed differences. */
-export function ministat_block(m: MetricComparison): string[] {
+export function ministat_block(m: MetricComparison, base = 'drm_sched', cand = 'drm_dep'): string[] {
   const c = m.comparison;
   const out = [
     `${m.name} (${m.lower_is_better ? 'lower' : 'higher'} is better)`,
-    'x drm_sched',
-    '+ drm_dep',
-    '      N           Min           Max        Median           Avg        Stddev',
-    ministat_row('x', m.sched),
-    ministat_row('+', m.dep),
+    `x ${base}`,
+    `+ ${cand}`,
+    '      N          Min          Max       Median          Avg       Stddev',
+    ministat_row('x', m.baseline),
+    ministat_row('+', m.candidate),
   ];
   if (c.verdict === 'identical') {
     out.push('Identical on every seed.');
+  } else if (c.method === 'deterministic') {
+    out.push(`Deterministic: the same difference on every seed (${c.n_eff} distinct run pair(s)):`, `        ${g(c.delta)}`);
+  } else if (c.method === 'too-few') {
+    out.push(`Too few distinct runs (${c.n_eff}) for a test.`);
   } else if (c.verdict === 'no difference proven') {
-    out.push(c.n < 2 ? 'No difference proven at 95.0% confidence (one seed: no interval)' : 'No difference proven at 95.0% confidence');
+    out.push(`No difference proven at 95.0% confidence (p ${c.p_holm.toPrecision(2)} after Holm)`);
   } else {
     const half = (c.ci_high - c.ci_low) / 2;
     out.push('Difference at 95.0% confidence', `        ${g(c.delta)} +/- ${g(half)}`);
     if (Number.isFinite(c.delta_rel)) out.push(`        ${(c.delta_rel * 100).toFixed(3)}% +/- ${((half / Math.abs(c.mean_a)) * 100).toFixed(3)}%`);
-    out.push(`        (paired Student's t over ${c.n} seeds; verdict: ${c.verdict}${c.verdict === 'negligible' ? ', under 1% of drm_sched' : ''})`);
+    out.push(`        (paired Student's t over ${c.n_eff} runs, p ${c.p_holm.toPrecision(2)} after Holm; ${c.verdict})`);
   }
-  return out;
-}
-
-/** Break a line at spaces to at most `width` characters, continuation lines indented. */
-export function wrap(line: string, width: number, indent: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  for (const word of line.split(' ')) {
-    if (current !== '' && current.length + 1 + word.length > width) {
-      out.push(current);
-      current = indent + word;
-    } else {
-      current = current === '' ? word : `${current} ${word}`;
-    }
-  }
-  if (current !== '') out.push(current);
   return out;
 }
 
 export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
-  const seeds = `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired`;
+  const base = backend_label(r.baseline), cand = backend_label(r.candidate);
+  const W = TEXT_WIDTH;
   const out: string[] = [
-    `deplab ${ctx.version}: ${r.workload.name} on ${r.driver}, drm_sched (x, base) vs drm_dep (+)`,
-    `workload:   ${r.workload.source}`,
-    `seeds:      ${seeds}`,
-    ...wrap(`cost table: ${COST_KEYS.map((k) => `${k}=${r.costs[k]}`).join(' ')}`, 78, '            '),
-    `reproduce:  ${ctx.command}`,
+    ...wrap(`deplab ${ctx.version}: ${r.workload.name} on ${r.driver}, ${base} (x, base) vs ${cand} (+)`, W, '  '),
+    ...wrap(`workload:    ${r.workload.source}`, W, ' '.repeat(13)),
+    ...wrap(`seeds:       ${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired; ${r.n_eff} distinct run pair(s)`, W, ' '.repeat(13)),
+    ...wrap(`assumptions: ${Object.entries(r.assume).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'}`, W, ' '.repeat(13)),
+    'reproduce:', ...command_lines(ctx.command, '  '),
     '',
-    ...robot_table(r),
+    ...wrap(`Main finding: ${main_finding(r)}`, W, '  '),
     '',
-    `behaviour: ${r.diff_counts.equivalent} equivalent, ${r.diff_counts['expected difference']} expected differences, ${r.diff_counts.regression} regressions` +
-      (r.unmatched.sched_only + r.unmatched.dep_only > 0 ? ` (${r.unmatched.sched_only + r.unmatched.dep_only} jobs not compared)` : ''),
   ];
-  for (const e of r.diff_examples.filter((x) => x.diff.cls === 'regression').slice(0, 5)) {
-    out.push(`  regression: ${e.diff.reason}, job ${e.diff.logical}, seed ${e.seed}`);
+  const reg = r.guarantees.reduce((n, x) => n + x.diff.regression, 0), imp = r.guarantees.reduce((n, x) => n + x.diff.improvement, 0);
+  const both = r.guarantees.reduce((n, x) => n + x.diff.both, 0);
+  out.push(...wrap(`behaviour: ${reg} regression(s), ${imp} improvement(s), ${both} broken on both, over ${r.guarantees.filter((g) => g.checked.baseline + g.checked.candidate > 0).length} guarantees checked`, W, '  '));
+  for (const e of r.guarantees.flatMap((x) => x.examples)) {
+    out.push(...wrap(`  ${e.cls} of ${e.guarantee}: ${e.subject === '' ? 'the run' : e.subject}, seed ${e.seed}`, W, '    '));
+    out.push(...wrap(`    ${base}: ${e.baseline}`, W, '      '), ...wrap(`    ${cand}: ${e.candidate}`, W, '      '));
+    out.push(...command_lines(`npx deplab replay ${e.token}`, '    '));
   }
-  const kinds = [...new Set([...Object.keys(r.violations.sched), ...Object.keys(r.violations.dep)])].sort();
-  out.push(kinds.length === 0 ? 'violations: none on either backend'
-    : `violations: ${kinds.map((k) => `${k} ${r.violations.sched[k] ?? 0} (drm_sched) / ${r.violations.dep[k] ?? 0} (drm_dep)`).join(', ')}`);
-  // Negligible differences (proven, under 1%) get one line; every other difference its block.
+  for (const d of r.distributions.filter((x) => x.direction !== null)) {
+    out.push(...wrap(`race: of jobs ${d.situation}, ${cand} ends ${d.direction === 'candidate more' ? 'more' : 'fewer'} "${d.outcome}" ` +
+      `(${(d.comparison.delta * 100).toFixed(1)} pp)`, W, '  '));
+  }
+  out.push(r.groups.length === 0 ? 'violations: none on either backend' : `violations: ${r.groups.length} group(s)`);
+  for (const gr of r.groups) {
+    const t = group_triage(r, gr);
+    out.push(...wrap(`  ${gr.kind} at ${gr.site} (${gr.presence}): ${t.class}`, W, '    '));
+  }
+  out.push('', ...robot_table(r));
   const negligible = r.metrics.filter((m) => m.comparison.verdict === 'negligible').map((m) => m.name);
-  if (negligible.length > 0) out.push(...wrap(`negligible (proven, under 1% of drm_sched): ${negligible.join(', ')}`, 78, '  '));
-  for (const m of r.metrics) {
-    if (m.comparison.verdict === 'identical' || m.comparison.verdict === 'negligible') continue;
-    out.push('', ...ministat_block(m));
+  if (negligible.length > 0) out.push(...wrap(`negligible (proven, under both thresholds): ${negligible.join(', ')}`, W, '  '));
+  for (const m of r.metrics.filter((x) => x.comparable)) {
+    const c = m.comparison;
+    if (c.verdict === 'identical' || c.verdict === 'negligible' || c.verdict === 'no difference proven' || c.verdict === 'too few runs') continue;
+    out.push('', ...ministat_block(m, base, cand));
   }
   if (ctx.sensitivity !== undefined) out.push('', ctx.sensitivity.trimEnd());
   return out.join('\n') + '\n';

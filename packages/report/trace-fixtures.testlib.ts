@@ -25,5 +25,5 @@ export const TRACE_WORKLOAD: Workload = (() => {
 })();
 
 export function fixture_run(backend: 'sched' | 'dep', seed = 1): RunOutcome {
-  return run_workload(TRACE_WORKLOAD, mock, backend, { seed, trace_detail: 'full', device: { driver: { timeout_ms: 20 } }, drain_ms: 200 });
+  return run_workload(TRACE_WORKLOAD, mock, backend, { seed, trace_detail: 'full', device: { driver: { timeout_ms: 20 } }, drain_ms: 200, record: true, monitor: { retain: true } });
 }

@@ -1,0 +1,97 @@
+/**
+ * The one-sentence main finding of a comparison, derived from its data (never written by
+ * hand): a guarantee regression first; else a significant difference in how jobs caught in a
+ * race end; else the largest judged performance differences, with the mechanism the data shows
+ * where the run monitor measured one (pipelining of same-ring dependencies).
+ */
+import type { ComparisonResult, MetricComparison } from '@deplab/harness';
+import { backend_label } from './labels.ts';
+import { metric_value, signed } from './numbers.ts';
+
+/** A judged difference (proven and not negligible, or exact on every seed and not negligible). */
+export function judged(m: MetricComparison): boolean {
+  const c = m.comparison;
+  if (!m.comparable) return false;
+  if (c.verdict === 'better' || c.verdict === 'worse') return true;
+  if (c.verdict !== 'deterministic') return false;
+  return Math.abs(c.delta) >= c.thresholds.abs || (Number.isFinite(c.delta_rel) && Math.abs(c.delta_rel) >= c.thresholds.rel && Math.abs(c.delta) >= c.thresholds.abs);
+}
+
+/** How big a judged difference is, in units of its own threshold (for ranking). */
+function weight(m: MetricComparison): number {
+  const c = m.comparison;
+  const rel = Number.isFinite(c.delta_rel) ? Math.abs(c.delta_rel) / Math.max(c.thresholds.rel, 1e-9) : 0;
+  const abs = Math.abs(c.delta) / Math.max(c.thresholds.abs, 1e-9);
+  return Math.max(rel, abs);
+}
+
+/** "+1.00 kworker wake-ups per job (deterministic)" */
+export function metric_change(m: MetricComparison): string {
+  const c = m.comparison;
+  const how = c.verdict === 'deterministic' ? `the same on all ${c.n} seeds` : `${c.verdict}, p ${c.p_holm.toPrecision(2)} after Holm, n ${c.n_eff}`;
+  return `${signed(metric_value(m.name, c.delta))} ${metric_phrase(m.name)} (${how})`;
+}
+
+const PHRASES: Readonly<Record<string, string>> = {
+  kworker_wakeups_per_job: 'kworker wake-ups per job',
+  work_items_per_job: 'work items per job',
+  cpu_us_per_job: 'CPU per job',
+  throughput_jobs_per_s: 'jobs/s',
+  peak_sched_bytes: 'peak scheduler memory',
+  'teardown_release_us.max': 'teardown until released (max)',
+};
+
+export function metric_phrase(name: string): string {
+  if (PHRASES[name] !== undefined) return PHRASES[name];
+  const m = /^(\w+)_us\.(p\d+|max)$/.exec(name);
+  if (m !== null) return `${m[1].replace(/_to_/g, '→').replace(/_/g, ' ')} ${m[2]}`;
+  return name;
+}
+
+export function main_finding(r: ComparisonResult): string {
+  const base = backend_label(r.baseline), cand = backend_label(r.candidate);
+  const regressions = r.guarantees.filter((g) => g.diff.regression > 0);
+  if (regressions.length > 0) {
+    const g = regressions[0];
+    const e = g.examples.find((x) => x.cls === 'regression');
+    return `${cand} breaks \`${g.id}\` where ${base} keeps it: ${g.diff.regression} case(s) over seed(s) ${g.regression_seeds.join(', ')}` +
+      (e !== undefined ? ` (first: ${e.subject || 'the run'}, seed ${e.seed}: ${e.candidate})` : '') +
+      (regressions.length > 1 ? `; ${regressions.length - 1} more guarantee(s) regress` : '') + '.';
+  }
+  const races = r.distributions.filter((d) => d.direction !== null);
+  const parts: string[] = [];
+  const pipelining = pipelining_phrase(r);
+  const perf = r.metrics.filter(judged).sort((a, b) => weight(b) - weight(a) || (a.name < b.name ? -1 : 1)).slice(0, 2);
+  if (perf.length > 0) parts.push(`${cand} vs ${base}: ${perf.map(metric_change).join('; ')}`);
+  if (races.length > 0) {
+    const d = races[0];
+    parts.push(`of jobs ${d.situation}, ${cand} ends ${d.direction === 'candidate more' ? 'more' : 'fewer'} with "${d.outcome}" ` +
+      `(${(mean(d.baseline_share) * 100).toFixed(1)}% vs ${(mean(d.candidate_share) * 100).toFixed(1)}%)`);
+  }
+  const improvements = r.guarantees.filter((g) => g.diff.improvement > 0).map((g) => `\`${g.id}\``);
+  if (improvements.length > 0) parts.push(`${cand} keeps ${improvements.join(', ')} where ${base} breaks it`);
+  if (parts.length === 0) {
+    return `No guarantee regresses, and no performance difference is proven beyond the negligible thresholds` +
+      (r.n_eff === 1 ? ` (every seed gave the same run: deterministic)` : ` (${r.n_eff} distinct runs)`) + '.';
+  }
+  return (pipelining !== null ? `${pipelining}: ` : '') + parts.join('; ') + '.';
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * drm_sched hands a job whose dependency is on its own ring to the hardware once that
+ * dependency is scheduled (the scheduled fence); a backend that waits for the dependency to
+ * finish does not pipeline. The run monitor counts jobs run_job'd before a same-ring dependency
+ * finished.
+ */
+function pipelining_phrase(r: ComparisonResult): string | null {
+  const count = (side: 'baseline' | 'candidate') => r.per_seed.reduce((n, s) => n + s[side].metrics.pipelined_jobs, 0);
+  const a = count('baseline'), b = count('candidate');
+  if (a === b) return null;
+  const [more, fewer, n_more, n_fewer] = a > b ? [r.baseline, r.candidate, a, b] : [r.candidate, r.baseline, b, a];
+  return `${backend_label(fewer)} ${n_fewer === 0 ? 'does not pipeline' : 'pipelines fewer'} same-ring dependencies ` +
+    `(${backend_label(more)} ran ${n_more} job(s) before their same-ring dependency finished, ${backend_label(fewer)} ${n_fewer})`;
+}
