@@ -6,25 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { register_explore } from './cmd-explore.ts';
-
-/** A program like main.ts builds (exitOverride, output captured) with only explore/replay on it. */
-async function deplab(args: readonly string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '', err = '';
-  const program = new Command('deplab').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
-  register_explore(program, { out: (s) => { out += s; } });
-  try {
-    await program.parseAsync([...args], { from: 'user' });
-    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-    return { out, err, code };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, code: 2 }; // main() exits 2 on any usage error
-    throw e;
-  } finally {
-    process.exitCode = undefined; // the commands set it for the CLI; the test runner must not inherit it
-  }
-}
+import { deplab } from './cli.testlib.ts';
 
 describe('deplab explore', () => {
   it('writes a report whose tokens replay, deterministically', async () => {
@@ -38,7 +20,7 @@ describe('deplab explore', () => {
       expect(report).toContain('npx deplab explore --driver mock --backend sched --faults all --seeds 12');
       expect(report).toContain('| # | kind | site | seeds |');
       expect(existsSync(join(dir, 'explore', 'mock.json'))).toBe(true);
-      const token = /npx deplab replay (dl1\.[A-Za-z0-9_-]+)/.exec(report)![1];
+      const token = /npx deplab replay (dl2\.[A-Za-z0-9_.-]+)/.exec(report)![1];
       const replay = await deplab(['replay', token]);
       expect(replay.code).toBe(1); // it shows the violation again
       expect(replay.out).toMatch(/mock\/sched seed \d+, strategy random/);
@@ -52,8 +34,8 @@ describe('deplab explore', () => {
   it('rejects unknown faults, drivers and malformed tokens with exit 2', async () => {
     expect((await deplab(['explore', '--driver', 'mock', '--faults', 'hang,meteor'])).code).toBe(2);
     expect((await deplab(['explore', '--driver', 'nosuch', '--seeds', '1'])).code).toBe(2);
-    const bad = await deplab(['replay', 'dl1.AAAA']);
+    const bad = await deplab(['replay', 'dl2.AAAA.0123456789abcdef']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain('corrupt replay token');
+    expect(bad.err).toContain('checksum mismatch');
   });
 });

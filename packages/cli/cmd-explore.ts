@@ -6,10 +6,7 @@
  * docs/cli.md, "deplab explore".
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Backend } from '@deplab/driver-api';
 import {
   COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
@@ -17,76 +14,17 @@ import {
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
 } from '@deplab/harness';
-import { perfetto_json, run_source } from '@deplab/report';
+import { backend_label, perfetto_json, run_source, wrap } from '@deplab/report';
+import { UsageError } from './errors.ts';
+import { OutputTransaction, check_output_dir, check_output_file, default_out, write_file_atomic } from './output.ts';
+import { default_threads, run_pool, type PoolTask } from './pool.ts';
+import { progress_printer } from './progress.ts';
+import { command_line } from './quote.ts';
+import { slug } from './options.ts';
+import { json_text } from './cmd-compare.ts';
+import { model_digest } from '@deplab/harness';
 
 type Io = { out: (s: string) => void };
-
-/** One unit of work for a worker thread. */
-type ExploreJob = { readonly kind: 'seed'; readonly task: ExploreSeedTask } | { readonly kind: 'shrink'; readonly task: ShrinkTask };
-type ExploreResult = SeedReport | ShrinkReport;
-
-function run_job(job: ExploreJob): ExploreResult {
-  return job.kind === 'seed' ? explore_seed(job.task) : shrink_task(job.task);
-}
-
-/**
- * Run jobs on `threads` worker threads (the command's own esbuild bundle, DEPLAB_BUNDLE) or in
- * this thread without one. Results come back in job order. With a deadline, no job starts
- * after it; the result then holds the finished prefix.
- */
-async function run_jobs(jobs: readonly ExploreJob[], threads: number, deadline_ms: number, progress: (done: number) => void): Promise<ExploreResult[]> {
-  const bundle = process.env.DEPLAB_BUNDLE;
-  const results: ExploreResult[] = [];
-  let done = 0;
-  if (bundle === undefined || threads <= 1 || jobs.length <= 1) {
-    for (const job of jobs) {
-      if (Date.now() > deadline_ms) break;
-      results.push(run_job(job));
-      progress(++done);
-    }
-    return results;
-  }
-  let next = 0;
-  const worker_loop = (): Promise<void> => new Promise((resolve, reject) => {
-    const w = new Worker(bundle, { workerData: { deplab_explore_worker: true }, env: process.env });
-    const feed = () => {
-      if (next >= jobs.length || Date.now() > deadline_ms) {
-        void w.terminate().then(() => resolve());
-        return;
-      }
-      const index = next++;
-      w.postMessage({ index, job: jobs[index] });
-    };
-    w.on('message', (msg: { index: number; result?: ExploreResult; error?: string }) => {
-      if (msg.error !== undefined) {
-        void w.terminate();
-        reject(new Error(msg.error));
-        return;
-      }
-      results[msg.index] = msg.result!;
-      progress(++done);
-      feed();
-    });
-    w.on('error', reject);
-    feed();
-  });
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(threads, jobs.length)) }, worker_loop));
-  // Jobs are handed out in order, so the finished ones are a prefix.
-  let n = 0;
-  while (n < results.length && results[n] !== undefined) n++;
-  return results.slice(0, n);
-}
-
-// Worker-thread entry: explore jobs in, plain results out.
-if (!isMainThread && (workerData as { deplab_explore_worker?: boolean } | null)?.deplab_explore_worker === true) {
-  parentPort!.on('message', (msg: { index: number; job: ExploreJob }) => {
-    try {
-      parentPort!.postMessage({ index: msg.index, result: run_job(msg.job) });
-    } catch (e) {
-      parentPort!.postMessage({ index: msg.index, error: (e as Error).stack ?? String(e) });
-    }
-  });
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Arguments                                                                                    */
@@ -124,7 +62,7 @@ interface ExploreOptions {
   readonly strategy: Strategy;
   readonly pctDepth: number;
   readonly jobs: number;
-  readonly out: string;
+  readonly out?: string;
   readonly shrink: boolean;
   readonly shrinkBudget: number;
   readonly maxShrinks: number;
@@ -143,71 +81,89 @@ export function register_explore(program: Command, io: Io): void {
     .option('--time <budget>', 'wall-clock budget (e.g. 10m): no seed starts after it', parse_budget)
     .addOption(new Option('--strategy <s>', 'order of racing events').choices([...STRATEGIES]).default('random'))
     .option('--pct-depth <d>', 'PCT bug depth (d-1 priority change points)', positive_int('--pct-depth', 64), 3)
-    .option('--jobs <n>', 'worker threads', positive_int('--jobs', 256), Math.max(1, availableParallelism()))
-    .option('--out <dir>', 'report directory', 'reports')
+    .option('--jobs <n>', 'worker threads', positive_int('--jobs', 256), default_threads())
+    .option('--out <dir>', 'report directory (default: deplab-out; the report goes to <dir>/explore/<driver>.md)')
     .option('--no-shrink', 'skip shrinking')
     .option('--shrink-budget <runs>', 'runs per shrink', positive_int('--shrink-budget', 100_000), 400)
     .option('--max-shrinks <n>', 'shrink at most this many first occurrences', positive_int('--max-shrinks', 100_000), 60)
     .option('--json', 'print the campaign summary as JSON')
     .option('--expect-clean', 'exit 1 if any violation was found')
-    .action(async (opts: ExploreOptions, command: Command) => {
-      if (find_driver(opts.driver) === undefined) command.error(`error: unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`, { exitCode: 2, code: 'deplab.usage' });
+    .action(async (opts: ExploreOptions) => {
+      if (find_driver(opts.driver) === undefined) throw new UsageError(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
+      const out = check_output_dir(opts.out ?? default_out(''));
       const backends: Backend[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
-      const jobs: ExploreJob[] = [];
+      const jobs: PoolTask[] = [];
       for (let i = 0; i < opts.seeds; i++) {
         for (const backend of backends) {
-          jobs.push({ kind: 'seed', task: { driver: opts.driver, backend, seed: opts.firstSeed + i, faults: opts.faults, strategy: opts.strategy, pct_depth: opts.pctDepth } });
+          jobs.push({ kind: 'explore', task: { driver: opts.driver, backend, seed: opts.firstSeed + i, faults: opts.faults, strategy: opts.strategy, pct_depth: opts.pctDepth } });
         }
       }
+      // The budget is wall-clock by nature: seeds are cut at a whole seed, and the report says so.
       const deadline = opts.time === undefined ? Infinity : Date.now() + opts.time;
-      const reports = (await run_jobs(jobs, opts.jobs, deadline, progress('explore', jobs.length))) as SeedReport[];
+      const reports = await run_pool<SeedReport>(jobs, opts.jobs, progress_printer('explore'), deadline);
       const summaries = summarize_campaign(reports);
       const shrinks = new Map<string, ShrinkReport>();
       if (opts.shrink) {
         const wanted = shrink_targets(summaries).slice(0, opts.maxShrinks);
-        const done = (await run_jobs(wanted.map((t) => ({ kind: 'shrink', task: { token: t.token, key: t.key, budget_runs: opts.shrinkBudget } })), opts.jobs, Infinity,
-          progress('shrink', wanted.length))) as ShrinkReport[];
+        const done = await run_pool<ShrinkReport>(wanted.map((t) => ({ kind: 'shrink' as const, task: { token: t.token, key: t.key, budget_runs: opts.shrinkBudget } })), opts.jobs,
+          progress_printer('shrink'));
         done.forEach((r, i) => shrinks.set(wanted[i].id, r));
       }
       const args = ['explore', '--driver', opts.driver, '--backend', opts.backend, '--faults', opts.faults.length === FAULT_KINDS.length ? 'all' : opts.faults.join(','),
         '--seeds', String(opts.seeds), ...(opts.firstSeed !== 1 ? ['--first-seed', String(opts.firstSeed)] : []), ...(opts.strategy !== 'random' ? ['--strategy', opts.strategy] : []),
         ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
-      const dir = join(opts.out, 'explore');
-      mkdirSync(dir, { recursive: true });
-      const traces = write_perfetto(dir, opts.driver, summaries, shrinks);
-      const file = join(dir, `${slug(opts.driver)}.md`);
-      writeFileSync(file, campaign_markdown(opts, summaries, shrinks, traces, `npx deplab ${args.join(' ')}`, reports.length < jobs.length));
-      writeFileSync(join(dir, `${slug(opts.driver)}.json`), JSON.stringify({ command: `npx deplab ${args.join(' ')}`, summaries, shrinks: Object.fromEntries(shrinks) }, null, 1) + '\n');
-      if (opts.json) io.out(JSON.stringify({ summaries, shrinks: Object.fromEntries(shrinks) }, null, 1) + '\n');
+      if (opts.out !== undefined) args.push('--out', opts.out);
+      const command = command_line(args);
+      // One transaction for the campaign's files: the report, its JSON and the reproducers' traces.
+      const t = new OutputTransaction(join(out, 'explore'), `explore-${slug(opts.driver)}`).lock();
+      let file: string;
+      try {
+        const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
+        file = `${slug(opts.driver)}.md`;
+        t.add(file, campaign_markdown(opts, summaries, shrinks, traces, command, reports.length < jobs.length));
+        t.add(`${slug(opts.driver)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
+      } catch (e) {
+        t.abort();
+        throw e;
+      }
+      t.commit();
+      if (opts.json) io.out(json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
       else {
         for (const s of summaries) {
-          io.out(`${s.backend === 'sched' ? 'drm_sched' : 'drm_dep'}: ${s.seeds_run} seeds, ${s.seeds_with_findings} with violations, ${s.groups.length} distinct (kind, site)\n`);
+          io.out(`${backend_label(s.backend)}: ${s.seeds_run} seeds, ${s.seeds_with_findings} with violations, ${s.groups.length} distinct (kind, site)\n`);
         }
-        io.out(`report: ${file}\n`);
+        io.out(`report: ${join(out, 'explore', file)}\n`);
       }
       if (opts.expectClean === true && summaries.some((s) => s.groups.length > 0)) process.exitCode = 1;
     });
 
   program.command('replay').description('replay one exploration run exactly from its token and report its violations')
-    .argument('<token>', 'a replay token (dl1....) from an explore report')
+    .argument('<token...>', 'a replay token (dl2....) from a report; pieces split over several arguments or lines are joined')
     .option('--perfetto <file>', 'also write the run as a Perfetto trace')
     .option('--json', 'machine-readable output')
-    .action((token: string, opts: { perfetto?: string; json?: boolean }, command: Command) => {
-      let c;
+    .action((pieces: string[], opts: { perfetto?: string; json?: boolean }) => {
+      const token = pieces.join('').replace(/\s+/g, '');
+      const perfetto = opts.perfetto === undefined ? undefined : check_output_file(opts.perfetto, '--perfetto');
+      let decoded;
       try {
-        c = decode_token(token);
+        decoded = decode_token(token);
       } catch (e) {
-        return command.error(`error: ${(e as Error).message}`, { exitCode: 2, code: 'deplab.usage' });
+        throw new UsageError((e as Error).message);
       }
-      if (find_driver(c.driver) === undefined) return command.error(`error: the token names driver '${c.driver}', which this build does not have`, { exitCode: 2, code: 'deplab.usage' });
+      const c = decoded.case;
+      if (find_driver(c.driver) === undefined) throw new UsageError(`the token names driver '${c.driver}', which this build does not have (known: ${driver_names().join(', ')})`);
+      if (decoded.model !== model_digest()) {
+        process.stderr.write(`deplab: warning: the token was made by deplab ${decoded.version} (model ${decoded.model}); this is model ${model_digest()}: ` +
+          'the replay runs on the current model and may differ\n');
+      }
       const run = run_case(c, { replay: 'exact', trace_detail: 'full' });
-      if (opts.perfetto !== undefined && run.outcome !== null) writeFileSync(opts.perfetto, perfetto_json([run_source(run.outcome)]));
+      if (perfetto !== undefined && run.outcome !== null) write_file_atomic(perfetto, perfetto_json([run_source(run.outcome)]));
       if (opts.json) {
-        io.out(JSON.stringify({ driver: c.driver, backend: c.backend, seed: c.seed, strategy: c.strategy, choices: c.choices, options: c.options, findings: run.findings, coverage: run.coverage }, null, 1) + '\n');
+        io.out(json_text({ kind: 'replay', token_model: decoded.model, driver: c.driver, backend: c.backend, seed: c.seed, strategy: c.strategy, choices: c.choices, options: c.options, findings: run.findings, coverage: run.coverage }));
       } else {
-        io.out(`${c.driver}/${c.backend} seed ${c.seed}, strategy ${c.strategy}, ${c.choices?.length ?? 0} recorded choices: ${run.findings.length} violation(s)\n`);
+        io.out(`${c.driver}/${c.backend} seed ${c.seed}, strategy ${c.strategy}, ${c.choices?.length ?? 0} recorded choices: ${run.findings.length} finding(s)\n`);
         for (const f of run.findings) {
-          io.out(`\n${finding_key(f)}: ${f.message}\n`);
+          io.out(`\n${wrap(`${finding_key(f)}: ${f.message}`, 80, '  ').join('\n')}\n`);
           if (run.kernel !== null) io.out(`${timeline(run.kernel.trace.events, f.time_ns, 12)}\n`);
         }
       }
@@ -215,18 +171,6 @@ export function register_explore(program: Command, io: Io): void {
     });
 }
 
-function slug(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-');
-}
-
-function progress(label: string, total: number): (done: number) => void {
-  let last = -1;
-  return (done) => {
-    const step = Math.floor((done * 10) / Math.max(1, total));
-    if (step !== last || done === total) process.stderr.write(`${label}: ${done}/${total}\n`);
-    last = step;
-  };
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Report                                                                                       */
@@ -258,24 +202,20 @@ function shrink_targets(summaries: readonly BackendSummary[]): ShrinkTarget[] {
 /** Reproducers with more trace events than this get no Perfetto file (the report says so). */
 const PERFETTO_EVENTS_MAX = 200_000;
 
-/** A Perfetto trace of every shrunk reproducer (small runs), named by backend and finding number. */
-function write_perfetto(dir: string, driver: string, summaries: readonly BackendSummary[], shrinks: ReadonlyMap<string, ShrinkReport>): Map<string, string> {
+/** A Perfetto trace of every shrunk reproducer (small runs), named by backend and finding number, staged into `t`. */
+function stage_perfetto(t: OutputTransaction, driver: string, summaries: readonly BackendSummary[], shrinks: ReadonlyMap<string, ShrinkReport>): Map<string, string> {
   const written = new Map<string, string>();
-  // Traces of an earlier campaign would be linked from nowhere: start from an empty folder.
-  const sub = join(dir, slug(driver));
-  if (existsSync(sub)) for (const f of readdirSync(sub)) if (f.endsWith('.perfetto.json')) rmSync(join(sub, f));
   for (const s of summaries) {
     s.groups.forEach((g, n) => {
       const r = shrinks.get(target_id(s.backend, g.key, g.first[0].variant));
       if (r === undefined || r.token === null) return;
-      const run = run_case(decode_token(r.token), { replay: 'exact', trace_detail: 'full' });
+      const run = run_case(decode_token(r.token).case, { replay: 'exact', trace_detail: 'full' });
       if (run.outcome === null) return;
       // A reproducer that shrank little can hold millions of events: too big for one JSON
       // string and for Perfetto's UI. Its replay command still reproduces it.
       if (run.outcome.kernel.trace.events.length > PERFETTO_EVENTS_MAX) return;
-      mkdirSync(sub, { recursive: true });
       const name = `${s.backend}-${n + 1}.perfetto.json`;
-      writeFileSync(join(sub, name), perfetto_json([run_source(run.outcome)]));
+      t.add(join(slug(driver), name), perfetto_json([run_source(run.outcome)]));
       written.set(target_id(s.backend, g.key, g.first[0].variant), `${slug(driver)}/${name}`);
     });
   }
@@ -283,7 +223,7 @@ function write_perfetto(dir: string, driver: string, summaries: readonly Backend
 }
 
 function opts_strategy(token: string): string {
-  return decode_token(token).strategy;
+  return decode_token(token).case.strategy;
 }
 
 function cell(text: string): string {
@@ -307,7 +247,7 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
     'The shrunk reproducer is the smallest case found that still shows a violation of the same kind and site.', '',
   ];
   for (const s of summaries) {
-    const name = s.backend === 'sched' ? 'drm_sched' : 'drm_dep';
+    const name = backend_label(s.backend);
     lines.push(`## ${name} (backend ${s.backend})`, '',
       `Seeds run: ${s.seeds_run}. Seeds with at least one violation: ${s.seeds_with_findings}. Jobs submitted: ${s.jobs}. Distinct violations (kind, site): ${s.groups.length}.`, '',
       `Driver variants and flag combinations: ${Object.entries(s.variants).sort(([a], [b]) => a.localeCompare(b)).map(([v, n]) => `${v} ${n}`).join(', ')}.`, '');

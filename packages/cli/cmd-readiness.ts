@@ -1,27 +1,33 @@
 /**
- * `deplab readiness`: writes reports/readiness.md, the drm_sched deprecation readiness of
- * every model driver. The code evidence comes from a ts-morph scan of drivers/ (report layer,
- * api-usage.ts); the behaviour evidence from comparisons of each registered driver on its
- * built-in workloads (the worker pool, like `deplab report`) and, for the mock, the KUnit suite
- * on both backends. The judging and writing is readiness_markdown's.
+ * `deplab readiness`: the drm_sched deprecation readiness of every model driver, with
+ * provenance (reports/readiness.md and readiness.json). The code evidence comes from a ts-morph
+ * scan of drivers/; the behaviour evidence from comparisons of each registered driver's
+ * drm_sched binding with its drm_dep path (drm_dep, or drm_dep + the HW-queue layer) on its
+ * parity workloads and on the fault matrix, each also under the robustness variants; its
+ * exploration campaign is read from <out>/explore/<driver>.json when there is one; the mock adds
+ * the KUnit suite. Judging and writing: packages/report/readiness.ts and verdict.ts.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { make_cost_table } from '@deplab/sim';
-import { aggregate, builtins_for, find_driver, type SeedOutput } from '@deplab/harness';
+import type { Command } from 'commander';
+import type { Backend } from '@deplab/driver-api';
+import {
+  MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, aggregate, builtins_for, explore_profile, fault_workload, find_driver, version_line,
+  type DriverEntry, type SeedOutput, type Workload,
+} from '@deplab/harness';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type MockBackend } from '@deplab/driver-mock';
-import { readiness_markdown, repository_root, scan_drivers, type DriverEvidence, type WorkloadParity } from '@deplab/report';
-import { default_threads, run_tasks, type SeedTask } from './pool.ts';
+import {
+  comparison_markdown, deciding_items, readiness_markdown, repository_root, scan_drivers, type CampaignEvidence, type DriverEvidence, type RunEvidence,
+  type VariantFamily,
+} from '@deplab/report';
+import { json_text, relative_root, type Io } from './cmd-compare.ts';
+import { OutputTransaction, check_output_dir, default_out } from './output.ts';
+import { int_arg, slug } from './options.ts';
+import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts';
+import { progress_printer } from './progress.ts';
+import { command_line } from './quote.ts';
 import { resolve_workload } from './workloads.ts';
-
-function int_option(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-    return n;
-  };
-}
+import { readiness_families } from './robustness.ts';
 
 /** The workloads parity runs for a driver: its default ones and those meant for every driver. */
 export function parity_workloads(driver: string): string[] {
@@ -40,69 +46,153 @@ function kunit(backend: MockBackend): { passed: number; failed: number } {
   return { passed, failed };
 }
 
-/** The parity evidence of one driver from its comparison outputs (`outputs` in workload order, `seeds` each). */
-function driver_evidence(driver: string, workloads: readonly string[], errors: readonly string[], seeds: number, outputs: readonly SeedOutput[]): DriverEvidence {
-  const d = find_driver(driver)!;
-  const parity: WorkloadParity[] = [];
-  const violations = { sched: {} as Record<string, number>, dep: {} as Record<string, number> };
-  workloads.forEach((w, i) => {
-    const loaded = resolve_workload(w, d.engines);
-    if (!loaded.ok) return;
-    const r = aggregate(loaded.workload, driver, make_cost_table(), outputs.slice(i * seeds, (i + 1) * seeds));
-    parity.push({
-      workload: w, seeds, equivalent: r.diff_counts.equivalent, expected: r.diff_counts['expected difference'], regression: r.diff_counts.regression,
-      stuck_sched: r.per_seed.filter((s) => s.stuck_sched !== null).length, stuck_dep: r.per_seed.filter((s) => s.stuck_dep !== null).length,
-    });
-    for (const side of ['sched', 'dep'] as const) for (const [k, n] of Object.entries(r.violations[side])) violations[side][k] = (violations[side][k] ?? 0) + n;
-  });
-  const conformance = driver === 'mock' ? { sched: kunit(mock_sched_backend()), dep: kunit(mock_dep_backend()) } : null;
-  return { driver, registered: true, parity, violations, conformance, errors };
+/** The drm_dep path a driver converts to. */
+export function candidate_of(d: DriverEntry): Backend {
+  const has = d.backends ?? ['sched', 'dep'];
+  return has.includes('dep') ? 'dep' : 'dep-hw';
 }
 
-/** Every registered driver's parity runs in one pool run (one set of worker threads), then split. */
-async function gather_evidence(drivers: readonly string[], seeds: number, threads: number): Promise<DriverEvidence[]> {
-  const plans = drivers.map((driver) => {
-    const d = find_driver(driver);
-    const errors: string[] = [];
-    const workloads = d === undefined ? [] : parity_workloads(driver).filter((w) => {
-      const r = resolve_workload(w, d.engines);
-      if (!r.ok) errors.push(`${w}: ${r.errors[0]}`);
-      return r.ok;
-    });
-    return { driver, registered: d !== undefined, workloads, errors };
-  });
-  const tasks: SeedTask[] = plans.flatMap((p) => p.workloads.flatMap((workload) => Array.from({ length: seeds }, (_, i) => ({ driver: p.driver, workload, seed: i + 1 }))));
-  let last = -1;
-  const outputs = await run_tasks(tasks, threads, (done, total) => {
-    const step = Math.floor((done * 10) / total);
-    if (step !== last) process.stderr.write(`readiness: ${done}/${total} seed pairs\n`);
-    last = step;
-  });
-  let next = 0;
-  return plans.map((p) => {
-    if (!p.registered) return { driver: p.driver, registered: false, parity: [], violations: { sched: {}, dep: {} }, conformance: null, errors: [] };
-    const mine = outputs.slice(next, (next += p.workloads.length * seeds));
-    return driver_evidence(p.driver, p.workloads, p.errors, seeds, mine);
-  });
+/** One comparison readiness runs: a parity workload or a fault cell, under one variant. */
+interface Cell {
+  readonly driver: DriverEntry;
+  readonly kind: 'parity' | 'fault';
+  readonly label: string;
+  readonly workload: Workload;
+  readonly device: Record<string, number | string | boolean>;
+  readonly alloc_fail_probability: number;
 }
 
-export function register_readiness(program: Command, io: { out: (s: string) => void }): void {
-  program.command('readiness').description('drm_sched deprecation readiness per driver (API use, internals, conversion size, parity) -> reports/readiness.md')
-    .option('--seeds <n>', 'paired seeds per workload', int_option('--seeds', 1, 100), 2)
-    .option('--out <dir>', 'report directory', 'reports')
-    .option('--jobs <n>', 'worker threads', int_option('--jobs', 1, 256), default_threads())
-    .action(async (opts: { seeds: number; out: string; jobs: number }) => {
+function cells_of(d: DriverEntry, errors: string[]): Cell[] {
+  const out: Cell[] = [];
+  for (const w of parity_workloads(d.name)) {
+    const r = resolve_workload(w, d.engines);
+    if (!r.ok) { errors.push(`${w}: ${r.errors[0]}`); continue; }
+    out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: {}, alloc_fail_probability: 0 });
+  }
+  const timeout = explore_profile(d.name).timeout_option;
+  for (const f of MATRIX_FAULTS) {
+    if (!d.faults.includes(f)) continue;
+    // A hang needs a TDR: a driver whose timeout is an option without a default gets 100 ms.
+    const device = f === 'hang' && timeout !== null && d.defaults.driver?.[timeout] === undefined ? { [timeout]: 100 } : {};
+    out.push({ driver: d, kind: 'fault', label: f, workload: fault_workload(f), device, alloc_fail_probability: f === 'alloc-fail' ? MATRIX_ALLOC_FAIL_PROBABILITY : 0 });
+  }
+  return out;
+}
+
+function cell_tasks(c: Cell, seeds: number, costs: SeedTask['costs'], assume: SeedTask['assume']): SeedTask[] {
+  return Array.from({ length: seeds }, (_, i) => ({
+    driver: c.driver.name, workload: c.workload, seed: i + 1, costs, assume, device: c.device, baseline: 'sched', candidate: candidate_of(c.driver),
+    alloc_fail_probability: c.alloc_fail_probability,
+  }));
+}
+
+/** The campaign of a driver, from the JSON `deplab explore` wrote beside the reports. */
+function read_campaign(out: string, driver: string): CampaignEvidence | null {
+  const path = join(out, 'explore', `${slug(driver)}.json`);
+  if (!existsSync(path)) return null;
+  try {
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as {
+      command: string;
+      summaries: { backend: Backend; seeds_run: number; groups: { kind: string; site: string; seeds: number; message: string; first: { variant: string; seed: number; token: string }[] }[] }[];
+    };
+    return {
+      report: `explore/${slug(driver)}.md`, command: doc.command,
+      backends: doc.summaries.map((s) => ({ backend: s.backend, seeds_run: s.seeds_run, groups: s.groups.map((g) => ({ kind: g.kind, site: g.site, seeds: g.seeds, message: g.message, first: g.first })) })),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function register_readiness(program: Command, io: Io): void {
+  program.command('readiness').description('drm_sched deprecation readiness per driver: verdicts with provenance and robustness -> <out>/readiness.md')
+    .option('--seeds <n>', 'paired seeds per workload and fault', int_arg('--seeds', 1, 100), 5)
+    .option('--variant-seeds <n>', 'paired seeds per robustness variant', int_arg('--variant-seeds', 1, 100), 3)
+    .option('--out <dir>', 'report directory (default: deplab-out/report; npm run report writes the committed reports/)')
+    .option('--jobs <n>', 'worker threads', int_arg('--jobs', 1, 256), default_threads())
+    .action(async (opts: { seeds: number; variantSeeds: number; out?: string; jobs: number }) => {
+      const out = check_output_dir(opts.out ?? default_out('report'));
       const root = repository_root();
       const scan = await scan_drivers(root);
       const sources: Record<string, { sched: string | null; dep: string | null }> = {};
       const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : null);
-      for (const d of scan.drivers) sources[d] = { sched: read(join(root, 'drivers', d, 'on-sched.ts')), dep: read(join(root, 'drivers', d, 'on-dep.ts')) };
-      const evidence = await gather_evidence(scan.drivers, opts.seeds, opts.jobs);
-      const command = ['npx deplab readiness', ...(opts.seeds !== 2 ? ['--seeds', String(opts.seeds)] : [])].join(' ');
-      const { markdown, verdicts } = readiness_markdown({ scan, sources, evidence, command, version: program.version() ?? 'unknown', seeds: opts.seeds });
-      mkdirSync(opts.out, { recursive: true });
-      const file = join(opts.out, 'readiness.md');
-      writeFileSync(file, markdown);
-      io.out(`${file}: ${verdicts.map((v) => `${v.driver} ${v.ready ? 'ready' : 'blocked'}`).join(', ')}\n`);
+      for (const d of scan.drivers) {
+        sources[d] = { sched: read(join(root, 'drivers', d, 'on-sched.ts')), dep: read(join(root, 'drivers', d, 'on-dep.ts')) ?? read(join(root, 'drivers', d, 'on-dep-hw.ts')) };
+      }
+      const families: VariantFamily[] = readiness_families();
+      const plan = scan.drivers.map((name) => {
+        const d = find_driver(name);
+        const errors: string[] = [];
+        return { name, d, errors, cells: d === undefined ? [] : cells_of(d, errors) };
+      });
+      // One pool run for everything: the main seeds, then each variant's.
+      const tasks: SeedTask[] = [];
+      const slices: { driver: string; cell: Cell; variant: number; from: number; to: number }[] = [];
+      for (const p of plan) {
+        for (const cell of p.cells) {
+          const from = tasks.length;
+          tasks.push(...cell_tasks(cell, opts.seeds, {}, {}));
+          slices.push({ driver: p.name, cell, variant: -1, from, to: tasks.length });
+          families.forEach((f, fi) => f.variants.forEach((v, vi) => {
+            const at = tasks.length;
+            tasks.push(...cell_tasks(cell, opts.variantSeeds, v.costs, v.assume));
+            slices.push({ driver: p.name, cell, variant: fi * 1000 + vi, from: at, to: tasks.length });
+          }));
+        }
+      }
+      const t = new OutputTransaction(out, 'readiness').lock();
+      try {
+        const outputs = await run_pool<SeedOutput>(seed_tasks(tasks), opts.jobs, progress_printer('readiness'));
+        const evidence: DriverEvidence[] = plan.map((p) => {
+          if (p.d === undefined) {
+            return { driver: p.name, registered: false, candidate: 'dep', runs: [], campaign: null, variants: [], faults: [], unsupported_faults: [], conformance: null, errors: [] };
+          }
+          const d = p.d;
+          const runs_of = (variant: number): RunEvidence[] => slices.filter((s) => s.driver === p.name && s.variant === variant).map((s) => {
+            const costs = variant < 0 ? {} : families[Math.floor(variant / 1000)].variants[variant % 1000].costs;
+            const assume = variant < 0 ? {} : families[Math.floor(variant / 1000)].variants[variant % 1000].assume;
+            const result = aggregate(s.cell.workload, d.name, outputs.slice(s.from, s.to), {
+              costs, assume, device: { driver: { ...d.defaults.driver, ...s.cell.device } }, alloc_fail_probability: s.cell.alloc_fail_probability,
+            });
+            // The main runs get a report each (under readiness/), so every verdict links to its evidence.
+            const report = variant < 0 ? `readiness/${slug(d.name)}/${slug(s.cell.kind === 'fault' ? `fault-${s.cell.label}` : s.cell.label)}.md` : null;
+            if (report !== null) {
+              t.add(report, comparison_markdown(result, {
+                command: command_line(['readiness', ...(opts.seeds !== 5 ? ['--seeds', String(opts.seeds)] : [])]), version: version_line(),
+                root: relative_root(out, join('readiness', slug(d.name))),
+              }));
+            }
+            return { kind: s.cell.kind, label: s.cell.label, report, result };
+          });
+          const variants = families.flatMap((f, fi) => f.variants.map((v, vi) => ({ family: f.name, label: v.label, runs: runs_of(fi * 1000 + vi) })));
+          return {
+            driver: d.name, registered: true, candidate: candidate_of(d), runs: runs_of(-1), campaign: read_campaign(out, d.name), variants,
+            faults: MATRIX_FAULTS.filter((f) => d.faults.includes(f)),
+            unsupported_faults: MATRIX_FAULTS.filter((f) => !d.faults.includes(f)).map((f) => ({ fault: f, why: `the ${d.name} device cannot inject it (DriverEntry.faults)` })),
+            conformance: d.name === 'mock' ? { sched: kunit(mock_sched_backend()), dep: kunit(mock_dep_backend()) } : null,
+            errors: p.errors,
+          };
+        });
+        const command = command_line(['readiness', ...(opts.seeds !== 5 ? ['--seeds', String(opts.seeds)] : []), ...(opts.variantSeeds !== 3 ? ['--variant-seeds', String(opts.variantSeeds)] : []),
+          ...(opts.out !== undefined ? ['--out', opts.out] : [])]);
+        const { markdown, verdicts } = readiness_markdown({ scan, sources, evidence, command, version: version_line(), seeds: opts.seeds, root: relative_root(out, '.') });
+        t.add('readiness.md', markdown);
+        t.add('readiness.json', json_text({
+          kind: 'readiness',
+          summary: {
+            command,
+            drivers: verdicts.map((v) => ({
+              driver: v.driver, verdict: v.judgement.verdict, robustness: v.robustness,
+              deciding: deciding_items(v).map((x) => ({ text: x.text, link: x.link ?? `readiness.md#${v.driver}` })),
+            })),
+          },
+          verdicts,
+        }));
+        t.commit();
+        io.out(`${join(out, 'readiness.md')}: ${verdicts.map((v) => `${v.driver} ${v.judgement.verdict}`).join(', ')}\n`);
+      } catch (e) {
+        t.abort();
+        throw e;
+      }
     });
 }

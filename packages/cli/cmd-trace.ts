@@ -5,7 +5,8 @@
  * Format reference: docs/cli.md, "deplab trace".
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { check_output_file, write_file_atomic } from './output.ts';
 import { extname } from 'node:path';
 import { driver_names, find_driver, format_diagnostic, import_ftrace_workload, run_workload, type RunOutcome, type Workload } from '@deplab/harness';
 import { perfetto_json, run_ftrace, run_source } from '@deplab/report';
@@ -55,7 +56,7 @@ function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): { 
 }
 
 /** "out.txt" -> "out.sched.txt": one ftrace file per backend. */
-function per_backend_path(path: string, backend: 'sched' | 'dep'): string {
+function per_backend_path(path: string, backend: string): string {
   const ext = extname(path);
   return `${path.slice(0, path.length - ext.length)}.${backend}${ext}`;
 }
@@ -82,11 +83,14 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       const loaded = load(spec, driver.engines);
       if (!loaded.ok) return usage(loaded.errors.join('\n'));
       const backends: ('sched' | 'dep')[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
+      if (opts.out !== undefined) {
+        for (const b of backends) check_output_file(opts.format === 'ftrace' && backends.length > 1 ? per_backend_path(opts.out, b) : opts.out);
+      }
+      // Recorded in full: past the recorder's bound the run fails (TraceLimitExceeded), never a cut trace.
       const runs: RunOutcome[] = backends.map((backend) =>
-        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: driver.defaults, trace_detail: 'full' }));
+        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: driver.defaults, trace_detail: 'full', record: true, monitor: { retain: true } }));
       for (const run of runs) {
         if (run.stuck !== null) process.stderr.write(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
-        if (run.kernel.trace.truncated) process.stderr.write(`deplab: ${run.backend}: trace truncated at ${run.kernel.trace.limit} events\n`);
       }
       const files: { path: string | undefined; text: string; what: string }[] = opts.format === 'perfetto'
         ? [{ path: opts.out, text: perfetto_json(runs.map(run_source)), what: `Perfetto JSON (${runs.map((r) => run_source(r).label).join(', ')}); open it in https://ui.perfetto.dev` }]
@@ -96,11 +100,7 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
         }));
       for (const f of files) {
         if (f.path === undefined) { io.out(f.text); continue; }
-        try {
-          writeFileSync(f.path, f.text);
-        } catch (e) {
-          return usage(`cannot write ${f.path}: ${(e as Error).message}`);
-        }
+        write_file_atomic(f.path, f.text);
         io.out(`${f.path}: ${f.what}\n`);
       }
     });

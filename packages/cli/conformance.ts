@@ -2,6 +2,7 @@
  * `deplab conformance`: every ported KUnit case on the mock GPU, on drm_sched (FIFO, the
  * upstream default) and drm_dep (no flags), as a table or TAP.
  */
+import { Option } from 'commander';
 import { markdownTable } from 'markdown-table';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type KunitResult, type MockBackend } from '@deplab/driver-mock';
 
@@ -34,4 +35,16 @@ export function conformance(which: 'sched' | 'dep' | 'both', format: 'table' | '
     rows.push([r.backend, name(r), r.status === 'pass' ? 'pass' : `FAIL: ${r.failures[0]}`, (r.sim_time_ns / 1e6).toFixed(1), figures]);
   }
   return { text: markdownTable(rows) + `\n\n${results.length - failed} passed, ${failed} failed\n`, failed };
+}
+
+/** Register `deplab conformance`: exit 1 when a case fails. */
+export function register_conformance(program: import('commander').Command, io: { out: (s: string) => void }): void {
+  program.command('conformance').description('the upstream KUnit scheduler suite on the mock GPU, on both backends')
+    .addOption(new Option('--backend <b>', 'which backend').choices(['sched', 'dep', 'both']).default('both'))
+    .addOption(new Option('--format <f>', 'output format').choices(['table', 'tap']).default('table'))
+    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'tap' }) => {
+      const { text, failed } = conformance(opts.backend, opts.format);
+      io.out(text);
+      if (failed > 0) process.exitCode = 1;
+    });
 }

@@ -1,60 +1,130 @@
 /**
- * A worker-thread pool for comparison seeds: each task is (driver, workload, seed, cost
- * overrides) and returns a plain SeedOutput. Threads run the same esbuild bundle as the
- * command (DEPLAB_BUNDLE); without it (tests, tsx) tasks run in this thread. Results come back
- * in task order whatever the completion order, so output is deterministic.
+ * The worker-thread pool every long command uses (comparison seeds, exploration seeds and
+ * shrinks, chart re-runs): tasks are plain data in, plain data out. Threads run the command's
+ * own esbuild bundle (DEPLAB_BUNDLE); without it (tests, tsx) tasks run in this thread. Tasks
+ * are handed out longest expected first (so a long task does not start last and leave the other
+ * threads idle), and results come back in task order whatever the completion order, so output
+ * is deterministic.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import type { CostOverrides } from '@deplab/sim';
-import { compare_seed, find_driver, type SeedOutput } from '@deplab/harness';
-import { resolve_workload } from './workloads.ts';
+import type { AssumptionValues, CostOverrides } from '@deplab/sim';
+import type { Backend } from '@deplab/driver-api';
+import {
+  compare_seed, explore_seed, find_driver, monitor_facts, shrink_task, type ExploreSeedTask, type SeedOutput, type SeedReport, type ShrinkReport,
+  type ShrinkTask, type Workload,
+} from '@deplab/harness';
+import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
+import type { ComparisonResult } from '@deplab/harness';
 
+/** One comparison seed: the workload travels compiled, so a worker (or a merge) never opens a path. */
 export interface SeedTask {
   readonly driver: string;
-  readonly workload: string;
+  readonly workload: Workload;
   readonly seed: number;
   readonly costs?: CostOverrides;
+  readonly assume?: AssumptionValues;
+  /** Device options on top of the driver's defaults. */
   readonly device?: Record<string, number | string | boolean>;
+  readonly baseline?: Backend;
+  readonly candidate?: Backend;
+  readonly alloc_fail_probability?: number;
+}
+
+export interface ChartTask {
+  readonly driver: string;
+  readonly result: ComparisonResult;
+  readonly workload: Workload;
+  readonly options: ChartOptions;
+}
+
+export type PoolTask =
+  | { readonly kind: 'seed'; readonly task: SeedTask }
+  | { readonly kind: 'explore'; readonly task: ExploreSeedTask }
+  | { readonly kind: 'shrink'; readonly task: ShrinkTask }
+  | { readonly kind: 'chart'; readonly task: ChartTask };
+
+export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData;
+
+export function device_options(task: { driver: string; device?: Record<string, number | string | boolean> }) {
+  const driver = find_driver(task.driver);
+  if (driver === undefined) throw new Error(`unknown driver ${task.driver}`);
+  return { driver, device: { driver: { ...driver.defaults.driver, ...task.device } } };
 }
 
 export function run_seed_task(task: SeedTask): SeedOutput {
-  const driver = find_driver(task.driver);
-  if (driver === undefined) throw new Error(`unknown driver ${task.driver}`);
-  const loaded = resolve_workload(task.workload, driver.engines);
-  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const device = { driver: { ...driver.defaults.driver, ...task.device } };
-  return compare_seed(loaded.workload, driver.factory, task.seed, { costs: task.costs, device });
+  const { driver, device } = device_options(task);
+  return compare_seed(task.workload, driver.factory, task.seed, {
+    costs: task.costs, assume: task.assume, device, baseline: task.baseline, candidate: task.candidate, alloc_fail_probability: task.alloc_fail_probability,
+    monitor: monitor_facts(task.driver, device.driver),
+  });
+}
+
+export function run_task(t: PoolTask): PoolResult {
+  switch (t.kind) {
+    case 'seed': return run_seed_task(t.task);
+    case 'explore': return explore_seed(t.task);
+    case 'shrink': return shrink_task(t.task);
+    case 'chart': {
+      const { driver } = device_options({ driver: t.task.driver });
+      return chart_data(t.task.result, t.task.workload, driver.factory, t.task.options);
+    }
+  }
+}
+
+/** A rough relative cost of a task: the jobs its workload submits (loops × batches per client). */
+export function expected_cost(t: PoolTask): number {
+  const w = t.kind === 'seed' || t.kind === 'chart' ? t.task.workload : null;
+  if (w === null) return 1;
+  let jobs = 0;
+  for (const c of w.clients) {
+    const batches = c.program.steps.filter((s) => s.kind === 'batch').length;
+    const loops = c.program.end.kind === 'loops' ? c.program.end.loops : Math.max(1, c.program.end.duration_us / 1000);
+    jobs += batches * loops;
+  }
+  return (t.kind === 'chart' ? 2 : 1) * Math.max(1, jobs);
 }
 
 export type Progress = (done: number, total: number) => void;
 
-export async function run_tasks(tasks: readonly SeedTask[], threads: number, progress: Progress): Promise<SeedOutput[]> {
+/**
+ * Run tasks on `threads` worker threads; results in task order. With a wall-clock deadline
+ * (explore --time), no task starts after it and the result is the finished prefix in task order.
+ */
+export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[], threads: number, progress: Progress, deadline_ms = Infinity): Promise<R[]> {
   const bundle = process.env.DEPLAB_BUNDLE;
-  const results: SeedOutput[] = new Array(tasks.length);
+  const results: PoolResult[] = new Array(tasks.length);
   let done = 0;
   if (bundle === undefined || threads <= 1 || tasks.length <= 1) {
-    tasks.forEach((t, i) => {
-      results[i] = run_seed_task(t);
+    for (let i = 0; i < tasks.length; i++) {
+      if (Date.now() > deadline_ms) return results.slice(0, i) as R[];
+      results[i] = run_task(tasks[i]);
       progress(++done, tasks.length);
-    });
-    return results;
+    }
+    return results as R[];
   }
+  // Longest first; ties in task order, so the hand-out order is deterministic. Under a deadline,
+  // task order, so that what finishes is a prefix.
+  const order = deadline_ms !== Infinity ? tasks.map((_, i) => i)
+    : tasks.map((t, i) => ({ i, cost: expected_cost(t) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
   let next = 0;
   const worker_loop = (): Promise<void> => new Promise((resolve, reject) => {
     const w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
     const feed = () => {
-      if (next >= tasks.length) {
+      if (next >= order.length || Date.now() > deadline_ms) {
         void w.terminate().then(() => resolve());
         return;
       }
-      const index = next++;
+      const index = order[next++];
       w.postMessage({ index, task: tasks[index] });
     };
-    w.on('message', (msg: { index: number; output?: SeedOutput; error?: string }) => {
+    w.on('message', (msg: { index: number; output?: PoolResult; error?: { name: string; message: string; stack: string } }) => {
       if (msg.error !== undefined) {
         void w.terminate();
-        reject(new Error(msg.error));
+        const e = new Error(msg.error.message);
+        e.name = msg.error.name;
+        e.stack = msg.error.stack;
+        reject(e);
         return;
       }
       results[msg.index] = msg.output!;
@@ -66,9 +136,28 @@ export async function run_tasks(tasks: readonly SeedTask[], threads: number, pro
   });
   const n = Math.max(1, Math.min(threads, tasks.length));
   await Promise.all(Array.from({ length: n }, worker_loop));
-  return results;
+  let prefix = 0;
+  while (prefix < results.length && results[prefix] !== undefined) prefix++;
+  return results.slice(0, prefix) as R[];
+}
+
+/** The worker side: tasks in, results (or the error) out. */
+export function serve_worker(port: import('node:worker_threads').MessagePort): void {
+  port.on('message', (msg: { index: number; task: PoolTask }) => {
+    try {
+      port.postMessage({ index: msg.index, output: run_task(msg.task) });
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      port.postMessage({ index: msg.index, error: { name: err.name, message: err.message, stack: err.stack ?? '' } });
+    }
+  });
 }
 
 export function default_threads(): number {
   return Math.max(1, availableParallelism());
+}
+
+/** Comparison seed tasks in the pool's form. */
+export function seed_tasks(tasks: readonly SeedTask[]): PoolTask[] {
+  return tasks.map((task) => ({ kind: 'seed', task }));
 }
