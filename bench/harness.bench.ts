@@ -3,12 +3,12 @@
  * - scheduler stack: the mock GPU driven KUnit-style (entity/queue, jobs pushed 1000 at a time,
  *   the simulation run until the last finishes), tracing off: the cost of the models
  *   themselves (substrate, scheduler, mock driver);
- * - harness: run_workload + observe + metrics on a 5,000-job workload, as `deplab compare`
- *   does per seed and backend (tracing on, 'jobs' detail).
+ * - harness: run_workload (with its run monitor) + metrics on a 5,000-job workload, as
+ *   `deplab compare` does per seed and backend (trace hashed and observed, not recorded).
  */
 import { Kernel, MAX_SCHEDULE_TIMEOUT } from '@deplab/sim';
 import { mock_dep_backend, mock_sched_backend, type MockBackend } from '@deplab/driver-mock';
-import { compute_metrics, find_driver, load_workload_json, observe, run_workload } from '@deplab/harness';
+import { compute_metrics, find_driver, load_workload_json, run_workload } from '@deplab/harness';
 import type { Benchmark, Suite } from './registry.ts';
 
 const BATCH = 1000;
@@ -51,15 +51,15 @@ const workload = (() => {
 
 function harness(driver: string, backend: 'sched' | 'dep'): Benchmark {
   return {
-    name: `harness/${driver} drm_${backend}: run_workload + observe + metrics`,
+    name: `harness/${driver} drm_${backend}: run_workload + monitor + metrics`,
     unit: 'jobs',
     units_per_call: JOBS,
     setup() {
       const d = find_driver(driver)!;
       let seed = 1;
       return () => {
-        const outcome = run_workload(workload, d.factory, backend, { seed: seed++, device: d.defaults });
-        compute_metrics(outcome, observe(outcome));
+        const outcome = run_workload(workload, d.factory, backend, { seed: seed++, device: d.defaults, monitor: { pairing: true } });
+        compute_metrics(outcome);
       };
     },
   };
