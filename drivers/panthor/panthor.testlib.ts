@@ -7,6 +7,7 @@ import {
   type Sleepable, type dma_fence_ops,
 } from '@deplab/sim';
 import type { Backend, ClientHandle, JobHandle, QueueHandle } from '@deplab/driver-api';
+import type { panthor_queue } from './csf.ts';
 import { PanthorDevice } from './uapi.ts';
 
 export const MS = 1_000_000;
@@ -45,6 +46,17 @@ export function submit(r: Rig, q: QueueHandle, duration_ns: number | 'manual', d
 export function submit_errno(r: Rig, q: QueueHandle, duration_ns: number): number {
   const h = r.k.run_task(r.dev.submit(q, { duration_ns, deps: [] }));
   return typeof h === 'number' ? h : 0;
+}
+
+/** The driver queue behind a CS queue handle (test-only peek). */
+export function panthor_queue_of(q: QueueHandle): panthor_queue {
+  const h = q as unknown as { group: { queues: panthor_queue[] }; queue_idx: number };
+  return h.group.queues[h.queue_idx];
+}
+
+/** Times (ns) of the trace events named `name` (a rig with trace 'record'). */
+export function trace_times(r: Rig, name: string): number[] {
+  return r.k.trace.events.filter((e) => e.name === name).map((e) => e.t_ns);
 }
 
 /** Outcome of a job: 'pending', or its fence error (0 = success). */
