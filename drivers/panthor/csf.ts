@@ -116,6 +116,38 @@ export interface PanthorVmBindJob {
 }
 
 /**
+ * The job classes' driver fields, added onto the binding's scheduler job class (drm_sched_job
+ * or drm_dep_job, the C structs' `base`) as TypeScript mixins; the mixin idiom requires a
+ * constructor type taking any[].
+ */
+type SchedulerJobClass = new (...args: any[]) => object;
+
+/** struct panthor_job's own fields on a scheduler job class (PanthorJob minus kernel/credits). */
+export function panthor_job_base<B extends SchedulerJobClass>(Base: B) {
+  return class extends Base {
+    group: panthor_group | null = null;
+    queue_idx = 0;
+    call_size = 0;
+    readonly hw: panthor_fw_ring_entry = new panthor_fw_ring_entry(this);
+    done_fence: dma_fence | null = null;
+    done_alloc: Allocation | null = null;
+    in_flight = false;
+    alloc: Allocation | null = null;
+  };
+}
+
+/** struct panthor_vm_bind_job's own fields on a scheduler job class. */
+export function panthor_vm_bind_job_base<B extends SchedulerJobClass>(Base: B) {
+  return class extends Base {
+    vm: panthor_vm | null = null;
+    op_ns = 0;
+    alloc: Allocation | null = null;
+    op_ctx: Allocation | null = null;
+    cleanup_op_ctx_work: work_struct | null = null;
+  };
+}
+
+/**
  * Everything panthor does with the job scheduler. on-sched.ts implements it on drm_sched (as
  * upstream), on-dep.ts on drm_dep (the RFC conversion, inferred).
  */

@@ -38,11 +38,10 @@ import {
   drm_dep_queue_trigger_timeout, type drm_dep_queue_ops, type drm_dep_timedout_stat,
 } from '@deplab/drm-dep';
 import {
-  panthor_job_release, panthor_queue_timedout, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
+  panthor_job_base, panthor_job_release, panthor_queue_timedout, panthor_vm_bind_job_base, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
   panthor_vm_cleanup_op_ctx, queue_run_job, type PanthorBinding, type PanthorJob, type PanthorVmBindJob, type panthor_device,
-  type panthor_group, type panthor_queue, type panthor_vm,
+  type panthor_queue, type panthor_vm,
 } from './csf.ts';
-import { panthor_fw_ring_entry } from './hw.ts';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Objects                                                                                      */
@@ -58,22 +57,13 @@ export class panthor_queue_dep extends drm_dep_queue {
 }
 
 /** struct panthor_job: a drm_dep_job; its kref is drm_dep's. */
-export class panthor_job extends drm_dep_job implements PanthorJob {
+export class panthor_job extends panthor_job_base(drm_dep_job) implements PanthorJob {
   readonly kernel: Kernel;
-  group: panthor_group | null = null;
-  queue_idx = 0;
-  call_size = 0;
-  readonly hw: panthor_fw_ring_entry;
-  done_fence: dma_fence | null = null;
-  done_alloc: PanthorJob['done_alloc'] = null;
-  in_flight = false;
-  alloc: PanthorJob['alloc'] = null;
   credits = 0;
 
   constructor(k: Kernel) {
     super(k);
     this.kernel = k;
-    this.hw = new panthor_fw_ring_entry(this);
   }
 }
 
@@ -88,13 +78,8 @@ export class panthor_vm_dep extends drm_dep_queue {
 }
 
 /** struct panthor_vm_bind_job. */
-export class panthor_vm_bind_job extends drm_dep_job implements PanthorVmBindJob {
+export class panthor_vm_bind_job extends panthor_vm_bind_job_base(drm_dep_job) implements PanthorVmBindJob {
   readonly kernel: Kernel;
-  vm: panthor_vm | null = null;
-  op_ns = 0;
-  alloc: PanthorVmBindJob['alloc'] = null;
-  op_ctx: PanthorVmBindJob['op_ctx'] = null;
-  cleanup_op_ctx_work: work_struct | null = null;
 
   constructor(k: Kernel) {
     super(k);
@@ -367,28 +352,10 @@ export function panthor_dep_binding(flags = 0): PanthorBinding {
     name: 'drm_dep',
     wq_flags: WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM,
     device_init: (ptdev) => { ptdev.dep_dev = new panthor_dep_device(ptdev.kernel, flags); },
-    queue_init: panthor_queue_init,
-    queue_fini: panthor_queue_fini,
-    queue_free: panthor_queue_free,
-    queue_fault: panthor_queue_fault,
-    queue_stop,
-    queue_start,
-    job_alloc: panthor_job_alloc,
-    job_init: panthor_job_init,
-    job_free_uninit: panthor_job_free_uninit,
-    job_get: panthor_job_get,
-    job_put: panthor_job_put,
-    vm_init: panthor_vm_init,
-    vm_fini: panthor_vm_fini,
-    vm_stop: panthor_vm_stop,
-    vm_start: panthor_vm_start,
-    vm_job_alloc: panthor_vm_job_alloc,
-    vm_job_init: panthor_vm_job_init,
-    vm_job_put: panthor_vm_bind_job_put,
-    job_add_dependency: panthor_job_add_dependency,
-    job_arm: panthor_job_arm,
-    job_finished_fence: panthor_job_finished_fence,
-    job_push: panthor_job_push,
-    job_abort: panthor_job_abort,
+    // The slots of PanthorBinding, one line per object: queue, job, VM_BIND, submit helpers.
+    queue_init: panthor_queue_init, queue_fini: panthor_queue_fini, queue_free: panthor_queue_free, queue_fault: panthor_queue_fault, queue_stop, queue_start,
+    job_alloc: panthor_job_alloc, job_init: panthor_job_init, job_free_uninit: panthor_job_free_uninit, job_get: panthor_job_get, job_put: panthor_job_put,
+    vm_init: panthor_vm_init, vm_fini: panthor_vm_fini, vm_stop: panthor_vm_stop, vm_start: panthor_vm_start, vm_job_alloc: panthor_vm_job_alloc, vm_job_init: panthor_vm_job_init, vm_job_put: panthor_vm_bind_job_put,
+    job_add_dependency: panthor_job_add_dependency, job_arm: panthor_job_arm, job_finished_fence: panthor_job_finished_fence, job_push: panthor_job_push, job_abort: panthor_job_abort,
   };
 }

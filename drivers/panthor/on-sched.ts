@@ -31,11 +31,10 @@ import {
   drm_sched_stop, type drm_sched_backend_ops,
 } from '@deplab/drm-sched';
 import {
-  panthor_job_release, panthor_queue_timedout, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
+  panthor_job_base, panthor_job_release, panthor_queue_timedout, panthor_vm_bind_job_base, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
   panthor_vm_cleanup_op_ctx, queue_run_job, type PanthorBinding, type PanthorJob, type PanthorVmBindJob, type panthor_device,
-  type panthor_group, type panthor_queue, type panthor_vm,
+  type panthor_queue, type panthor_vm,
 } from './csf.ts';
-import { panthor_fw_ring_entry } from './hw.ts';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Objects                                                                                      */
@@ -56,21 +55,12 @@ export class panthor_queue_sched {
 }
 
 /** struct panthor_job: a drm_sched_job with its own refcount. */
-export class panthor_job extends drm_sched_job implements PanthorJob {
+export class panthor_job extends panthor_job_base(drm_sched_job) implements PanthorJob {
   readonly refcount: kref;
-  group: panthor_group | null = null;
-  queue_idx = 0;
-  call_size = 0;
-  readonly hw: panthor_fw_ring_entry;
-  done_fence: dma_fence | null = null;
-  done_alloc: PanthorJob['done_alloc'] = null;
-  in_flight = false;
-  alloc: PanthorJob['alloc'] = null;
 
   constructor(k: Kernel) {
     super(k);
     this.refcount = new kref(k, 'panthor_job');
-    this.hw = new panthor_fw_ring_entry(this);
   }
 }
 
@@ -88,13 +78,8 @@ export class panthor_vm_sched {
 }
 
 /** struct panthor_vm_bind_job. */
-export class panthor_vm_bind_job extends drm_sched_job implements PanthorVmBindJob {
+export class panthor_vm_bind_job extends panthor_vm_bind_job_base(drm_sched_job) implements PanthorVmBindJob {
   readonly refcount: kref;
-  vm: panthor_vm | null = null;
-  op_ns = 0;
-  alloc: PanthorVmBindJob['alloc'] = null;
-  op_ctx: PanthorVmBindJob['op_ctx'] = null;
-  cleanup_op_ctx_work: work_struct | null = null;
 
   constructor(k: Kernel) {
     super(k);
@@ -364,27 +349,9 @@ export const panthor_sched_binding: PanthorBinding = {
   name: 'drm_sched',
   wq_flags: 0,
   device_init: () => {},
-  queue_init: panthor_queue_init,
-  queue_fini: panthor_queue_fini,
-  queue_free: panthor_queue_free,
-  queue_fault: panthor_queue_fault,
-  queue_stop,
-  queue_start,
-  job_alloc: panthor_job_alloc,
-  job_init: panthor_job_init,
-  job_free_uninit: panthor_job_put,
-  job_get: panthor_job_get,
-  job_put: panthor_job_put,
-  vm_init: panthor_vm_init,
-  vm_fini: panthor_vm_fini,
-  vm_stop: panthor_vm_stop,
-  vm_start: panthor_vm_start,
-  vm_job_alloc: panthor_vm_job_alloc,
-  vm_job_init: panthor_vm_job_init,
-  vm_job_put: panthor_vm_bind_job_put,
-  job_add_dependency: panthor_job_add_dependency,
-  job_arm: panthor_job_arm,
-  job_finished_fence: panthor_job_finished_fence,
-  job_push: panthor_job_push,
-  job_abort: panthor_job_abort,
+  // The slots of PanthorBinding, one line per object: queue, job, VM_BIND, submit helpers.
+  queue_init: panthor_queue_init, queue_fini: panthor_queue_fini, queue_free: panthor_queue_free, queue_fault: panthor_queue_fault, queue_stop, queue_start,
+  job_alloc: panthor_job_alloc, job_init: panthor_job_init, job_free_uninit: panthor_job_put, job_get: panthor_job_get, job_put: panthor_job_put,
+  vm_init: panthor_vm_init, vm_fini: panthor_vm_fini, vm_stop: panthor_vm_stop, vm_start: panthor_vm_start, vm_job_alloc: panthor_vm_job_alloc, vm_job_init: panthor_vm_job_init, vm_job_put: panthor_vm_bind_job_put,
+  job_add_dependency: panthor_job_add_dependency, job_arm: panthor_job_arm, job_finished_fence: panthor_job_finished_fence, job_push: panthor_job_push, job_abort: panthor_job_abort,
 };
