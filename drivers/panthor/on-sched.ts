@@ -14,7 +14,7 @@
  * The job timeout is panthor's own per-queue delayed work (csf.ts); when it expires without
  * progress it calls drm_sched_fault(), which runs drm_sched's TDR at once and so
  * queue_timedout_job on the head of the pending list. Where upstream reaches into drm_sched
- * (spec §3.6), so does this file: queue_start() re-attaches s_fence->parent for every job on the
+ * internals, so does this file: queue_start() re-attaches s_fence->parent for every job on the
  * pending list after drm_sched_stop().
  *
  * Deviation: job_release keeps the redundant drm_sched_job_cleanup() for jobs that were never
@@ -112,11 +112,11 @@ function* queue_stop(queue: panthor_queue, bad_job: PanthorJob | null): Sleepabl
 }
 
 /**
- * The drm_sched half of queue_start(): re-assign the parent fences (s_fence->parent = done_fence
- * for every pending job) and drm_sched_start(), which re-installs the callbacks and completes at once the jobs whose
- * done fence already signalled. Deviation: upstream walks scheduler.pending_list directly (spec
- * drivers.md 3.6); the model uses drm_sched_for_each_pending_job on the stopped scheduler, the
- * public iterator made for this, so the model itself reaches into no scheduler internals.
+ * The drm_sched half of queue_start(): re-assign the parent fences (s_fence->parent =
+ * done_fence for every pending job) and drm_sched_start(), which re-installs the callbacks and
+ * completes at once the jobs whose done fence already signalled. Deviation: upstream walks
+ * scheduler.pending_list directly; the model uses drm_sched_for_each_pending_job on the stopped
+ * scheduler, the public iterator made for this, so the model reaches into no scheduler internals.
  */
 function queue_start(queue: panthor_queue): void {
   const scheduler = queue_sched(queue).scheduler;

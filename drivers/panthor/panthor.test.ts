@@ -187,14 +187,17 @@ describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
   });
 
   it('hazard: unplug with a busy resident group never completes its jobs; the group leaks at close [I]', () => {
-    const r = rig(backend);
+    const r = rig(backend, {}, 'record');
     const c = r.dev.open_client('app');
     const q = queue(r, c);
     const j = submit(r, q, 1 * S);
     r.k.run_for(10 * MS);
     run(r, r.dev.unplug()); // tick cancelled, MCU halted; the tick bails on drm_dev_enter from now on
-    r.k.run_for(20 * S); // the TDR fires, marks the group timed out, and asks the (dead) tick to kill it
+    r.k.run_for(20 * S); // the queue timeout fires, the group is marked timed out, the (dead) tick is asked to kill it
     expect(outcome(j)).toBe('pending');
+    // Once: nothing re-arms the queue timeout after the handler (no progress, no resume).
+    expect(trace_times(r, 'panthor_queue_timeout')).toHaveLength(1);
+    expect(trace_times(r, 'panthor_job_timeout')).toHaveLength(1);
     const leaks = teardown(r, [c]);
     expect(leaks).toBeGreaterThan(0);
     const kinds = new Set(r.k.violations.list.map((v) => v.kind));
