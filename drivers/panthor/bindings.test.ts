@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { EINVAL, ETIMEDOUT } from '@deplab/sim';
 import type { Backend, JobHandle } from '@deplab/driver-api';
 import {
-  MS, S, done_at, outcome, queue, rig, run, submit, submit_errno, sw_fence, sw_signal, teardown, trace_times, violations,
+  MS, S, hang_behind_stream, outcome, queue, rig, rotating_hang, run, starved_group, submit, sw_fence, sw_signal, teardown,
+  trace_times, violations,
 } from './panthor.testlib.ts';
 
 type Outcome = 'pending' | number;
@@ -91,74 +92,31 @@ describe('panthor: the pre-6.19 per-job TDR differences are gone (v7.0 per-queue
    * drm_sched only, and a hang in a rotating group was found up to 5 s later on drm_dep. Since
    * the timeout is the driver's, both bindings give the same outcomes at the same instants.
    */
-  const both = <T>(f: (backend: Backend) => T): [T, T] => [f('sched'), f('dep')];
+  const clean = { leaks: 0, violations: [] };
 
   it('former #starved-group-tdr: a group that never gets a slot is not killed on either binding', () => {
-    const [s, d] = both((backend) => {
-      const r = rig(backend, { csg_slots: 1 });
-      const h = r.dev.open_client('high');
-      const l = r.dev.open_client('low');
-      const hq = queue(r, h, 'render', 'high');
-      const lq = queue(r, l, 'render', 'low');
-      Array.from({ length: 8 }, () => submit(r, hq, 1 * S));
-      r.k.run_for(10 * MS);
-      const low = [submit(r, lq, 1 * MS), submit(r, lq, 1 * MS)];
-      r.k.run_for(9 * S);
-      const out = { outcomes: low.map(outcome), done_at: low.map(done_at) };
-      expect(teardown(r, [h, l])).toBe(0);
-      expect(violations(r)).toEqual([]);
-      return out;
-    });
-    expect(s.outcomes).toEqual([0, 0]);
-    expect(d.outcomes).toEqual(s.outcomes);
+    const s = starved_group('sched', 2);
+    const d = starved_group('dep', 2);
+    expect(s).toMatchObject({ ...clean, low: [0, 0] });
+    expect(d).toMatchObject({ ...clean, low: [0, 0] });
     // Both run once HIGH is done (~8 s); drm_dep's submit path is a few us slower.
-    s.done_at.forEach((t, i) => expect(Math.abs(t - d.done_at[i])).toBeLessThan(100_000));
-    expect(s.done_at[0]).toBeGreaterThan(8 * S);
+    expect(s.low_done_at[0]).toBeGreaterThan(8 * S);
+    s.low_done_at.forEach((t, i) => expect(Math.abs(t - d.low_done_at[i])).toBeLessThan(100_000));
   });
 
   it('former #evicted-tdr-granularity: a hang in a rotating group dies at the same instant on both', () => {
-    const [s, d] = both((backend) => {
-      const r = rig(backend, { csg_slots: 1 });
-      const a = r.dev.open_client('a');
-      const b = r.dev.open_client('b');
-      const aq = queue(r, a);
-      const bq = queue(r, b);
-      const hung = submit(r, aq, 1 * MS, [], true);
-      const busy = submit(r, bq, 2 * S);
-      r.k.run_for(8 * S);
-      const late = submit_errno(r, aq, 1 * MS);
-      r.k.run_for(4 * S);
-      const res = { killed_at: done_at(hung), busy: outcome(busy), late };
-      expect(teardown(r, [a, b])).toBe(0);
-      expect(violations(r)).toEqual([]);
-      return res;
-    });
-    expect(s.late).toBe(-EINVAL);
-    expect(Math.abs(s.killed_at - d.killed_at)).toBeLessThan(100_000);
+    const s = rotating_hang('sched');
+    const d = rotating_hang('dep');
+    expect(s).toMatchObject({ ...clean, busy: 0, late: -EINVAL });
     expect({ ...d, killed_at: 0 }).toEqual({ ...s, killed_at: 0 });
+    expect(Math.abs(s.killed_at - d.killed_at)).toBeLessThan(100_000);
   });
 
   it('former #busy-queue-postpones-tdr: a stream behind a hung job ends the same way on both', () => {
-    const [s, d] = both((backend) => {
-      const r = rig(backend);
-      const c = r.dev.open_client('app');
-      const q = queue(r, c);
-      const hung = submit(r, q, 1 * MS, [], true);
-      const later: ('pending' | number)[] = [];
-      r.k.run_for(500 * MS);
-      for (let i = 0; i < 9; i++) {
-        r.k.run_for(1 * S);
-        const h = r.k.run_task(r.dev.submit(q, { duration_ns: 1 * MS, deps: [] }));
-        later.push(typeof h === 'number' ? h : outcome(h));
-      }
-      r.k.run_for(1 * S);
-      const res = { killed_at: done_at(hung), later };
-      expect(teardown(r, [c])).toBe(0);
-      expect(violations(r)).toEqual([]);
-      return res;
-    });
-    expect(s.later).toEqual(['pending', 'pending', 'pending', 'pending', -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
-    expect(d.later).toEqual(s.later);
+    const s = hang_behind_stream('sched');
+    const d = hang_behind_stream('dep');
+    expect(s).toMatchObject({ ...clean, later: [-ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT], refused: [-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL] });
+    expect({ ...d, killed_at: 0 }).toEqual({ ...s, killed_at: 0 });
     expect(Math.abs(s.killed_at - d.killed_at)).toBeLessThan(100_000);
   });
 });

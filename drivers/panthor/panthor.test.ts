@@ -14,8 +14,8 @@ import { panthor_fw_cs_pending } from './hw.ts';
 import type { panthor_queue_dep } from './on-dep.ts';
 import type { panthor_queue_sched } from './on-sched.ts';
 import {
-  MS, S, done_at, outcome, panthor_queue_of, queue, rig, run, submit, submit_errno, sw_fence, sw_signal, teardown,
-  trace_times, violations, type Rig,
+  MS, S, done_at, hang_behind_stream, outcome, panthor_queue_of, queue, rig, rotating_hang, run, starved_group, submit,
+  submit_errno, sw_fence, sw_signal, teardown, trace_times, violations, type Rig,
 } from './panthor.testlib.ts';
 
 /** The hardware CS behind a queue handle (test-only peek). */
@@ -361,72 +361,34 @@ describe.each(['sched', 'dep'] as Backend[])('panthor queue timeout (v7.0, per q
   });
 
   it('a group that never gets a CSG slot never times out, however many jobs it has queued', () => {
-    const r = rig(backend, { csg_slots: 1 });
-    const h = r.dev.open_client('high');
-    const l = r.dev.open_client('low');
-    const hq = queue(r, h, 'render', 'high');
-    const lq = queue(r, l, 'render', 'low');
-    const high = Array.from({ length: 8 }, () => submit(r, hq, 1 * S)); // the slot is busy for 8 s
-    r.k.run_for(10 * MS);
-    const low = Array.from({ length: 3 }, () => submit(r, lq, 1 * MS));
-    r.k.run_for(6 * S);
-    // Still waiting after 6 s: the timer was never armed, its time left is a full period.
-    const timeout = panthor_queue_of(lq).timeout;
-    expect(delayed_work_pending(timeout.work)).toBe(false);
-    expect(timeout.remaining).toBe(r.k.jiffies.msecs_to_jiffies(5000));
-    expect(low.map(outcome)).toEqual(['pending', 'pending', 'pending']);
-    r.k.run_for(3 * S);
-    expect([...high, ...low].map(outcome)).toEqual([...high, ...low].map(() => 0));
-    expect(teardown(r, [h, l])).toBe(0);
-    expect(violations(r)).toEqual([]);
+    const res = starved_group(backend, 3);
+    // Still waiting at 6 s: the timer was never armed, its time left is a full period.
+    expect(res.at_6s).toEqual({ low: ['pending', 'pending', 'pending'], timer_pending: false, remaining: res.jiffies.msecs_to_jiffies(5000) });
+    expect([...res.high, ...res.low]).toEqual([...res.high, ...res.low].map(() => 0));
+    expect([res.leaks, res.violations]).toEqual([0, []]);
   });
 
   it('time off the CSG slot does not count: a hang in a rotating group is found after 5 s of residency, once', () => {
-    const r = rig(backend, { csg_slots: 1 }, 'record');
-    const a = r.dev.open_client('a');
-    const b = r.dev.open_client('b');
-    const aq = queue(r, a);
-    const bq = queue(r, b);
-    const hung = submit(r, aq, 1 * MS, [], true);
-    const busy = submit(r, bq, 2 * S); // shares the slot with a for ~4 s
-    r.k.run_for(8 * S);
-    const late = submit_errno(r, aq, 1 * MS);
-    r.k.run_for(4 * S);
-    expect(outcome(busy)).toBe(0);
+    const res = rotating_hang(backend);
+    expect(res.busy).toBe(0);
     // ~2 s resident while rotating with b, then 3 s alone: killed at ~7 s, not at 5 s.
-    expect(done_at(hung)).toBeGreaterThan(6.9 * S);
-    expect(done_at(hung)).toBeLessThan(7.2 * S);
-    expect(late).toBe(-EINVAL);
+    expect(res.killed_at).toBeGreaterThan(6.9 * S);
+    expect(res.killed_at).toBeLessThan(7.2 * S);
+    expect(res.late).toBe(-EINVAL);
     // The timer expired once, and the scheduler's handler ran once: no NO_HANG round trips.
-    expect(trace_times(r, 'panthor_queue_timeout')).toHaveLength(1);
-    expect(trace_times(r, TDR_EVENT[backend])).toHaveLength(1);
-    expect(teardown(r, [a, b])).toBe(0);
-    expect(violations(r)).toEqual([]);
+    expect([res.queue_timeouts, res.tdr_calls]).toEqual([1, 1]);
+    expect([res.leaks, res.violations]).toEqual([0, []]);
   });
 
   it('jobs arriving behind a hung job do not postpone its detection', () => {
-    const r = rig(backend);
-    const c = r.dev.open_client('app');
-    const q = queue(r, c);
-    const hung = submit(r, q, 1 * MS, [], true);
-    const later: ('pending' | number)[] = [];
-    const handles = [];
-    r.k.run_for(500 * MS);
-    for (let i = 0; i < 9; i++) {
-      r.k.run_for(1 * S);
-      const h = r.k.run_task(r.dev.submit(q, { duration_ns: 1 * MS, deps: [] }));
-      if (typeof h === 'number') later.push(h);
-      else handles.push(h);
-    }
-    r.k.run_for(1 * S);
+    const res = hang_behind_stream(backend);
     // Found 5 s after the hung job started: the four jobs accepted before share its fate, the
     // five submitted after the group died are refused.
-    expect(done_at(hung)).toBeGreaterThan(5 * S);
-    expect(done_at(hung)).toBeLessThan(5.01 * S);
-    expect(handles.map(outcome)).toEqual([-ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT]);
-    expect(later).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
-    expect(teardown(r, [c])).toBe(0);
-    expect(violations(r)).toEqual([]);
+    expect(res.killed_at).toBeGreaterThan(5 * S);
+    expect(res.killed_at).toBeLessThan(5.01 * S);
+    expect(res.later).toEqual([-ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT]);
+    expect(res.refused).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
+    expect([res.leaks, res.violations]).toEqual([0, []]);
   });
 
   it('progress restarts the timeout; an emptied queue starts its next job from a full period', () => {
