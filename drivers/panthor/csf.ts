@@ -266,9 +266,10 @@ export class panthor_queue {
   sched: unknown = null;
   /**
    * queue->timeout: the driver's own timeout work (on ptdev->reset.wq) and, while it is
-   * suspended, the jiffies it has left; MAX_SCHEDULE_TIMEOUT while it runs.
+   * suspended, the jiffies it has left; MAX_SCHEDULE_TIMEOUT while it runs. `armed_jiffies`
+   * (model only): jiffies when the driver last armed it (see queue_suspend_timeout_locked).
    */
-  readonly timeout: { readonly work: delayed_work; remaining: number };
+  readonly timeout: { readonly work: delayed_work; remaining: number; armed_jiffies: number };
   doorbell_id = -1;
   readonly ringbuf_size: number;
   cs!: panthor_fw_cs;
@@ -284,6 +285,7 @@ export class panthor_queue {
     this.timeout = {
       work: INIT_DELAYED_WORK(k, queue_timeout_work, '&(&queue->timeout.work)->work', this),
       remaining: k.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS),
+      armed_jiffies: 0,
     };
   }
 }
@@ -575,6 +577,7 @@ function queue_reset_timeout_locked(queue: panthor_queue): void {
   lockdep_assert_held(queue.fence_ctx.lock, 'queue_reset_timeout_locked');
   if (!queue_timeout_is_suspended(queue)) {
     mod_delayed_work(ptdev.reset.wq, queue.timeout.work, ptdev.kernel.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS));
+    queue.timeout.armed_jiffies = ptdev.kernel.jiffies_now;
   }
 }
 
@@ -582,7 +585,11 @@ function queue_reset_timeout_locked(queue: panthor_queue): void {
  * queue_suspend_timeout_locked(): cancel the timer and save the jiffies left (a full period if
  * it was not armed or nothing is in flight, 0 if it already expired). A blocked queue of an
  * idle group keeps its timer (the unblocking must come from outside: timebox it); the model
- * has no GPU-side waits, so that case does not arise.
+ * has no GPU-side waits, so that case does not arise. Deviation: `now` is no earlier than the
+ * jiffy the timer was last armed at. Jiffies never go back in the kernel, but a body's local
+ * clock may be behind one that ran before it (README "Body causality"), which made upstream's
+ * WARN_ON_ONCE(remaining > timeout) fire on the model's clock skew (a reset work suspending a
+ * timer that a long tick body had armed "later").
  */
 function queue_suspend_timeout_locked(queue: panthor_queue): void {
   const k = queue.group.ptdev.kernel;
@@ -592,7 +599,7 @@ function queue_suspend_timeout_locked(queue: panthor_queue): void {
   const job = queue.fence_ctx.in_flight_jobs[0] ?? null;
   const group = job?.group ?? null;
   if (group !== null && group_can_run(group) && (group.blocked_queues & (1 << job!.queue_idx)) !== 0 && group_is_idle(group)) return;
-  const now = k.jiffies_now;
+  const now = Math.max(k.jiffies_now, queue.timeout.armed_jiffies);
   const expires_ns = delayed_work_timer_expires_ns(queue.timeout.work);
   const qtimeout = expires_ns >= 0 && expires_ns !== Infinity ? k.jiffies.at(expires_ns) : 0;
   const timer_was_active = cancel_delayed_work(queue.timeout.work);
@@ -613,6 +620,7 @@ function queue_resume_timeout(queue: panthor_queue): void {
   spin_lock(queue.fence_ctx.lock);
   if (queue_timeout_is_suspended(queue)) {
     mod_delayed_work(queue.group.ptdev.reset.wq, queue.timeout.work, queue.timeout.remaining);
+    queue.timeout.armed_jiffies = queue.group.ptdev.kernel.jiffies_now;
     queue.timeout.remaining = MAX_SCHEDULE_TIMEOUT;
   }
   spin_unlock(queue.fence_ctx.lock);

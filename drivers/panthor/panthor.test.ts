@@ -410,6 +410,26 @@ describe.each(['sched', 'dep'] as Backend[])('panthor queue timeout (v7.0, per q
     expect(violations(r)).toEqual([]);
   });
 
+  it('model clock skew: a reset whose body runs before a long tick body armed a timer "later" leaves no time-left WARN', () => {
+    // 2 ms per FW acknowledgement: the tick that starts b's group at 20 ms arms its queue timer
+    // at ~24 ms on its own clock; the reset injected at 20.5 ms runs after that body but
+    // suspends the timer at ~22.5 ms on its clock. Jiffies read there never go back before the
+    // arming (csf.ts queue_suspend_timeout_locked), as in the kernel.
+    const r = rig(backend, { csg_slots: 1 }, 'off', { 'panthor.fw_ack_ns': 2 * MS });
+    const a = r.dev.open_client('a');
+    const b = r.dev.open_client('b');
+    const ja = submit(r, queue(r, a), 1 * S);
+    r.k.run_for(20 * MS);
+    const jb = submit(r, queue(r, b), 1 * S);
+    r.k.run_for(0.5 * MS);
+    r.dev.inject_fault({ kind: 'device_reset' });
+    r.k.run_for(3 * S);
+    expect([ja, jb].map(outcome)).toEqual([0, 0]);
+    expect(r.dev.ptdev.resets).toBe(1);
+    expect(teardown(r, [a, b])).toBe(0);
+    expect(violations(r)).toEqual([]);
+  });
+
   it('a GPU reset suspends the queue timeout and keeps the time left (the reset does not restart it)', () => {
     const r = rig(backend);
     const c = r.dev.open_client('app');

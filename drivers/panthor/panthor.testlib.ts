@@ -18,8 +18,9 @@ export interface Rig {
   readonly dev: PanthorDevice;
 }
 
-export function rig(backend: Backend, driver: Record<string, number> = {}, trace: 'off' | 'hash' | 'record' = 'off'): Rig {
-  const k = new Kernel({ trace, init_name: 'test' });
+export function rig(backend: Backend, driver: Record<string, number> = {}, trace: 'off' | 'hash' | 'record' = 'off',
+  driver_costs: Record<string, number> = {}): Rig {
+  const k = new Kernel({ trace, init_name: 'test', costs: { driver: driver_costs } });
   const dev = new PanthorDevice(k, backend, { driver });
   return { k, dev };
 }
