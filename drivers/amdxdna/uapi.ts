@@ -335,7 +335,7 @@ function parse_options(options: DeviceOptions | undefined): xdna_options {
     if (typeof v !== 'number' || !Number.isInteger(v)) throw new RangeError(`amdxdna: option ${key} must be an integer`);
     return v;
   };
-  const era = d.era ?? '6.18';
+  const era = d.era ?? '7.0';
   if (!(XDNA_ERAS as readonly unknown[]).includes(era)) {
     throw new RangeError(`amdxdna: option era must be one of ${XDNA_ERAS.map((e) => `'${e}'`).join(', ')} (got ${JSON.stringify(era)})`);
   }
@@ -510,6 +510,11 @@ export class AmdxdnaDevice implements Device {
   /** The ERT state word userspace reads from the job's command BO. */
   cmd_state(job: JobHandle): number {
     return this.entry(job)?.cmd.state ?? 0;
+  }
+
+  /** Whether the NPU ever started executing the job's command. */
+  cmd_started(job: JobHandle): boolean {
+    return (this.entry(job)?.cmd.started_ns ?? -1) >= 0;
   }
 
   /** The timeline point (seq) EXEC_CMD returned for the job. */
