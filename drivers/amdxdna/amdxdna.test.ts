@@ -153,7 +153,7 @@ for (const backend of backends) {
         // The aborts released job_sem: the fifth submitter got in while the handler was recreating
         // the context. 7.0 on drm_sched: the scheduler already runs again (07efce5a) and run_job,
         // seeing no mailbox channel, returns NULL: the command "completes" with 0 without being
-        // sent (docs/findings.md 9). drm_dep runs the TDR on the queue's ordered submit workqueue,
+        // sent (README F7). drm_dep runs the TDR on the queue's ordered submit workqueue,
         // so its run_job waits for the handler; 6.18 starts the scheduler after the recreate.
         expect(log[4].return_ns).toBeGreaterThanOrEqual(60 * S);
         expect(outcome(jobs[4])).toEqual({ signaled: true, error: 0 });
@@ -309,7 +309,7 @@ for (const backend of backends) {
     });
 
     for (const era of eras) {
-      it(`era ${era}, unplug while timeout handlers sleep on dev_lock: 6.18 drm_sched deadlocks (F3); 7.0 drm_sched returns but a handler recreates a destroyed context (finding 9); drm_dep returns with nothing leaked (D7, D8)`, () => {
+      it(`era ${era}, unplug while timeout handlers sleep on dev_lock: 6.18 drm_sched deadlocks (F3); 7.0 drm_sched returns but a handler recreates a destroyed context (F6); drm_dep returns with nothing leaked (D7, D8)`, () => {
         const r = rig(backend, { era });
         const { c1, c2, q1, q2 } = two_clients(r);
         const l1: Submitted[] = [];
