@@ -284,6 +284,34 @@ for (const backend of backends) {
       expect(violation_keys(r)).toEqual([]);
     });
 
+    for (const era of eras) {
+      it(`era ${era}, DESTROY_HWCTX while a submitter sleeps on job_sem behind a hung command: 7.0 deadlocks (F8: dev_lock across synchronize_srcu, the TDR needs dev_lock), 6.18 returns after the timeout`, () => {
+        const r = rig(backend, { era, close_is_exit: false });
+        const c = r.dev.open_client('app');
+        const q = queue(r, c);
+        const log: Submitted[] = [];
+        submitter(r, 'app/0', q, [cmd(5 * MS, { hang: true }), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS)], log);
+        r.kernel.run_for(1 * S);
+        expect(log.length).toBe(HWCTX_MAX_CMDS); // the fifth sleeps on job_sem inside the SRCU section
+        if (era === '7.0') {
+          // The ioctl holds dev_lock while synchronize_srcu waits for the submitter; only the TDR
+          // (60 s) can free a job_sem slot, and it sleeps on dev_lock. Lockdep does not see this
+          // cycle (neither the semaphore nor the SRCU wait is a lock to it): drm_sched reports
+          // nothing, drm_dep only F4 at the TDR's mutex_lock.
+          expect(() => timed(r, r.dev.destroy_queue(q))).toThrow(SimulationHang);
+          const lockdep = r.kernel.violations.list.filter((v) => v.kind.startsWith('lockdep'));
+          if (backend === 'sched') expect(lockdep).toEqual([]);
+          else expect(lockdep.every((v) => v.site === 'aie2_sched_job_timedout: mutex_lock(&xdna->dev_lock)' && v.message.endsWith('-> &xdna->dev_lock closes a cycle'))).toBe(true);
+          return;
+        }
+        const destroy_ns = timed(r, r.dev.destroy_queue(q));
+        expect(destroy_ns).toBeGreaterThan(59 * S); // the TDR at 60 s aborts, the submitter pushes, the destroy proceeds
+        expect(destroy_ns).toBeLessThan(59 * S + 20 * MS);
+        expect(log.length).toBe(5);
+        expect(teardown(r, [c])).toBe(0);
+      });
+    }
+
     it('device unplug with commands in flight: remove tears every hwctx down; ioctls then fail with -ENODEV; no leak once the file is closed', () => {
       const r = rig(backend);
       const { c1, c2, q1, q2 } = two_clients(r);
