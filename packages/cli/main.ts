@@ -14,7 +14,7 @@ import {
 } from '@deplab/harness';
 import { comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, type SensitivityResult } from '@deplab/report';
 import { default_threads, run_seed_task, run_tasks, type SeedTask } from './pool.ts';
-import { resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_workload } from './workloads.ts';
 import { conformance } from './conformance.ts';
 import { register_trace } from './cmd-trace.ts';
 import { register_readiness } from './cmd-readiness.ts';
@@ -85,6 +85,7 @@ async function compare_to_files(driver: string, workload: string, seeds: number,
   const d = driver_or_fail(driver);
   const loaded = resolve_workload(workload, d.engines);
   if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+  process.stderr.write(capture_notes(loaded));
   const tasks: SeedTask[] = Array.from({ length: seeds }, (_, i) => ({ driver, workload, seed: i + 1, costs }));
   // The sweep's seeds share the pool with the comparison's, so both keep every thread busy.
   const sweep = extras.sensitivity === null ? null : sensitivity_plan_tasks(driver, workload, costs, extras.sensitivity);
@@ -114,7 +115,8 @@ function index_markdown(rows: { driver: string; workload: string; result: Compar
   return lines.join('\n') + '\n';
 }
 
-function build_program(io: { out: (s: string) => void }): Command {
+/** The command with every subcommand; `io.out` receives standard output (tests capture it). */
+export function build_program(io: { out: (s: string) => void }): Command {
   const program = new Command('deplab')
     .description('A/B laboratory for the DRM GPU schedulers: drm_sched vs drm_dep on identical workloads')
     .version(VERSION)
@@ -131,7 +133,7 @@ function build_program(io: { out: (s: string) => void }): Command {
       for (const w of BUILTIN_WORKLOADS) io.out(`  ${w.name.padEnd(32)} ${w.drivers.join(',').padEnd(10)} ${w.description}\n`);
     });
 
-  program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name or a .json/.wsim file')
+  program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file')
     .requiredOption('--driver <name>', 'model driver')
     .addOption(new Option('--backend <backend>', 'scheduler').choices(['sched', 'dep']).makeOptionMandatory())
     .option('--seed <n>', 'seed', int_arg('--seed', 0, 2 ** 31), 1)
@@ -142,6 +144,7 @@ function build_program(io: { out: (s: string) => void }): Command {
       const costs = parse_costs(opts.cost);
       const loaded = resolve_workload(workload, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+      process.stderr.write(capture_notes(loaded));
       const outcome = run_workload(loaded.workload, d.factory, opts.backend, { seed: opts.seed, costs, device: d.defaults });
       const obs = observe(outcome);
       const metrics = compute_metrics(outcome, obs);
@@ -159,7 +162,7 @@ function build_program(io: { out: (s: string) => void }): Command {
       for (const v of outcome.kernel.violations.list.slice(0, 20)) io.out(`  ${v.kind} at ${v.site}: ${v.message}\n`);
     });
 
-  program.command('compare').description('compare drm_sched and drm_dep on one workload and driver').argument('<workload>')
+  program.command('compare').description('compare drm_sched and drm_dep on one workload and driver').argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file')
     .requiredOption('--driver <name>', 'model driver')
     .option('--seeds <n>', 'number of paired seeds (1..n)', int_arg('--seeds', 1, 10000), 10)
     .option('--out <dir>', 'report directory', 'reports')
