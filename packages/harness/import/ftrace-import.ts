@@ -17,10 +17,13 @@
  *   drift, and a submission that cannot keep up shows as harness_period_missed. The replaying
  *   thread's own wake-up latency (cost table process_wakeup_ns) still adds to each submission
  *   after a sleep, on top of the capture's times, which already include the real one.
- * - Duration: done - max(run, done of the ring's previous job in run order). A ring executes
- *   its jobs in order, so a job handed over while the previous one still runs (hw job count
- *   > 1) starts executing only when that one is done; done - run would count that wait as
- *   execution. Without a done event the finished fence's dma_fence_signaled stands in. Missing
+ * - Duration: done - run, or done - max(run, done of the ring's previous job in run order) when
+ *   the job was handed over while earlier jobs of its scheduler were still on the hardware: a
+ *   ring executes its jobs in order, and done - run would count that wait as execution. The
+ *   "hw job count" of drm_sched_job_run (the scheduler's credit count, this job included)
+ *   tells: above the ring's smallest value, the job was not alone. This also keeps apart
+ *   queues that share a ring name (panthor names every queue's scheduler "panthor-queue")
+ *   while they run one job each. Without a done event the finished fence's dma_fence_signaled stands in. Missing
  *   both: a job that ran is given the time until the end of the trace (a lower bound); one that
  *   never ran the median of its ring (1 ms if none). A deplab_job_timedout job (deplab traces)
  *   becomes a hanging batch.
@@ -65,6 +68,8 @@ interface Job {
   readonly queue_ns: number;
   readonly line: number;
   run_ns: number | null;
+  /** The scheduler's credit count at drm_sched_job_run ("hw job count", this job included). */
+  run_hw: number | null;
   done_ns: number | null;
   timedout: boolean;
   readonly deps: { context: number; seqno: number; line: number }[];
@@ -170,13 +175,13 @@ class FtraceImporter {
       if (this.jobs.has(key)) { this.skips.add('drm_sched_job_queue of a job already queued', e.line); continue; }
       this.jobs.set(key, {
         key, context: e.fence_context, seqno: e.fence_seqno, ring: e.ring ?? 'ring', client: this.client_of(e), queue_ns: e.time_ns, line: e.line,
-        run_ns: null, done_ns: null, timedout: false, deps: [], order: -1, at_us: 0, queue: '', step_index: -1,
+        run_ns: null, run_hw: null, done_ns: null, timedout: false, deps: [], order: -1, at_us: 0, queue: '', step_index: -1,
       });
     }
     for (const e of later) {
       const job = this.jobs.get(fence_key(e.fence_context, e.fence_seqno));
       if (job === undefined) { this.skips.add(`${this.event_name(e)} of a job queued before the capture started`, e.line); continue; }
-      if (e.kind === 'run' && job.run_ns === null) job.run_ns = e.time_ns;
+      if (e.kind === 'run' && job.run_ns === null) { job.run_ns = e.time_ns; job.run_hw = e.hw_job_count; }
       else if (e.kind === 'done' && job.done_ns === null) job.done_ns = e.time_ns;
       else if (e.kind === 'timedout') job.timedout = true;
       else if (e.kind === 'add_dep' && e.dep_context !== null && e.dep_seqno !== null) {
@@ -250,10 +255,12 @@ class FtraceImporter {
     for (const [ring, jobs] of rings) {
       const in_run_order = [...jobs].sort((a, b) => (a.run_ns ?? Infinity) - (b.run_ns ?? Infinity) || a.order - b.order);
       const measured = new Map<Job, number>();
+      const alone_hw = Math.min(...jobs.map((j) => j.run_hw ?? Infinity));
       let previous_done: number | null = null;
       for (const job of in_run_order) {
         if (job.run_ns !== null && job.done_ns !== null) {
-          const start = previous_done !== null && previous_done > job.run_ns ? previous_done : job.run_ns;
+          const waited = job.run_hw === null || job.run_hw > alone_hw;
+          const start = waited && previous_done !== null && previous_done > job.run_ns ? previous_done : job.run_ns;
           measured.set(job, Math.max(1, Math.round((job.done_ns - Math.min(start, job.done_ns)) / 1000)));
         }
         if (job.done_ns !== null) previous_done = Math.max(previous_done ?? 0, job.done_ns);
