@@ -174,6 +174,8 @@ export interface CaptureJob {
   readonly pid: number;
   readonly tgid?: number;
   readonly ring: string;
+  /** The drm_gpu_scheduler behind the ring name, when several share one (panthor names them all "panthor-queue"); default the ring. */
+  readonly scheduler?: string;
   readonly context: number;
   readonly seqno: number;
   readonly queue_us: number;
@@ -191,15 +193,15 @@ export interface CaptureJob {
 export function scheduler_events(jobs: readonly CaptureJob[], dev = '0000:03:00.0', base_s = 1520): CapturedEvent[] {
   const at = (us: number) => base_s * 1e9 + us * 1000;
   const out: CapturedEvent[] = [];
-  const counts = (ring: string, us: number) => {
-    const on_ring = jobs.filter((j) => j.ring === ring);
+  const counts = (scheduler: string, us: number) => {
+    const on_ring = jobs.filter((j) => (j.scheduler ?? j.ring) === scheduler);
     return {
       queued: on_ring.filter((j) => j.queue_us < us && j.run_us > us).length,
       hw: on_ring.filter((j) => j.run_us <= us && j.done_us > us).length,
     };
   };
   const sched_job = (j: CaptureJob, us: number) => {
-    const c = counts(j.ring, us);
+    const c = counts(j.scheduler ?? j.ring, us);
     const base = `dev=${dev}, fence=${j.context}:${j.seqno}, ring=${j.ring}, job count:${c.queued}, hw job count:${c.hw}`;
     return j.client_id === null ? base : `${base}, client_id:${j.client_id}`;
   };

@@ -106,6 +106,19 @@ describe('captures in each real layout', () => {
     for (const layout of CAPTURE_LAYOUTS) expect(shape(imported(layout)), layout).toEqual(reference);
   });
 
+  it('a job waits for its ring only when the hw job count shows earlier jobs of its scheduler', () => {
+    // Two schedulers named alike (panthor's "panthor-queue"), one job each, overlapping.
+    const shared: CaptureJob[] = [
+      { client_id: 1, comm: 'vkcube', pid: 400, ring: 'panthor-queue', scheduler: 'a', context: 5, seqno: 1, queue_us: 0, run_us: 10, done_us: 510 },
+      { client_id: 1, comm: 'vkcube', pid: 400, ring: 'panthor-queue', scheduler: 'b', context: 6, seqno: 1, queue_us: 5, run_us: 20, done_us: 320 },
+      { client_id: 1, comm: 'vkcube', pid: 400, ring: 'panthor-queue', scheduler: 'b', context: 6, seqno: 2, queue_us: 6, run_us: 30, done_us: 420 },
+    ];
+    const r = import_ftrace_workload(print_capture(scheduler_events(shared), 'trace'), 'shared');
+    if (!r.ok) throw new Error(r.errors.map(format_diagnostic).join('\n'));
+    // 6:1 ran alone on its scheduler (300 us, not 510 - 20); 6:2 waited for 6:1's done at 320.
+    expect(batches(r.workload.clients[0].program.steps).map((b) => (b.duration as { value_us: number }).value_us)).toEqual([500, 300, 100]);
+  });
+
   it('without client_id (pre-6.17 events) one client per queueing task', () => {
     const old = JOBS.map((j, i) => ({ ...j, client_id: null, pid: 2210 + (i % 2), comm: i % 2 === 0 ? 'gnome-shell' : 'Xwayland' }));
     const r = import_ftrace_workload(print_capture(scheduler_events(old), 'trace-cmd'), 'old');

@@ -17,9 +17,10 @@
  *   drift, and a submission that cannot keep up shows as harness_period_missed. The replaying
  *   thread's own wake-up latency (cost table process_wakeup_ns) still adds to each submission
  *   after a sleep, on top of the capture's times, which already include the real one.
- * - Duration: done - run, or done - max(run, done of the ring's previous job in run order) when
- *   the job was handed over while earlier jobs of its scheduler were still on the hardware: a
- *   ring executes its jobs in order, and done - run would count that wait as execution. The
+ * - Duration: done - run, or done - max(run, latest done before this job's of the jobs the
+ *   ring ran earlier) when the job was handed over while earlier jobs of its scheduler were
+ *   still on the hardware: a ring executes its jobs in order, and done - run would count that
+ *   wait as execution. The
  *   "hw job count" of drm_sched_job_run (the scheduler's credit count, this job included)
  *   tells: above the ring's smallest value, the job was not alone. This also keeps apart
  *   queues that share a ring name (panthor names every queue's scheduler "panthor-queue")
@@ -106,6 +107,17 @@ const ENGINE_HINTS: readonly [RegExp, EngineClass][] = [
 function guess_engine(ring: string): EngineClass {
   for (const [pattern, engine] of ENGINE_HINTS) if (pattern.test(ring)) return engine;
   return 'render';
+}
+
+/** Index of the first element of sorted `values` greater than `x`. */
+function upper_bound(values: readonly number[], x: number): number {
+  let lo = 0, hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function median(values: readonly number[]): number | null {
@@ -255,15 +267,17 @@ class FtraceImporter {
     for (const [ring, jobs] of rings) {
       const in_run_order = [...jobs].sort((a, b) => (a.run_ns ?? Infinity) - (b.run_ns ?? Infinity) || a.order - b.order);
       const measured = new Map<Job, number>();
-      const alone_hw = Math.min(...jobs.map((j) => j.run_hw ?? Infinity));
-      let previous_done: number | null = null;
+      const alone_hw = jobs.reduce((m, j) => Math.min(m, j.run_hw ?? Infinity), Infinity);
+      const earlier_done: number[] = []; // sorted
       for (const job of in_run_order) {
         if (job.run_ns !== null && job.done_ns !== null) {
+          // In order on the ring: the job it waited for finished before it did.
           const waited = job.run_hw === null || job.run_hw > alone_hw;
-          const start = waited && previous_done !== null && previous_done > job.run_ns ? previous_done : job.run_ns;
-          measured.set(job, Math.max(1, Math.round((job.done_ns - Math.min(start, job.done_ns)) / 1000)));
+          const i = upper_bound(earlier_done, job.done_ns);
+          const start = waited && i > 0 ? Math.max(job.run_ns, earlier_done[i - 1]) : job.run_ns;
+          measured.set(job, Math.max(1, Math.round((job.done_ns - start) / 1000)));
         }
-        if (job.done_ns !== null) previous_done = Math.max(previous_done ?? 0, job.done_ns);
+        if (job.done_ns !== null) earlier_done.splice(upper_bound(earlier_done, job.done_ns), 0, job.done_ns);
       }
       const fallback = median([...measured.values()]) ?? DEFAULT_DURATION_US;
       for (const job of jobs) {
