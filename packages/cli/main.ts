@@ -295,9 +295,9 @@ export function build_program(io: { out: (s: string) => void }): Command {
 
   program.command('conformance').description('the upstream KUnit scheduler suite on the mock GPU, on both backends')
     .addOption(new Option('--backend <b>', 'which backend').choices(['sched', 'dep', 'both']).default('both'))
-    .addOption(new Option('--format <f>', 'output format').choices(['table', 'tap']).default('table'))
-    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'tap' }) => {
-      const { text, failed } = conformance(opts.backend, opts.format);
+    .addOption(new Option('--format <f>', 'output format: a table, or KTAP as kunit.py prints it (tap: the same KTAP, which is valid TAP)').choices(['table', 'ktap', 'tap']).default('table'))
+    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'ktap' | 'tap' }) => {
+      const { text, failed } = conformance(opts.backend, opts.format === 'table' ? 'table' : 'ktap');
       io.out(text);
       if (failed > 0) process.exitCode = 1;
     });
