@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { driver_names, find_driver, run_workload, type RunOutcome } from '@deplab/harness';
-import { perfetto_json, run_ftrace, run_source } from '@deplab/report';
+import { perfetto_json, run_ftrace, run_source, wrap_text } from '@deplab/report';
 import { capture_notes, resolve_workload } from './workloads.ts';
 
 type BackendChoice = 'sched' | 'dep' | 'both';
@@ -77,7 +77,7 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
         } catch (e) {
           return usage(`cannot write ${f.path}: ${(e as Error).message}`);
         }
-        io.out(`${f.path}: ${f.what}\n`);
+        io.out(wrap_text(`${f.path}: ${f.what}\n`));
       }
     });
 }

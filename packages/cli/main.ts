@@ -12,7 +12,9 @@ import {
   BUILTIN_WORKLOADS, aggregate, builtins_for, compute_metrics, driver_names, find_driver, observe, run_workload,
   type ComparisonResult, type SeedOutput,
 } from '@deplab/harness';
-import { comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, type SensitivityResult } from '@deplab/report';
+import {
+  comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, text_table, wrap_text, type SensitivityResult,
+} from '@deplab/report';
 import { default_threads, run_seed_task, run_tasks, type SeedTask } from './pool.ts';
 import { capture_notes, resolve_workload } from './workloads.ts';
 import { conformance } from './conformance.ts';
@@ -122,6 +124,8 @@ export function build_program(io: { out: (s: string) => void }): Command {
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => process.stderr.write(s) });
+  /** Plain-text output (not JSON, KTAP or traces): within 80 columns. */
+  const say = (s: string) => io.out(wrap_text(s));
 
   program.command('list').description('built-in workloads and drivers').option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
@@ -129,8 +133,8 @@ export function build_program(io: { out: (s: string) => void }): Command {
         io.out(JSON.stringify({ drivers: driver_names(), workloads: BUILTIN_WORKLOADS.map((w) => ({ name: w.name, description: w.description, drivers: w.drivers, default: w.default })) }, null, 1) + '\n');
         return;
       }
-      io.out(`drivers: ${driver_names().join(', ')}\n\nworkloads:\n`);
-      for (const w of BUILTIN_WORKLOADS) io.out(`  ${w.name.padEnd(32)} ${w.drivers.join(',').padEnd(10)} ${w.description}\n`);
+      say(`drivers: ${driver_names().join(', ')}\n\n`);
+      io.out(text_table([['workload', 'drivers', 'description'], ...BUILTIN_WORKLOADS.map((w) => [w.name, w.drivers.join(','), w.description])]).join('\n') + '\n');
     });
 
   program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file')
@@ -154,12 +158,12 @@ export function build_program(io: { out: (s: string) => void }): Command {
         violations: outcome.kernel.violations.list, jobs: obs.jobs, queues: obs.queues,
       };
       if (opts.json) { io.out(JSON.stringify(doc, null, 1) + '\n'); return; }
-      io.out(`${loaded.workload.name} on ${opts.driver}/${opts.backend}, seed ${opts.seed}: ${metrics.jobs_submitted} jobs, ` +
+      say(`${loaded.workload.name} on ${opts.driver}/${opts.backend}, seed ${opts.seed}: ${metrics.jobs_submitted} jobs, ` +
         `${metrics.jobs_finished} finished (${metrics.jobs_errored} with an error), ${metrics.jobs_never_finished} never finished\n` +
         `submit->finished p50 ${metrics.submit_to_finished_us.p50.toFixed(1)} us, p99 ${metrics.submit_to_finished_us.p99.toFixed(1)} us; ` +
         `kworker wake-ups/job ${metrics.kworker_wakeups_per_job.toFixed(2)}; violations ${outcome.kernel.violations.count()}\n` +
         `trace ${doc.trace_digest}\n`);
-      for (const v of outcome.kernel.violations.list.slice(0, 20)) io.out(`  ${v.kind} at ${v.site}: ${v.message}\n`);
+      for (const v of outcome.kernel.violations.list.slice(0, 20)) say(`  ${v.kind} at ${v.site}: ${v.message}\n`);
     });
 
   program.command('compare').description('compare drm_sched and drm_dep on one workload and driver').argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file')
@@ -189,7 +193,7 @@ export function build_program(io: { out: (s: string) => void }): Command {
         { charts: opts.charts, sensitivity: plan });
       if (opts.json) io.out(JSON.stringify(r, null, 1) + '\n');
       else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: VERSION, sensitivity: sensitivity === null ? undefined : sensitivity_text(sensitivity) }));
-      else io.out(`${join(opts.out, slug(opts.driver), slug(workload))}.md: ${r.diff_counts.regression} regressions, ${r.diff_counts['expected difference']} expected differences\n`);
+      else say(`${join(opts.out, slug(opts.driver), slug(workload))}.md: ${r.diff_counts.regression} regressions, ${r.diff_counts['expected difference']} expected differences\n`);
     });
 
   program.command('report').description("the default comparison: every driver on its default built-in workloads, written under reports/")
@@ -223,7 +227,7 @@ export function build_program(io: { out: (s: string) => void }): Command {
         rows.push({ ...p, result });
       });
       writeFileSync(join(opts.out, 'README.md'), index_markdown(rows, command_line(['report', '--seeds', String(opts.seeds)])));
-      io.out(`${rows.length} comparisons written to ${opts.out}/ (index: ${join(opts.out, 'README.md')})\n`);
+      say(`${rows.length} comparisons written to ${opts.out}/ (index: ${join(opts.out, 'README.md')})\n`);
     });
 
   program.command('sweep').description('drivers x workloads x seeds x cost-table values, on all cores; --shard for CI matrices')
@@ -256,7 +260,7 @@ export function build_program(io: { out: (s: string) => void }): Command {
       mkdirSync(opts.out, { recursive: true });
       const file = join(opts.out, `shard-${i}-of-${n}.json`);
       writeFileSync(file, JSON.stringify({ deplab: VERSION, tasks: mine, outputs }, null, 1) + '\n');
-      io.out(`${mine.length} of ${all.length} tasks -> ${file}\n`);
+      say(`${mine.length} of ${all.length} tasks -> ${file}\n`);
     });
 
   program.command('merge').description('merge sweep shard results into reports').argument('<dirs...>')
@@ -290,7 +294,7 @@ export function build_program(io: { out: (s: string) => void }): Command {
         void key;
       }
       writeFileSync(join(opts.out, 'README.md'), ['# deplab sweep', '', ...rows, ''].join('\n'));
-      io.out(`${groups.size} comparisons merged into ${opts.out}/\n`);
+      say(`${groups.size} comparisons merged into ${opts.out}/\n`);
     });
 
   program.command('conformance').description('the upstream KUnit scheduler suite on the mock GPU, on both backends')
