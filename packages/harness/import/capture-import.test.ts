@@ -119,7 +119,7 @@ describe('captures in each real layout', () => {
     expect(batches(r.workload.clients[0].program.steps).map((b) => (b.duration as { value_us: number }).value_us)).toEqual([500, 300, 100]);
   });
 
-  it('without client_id (pre-6.17 events) one client per queueing task', () => {
+  it('without client_id (the v6.16-rc layout) one client per queueing task', () => {
     const old = JOBS.map((j, i) => ({ ...j, client_id: null, pid: 2210 + (i % 2), comm: i % 2 === 0 ? 'gnome-shell' : 'Xwayland' }));
     const r = import_ftrace_workload(print_capture(scheduler_events(old), 'trace-cmd'), 'old');
     if (!r.ok) throw new Error(r.errors.map(format_diagnostic).join('\n'));
