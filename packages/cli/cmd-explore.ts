@@ -17,7 +17,7 @@ import {
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
 } from '@deplab/harness';
-import { perfetto_json, run_source } from '@deplab/report';
+import { perfetto_json, run_source, wrap_text } from '@deplab/report';
 
 type Io = { out: (s: string) => void };
 
@@ -181,9 +181,9 @@ export function register_explore(program: Command, io: Io): void {
       if (opts.json) io.out(JSON.stringify({ summaries, shrinks: Object.fromEntries(shrinks) }, null, 1) + '\n');
       else {
         for (const s of summaries) {
-          io.out(`${s.backend === 'sched' ? 'drm_sched' : 'drm_dep'}: ${s.seeds_run} seeds, ${s.seeds_with_findings} with violations, ${s.groups.length} distinct (kind, site)\n`);
+          io.out(wrap_text(`${s.backend === 'sched' ? 'drm_sched' : 'drm_dep'}: ${s.seeds_run} seeds, ${s.seeds_with_findings} with violations, ${s.groups.length} distinct (kind, site)\n`));
         }
-        io.out(`report: ${file}\n`);
+        io.out(wrap_text(`report: ${file}\n`));
       }
       if (opts.expectClean === true && summaries.some((s) => s.groups.length > 0)) process.exitCode = 1;
     });
@@ -205,10 +205,10 @@ export function register_explore(program: Command, io: Io): void {
       if (opts.json) {
         io.out(JSON.stringify({ driver: c.driver, backend: c.backend, seed: c.seed, strategy: c.strategy, choices: c.choices, options: c.options, findings: run.findings, coverage: run.coverage }, null, 1) + '\n');
       } else {
-        io.out(`${c.driver}/${c.backend} seed ${c.seed}, strategy ${c.strategy}, ${c.choices?.length ?? 0} recorded choices: ${run.findings.length} violation(s)\n`);
+        io.out(wrap_text(`${c.driver}/${c.backend} seed ${c.seed}, strategy ${c.strategy}, ${c.choices?.length ?? 0} recorded choices: ${run.findings.length} violation(s)\n`));
         for (const f of run.findings) {
-          io.out(`\n${finding_key(f)}: ${f.message}\n`);
-          if (run.kernel !== null) io.out(`${timeline(run.kernel.trace.events, f.time_ns, 12)}\n`);
+          io.out(wrap_text(`\n${finding_key(f)}: ${f.message}\n`));
+          if (run.kernel !== null) io.out(wrap_text(`${timeline(run.kernel.trace.events, f.time_ns, 12)}\n`));
         }
       }
       if (run.findings.length > 0) process.exitCode = 1;

@@ -11,7 +11,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { make_cost_table } from '@deplab/sim';
 import { aggregate, builtins_for, find_driver, type SeedOutput } from '@deplab/harness';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type MockBackend } from '@deplab/driver-mock';
-import { readiness_markdown, repository_root, scan_drivers, type DriverEvidence, type WorkloadParity } from '@deplab/report';
+import { readiness_markdown, repository_root, scan_drivers, wrap_text, type DriverEvidence, type WorkloadParity } from '@deplab/report';
 import { default_threads, run_tasks, type SeedTask } from './pool.ts';
 import { resolve_workload } from './workloads.ts';
 
@@ -103,6 +103,6 @@ export function register_readiness(program: Command, io: { out: (s: string) => v
       mkdirSync(opts.out, { recursive: true });
       const file = join(opts.out, 'readiness.md');
       writeFileSync(file, markdown);
-      io.out(`${file}: ${verdicts.map((v) => `${v.driver} ${v.ready ? 'ready' : 'blocked'}`).join(', ')}\n`);
+      io.out(wrap_text(`${file}: ${verdicts.map((v) => `${v.driver} ${v.ready ? 'ready' : 'blocked'}`).join(', ')}\n`));
     });
 }

@@ -12,9 +12,11 @@ import {
   BUILTIN_WORKLOADS, aggregate, builtins_for, compute_metrics, driver_names, find_driver, observe, run_workload,
   type ComparisonResult, type SeedOutput,
 } from '@deplab/harness';
-import { comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, type SensitivityResult } from '@deplab/report';
+import {
+  comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, text_table, wrap_text, type SensitivityResult,
+} from '@deplab/report';
 import { default_threads, run_seed_task, run_tasks, type SeedTask } from './pool.ts';
-import { resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_workload } from './workloads.ts';
 import { conformance } from './conformance.ts';
 import { register_trace } from './cmd-trace.ts';
 import { register_readiness } from './cmd-readiness.ts';
@@ -85,6 +87,7 @@ async function compare_to_files(driver: string, workload: string, seeds: number,
   const d = driver_or_fail(driver);
   const loaded = resolve_workload(workload, d.engines);
   if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+  process.stderr.write(capture_notes(loaded));
   const tasks: SeedTask[] = Array.from({ length: seeds }, (_, i) => ({ driver, workload, seed: i + 1, costs }));
   // The sweep's seeds share the pool with the comparison's, so both keep every thread busy.
   const sweep = extras.sensitivity === null ? null : sensitivity_plan_tasks(driver, workload, costs, extras.sensitivity);
@@ -114,12 +117,15 @@ function index_markdown(rows: { driver: string; workload: string; result: Compar
   return lines.join('\n') + '\n';
 }
 
-function build_program(io: { out: (s: string) => void }): Command {
+/** The command with every subcommand; `io.out` receives standard output (tests capture it). */
+export function build_program(io: { out: (s: string) => void }): Command {
   const program = new Command('deplab')
     .description('A/B laboratory for the DRM GPU schedulers: drm_sched vs drm_dep on identical workloads')
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => process.stderr.write(s) });
+  /** Plain-text output (not JSON, KTAP or traces): within 80 columns. */
+  const say = (s: string) => io.out(wrap_text(s));
 
   program.command('list').description('built-in workloads and drivers').option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
@@ -127,11 +133,11 @@ function build_program(io: { out: (s: string) => void }): Command {
         io.out(JSON.stringify({ drivers: driver_names(), workloads: BUILTIN_WORKLOADS.map((w) => ({ name: w.name, description: w.description, drivers: w.drivers, default: w.default })) }, null, 1) + '\n');
         return;
       }
-      io.out(`drivers: ${driver_names().join(', ')}\n\nworkloads:\n`);
-      for (const w of BUILTIN_WORKLOADS) io.out(`  ${w.name.padEnd(32)} ${w.drivers.join(',').padEnd(10)} ${w.description}\n`);
+      say(`drivers: ${driver_names().join(', ')}\n\n`);
+      io.out(text_table([['workload', 'drivers', 'description'], ...BUILTIN_WORKLOADS.map((w) => [w.name, w.drivers.join(','), w.description])]).join('\n') + '\n');
     });
 
-  program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name or a .json/.wsim file')
+  program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file')
     .requiredOption('--driver <name>', 'model driver')
     .addOption(new Option('--backend <backend>', 'scheduler').choices(['sched', 'dep']).makeOptionMandatory())
     .option('--seed <n>', 'seed', int_arg('--seed', 0, 2 ** 31), 1)
@@ -142,6 +148,7 @@ function build_program(io: { out: (s: string) => void }): Command {
       const costs = parse_costs(opts.cost);
       const loaded = resolve_workload(workload, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+      process.stderr.write(capture_notes(loaded));
       const outcome = run_workload(loaded.workload, d.factory, opts.backend, { seed: opts.seed, costs, device: d.defaults });
       const obs = observe(outcome);
       const metrics = compute_metrics(outcome, obs);
@@ -151,15 +158,15 @@ function build_program(io: { out: (s: string) => void }): Command {
         violations: outcome.kernel.violations.list, jobs: obs.jobs, queues: obs.queues,
       };
       if (opts.json) { io.out(JSON.stringify(doc, null, 1) + '\n'); return; }
-      io.out(`${loaded.workload.name} on ${opts.driver}/${opts.backend}, seed ${opts.seed}: ${metrics.jobs_submitted} jobs, ` +
+      say(`${loaded.workload.name} on ${opts.driver}/${opts.backend}, seed ${opts.seed}: ${metrics.jobs_submitted} jobs, ` +
         `${metrics.jobs_finished} finished (${metrics.jobs_errored} with an error), ${metrics.jobs_never_finished} never finished\n` +
         `submit->finished p50 ${metrics.submit_to_finished_us.p50.toFixed(1)} us, p99 ${metrics.submit_to_finished_us.p99.toFixed(1)} us; ` +
         `kworker wake-ups/job ${metrics.kworker_wakeups_per_job.toFixed(2)}; violations ${outcome.kernel.violations.count()}\n` +
         `trace ${doc.trace_digest}\n`);
-      for (const v of outcome.kernel.violations.list.slice(0, 20)) io.out(`  ${v.kind} at ${v.site}: ${v.message}\n`);
+      for (const v of outcome.kernel.violations.list.slice(0, 20)) say(`  ${v.kind} at ${v.site}: ${v.message}\n`);
     });
 
-  program.command('compare').description('compare drm_sched and drm_dep on one workload and driver').argument('<workload>')
+  program.command('compare').description('compare drm_sched and drm_dep on one workload and driver').argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file')
     .requiredOption('--driver <name>', 'model driver')
     .option('--seeds <n>', 'number of paired seeds (1..n)', int_arg('--seeds', 1, 10000), 10)
     .option('--out <dir>', 'report directory', 'reports')
@@ -186,7 +193,7 @@ function build_program(io: { out: (s: string) => void }): Command {
         { charts: opts.charts, sensitivity: plan });
       if (opts.json) io.out(JSON.stringify(r, null, 1) + '\n');
       else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: VERSION, sensitivity: sensitivity === null ? undefined : sensitivity_text(sensitivity) }));
-      else io.out(`${join(opts.out, slug(opts.driver), slug(workload))}.md: ${r.diff_counts.regression} regressions, ${r.diff_counts['expected difference']} expected differences\n`);
+      else say(`${join(opts.out, slug(opts.driver), slug(workload))}.md: ${r.diff_counts.regression} regressions, ${r.diff_counts['expected difference']} expected differences\n`);
     });
 
   program.command('report').description("the default comparison: every driver on its default built-in workloads, written under reports/")
@@ -220,7 +227,7 @@ function build_program(io: { out: (s: string) => void }): Command {
         rows.push({ ...p, result });
       });
       writeFileSync(join(opts.out, 'README.md'), index_markdown(rows, command_line(['report', '--seeds', String(opts.seeds)])));
-      io.out(`${rows.length} comparisons written to ${opts.out}/ (index: ${join(opts.out, 'README.md')})\n`);
+      say(`${rows.length} comparisons written to ${opts.out}/ (index: ${join(opts.out, 'README.md')})\n`);
     });
 
   program.command('sweep').description('drivers x workloads x seeds x cost-table values, on all cores; --shard for CI matrices')
@@ -253,7 +260,7 @@ function build_program(io: { out: (s: string) => void }): Command {
       mkdirSync(opts.out, { recursive: true });
       const file = join(opts.out, `shard-${i}-of-${n}.json`);
       writeFileSync(file, JSON.stringify({ deplab: VERSION, tasks: mine, outputs }, null, 1) + '\n');
-      io.out(`${mine.length} of ${all.length} tasks -> ${file}\n`);
+      say(`${mine.length} of ${all.length} tasks -> ${file}\n`);
     });
 
   program.command('merge').description('merge sweep shard results into reports').argument('<dirs...>')
@@ -287,14 +294,14 @@ function build_program(io: { out: (s: string) => void }): Command {
         void key;
       }
       writeFileSync(join(opts.out, 'README.md'), ['# deplab sweep', '', ...rows, ''].join('\n'));
-      io.out(`${groups.size} comparisons merged into ${opts.out}/\n`);
+      say(`${groups.size} comparisons merged into ${opts.out}/\n`);
     });
 
   program.command('conformance').description('the upstream KUnit scheduler suite on the mock GPU, on both backends')
     .addOption(new Option('--backend <b>', 'which backend').choices(['sched', 'dep', 'both']).default('both'))
-    .addOption(new Option('--format <f>', 'output format').choices(['table', 'tap']).default('table'))
-    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'tap' }) => {
-      const { text, failed } = conformance(opts.backend, opts.format);
+    .addOption(new Option('--format <f>', 'output format: a table, or KTAP as kunit.py prints it (tap: the same KTAP, which is valid TAP)').choices(['table', 'ktap', 'tap']).default('table'))
+    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'ktap' | 'tap' }) => {
+      const { text, failed } = conformance(opts.backend, opts.format === 'table' ? 'table' : 'ktap');
       io.out(text);
       if (failed > 0) process.exitCode = 1;
     });

@@ -35,7 +35,8 @@ describe('report extras', () => {
     }
     expect(printed).toContain('         %stddev     %change         %stddev');
     expect(printed).toContain('kworker_wakeup_ns = 2000, 100000 ns');
-    expect(printed).toContain('reproduce:  npx deplab compare kunit/many-clients-13 --driver mock --seeds 2 --sensitivity-cost kworker_wakeup_ns=2000,100000 --sensitivity-seeds 2');
+    // The mail text wraps at 80 columns: join continuation lines to read the command.
+    expect(printed.replace(/\n +/g, ' ')).toContain('reproduce:  npx deplab compare kunit/many-clients-13 --driver mock --seeds 2 --sensitivity-cost kworker_wakeup_ns=2000,100000 --sensitivity-seeds 2');
     const md = readFileSync(join(out, 'mock', 'kunit-many-clients-13.md'), 'utf8');
     expect(md).toContain('## Sensitivity');
     expect(md).toContain('## Charts');

@@ -14,3 +14,4 @@ export {
   API_MAPPING, HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown,
   type DriverEvidence, type DriverVerdict, type ReadinessInput, type WorkloadParity,
 } from './readiness.ts';
+export { MAIL_WIDTH, layout_table, text_table, wrap, wrap_text, type TextTable, type TextTableOptions } from './wrap.ts';

@@ -51,10 +51,11 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
     ['workload', `\`${r.workload.source}\``],
     ['driver', r.driver],
     ['seeds', `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired`],
-    ['cost table', COST_KEYS.map((k) => `${k}=${r.costs[k]}`).join(', ')],
     ['deplab', ctx.version],
     ['reproduce', `\`${ctx.command}\``],
   ]), '');
+  // The cost table is its own table: one cell holding every entry made the header unreadable.
+  out.push(markdownTable([['cost entry', 'ns'], ...COST_KEYS.map((k) => [k, String(r.costs[k])])], { align: ['l', 'r'] }), '');
   out.push('## Performance', '', 'Per-seed differences drm_dep − drm_sched; 95% confidence interval from Student t over the seeds. Times in µs.', '');
   const rows: string[][] = [['metric', 'drm_sched', 'drm_dep', 'delta', 'delta %', '95% CI', 'verdict', 'wins (dep:sched:tie)']];
   for (const m of r.metrics) {

@@ -56,6 +56,22 @@ describe('comparison_text', () => {
     for (const line of text.split('\n')) expect(line).not.toMatch(/NaN|undefined/);
   });
 
+  it('stays within 80 columns when regressions and violations are listed: wrapped, every word kept', () => {
+    const r = compare(sync_client, 'mock', mock, { seeds: [1, 2] });
+    const reason = 'drm_dep signalled the finished fence before the hardware fence of a job whose dependency on another queue was pending';
+    const listed = {
+      ...r,
+      diff_examples: [{ seed: 2, diff: { logical: 'a-client-with-a-long-name/render-queue#123', cls: 'regression' as const, reason, doc: null, sched: null, dep: null } }],
+      violations: { sched: { lockdep_cycle: 3, sleep_in_atomic: 1 }, dep: { use_after_free: 2, never_signalled_fence_after_teardown: 5 } },
+    };
+    const text = comparison_text(listed, { command: `npx deplab compare ${'workloads/a/rather/long/path/'.repeat(3)}x.json --driver mock --seeds 2 --format text`, version: '0.1.0' });
+    const lines = text.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(80);
+    const words = text.split(/\s+/).join(' ');
+    expect(words).toContain(`regression: ${reason}, job a-client-with-a-long-name/render-queue#123, seed 2`);
+    expect(words).toContain('never_signalled_fence_after_teardown 0 (drm_sched) / 5 (drm_dep)');
+  });
+
   it('wrap keeps lines within the width at word boundaries', () => {
     expect(wrap('aaa bbb ccc ddd', 8, '  ')).toEqual(['aaa bbb', '  ccc', '  ddd']);
   });

@@ -7,6 +7,9 @@
  */
 import { COST_KEYS } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
+import { MAIL_WIDTH, wrap, wrap_text } from './wrap.ts';
+
+export { wrap };
 
 export interface TextContext {
   readonly command: string;
@@ -90,22 +93,6 @@ export function ministat_block(m: MetricComparison): string[] {
   return out;
 }
 
-/** Break a line at spaces to at most `width` characters, continuation lines indented. */
-export function wrap(line: string, width: number, indent: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  for (const word of line.split(' ')) {
-    if (current !== '' && current.length + 1 + word.length > width) {
-      out.push(current);
-      current = indent + word;
-    } else {
-      current = current === '' ? word : `${current} ${word}`;
-    }
-  }
-  if (current !== '') out.push(current);
-  return out;
-}
-
 export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
   const seeds = `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired`;
   const out: string[] = [
@@ -134,5 +121,5 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     out.push('', ...ministat_block(m));
   }
   if (ctx.sensitivity !== undefined) out.push('', ctx.sensitivity.trimEnd());
-  return out.join('\n') + '\n';
+  return wrap_text(out.join('\n') + '\n', MAIL_WIDTH);
 }

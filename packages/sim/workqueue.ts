@@ -231,7 +231,7 @@ function enqueue(wq: workqueue_struct, work: work_struct): void {
   work.queued_seq++;
   work.wq_stamp = ++wq.enqueue_seq;
   wq.queue.push(work);
-  if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name });
+  if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name, function: work.func.name });
   dispatch(wq);
 }
 
@@ -319,7 +319,7 @@ function worker_run(worker: Worker): void {
   // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
   lock_map_acquire(wq.lockdep_map, wq.process_site);
   lock_map_acquire(work.lockdep_map, work.process_site);
-  if (k.trace.full) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name });
+  if (k.trace.full) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name, function: work.func.name });
   const prev = k.current_sleeper;
   k.current_sleeper = worker;
   const r = work.func(work);
@@ -356,7 +356,7 @@ function finish_item(worker: Worker): void {
   const wq = worker.wq;
   const k = wq.kernel;
   const work = worker.current!;
-  if (k.trace.full) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name });
+  if (k.trace.full) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name, function: work.func.name });
   lock_map_release(work.lockdep_map);
   lock_map_release(wq.lockdep_map);
   if (worker.ctx.in_reclaim > 0) {
