@@ -14,3 +14,4 @@ export {
   API_MAPPING, HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown,
   type DriverEvidence, type DriverVerdict, type ReadinessInput, type WorkloadParity,
 } from './readiness.ts';
+export { COLOUR, SvgDocument, axis_bottom, legend, linear_scale, text_width, type LegendItem } from './svg.ts';
