@@ -137,6 +137,41 @@ describe('deplab survey: inference fallbacks and errors', () => {
     }
   });
 
+  it('follows a local scheduler pointer to its last assignment, and leaves an entity wrapper without callers unresolved', async () => {
+    const dir = tree({
+      'drivers/accel/ctx/ctx.c': `#include <drm/gpu_scheduler.h>
+struct ctx_priv { struct drm_gpu_scheduler sched; struct drm_sched_entity entity; };
+struct other { struct drm_sched_entity *e; };
+int ctx_init(struct ctx_priv *priv, const struct drm_sched_init_args *args)
+{
+	struct drm_gpu_scheduler *sched;
+	int ret;
+
+	sched = &priv->sched;
+	ret = drm_sched_init(sched, args);
+	if (ret)
+		return ret;
+	return drm_sched_entity_init(&priv->entity, DRM_SCHED_PRIORITY_NORMAL, &sched, 1, NULL);
+}
+static inline int wrap_entity_init(struct drm_sched_entity *entity, struct drm_gpu_scheduler *sched)
+{
+	return drm_sched_entity_init(entity, 0, &sched, 1, NULL);
+}
+`,
+    });
+    try {
+      const [d] = (await run_survey(dir)).drivers;
+      expect(d.inits.map((i) => `${i.call} ${i.owners.map((o) => `${o.type}${o.resolved ? '' : ' (unresolved)'}`).join()}`)).toEqual([
+        'drm_sched_init ctx_priv', 'drm_sched_entity_init ctx_priv', 'drm_sched_entity_init drm_sched_entity (unresolved)',
+      ]);
+      expect(d.setups.map((s) => s.relation)).toEqual(['1:1', 'unresolved']);
+      expect(d.mapping).toBe('firmware-scheduled (1:1)');
+      expect(d.mapping_explanation).toMatch(/1 entity init\(s\) not followed to their object/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('rejects a missing, empty or non-directory path, a directory that is no tree, and a tree without users', async () => {
     await expect(run_survey('')).rejects.toThrow(/path to the Linux tree is empty/);
     await expect(run_survey('/nonexistent/linux')).rejects.toThrow(/no such file or directory/);

@@ -53,7 +53,8 @@ export interface OpsSummary {
   readonly timedout_returns: readonly { readonly value: string; readonly site: Site }[] | null;
 }
 
-export interface Owner { readonly type: string | null; readonly site: Site; readonly chain: readonly string[] }
+/** The object an init call's scheduler or entity lives in; `resolved` false when the trail ends at a parameter whose callers are not in the tree. */
+export interface Owner { readonly type: string | null; readonly site: Site; readonly chain: readonly string[]; readonly resolved: boolean }
 
 export interface InitCall {
   readonly call: 'drm_sched_init' | 'drm_sched_entity_init';
@@ -65,7 +66,7 @@ export interface InitCall {
 }
 
 export interface Setup {
-  readonly relation: '1:1' | 'N:1';
+  readonly relation: '1:1' | 'N:1' | 'unresolved';
   readonly entity_owner: string | null;
   readonly entity_site: Site;
   readonly scheduler_owners: readonly string[];
@@ -407,7 +408,7 @@ function owners_of(expr: CNode, call: CallSite, calls_by_callee: ReadonlyMap<str
     else break;
     if (root === null) break;
   }
-  if (root.type !== 'identifier' || a === undefined) return [{ type: null, site, chain }];
+  if (root.type !== 'identifier' || a === undefined) return [{ type: null, site, chain, resolved: false }];
   const name = text_of(call.file, root);
   const scope = call.scope;
   const param_index = scope === null ? -1 : scope.params.findIndex((p) => p.name === name);
@@ -419,10 +420,23 @@ function owners_of(expr: CNode, call: CallSite, calls_by_callee: ReadonlyMap<str
       return arg === undefined ? [] : owners_of(arg, c, calls_by_callee, analysis_of, [...chain, scope.name], depth + 1);
     });
     if (out.length > 0) return out;
+    // No caller in the tree: `&param->member` still names its container; a bare parameter (the
+    // scheduler or entity pointer itself) does not.
+    const t = a.type_of(root, scope);
+    return [{ type: t === null ? null : t.t.name, site, chain, resolved: t !== null && !whole_is_identifier }];
   }
-  if (whole_is_identifier && local?.init != null && depth < 3) return owners_of(local.init, call, calls_by_callee, analysis_of, chain, depth + 1);
+  if (whole_is_identifier && local !== undefined && depth < 3 && scope !== null) {
+    // A local pointer to the scheduler or entity: what its initialiser or last assignment before the call points into.
+    let source = local.init;
+    for (const n of descendants(scope.node)) {
+      if (n.start >= call.node.start) break;
+      const left = n.type === 'assignment_expression' ? child(n, 'left') : null;
+      if (left?.type === 'identifier' && text_of(call.file, left) === name) source = child(n, 'right');
+    }
+    if (source !== null) return owners_of(source, call, calls_by_callee, analysis_of, chain, depth + 1);
+  }
   const t = a.type_of(root, scope);
-  return [{ type: t === null ? null : t.t.name, site, chain }];
+  return [{ type: t === null ? null : t.t.name, site, chain, resolved: t !== null }];
 }
 
 function init_calls(calls: readonly CallSite[], functions: ReadonlyMap<string, unknown>, analysis_of: ReadonlyMap<FileSource, FileAnalysis>): InitCall[] {
@@ -481,13 +495,18 @@ function entity_mapping(inits: readonly InitCall[]): { setups: Setup[]; mapping:
   const scheds = inits.filter((i) => i.call === 'drm_sched_init');
   const entities = inits.filter((i) => i.call === 'drm_sched_entity_init');
   const sched_types = new Map<string, InitCall[]>();
-  for (const s of scheds) for (const o of s.owners) if (o.type !== null) { const l = sched_types.get(o.type) ?? []; if (!l.includes(s)) l.push(s); sched_types.set(o.type, l); }
+  for (const s of scheds) for (const o of s.owners) if (o.type !== null && o.resolved) { const l = sched_types.get(o.type) ?? []; if (!l.includes(s)) l.push(s); sched_types.set(o.type, l); }
   const setups: Setup[] = [];
   for (const e of entities) {
     for (const o of e.owners) {
       const pair = o.type === null ? undefined : sched_types.get(o.type);
       const list = `sched_list \`${e.args.sched_list}\`, num_sched_list \`${e.args.num_sched_list}\``;
       const chain = o.chain.length > 0 ? ` (through ${o.chain.join(' <- ')})` : '';
+      if (!o.resolved) {
+        setups.push({ relation: 'unresolved', entity_owner: o.type, entity_site: o.site, scheduler_owners: [],
+          why: `the entity comes in through ${o.chain.length > 0 ? `a parameter of ${o.chain[o.chain.length - 1]}, whose callers are not in the tree` : 'an expression whose object was not inferred'} (${fmt_site(o.site)}); ${list}` });
+        continue;
+      }
       if (pair !== undefined) {
         setups.push({ relation: '1:1', entity_owner: o.type, entity_site: o.site, scheduler_owners: [o.type!],
           why: `struct ${o.type} holds both its scheduler (${pair.map((p) => fmt_site(p.site)).join(', ')}) and its entity (${fmt_site(o.site)}${chain}); ${list}` });
@@ -503,15 +522,18 @@ function entity_mapping(inits: readonly InitCall[]): { setups: Setup[]; mapping:
   }
   const n1 = setups.filter((s) => s.relation === 'N:1');
   const one = setups.filter((s) => s.relation === '1:1');
-  if (setups.length === 0) {
+  const unresolved = setups.filter((s) => s.relation === 'unresolved').length;
+  const also = unresolved > 0 ? `; ${unresolved} entity init(s) not followed to their object (wrappers whose callers are not in the tree)` : '';
+  if (n1.length === 0 && one.length === 0) {
+    if (setups.length > 0) return { setups, mapping: 'unknown', explanation: `no entity init followed to its object${also}` };
     return { setups, mapping: 'unknown', explanation: scheds.length === 0 ? 'no drm_sched_init or drm_sched_entity_init call found' : `${scheds.length} drm_sched_init call(s) but no drm_sched_entity_init` };
   }
   const types = (l: Setup[]) => [...new Set(l.map((s) => s.entity_owner ?? '?'))].sort().map((t) => `struct ${t}`).join(', ');
   if (n1.length === 0) {
-    return { setups, mapping: 'firmware-scheduled (1:1)', explanation: `every entity is created beside its own scheduler in the same object (${types(one)}): one entity per scheduler, the firmware arbitrates between them` };
+    return { setups, mapping: 'firmware-scheduled (1:1)', explanation: `every entity is created beside its own scheduler in the same object (${types(one)}): one entity per scheduler, the firmware arbitrates between them${also}` };
   }
   return { setups, mapping: 'hardware-scheduled (N:1)', explanation: `entities in ${types(n1)} are created apart from the schedulers they feed and share them (several entities per scheduler, the scheduler arbitrates)` +
-    (one.length > 0 ? `; ${one.length} other set-up(s) are 1:1 (${types(one)})` : '') };
+    (one.length > 0 ? `; ${one.length} other set-up(s) are 1:1 (${types(one)})` : '') + also };
 }
 
 function decide_path(symbols: readonly SymbolSummary[], fields: readonly FieldSummary[], mapping: Mapping, explanation: string): { path: PathName; reasons: string[]; blockers: string[] } {
