@@ -18,7 +18,7 @@
  * object with a common field name (`->sched`, `->name`) is not counted.
  */
 import { ancestor, child, descendants, named_children, type CNode } from './cparse.ts';
-import { function_info, text_of, type_name, unwrap_declarator, type FileSource, type TypeEnv, type TypeRef } from './ctypes.ts';
+import { designated_initialisers, function_info, text_of, type_name, unwrap_declarator, type FileSource, type TypeEnv, type TypeRef } from './ctypes.ts';
 import { API_RETURNS, DISTINCTIVE_FIELDS, SCHED_STRUCTS, type SchedStruct, type SymbolKind } from './api.ts';
 import type { Preprocessed } from './preprocess.ts';
 
@@ -326,15 +326,7 @@ export class FileAnalysis {
       const value = child(d, 'value');
       const u = unwrap_declarator(this.file, d);
       if (value === null || value.type !== 'initializer_list' || u === null) continue;
-      const ops: Record<string, string> = {};
-      for (const pair of value.children) {
-        if (pair.type !== 'initializer_pair') continue;
-        const designator = pair.children.find((c) => c.field === 'designator');
-        const fid = designator === undefined ? null : child(designator, 'field') ?? named_children(designator)[0] ?? null;
-        const v = child(pair, 'value');
-        if (fid !== null && v !== null) ops[text_of(this.file, fid)] = text_of(this.file, v).replace(/\s+/g, ' ');
-      }
-      facts.ops.push({ name: u.name, site: this.site(d), offset: d.start, ops });
+      facts.ops.push({ name: u.name, site: this.site(d), offset: d.start, ops: designated_initialisers(this.file, value) });
     }
   }
 

@@ -200,3 +200,16 @@ export function function_info(file: FileSource, node: CNode): { name: string; in
   }
   return { name: text_of(file, id), info: { returns: base === null ? null : { name: base, ptr }, params, file: file.path } };
 }
+
+/** `{ .field = value, ... }`: each designated member and its value's text (whitespace folded). */
+export function designated_initialisers(file: FileSource, list: CNode): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of list.children) {
+    if (pair.type !== 'initializer_pair') continue;
+    const designator = pair.children.find((c) => c.field === 'designator');
+    const fid = designator === undefined ? null : child(designator, 'field') ?? named_children(designator)[0] ?? null;
+    const v = child(pair, 'value');
+    if (fid !== null && v !== null) out[text_of(file, fid)] = text_of(file, v).replace(/\s+/g, ' ');
+  }
+  return out;
+}

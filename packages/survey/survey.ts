@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { child, descendants, named_children, type CNode } from './cparse.ts';
 import { load_c_parser, parse_c } from './cparse.ts';
 import { preprocess, type Preprocessed } from './preprocess.ts';
-import { TypeEnv, text_of, type FileSource, type TypeRef } from './ctypes.ts';
+import { TypeEnv, designated_initialisers, text_of, type FileSource, type TypeRef } from './ctypes.ts';
 import { FileAnalysis, type AnalysisContext, type CallSite, type FieldSite, type FileFacts, type Inference, type OpsTable, type Site, type SymbolSite } from './analyze.ts';
 import {
   BUILTIN_FIELDS, BUILTIN_SYMBOLS, DISTINCTIVE_FIELDS, RECOVERY_HELPERS, SCHED_STRUCTS, field_equivalent, symbol_fate,
@@ -257,7 +257,7 @@ function survey_driver(loaded: Loaded, dir: DriverDir, texts: Map<string, string
     const worst = per_variant.reduce((a, b) => (b.errors.total > a.errors.total ? b : a));
     parse_stats.push({ file: p.rel, errors: worst.errors.total, missing: worst.errors.missing, functions: worst.errors.by_function });
   }
-  return summarise(dir, texts.size, parsed, parse_stats, facts, analysis_of, api);
+  return summarise(dir, texts.size, parsed, parse_stats, facts, analysis_of);
 }
 
 function merge_facts(list: readonly FileFacts[]): FileFacts {
@@ -284,7 +284,7 @@ function site_key(s: Site): string { return `${s.file}:${String(s.line).padStart
 function by_site<T extends { site: Site }>(a: T, b: T): number { const x = site_key(a.site), y = site_key(b.site); return x < y ? -1 : x > y ? 1 : 0; }
 
 function summarise(dir: DriverDir, files_in_directory: number, parsed: readonly Parsed[], parse_stats: { file: string; errors: number; missing: number; functions: Map<string, number> }[],
-  facts: readonly FileFacts[], analysis_of: Map<FileSource, FileAnalysis>, api: Api): DriverSurvey {
+  facts: readonly FileFacts[], analysis_of: Map<FileSource, FileAnalysis>): DriverSurvey {
   const calls = facts.flatMap((f) => f.calls);
   const functions = new Map<string, { file: FileSource; node: CNode }>();
   for (const f of facts) for (const [k, v] of f.functions) if (!functions.has(k)) functions.set(k, v);
@@ -298,7 +298,6 @@ function summarise(dir: DriverDir, files_in_directory: number, parsed: readonly 
   const { path, reasons, blockers } = decide_path(symbols, fields, mapping, explanation);
   const files_with_errors = parse_stats.filter((p) => p.errors > 0).sort((a, b) => (a.file < b.file ? -1 : 1))
     .map((p) => ({ file: p.file, errors: p.errors, functions: Object.fromEntries([...p.functions].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) }));
-  void api;
   return {
     driver: dir.name, dir: dir.dir,
     parse: {
@@ -455,7 +454,7 @@ function init_calls(calls: readonly CallSite[], functions: ReadonlyMap<string, u
       // The positional drm_sched_init of kernels before drm_sched_init_args.
       record.ops = t(args[1]);
     } else {
-      Object.assign(record, init_args(args[1], c, a));
+      Object.assign(record, init_args(args[1], c));
     }
     out.push({
       call: c.callee, site: a.site(c.node), in_loop: a.in_loop(c.node),
@@ -466,9 +465,8 @@ function init_calls(calls: readonly CallSite[], functions: ReadonlyMap<string, u
 }
 
 /** The designated initialisers of drm_sched_init's `&args` (a local struct or a compound literal). */
-function init_args(arg: CNode | undefined, c: CallSite, a: FileAnalysis): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (arg === undefined) return out;
+function init_args(arg: CNode | undefined, c: CallSite): Record<string, string> {
+  if (arg === undefined) return {};
   let list: CNode | null = null;
   let e: CNode = arg;
   while (STRIP.has(e.type) && e.type !== 'cast_expression') e = named_children(e)[0] ?? e;
@@ -477,16 +475,7 @@ function init_args(arg: CNode | undefined, c: CallSite, a: FileAnalysis): Record
     const d = c.scope?.decls.filter((x) => x.name === text_of(c.file, e) && x.start <= e.start).pop();
     list = d?.init ?? null;
   }
-  if (list === null || list.type !== 'initializer_list') return out;
-  for (const pair of list.children) {
-    if (pair.type !== 'initializer_pair') continue;
-    const designator = pair.children.find((x) => x.field === 'designator');
-    const fid = designator === undefined ? null : child(designator, 'field') ?? named_children(designator)[0] ?? null;
-    const v = child(pair, 'value');
-    if (fid !== null && v !== null) out[text_of(c.file, fid)] = text_of(c.file, v).replace(/\s+/g, ' ');
-  }
-  void a;
-  return out;
+  return list === null || list.type !== 'initializer_list' ? {} : designated_initialisers(c.file, list);
 }
 
 function fmt_site(s: Site): string { return `${s.file}:${s.line} (${s.function})`; }
