@@ -21,6 +21,7 @@ import { conformance } from './conformance.ts';
 import { register_trace } from './cmd-trace.ts';
 import { register_readiness } from './cmd-readiness.ts';
 import { register_explore } from './cmd-explore.ts';
+import { register_survey } from './cmd-survey.ts';
 import { DEFAULT_PLAN, parse_sweep, representative_workload, sensitivity_plan_tasks, write_charts, type SensitivityPlan } from './report-extras.ts';
 
 export const VERSION = '0.1.0';
@@ -308,6 +309,7 @@ export function build_program(io: { out: (s: string) => void }): Command {
   register_trace(program, io);
   register_readiness(program, io);
   register_explore(program, io);
+  register_survey(program, io);
   return program;
 }
 

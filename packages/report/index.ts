@@ -15,3 +15,4 @@ export {
   type DriverEvidence, type DriverVerdict, type ReadinessInput, type WorkloadParity,
 } from './readiness.ts';
 export { MAIL_WIDTH, layout_table, text_table, wrap, wrap_text, type TextTable, type TextTableOptions } from './wrap.ts';
+export { COLOUR, SvgDocument, axis_bottom, legend, linear_scale, text_width, type LegendItem } from './svg.ts';
