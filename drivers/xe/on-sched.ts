@@ -44,7 +44,7 @@ import {
   xe_gpu_scheduler, xe_sched_init_msgs, xe_sched_submission_stop, type xe_sched_backend_ops,
 } from './xe_gpu_scheduler.ts';
 import {
-  XE_RUN_JOB_NS, __guc_exec_queue_run_job, guc_exec_queue_add, guc_exec_queue_alloc, guc_exec_queue_destroy,
+  __guc_exec_queue_run_job, guc_exec_queue_add, guc_exec_queue_alloc, guc_exec_queue_destroy,
   guc_exec_queue_destroy_async, guc_exec_queue_detail, guc_exec_queue_timedout_job, guc_exec_queue_timeout, release_guc_id,
   xe_exec_queue_free, xe_exec_queue_init, xe_exec_queue_kill, xe_exec_queue_struct, xe_gt_reset_async, xe_guc_submit_init,
   xe_sched_job_alloc, xe_sched_job_free, xe_sched_job_struct, xe_sched_ops,
@@ -54,8 +54,6 @@ import {
   xe_tlb_inval_job_alloc, xe_tlb_inval_job_free, xe_tlb_inval_job_run, xe_tlb_inval_job_struct,
   type xe_tlb_inval_job_init_args,
 } from './xe_tlb_inval_job.ts';
-
-export { XE_RUN_JOB_NS };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Structures                                                                                   */
