@@ -367,6 +367,26 @@ for (const backend of BACKENDS) {
         teardown(s, [c], [VM_TIMEOUT]);
       });
 
+      it(`#d9 an engine reset on a VM-bind queue: its later timeouts come ${backend === 'sched' ? 'at once (the timeout stayed 0)' : 'a full timeout apart (one-shot trigger)'}`, () => {
+        const s = setup(backend, { job_timeout_ms: 100 });
+        const { k, dev } = s;
+        const c = dev.open_client('a');
+        const bq = queue(dev, c, { engine: 'bind' });
+        const b = submit_many(k, dev, bq, [{ duration_ns: 50 * MS }, { duration_ns: 100 * US }]);
+        k.run_for(MS);
+        const fault_ns = k.now();
+        dev.inject_fault({ kind: 'engine_reset', queue: bq });
+        k.run_for(600 * MS);
+        // The G2H handler's immediate TDR bans the queue and resets the GT; the restart skips the
+        // banned queue; the next TDR resets again, the third errors the jobs.
+        expect(events(k, 'xe_gt_reset').filter((e) => e.args.phase === 'done').length).toBe(2);
+        expect(outcomes(b)).toEqual(['-ETIME', '-ECANCELED']);
+        const failed_after_ms = (b[0].out_fence.timestamp_ns - fault_ns) / MS;
+        if (backend === 'sched') expect(failed_after_ms).toBeLessThan(100); // two GT resets (20 ms each) and TDR runs
+        else expect(failed_after_ms).toBeGreaterThan(200); // two more job timeouts (100 ms each) on top
+        teardown(s, [c], [VM_TIMEOUT]);
+      });
+
       it('device_reset with a kernel job in flight: the live queue rewinds its ring and runs its unsignalled jobs again', () => {
         const s = setup(backend);
         const { k, dev } = s;
