@@ -10,14 +10,15 @@
  *   xe_sched_job.c          jobs;
  *   xe_dep_scheduler.c, xe_tlb_inval_job.c   the TLB-invalidation dependency scheduler.
  *
- * Upstream v7.0 still reaches into drm_sched internals in five places; deplab's bindings use the
+ * Upstream v7.0 still reaches into drm_sched internals in four places; deplab's bindings use the
  * public API only, so each is replaced by its public equivalent (README "Assumptions" X20):
  * sched->base.submit_wq (the message work's queue: the driver allocates the same ordered
  * WQ_MEM_RECLAIM wq drm_sched would and passes it in), sched->base.ops->run_job in
  * xe_sched_resubmit_jobs (the driver's own run_job, called directly), cancelling
- * sched->base.work_tdr in the destroy worker (drm_sched_fini cancels it), the xa_store into
- * job->drm.dependencies of the TLB job (a second drm_sched_job_add_dependency), and
- * drm_sched_invalidate_job's karma (the job's public karma counter).
+ * sched->base.work_tdr in the destroy worker (drm_sched_fini cancels it), and the xa_store into
+ * job->drm.dependencies of the TLB job (a second drm_sched_job_add_dependency).
+ * drm_sched_invalidate_job, which the drm_sched model does not export, is inlined on the job's
+ * public karma counter.
  */
 import {
   ENOMEM, GFP_KERNEL, MAX_SCHEDULE_TIMEOUT, WQ_MEM_RECLAIM, alloc_ordered_workqueue, destroy_workqueue, dma_fence_get,
