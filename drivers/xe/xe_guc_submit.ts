@@ -58,7 +58,6 @@ export const XE_RUN_JOB_NS = 1_500;
  * seen through a rest-argument constructor: the mixin's constructor takes the init arguments
  * and hands the base its kernel.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type StructBase<T extends object> = abstract new (...args: any[]) => T;
 
 /** What xe_exec_queue_create knows when it allocates the queue. */
@@ -111,7 +110,6 @@ export function xe_exec_queue_struct<T extends object>(Base: StructBase<T>): Str
     readonly id: number;
     lrc_alloc: Allocation | null = null;
 
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       const a = args[0] as xe_exec_queue_init_args;
       super(a.xe.kernel);
@@ -193,7 +191,6 @@ export function xe_sched_job_struct<T extends object>(Base: StructBase<T>): Stru
     sample_timestamp = -1;
     readonly alloc: Allocation;
 
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       const a = args[0] as xe_sched_job_init_args;
       super(a.q.kernel);
@@ -211,7 +208,7 @@ export function xe_sched_job_struct<T extends object>(Base: StructBase<T>): Stru
 /* xe_exec_queue.c, xe_sched_job.c: the scheduler-independent parts                             */
 
 /** xe_exec_queue_is_lr: a non-VM-bind queue on an LR (preempt-fence or fault mode) VM. */
-export function xe_exec_queue_is_lr(q: xe_exec_queue): boolean {
+function xe_exec_queue_is_lr(q: xe_exec_queue): boolean {
   return xe_vm_in_lr_mode(q.vm) && (q.flags & EXEC_QUEUE_FLAG_VM) === 0;
 }
 
@@ -274,7 +271,7 @@ export function xe_sched_job_free(job: xe_sched_job): void {
   kfree(job.kernel, job.alloc);
 }
 
-export function xe_sched_job_is_error(job: xe_sched_job): boolean {
+function xe_sched_job_is_error(job: xe_sched_job): boolean {
   return job.fence!.error < 0;
 }
 
@@ -283,11 +280,11 @@ export function xe_sched_job_set_error(job: xe_sched_job, error: number): void {
 }
 
 /** The ring wrote this job's start seqno: it started on the hardware. */
-export function xe_sched_job_started(job: xe_sched_job): boolean {
+function xe_sched_job_started(job: xe_sched_job): boolean {
   return job.q.lrc.start_seqno >= job.lrc_seqno;
 }
 
-export function xe_sched_job_completed(job: xe_sched_job): boolean {
+function xe_sched_job_completed(job: xe_sched_job): boolean {
   return job.q.lrc.seqno >= job.lrc_seqno;
 }
 
@@ -318,17 +315,17 @@ function state_clear(q: xe_exec_queue, bit: number): void {
   q.guc!.state &= ~bit;
 }
 
-export const exec_queue_registered = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_REGISTERED);
-export const exec_queue_enabled = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_ENABLED);
+const exec_queue_registered = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_REGISTERED);
+const exec_queue_enabled = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_ENABLED);
 const exec_queue_pending_enable = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_PENDING_ENABLE);
 const exec_queue_pending_disable = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_PENDING_DISABLE);
 const exec_queue_destroyed = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_DESTROYED);
-export const exec_queue_suspended = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_SUSPENDED);
-export const exec_queue_reset = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_RESET);
-export const exec_queue_killed = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_KILLED);
-export const exec_queue_banned = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_BANNED);
+const exec_queue_suspended = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_SUSPENDED);
+const exec_queue_reset = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_RESET);
+const exec_queue_killed = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_KILLED);
+const exec_queue_banned = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_BANNED);
 
-export function exec_queue_killed_or_banned_or_wedged(q: xe_exec_queue): boolean {
+function exec_queue_killed_or_banned_or_wedged(q: xe_exec_queue): boolean {
   return state_test(q, EXEC_QUEUE_STATE_WEDGED | EXEC_QUEUE_STATE_KILLED | EXEC_QUEUE_STATE_BANNED);
 }
 
@@ -1016,7 +1013,7 @@ export function xe_guc_submit_init(xe: xe_device): void {
  * Drive a sleeping function that cannot sleep in this state (e.g. stopping a fresh queue) from
  * a non-sleeping caller; if it would sleep, that is a model error.
  */
-export function run_nonblocking(k: Kernel, gen: Sleepable, site: string): void {
+function run_nonblocking(k: Kernel, gen: Sleepable, site: string): void {
   const r = gen.next();
   if (r.done !== true) k.violation('model_error', site, `${site} would sleep in a context the model cannot suspend`);
 }

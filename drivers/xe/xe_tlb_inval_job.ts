@@ -41,7 +41,6 @@ export function xe_tlb_inval_job_struct<T extends object>(Base: StructBase<T>): 
     fence_armed = false;
     readonly alloc: Allocation;
 
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       const a = args[0] as xe_tlb_inval_job_init_args;
       super(a.q.kernel);
