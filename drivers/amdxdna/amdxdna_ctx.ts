@@ -1,19 +1,18 @@
 /**
- * Driver structures and helpers shared by both bindings (drivers/accel/amdxdna/amdxdna_ctx.[ch],
- * amdxdna_pci_drv.h, and the scheduler-independent half of aie2_ctx.c), plus the three kernel
- * primitives the substrate does not have and amdxdna needs: a counting semaphore (job_sem),
- * SRCU (hwctx_srcu) and mm_users (mmget_not_zero). They are built on the substrate's wait
- * queues, so a down() or synchronize_srcu() really sleeps in simulated time.
+ * Driver structures shared by both bindings (drivers/accel/amdxdna/amdxdna_ctx.[ch],
+ * amdxdna_pci_drv.h, aie2_pci.h), the device options (the era among them), plus the three
+ * kernel primitives the substrate does not have and amdxdna needs: a counting semaphore
+ * (job_sem), SRCU (hwctx_srcu) and mm_users (mmget_not_zero). They are built on the substrate's
+ * wait queues, so a down() or synchronize_srcu() really sleeps in simulated time.
  *
  * The binding interface (`aie2_binding`) is what on-sched.ts and on-dep.ts each provide: the
- * dev_info->ops the ioctl layer (uapi.ts) calls (hwctx_init, hwctx_fini, cmd_submit).
+ * dev_info->ops the ioctl layer (uapi.ts) calls (hwctx_init, hwctx_fini, cmd_submit). The
+ * scheduler-independent half of aie2_ctx.c is in aie2_ctx.ts.
  */
 import {
-  EINTR, EINVAL, WAIT_SIGNAL, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_wait_timeout, kfree, kmalloc,
-  lock_map_acquire, lock_map_release, might_lock, mutex, spin_lock_init, wait_queue_head, GFP_KERNEL,
-  type Allocation, type Kernel, type Sleepable, type dma_fence_ops,
+  EINTR, WAIT_SIGNAL, dma_fence, dma_fence_init, dma_fence_put, mutex, spin_lock_init, wait_queue_head, type Allocation, type Kernel, type Sleepable, type dma_fence_ops,
 } from '@deplab/sim';
-import { aie2_config_cu, type aie2_mgmt, type mailbox_channel, type xdna_mailbox } from './mailbox.ts';
+import type { aie2_mgmt, mailbox_channel, xdna_mailbox } from './mailbox.ts';
 import type { amdxdna_cmd_bo, npu_device } from './hw.ts';
 
 /** aie2_pci.h: "maximum number of pending commands in a hardware context. Must be power of 2". */
@@ -153,8 +152,20 @@ export function run_nonsleeping<T>(k: Kernel, gen: Sleepable<T>, site: string): 
 /* ------------------------------------------------------------------------------------------ */
 /* The device, clients, hardware contexts                                                       */
 
+/**
+ * Which upstream driver the model is. '7.0': drivers/accel/amdxdna as at the RFC's base
+ * (v7.0-rc2/rc3: the November 2025 fixes for the fence leak, the context-destroy/timeout
+ * deadlock and the timed-out command state, the release without .flush, the February 2026
+ * fixes for suspended contexts). '6.18': the earlier snapshot (aie2_ctx.c @063db451) the
+ * findings that need the old behaviour use. README "Era".
+ */
+export type xdna_era = '7.0' | '6.18';
+export const XDNA_ERAS: readonly xdna_era[] = ['7.0', '6.18'];
+
 /** Driver knobs (options.driver of the Device; README "Device options"). */
 export interface xdna_options {
+  /** The upstream driver modelled (default '7.0'). */
+  readonly era: xdna_era;
   /** Model upstream's kzalloc(GFP_KERNEL) on the run_job and recovery paths (default true). */
   readonly upstream_gfp: boolean;
   /** drm_dep only: DRM_DEP_QUEUE_FLAGS_* of every hwctx queue (default 0). */
@@ -223,6 +234,7 @@ export class amdxdna_client {
 export interface aie2_hwctx_priv_common {
   mbox_chann: mailbox_channel | null;
   readonly job_sem: semaphore;
+  readonly io_lock: mutex;
   /** Next timeline point (hwctx->priv->seq). */
   seq: number;
   completed: number;
@@ -233,6 +245,34 @@ export interface aie2_hwctx_priv_common {
    */
   syncobj_fence: dma_fence | null;
   syncobj_chain: Allocation | null;
+  alloc: Allocation | null;
+}
+
+/** A class constructed with the kernel: the scheduler object a binding's structure embeds. */
+type KernelConstructor = new (...args: any[]) => object;
+
+/**
+ * struct amdxdna_hwctx_priv (aie2_pci.h) without its scheduler: each binding extends `Base`
+ * (drm_dep_queue, or a plain object that holds the drm_sched scheduler and entity) with these.
+ */
+export function amdxdna_hwctx_priv_of<B extends KernelConstructor>(Base: B) {
+  return class extends Base implements aie2_hwctx_priv_common {
+    mbox_chann: mailbox_channel | null = null;
+    readonly job_sem: semaphore;
+    readonly io_lock: mutex;
+    seq = 0;
+    completed = 0;
+    syncobj_fence: dma_fence | null = null;
+    syncobj_chain: Allocation | null = null;
+    alloc: Allocation | null = null;
+
+    constructor(...args: any[]) {
+      super(...args);
+      const kernel = args[0] as Kernel;
+      this.job_sem = sema_init(kernel, HWCTX_MAX_CMDS);
+      this.io_lock = new mutex(kernel, '&priv->io_lock');
+    }
+  };
 }
 
 /** struct amdxdna_hwctx. */
@@ -305,6 +345,7 @@ export const AMDXDNA_SCHED_JOB_SIZE = 320;
 
 /** The fields of struct amdxdna_sched_job that do not depend on the scheduler (amdxdna_ctx.h). */
 export interface amdxdna_sched_job_common {
+  readonly kernel: Kernel;
   hwctx: amdxdna_hwctx | null;
   cmd_bo: amdxdna_cmd_bo | null;
   /** The HW fence (amdxdna_fence). */
@@ -314,96 +355,51 @@ export interface amdxdna_sched_job_common {
   seq: number;
   mm: mm_struct | null;
   job_done: boolean;
+  /** 7.0: set by the timeout handler; the response handler then writes ERT_CMD_STATE_TIMEOUT. */
+  job_timeout: boolean;
   alloc: Allocation | null;
 }
 
-/** amdxdna_sched_job_cleanup: put the argument and command BOs (not modelled beyond the trace). */
-export function amdxdna_sched_job_cleanup(k: Kernel, name: string, seq: number): void {
-  if (k.trace.enabled) k.tp('amdxdna_debug_point', { name, seq, str: 'job release' });
+/**
+ * struct amdxdna_sched_job (amdxdna_ctx.h) without `base`: each binding extends its scheduler's
+ * job (drm_sched_job or drm_dep_job, constructed with the kernel) with these fields.
+ */
+export function amdxdna_sched_job_of<B extends KernelConstructor>(Base: B) {
+  return class extends Base implements amdxdna_sched_job_common {
+    readonly kernel: Kernel;
+    hwctx: amdxdna_hwctx | null = null;
+    cmd_bo: amdxdna_cmd_bo | null = null;
+    fence: dma_fence | null = null;
+    out_fence: dma_fence | null = null;
+    seq = 0;
+    mm: mm_struct | null = null;
+    job_done = false;
+    job_timeout = false;
+    alloc: Allocation | null = null;
+
+    constructor(...args: any[]) {
+      super(...args);
+      this.kernel = args[0] as Kernel;
+    }
+  };
+}
+
+/**
+ * amdxdna_sched_job_cleanup (amdxdna_ctx.c): put the argument and command BOs (not modelled
+ * beyond the trace) and, in 7.0, the HW fence reference amdxdna_fence_create took ("Fix
+ * dma_fence leak when job is canceled", amdxdna_ctx.c @1aa82181). The 6.18 snapshot drops it
+ * only in aie2_sched_notify, so a job that never reaches the response handler leaks it (F2).
+ * `name` is the hwctx name (the drm_dep conversion's release cannot reach the hwctx).
+ */
+export function amdxdna_sched_job_cleanup(job: amdxdna_sched_job_common, name: string, era: xdna_era): void {
+  const k = job.kernel;
+  if (k.trace.enabled) k.tp('amdxdna_debug_point', { name, seq: job.seq, str: 'job release' });
+  if (era === '7.0') dma_fence_put(job.fence);
 }
 
 /** trace_xdna_job (include/trace/events/amdxdna.h). */
 export function trace_xdna_job(k: Kernel, name: string, str: string, seq: number): void {
   if (k.trace.enabled) k.tp('amdxdna_xdna_job', { name, str, seq });
-}
-
-/** kzalloc of a job (struct_size(job, bos, arg_bo_cnt)). */
-export function amdxdna_job_kzalloc(k: Kernel): Allocation | null {
-  return kmalloc(k, AMDXDNA_SCHED_JOB_SIZE, GFP_KERNEL, 'amdxdna_sched_job');
-}
-
-export function amdxdna_job_kfree(k: Kernel, job: amdxdna_sched_job_common): void {
-  kfree(k, job.alloc);
-  job.alloc = null;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* aie2_ctx.c: the half that does not touch the scheduler                                       */
-
-/** Response handler of CONFIG_CU (aie2_config_cu_resp_handler: a PM put, not modelled). */
-export function aie2_config_cu_resp_handler(_hwctx: unknown, _data: number | null): number {
-  return 0;
-}
-
-/** aie2_cmd_get_out_fence: the fence at timeline point `seq`, with a reference, or null. */
-export function aie2_cmd_get_out_fence(priv: aie2_hwctx_priv_common, seq: number): dma_fence | null {
-  if (priv.syncobj_fence === null || seq !== priv.seq - 1) return null;
-  return dma_fence_get(priv.syncobj_fence);
-}
-
-/** aie2_hwctx_wait_for_idle: wait up to 2 s for the last command's out fence. May sleep. */
-export function* aie2_hwctx_wait_for_idle(hwctx: amdxdna_hwctx): Sleepable {
-  const priv = hwctx.priv!;
-  const fence = aie2_cmd_get_out_fence(priv, priv.seq - 1);
-  if (fence === null) return;
-  const k = hwctx.kernel;
-  const left = yield* dma_fence_wait_timeout(fence, false, k.jiffies.msecs_to_jiffies(2000));
-  if (left === 0) k.tp('amdxdna_debug_point', { name: hwctx.name, seq: priv.seq - 1, str: 'wait for idle timed out' });
-  dma_fence_put(fence);
-}
-
-/** drm_syncobj_add_point with a preallocated chain: the point at `seq` is `fence`. */
-export function aie2_syncobj_add_point(k: Kernel, priv: aie2_hwctx_priv_common, chain: Allocation, fence: dma_fence): void {
-  dma_fence_put(priv.syncobj_fence);
-  kfree(k, priv.syncobj_chain);
-  priv.syncobj_fence = dma_fence_get(fence);
-  priv.syncobj_chain = chain;
-}
-
-/** aie2_ctx_syncobj_destroy: drop the syncobj (its latest point). */
-export function aie2_ctx_syncobj_destroy(k: Kernel, priv: aie2_hwctx_priv_common): void {
-  dma_fence_put(priv.syncobj_fence);
-  kfree(k, priv.syncobj_chain);
-  priv.syncobj_fence = null;
-  priv.syncobj_chain = null;
-}
-
-/** dma_fence_chain_alloc (GFP_KERNEL). */
-export function dma_fence_chain_alloc(k: Kernel): Allocation | null {
-  return kmalloc(k, 72, GFP_KERNEL, 'dma_fence_chain');
-}
-
-/**
- * aie2_hwctx_cu_config: CONFIG_CU to the firmware, status READY. Under dev_lock. Returns 0 or
- * -EINVAL if not in INIT (no re-config).
- */
-export function aie2_hwctx_cu_config(hwctx: amdxdna_hwctx): number {
-  if (hwctx.status !== HWCTX_STAT_INIT) return -EINVAL;
-  const ret = aie2_config_cu(hwctx, aie2_config_cu_resp_handler);
-  if (ret !== 0) return ret;
-  hwctx.status = HWCTX_STAT_READY;
-  return 0;
-}
-
-/**
- * The io_lock priming of aie2_hwctx_init: fs_reclaim_acquire; might_lock(io_lock);
- * fs_reclaim_release, i.e. "io_lock may be taken under reclaim", so allocating with
- * GFP_KERNEL while holding it is reported.
- */
-export function aie2_prime_io_lock(k: Kernel, io_lock: mutex): void {
-  lock_map_acquire(k.fs_reclaim, 'aie2_hwctx_init: fs_reclaim_acquire(GFP_KERNEL)');
-  might_lock(io_lock, 'aie2_hwctx_init: might_lock(&priv->io_lock)');
-  lock_map_release(k.fs_reclaim);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -417,11 +413,9 @@ export interface aie2_binding {
   readonly name: 'drm_sched' | 'drm_dep';
   /** A zeroed job (the binding's struct amdxdna_sched_job), kzalloc'ed; null on -ENOMEM. */
   job_alloc(k: Kernel): amdxdna_sched_job_common | null;
-  /** Free a job cmd_submit refused (amdxdna_cmd_submit's error path: kfree, no put). */
-  job_free_unsubmitted(job: amdxdna_sched_job_common): void;
   /** aie2_hwctx_init, under dev_lock. Returns 0 or a negative errno. Does not sleep (README). */
   hwctx_init(hwctx: amdxdna_hwctx): number;
-  /** aie2_hwctx_fini, under dev_lock. May sleep. */
+  /** aie2_hwctx_fini, called with dev_lock held (7.0 on drm_sched drops it while jobs drain). May sleep. */
   hwctx_fini(hwctx: amdxdna_hwctx): Sleepable;
   /**
    * aie2_cmd_submit: returns 0 with job.seq set and a new reference to the out fence in

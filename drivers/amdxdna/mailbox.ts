@@ -1,8 +1,11 @@
 /**
  * The driver half of the NPU transport, shared by both bindings and knowing nothing of either
- * scheduler: drivers/accel/amdxdna/amdxdna_mailbox.c (channels: send, MSI-X handler, rx work,
- * stop/destroy), amdxdna_mailbox_helper.c (xdna_send_msg_wait) and the context half of
- * aie2_message.c (create/destroy context, map host buffer, config CU, execbuf).
+ * scheduler: drivers/accel/amdxdna/amdxdna_mailbox.c @6ff9385c (channels: send, MSI-X handler,
+ * rx work, stop/destroy), amdxdna_mailbox_helper.c (xdna_send_msg_wait) and the context half of
+ * aie2_message.c @00ffe45e (create/destroy context, map host buffer, config CU, execbuf). These
+ * paths are the same in both eras; 7.0 sends commands as one-entry command chains
+ * (force_cmdlist, aie2_cmdlist_single_execbuf), which the model does not tell apart from
+ * EXECUTE_BUFFER (same response states).
  *
  * Completion path of a command, as upstream: firmware response -> MSI-X (hardirq:
  * mailbox_irq_handler queues rx_work) -> mailbox_rx_worker on the channel's single-threaded
@@ -32,6 +35,13 @@ export const RX_TIMEOUT_MS = 5000;
 /** sizeof(struct mailbox_msg) + an execute_buffer_req package (16 + 80 bytes). */
 const MAILBOX_MSG_SIZE = 144;
 const MAILBOX_CHANNEL_SIZE = 256;
+/**
+ * The allocation sites, named by function and upstream file (amdxdna_mailbox.c @6ff9385c, as
+ * in 7.0): the kmalloc tag becomes the lockdep site `kmalloc(<tag>, GFP_KERNEL)`, which
+ * violation triage groups by.
+ */
+const MAILBOX_MSG_TAG = 'struct mailbox_msg in xdna_mailbox_send_msg() of drivers/accel/amdxdna/amdxdna_mailbox.c';
+const MAILBOX_CHANNEL_TAG = 'struct mailbox_channel in xdna_mailbox_create_channel() of drivers/accel/amdxdna/amdxdna_mailbox.c';
 
 /** Per-message handler: `data` is the response status word, or null when the channel is destroyed. */
 export type mailbox_notify_cb = (handle: any, data: number | null, value: number) => number;
@@ -81,6 +91,8 @@ export class mailbox_channel {
   bad_state = false;
   destroyed = false;
   alloc: Allocation | null = null;
+  /** The channel as a kernel object (also without upstream_gfp): one left after teardown is a leak. */
+  readonly lifetime_id: number;
   /** Fault injection: the next send fails with this negative errno (0: none). */
   send_error = 0;
 
@@ -90,6 +102,7 @@ export class mailbox_channel {
     this.name = name;
     this.work_q = alloc_ordered_workqueue(mb.kernel, 'xdna_mailbox', WQ_MEM_RECLAIM);
     this.rx_work = INIT_WORK(mb.kernel, mailbox_rx_worker, '&mb_chann->rx_work', this);
+    this.lifetime_id = mb.kernel.lifetime.track('mailbox_channel', name);
   }
 }
 
@@ -135,7 +148,7 @@ function mailbox_rx_worker(work: work_struct): void {
 function mailbox_msg_alloc(mb: xdna_mailbox): mailbox_msg | null {
   const msg = new mailbox_msg();
   if (mb.upstream_gfp) {
-    msg.alloc = kmalloc(mb.kernel, MAILBOX_MSG_SIZE, GFP_KERNEL, 'mailbox_msg');
+    msg.alloc = kmalloc(mb.kernel, MAILBOX_MSG_SIZE, GFP_KERNEL, MAILBOX_MSG_TAG);
     if (msg.alloc === null) return null;
   }
   return msg;
@@ -183,7 +196,7 @@ export function xdna_mailbox_create_channel(mb: xdna_mailbox, rings: mailbox_rin
   const k = mb.kernel;
   let alloc: Allocation | null = null;
   if (mb.upstream_gfp) {
-    alloc = kmalloc(k, MAILBOX_CHANNEL_SIZE, GFP_KERNEL, 'mailbox_channel');
+    alloc = kmalloc(k, MAILBOX_CHANNEL_SIZE, GFP_KERNEL, MAILBOX_CHANNEL_TAG);
     if (alloc === null) return null;
   }
   const chann = new mailbox_channel(mb, rings, name);
@@ -217,6 +230,7 @@ export function* xdna_mailbox_destroy_channel(chann: mailbox_channel): Sleepable
   chann.rings.i2x.length = 0;
   if (chann.alloc !== null) kfree(mb.kernel, chann.alloc);
   chann.alloc = null;
+  mb.kernel.lifetime.free(chann.lifetime_id, 'xdna_mailbox_destroy_channel: kfree(mb_chann)');
 }
 
 /* ------------------------------------------------------------------------------------------ */

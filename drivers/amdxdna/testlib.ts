@@ -16,7 +16,7 @@ export interface Rig {
 }
 
 /** A kernel recording its trace and a device; upstream_gfp off unless a test looks for that finding. */
-export function rig(backend: Backend, driver: Record<string, number | boolean> = {}): Rig {
+export function rig(backend: Backend, driver: Record<string, number | boolean | string> = {}): Rig {
   const kernel = new Kernel({ trace: 'record', init_name: 'test' });
   const dev = new AmdxdnaDevice(kernel, backend, { driver: { upstream_gfp: false, ...driver } });
   return { kernel, dev };

@@ -26,10 +26,11 @@ import type {
   QueueHandle, QueueOptions, QueueState,
 } from '@deplab/driver-api';
 import {
-  HWCTX_STAT_READY, MAX_HWCTX_ID, aie2_hwctx_cu_config, amdxdna_client, amdxdna_dev, amdxdna_fence_create,
+  HWCTX_STAT_READY, MAX_HWCTX_ID, XDNA_ERAS, amdxdna_client, amdxdna_dev, amdxdna_fence_create,
   amdxdna_hwctx, mmput, srcu_read_lock, srcu_read_unlock, synchronize_srcu,
-  type aie2_binding, type xdna_options,
+  type aie2_binding, type xdna_era, type xdna_options,
 } from './amdxdna_ctx.ts';
+import { aie2_hwctx_cu_config, aie2_job_kfree } from './aie2_ctx.ts';
 import {
   AIE2_STATUS_AIE_INSTRUCTION_ERROR, amdxdna_cmd_bo, npu_cmd_complete_manual, npu_cmd_hang, npu_device,
   npu_fw_ctx_inject_error,
@@ -55,15 +56,26 @@ export function amdxdna_drm_open(xdna: amdxdna_dev, id: number, name: string): a
 
 /**
  * amdxdna_hwctx_destroy_rcu: wait until no submit ioctl uses the hwctx (synchronize_srcu),
- * then hwctx_fini under dev_lock, then free it. May sleep.
+ * then hwctx_fini, then free it. 7.0: the caller holds dev_lock (amdxdna_ctx.c @1aa82181);
+ * 6.18: taken here around hwctx_fini. May sleep.
  */
 function* amdxdna_hwctx_destroy_rcu(hwctx: amdxdna_hwctx): Sleepable {
   const xdna = hwctx.client.xdna;
+  const locks = xdna.options.era === '6.18';
   yield* synchronize_srcu(hwctx.client.hwctx_srcu);
-  yield* mutex_lock_sleepable(xdna.dev_lock, 'amdxdna_hwctx_destroy_rcu: mutex_lock(&xdna->dev_lock)');
+  if (locks) yield* mutex_lock_sleepable(xdna.dev_lock, 'amdxdna_hwctx_destroy_rcu: mutex_lock(&xdna->dev_lock)');
   yield* xdna.binding.hwctx_fini(hwctx);
-  mutex_unlock(xdna.dev_lock);
+  if (locks) mutex_unlock(xdna.dev_lock);
   kfree(xdna.kernel, hwctx.alloc);
+}
+
+/** The lock the 7.0 callers of amdxdna_hwctx_destroy_rcu take (none in 6.18: it takes dev_lock itself). */
+function* dev_lock_7_0(xdna: amdxdna_dev, site: string): Sleepable {
+  if (xdna.options.era === '7.0') yield* mutex_lock_sleepable(xdna.dev_lock, site);
+}
+
+function dev_unlock_7_0(xdna: amdxdna_dev): void {
+  if (xdna.options.era === '7.0') mutex_unlock(xdna.dev_lock);
 }
 
 /** amdxdna_hwctx_remove_all: destroy every hwctx of the client (close and remove only). May sleep. */
@@ -92,27 +104,45 @@ function* drm_dev_unplug(xdna: amdxdna_dev): Sleepable {
 }
 
 /**
- * amdxdna_drm_close (postclose -> amdxdna_client_cleanup): inside drm_dev_enter, take the client
- * off the device list and destroy every hwctx synchronously; then free the client. After an
- * unplug, remove already destroyed the hwctxs. May sleep.
+ * amdxdna_client_cleanup: take the client off the device list, destroy every hwctx
+ * synchronously, free the client (7.0: here, under dev_lock, by close or by remove; 6.18: by
+ * close only). May sleep.
  */
-export function* amdxdna_drm_close(client: amdxdna_client): Sleepable {
+function* amdxdna_client_cleanup(client: amdxdna_client): Sleepable {
   const xdna = client.xdna;
-  if (drm_dev_enter(xdna)) {
-    const i = xdna.client_list.indexOf(client);
-    if (i >= 0) xdna.client_list.splice(i, 1);
-    yield* amdxdna_hwctx_remove_all(client);
-    drm_dev_exit(xdna);
-  }
-  kfree(xdna.kernel, client.alloc);
+  const i = xdna.client_list.indexOf(client);
+  if (i >= 0) xdna.client_list.splice(i, 1);
+  yield* amdxdna_hwctx_remove_all(client);
+  if (xdna.options.era === '7.0') amdxdna_client_free(client);
+}
+
+function amdxdna_client_free(client: amdxdna_client): void {
+  kfree(client.xdna.kernel, client.alloc);
   client.alloc = null;
 }
 
 /**
+ * amdxdna_drm_close: postclose (7.0; 6.18's .flush did the same work) inside drm_dev_enter,
+ * with dev_lock (7.0; 6.18 takes it per hwctx): amdxdna_client_cleanup. After an unplug,
+ * remove already destroyed the hwctxs (and in 7.0 freed the client). May sleep.
+ */
+export function* amdxdna_drm_close(client: amdxdna_client): Sleepable {
+  const xdna = client.xdna;
+  if (drm_dev_enter(xdna)) {
+    yield* dev_lock_7_0(xdna, 'amdxdna_drm_close: mutex_lock(&xdna->dev_lock)');
+    yield* amdxdna_client_cleanup(client);
+    dev_unlock_7_0(xdna);
+    drm_dev_exit(xdna);
+  }
+  if (xdna.options.era === '6.18') amdxdna_client_free(client);
+}
+
+/**
  * amdxdna_remove: drm_dev_unplug (new ioctls fail with -ENODEV; closes and hwctx ioctls in
- * progress are waited for), then, dropping dev_lock around each, every remaining client's
- * hwctxs destroyed, then the binding's device fini (drm_dep: the unload barrier) with dev_lock
- * dropped, then under dev_lock the management channel. May sleep.
+ * progress are waited for), then under dev_lock every remaining client cleaned up (6.18: dev_lock
+ * dropped around each client, its hwctx destroy takes it), then the binding's device fini
+ * (drm_dep: the unload barrier) with dev_lock dropped, then under dev_lock the management
+ * channel. May sleep.
  *
  * Deviation: upstream runs ops->fini under dev_lock. The barrier cannot go there: it waits
  * for every queue's last job reference, and a timeout handler holding one sleeps on dev_lock
@@ -121,12 +151,12 @@ export function* amdxdna_drm_close(client: amdxdna_client): Sleepable {
 export function* amdxdna_remove(xdna: amdxdna_dev): Sleepable {
   yield* drm_dev_unplug(xdna);
   const site = 'amdxdna_remove: mutex_lock(&xdna->dev_lock)';
+  const relock = xdna.options.era === '6.18';
   yield* mutex_lock_sleepable(xdna.dev_lock, site);
   for (let client = xdna.client_list[0]; client !== undefined; client = xdna.client_list[0]) {
-    xdna.client_list.shift();
-    mutex_unlock(xdna.dev_lock);
-    yield* amdxdna_hwctx_remove_all(client);
-    yield* mutex_lock_sleepable(xdna.dev_lock, site);
+    if (relock) mutex_unlock(xdna.dev_lock);
+    yield* amdxdna_client_cleanup(client);
+    if (relock) yield* mutex_lock_sleepable(xdna.dev_lock, site);
   }
   mutex_unlock(xdna.dev_lock);
   yield* xdna.binding.device_fini(xdna);
@@ -182,10 +212,14 @@ function amdxdna_create_hwctx(client: amdxdna_client): amdxdna_hwctx | number {
   return hwctx;
 }
 
-/** amdxdna_drm_destroy_hwctx_ioctl: xa_erase, then the synchronous destroy. May sleep. */
+/**
+ * amdxdna_drm_destroy_hwctx_ioctl: xa_erase, then the synchronous destroy; 7.0 holds dev_lock
+ * across both (so synchronize_srcu waits for a sleeping submitter under it). May sleep.
+ */
 export function* amdxdna_drm_destroy_hwctx_ioctl(client: amdxdna_client, handle: number): Sleepable<number> {
   const xdna = client.xdna;
   if (!drm_dev_enter(xdna)) return -ENODEV;
+  yield* dev_lock_7_0(xdna, 'amdxdna_drm_destroy_hwctx_ioctl: mutex_lock(&xdna->dev_lock)');
   const hwctx = client.hwctx_xa.get(handle);
   let ret = -EINVAL;
   if (hwctx !== undefined) {
@@ -193,6 +227,7 @@ export function* amdxdna_drm_destroy_hwctx_ioctl(client: amdxdna_client, handle:
     yield* amdxdna_hwctx_destroy_rcu(hwctx);
     ret = 0;
   }
+  dev_unlock_7_0(xdna);
   drm_dev_exit(xdna);
   return ret;
 }
@@ -225,7 +260,7 @@ export function* amdxdna_cmd_submit(client: amdxdna_client, cmd_bo: amdxdna_cmd_
   }
   srcu_read_unlock(client.hwctx_srcu, idx);
   if (ret !== 0) {
-    xdna.binding.job_free_unsubmitted(job);
+    aie2_job_kfree(job); // amdxdna_cmd_submit's error path: kfree, no put
     return ret;
   }
   if (k.trace.enabled) k.tp('amdxdna_debug_point', { name: hwctx!.name, seq: out.seq, str: 'job pushed' });
@@ -281,7 +316,7 @@ interface XdnaClient extends ClientHandle {
   closed: boolean;
 }
 
-const OPTION_KEYS = ['upstream_gfp', 'dep_flags', 'dep_abort_error', 'close_is_exit'] as const;
+const OPTION_KEYS = ['era', 'upstream_gfp', 'dep_flags', 'dep_abort_error', 'close_is_exit'] as const;
 
 function parse_options(options: DeviceOptions | undefined): xdna_options {
   const d = options?.driver ?? {};
@@ -300,7 +335,12 @@ function parse_options(options: DeviceOptions | undefined): xdna_options {
     if (typeof v !== 'number' || !Number.isInteger(v)) throw new RangeError(`amdxdna: option ${key} must be an integer`);
     return v;
   };
+  const era = d.era ?? '7.0';
+  if (!(XDNA_ERAS as readonly unknown[]).includes(era)) {
+    throw new RangeError(`amdxdna: option era must be one of ${XDNA_ERAS.map((e) => `'${e}'`).join(', ')} (got ${JSON.stringify(era)})`);
+  }
   return {
+    era: era as xdna_era,
     upstream_gfp: bool('upstream_gfp', true),
     dep_flags: int('dep_flags', 0),
     dep_abort_error: int('dep_abort_error', 0),
@@ -470,6 +510,11 @@ export class AmdxdnaDevice implements Device {
   /** The ERT state word userspace reads from the job's command BO. */
   cmd_state(job: JobHandle): number {
     return this.entry(job)?.cmd.state ?? 0;
+  }
+
+  /** Whether the NPU ever started executing the job's command. */
+  cmd_started(job: JobHandle): boolean {
+    return (this.entry(job)?.cmd.started_ns ?? -1) >= 0;
   }
 
   /** The timeline point (seq) EXEC_CMD returned for the job. */

@@ -1,11 +1,14 @@
 /**
- * The same scenarios on drm_sched and drm_dep: identical per-job outcomes, except the
- * differences README.md "Differences between the bindings" lists, asserted here by name.
+ * The same scenarios on drm_sched and drm_dep: identical per-job outcomes, and the differences
+ * README.md "Differences between the bindings" lists, asserted here by name.
  */
 import { describe, expect, it } from 'vitest';
 import { EINVAL, ETIMEDOUT } from '@deplab/sim';
 import type { Backend, JobHandle } from '@deplab/driver-api';
-import { MS, S, done_at, outcome, queue, rig, run, submit, sw_fence, sw_signal, teardown, violations } from './panthor.testlib.ts';
+import {
+  MS, S, hang_behind_stream, outcome, queue, rig, rotating_hang, run, starved_group, submit, sw_fence, sw_signal, teardown,
+  trace_times, violations,
+} from './panthor.testlib.ts';
 
 type Outcome = 'pending' | number;
 
@@ -40,7 +43,7 @@ function mixed(backend: Backend): { outcomes: Outcome[]; leaks: number; violatio
   }
   r.k.run_for(2 * S);
   run(r, r.dev.close_client(d)); // Ctrl-C with a job waiting on ext
-  // Long enough for both bindings to have found the hang (#evicted-tdr-granularity).
+  // Long enough for the hang in b's rotating group to use up 5 s of slot time.
   r.k.run_for(12 * S);
   sw_signal(ext);
   r.k.run_for(100 * MS);
@@ -81,105 +84,99 @@ describe('panthor: drm_sched and drm_dep give the same per-job outcomes', () => 
   });
 });
 
+describe('panthor: the pre-6.19 per-job TDR differences are gone (v7.0 per-queue timeout on both)', () => {
+  /**
+   * Before 6.19 the timeout was drm_sched's per-job TDR, parked while the group had no slot,
+   * and drm_dep (which cannot park its timer) needed a residency budget: a starved group with
+   * two jobs was killed on drm_sched only, a stream behind a hang postponed detection on
+   * drm_sched only, and a hang in a rotating group was found up to 5 s later on drm_dep. Since
+   * the timeout is the driver's, both bindings give the same outcomes at the same instants.
+   */
+  const clean = { leaks: 0, violations: [] };
+
+  it('former #starved-group-tdr: a group that never gets a slot is not killed on either binding', () => {
+    const s = starved_group('sched', 2);
+    const d = starved_group('dep', 2);
+    expect(s).toMatchObject({ ...clean, low: [0, 0] });
+    expect(d).toMatchObject({ ...clean, low: [0, 0] });
+    // Both run once HIGH is done (~8 s); drm_dep's submit path is a few us slower.
+    expect(s.low_done_at[0]).toBeGreaterThan(8 * S);
+    s.low_done_at.forEach((t, i) => expect(Math.abs(t - d.low_done_at[i])).toBeLessThan(100_000));
+  });
+
+  it('former #evicted-tdr-granularity: a hang in a rotating group dies at the same instant on both', () => {
+    const s = rotating_hang('sched');
+    const d = rotating_hang('dep');
+    expect(s).toMatchObject({ ...clean, busy: 0, late: -EINVAL });
+    expect({ ...d, killed_at: 0 }).toEqual({ ...s, killed_at: 0 });
+    expect(Math.abs(s.killed_at - d.killed_at)).toBeLessThan(100_000);
+  });
+
+  it('former #busy-queue-postpones-tdr: a stream behind a hung job ends the same way on both', () => {
+    const s = hang_behind_stream('sched');
+    const d = hang_behind_stream('dep');
+    expect(s).toMatchObject({ ...clean, later: [-ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT], refused: [-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL] });
+    expect({ ...d, killed_at: 0 }).toEqual({ ...s, killed_at: 0 });
+    expect(Math.abs(s.killed_at - d.killed_at)).toBeLessThan(100_000);
+  });
+});
+
 describe('panthor: where drm_sched and drm_dep differ (README "Differences between the bindings")', () => {
   /**
-   * #starved-group-tdr: a LOW group that never gets a slot (a HIGH group keeps the only one
-   * busy) with two jobs pushed while it waits. drm_sched: run_job parks the TDR for the first
-   * job (drm_sched_suspend_timeout), but drm_sched_job_begin of the second re-arms it
-   * (mod_delayed_work at every job start) and timeout_suspended stops run_job from parking it
-   * again: after 5 s the starved group is killed. drm_dep: no job_begin re-arm, and the residency
-   * budget stays paused while the group has no slot: the jobs run once HIGH is done.
+   * #timeout-entry: the queue timeout work reports a hang with drm_sched_fault() on drm_sched
+   * and drm_dep_queue_trigger_timeout() on drm_dep; each scheduler then runs its own TDR work
+   * once (drm_sched_job_timedout / drm_dep_queue_tdr_work) on panthor-reset-wq, which calls
+   * queue_timedout_job. Same instant, same outcome, different tracepoints.
    */
-  it('#starved-group-tdr: a starved group with two jobs is killed on drm_sched, not on drm_dep', () => {
-    const starved = (backend: Backend, low_jobs: number): Outcome[] => {
-      const r = rig(backend, { csg_slots: 1 });
-      const h = r.dev.open_client('high');
-      const l = r.dev.open_client('low');
-      const hq = queue(r, h, 'render', 'high');
-      const lq = queue(r, l, 'render', 'low');
-      const high = Array.from({ length: 8 }, () => submit(r, hq, 1 * S)); // busy for 8 s
-      r.k.run_for(10 * MS);
-      const low = Array.from({ length: low_jobs }, () => submit(r, lq, 1 * MS));
-      r.k.run_for(9 * S);
-      expect(high.map(outcome)).toEqual(high.map(() => 0));
-      const out = low.map(outcome);
-      expect(teardown(r, [h, l])).toBe(0);
-      expect(violations(r)).toEqual([]);
-      return out;
-    };
-    expect(starved('sched', 1)).toEqual([0]);
-    expect(starved('dep', 1)).toEqual([0]);
-    expect(starved('sched', 2)).toEqual([-ETIMEDOUT, -ETIMEDOUT]);
-    expect(starved('dep', 2)).toEqual([0, 0]);
-  });
-
-  /**
-   * #evicted-tdr-granularity: a hung job in a group that spends part of its timeout evicted.
-   * drm_sched parks and resumes the TDR timer itself, so the group dies after 5 s of residency.
-   * drm_dep cannot park its timer [I]: when it fires before the residency budget is used up the
-   * driver answers NO_HANG and drm_dep re-arms a full period, so the hang is found at the next
-   * multiple of the timeout. A job submitted in between is rejected on drm_sched (-EINVAL) and
-   * accepted, then timed out, on drm_dep.
-   */
-  it('#evicted-tdr-granularity: a hang in a rotating group is found later on drm_dep', () => {
-    const evicted = (backend: Backend) => {
-      const r = rig(backend, { csg_slots: 1 });
-      const a = r.dev.open_client('a');
-      const b = r.dev.open_client('b');
-      const aq = queue(r, a);
-      const bq = queue(r, b);
-      const hung = submit(r, aq, 1 * MS, [], true);
-      const busy = submit(r, bq, 2 * S); // shares the slot with a for ~4 s
-      r.k.run_for(8 * S);
-      const late = r.k.run_task(r.dev.submit(aq, { duration_ns: 1 * MS, deps: [] }));
-      r.k.run_for(4 * S);
-      const res = { killed_at: done_at(hung), busy: outcome(busy), late: typeof late === 'number' ? late : outcome(late) };
-      expect(teardown(r, [a, b])).toBe(0);
-      expect(violations(r)).toEqual([]);
-      return res;
-    };
-    const s = evicted('sched');
-    const d = evicted('dep');
-    expect(s.busy).toBe(0);
-    expect(d.busy).toBe(0);
-    expect(s.killed_at).toBeGreaterThan(6.9 * S); // ~2 s resident while rotating + 3 s alone
-    expect(s.killed_at).toBeLessThan(7.2 * S);
-    expect(d.killed_at).toBeGreaterThan(10 * S);
-    expect(d.killed_at).toBeLessThan(10.1 * S);
-    expect(s.late).toBe(-EINVAL);
-    expect(d.late).toBe(-ETIMEDOUT);
-  });
-
-  /**
-   * #busy-queue-postpones-tdr: jobs keep arriving behind a hung one. drm_sched re-arms the TDR
-   * at every job start, so the hang is found 5 s after the last submission; drm_dep times the
-   * head job, finds it 5 s after it became the head, and later submits fail with -EINVAL.
-   */
-  it('#busy-queue-postpones-tdr: a stream behind a hung job delays its detection on drm_sched only', () => {
-    const stream = (backend: Backend) => {
-      const r = rig(backend);
+  it('#timeout-entry: the hang reaches each scheduler through its own TDR work, at the same instant', () => {
+    const run_hang = (backend: Backend) => {
+      const r = rig(backend, {}, 'record');
       const c = r.dev.open_client('app');
       const q = queue(r, c);
       const hung = submit(r, q, 1 * MS, [], true);
-      const later: (JobHandle | number)[] = [];
-      r.k.run_for(500 * MS);
-      for (let i = 0; i < 9; i++) {
-        r.k.run_for(1 * S);
-        later.push(r.k.run_task(r.dev.submit(q, { duration_ns: 1 * MS, deps: [] })));
-      }
-      r.k.run_for(10 * S);
-      const res = { killed_at: done_at(hung), later: later.map((j) => (typeof j === 'number' ? j : outcome(j))) };
+      r.k.run_for(6 * S);
+      const res = {
+        outcome: outcome(hung),
+        fired: trace_times(r, 'panthor_queue_timeout'),
+        sched_tdr: trace_times(r, 'drm_sched_job_timedout').length,
+        dep_tdr: trace_times(r, 'drm_dep_job_timedout').length,
+      };
       expect(teardown(r, [c])).toBe(0);
       expect(violations(r)).toEqual([]);
       return res;
     };
-    const s = stream('sched');
-    const d = stream('dep');
-    expect(s.killed_at).toBeGreaterThan(14.5 * S); // 5 s after the 9th submission (t = 9.5 s)
-    expect(s.killed_at).toBeLessThan(14.6 * S);
-    expect(s.later).toEqual(s.later.map(() => -ETIMEDOUT));
-    expect(d.killed_at).toBeGreaterThan(5 * S);
-    expect(d.killed_at).toBeLessThan(5.1 * S);
-    expect(d.later).toEqual([-ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
+    const s = run_hang('sched');
+    const d = run_hang('dep');
+    expect([s.outcome, d.outcome]).toEqual([-ETIMEDOUT, -ETIMEDOUT]);
+    expect(s.fired).toHaveLength(1);
+    expect(d.fired).toHaveLength(1);
+    expect(Math.abs(s.fired[0] - d.fired[0])).toBeLessThan(100_000);
+    expect([s.sched_tdr, s.dep_tdr]).toEqual([1, 0]);
+    expect([d.sched_tdr, d.dep_tdr]).toEqual([0, 1]);
+  });
+
+  /**
+   * #queue-free-later: group_release_work frees each queue at the end of group_free_queue on
+   * drm_sched (kfree(queue)); on drm_dep it drops the last queue reference and kfree(queue)
+   * comes from ops.free_queue once drm_dep's asynchronous teardown is done.
+   */
+  it('#queue-free-later: at group release drm_sched has freed its queues, drm_dep frees them a step later', () => {
+    const live_at_release = (backend: Backend): [number, number] => {
+      const r = rig(backend, {}, 'record');
+      const c = r.dev.open_client('app');
+      queue(r, c);
+      r.k.run_for(1 * MS);
+      run(r, r.dev.close_client(c));
+      const live = () => r.k.lifetime.live().filter((o) => o.type === 'kmalloc:panthor_queue').length;
+      r.k.run_until(() => trace_times(r, 'panthor_group_release').length > 0, r.k.now() + 1 * S);
+      const at_release = live();
+      r.k.run_for(10 * MS);
+      const after = live();
+      expect(teardown(r, [])).toBe(0);
+      expect(violations(r)).toEqual([]);
+      return [at_release, after];
+    };
+    expect(live_at_release('sched')).toEqual([0, 0]);
+    expect(live_at_release('dep')).toEqual([3, 0]);
   });
 });

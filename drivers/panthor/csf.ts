@@ -3,7 +3,9 @@
  * drivers/gpu/drm/panthor/panthor_sched.c (groups, CSG slots, the tick, FW event processing,
  * sync-object updates, group termination and release, the reset sequence) and the bits of
  * panthor_device.c (reset work), panthor_fw.c (JOB IRQ) and panthor_mmu.c (VMs, VM_BIND ops)
- * that do not touch the job scheduler. Everything that does touch it goes through
+ * that do not touch the job scheduler, including the job timeout, which panthor owns per
+ * queue since 6.19 (the v7.0 state is modelled; panthor_sched.c @f39b6c46 plus the commits
+ * named at "The queue timeout"). Everything that does touch the job scheduler goes through
  * PanthorBinding, which on-sched.ts (drm_sched, as upstream) and on-dep.ts (drm_dep, the RFC
  * conversion as inferred) implement; the two files are therefore the conversion.
  *
@@ -21,12 +23,13 @@
  *     (its queues have no job yet).
  */
 import {
-  ECANCELED, EINVAL, ENODEV, ETIMEDOUT, GFP_KERNEL, INIT_DELAYED_WORK, INIT_WORK,
+  ECANCELED, EINVAL, ENODEV, ETIMEDOUT, GFP_KERNEL, INIT_DELAYED_WORK, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
   WQ_MEM_RECLAIM, WQ_UNBOUND, alloc_ordered_workqueue, alloc_workqueue, cancel_delayed_work,
-  cancel_delayed_work_sync, cancel_work_sync, dma_fence, dma_fence_begin_signalling, dma_fence_end_signalling,
-  dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_set_error, dma_fence_signal_locked, fsleep, kfree,
-  kmalloc, kref, kref_get, kref_put, lockdep_assert_held, mod_delayed_work, mutex, mutex_lock,
-  mutex_lock_sleepable, mutex_unlock, queue_work, spin_lock, spin_lock_init, spin_unlock,
+  cancel_delayed_work_sync, cancel_work_sync, delayed_work_timer_expires_ns, disable_delayed_work_sync, dma_fence,
+  dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get, dma_fence_init, dma_fence_put,
+  dma_fence_set_error, dma_fence_signal_locked, enable_delayed_work, fsleep, kfree, kmalloc, kref, kref_get,
+  kref_put, lockdep_assert_held, mod_delayed_work, mutex, mutex_lock, mutex_lock_sleepable, mutex_unlock,
+  queue_work, spin_lock, spin_lock_init, spin_unlock,
   type Allocation, type Kernel, type Sleepable, type delayed_work, type dma_fence_ops, type spinlock_t,
   type work_struct, type workqueue_struct,
 } from '@deplab/sim';
@@ -113,6 +116,38 @@ export interface PanthorVmBindJob {
 }
 
 /**
+ * The job classes' driver fields, added onto the binding's scheduler job class (drm_sched_job
+ * or drm_dep_job, the C structs' `base`) as TypeScript mixins; the mixin idiom requires a
+ * constructor type taking any[].
+ */
+type SchedulerJobClass = new (...args: any[]) => object;
+
+/** struct panthor_job's own fields on a scheduler job class (PanthorJob minus kernel/credits). */
+export function panthor_job_base<B extends SchedulerJobClass>(Base: B) {
+  return class extends Base {
+    group: panthor_group | null = null;
+    queue_idx = 0;
+    call_size = 0;
+    readonly hw: panthor_fw_ring_entry = new panthor_fw_ring_entry(this);
+    done_fence: dma_fence | null = null;
+    done_alloc: Allocation | null = null;
+    in_flight = false;
+    alloc: Allocation | null = null;
+  };
+}
+
+/** struct panthor_vm_bind_job's own fields on a scheduler job class. */
+export function panthor_vm_bind_job_base<B extends SchedulerJobClass>(Base: B) {
+  return class extends Base {
+    vm: panthor_vm | null = null;
+    op_ns = 0;
+    alloc: Allocation | null = null;
+    op_ctx: Allocation | null = null;
+    cleanup_op_ctx_work: work_struct | null = null;
+  };
+}
+
+/**
  * Everything panthor does with the job scheduler. on-sched.ts implements it on drm_sched (as
  * upstream), on-dep.ts on drm_dep (the RFC conversion, inferred).
  */
@@ -127,16 +162,14 @@ export interface PanthorBinding {
   queue_fini(queue: panthor_queue): Sleepable;
   /** The kfree(queue) at the end of group_free_queue() (or the reference that ends in it). */
   queue_free(queue: panthor_queue): void;
-  /** drm_sched_suspend_timeout() or its replacement: returns the remaining jiffies. */
-  queue_suspend_timeout(queue: panthor_queue): number;
-  /** drm_sched_resume_timeout() or its replacement. */
-  queue_resume_timeout(queue: panthor_queue, remaining: number): void;
-  /** The oldest in-flight job of `queue` changed (the TDR now times a new job). */
-  queue_head_changed(queue: panthor_queue): void;
-  /** The queue's group got (true) or lost (false) its CSG slot (cs_slot_prog/reset_locked). */
-  queue_residency(queue: panthor_queue, resident: boolean): void;
-  /** queue_stop()/queue_start() of the reset path (no bad job). */
-  queue_stop(queue: panthor_queue): Sleepable;
+  /**
+   * The queue's timeout work saw no progress: report it to the job scheduler, whose timeout
+   * handler then runs on ptdev->reset.wq (drm_sched_fault(), drm_dep_queue_trigger_timeout()).
+   */
+  queue_fault(queue: panthor_queue): void;
+  /** The job-scheduler half of queue_stop(): stop submission (`bad_job` from the timeout handler). */
+  queue_stop(queue: panthor_queue, bad_job: PanthorJob | null): Sleepable;
+  /** The job-scheduler half of queue_start(). */
   queue_start(queue: panthor_queue): void;
   job_alloc(ptdev: panthor_device): PanthorJob;
   /** drm_sched_job_init / drm_dep_job_init on the queue. */
@@ -231,22 +264,29 @@ export class panthor_queue {
   readonly group: panthor_group;
   readonly idx: number;
   sched: unknown = null;
-  remaining_time = 0;
-  timeout_suspended = false;
+  /**
+   * queue->timeout: the driver's own timeout work (on ptdev->reset.wq) and, while it is
+   * suspended, the jiffies it has left; MAX_SCHEDULE_TIMEOUT while it runs. `armed_jiffies`
+   * (model only): jiffies when the driver last armed it (see queue_suspend_timeout_locked).
+   */
+  readonly timeout: { readonly work: delayed_work; remaining: number; armed_jiffies: number };
   doorbell_id = -1;
   readonly ringbuf_size: number;
   cs!: panthor_fw_cs;
   fence_ctx!: panthor_fence_ctx;
   alloc: Allocation | null = null;
   ringbuf: Allocation | null = null;
-  /** on-dep.ts's residency budget: resident time used by the head job, and since when resident. */
-  tdr_used_ns = 0;
-  tdr_resident_since = -1;
 
   constructor(group: panthor_group, idx: number, ringbuf_size: number) {
+    const k = group.ptdev.kernel;
     this.group = group;
     this.idx = idx;
     this.ringbuf_size = ringbuf_size;
+    this.timeout = {
+      work: INIT_DELAYED_WORK(k, queue_timeout_work, '&(&queue->timeout.work)->work', this),
+      remaining: k.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS),
+      armed_jiffies: 0,
+    };
   }
 }
 
@@ -516,30 +556,86 @@ function group_unbind_locked(group: panthor_group): void {
   group_put(group);
 }
 
-/** cs_slot_prog_locked(): program the CS and resume a suspended timeout if work is pending. */
-function cs_slot_prog_locked(ptdev: panthor_device, csg_id: number, cs_id: number): void {
-  const queue = ptdev.scheduler.csg_slots[csg_id].group!.queues[cs_id];
-  panthor_fw_cs_prog(ptdev.gpu, csg_id, cs_id, queue.cs);
-  ptdev.binding.queue_residency(queue, true);
-  if (queue.cs.insert !== queue.cs.extract && queue.timeout_suspended) {
-    ptdev.binding.queue_resume_timeout(queue, queue.remaining_time);
-    queue.timeout_suspended = false;
+/* ------------------------------------------------------------------------------------------ */
+/* The queue timeout                                                                            */
+/*
+ * Per queue and driver-owned since 6.19 ("drm/panthor: Make the timeout per-queue instead of
+ * per-job", 345c5b7cc0f8; "drm/panthor: fix queue_reset_timeout_locked", ac5b392a8c35, in 7.0).
+ * The timer runs while the queue has work on a CSG slot, is suspended (the time left saved)
+ * when the queue leaves its slot or runs dry, restarts a full period on every completion, and
+ * on expiry without progress reports a fault to the job scheduler (PanthorBinding.queue_fault).
+ */
+
+/** queue_timeout_is_suspended(): a running timer keeps remaining at MAX_SCHEDULE_TIMEOUT. */
+function queue_timeout_is_suspended(queue: panthor_queue): boolean {
+  return queue.timeout.remaining !== MAX_SCHEDULE_TIMEOUT;
+}
+
+/** queue_reset_timeout_locked(): progress was made; a running timer restarts a full period. */
+function queue_reset_timeout_locked(queue: panthor_queue): void {
+  const ptdev = queue.group.ptdev;
+  lockdep_assert_held(queue.fence_ctx.lock, 'queue_reset_timeout_locked');
+  if (!queue_timeout_is_suspended(queue)) {
+    mod_delayed_work(ptdev.reset.wq, queue.timeout.work, ptdev.kernel.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS));
+    queue.timeout.armed_jiffies = ptdev.kernel.jiffies_now;
   }
 }
 
 /**
- * cs_slot_reset_locked(): the queue leaves its slot; suspend its timeout unless it is blocked
- * on a sync wait (never, here: GPU-side waits are not modelled).
+ * queue_suspend_timeout_locked(): cancel the timer and save the jiffies left (a full period if
+ * it was not armed or nothing is in flight, 0 if it already expired). A blocked queue of an
+ * idle group keeps its timer (the unblocking must come from outside: timebox it); the model
+ * has no GPU-side waits, so that case does not arise. Deviation: `now` is no earlier than the
+ * jiffy the timer was last armed at. Jiffies never go back in the kernel, but a body's local
+ * clock may be behind one that ran before it (README "Body causality"), which made upstream's
+ * WARN_ON_ONCE(remaining > timeout) fire on the model's clock skew (a reset work suspending a
+ * timer that a long tick body had armed "later").
  */
-function cs_slot_reset_locked(ptdev: panthor_device, group: panthor_group, cs_id: number): void {
-  const queue = group.queues[cs_id];
-  ptdev.binding.queue_residency(queue, false);
-  if ((group.blocked_queues & (1 << cs_id)) === 0 && !queue.timeout_suspended) {
-    queue.remaining_time = ptdev.binding.queue_suspend_timeout(queue);
-    queue.timeout_suspended = true;
-    ptdev.kernel.WARN_ON(queue.remaining_time > ptdev.kernel.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS),
-      'cs_slot_reset_locked', `${group.name}/q${cs_id}: remaining time ${queue.remaining_time} above the job timeout`);
+function queue_suspend_timeout_locked(queue: panthor_queue): void {
+  const k = queue.group.ptdev.kernel;
+  const full = k.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS);
+  lockdep_assert_held(queue.fence_ctx.lock, 'queue_suspend_timeout_locked');
+  if (queue_timeout_is_suspended(queue)) return;
+  const job = queue.fence_ctx.in_flight_jobs[0] ?? null;
+  const group = job?.group ?? null;
+  if (group !== null && group_can_run(group) && (group.blocked_queues & (1 << job!.queue_idx)) !== 0 && group_is_idle(group)) return;
+  const now = Math.max(k.jiffies_now, queue.timeout.armed_jiffies);
+  const expires_ns = delayed_work_timer_expires_ns(queue.timeout.work);
+  const qtimeout = expires_ns >= 0 && expires_ns !== Infinity ? k.jiffies.at(expires_ns) : 0;
+  const timer_was_active = cancel_delayed_work(queue.timeout.work);
+  if (!timer_was_active || job === null) queue.timeout.remaining = full;
+  else if (qtimeout > now) queue.timeout.remaining = qtimeout - now;
+  else queue.timeout.remaining = 0;
+  if (k.WARN_ON_ONCE(queue.timeout.remaining > full, 'queue_suspend_timeout_locked')) queue.timeout.remaining = full;
+}
+
+function queue_suspend_timeout(queue: panthor_queue): void {
+  spin_lock(queue.fence_ctx.lock);
+  queue_suspend_timeout_locked(queue);
+  spin_unlock(queue.fence_ctx.lock);
+}
+
+/** queue_resume_timeout(): a suspended timer runs again for the time it had left. */
+function queue_resume_timeout(queue: panthor_queue): void {
+  spin_lock(queue.fence_ctx.lock);
+  if (queue_timeout_is_suspended(queue)) {
+    mod_delayed_work(queue.group.ptdev.reset.wq, queue.timeout.work, queue.timeout.remaining);
+    queue.timeout.armed_jiffies = queue.group.ptdev.kernel.jiffies_now;
+    queue.timeout.remaining = MAX_SCHEDULE_TIMEOUT;
   }
+  spin_unlock(queue.fence_ctx.lock);
+}
+
+/** cs_slot_prog_locked(): program the CS; resume the queue timeout if the ring holds work. */
+function cs_slot_prog_locked(ptdev: panthor_device, csg_id: number, cs_id: number): void {
+  const queue = ptdev.scheduler.csg_slots[csg_id].group!.queues[cs_id];
+  panthor_fw_cs_prog(ptdev.gpu, csg_id, cs_id, queue.cs);
+  if (queue.cs.insert !== queue.cs.extract) queue_resume_timeout(queue);
+}
+
+/** cs_slot_reset_locked(): the queue leaves its slot; its timeout is suspended. */
+function cs_slot_reset_locked(_ptdev: panthor_device, group: panthor_group, cs_id: number): void {
+  queue_suspend_timeout(group.queues[cs_id]);
 }
 
 /** csg_slot_sync_queues_state_locked(): which queues ran dry (no blocked queue here). */
@@ -712,35 +808,34 @@ function sync_upd_work(work: work_struct): void {
 }
 
 /**
- * group_sync_upd_work(): signal every in-flight done fence whose seqno the queue's sync object
- * has reached, in order, inside a signalling section; then drop the in-flight job references.
+ * queue_check_job_completion(): signal, in order and inside a signalling section, every
+ * in-flight done fence whose seqno the queue's sync object reached, then drop those jobs. An
+ * empty queue suspends its timeout (resetting the time left); a retirement restarts it. Returns
+ * whether there was progress (an empty queue counts: the timeout raced the completion).
  */
-function group_sync_upd_work(work: work_struct): void {
-  const group = work.owner as panthor_group;
-  const ptdev = group.ptdev;
+function queue_check_job_completion(queue: panthor_queue): boolean {
+  const ptdev = queue.group.ptdev;
   const k = ptdev.kernel;
-  k.lifetime.use(group.alloc!.id, 'group_sync_upd_work');
-  let done_jobs: PanthorJob[] | null = null;
+  const list = queue.fence_ctx.in_flight_jobs;
+  let progress = false;
+  let retired = 0;
   const cookie = dma_fence_begin_signalling(k);
-  for (let i = 0; i < group.queue_count; i++) {
-    const queue = group.queues[i];
-    const seqno = queue.cs.syncobj_seqno;
-    const list = queue.fence_ctx.in_flight_jobs;
-    let retired = 0;
-    spin_lock(queue.fence_ctx.lock);
-    while (retired < list.length && seqno >= list[retired].done_fence!.seqno) {
-      k.spend(ptdev.costs.sync_upd_ns);
-      dma_fence_signal_locked(list[retired].done_fence!);
-      retired++;
-    }
-    if (retired > 0) {
-      done_jobs ??= [];
-      for (let j = 0; j < retired; j++) done_jobs.push(list[j]);
-      list.splice(0, retired);
-    }
-    spin_unlock(queue.fence_ctx.lock);
-    if (retired > 0 && list.length > 0) ptdev.binding.queue_head_changed(queue);
+  spin_lock(queue.fence_ctx.lock);
+  const seqno = queue.cs.syncobj_seqno;
+  while (retired < list.length && seqno >= list[retired].done_fence!.seqno) {
+    k.spend(ptdev.costs.sync_upd_ns);
+    dma_fence_signal_locked(list[retired].done_fence!);
+    retired++;
   }
+  const done_jobs = retired > 0 ? list.splice(0, retired) : null;
+  if (list.length === 0) {
+    queue_suspend_timeout_locked(queue);
+    progress = true;
+  } else if (done_jobs !== null) {
+    queue_reset_timeout_locked(queue);
+    progress = true;
+  }
+  spin_unlock(queue.fence_ctx.lock);
   dma_fence_end_signalling(k, cookie);
   if (done_jobs !== null) {
     for (const job of done_jobs) {
@@ -748,7 +843,31 @@ function group_sync_upd_work(work: work_struct): void {
       ptdev.binding.job_put(job);
     }
   }
+  return progress;
+}
+
+/** group_sync_upd_work(): check every queue of the group for completed jobs. */
+function group_sync_upd_work(work: work_struct): void {
+  const group = work.owner as panthor_group;
+  const k = group.ptdev.kernel;
+  k.lifetime.use(group.alloc!.id, 'group_sync_upd_work');
+  const cookie = dma_fence_begin_signalling(k);
+  for (const queue of group.queues) queue_check_job_completion(queue);
+  dma_fence_end_signalling(k, cookie);
   group_put(group);
+}
+
+/**
+ * queue_timeout_work() on ptdev->reset.wq: the queue timed out. A last completion check; with
+ * no progress the job scheduler is told, and its timeout handler (panthor_queue_timedout) kills
+ * the group.
+ */
+function queue_timeout_work(work: work_struct): void {
+  const queue = work.owner as panthor_queue;
+  const ptdev = queue.group.ptdev;
+  if (queue_check_job_completion(queue)) return;
+  ptdev.kernel.tp('panthor_queue_timeout', { group: queue.group.name, queue: queue.idx });
+  ptdev.binding.queue_fault(queue);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -794,9 +913,14 @@ function group_term_work(work: work_struct): void {
   group_put(group);
 }
 
-/** group_free_queue(): the scheduler half, then the BOs and the last fence. */
+/**
+ * group_free_queue(): disable the timeout work (a completion may have re-armed it after the
+ * group died: no WARN since "drm/panthor: Drop a WARN_ON() in group_free_queue()", 12/2025),
+ * the scheduler half, then the BOs and the last fence.
+ */
 function* group_free_queue(group: panthor_group, queue: panthor_queue): Sleepable {
   const ptdev = group.ptdev;
+  yield* disable_delayed_work_sync(queue.timeout.work);
   yield* ptdev.binding.queue_fini(queue);
   panthor_fw_cs_destroy(queue.cs);
   kfree(ptdev.kernel, queue.ringbuf);
@@ -1105,7 +1229,8 @@ const panthor_queue_fence_ops: dma_fence_ops = {
  * its dma-fence signalling section. An empty stream borrows the queue's last fence. Otherwise,
  * under sched->lock: a group that cannot run gets -ECANCELED; else the done fence is
  * initialised, the job goes on the ring and the in-flight list, and either the doorbell rings
- * (resident group) or the queue's timeout is suspended and the group scheduled.
+ * and the queue timeout runs (resident group), or the group is scheduled (its queue timeout
+ * starts when it gets a slot).
  * Returns the done fence (a new reference), null, or a negative errno.
  */
 export function queue_run_job(job: PanthorJob): dma_fence | null | number {
@@ -1134,17 +1259,12 @@ export function queue_run_job(job: PanthorJob): dma_fence | null | number {
   spin_lock(queue.fence_ctx.lock);
   queue.fence_ctx.in_flight_jobs.push(job);
   job.in_flight = true;
-  const first = queue.fence_ctx.in_flight_jobs.length === 1;
   spin_unlock(queue.fence_ctx.lock);
-  if (first) ptdev.binding.queue_head_changed(queue);
   if (group.csg_id < 0) {
-    if ((group.blocked_queues & (1 << job.queue_idx)) === 0 && !queue.timeout_suspended) {
-      queue.remaining_time = ptdev.binding.queue_suspend_timeout(queue);
-      queue.timeout_suspended = true;
-    }
     group_schedule_locked(group, 1 << job.queue_idx);
   } else {
     panthor_fw_ring_doorbell(ptdev.gpu, group.csg_id);
+    queue_resume_timeout(queue);
   }
   dma_fence_put(queue.fence_ctx.last_fence);
   queue.fence_ctx.last_fence = dma_fence_get(fence);
@@ -1153,16 +1273,36 @@ export function queue_run_job(job: PanthorJob): dma_fence | null | number {
   return done;
 }
 
+/** queue_stop(): disable the queue timeout work (waiting for it), then stop the job scheduler. */
+export function* queue_stop(queue: panthor_queue, bad_job: PanthorJob | null): Sleepable {
+  yield* disable_delayed_work_sync(queue.timeout.work);
+  yield* queue.group.ptdev.binding.queue_stop(queue, bad_job);
+}
+
 /**
- * The group half of queue_timedout_job(): mark the group timed out; a resident group is
- * terminated by an immediate tick, a non-resident one goes straight to its term work.
+ * queue_start(): enable the timeout work again (it stays unarmed until the next resume or
+ * completion), restart the job scheduler. Upstream enables it between the parent re-attach
+ * and drm_sched_start(); the two steps do not interact.
  */
-export function panthor_group_timedout(job: PanthorJob): void {
+export function queue_start(queue: panthor_queue): void {
+  enable_delayed_work(queue.timeout.work);
+  queue.group.ptdev.binding.queue_start(queue);
+}
+
+/**
+ * queue_timedout_job() as both bindings run it from their timeout handler: stop the queue,
+ * mark the group timed out (a resident group is terminated by an immediate tick, another one
+ * goes straight to its term work), restart the queue. A job timeout never resets the GPU. The
+ * 6.19 patch also set scheduler.timeout = MAX_SCHEDULE_TIMEOUT here, a no-op (it already is).
+ */
+export function* panthor_queue_timedout(job: PanthorJob): Sleepable {
   const group = job.group!;
+  const queue = group.queues[job.queue_idx];
   const ptdev = group.ptdev;
   const sched = ptdev.scheduler;
   ptdev.kernel.tp('panthor_job_timeout', { group: group.name, queue: job.queue_idx, seqno: job.done_fence?.seqno ?? -1, resident: group.csg_id >= 0 });
   ptdev.kernel.WARN_ON(sched.reset.in_progress, 'queue_timedout_job', 'timeout during a reset');
+  yield* queue_stop(queue, job);
   mutex_lock(sched.lock);
   group.timedout = true;
   if (group.csg_id >= 0) {
@@ -1173,6 +1313,7 @@ export function panthor_group_timedout(job: PanthorJob): void {
     group_queue_work(group, group.term_work);
   }
   mutex_unlock(sched.lock);
+  queue_start(queue);
 }
 
 /**
@@ -1385,7 +1526,7 @@ function panthor_sched_suspend(ptdev: panthor_device): void {
 function* panthor_group_stop(group: panthor_group): Sleepable {
   const ptdev = group.ptdev;
   lockdep_assert_held(ptdev.scheduler.reset.lock, 'panthor_group_stop');
-  for (const queue of group.queues) yield* ptdev.binding.queue_stop(queue);
+  for (const queue of group.queues) yield* queue_stop(queue, null);
   group_get(group);
   list_move_tail(group, ptdev.scheduler.reset.stopped_groups);
 }
@@ -1395,7 +1536,7 @@ function panthor_group_start(group: panthor_group): void {
   const ptdev = group.ptdev;
   const sched = ptdev.scheduler;
   lockdep_assert_held(sched.reset.lock, 'panthor_group_start');
-  for (const queue of group.queues) ptdev.binding.queue_start(queue);
+  for (const queue of group.queues) queue_start(queue);
   if (group_can_run(group)) {
     list_move_tail(group, group_is_idle(group) ? sched.groups.idle[group.priority] : sched.groups.runnable[group.priority]);
   } else {

@@ -5,8 +5,8 @@
  * "Assumptions" lists them with what would change otherwise.
  *
  * Topology [I]: each queue's drm_gpu_scheduler + entity becomes one drm_dep_queue (credit_limit
- * ringbuf_size / 8, 5 s timeout, submit_wq = the shared "panthor-csf-sched", timeout_wq =
- * ptdev->reset.wq, as the drm_sched init args); each VM's VM_BIND scheduler becomes one
+ * ringbuf_size / 8, timeout MAX_SCHEDULE_TIMEOUT, submit_wq = the shared "panthor-csf-sched",
+ * timeout_wq = ptdev->reset.wq, as the drm_sched init args); each VM's VM_BIND scheduler becomes one
  * drm_dep_queue (credit 1, no timeout) on "panthor-vm-bind". The three workqueues gain
  * WQ_MEM_WARN_ON_RECLAIM (drm_dep warns on a driver wq without it; "panthor_device.c small
  * changes" in the diffstat). Queue flags: none by default (the cover letter names no panthor
@@ -15,10 +15,9 @@
  * What the conversion changes, in this file's order:
  *   - panthor_job's own kref becomes the drm_dep job kref; free_job becomes release_job, called
  *     at the last reference (no drm_sched_job_cleanup, no redundant cleanup in job_release).
- *   - The TDR can no longer be parked: drm_dep has no suspend/resume_timeout. The queue accounts
- *     the resident time of its head job (a residency budget, reset when drm_dep times a new
- *     head) and timedout_job returns NO_HANG while the group has no slot or has not yet been
- *     resident for a full timeout; drm_dep then re-arms a full period.
+ *   - The job timeout stays panthor's own per-queue work (csf.ts, as in 7.0); its expiry reaches
+ *     drm_dep through drm_dep_queue_trigger_timeout() where drm_sched had drm_sched_fault():
+ *     both run the queue's timeout handler at once, on the timeout workqueue.
  *   - queue_stop/queue_start become drm_dep_queue_stop/start: drm_dep never detaches the HW-fence
  *     callbacks and keeps the timed-out job pending, so there is no parent to re-attach and no
  *     bad job to re-insert (the reach into drm_sched's pending list disappears).
@@ -29,21 +28,20 @@
  *     cleanup moves from free_job to release_job.
  */
 import {
-  INIT_WORK, MAX_SCHEDULE_TIMEOUT, WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, dma_fence, kfree, mutex_lock,
-  mutex_unlock, queue_work, type Kernel, type Sleepable, type work_struct,
+  INIT_WORK, MAX_SCHEDULE_TIMEOUT, WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, dma_fence, kfree, queue_work,
+  type Kernel, type Sleepable, type work_struct,
 } from '@deplab/sim';
 import {
-  DRM_DEP_TIMEDOUT_NO_HANG, DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_job, drm_dep_job_add_dependency,
-  drm_dep_job_arm, drm_dep_job_finished_fence, drm_dep_job_get, drm_dep_job_init, drm_dep_job_push, drm_dep_job_put,
-  drm_dep_queue, drm_dep_queue_init, drm_dep_queue_kill, drm_dep_queue_put, drm_dep_queue_start, drm_dep_queue_stop,
-  type drm_dep_queue_ops, type drm_dep_timedout_stat,
+  DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_job, drm_dep_job_add_dependency, drm_dep_job_arm,
+  drm_dep_job_finished_fence, drm_dep_job_get, drm_dep_job_init, drm_dep_job_push, drm_dep_job_put, drm_dep_queue,
+  drm_dep_queue_init, drm_dep_queue_kill, drm_dep_queue_put, drm_dep_queue_start, drm_dep_queue_stop,
+  drm_dep_queue_trigger_timeout, type drm_dep_queue_ops, type drm_dep_timedout_stat,
 } from '@deplab/drm-dep';
 import {
-  JOB_TIMEOUT_MS, panthor_group_timedout, panthor_job_release, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
+  panthor_job_base, panthor_job_release, panthor_queue_timedout, panthor_vm_bind_job_base, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
   panthor_vm_cleanup_op_ctx, queue_run_job, type PanthorBinding, type PanthorJob, type PanthorVmBindJob, type panthor_device,
-  type panthor_group, type panthor_queue, type panthor_vm,
+  type panthor_queue, type panthor_vm,
 } from './csf.ts';
-import { panthor_fw_ring_entry } from './hw.ts';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Objects                                                                                      */
@@ -59,22 +57,13 @@ export class panthor_queue_dep extends drm_dep_queue {
 }
 
 /** struct panthor_job: a drm_dep_job; its kref is drm_dep's. */
-export class panthor_job extends drm_dep_job implements PanthorJob {
+export class panthor_job extends panthor_job_base(drm_dep_job) implements PanthorJob {
   readonly kernel: Kernel;
-  group: panthor_group | null = null;
-  queue_idx = 0;
-  call_size = 0;
-  readonly hw: panthor_fw_ring_entry;
-  done_fence: dma_fence | null = null;
-  done_alloc: PanthorJob['done_alloc'] = null;
-  in_flight = false;
-  alloc: PanthorJob['alloc'] = null;
   credits = 0;
 
   constructor(k: Kernel) {
     super(k);
     this.kernel = k;
-    this.hw = new panthor_fw_ring_entry(this);
   }
 }
 
@@ -89,13 +78,8 @@ export class panthor_vm_dep extends drm_dep_queue {
 }
 
 /** struct panthor_vm_bind_job. */
-export class panthor_vm_bind_job extends drm_dep_job implements PanthorVmBindJob {
+export class panthor_vm_bind_job extends panthor_vm_bind_job_base(drm_dep_job) implements PanthorVmBindJob {
   readonly kernel: Kernel;
-  vm: panthor_vm | null = null;
-  op_ns = 0;
-  alloc: PanthorVmBindJob['alloc'] = null;
-  op_ctx: PanthorVmBindJob['op_ctx'] = null;
-  cleanup_op_ctx_work: work_struct | null = null;
 
   constructor(k: Kernel) {
     super(k);
@@ -119,39 +103,27 @@ function panthor_queue_run_job(dep_job: drm_dep_job): dma_fence | null | number 
   return queue_run_job(to_panthor_job(dep_job));
 }
 
-/** queue_stop(): drm_dep_queue_stop() (submission and put paused; HW callbacks stay). */
-function* queue_stop(queue: panthor_queue): Sleepable {
+/**
+ * The drm_dep half of queue_stop(): drm_dep_queue_stop() (submission and put paused; HW
+ * callbacks stay, the timed-out job stays pending: no bad job to re-insert).
+ */
+function* queue_stop(queue: panthor_queue, _bad_job: PanthorJob | null): Sleepable {
   yield* drm_dep_queue_stop(queue_dep(queue));
 }
 
-/** queue_start(): drm_dep_queue_start(); no parent to re-attach. */
+/** The drm_dep half of queue_start(): drm_dep_queue_start(); no parent to re-attach. */
 function queue_start(queue: panthor_queue): void {
   drm_dep_queue_start(queue_dep(queue));
 }
 
 /**
- * queue_timedout_job(): first the residency check that replaces the parked TDR [I]: while the
- * group has no slot, or its queue has not yet spent a full timeout resident, it is NO_HANG and
- * drm_dep re-arms a full period. Otherwise as upstream: stop, mark the group timed out,
- * restart; the job stays pending in drm_dep until the term work signals its done fence.
+ * queue_timedout_job(), reached only through drm_dep_queue_trigger_timeout() from the queue
+ * timeout work (the queue's own timeout is MAX_SCHEDULE_TIMEOUT): as on drm_sched, csf.ts
+ * stops the queue, marks the group timed out and restarts it; the job stays pending in
+ * drm_dep until the term work signals its done fence.
  */
 function* panthor_queue_timedout_job(dep_job: drm_dep_job): Sleepable<drm_dep_timedout_stat> {
-  const job = to_panthor_job(dep_job);
-  const group = job.group!;
-  const queue = group.queues[job.queue_idx];
-  const k = job.kernel;
-  mutex_lock(group.ptdev.scheduler.lock);
-  const resident = group.csg_id >= 0;
-  const used_ns = tdr_budget_used_ns(queue);
-  mutex_unlock(group.ptdev.scheduler.lock);
-  // The TDR timer expires on a jiffy boundary (up to one jiffy early): so does the budget.
-  if (!resident || used_ns + k.jiffies.tick_ns <= JOB_TIMEOUT_MS * 1_000_000) {
-    k.tp('panthor_timeout_budget_left', { group: group.name, queue: job.queue_idx, resident, used_ns });
-    return DRM_DEP_TIMEDOUT_NO_HANG;
-  }
-  yield* queue_stop(queue);
-  panthor_group_timedout(job);
-  queue_start(queue);
+  yield* panthor_queue_timedout(to_panthor_job(dep_job));
   return DRM_DEP_TIMEDOUT_RESET;
 }
 
@@ -192,7 +164,8 @@ function panthor_queue_init(queue: panthor_queue, credit_limit: number): number 
     flags: dep_flags(ptdev),
     // The total number of instructions across all CS slots in the ring buffer.
     credit_limit,
-    timeout: k.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS),
+    // panthor times its queues itself (queue->timeout) and reports expiry with trigger_timeout.
+    timeout: MAX_SCHEDULE_TIMEOUT,
     submit_wq: ptdev.scheduler.wq,
     timeout_wq: ptdev.reset.wq,
     dev: (ptdev.dep_dev as panthor_dep_device).dev,
@@ -212,42 +185,9 @@ function panthor_queue_free(queue: panthor_queue): void {
   drm_dep_queue_put(queue_dep(queue));
 }
 
-/**
- * [I] No timer to park: drm_sched_suspend_timeout() has no drm_dep equivalent, so panthor's
- * remaining_time bookkeeping keeps running on a timer that is not there. Returns a full
- * timeout; the residency budget below does the work.
- */
-function panthor_queue_suspend_timeout(queue: panthor_queue): number {
-  return queue.group.ptdev.kernel.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS);
-}
-
-function panthor_queue_resume_timeout(_queue: panthor_queue, _remaining: number): void {}
-
-/** [I] drm_dep times a new head job: its residency budget starts from zero. */
-function panthor_queue_head_changed(queue: panthor_queue): void {
-  queue.tdr_used_ns = 0;
-  if (queue.tdr_resident_since >= 0) queue.tdr_resident_since = queue.group.ptdev.kernel.now();
-}
-
-/** [I] The group got or lost its slot: account the head job's resident time. */
-function panthor_queue_residency(queue: panthor_queue, resident: boolean): void {
-  const now = queue.group.ptdev.kernel.now();
-  if (resident) {
-    if (queue.tdr_resident_since < 0) queue.tdr_resident_since = now;
-  } else if (queue.tdr_resident_since >= 0) {
-    queue.tdr_used_ns += now - queue.tdr_resident_since;
-    queue.tdr_resident_since = -1;
-  }
-}
-
-/** Resident time the head job has used, ns. */
-function tdr_budget_used_ns(queue: panthor_queue): number {
-  const since = queue.tdr_resident_since;
-  return queue.tdr_used_ns + (since >= 0 ? queue.group.ptdev.kernel.now() - since : 0);
-}
-
-function* panthor_queue_stop(queue: panthor_queue): Sleepable {
-  yield* queue_stop(queue);
+/** queue_timeout_work() found no progress: drm_dep runs the timeout handler now. */
+function panthor_queue_fault(queue: panthor_queue): void {
+  drm_dep_queue_trigger_timeout(queue_dep(queue));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -412,31 +352,10 @@ export function panthor_dep_binding(flags = 0): PanthorBinding {
     name: 'drm_dep',
     wq_flags: WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM,
     device_init: (ptdev) => { ptdev.dep_dev = new panthor_dep_device(ptdev.kernel, flags); },
-    queue_init: panthor_queue_init,
-    queue_fini: panthor_queue_fini,
-    queue_free: panthor_queue_free,
-    queue_suspend_timeout: panthor_queue_suspend_timeout,
-    queue_resume_timeout: panthor_queue_resume_timeout,
-    queue_head_changed: panthor_queue_head_changed,
-    queue_residency: panthor_queue_residency,
-    queue_stop: panthor_queue_stop,
-    queue_start,
-    job_alloc: panthor_job_alloc,
-    job_init: panthor_job_init,
-    job_free_uninit: panthor_job_free_uninit,
-    job_get: panthor_job_get,
-    job_put: panthor_job_put,
-    vm_init: panthor_vm_init,
-    vm_fini: panthor_vm_fini,
-    vm_stop: panthor_vm_stop,
-    vm_start: panthor_vm_start,
-    vm_job_alloc: panthor_vm_job_alloc,
-    vm_job_init: panthor_vm_job_init,
-    vm_job_put: panthor_vm_bind_job_put,
-    job_add_dependency: panthor_job_add_dependency,
-    job_arm: panthor_job_arm,
-    job_finished_fence: panthor_job_finished_fence,
-    job_push: panthor_job_push,
-    job_abort: panthor_job_abort,
+    // The slots of PanthorBinding, one line per object: queue, job, VM_BIND, submit helpers.
+    queue_init: panthor_queue_init, queue_fini: panthor_queue_fini, queue_free: panthor_queue_free, queue_fault: panthor_queue_fault, queue_stop, queue_start,
+    job_alloc: panthor_job_alloc, job_init: panthor_job_init, job_free_uninit: panthor_job_free_uninit, job_get: panthor_job_get, job_put: panthor_job_put,
+    vm_init: panthor_vm_init, vm_fini: panthor_vm_fini, vm_stop: panthor_vm_stop, vm_start: panthor_vm_start, vm_job_alloc: panthor_vm_job_alloc, vm_job_init: panthor_vm_job_init, vm_job_put: panthor_vm_bind_job_put,
+    job_add_dependency: panthor_job_add_dependency, job_arm: panthor_job_arm, job_finished_fence: panthor_job_finished_fence, job_push: panthor_job_push, job_abort: panthor_job_abort,
   };
 }

@@ -1,17 +1,21 @@
 /**
  * panthor bound to drm_sched, as upstream writes it: drivers/gpu/drm/panthor/panthor_sched.c
  * (the queue scheduler ops and the queue/job lifetime), panthor_mmu.c (the VM_BIND scheduler)
- * and panthor_drv.c (the submit helpers), at the spec's snapshot (panthor_sched.c @f39b6c46).
+ * and panthor_drv.c (the submit helpers), at the RFC's base (v7.0): panthor_sched.c @f39b6c46
+ * plus the 6.19/7.0 timeout rework (345c5b7cc0f8 "drm/panthor: Make the timeout per-queue
+ * instead of per-job", ac5b392a8c35 "drm/panthor: fix queue_reset_timeout_locked").
  *
  * Topology: one drm_gpu_scheduler + one entity per queue (1:1), num_rqs 1, credit_limit =
- * ringbuf_size / 8 (instruction slots), 5 s timeout on ptdev->reset.wq, every queue submitting
- * on the one shared "panthor-csf-sched" workqueue that also runs the tick and the FW event works;
- * one drm_gpu_scheduler + entity per VM for VM_BIND (credit 1, no timeout) on "panthor-vm-bind".
+ * ringbuf_size / 8 (instruction slots), timeout MAX_SCHEDULE_TIMEOUT (drm_sched never times a
+ * job itself) with timeout_wq = ptdev->reset.wq, every queue submitting on the one shared
+ * "panthor-csf-sched" workqueue that also runs the tick and the FW event works; one
+ * drm_gpu_scheduler + entity per VM for VM_BIND (credit 1, no timeout) on "panthor-vm-bind".
  *
- * Where upstream reaches into drm_sched (spec §3.6), so does this file: queue_start() re-attaches
- * s_fence->parent for every job on the pending list after drm_sched_stop(), and the TDR is parked
- * and resumed with drm_sched_suspend_timeout()/drm_sched_resume_timeout() while the group has no
- * CSG slot (csf.ts calls queue_suspend_timeout / queue_resume_timeout).
+ * The job timeout is panthor's own per-queue delayed work (csf.ts); when it expires without
+ * progress it calls drm_sched_fault(), which runs drm_sched's TDR at once and so
+ * queue_timedout_job on the head of the pending list. Where upstream reaches into drm_sched
+ * internals, so does this file: queue_start() re-attaches s_fence->parent for every job on the
+ * pending list after drm_sched_stop().
  *
  * Deviation: job_release keeps the redundant drm_sched_job_cleanup() for jobs that were never
  * freed by the scheduler (the error path), as upstream before Tvrtko's 2026-05 RFC.
@@ -22,16 +26,15 @@ import {
 } from '@deplab/sim';
 import {
   DRM_GPU_SCHED_STAT_RESET, drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_destroy, drm_sched_entity_init,
-  drm_sched_entity_push_job, drm_sched_fini, drm_sched_init, drm_sched_job, drm_sched_job_add_dependency,
-  drm_sched_job_arm, drm_sched_job_cleanup, drm_sched_job_init, drm_sched_resume_timeout, drm_sched_start,
-  drm_sched_for_each_pending_job, drm_sched_stop, drm_sched_suspend_timeout, type drm_sched_backend_ops,
+  drm_sched_entity_push_job, drm_sched_fault, drm_sched_fini, drm_sched_init, drm_sched_job, drm_sched_job_add_dependency,
+  drm_sched_job_arm, drm_sched_job_cleanup, drm_sched_job_init, drm_sched_start, drm_sched_for_each_pending_job,
+  drm_sched_stop, type drm_sched_backend_ops,
 } from '@deplab/drm-sched';
 import {
-  JOB_TIMEOUT_MS, panthor_group_timedout, panthor_job_release, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
+  panthor_job_base, panthor_job_release, panthor_queue_timedout, panthor_vm_bind_job_base, panthor_vm_bind_job_release, panthor_vm_bind_run_job,
   panthor_vm_cleanup_op_ctx, queue_run_job, type PanthorBinding, type PanthorJob, type PanthorVmBindJob, type panthor_device,
-  type panthor_group, type panthor_queue, type panthor_vm,
+  type panthor_queue, type panthor_vm,
 } from './csf.ts';
-import { panthor_fw_ring_entry } from './hw.ts';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Objects                                                                                      */
@@ -52,21 +55,12 @@ export class panthor_queue_sched {
 }
 
 /** struct panthor_job: a drm_sched_job with its own refcount. */
-export class panthor_job extends drm_sched_job implements PanthorJob {
+export class panthor_job extends panthor_job_base(drm_sched_job) implements PanthorJob {
   readonly refcount: kref;
-  group: panthor_group | null = null;
-  queue_idx = 0;
-  call_size = 0;
-  readonly hw: panthor_fw_ring_entry;
-  done_fence: dma_fence | null = null;
-  done_alloc: PanthorJob['done_alloc'] = null;
-  in_flight = false;
-  alloc: PanthorJob['alloc'] = null;
 
   constructor(k: Kernel) {
     super(k);
     this.refcount = new kref(k, 'panthor_job');
-    this.hw = new panthor_fw_ring_entry(this);
   }
 }
 
@@ -84,13 +78,8 @@ export class panthor_vm_sched {
 }
 
 /** struct panthor_vm_bind_job. */
-export class panthor_vm_bind_job extends drm_sched_job implements PanthorVmBindJob {
+export class panthor_vm_bind_job extends panthor_vm_bind_job_base(drm_sched_job) implements PanthorVmBindJob {
   readonly refcount: kref;
-  vm: panthor_vm | null = null;
-  op_ns = 0;
-  alloc: PanthorVmBindJob['alloc'] = null;
-  op_ctx: PanthorVmBindJob['op_ctx'] = null;
-  cleanup_op_ctx_work: work_struct | null = null;
 
   constructor(k: Kernel) {
     super(k);
@@ -115,19 +104,19 @@ function panthor_queue_run_job(sched_job: drm_sched_job): dma_fence | null | num
 }
 
 /**
- * queue_stop(): drm_sched_stop() with the bad job; the scheduler detaches every pending job's
- * HW-fence callback (and re-adds the bad job the TDR unlinked).
+ * The drm_sched half of queue_stop(): drm_sched_stop() with the bad job; the scheduler detaches
+ * every pending job's HW-fence callback (and re-adds the bad job the TDR unlinked).
  */
-function* queue_stop(queue: panthor_queue, bad_job: panthor_job | null): Sleepable {
-  yield* drm_sched_stop(queue_sched(queue).scheduler, bad_job);
+function* queue_stop(queue: panthor_queue, bad_job: PanthorJob | null): Sleepable {
+  yield* drm_sched_stop(queue_sched(queue).scheduler, bad_job as panthor_job | null);
 }
 
 /**
- * queue_start(): re-assign the parent fences (s_fence->parent = done_fence for every pending job)
- * and drm_sched_start(), which re-installs the callbacks and completes at once the jobs whose
- * done fence already signalled. Deviation: upstream walks scheduler.pending_list directly (spec
- * drivers.md 3.6); the model uses drm_sched_for_each_pending_job on the stopped scheduler, the
- * public iterator made for this, so the model itself reaches into no scheduler internals.
+ * The drm_sched half of queue_start(): re-assign the parent fences (s_fence->parent =
+ * done_fence for every pending job) and drm_sched_start(), which re-installs the callbacks and
+ * completes at once the jobs whose done fence already signalled. Deviation: upstream walks
+ * scheduler.pending_list directly; the model uses drm_sched_for_each_pending_job on the stopped
+ * scheduler, the public iterator made for this, so the model reaches into no scheduler internals.
  */
 function queue_start(queue: panthor_queue): void {
   const scheduler = queue_sched(queue).scheduler;
@@ -139,17 +128,14 @@ function queue_start(queue: panthor_queue): void {
 }
 
 /**
- * queue_timedout_job(): stop the queue, mark the group timed out (a resident group is
- * terminated by the next tick, another one right away by its term work), restart the queue.
- * The job stays on the pending list (re-added by drm_sched_stop); the term work signals its
- * done fence with -ETIMEDOUT. A job timeout never resets the GPU.
+ * queue_timedout_job(), reached only through drm_sched_fault() from the queue timeout work
+ * (drm_sched's own timeout is MAX_SCHEDULE_TIMEOUT): csf.ts stops the queue, marks the group
+ * timed out and restarts the queue. `sched_job` is the head of the pending list, which may be a
+ * job already done but not yet freed: it only names the queue. The job stays on the pending
+ * list (re-added by drm_sched_stop); the term work signals its done fence with -ETIMEDOUT.
  */
 function* panthor_queue_timedout_job(sched_job: drm_sched_job): Sleepable<number> {
-  const job = to_panthor_job(sched_job);
-  const queue = job.group!.queues[job.queue_idx];
-  yield* queue_stop(queue, job);
-  panthor_group_timedout(job);
-  queue_start(queue);
+  yield* panthor_queue_timedout(to_panthor_job(sched_job));
   return DRM_GPU_SCHED_STAT_RESET;
 }
 
@@ -179,7 +165,8 @@ function panthor_queue_init(queue: panthor_queue, credit_limit: number): number 
     num_rqs: 1,
     // The total number of instructions across all CS slots in the ring buffer.
     credit_limit,
-    timeout: k.jiffies.msecs_to_jiffies(JOB_TIMEOUT_MS),
+    // panthor times its queues itself (queue->timeout) and reports expiry with drm_sched_fault().
+    timeout: MAX_SCHEDULE_TIMEOUT,
     timeout_wq: ptdev.reset.wq,
     name: 'panthor-queue',
     dev: ptdev,
@@ -206,22 +193,9 @@ function panthor_queue_free(queue: panthor_queue): void {
   queue.alloc = null;
 }
 
-function panthor_queue_suspend_timeout(queue: panthor_queue): number {
-  return drm_sched_suspend_timeout(queue_sched(queue).scheduler);
-}
-
-function panthor_queue_resume_timeout(queue: panthor_queue, remaining: number): void {
-  drm_sched_resume_timeout(queue_sched(queue).scheduler, remaining);
-}
-
-/** drm_sched re-arms its TDR itself (job begin, head retired): nothing to do. */
-function panthor_queue_head_changed(_queue: panthor_queue): void {}
-
-/** Residency reaches the TDR through drm_sched_suspend/resume_timeout only. */
-function panthor_queue_residency(_queue: panthor_queue, _resident: boolean): void {}
-
-function* panthor_queue_stop(queue: panthor_queue): Sleepable {
-  yield* queue_stop(queue, null);
+/** queue_timeout_work() found no progress: drm_sched_fault() runs the TDR now. */
+function panthor_queue_fault(queue: panthor_queue): void {
+  drm_sched_fault(queue_sched(queue).scheduler);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -375,30 +349,9 @@ export const panthor_sched_binding: PanthorBinding = {
   name: 'drm_sched',
   wq_flags: 0,
   device_init: () => {},
-  queue_init: panthor_queue_init,
-  queue_fini: panthor_queue_fini,
-  queue_free: panthor_queue_free,
-  queue_suspend_timeout: panthor_queue_suspend_timeout,
-  queue_resume_timeout: panthor_queue_resume_timeout,
-  queue_head_changed: panthor_queue_head_changed,
-  queue_residency: panthor_queue_residency,
-  queue_stop: panthor_queue_stop,
-  queue_start,
-  job_alloc: panthor_job_alloc,
-  job_init: panthor_job_init,
-  job_free_uninit: panthor_job_put,
-  job_get: panthor_job_get,
-  job_put: panthor_job_put,
-  vm_init: panthor_vm_init,
-  vm_fini: panthor_vm_fini,
-  vm_stop: panthor_vm_stop,
-  vm_start: panthor_vm_start,
-  vm_job_alloc: panthor_vm_job_alloc,
-  vm_job_init: panthor_vm_job_init,
-  vm_job_put: panthor_vm_bind_job_put,
-  job_add_dependency: panthor_job_add_dependency,
-  job_arm: panthor_job_arm,
-  job_finished_fence: panthor_job_finished_fence,
-  job_push: panthor_job_push,
-  job_abort: panthor_job_abort,
+  // The slots of PanthorBinding, one line per object: queue, job, VM_BIND, submit helpers.
+  queue_init: panthor_queue_init, queue_fini: panthor_queue_fini, queue_free: panthor_queue_free, queue_fault: panthor_queue_fault, queue_stop, queue_start,
+  job_alloc: panthor_job_alloc, job_init: panthor_job_init, job_free_uninit: panthor_job_put, job_get: panthor_job_get, job_put: panthor_job_put,
+  vm_init: panthor_vm_init, vm_fini: panthor_vm_fini, vm_stop: panthor_vm_stop, vm_start: panthor_vm_start, vm_job_alloc: panthor_vm_job_alloc, vm_job_init: panthor_vm_job_init, vm_job_put: panthor_vm_bind_job_put,
+  job_add_dependency: panthor_job_add_dependency, job_arm: panthor_job_arm, job_finished_fence: panthor_job_finished_fence, job_push: panthor_job_push, job_abort: panthor_job_abort,
 };

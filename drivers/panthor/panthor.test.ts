@@ -1,22 +1,26 @@
 /**
  * panthor's characteristic scenarios through the Device interface, on each binding. Expected
- * outcomes come from spec/drivers.md §3 (panthor_sched.c): group termination on a timeout,
- * per-queue error codes of group_term_post_processing, the 5 s TDR paused while the group has no
- * CSG slot, slot rotation on the 10 ms tick, GPU reset only for firmware failures.
+ * outcomes follow panthor_sched.c: group termination on a timeout, per-queue error codes of
+ * group_term_post_processing, the 5 s per-queue timeout (v7.0: driver-owned, suspended while the
+ * queue is off its CSG slot or empty, restarted by progress), slot rotation on the 10 ms tick,
+ * GPU reset only for firmware failures.
  */
 import { describe, expect, it } from 'vitest';
-import { ECANCELED, EINVAL, ENODEV, ETIMEDOUT } from '@deplab/sim';
-import type { Backend } from '@deplab/driver-api';
+import { ECANCELED, EINVAL, ENODEV, ETIMEDOUT, MAX_SCHEDULE_TIMEOUT, delayed_work_pending } from '@deplab/sim';
+import { drm_dep_queue_timeout } from '@deplab/drm-dep';
+import type { Backend, QueueHandle } from '@deplab/driver-api';
 import { group_can_run } from './csf.ts';
 import { panthor_fw_cs_pending } from './hw.ts';
+import type { panthor_queue_dep } from './on-dep.ts';
+import type { panthor_queue_sched } from './on-sched.ts';
 import {
-  MS, S, done_at, outcome, queue, rig, run, submit, submit_errno, sw_fence, sw_signal, teardown, violations, type Rig,
+  MS, S, done_at, hang_behind_stream, outcome, panthor_queue_of, queue, rig, rotating_hang, run, starved_group, submit,
+  submit_errno, sw_fence, sw_signal, teardown, trace_times, violations, type Rig,
 } from './panthor.testlib.ts';
 
 /** The hardware CS behind a queue handle (test-only peek). */
-function cs_of(r: Rig, q: object) {
-  const h = q as { group: { queues: { cs: Parameters<typeof panthor_fw_cs_pending>[0] }[] }; queue_idx: number };
-  return h.group.queues[h.queue_idx].cs;
+function cs_of(_r: Rig, q: QueueHandle) {
+  return panthor_queue_of(q).cs;
 }
 
 describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
@@ -112,7 +116,7 @@ describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
     expect(stream.map(outcome)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 'pending', 'pending']);
     r.k.run_for(200 * MS);
     // group_term_post_processing: every in-flight job of every queue gets -ETIMEDOUT (the
-    // innocent ones too), 5 s after the hung job became the head of its queue.
+    // innocent ones too), 5 s after q0's last progress (a's completion restarted its timer).
     expect([hung, behind].map(outcome)).toEqual([-ETIMEDOUT, -ETIMEDOUT]);
     expect(stream.slice(8).map(outcome)).toEqual([-ETIMEDOUT, -ETIMEDOUT]);
     const killed_at = done_at(hung);
@@ -183,14 +187,17 @@ describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
   });
 
   it('hazard: unplug with a busy resident group never completes its jobs; the group leaks at close [I]', () => {
-    const r = rig(backend);
+    const r = rig(backend, {}, 'record');
     const c = r.dev.open_client('app');
     const q = queue(r, c);
     const j = submit(r, q, 1 * S);
     r.k.run_for(10 * MS);
     run(r, r.dev.unplug()); // tick cancelled, MCU halted; the tick bails on drm_dev_enter from now on
-    r.k.run_for(20 * S); // the TDR fires, marks the group timed out, and asks the (dead) tick to kill it
+    r.k.run_for(20 * S); // the queue timeout fires, the group is marked timed out, the (dead) tick is asked to kill it
     expect(outcome(j)).toBe('pending');
+    // Once: nothing re-arms the queue timeout after the handler (no progress, no resume).
+    expect(trace_times(r, 'panthor_queue_timeout')).toHaveLength(1);
+    expect(trace_times(r, 'panthor_job_timeout')).toHaveLength(1);
     const leaks = teardown(r, [c]);
     expect(leaks).toBeGreaterThan(0);
     const kinds = new Set(r.k.violations.list.map((v) => v.kind));
@@ -198,7 +205,7 @@ describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
     expect(r.k.violations.list.some((v) => v.message.includes('panthor_group'))).toBe(true);
   });
 
-  it('slot rotation: 4 groups on 2 CSG slots all progress; the TDR is paused while evicted (no false timeout)', () => {
+  it('slot rotation: 4 groups on 2 CSG slots all progress; the queue timeout is suspended while evicted (no false timeout)', () => {
     const r = rig(backend, { csg_slots: 2 });
     const clients = [0, 1, 2, 3].map((i) => r.dev.open_client(`c${i}`));
     const qs = clients.map((c) => queue(r, c));
@@ -313,5 +320,133 @@ describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
       digests.push(String(r.k.trace.digest()));
     }
     expect(digests[0]).toBe(digests[1]);
+  });
+});
+
+/** The scheduler object behind a queue: its own timeout, in jiffies. */
+function scheduler_timeout(backend: Backend, q: QueueHandle): number {
+  const sched = panthor_queue_of(q).sched;
+  return backend === 'sched' ? (sched as panthor_queue_sched).scheduler.timeout : drm_dep_queue_timeout(sched as panthor_queue_dep);
+}
+
+/** The job scheduler's timeout tracepoint (one per timedout_job call). */
+const TDR_EVENT = { sched: 'drm_sched_job_timedout', dep: 'drm_dep_job_timedout', 'dep-hw': 'drm_dep_job_timedout' } satisfies Record<Backend, string>;
+
+describe.each(['sched', 'dep'] as Backend[])('panthor queue timeout (v7.0, per queue, driver-owned) on %s', (backend) => {
+  it('the job scheduler never times a job itself: the queue timeout work finds the hang and reports it (drm_sched_fault / drm_dep_queue_trigger_timeout)', () => {
+    const r = rig(backend, {}, 'record');
+    const c = r.dev.open_client('app');
+    const q = queue(r, c);
+    expect(scheduler_timeout(backend, q)).toBe(MAX_SCHEDULE_TIMEOUT);
+    const a = submit(r, q, 1 * MS);
+    const hung = submit(r, q, 1 * MS, [], true);
+    r.k.run_for(6 * S);
+    expect([a, hung].map(outcome)).toEqual([0, -ETIMEDOUT]);
+    // One expiry, 5 s after the queue's last progress (a's completion restarted the timer),
+    // on a jiffy boundary; the work runs on panthor-reset-wq.
+    const fired = trace_times(r, 'panthor_queue_timeout');
+    expect(fired).toHaveLength(1);
+    expect(fired[0] - done_at(a)).toBeGreaterThan(4.999 * S);
+    expect(fired[0] - done_at(a)).toBeLessThan(5.001 * S);
+    const runs = r.k.trace.events.filter((e) => e.name === 'workqueue_execute_start' && e.args.work === '&(&queue->timeout.work)->work');
+    expect(runs.map((e) => e.args.workqueue)).toEqual(['panthor-reset-wq']);
+    // The scheduler's timeout handler runs once, right after (the fault queues it at once).
+    const tdr = trace_times(r, TDR_EVENT[backend]);
+    expect(tdr).toHaveLength(1);
+    expect(tdr[0] - fired[0]).toBeGreaterThanOrEqual(0);
+    expect(tdr[0] - fired[0]).toBeLessThan(100_000);
+    expect(trace_times(r, 'panthor_job_timeout')).toHaveLength(1);
+    expect(teardown(r, [c])).toBe(0);
+    expect(violations(r)).toEqual([]);
+  });
+
+  it('a group that never gets a CSG slot never times out, however many jobs it has queued', () => {
+    const res = starved_group(backend, 3);
+    // Still waiting at 6 s: the timer was never armed, its time left is a full period.
+    expect(res.at_6s).toEqual({ low: ['pending', 'pending', 'pending'], timer_pending: false, remaining: res.jiffies.msecs_to_jiffies(5000) });
+    expect([...res.high, ...res.low]).toEqual([...res.high, ...res.low].map(() => 0));
+    expect([res.leaks, res.violations]).toEqual([0, []]);
+  });
+
+  it('time off the CSG slot does not count: a hang in a rotating group is found after 5 s of residency, once', () => {
+    const res = rotating_hang(backend);
+    expect(res.busy).toBe(0);
+    // ~2 s resident while rotating with b, then 3 s alone: killed at ~7 s, not at 5 s.
+    expect(res.killed_at).toBeGreaterThan(6.9 * S);
+    expect(res.killed_at).toBeLessThan(7.2 * S);
+    expect(res.late).toBe(-EINVAL);
+    // The timer expired once, and the scheduler's handler ran once: no NO_HANG round trips.
+    expect([res.queue_timeouts, res.tdr_calls]).toEqual([1, 1]);
+    expect([res.leaks, res.violations]).toEqual([0, []]);
+  });
+
+  it('jobs arriving behind a hung job do not postpone its detection', () => {
+    const res = hang_behind_stream(backend);
+    // Found 5 s after the hung job started: the four jobs accepted before share its fate, the
+    // five submitted after the group died are refused.
+    expect(res.killed_at).toBeGreaterThan(5 * S);
+    expect(res.killed_at).toBeLessThan(5.01 * S);
+    expect(res.later).toEqual([-ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT, -ETIMEDOUT]);
+    expect(res.refused).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
+    expect([res.leaks, res.violations]).toEqual([0, []]);
+  });
+
+  it('progress restarts the timeout; an emptied queue starts its next job from a full period', () => {
+    const r = rig(backend);
+    const c = r.dev.open_client('app');
+    const q = queue(r, c);
+    const stream = Array.from({ length: 7 }, () => submit(r, q, 1 * S)); // 7 s, no job over 5 s
+    r.k.run_for(9 * S);
+    expect(stream.map(outcome)).toEqual(stream.map(() => 0));
+    // Idle for 2 s: the timer was cancelled when the queue ran dry, not left running.
+    expect(delayed_work_pending(panthor_queue_of(q).timeout.work)).toBe(false);
+    const t0 = r.k.now();
+    const hung = submit(r, q, 1 * MS, [], true);
+    r.k.run_for(6 * S);
+    expect(outcome(hung)).toBe(-ETIMEDOUT);
+    expect(done_at(hung) - t0).toBeGreaterThan(5 * S);
+    expect(done_at(hung) - t0).toBeLessThan(5.01 * S);
+    expect(teardown(r, [c])).toBe(0);
+    expect(violations(r)).toEqual([]);
+  });
+
+  it('model clock skew: a reset whose body runs before a long tick body armed a timer "later" leaves no time-left WARN', () => {
+    // 2 ms per FW acknowledgement: the tick that starts b's group at 20 ms arms its queue timer
+    // at ~24 ms on its own clock; the reset injected at 20.5 ms runs after that body but
+    // suspends the timer at ~22.5 ms on its clock. Jiffies read there never go back before the
+    // arming (csf.ts queue_suspend_timeout_locked), as in the kernel.
+    const r = rig(backend, { csg_slots: 1 }, 'off', { 'panthor.fw_ack_ns': 2 * MS });
+    const a = r.dev.open_client('a');
+    const b = r.dev.open_client('b');
+    const ja = submit(r, queue(r, a), 1 * S);
+    r.k.run_for(20 * MS);
+    const jb = submit(r, queue(r, b), 1 * S);
+    r.k.run_for(0.5 * MS);
+    r.dev.inject_fault({ kind: 'device_reset' });
+    r.k.run_for(3 * S);
+    expect([ja, jb].map(outcome)).toEqual([0, 0]);
+    expect(r.dev.ptdev.resets).toBe(1);
+    expect(teardown(r, [a, b])).toBe(0);
+    expect(violations(r)).toEqual([]);
+  });
+
+  it('a GPU reset suspends the queue timeout and keeps the time left (the reset does not restart it)', () => {
+    const r = rig(backend);
+    const c = r.dev.open_client('app');
+    const q = queue(r, c);
+    const hung = submit(r, q, 1 * MS, [], true);
+    r.k.run_for(2 * S);
+    r.dev.inject_fault({ kind: 'device_reset' });
+    r.k.run_for(10 * MS);
+    expect(r.dev.ptdev.resets).toBe(1);
+    expect(outcome(hung)).toBe('pending');
+    r.k.run_for(4 * S);
+    // 5 s of the group on its slot: ~2 s before the reset, ~3 s after it (the few ms of the
+    // reset itself do not count).
+    expect(outcome(hung)).toBe(-ETIMEDOUT);
+    expect(done_at(hung)).toBeGreaterThan(5 * S);
+    expect(done_at(hung)).toBeLessThan(5.02 * S);
+    expect(teardown(r, [c])).toBe(0);
+    expect(violations(r)).toEqual([]);
   });
 });

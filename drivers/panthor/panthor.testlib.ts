@@ -3,10 +3,11 @@
  * and teardown that lets the asynchronous release work finish before unplug and checks leaks.
  */
 import {
-  Kernel, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, spin_lock_init,
+  Kernel, delayed_work_pending, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, spin_lock_init,
   type Sleepable, type dma_fence_ops,
 } from '@deplab/sim';
 import type { Backend, ClientHandle, JobHandle, QueueHandle } from '@deplab/driver-api';
+import type { panthor_queue } from './csf.ts';
 import { PanthorDevice } from './uapi.ts';
 
 export const MS = 1_000_000;
@@ -17,8 +18,9 @@ export interface Rig {
   readonly dev: PanthorDevice;
 }
 
-export function rig(backend: Backend, driver: Record<string, number> = {}, trace: 'off' | 'hash' | 'record' = 'off'): Rig {
-  const k = new Kernel({ trace, init_name: 'test' });
+export function rig(backend: Backend, driver: Record<string, number> = {}, trace: 'off' | 'hash' | 'record' = 'off',
+  driver_costs: Record<string, number> = {}): Rig {
+  const k = new Kernel({ trace, init_name: 'test', costs: { driver: driver_costs } });
   const dev = new PanthorDevice(k, backend, { driver });
   return { k, dev };
 }
@@ -45,6 +47,17 @@ export function submit(r: Rig, q: QueueHandle, duration_ns: number | 'manual', d
 export function submit_errno(r: Rig, q: QueueHandle, duration_ns: number): number {
   const h = r.k.run_task(r.dev.submit(q, { duration_ns, deps: [] }));
   return typeof h === 'number' ? h : 0;
+}
+
+/** The driver queue behind a CS queue handle (test-only peek). */
+export function panthor_queue_of(q: QueueHandle): panthor_queue {
+  const h = q as unknown as { group: { queues: panthor_queue[] }; queue_idx: number };
+  return h.group.queues[h.queue_idx];
+}
+
+/** Times (ns) of the trace events named `name` (a rig with trace 'record'). */
+export function trace_times(r: Rig, name: string): number[] {
+  return r.k.trace.events.filter((e) => e.name === name).map((e) => e.t_ns);
 }
 
 /** Outcome of a job: 'pending', or its fence error (0 = success). */
@@ -82,4 +95,73 @@ export function teardown(r: Rig, clients: ClientHandle[], fences: dma_fence[] = 
 
 export function violations(r: Rig): string[] {
   return r.k.violations.list.map((v) => `${v.kind} @${v.site}: ${v.message}`);
+}
+
+/* The timeout scenarios panthor.test.ts checks per binding and bindings.test.ts across them. */
+
+/** What a scenario leaves behind: leaked objects after teardown and kernel violations. */
+export interface Clean { readonly leaks: number; readonly violations: string[] }
+
+/**
+ * A LOW group that never gets the only CSG slot while a HIGH group keeps it busy for 8 s, with
+ * `low_jobs` jobs pushed while it waits; sampled at 6 s and at 9 s.
+ */
+export function starved_group(backend: Backend, low_jobs: number) {
+  const r = rig(backend, { csg_slots: 1 });
+  const h = r.dev.open_client('high');
+  const l = r.dev.open_client('low');
+  const hq = queue(r, h, 'render', 'high');
+  const lq = queue(r, l, 'render', 'low');
+  const high = Array.from({ length: 8 }, () => submit(r, hq, 1 * S));
+  r.k.run_for(10 * MS);
+  const low = Array.from({ length: low_jobs }, () => submit(r, lq, 1 * MS));
+  r.k.run_for(6 * S);
+  const timeout = panthor_queue_of(lq).timeout;
+  const at_6s = { low: low.map(outcome), timer_pending: delayed_work_pending(timeout.work), remaining: timeout.remaining };
+  r.k.run_for(3 * S);
+  const res = { at_6s, high: high.map(outcome), low: low.map(outcome), low_done_at: low.map(done_at), jiffies: r.k.jiffies };
+  return { ...res, leaks: teardown(r, [h, l]), violations: violations(r) };
+}
+
+/**
+ * A hung job in group a sharing the only CSG slot with group b's 2 s job (so a is off the slot
+ * about half the time for ~4 s); a job submitted to a at 8 s; traced.
+ */
+export function rotating_hang(backend: Backend) {
+  const r = rig(backend, { csg_slots: 1 }, 'record');
+  const a = r.dev.open_client('a');
+  const b = r.dev.open_client('b');
+  const aq = queue(r, a);
+  const bq = queue(r, b);
+  const hung = submit(r, aq, 1 * MS, [], true);
+  const busy = submit(r, bq, 2 * S);
+  r.k.run_for(8 * S);
+  const late = submit_errno(r, aq, 1 * MS);
+  r.k.run_for(4 * S);
+  const res = {
+    killed_at: done_at(hung), busy: outcome(busy), late,
+    queue_timeouts: trace_times(r, 'panthor_queue_timeout').length,
+    tdr_calls: trace_times(r, 'drm_sched_job_timedout').length + trace_times(r, 'drm_dep_job_timedout').length,
+  };
+  return { ...res, leaks: teardown(r, [a, b]), violations: violations(r) };
+}
+
+/** A hung job, then one job submitted every second from 1.5 s to 9.5 s: their fates. */
+export function hang_behind_stream(backend: Backend) {
+  const r = rig(backend);
+  const c = r.dev.open_client('app');
+  const q = queue(r, c);
+  const hung = submit(r, q, 1 * MS, [], true);
+  const later: JobHandle[] = [];
+  const refused: number[] = [];
+  r.k.run_for(500 * MS);
+  for (let i = 0; i < 9; i++) {
+    r.k.run_for(1 * S);
+    const h = r.k.run_task(r.dev.submit(q, { duration_ns: 1 * MS, deps: [] }));
+    if (typeof h === 'number') refused.push(h);
+    else later.push(h);
+  }
+  r.k.run_for(1 * S);
+  const res = { killed_at: done_at(hung), later: later.map(outcome), refused };
+  return { ...res, leaks: teardown(r, [c]), violations: violations(r) };
 }

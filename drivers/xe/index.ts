@@ -1,7 +1,8 @@
 /**
  * @deplab/driver-xe: the Intel xe GPU with GuC submission (hw.ts), bound to drm_sched
- * (on-sched.ts, as upstream) and to drm_dep (on-dep.ts, as the RFC conversion), its ioctls and
- * the harness device (uapi.ts). See README.md.
+ * (on-sched.ts, as upstream v7.0) and to drm_dep (on-dep.ts, as the RFC conversion) over the
+ * submission code both share (xe_guc_submit.ts, xe_gpu_scheduler.ts, xe_tlb_inval_job.ts,
+ * xe_device.ts), its ioctls and the harness device (uapi.ts). See README.md.
  */
 export {
   GUC_ACTION_NAMES, MAX_JOB_SIZE_BYTES, SZ_16K, XE_ENGINE_CLASS_COMPUTE, XE_ENGINE_CLASS_COPY, XE_ENGINE_CLASS_MAX,
@@ -16,5 +17,6 @@ export {
   xe_device, type XeBinding, type XeExecQueue,
 } from './xe_device.ts';
 export { XE_EXEC_IOCTL_NS, XE_REBIND_NS, XeDevice, xe_device_factory } from './uapi.ts';
-export { XE_RUN_JOB_NS, xe_sched_binding } from './on-sched.ts';
+export { XE_RUN_JOB_NS } from './xe_guc_submit.ts';
+export { xe_sched_binding } from './on-sched.ts';
 export { xe_dep_binding } from './on-dep.ts';

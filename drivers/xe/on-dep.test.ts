@@ -1,8 +1,9 @@
 /**
  * What only the drm_dep binding does (RFC patches 03-10, as inferred): IRQ job put, the exec
  * queue living on the drm_dep_queue refcount with an asynchronous release that sends the GuC
- * DISABLE + DEREGISTER, reclaim-annotated workqueues, kill semantics, GT-reset re-emission
- * without drm_sched_resubmit_jobs, and what the submit bypass flag would do to xe.
+ * DISABLE + DEREGISTER, reclaim-annotated workqueues, kill semantics, GT-reset re-emission by
+ * the driver, queue-table walks through xe_exec_queue_get_unless_zero, and what the submit
+ * bypass flag would do to xe.
  */
 import { describe, expect, it } from 'vitest';
 import { dma_fence_signal, workqueue_is_reclaim_annotated } from '@deplab/sim';
@@ -95,17 +96,44 @@ describe('xe on drm_dep: the conversion', () => {
     teardown(s, [], [], [f]);
   });
 
-  it('GT reset: pending jobs are re-emitted by the driver (no second run_job), the kernel job completes', () => {
-    const s = setup('dep', { job_timeout_ms: 100 });
+  it('GT reset: the driver re-emits pending jobs through run_job\'s body; drm_dep\'s run_job is not called again', () => {
+    const s = setup('dep');
     const { k, dev } = s;
     const c = dev.open_client('a');
     const kq = queue(dev, c, { engine: 'copy', driver: { kernel: true } });
-    const j = submit_many(k, dev, kq, [{ duration_ns: MS, hang: true }, { duration_ns: MS }]);
-    k.run_for(300 * MS);
+    const j = submit_many(k, dev, kq, [{ duration_ns: 'manual' }, { duration_ns: MS }]);
+    k.run_for(MS);
+    dev.inject_fault({ kind: 'device_reset' });
+    k.run_for(50 * MS);
+    dev.complete_manual(j[0]);
+    k.run_for(10 * MS);
     expect(outcomes(j)).toEqual(['0', '0']);
-    expect(events(k, 'xe_sched_job_run').length).toBe(2);
+    expect(events(k, 'drm_dep_job_run').length).toBe(2);
+    expect(events(k, 'xe_sched_job_run').length).toBe(4);
     expect(fw_actions(dev, guc_id(dev, kq)).filter((a) => a === 'REGISTER_CONTEXT').length).toBe(2);
-    teardown(s, [c], [{ kind: 'warn', message: 'Kernel-submitted job timed out' }]);
+    teardown(s, [c]);
+  });
+
+  it('finding 4 retired: a GT reset walking the GuC id table skips drm_dep calls on a queue whose last reference is gone', () => {
+    const s = setup('dep');
+    const { k, dev } = s;
+    const c = dev.open_client('a');
+    const q = queue(dev, c);
+    const name = dev.exec_queue(q)!.name;
+    submit(k, dev, q, { duration_ns: MS });
+    k.run_for(5 * MS);
+    // The reset worker is queued first, then the close drops the last reference: the walk
+    // reaches the queue after its last put and before drm_dep's teardown work calls ops.release.
+    dev.inject_fault({ kind: 'device_reset' });
+    k.run_task(dev.close_client(c));
+    k.run_for(100 * MS);
+    const at = (event: string) => k.trace.events.findIndex((e) => e.name === event && (e.args.queue === name || e.args.ring === name));
+    expect(at('xe_exec_queue_kill')).toBeLessThan(at('xe_exec_queue_stop'));
+    expect(at('xe_exec_queue_stop')).toBeLessThan(at('drm_dep_queue_release'));
+    // The release completes after the reset: CLEANUP finds the context gone, release_done, free.
+    expect(at('xe_exec_queue_cleanup_entity')).toBeGreaterThan(at('drm_dep_queue_release'));
+    expect(k.lifetime.live(['drm_dep_queue', 'xe_exec_queue'])).toEqual([]);
+    teardown(s, []); // no "after its last put" WARN from drm_dep_queue_stop or the pending-job walk
   });
 
   it('submit bypass (not what xe uses by default): run_job runs in the submitting thread, outside the ordered submit wq', () => {

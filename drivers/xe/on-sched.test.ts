@@ -1,10 +1,12 @@
 /**
  * What only the drm_sched binding does: CLEANUP through the message channel and the destroy
- * worker, resubmission through drm_sched_resubmit_jobs, and drm_sched_tdr_queue_imm's
+ * worker, the v7.0 GT-reset resubmission over drm_sched_for_each_pending_job with
+ * drm_sched_job_is_signaled (no drm_sched_resubmit_jobs), and drm_sched_tdr_queue_imm's
  * permanent zero timeout.
  */
 import { describe, expect, it } from 'vitest';
-import type { xe_exec_queue } from './on-sched.ts';
+import type { xe_exec_queue, xe_gpu_scheduler_sched } from './on-sched.ts';
+import { xe_sched_submission_stop } from './xe_gpu_scheduler.ts';
 import { MS, events, fw_actions, guc_id, outcomes, queue, setup, submit, submit_many, teardown } from './xe.testlib.ts';
 
 describe('xe on drm_sched: upstream mechanics', () => {
@@ -27,17 +29,31 @@ describe('xe on drm_sched: upstream mechanics', () => {
     teardown(s, [c]);
   });
 
-  it('GT reset: the kernel queue resubmits through drm_sched_resubmit_jobs (run_job called again)', () => {
-    const s = setup('sched', { job_timeout_ms: 100 });
+  it('GT reset (7.0): a job that signalled but was not freed yet is not run again; the ring rewinds to the first unsignalled one', () => {
+    const s = setup('sched');
     const { k, dev } = s;
     const c = dev.open_client('a');
     const kq = queue(dev, c, { engine: 'copy', driver: { kernel: true } });
-    const j = submit_many(k, dev, kq, [{ duration_ns: MS, hang: true }]);
-    k.run_for(300 * MS);
-    expect(outcomes(j)).toEqual(['0']);
-    const name = dev.exec_queue(kq)!.name;
-    expect(events(k, 'xe_sched_job_run').filter((e) => e.args.queue === name && e.args.seqno === 1).length).toBe(2);
-    teardown(s, [c], [{ kind: 'warn', message: 'Kernel-submitted job timed out' }]);
+    const xq = dev.exec_queue(kq) as xe_exec_queue;
+    const sched = xq.guc!.sched as xe_gpu_scheduler_sched;
+    const kj = submit_many(k, dev, kq, [{ duration_ns: MS }, { duration_ns: 'manual' }]);
+    k.run_for(MS / 2);
+    // Hold job 1 between its completion and free_job: the window a GT reset's stop can land in.
+    k.run_task(xe_sched_submission_stop(sched));
+    k.run_for(MS);
+    expect(outcomes(kj)).toEqual(['0', 'pending']);
+    expect(sched.base.pending_list.length).toBe(2);
+    dev.inject_fault({ kind: 'device_reset' });
+    k.run_for(50 * MS);
+    const runs = (seqno: number) => events(k, 'xe_sched_job_run').filter((e) => e.args.queue === xq.name && e.args.seqno === seqno).length;
+    // drm_sched_resubmit_jobs would have run job 1 again and rewound the ring to it.
+    expect([runs(1), runs(2)]).toEqual([1, 2]);
+    expect([xq.lrc.head, xq.lrc.tail]).toEqual([1, 2]);
+    dev.complete_manual(kj[1]);
+    k.run_for(10 * MS);
+    expect(outcomes(kj)).toEqual(['0', '0']);
+    expect(sched.base.pending_list.length).toBe(0);
+    teardown(s, [c]);
   });
 
   it('kill: drm_sched_tdr_queue_imm leaves the scheduler timeout at 0 for good', () => {
@@ -46,11 +62,11 @@ describe('xe on drm_sched: upstream mechanics', () => {
     const c = dev.open_client('a');
     const q = queue(dev, c);
     const xq = dev.exec_queue(q) as xe_exec_queue;
-    expect(xq.guc!.sched.base.timeout).toBe(k.jiffies.msecs_to_jiffies(5000));
+    expect((xq.guc!.sched as xe_gpu_scheduler_sched).base.timeout).toBe(k.jiffies.msecs_to_jiffies(5000));
     submit(k, dev, q, { duration_ns: 10 * MS });
     k.run_for(MS);
     xq.ops.kill(xq);
-    expect(xq.guc!.sched.base.timeout).toBe(0);
+    expect((xq.guc!.sched as xe_gpu_scheduler_sched).base.timeout).toBe(0);
     k.run_for(MS);
     teardown(s, [c]);
   });

@@ -1,434 +1,190 @@
 /**
- * xe (GuC submission) bound to drm_sched, as upstream writes it: the 7.0 state, after "Fix DRM
- * scheduler layering violations in Xe" (v7, Dec 2025) and "Remove special casing for LR queues".
- * Models, in this order:
- *   xe_gpu_scheduler.c/.h   the drm_gpu_scheduler wrapper with its in-band message list;
- *   xe_guc_submit.c         exec-queue state, run_job/free_job/timedout_job, the messages
- *                           (CLEANUP, SET_SCHED_PROPS, SUSPEND, RESUME), GT-reset stop/start and
- *                           the G2H handlers;
- *   xe_gt.c                 the GT reset worker;
- *   xe_exec_queue.c         create/get/put/kill/fini of an exec queue;
+ * xe (GuC submission) bound to drm_sched, as upstream v7.0 writes it. Everything that calls no
+ * scheduler is shared with on-dep.ts (xe_guc_submit.ts, xe_gpu_scheduler.ts, xe_device.ts); this
+ * file is the drm_sched side, so that `diff on-sched.ts on-dep.ts` is the conversion:
+ *   xe_gpu_scheduler.[ch]   the wrapper's scheduler half on a drm_gpu_scheduler + entity;
+ *   xe_guc_submit.c         the drm_sched ops (run_job, free_job, timedout_job),
+ *                           guc_exec_queue_init/fini, __guc_exec_queue_destroy (destroy worker),
+ *                           guc_submit_fini;
+ *   xe_exec_queue.c         create/get/put/kill/fini of an exec queue (its own kref);
  *   xe_sched_job.c          jobs;
  *   xe_dep_scheduler.c, xe_tlb_inval_job.c   the TLB-invalidation dependency scheduler.
  *
- * Deviations from upstream (README "Assumptions" X1..): the TDR follows spec drivers.md §2.2
- * post-series (timestamp read without toggling scheduling, errors through
- * drm_sched_for_each_pending_job on the stopped scheduler, NO_HANG, no deregistration in the
- * TDR, no extra queue reference); devcoredump, runtime PM, SR-IOV pause/replay, wedged mode,
- * multi-LRC/parallel queues and permanent kernel queues are not modelled.
- *
- * Upstream reaches into drm_sched internals in four places; deplab's bindings use the public
- * API only, so each is replaced by its public equivalent (README "Assumptions" X20):
+ * Upstream v7.0 still reaches into drm_sched internals in four places; deplab's bindings use the
+ * public API only, so each is replaced by its public equivalent (README "Assumptions" X20):
  * sched->base.submit_wq (the message work's queue: the driver allocates the same ordered
- * WQ_MEM_RECLAIM wq drm_sched would and passes it in), sched->base.pending_list
- * (drm_sched_for_each_pending_job on the stopped scheduler), cancelling sched->base.work_tdr
- * in the destroy worker (drm_sched_fini cancels it), and the xa_store into
+ * WQ_MEM_RECLAIM wq drm_sched would and passes it in), sched->base.ops->run_job in
+ * xe_sched_resubmit_jobs (the driver's own run_job, called directly), cancelling
+ * sched->base.work_tdr in the destroy worker (drm_sched_fini cancels it), and the xa_store into
  * job->drm.dependencies of the TLB job (a second drm_sched_job_add_dependency).
+ * drm_sched_invalidate_job, which the drm_sched model does not export, is inlined on the job's
+ * public karma counter.
  */
 import {
-  ECANCELED, EINVAL, EIO, ENOMEM, ETIME, GFP_KERNEL, INIT_WORK, MAX_SCHEDULE_TIMEOUT, WQ_MEM_RECLAIM,
-  alloc_ordered_workqueue, cancel_work_sync, destroy_workqueue, dma_fence_get, dma_fence_get_stub, dma_fence_is_signaled, dma_fence_put,
-  drain_workqueue, kfree, kmalloc, kref, kref_get, kref_init, kref_put, msleep, mutex_lock, mutex_lock_sleepable,
-  mutex_unlock, queue_work, spin_lock, spin_lock_init, spin_unlock, wait_event, wait_event_timeout, wait_queue_head,
-  wake_up, wake_up_all, fsleep,
-  type Allocation, type Kernel, type Sleepable, type dma_fence, type spinlock_t, type work_struct, type workqueue_struct,
+  ENOMEM, GFP_KERNEL, MAX_SCHEDULE_TIMEOUT, WQ_MEM_RECLAIM, alloc_ordered_workqueue, destroy_workqueue, dma_fence_get,
+  dma_fence_get_stub, dma_fence_is_signaled, dma_fence_put, drain_workqueue, kfree, kmalloc, kref, kref_get, kref_init,
+  kref_put, wait_event_timeout, ETIME,
+  type Allocation, type Kernel, type Sleepable, type dma_fence, type workqueue_struct,
 } from '@deplab/sim';
 import {
   DRM_GPU_SCHED_STAT_NO_HANG, drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_fini, drm_sched_entity_init,
   drm_sched_entity_push_job, drm_sched_fini, drm_sched_for_each_pending_job, drm_sched_init, drm_sched_is_stopped,
   drm_sched_job, drm_sched_job_add_dependency, drm_sched_job_arm, drm_sched_job_cleanup, drm_sched_job_init,
-  drm_sched_resubmit_jobs, drm_sched_resume_timeout, drm_sched_stop, drm_sched_tdr_queue_imm, drm_sched_wqueue_start,
+  drm_sched_job_is_signaled, drm_sched_resume_timeout, drm_sched_stop, drm_sched_tdr_queue_imm, drm_sched_wqueue_start,
   drm_sched_wqueue_stop,
   type drm_gpu_sched_stat, type drm_sched_backend_ops,
 } from '@deplab/drm-sched';
+import { XE_RING_JOB_LIMIT, type xe_hw_job } from './hw.ts';
 import {
-  GUC_CONTEXT_DISABLE, GUC_CONTEXT_ENABLE, MAX_JOB_SIZE_BYTES, XE_GUC_ACTION_DEREGISTER_CONTEXT,
-  XE_GUC_ACTION_HOST2GUC_UPDATE_CONTEXT_POLICIES, XE_GUC_ACTION_REGISTER_CONTEXT, XE_GUC_ACTION_SCHED_CONTEXT,
-  XE_GUC_ACTION_SCHED_CONTEXT_MODE_SET, xe_hw_gt_reset, xe_hw_gt_restart, xe_lrc, xe_lrc_ring_size, type xe_hw_job,
-} from './hw.ts';
-import {
-  EXEC_QUEUE_FLAG_KERNEL, EXEC_QUEUE_FLAG_VM, MAX_TLB_INVAL_JOBS, xe_engine_class_name, xe_guc_ct_send,
-  xe_guc_read_stopped, xe_hw_fence_alloc, xe_hw_fence_free, xe_hw_fence_init, xe_hw_fence_irq_start,
-  xe_hw_fence_irq_stop, xe_hw_fence_set_error, xe_tlb_inval_fence_alloc, xe_tlb_inval_fence_init, xe_tlb_inval_range,
-  xe_tlb_inval_reset, xe_vm_get, xe_vm_in_lr_mode, xe_vm_put,
-  type XeBinding, type XeExecQueue, type XeSchedJob, type XeTlbInvalJob, type xe_device, type xe_exec_queue_lr,
-  type xe_exec_queue_ops, type xe_exec_queue_sched_props, type xe_gt, type xe_guc, type xe_hw_fence,
-  type xe_hw_fence_irq, type xe_tlb_inval_fence, type xe_vm,
+  MAX_TLB_INVAL_JOBS, xe_hw_fence_alloc, xe_hw_fence_free, xe_hw_fence_init, xe_tlb_inval_fence_alloc,
+  xe_tlb_inval_fence_init, xe_tlb_inval_range, xe_vm_get, xe_vm_put,
+  type XeBinding, type XeExecQueue, type XeSchedJob, type XeTlbInvalJob, type xe_device, type xe_exec_queue_sched_props,
+  type xe_gt, type xe_tlb_inval_fence, type xe_vm,
 } from './xe_device.ts';
-
-/** Default CPU cost of guc_exec_queue_run_job: emit the ring, write the tail, CT send (README). */
-export const XE_RUN_JOB_NS = 1_500;
+import {
+  xe_gpu_scheduler, xe_sched_init_msgs, xe_sched_submission_stop, type xe_sched_backend_ops,
+} from './xe_gpu_scheduler.ts';
+import {
+  __guc_exec_queue_run_job, guc_exec_queue_add, guc_exec_queue_alloc, guc_exec_queue_destroy,
+  guc_exec_queue_destroy_async, guc_exec_queue_detail, guc_exec_queue_timedout_job, guc_exec_queue_timeout, release_guc_id,
+  xe_exec_queue_free, xe_exec_queue_init, xe_exec_queue_kill, xe_exec_queue_struct, xe_gt_reset_async, xe_guc_submit_init,
+  xe_sched_job_alloc, xe_sched_job_free, xe_sched_job_struct, xe_sched_ops,
+  type xe_exec_queue_init_args, type xe_sched_job as xe_sched_job_common, type xe_sched_job_init_args,
+} from './xe_guc_submit.ts';
+import {
+  xe_tlb_inval_job_alloc, xe_tlb_inval_job_free, xe_tlb_inval_job_run, xe_tlb_inval_job_struct,
+  type xe_tlb_inval_job_init_args,
+} from './xe_tlb_inval_job.ts';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Structures                                                                                   */
 
-/** struct xe_sched_msg. */
-export class xe_sched_msg {
-  /** !list_empty(&msg->link) */
-  linked = false;
-  private_data: xe_exec_queue | null = null;
-  opcode = 0;
-  /** kmalloc'ed messages (SET_SCHED_PROPS); static ones have none. */
-  alloc: Allocation | null = null;
-}
-
-export interface xe_sched_backend_ops {
-  process_msg(msg: xe_sched_msg): Sleepable;
-}
-
-/** struct xe_gpu_scheduler: drm_gpu_scheduler plus the in-band message list. */
-export class xe_gpu_scheduler {
-  readonly base: drm_gpu_scheduler;
-  ops: xe_sched_backend_ops | null = null;
-  readonly msgs: xe_sched_msg[] = [];
-  /** "Add dedicated message lock" (v7 series); before it, base.job_list_lock. */
-  readonly msg_lock: spinlock_t;
-  work_process_msg: work_struct | null = null;
-  /**
-   * The submit workqueue run_job and the messages share. Upstream passes NULL and reads
-   * sched->base.submit_wq back; the model allocates the same ordered wq and passes it in.
-   */
-  submit_wq: workqueue_struct | null = null;
-
-  constructor(kernel: Kernel) {
-    this.base = new drm_gpu_scheduler(kernel);
-    this.base.owner = this;
-    this.msg_lock = spin_lock_init(kernel, '&sched->msg_lock');
-  }
-}
-
-const STATIC_MSG_CLEANUP = 0;
-const STATIC_MSG_SUSPEND = 1;
-const STATIC_MSG_RESUME = 2;
-
-/** struct xe_guc_exec_queue: the GuC backend's part of an exec queue. */
-export class xe_guc_exec_queue {
-  readonly q: xe_exec_queue;
-  readonly sched: xe_gpu_scheduler;
-  readonly entity: drm_sched_entity;
-  readonly static_msgs = [new xe_sched_msg(), new xe_sched_msg(), new xe_sched_msg()];
-  readonly suspend_wait = new wait_queue_head();
-  suspend_pending = false;
-  /** ktime of the last scheduling-enable ack; RESUME_PENDING while one is in flight. */
-  resume_time = 0;
-  /** Atomic state bits (EXEC_QUEUE_STATE_*). */
-  state = 0;
-  id = -1;
-  destroy_async: work_struct | null = null;
-  alloc: Allocation | null = null;
-
-  constructor(kernel: Kernel, q: xe_exec_queue) {
-    this.q = q;
-    this.sched = new xe_gpu_scheduler(kernel);
-    this.entity = new drm_sched_entity(kernel);
-  }
-}
-
-/** struct xe_exec_queue (the parts submission uses). */
-export class xe_exec_queue implements XeExecQueue {
-  readonly kernel: Kernel;
-  readonly xe: xe_device;
-  readonly gt: xe_gt;
-  readonly vm: xe_vm;
-  readonly name: string;
-  readonly class: number;
-  readonly flags: number;
+/** struct xe_exec_queue on drm_sched: the shared fields, its own kref, the entity. */
+export class xe_exec_queue extends xe_exec_queue_struct(Object) {
   readonly refcount: kref;
-  readonly lrc: xe_lrc;
-  /** lrc->fence_ctx: the HW fence timeline of this queue. */
-  readonly fence_context: number;
-  next_seqno = 0;
-  readonly fence_irq: xe_hw_fence_irq;
-  readonly sched_props: xe_exec_queue_sched_props;
-  readonly lr: xe_exec_queue_lr;
-  readonly ops: xe_exec_queue_ops = guc_exec_queue_ops;
-  guc: xe_guc_exec_queue | null = null;
   entity: drm_sched_entity | null = null;
   /** Dependency scheduler for TLB invalidations (VM and migrate queues). */
   tlb_dep_scheduler: xe_dep_scheduler | null = null;
-  readonly client_id: number;
-  readonly id: number;
-  /** The LRC's backing memory (ring, context image, status page). */
-  lrc_alloc: Allocation | null = null;
 
-  constructor(xe: xe_device, vm: xe_vm, class_: number, flags: number, props: xe_exec_queue_sched_props, client_id: number, name: string) {
-    this.kernel = xe.kernel;
-    this.xe = xe;
-    this.gt = xe.gt;
-    this.vm = vm;
-    this.name = name;
-    this.class = class_;
-    this.flags = flags;
-    this.refcount = new kref(xe.kernel, 'xe_exec_queue');
-    this.lrc = new xe_lrc(xe.hw, class_, name);
-    this.fence_context = xe.kernel.dma_fence_context_alloc(1);
-    this.fence_irq = xe.gt.fence_irq[class_];
-    this.sched_props = { ...props };
-    this.lr = { pfence: null, context: xe.kernel.dma_fence_context_alloc(1), seqno: 0 };
-    this.client_id = client_id;
-    this.id = xe.kernel.lifetime.track('xe_exec_queue', name);
+  constructor(args: xe_exec_queue_init_args) {
+    super(args);
+    this.refcount = new kref(this.kernel, 'xe_exec_queue');
   }
 }
 
-/** struct xe_sched_job. */
-export class xe_sched_job extends drm_sched_job implements XeSchedJob {
-  readonly q: xe_exec_queue;
-  readonly hw: xe_hw_job;
+/** struct xe_sched_job on drm_sched: a drm_sched_job with the shared fields and a kref. */
+export class xe_sched_job extends xe_sched_job_struct(drm_sched_job) {
+  declare readonly q: xe_exec_queue;
   readonly refcount: kref;
-  /** The LRC seqno fence, allocated at create and initialised at arm (job->fence). */
-  readonly hw_fence: xe_hw_fence;
-  fence: dma_fence | null = null;
-  lrc_seqno = 0;
-  /** ptrs[0].head: ring position of this job (GT-reset resubmission rewinds to it). */
-  ring_head = -1;
-  readonly alloc: Allocation;
 
-  constructor(kernel: Kernel, q: xe_exec_queue, hw: xe_hw_job, hw_fence: xe_hw_fence, alloc: Allocation) {
-    super(kernel);
-    this.q = q;
-    this.hw = hw;
-    this.refcount = new kref(kernel, 'xe_sched_job');
-    this.hw_fence = hw_fence;
-    this.alloc = alloc;
+  constructor(args: xe_sched_job_init_args & { q: xe_exec_queue }) {
+    super(args);
+    this.refcount = new kref(this.kernel, 'xe_sched_job');
   }
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* xe_gpu_scheduler.c                                                                           */
+/* xe_gpu_scheduler.[ch]: the drm_sched half                                                    */
 
-function xe_sched_msg_lock(sched: xe_gpu_scheduler): void {
-  spin_lock(sched.msg_lock);
-}
+/** struct xe_gpu_scheduler: a drm_gpu_scheduler (num_rqs 1) and the exec queue's one entity. */
+export class xe_gpu_scheduler_sched extends xe_gpu_scheduler {
+  readonly q: xe_exec_queue;
+  readonly base: drm_gpu_scheduler;
+  readonly entity: drm_sched_entity;
 
-function xe_sched_msg_unlock(sched: xe_gpu_scheduler): void {
-  spin_unlock(sched.msg_lock);
-}
+  constructor(q: xe_exec_queue) {
+    super(q.kernel, false);
+    this.q = q;
+    this.base = new drm_gpu_scheduler(q.kernel);
+    this.base.owner = this;
+    this.entity = new drm_sched_entity(q.kernel);
+  }
 
-/** Queue the message work on the submit workqueue (the one run_job uses) unless stopped. */
-function xe_sched_process_msg_queue(sched: xe_gpu_scheduler): void {
-  if (!drm_sched_is_stopped(sched.base)) queue_work(sched.submit_wq!, sched.work_process_msg!);
-}
+  is_stopped(): boolean {
+    return drm_sched_is_stopped(this.base);
+  }
 
-function xe_sched_process_msg_queue_if_ready(sched: xe_gpu_scheduler): void {
-  xe_sched_msg_lock(sched);
-  if (sched.msgs.length > 0) xe_sched_process_msg_queue(sched);
-  xe_sched_msg_unlock(sched);
-}
+  wqueue_start(): void {
+    drm_sched_wqueue_start(this.base);
+  }
 
-function xe_sched_get_msg(sched: xe_gpu_scheduler): xe_sched_msg | null {
-  xe_sched_msg_lock(sched);
-  const msg = sched.msgs.shift() ?? null;
-  if (msg !== null) msg.linked = false;
-  xe_sched_msg_unlock(sched);
-  return msg;
-}
+  *wqueue_stop(): Sleepable {
+    yield* drm_sched_wqueue_stop(this.base);
+  }
 
-/** xe_sched_process_msg_work: one message per run, serialised with run_job (ordered wq). */
-function* xe_sched_process_msg_work(work: work_struct): Sleepable {
-  const sched = work.owner as xe_gpu_scheduler;
-  if (drm_sched_is_stopped(sched.base)) return;
-  const msg = xe_sched_get_msg(sched);
-  if (msg !== null) {
-    yield* sched.ops!.process_msg(msg);
-    xe_sched_process_msg_queue_if_ready(sched);
+  *stop(): Sleepable {
+    yield* drm_sched_stop(this.base, null);
+  }
+
+  submission_resume_tdr(): void {
+    drm_sched_resume_timeout(this.base, this.base.timeout);
+  }
+
+  tdr_queue_imm(): void {
+    drm_sched_tdr_queue_imm(this.base);
+  }
+
+  pending_jobs(): xe_sched_job_common[] {
+    return drm_sched_for_each_pending_job(this.base, null) as xe_sched_job[];
+  }
+
+  job_is_signaled(job: xe_sched_job_common): boolean {
+    return drm_sched_job_is_signaled(job as xe_sched_job);
+  }
+
+  /** sched->base.ops->run_job(s_job): the fence it returns is dropped, its reference is drm_sched's since arm. */
+  resubmit_job(job: xe_sched_job_common): void {
+    guc_exec_queue_run_job(job as xe_sched_job);
+  }
+
+  /** drm_sched_invalidate_job: ++karma > threshold. */
+  invalidate_job(job: xe_sched_job_common, threshold: number): boolean {
+    return ++(job as xe_sched_job).karma.counter > threshold;
+  }
+
+  /** drm_sched has no kill: the immediate TDR errors what is in flight (guc_exec_queue_kill). */
+  kill(): void {}
+
+  /** __guc_exec_queue_destroy: always the destroy worker (free_job may run on our own submit wq). */
+  destroy(): void {
+    guc_exec_queue_destroy_async(this.q);
+  }
+
+  /** xe_exec_queue_fini (destroy worker): the dependency scheduler, the GuC backend, the queue. */
+  *exec_queue_fini(): Sleepable {
+    if (this.q.tlb_dep_scheduler !== null) yield* xe_dep_scheduler_fini(this.q.tlb_dep_scheduler);
+    yield* guc_exec_queue_fini(this.q);
+    xe_exec_queue_free(this.q);
   }
 }
 
+function sched_of(q: xe_exec_queue): xe_gpu_scheduler_sched {
+  return q.guc!.sched as xe_gpu_scheduler_sched;
+}
+
 /** xe_sched_init: num_rqs = 1, one drm_gpu_scheduler per exec queue. Process context. */
-function xe_sched_init(sched: xe_gpu_scheduler, ops: drm_sched_backend_ops, xe_ops: xe_sched_backend_ops,
+function xe_sched_init(sched: xe_gpu_scheduler_sched, ops: drm_sched_backend_ops, xe_ops: xe_sched_backend_ops,
   hw_submission: number, hang_limit: number, timeout: number, timeout_wq: xe_gt['ordered_wq'], name: string): number {
-  const k = sched.base.kernel;
-  sched.ops = xe_ops;
-  sched.submit_wq = alloc_ordered_workqueue(k, name, WQ_MEM_RECLAIM); // what drm_sched allocates for NULL
-  sched.work_process_msg = INIT_WORK(k, xe_sched_process_msg_work, '&sched->work_process_msg', sched);
+  // What drm_sched allocates for a NULL submit_wq; the message work shares it.
+  xe_sched_init_msgs(sched, xe_ops, alloc_ordered_workqueue(sched.kernel, name, WQ_MEM_RECLAIM));
   return drm_sched_init(sched.base, {
     ops, submit_wq: sched.submit_wq, num_rqs: 1, credit_limit: hw_submission, hang_limit, timeout, timeout_wq, score: null, name, dev: null,
   });
 }
 
-function* xe_sched_fini(sched: xe_gpu_scheduler): Sleepable {
+function* xe_sched_fini(sched: xe_gpu_scheduler_sched): Sleepable {
   yield* xe_sched_submission_stop(sched);
   yield* drm_sched_fini(sched.base);
   yield* destroy_workqueue(sched.submit_wq!); // drm_sched_fini destroys only a wq it owns
 }
 
-function xe_sched_submission_start(sched: xe_gpu_scheduler): void {
-  drm_sched_wqueue_start(sched.base);
-  queue_work(sched.submit_wq!, sched.work_process_msg!);
-}
-
-function* xe_sched_submission_stop(sched: xe_gpu_scheduler): Sleepable {
-  yield* drm_sched_wqueue_stop(sched.base);
-  yield* cancel_work_sync(sched.work_process_msg!);
-}
-
-function xe_sched_submission_resume_tdr(sched: xe_gpu_scheduler): void {
-  drm_sched_resume_timeout(sched.base, sched.base.timeout);
-}
-
-function xe_sched_add_msg(sched: xe_gpu_scheduler, msg: xe_sched_msg): void {
-  xe_sched_msg_lock(sched);
-  xe_sched_add_msg_locked(sched, msg);
-  xe_sched_msg_unlock(sched);
-}
-
-function xe_sched_add_msg_locked(sched: xe_gpu_scheduler, msg: xe_sched_msg): void {
-  msg.private_data!.kernel.lifetime.use(msg.private_data!.id, 'xe_sched_add_msg');
-  msg.linked = true;
-  sched.msgs.push(msg);
-  xe_sched_process_msg_queue(sched);
-}
-
-function xe_sched_tdr_queue_imm(sched: xe_gpu_scheduler): void {
-  drm_sched_tdr_queue_imm(sched.base);
-}
-
-function xe_sched_resubmit_jobs(sched: xe_gpu_scheduler): void {
-  drm_sched_resubmit_jobs(sched.base);
-}
-
-/** xe_sched_invalidate_job = drm_sched_invalidate_job: karma++ > threshold. */
-function xe_sched_invalidate_job(job: xe_sched_job, threshold: number): boolean {
-  return ++job.karma.counter > threshold;
-}
-
-/** The oldest pending job; the scheduler must be stopped (upstream reads pending_list directly). */
-function xe_sched_first_pending_job(sched: xe_gpu_scheduler): xe_sched_job | null {
-  return (drm_sched_for_each_pending_job(sched.base, null)[0] as xe_sched_job | undefined) ?? null;
-}
-
 /* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: state                                                                       */
+/* xe_guc_submit.c: the drm_sched ops, init and fini                                            */
 
-const EXEC_QUEUE_STATE_REGISTERED = 1 << 0;
-const EXEC_QUEUE_STATE_ENABLED = 1 << 1;
-const EXEC_QUEUE_STATE_PENDING_ENABLE = 1 << 2;
-const EXEC_QUEUE_STATE_PENDING_DISABLE = 1 << 3;
-const EXEC_QUEUE_STATE_DESTROYED = 1 << 4;
-const EXEC_QUEUE_STATE_SUSPENDED = 1 << 5;
-const EXEC_QUEUE_STATE_RESET = 1 << 6;
-const EXEC_QUEUE_STATE_KILLED = 1 << 7;
-const EXEC_QUEUE_STATE_WEDGED = 1 << 8;
-const EXEC_QUEUE_STATE_BANNED = 1 << 9;
-const EXEC_QUEUE_STATE_PENDING_RESUME = 1 << 12;
-
-function state_test(q: xe_exec_queue, bit: number): boolean {
-  return (q.guc!.state & bit) !== 0;
-}
-
-function state_set(q: xe_exec_queue, bit: number): void {
-  q.guc!.state |= bit;
-}
-
-function state_clear(q: xe_exec_queue, bit: number): void {
-  q.guc!.state &= ~bit;
-}
-
-const exec_queue_registered = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_REGISTERED);
-const exec_queue_enabled = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_ENABLED);
-const exec_queue_pending_enable = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_PENDING_ENABLE);
-const exec_queue_pending_disable = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_PENDING_DISABLE);
-const exec_queue_destroyed = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_DESTROYED);
-const exec_queue_suspended = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_SUSPENDED);
-const exec_queue_reset = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_RESET);
-const exec_queue_killed = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_KILLED);
-const exec_queue_banned = (q: xe_exec_queue) => state_test(q, EXEC_QUEUE_STATE_BANNED);
-
-function exec_queue_killed_or_banned_or_wedged(q: xe_exec_queue): boolean {
-  return state_test(q, EXEC_QUEUE_STATE_WEDGED | EXEC_QUEUE_STATE_KILLED | EXEC_QUEUE_STATE_BANNED);
-}
-
-function exec_queue_to_guc(q: xe_exec_queue): xe_guc {
-  return q.gt.guc;
-}
-
-/** xe_exec_queue_is_lr: a non-VM-bind queue on an LR (preempt-fence or fault mode) VM. */
-function xe_exec_queue_is_lr(q: xe_exec_queue): boolean {
-  return xe_vm_in_lr_mode(q.vm) && (q.flags & EXEC_QUEUE_FLAG_VM) === 0;
-}
-
-const RESUME_PENDING = -1;
-const HZ_5 = (k: Kernel) => 5 * k.HZ;
-
-function trace_q(q: xe_exec_queue, name: string): void {
-  if (q.kernel.trace.enabled) q.kernel.tp(name, { queue: q.name, guc_id: q.guc?.id ?? -1, state: q.guc?.state ?? 0 });
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: ids, registration, submission                                              */
-
-function alloc_guc_id(guc: xe_guc, q: xe_exec_queue): number {
-  const ss = guc.submission_state;
-  q.guc!.id = ss.reserve_id();
-  ss.exec_queue_lookup.set(q.guc!.id, q);
-  return 0;
-}
-
-function* release_guc_id(guc: xe_guc, q: xe_exec_queue): Sleepable {
-  const ss = guc.submission_state;
-  yield* mutex_lock_sleepable(ss.lock);
-  ss.exec_queue_lookup.delete(q.guc!.id);
-  ss.release_id(q.guc!.id);
-  if (ss.exec_queue_lookup.size === 0) wake_up(q.kernel, ss.fini_wq);
-  mutex_unlock(ss.lock);
-}
-
-/** init_policies: priority, execution quantum and preempt timeout in one H2G. */
-function init_policies(guc: xe_guc, q: xe_exec_queue): void {
-  xe_guc_ct_send(guc, XE_GUC_ACTION_HOST2GUC_UPDATE_CONTEXT_POLICIES, q.guc!.id, q.sched_props.priority, null);
-}
-
-function set_min_preemption_timeout(guc: xe_guc, q: xe_exec_queue): void {
-  xe_guc_ct_send(guc, XE_GUC_ACTION_HOST2GUC_UPDATE_CONTEXT_POLICIES, q.guc!.id, q.sched_props.priority, null);
-}
-
-function register_exec_queue(q: xe_exec_queue): void {
-  const guc = exec_queue_to_guc(q);
-  q.kernel.WARN_ON(exec_queue_registered(q), 'register_exec_queue', 'already registered');
-  state_set(q, EXEC_QUEUE_STATE_REGISTERED);
-  trace_q(q, 'xe_exec_queue_register');
-  xe_guc_ct_send(guc, XE_GUC_ACTION_REGISTER_CONTEXT, q.guc!.id, 0, q.lrc);
-  init_policies(guc, q);
-}
-
-/** submit_exec_queue: write the ring tail, then SCHED_CONTEXT, or MODE_SET(ENABLE) the first time. */
-function submit_exec_queue(q: xe_exec_queue): void {
-  const guc = exec_queue_to_guc(q);
-  const lrc = q.lrc;
-  lrc.ring_tail_hw = lrc.tail; // xe_lrc_set_ring_tail
-  if (exec_queue_suspended(q)) return;
-  if (!exec_queue_enabled(q)) {
-    q.guc!.resume_time = RESUME_PENDING;
-    state_set(q, EXEC_QUEUE_STATE_PENDING_ENABLE | EXEC_QUEUE_STATE_ENABLED);
-    trace_q(q, 'xe_exec_queue_scheduling_enable');
-    xe_guc_ct_send(guc, XE_GUC_ACTION_SCHED_CONTEXT_MODE_SET, q.guc!.id, GUC_CONTEXT_ENABLE, null);
-  } else {
-    xe_guc_ct_send(guc, XE_GUC_ACTION_SCHED_CONTEXT, q.guc!.id, 0, null);
-  }
-}
-
-/**
- * guc_exec_queue_run_job (submit workqueue): unless the queue is dead or the job already
- * errored, register the context if needed, emit the job into the ring and ring the doorbell.
- * Returns the HW fence; the reference drm_sched consumes was taken at arm.
- */
+/** guc_exec_queue_run_job (submit workqueue). The reference drm_sched consumes was taken at arm. */
 function guc_exec_queue_run_job(drm_job: drm_sched_job): dma_fence {
   const job = drm_job as xe_sched_job;
-  const q = job.q;
-  const k = q.kernel;
-  const lr = xe_exec_queue_is_lr(q);
-  const dead = exec_queue_killed_or_banned_or_wedged(q);
-  k.WARN_ON((exec_queue_destroyed(q) || exec_queue_pending_disable(q)) && !exec_queue_banned(q) && !exec_queue_suspended(q),
-    'guc_exec_queue_run_job', `${q.name}: run_job on a queue being disabled or destroyed`);
-  k.spend(k.cost_of('xe.run_job_ns', XE_RUN_JOB_NS));
-  if (k.trace.enabled) k.tp('xe_sched_job_run', { queue: q.name, seqno: job.lrc_seqno, dead });
-  if (!dead && !xe_sched_job_is_error(job)) {
-    if (!exec_queue_registered(q)) register_exec_queue(q);
-    job.ring_head = q.lrc.emit(job.lrc_seqno, job.hw); // q->ring_ops->emit_job(job)
-    submit_exec_queue(q);
-  }
-  // LR fences are never exported: nothing orders them, cancel at once.
-  if (dead && lr) xe_sched_job_set_error(job, -ECANCELED);
+  __guc_exec_queue_run_job(job);
   return job.fence!;
 }
 
@@ -436,549 +192,37 @@ function guc_exec_queue_free_job(drm_job: drm_sched_job): void {
   xe_sched_job_put(drm_job as xe_sched_job);
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: scheduling enable/disable, cleanup                                          */
-
-/** disable_scheduling_deregister (CLEANUP): min preempt timeout, DISABLE; the G2H handler deregisters. */
-function* disable_scheduling_deregister(guc: xe_guc, q: xe_exec_queue): Sleepable {
-  const k = q.kernel;
-  set_min_preemption_timeout(guc, q);
-  const ret = yield* wait_event_timeout(k, guc.ct_wq,
-    () => (!exec_queue_pending_enable(q) && !exec_queue_pending_disable(q)) || xe_guc_read_stopped(guc), HZ_5(k));
-  if (ret === 0) {
-    k.tp('xe_gt_warn', { message: 'Pending enable/disable failed to respond', queue: q.name });
-    xe_sched_submission_start(q.guc!.sched);
-    xe_gt_reset_async(q.gt);
-    if (!xe_exec_queue_is_lr(q)) xe_sched_tdr_queue_imm(q.guc!.sched);
-    return;
-  }
-  state_clear(q, EXEC_QUEUE_STATE_ENABLED);
-  state_set(q, EXEC_QUEUE_STATE_PENDING_DISABLE | EXEC_QUEUE_STATE_DESTROYED);
-  trace_q(q, 'xe_exec_queue_scheduling_disable');
-  xe_guc_ct_send(guc, XE_GUC_ACTION_SCHED_CONTEXT_MODE_SET, q.guc!.id, GUC_CONTEXT_DISABLE, null);
-}
-
-/** xe_guc_exec_queue_trigger_cleanup: wake user-fence waiters, run the TDR now. */
-function xe_guc_exec_queue_trigger_cleanup(q: xe_exec_queue): void {
-  wake_up_all(q.kernel, q.xe.ufence_wq);
-  xe_sched_tdr_queue_imm(q.guc!.sched);
-}
-
-/** enable_scheduling: MODE_SET(ENABLE) and wait up to 5 s for the ack. May sleep. */
-function* enable_scheduling(q: xe_exec_queue): Sleepable {
-  const guc = exec_queue_to_guc(q);
-  const k = q.kernel;
-  k.WARN_ON(exec_queue_destroyed(q) || !exec_queue_registered(q) || exec_queue_pending_disable(q) || exec_queue_pending_enable(q),
-    'enable_scheduling', `${q.name}: bad state ${q.guc!.state}`);
-  state_set(q, EXEC_QUEUE_STATE_PENDING_ENABLE | EXEC_QUEUE_STATE_ENABLED);
-  trace_q(q, 'xe_exec_queue_scheduling_enable');
-  xe_guc_ct_send(guc, XE_GUC_ACTION_SCHED_CONTEXT_MODE_SET, q.guc!.id, GUC_CONTEXT_ENABLE, null);
-  const ret = yield* wait_event_timeout(k, guc.ct_wq, () => !exec_queue_pending_enable(q) || xe_guc_read_stopped(guc), HZ_5(k));
-  if (ret === 0 || xe_guc_read_stopped(guc)) {
-    k.tp('xe_gt_warn', { message: 'Schedule enable failed to respond', queue: q.name });
-    state_set(q, EXEC_QUEUE_STATE_BANNED);
-    xe_gt_reset_async(q.gt);
-    if (!xe_exec_queue_is_lr(q)) xe_sched_tdr_queue_imm(q.guc!.sched);
-  }
-}
-
-/** disable_scheduling: MODE_SET(DISABLE); the G2H sched-done clears pending_disable. */
-function disable_scheduling(q: xe_exec_queue, immediate: boolean): void {
-  const guc = exec_queue_to_guc(q);
-  q.kernel.WARN_ON(exec_queue_destroyed(q) || !exec_queue_registered(q) || exec_queue_pending_disable(q),
-    'disable_scheduling', `${q.name}: bad state ${q.guc!.state}`);
-  if (immediate) set_min_preemption_timeout(guc, q);
-  state_clear(q, EXEC_QUEUE_STATE_ENABLED);
-  state_set(q, EXEC_QUEUE_STATE_PENDING_DISABLE);
-  trace_q(q, 'xe_exec_queue_scheduling_disable');
-  xe_guc_ct_send(guc, XE_GUC_ACTION_SCHED_CONTEXT_MODE_SET, q.guc!.id, GUC_CONTEXT_DISABLE, null);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: the TDR                                                                     */
-
-const ADJUST_FIVE_PERCENT = (t: number) => Math.floor((t * 105) / 100);
-
-/**
- * check_timeout: has the job really run longer than job_timeout_ms (with 5% slack)? A job that
- * has not started only counts as timed out after two more tries (karma). The LRC timestamp is
- * read without toggling scheduling (7.0).
- */
-function check_timeout(q: xe_exec_queue, job: xe_sched_job): boolean {
-  if (!xe_sched_job_started(job)) return xe_sched_invalidate_job(job, 2);
-  const lrc = q.lrc;
-  const running_ms = ADJUST_FIVE_PERCENT(Math.floor((lrc.ctx_timestamp_now() - lrc.ctx_job_timestamp_ns) / 1_000_000));
-  return running_ms >= q.sched_props.job_timeout_ms;
-}
-
-/**
- * guc_exec_queue_timedout_job (gt->ordered_wq), the 7.0 flow of spec §2.2: stop submission;
- * a false timeout re-arms (NO_HANG); a kernel or non-killed VM queue gets a GT reset (twice,
- * karma) before it is banned; otherwise ban, kick the context off the hardware (DISABLE, wait
- * for the ack; no ack -> GT reset), error the timed-out job (-ETIME, -EIO after an engine
- * reset) and every other pending job (-ECANCELED), restart and return NO_HANG: the jobs stay
- * pending and are freed when their HW fences signal.
- */
-function* guc_exec_queue_timedout_job(drm_job: drm_sched_job): Sleepable<drm_gpu_sched_stat> {
-  const job = drm_job as xe_sched_job;
-  const q = job.q;
-  const k = q.kernel;
-  const sched = q.guc!.sched;
-  const guc = exec_queue_to_guc(q);
-  let err = -ETIME;
-  // The TDR raced with the free worker: the job is done, put it back and let it be freed.
-  if (job.fence!.signaled) return DRM_GPU_SCHED_STAT_NO_HANG;
-  // 7.0: an LR queue (no timeout) only gets here when killed, banned or reset.
-  k.WARN_ON(xe_exec_queue_is_lr(q) && !exec_queue_reset(q) && !exec_queue_killed_or_banned_or_wedged(q),
-    'guc_exec_queue_timedout_job', `${q.name}: TDR on a live long-running queue`);
-  yield* xe_sched_submission_stop(sched);
-  const skip_timeout_check = exec_queue_reset(q) || exec_queue_killed_or_banned_or_wedged(q) || exec_queue_destroyed(q);
-  if (!skip_timeout_check && !check_timeout(q, job)) {
-    trace_q(q, 'xe_exec_queue_false_timeout');
-    xe_sched_submission_start(sched);
-    return DRM_GPU_SCHED_STAT_NO_HANG;
-  }
-  if (k.trace.enabled) k.tp('xe_sched_job_timedout', { queue: q.name, seqno: job.lrc_seqno, killed: exec_queue_killed(q) });
-  // Kernel jobs (and VM jobs of a live queue) must never fail: reset the GT, twice at most.
-  if ((q.flags & EXEC_QUEUE_FLAG_KERNEL) !== 0 || ((q.flags & EXEC_QUEUE_FLAG_VM) !== 0 && !exec_queue_killed(q))) {
-    k.violation_once(`xe_kernel_timeout:${q.name}`, 'warn', 'guc_exec_queue_timedout_job',
-      `${q.name}: ${(q.flags & EXEC_QUEUE_FLAG_KERNEL) !== 0 ? 'Kernel-submitted job timed out' : 'VM job timed out on non-killed execqueue'}`);
-    if (!xe_sched_invalidate_job(job, 2)) {
-      xe_gt_reset_async(q.gt);
-      xe_sched_submission_start(sched);
-      return DRM_GPU_SCHED_STAT_NO_HANG;
-    }
-  }
-  if (exec_queue_reset(q)) err = -EIO;
-  state_set(q, EXEC_QUEUE_STATE_BANNED);
-  // Kick the context off the hardware.
-  if (exec_queue_registered(q) && !exec_queue_destroyed(q)) {
-    let ret = yield* wait_event_timeout(k, guc.ct_wq,
-      () => (!exec_queue_pending_enable(q) && !exec_queue_pending_disable(q)) || xe_guc_read_stopped(guc), HZ_5(k));
-    if (ret !== 0 && !xe_guc_read_stopped(guc)) {
-      disable_scheduling(q, true);
-      ret = yield* wait_event_timeout(k, guc.ct_wq, () => !exec_queue_pending_disable(q) || xe_guc_read_stopped(guc), HZ_5(k));
-    }
-    if (ret === 0 || xe_guc_read_stopped(guc)) {
-      // trigger_reset: the GuC does not answer; the GT reset owns the queue now.
-      k.tp('xe_gt_warn', { message: 'Schedule disable failed to respond', queue: q.name });
-      xe_gt_reset_async(q.gt);
-      xe_sched_tdr_queue_imm(sched);
-      xe_sched_submission_start(sched);
-      return DRM_GPU_SCHED_STAT_NO_HANG;
-    }
-  }
-  xe_hw_fence_irq_stop(q.fence_irq);
-  xe_sched_job_set_error(job, err);
-  // drm_sched unlinked `job` before calling us: the pending list holds every other job.
-  for (const other of drm_sched_for_each_pending_job(sched.base, null)) xe_sched_job_set_error(other as xe_sched_job, -ECANCELED);
-  xe_hw_fence_irq_start(q.fence_irq);
-  xe_guc_exec_queue_trigger_cleanup(q);
-  xe_sched_submission_start(sched);
-  return DRM_GPU_SCHED_STAT_NO_HANG;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: teardown                                                                    */
-
-/** guc_exec_queue_fini: release the GuC id, then the entity and the scheduler. May sleep. */
-function* guc_exec_queue_fini(q: xe_exec_queue): Sleepable {
-  const ge = q.guc!;
-  yield* release_guc_id(exec_queue_to_guc(q), q);
-  yield* drm_sched_entity_fini(ge.entity);
-  yield* xe_sched_fini(ge.sched);
-  kfree(q.kernel, ge.alloc); // kfree_rcu: drm_sched fences export the scheduler name
-}
-
-/**
- * __guc_exec_queue_destroy_async (xe->destroy_wq): finalise the queue. Upstream first cancels
- * sched->base.work_tdr itself; here drm_sched_fini's own cancel does it.
- */
-function* __guc_exec_queue_destroy_async(work: work_struct): Sleepable {
-  const ge = work.owner as xe_guc_exec_queue;
-  const q = ge.q;
-  trace_q(q, 'xe_exec_queue_destroy');
-  yield* xe_exec_queue_fini(q);
-}
-
-/**
- * __guc_exec_queue_destroy: may be called from within the scheduler (free_job on its own
- * submit workqueue), which cannot finalise itself: always asynchronous on xe->destroy_wq.
- */
-function __guc_exec_queue_destroy(_guc: xe_guc, q: xe_exec_queue): void {
-  const ge = q.guc!;
-  ge.destroy_async = INIT_WORK(q.kernel, __guc_exec_queue_destroy_async, 'destroy_async', ge);
-  queue_work(q.xe.destroy_wq, ge.destroy_async);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: in-band messages                                                            */
-
-const CLEANUP = 1;
-const SET_SCHED_PROPS = 2;
-const SUSPEND = 3;
-const RESUME = 4;
-const MSG_NAMES = ['', 'CLEANUP', 'SET_SCHED_PROPS', 'SUSPEND', 'RESUME'];
-
-function* __guc_exec_queue_process_msg_cleanup(msg: xe_sched_msg): Sleepable {
-  const q = msg.private_data!;
-  const guc = exec_queue_to_guc(q);
-  trace_q(q, 'xe_exec_queue_cleanup_entity');
-  if (exec_queue_registered(q) && guc.hw.running) yield* disable_scheduling_deregister(guc, q);
-  else __guc_exec_queue_destroy(guc, q);
-}
-
-function guc_exec_queue_allowed_to_change_state(q: xe_exec_queue): boolean {
-  return !exec_queue_killed_or_banned_or_wedged(q) && exec_queue_registered(q);
-}
-
-function __guc_exec_queue_process_msg_set_sched_props(msg: xe_sched_msg): void {
-  const q = msg.private_data!;
-  if (guc_exec_queue_allowed_to_change_state(q)) init_policies(exec_queue_to_guc(q), q);
-  kfree(q.kernel, msg.alloc);
-}
-
-function __suspend_fence_signal(q: xe_exec_queue): void {
-  const ge = q.guc!;
-  if (!ge.suspend_pending) return;
-  ge.suspend_pending = false;
-  wake_up(q.kernel, ge.suspend_wait);
-}
-
-function suspend_fence_signal(q: xe_exec_queue): void {
-  q.kernel.WARN_ON(!exec_queue_suspended(q) && !exec_queue_killed(q) && !xe_guc_read_stopped(exec_queue_to_guc(q)),
-    'suspend_fence_signal', `${q.name}: not suspended`);
-  __suspend_fence_signal(q);
-}
-
-/**
- * SUSPEND: wait for a pending resume to finish, honour vm->preempt.min_run_period_ms since the
- * last resume (msleep on the submit workqueue: run_job waits too), then DISABLE; the G2H
- * sched-done signals the suspend fence.
- */
-function* __guc_exec_queue_process_msg_suspend(msg: xe_sched_msg): Sleepable {
-  const q = msg.private_data!;
-  const ge = q.guc!;
-  const guc = exec_queue_to_guc(q);
-  const k = q.kernel;
-  if (guc_exec_queue_allowed_to_change_state(q) && !exec_queue_suspended(q) && exec_queue_enabled(q)) {
-    yield* wait_event(k, guc.ct_wq, () => (ge.resume_time !== RESUME_PENDING || xe_guc_read_stopped(guc)) && !exec_queue_pending_disable(q));
-    if (!xe_guc_read_stopped(guc)) {
-      const since_resume_ms = Math.floor((k.ktime_get() - ge.resume_time) / 1_000_000);
-      const wait_ms = q.vm.min_run_period_ms - since_resume_ms;
-      if (wait_ms > 0 && ge.resume_time !== 0) yield* msleep(k, wait_ms);
-      state_set(q, EXEC_QUEUE_STATE_SUSPENDED);
-      disable_scheduling(q, false);
-    }
-  } else if (ge.suspend_pending) {
-    state_set(q, EXEC_QUEUE_STATE_SUSPENDED);
-    suspend_fence_signal(q);
-  }
-}
-
-/** RESUME: clear suspended and, if disabled, ENABLE and wait for the ack. */
-function* __guc_exec_queue_process_msg_resume(msg: xe_sched_msg): Sleepable {
-  const q = msg.private_data!;
-  if (guc_exec_queue_allowed_to_change_state(q)) {
-    state_clear(q, EXEC_QUEUE_STATE_SUSPENDED);
-    if (!exec_queue_enabled(q)) {
-      q.guc!.resume_time = RESUME_PENDING;
-      state_set(q, EXEC_QUEUE_STATE_PENDING_RESUME);
-      yield* enable_scheduling(q);
-    }
-  } else {
-    state_clear(q, EXEC_QUEUE_STATE_SUSPENDED);
-  }
-}
-
-/** guc_exec_queue_process_msg: the message work's dispatcher (submit workqueue, may sleep). */
-function* guc_exec_queue_process_msg(msg: xe_sched_msg): Sleepable {
-  const q = msg.private_data!;
-  const k = q.kernel;
-  if (k.trace.enabled) k.tp('xe_sched_msg_recv', { queue: q.name, opcode: MSG_NAMES[msg.opcode] });
-  switch (msg.opcode) {
-    case CLEANUP: yield* __guc_exec_queue_process_msg_cleanup(msg); break;
-    case SET_SCHED_PROPS: __guc_exec_queue_process_msg_set_sched_props(msg); break;
-    case SUSPEND: yield* __guc_exec_queue_process_msg_suspend(msg); break;
-    case RESUME: yield* __guc_exec_queue_process_msg_resume(msg); break;
-    default: k.WARN_ON(true, 'guc_exec_queue_process_msg', 'Unknown message type');
-  }
-}
-
 const drm_sched_ops: drm_sched_backend_ops = {
   run_job: guc_exec_queue_run_job,
   free_job: guc_exec_queue_free_job,
-  timedout_job: guc_exec_queue_timedout_job,
+  *timedout_job(drm_job: drm_sched_job): Sleepable<drm_gpu_sched_stat> {
+    yield* guc_exec_queue_timedout_job(drm_job as xe_sched_job);
+    return DRM_GPU_SCHED_STAT_NO_HANG; // the job goes back on the pending list, freed when it signals
+  },
 };
-
-const xe_sched_ops: xe_sched_backend_ops = {
-  process_msg: guc_exec_queue_process_msg,
-};
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: exec queue ops                                                              */
 
 /**
  * guc_exec_queue_init: one scheduler (credit limit 55, hang_limit 64, TDR on gt->ordered_wq,
  * MAX_SCHEDULE_TIMEOUT for LR VMs) and one entity, then a GuC id. Process context.
  */
 function guc_exec_queue_init(q: xe_exec_queue): number {
-  const guc = exec_queue_to_guc(q);
-  const k = q.kernel;
-  const ge = new xe_guc_exec_queue(k, q);
-  ge.alloc = kmalloc(k, 512, GFP_KERNEL, 'xe_guc_exec_queue');
-  if (ge.alloc === null) return -ENOMEM;
-  q.guc = ge;
-  const timeout = xe_vm_in_lr_mode(q.vm) ? MAX_SCHEDULE_TIMEOUT : k.jiffies.msecs_to_jiffies(q.sched_props.job_timeout_ms);
-  let err = xe_sched_init(ge.sched, drm_sched_ops, xe_sched_ops, Math.floor(xe_lrc_ring_size() / MAX_JOB_SIZE_BYTES), 64,
-    timeout, q.gt.ordered_wq, q.name);
+  const sched = new xe_gpu_scheduler_sched(q);
+  let err = guc_exec_queue_alloc(q, sched);
+  if (err === 0) err = xe_sched_init(sched, drm_sched_ops, xe_sched_ops, XE_RING_JOB_LIMIT, 64, guc_exec_queue_timeout(q), q.gt.ordered_wq, q.name);
+  if (err === 0) err = drm_sched_entity_init(sched.entity, 0, [sched.base], 1, null); // xe_sched_entity_init
   if (err !== 0) return err;
-  err = drm_sched_entity_init(ge.entity, 0, [ge.sched.base], 1, null); // xe_sched_entity_init
-  if (err !== 0) return err;
-  const ss = guc.submission_state;
-  mutex_lock(ss.lock);
-  alloc_guc_id(guc, q);
-  q.entity = ge.entity;
-  if (xe_guc_read_stopped(guc)) run_nonblocking(k, drm_sched_stop(ge.sched.base, null), 'xe_sched_stop');
-  mutex_unlock(ss.lock);
-  trace_q(q, 'xe_exec_queue_create');
-  return 0;
+  q.entity = sched.entity;
+  return guc_exec_queue_add(q);
 }
 
-/** guc_exec_queue_kill: KILLED, release a suspend waiter, TDR now (which bans and errors). */
-function guc_exec_queue_kill(q: xe_exec_queue): void {
-  trace_q(q, 'xe_exec_queue_kill');
-  state_set(q, EXEC_QUEUE_STATE_KILLED);
-  __suspend_fence_signal(q);
-  xe_guc_exec_queue_trigger_cleanup(q);
-}
-
-function guc_exec_queue_add_msg(q: xe_exec_queue, msg: xe_sched_msg, opcode: number, locked: boolean): void {
-  msg.opcode = opcode;
-  msg.private_data = q;
-  if (q.kernel.trace.enabled) q.kernel.tp('xe_sched_msg_add', { queue: q.name, opcode: MSG_NAMES[opcode] });
-  if (locked) xe_sched_add_msg_locked(q.guc!.sched, msg);
-  else xe_sched_add_msg(q.guc!.sched, msg);
-}
-
-function guc_exec_queue_try_add_msg(q: xe_exec_queue, msg: xe_sched_msg, opcode: number): boolean {
-  if (msg.linked) return false;
-  guc_exec_queue_add_msg(q, msg, opcode, true);
-  return true;
-}
-
-/** guc_exec_queue_destroy (final put): the static CLEANUP message. */
-function guc_exec_queue_destroy(q: xe_exec_queue): void {
-  guc_exec_queue_add_msg(q, q.guc!.static_msgs[STATIC_MSG_CLEANUP], CLEANUP, false);
-}
-
-/** set_priority ioctl path: a kmalloc'ed SET_SCHED_PROPS message. */
-function guc_exec_queue_set_priority(xq: XeExecQueue, priority: number): number {
-  const q = xq as xe_exec_queue;
-  if (q.sched_props.priority === priority || exec_queue_killed_or_banned_or_wedged(q)) return 0;
-  const alloc = kmalloc(q.kernel, 32, GFP_KERNEL, 'xe_sched_msg');
-  if (alloc === null) return -ENOMEM;
-  const msg = new xe_sched_msg();
-  msg.alloc = alloc;
-  q.sched_props.priority = priority;
-  guc_exec_queue_add_msg(q, msg, SET_SCHED_PROPS, false);
-  return 0;
-}
-
-function guc_exec_queue_suspend(xq: XeExecQueue): number {
-  const q = xq as xe_exec_queue;
-  const sched = q.guc!.sched;
-  if (exec_queue_killed_or_banned_or_wedged(q)) return -EINVAL;
-  xe_sched_msg_lock(sched);
-  if (guc_exec_queue_try_add_msg(q, q.guc!.static_msgs[STATIC_MSG_SUSPEND], SUSPEND)) q.guc!.suspend_pending = true;
-  xe_sched_msg_unlock(sched);
-  return 0;
-}
-
-/** suspend_wait: up to 5 s for the suspend to land; -ETIME otherwise. May sleep. */
-function* guc_exec_queue_suspend_wait(xq: XeExecQueue): Sleepable<number> {
-  const q = xq as xe_exec_queue;
-  const guc = exec_queue_to_guc(q);
-  const k = q.kernel;
-  const ret = yield* wait_event_timeout(k, q.guc!.suspend_wait,
-    () => !q.guc!.suspend_pending || exec_queue_killed(q) || xe_guc_read_stopped(guc), HZ_5(k));
-  if (ret === 0) {
-    k.tp('xe_gt_warn', { message: 'Suspend fence failed to respond', queue: q.name });
-    return -ETIME;
-  }
-  return 0;
-}
-
-function guc_exec_queue_resume(xq: XeExecQueue): void {
-  const q = xq as xe_exec_queue;
-  const sched = q.guc!.sched;
-  q.kernel.WARN_ON(q.guc!.suspend_pending, 'guc_exec_queue_resume', `${q.name}: resume with a suspend pending`);
-  xe_sched_msg_lock(sched);
-  guc_exec_queue_try_add_msg(q, q.guc!.static_msgs[STATIC_MSG_RESUME], RESUME);
-  xe_sched_msg_unlock(sched);
-}
-
-function guc_exec_queue_reset_status(xq: XeExecQueue): boolean {
-  const q = xq as xe_exec_queue;
-  return exec_queue_reset(q) || exec_queue_killed_or_banned_or_wedged(q);
-}
-
-const guc_exec_queue_ops: xe_exec_queue_ops = {
-  kill: (q) => guc_exec_queue_kill(q as xe_exec_queue),
-  set_priority: guc_exec_queue_set_priority,
-  suspend: guc_exec_queue_suspend,
-  suspend_wait: guc_exec_queue_suspend_wait,
-  resume: guc_exec_queue_resume,
-  reset_status: guc_exec_queue_reset_status,
-};
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: GT reset                                                                    */
-
-/**
- * guc_exec_queue_stop: stop submission, clean up the G2H state the reset lost, and ban a user
- * queue whose first pending job started and did not complete (or went through two resets).
- */
-function* guc_exec_queue_stop(guc: xe_guc, q: xe_exec_queue): Sleepable {
-  const sched = q.guc!.sched;
-  yield* xe_sched_submission_stop(sched);
-  if (exec_queue_registered(q) && exec_queue_destroyed(q)) __guc_exec_queue_destroy(guc, q);
-  if (q.guc!.suspend_pending) {
-    state_set(q, EXEC_QUEUE_STATE_SUSPENDED);
-    suspend_fence_signal(q);
-  }
-  q.guc!.state &= EXEC_QUEUE_STATE_WEDGED | EXEC_QUEUE_STATE_BANNED | EXEC_QUEUE_STATE_KILLED |
-    EXEC_QUEUE_STATE_DESTROYED | EXEC_QUEUE_STATE_SUSPENDED;
-  q.guc!.resume_time = 0;
-  trace_q(q, 'xe_exec_queue_stop');
-  if ((q.flags & (EXEC_QUEUE_FLAG_KERNEL | EXEC_QUEUE_FLAG_VM)) === 0) {
-    const job = xe_sched_first_pending_job(sched);
-    let ban = false;
-    if (job !== null) {
-      if ((xe_sched_job_started(job) && !xe_sched_job_completed(job)) || xe_sched_invalidate_job(job, 2)) ban = true;
-    } else if (xe_exec_queue_is_lr(q) && !q.lrc.ring_is_idle()) {
-      ban = true;
-    }
-    if (ban) {
-      state_set(q, EXEC_QUEUE_STATE_BANNED);
-      xe_guc_exec_queue_trigger_cleanup(q);
-    }
-  }
-}
-
-/** xe_guc_submit_reset_prepare: stopped = 1, wake every CT waiter. Returns the old value. */
-function xe_guc_submit_reset_prepare(guc: xe_guc): number {
-  const ret = guc.submission_state.stopped;
-  guc.submission_state.stopped = 1;
-  wake_up_all(guc.kernel, guc.ct_wq);
-  return ret;
-}
-
-function* xe_guc_submit_stop(guc: xe_guc): Sleepable {
-  const ss = guc.submission_state;
-  yield* mutex_lock_sleepable(ss.lock);
-  for (const q of [...ss.exec_queue_lookup.values()]) yield* guc_exec_queue_stop(guc, q as xe_exec_queue);
-  mutex_unlock(ss.lock);
-}
-
-/**
- * guc_exec_queue_start: a live queue rewinds its ring to the first pending job and resubmits
- * every pending job through the deprecated drm_sched_resubmit_jobs; then restart and re-arm.
- */
-function guc_exec_queue_start(q: xe_exec_queue): void {
-  const sched = q.guc!.sched;
-  if (!exec_queue_killed_or_banned_or_wedged(q)) {
-    const job = xe_sched_first_pending_job(sched);
-    trace_q(q, 'xe_exec_queue_resubmit');
-    if (job !== null && job.ring_head >= 0) {
-      q.lrc.rewind(job.ring_head);
-      q.lrc.ring_tail_hw = q.lrc.head; // xe_lrc_set_ring_tail(lrc, xe_lrc_ring_head(lrc))
-    }
-    xe_sched_resubmit_jobs(sched);
-  }
-  xe_sched_submission_start(sched);
-  xe_sched_submission_resume_tdr(sched);
-}
-
-function* xe_guc_submit_start(guc: xe_guc): Sleepable {
-  const ss = guc.submission_state;
-  yield* mutex_lock_sleepable(ss.lock);
-  ss.stopped = 0;
-  for (const q of [...ss.exec_queue_lookup.values()]) guc_exec_queue_start(q as xe_exec_queue);
-  mutex_unlock(ss.lock);
-  wake_up_all(guc.kernel, guc.ct_wq);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_guc_submit.c: G2H handlers                                                                */
-
-function g2h_exec_queue_lookup(guc: xe_guc, guc_id: number): xe_exec_queue | null {
-  const q = (guc.submission_state.exec_queue_lookup.get(guc_id) as xe_exec_queue | undefined) ?? null;
-  if (q === null) guc.kernel.tp('xe_gt_err', { message: `No exec queue found for guc_id ${guc_id}` });
-  return q;
-}
-
-function deregister_exec_queue(guc: xe_guc, q: xe_exec_queue): void {
-  trace_q(q, 'xe_exec_queue_deregister');
-  xe_guc_ct_send(guc, XE_GUC_ACTION_DEREGISTER_CONTEXT, q.guc!.id, 0, null);
-}
-
-function handle_sched_done(guc: xe_guc, q: xe_exec_queue, runnable_state: number): void {
+/** guc_exec_queue_fini: release the GuC id, then the entity and the scheduler. May sleep. */
+function* guc_exec_queue_fini(q: xe_exec_queue): Sleepable {
   const ge = q.guc!;
-  trace_q(q, 'xe_exec_queue_scheduling_done');
-  if (runnable_state === 1) {
-    q.kernel.WARN_ON(!exec_queue_pending_enable(q), 'handle_sched_done', `${q.name}: enable done without pending enable`);
-    ge.resume_time = q.kernel.ktime_get();
-    state_clear(q, EXEC_QUEUE_STATE_PENDING_RESUME | EXEC_QUEUE_STATE_PENDING_ENABLE);
-    wake_up_all(q.kernel, guc.ct_wq);
-  } else if (ge.suspend_pending) {
-    suspend_fence_signal(q);
-    state_clear(q, EXEC_QUEUE_STATE_PENDING_DISABLE);
-  } else {
-    if (exec_queue_banned(q)) wake_up_all(q.kernel, guc.ct_wq);
-    state_clear(q, EXEC_QUEUE_STATE_PENDING_DISABLE);
-    if (exec_queue_destroyed(q)) deregister_exec_queue(guc, q);
-  }
+  yield* release_guc_id(q.gt.guc, q);
+  yield* drm_sched_entity_fini(sched_of(q).entity);
+  yield* xe_sched_fini(sched_of(q));
+  kfree(q.kernel, ge.alloc); // kfree_rcu: drm_sched fences export the scheduler name
 }
-
-function handle_deregister_done(guc: xe_guc, q: xe_exec_queue): void {
-  trace_q(q, 'xe_exec_queue_deregister_done');
-  state_clear(q, EXEC_QUEUE_STATE_REGISTERED);
-  __guc_exec_queue_destroy(guc, q);
-}
-
-/** Engine reset or memory CAT error notification: RESET, then the TDR bans the queue (-EIO). */
-function handle_exec_queue_reset(guc: xe_guc, guc_id: number, what: string): void {
-  const q = g2h_exec_queue_lookup(guc, guc_id);
-  if (q === null) return;
-  guc.kernel.tp('xe_gt_info', { message: what, queue: q.name, guc_id });
-  trace_q(q, 'xe_exec_queue_reset');
-  state_set(q, EXEC_QUEUE_STATE_RESET);
-  if (!exec_queue_banned(q)) xe_guc_exec_queue_trigger_cleanup(q);
-}
-
-const xe_guc_submit_g2h = {
-  sched_done(guc: xe_guc, guc_id: number, runnable_state: number): void {
-    const q = g2h_exec_queue_lookup(guc, guc_id);
-    if (q === null) return;
-    if (!exec_queue_pending_enable(q) && !exec_queue_pending_disable(q)) {
-      guc.kernel.tp('xe_gt_err', { message: 'SCHED_DONE: Unexpected engine state', queue: q.name, state: q.guc!.state });
-      return;
-    }
-    handle_sched_done(guc, q, runnable_state);
-  },
-  deregister_done(guc: xe_guc, guc_id: number): void {
-    const q = g2h_exec_queue_lookup(guc, guc_id);
-    if (q === null) return;
-    if (!exec_queue_destroyed(q) || exec_queue_pending_disable(q) || exec_queue_pending_enable(q) || exec_queue_enabled(q)) {
-      guc.kernel.tp('xe_gt_err', { message: 'DEREGISTER_DONE: Unexpected engine state', queue: q.name, state: q.guc!.state });
-      return;
-    }
-    handle_deregister_done(guc, q);
-  },
-  exec_queue_reset: (guc: xe_guc, guc_id: number) => handle_exec_queue_reset(guc, guc_id, 'Engine reset'),
-  exec_queue_memory_cat_error: (guc: xe_guc, guc_id: number) => handle_exec_queue_reset(guc, guc_id, 'Engine memory CAT error'),
-};
 
 /**
  * guc_submit_fini (drmm, device unload): wait up to 5 s for every exec queue to release its
@@ -987,34 +231,10 @@ const xe_guc_submit_g2h = {
 function* xe_guc_submit_fini(xe: xe_device): Sleepable<number> {
   const k = xe.kernel;
   const ss = xe.gt.guc.submission_state;
-  const ret = yield* wait_event_timeout(k, ss.fini_wq, () => ss.exec_queue_lookup.size === 0, HZ_5(k));
+  const ret = yield* wait_event_timeout(k, ss.fini_wq, () => ss.exec_queue_lookup.size === 0, 5 * k.HZ);
   yield* drain_workqueue(xe.destroy_wq);
   if (k.WARN_ON(ret === 0, 'guc_submit_fini', `${ss.exec_queue_lookup.size} exec queues left at unload`)) return -ETIME;
   return 0;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* xe_gt.c: GT reset                                                                            */
-
-/** xe_gt_reset_async: unless a reset is already in flight, queue the reset worker. Any context. */
-function xe_gt_reset_async(gt: xe_gt): void {
-  gt.kernel.tp('xe_gt_reset_async', { stopped: gt.guc.submission_state.stopped });
-  if (xe_guc_submit_reset_prepare(gt.guc) !== 0) return;
-  queue_work(gt.ordered_wq, gt.reset_worker!);
-}
-
-/** gt_reset_worker (gt->ordered_wq): stop every queue, reset the hardware, restart. */
-function* gt_reset_worker(work: work_struct): Sleepable {
-  const gt = work.owner as xe_gt;
-  const k = gt.kernel;
-  k.tp('xe_gt_reset', { phase: 'start' });
-  yield* xe_guc_submit_stop(gt.guc);
-  xe_tlb_inval_reset(gt.tlb_inval);
-  xe_hw_gt_reset(gt.hw);
-  yield* fsleep(k, Math.ceil(k.cost_of('xe.gt_reset_ns', 20_000_000) / 1000));
-  xe_hw_gt_restart(gt.hw);
-  yield* xe_guc_submit_start(gt.guc);
-  k.tp('xe_gt_reset', { phase: 'done' });
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1022,105 +242,47 @@ function* gt_reset_worker(work: work_struct): Sleepable {
 
 /** xe_exec_queue_create: LRC, GuC backend init, the TLB dependency scheduler of a VM queue. */
 function xe_exec_queue_create(xe: xe_device, vm: xe_vm, class_: number, flags: number, props: xe_exec_queue_sched_props, client_id: number): XeExecQueue | number {
-  const name = `${xe_engine_class_name(class_)}${xe.queue_serial++}`;
-  const q = new xe_exec_queue(xe, vm, class_, flags, props, client_id, name);
-  xe_vm_get(vm);
-  xe.exec_queues++;
-  q.lrc_alloc = kmalloc(xe.kernel, xe_lrc_ring_size(), GFP_KERNEL, 'xe_lrc');
-  let err = q.lrc_alloc === null ? -ENOMEM : guc_exec_queue_init(q);
-  if (err === 0 && (flags & EXEC_QUEUE_FLAG_VM) !== 0) {
-    const ds = xe_dep_scheduler_create(xe, `${name}-tlb`, MAX_TLB_INVAL_JOBS);
-    if (typeof ds === 'number') err = ds;
-    else q.tlb_dep_scheduler = ds;
-  }
-  if (err !== 0) {
-    q.kernel.violation('model_error', 'xe_exec_queue_create', `exec queue init failed (${err}); the error unwind is not modelled`);
-    return err;
-  }
-  return q;
+  return xe_exec_queue_init(new xe_exec_queue({ xe, vm, class_, flags, props, client_id }), guc_exec_queue_init, xe_dep_scheduler_create);
 }
 
-function xe_exec_queue_get(q: xe_exec_queue): void {
-  kref_get(q.refcount);
+function xe_exec_queue_get(xq: XeExecQueue): void {
+  kref_get((xq as xe_exec_queue).refcount);
 }
 
 /** xe_exec_queue_put: the last reference calls ops->destroy (the CLEANUP message). */
-function xe_exec_queue_put(q: xe_exec_queue): void {
+function xe_exec_queue_put(xq: XeExecQueue): void {
+  const q = xq as xe_exec_queue;
   q.kernel.lifetime.use(q.id, 'xe_exec_queue_put');
   kref_put(q.refcount, () => guc_exec_queue_destroy(q));
-}
-
-function xe_exec_queue_kill(q: xe_exec_queue): void {
-  q.ops.kill(q);
-}
-
-/** xe_exec_queue_fini (destroy worker): the dependency scheduler, the GuC backend, the VM ref. */
-function* xe_exec_queue_fini(q: xe_exec_queue): Sleepable {
-  if (q.tlb_dep_scheduler !== null) yield* xe_dep_scheduler_fini(q.tlb_dep_scheduler);
-  yield* guc_exec_queue_fini(q);
-  kfree(q.kernel, q.lrc_alloc);
-  xe_vm_put(q.vm);
-  q.kernel.lifetime.free(q.id, 'xe_exec_queue_fini');
-  q.xe.exec_queues--;
-  wake_up_all(q.kernel, q.xe.exec_queues_idle);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* xe_sched_job.c                                                                               */
 
-/** xe_sched_job_create: job memory, a queue reference, drm_sched_job_init (1 credit), the HW fence. */
+/** xe_sched_job_create: job memory and HW fence, a queue reference, drm_sched_job_init (1 credit). */
 function xe_sched_job_create(xq: XeExecQueue, hw: xe_hw_job, client_id: number): XeSchedJob | number {
   const q = xq as xe_exec_queue;
-  const k = q.kernel;
-  const alloc = kmalloc(k, 256, GFP_KERNEL, 'xe_sched_job');
-  if (alloc === null) return -ENOMEM;
-  const fence = xe_hw_fence_alloc(k);
-  if (fence === null) {
-    kfree(k, alloc);
-    return -ENOMEM;
-  }
-  const job = new xe_sched_job(k, q, hw, fence, alloc);
+  const job = xe_sched_job_alloc(q, hw, xe_sched_job);
+  if (job === null) return -ENOMEM;
   kref_init(job.refcount);
   xe_exec_queue_get(q);
   const err = drm_sched_job_init(job, q.entity!, 1, null, client_id);
   if (err !== 0) {
-    xe_hw_fence_free(fence);
+    xe_sched_job_free(job);
     xe_exec_queue_put(q);
-    kfree(k, alloc);
-    return err;
   }
-  return job;
+  return err !== 0 ? err : job;
 }
 
-/** xe_sched_job_destroy: queue reference, HW fence, drm_sched cleanup, memory. */
+/** xe_sched_job_destroy: queue reference, drm_sched cleanup, HW fence and memory. */
 function xe_sched_job_destroy(job: xe_sched_job): void {
-  const k = job.kernel;
   xe_exec_queue_put(job.q);
-  if (job.fence !== null) dma_fence_put(job.fence);
-  else xe_hw_fence_free(job.hw_fence);
   drm_sched_job_cleanup(job);
-  kfree(k, job.alloc);
+  xe_sched_job_free(job);
 }
 
 function xe_sched_job_put(job: xe_sched_job): void {
   kref_put(job.refcount, () => xe_sched_job_destroy(job));
-}
-
-function xe_sched_job_is_error(job: xe_sched_job): boolean {
-  return job.fence!.error < 0;
-}
-
-function xe_sched_job_set_error(job: xe_sched_job, error: number): void {
-  xe_hw_fence_set_error(job.fence!, job.q.fence_irq, error);
-}
-
-/** The ring wrote this job's start seqno: it started on the hardware. */
-function xe_sched_job_started(job: xe_sched_job): boolean {
-  return job.q.lrc.start_seqno >= job.lrc_seqno;
-}
-
-function xe_sched_job_completed(job: xe_sched_job): boolean {
-  return job.q.lrc.seqno >= job.lrc_seqno;
 }
 
 /**
@@ -1186,9 +348,8 @@ const dep_sched_ops: drm_sched_backend_ops = {
 
 /** xe_dep_scheduler_create: submit_wq = gt->tlb_inval.job_wq, credit limit job_limit, no timeout. */
 function xe_dep_scheduler_create(xe: xe_device, name: string, job_limit: number): xe_dep_scheduler | number {
-  const k = xe.kernel;
-  const ds = new xe_dep_scheduler(k);
-  ds.alloc = kmalloc(k, 256, GFP_KERNEL, 'xe_dep_scheduler');
+  const ds = new xe_dep_scheduler(xe.kernel);
+  ds.alloc = kmalloc(xe.kernel, 256, GFP_KERNEL, 'xe_dep_scheduler');
   if (ds.alloc === null) return -ENOMEM;
   let err = drm_sched_init(ds.sched, {
     ops: dep_sched_ops, submit_wq: xe.gt.tlb_inval.job_wq, num_rqs: 1, credit_limit: job_limit,
@@ -1207,28 +368,18 @@ function* xe_dep_scheduler_fini(ds: xe_dep_scheduler): Sleepable {
 /* ------------------------------------------------------------------------------------------ */
 /* xe_tlb_inval_job.c                                                                           */
 
-export class xe_tlb_inval_job extends xe_dep_job implements XeTlbInvalJob {
-  readonly tlb_inval_job = true as const;
-  readonly q: xe_exec_queue;
-  readonly vm: xe_vm;
+export class xe_tlb_inval_job extends xe_tlb_inval_job_struct(xe_dep_job) {
+  declare readonly q: xe_exec_queue;
   readonly refcount: kref;
-  readonly fence: xe_tlb_inval_fence;
-  fence_armed = false;
-  readonly alloc: Allocation;
 
-  constructor(kernel: Kernel, q: xe_exec_queue, fence: xe_tlb_inval_fence, alloc: Allocation) {
-    super(kernel);
-    this.q = q;
-    this.vm = q.vm;
-    this.refcount = new kref(kernel, 'xe_tlb_inval_job');
-    this.fence = fence;
-    this.alloc = alloc;
+  constructor(args: xe_tlb_inval_job_init_args & { q: xe_exec_queue }) {
+    super(args);
+    this.refcount = new kref(this.kernel, 'xe_tlb_inval_job');
   }
 
-  /** xe_tlb_inval_job_run: send the invalidation; its fence signals on TLB_INVALIDATION_DONE. */
+  /** xe_tlb_inval_job_run: its fence signals on TLB_INVALIDATION_DONE; the reference is drm_sched's since push. */
   run(): dma_fence {
-    xe_tlb_inval_range(this.q.gt.tlb_inval, this.fence);
-    return this.fence.base;
+    return xe_tlb_inval_job_run(this);
   }
 
   /** xe_tlb_inval_job_free: pairs with the get in push. */
@@ -1240,39 +391,21 @@ export class xe_tlb_inval_job extends xe_dep_job implements XeTlbInvalJob {
 /** xe_tlb_inval_job_create: job and ifence memory, queue and VM references, drm_sched_job_init. */
 function xe_tlb_inval_job_create(xq: XeExecQueue, client_id: number): XeTlbInvalJob | number {
   const q = xq as xe_exec_queue;
-  const k = q.kernel;
-  const ds = q.tlb_dep_scheduler!;
-  const alloc = kmalloc(k, 128, GFP_KERNEL, 'xe_tlb_inval_job');
-  if (alloc === null) return -ENOMEM;
-  const ifence = xe_tlb_inval_fence_alloc(k);
-  if (ifence === null) {
-    kfree(k, alloc);
-    return -ENOMEM;
-  }
-  const job = new xe_tlb_inval_job(k, q, ifence, alloc);
+  const job = xe_tlb_inval_job_alloc(q, xe_tlb_inval_job);
+  if (job === null) return -ENOMEM;
   xe_exec_queue_get(q);
-  xe_vm_get(q.vm);
-  const err = drm_sched_job_init(job, ds.entity, 1, null, client_id);
+  const err = drm_sched_job_init(job, q.tlb_dep_scheduler!.entity, 1, null, client_id);
   if (err !== 0) {
-    kfree(k, ifence.alloc);
-    xe_vm_put(q.vm);
+    xe_tlb_inval_job_free(job);
     xe_exec_queue_put(q);
-    kfree(k, alloc);
-    return err;
   }
-  return job;
+  return err !== 0 ? err : job;
 }
 
 function xe_tlb_inval_job_destroy(job: xe_tlb_inval_job): void {
-  const k = job.kernel;
-  const q = job.q;
-  const vm = job.vm;
-  if (!job.fence_armed) kfree(k, job.fence.alloc);
-  else dma_fence_put(job.fence.base);
   drm_sched_job_cleanup(job);
-  kfree(k, job.alloc);
-  xe_vm_put(vm);
-  xe_exec_queue_put(q);
+  xe_tlb_inval_job_free(job);
+  xe_exec_queue_put(job.q);
 }
 
 /** xe_tlb_inval_job_alloc_dep: preallocate the dependency slot with the stub fence. */
@@ -1305,48 +438,18 @@ function xe_tlb_inval_job_put(xjob: XeTlbInvalJob): void {
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Helpers and the binding                                                                      */
-
-/**
- * Drive a sleeping function that cannot sleep in this state (e.g. drm_sched_stop on a fresh
- * scheduler) from a non-sleeping caller; if it would sleep, that is a model error.
- */
-function run_nonblocking(k: Kernel, gen: Sleepable, site: string): void {
-  const r = gen.next();
-  if (r.done !== true) k.violation('model_error', site, `${site} would sleep in a context the model cannot suspend`);
-}
+/* The binding                                                                                  */
 
 /** The drm_sched binding for uapi.ts. */
 export const xe_sched_binding: XeBinding = {
   name: 'drm_sched',
   wq_reclaim_flags: 0,
-  xe_guc_submit_init(xe: xe_device): void {
-    xe.gt.guc.handlers = xe_guc_submit_g2h;
-    xe.gt.reset_worker = INIT_WORK(xe.kernel, gt_reset_worker, 'gt->reset.worker', xe.gt);
-  },
-  xe_exec_queue_create,
-  xe_exec_queue_get: (q) => xe_exec_queue_get(q as xe_exec_queue),
-  xe_exec_queue_put: (q) => xe_exec_queue_put(q as xe_exec_queue),
-  xe_exec_queue_kill: (q) => xe_exec_queue_kill(q as xe_exec_queue),
-  xe_sched_job_create,
-  xe_sched_job_add_dependency,
-  xe_sched_job_arm,
-  xe_sched_job_push,
-  xe_sched_job_abort,
-  xe_tlb_inval_job_create,
-  xe_tlb_inval_job_alloc_dep,
-  xe_tlb_inval_job_push,
-  xe_tlb_inval_job_put,
+  xe_guc_submit_init: (xe) => xe_guc_submit_init(xe),
+  xe_exec_queue_create, xe_exec_queue_get, xe_exec_queue_put, xe_exec_queue_kill,
+  xe_sched_job_create, xe_sched_job_add_dependency, xe_sched_job_arm, xe_sched_job_push, xe_sched_job_abort,
+  xe_tlb_inval_job_create, xe_tlb_inval_job_alloc_dep, xe_tlb_inval_job_push, xe_tlb_inval_job_put,
   xe_gt_reset_async,
   xe_guc_submit_fini,
-  queue_detail(xq: XeExecQueue): Record<string, number | string | boolean> {
-    const q = xq as xe_exec_queue;
-    const ge = q.guc!;
-    return {
-      guc_id: ge.id, state: ge.state, registered: exec_queue_registered(q), enabled: exec_queue_enabled(q),
-      suspended: exec_queue_suspended(q), killed: exec_queue_killed(q), banned: exec_queue_banned(q), reset: exec_queue_reset(q),
-      msgs: ge.sched.msgs.length,
-    };
-  },
+  queue_detail: (q) => guc_exec_queue_detail(q as xe_exec_queue),
   guc_id: (q) => (q as xe_exec_queue).guc!.id,
 };

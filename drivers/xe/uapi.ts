@@ -4,7 +4,7 @@
  * and device removal (xe_device.c), preempt fences and the VM rebind worker of long-running
  * VMs (xe_preempt_fence.c, xe_vm.c), and the harness Device over them. Everything below the
  * XeBinding interface (xe_device.ts) is the binding's: drm_sched (on-sched.ts) or drm_dep
- * (on-dep.ts).
+ * (on-dep.ts), over the GuC submission code both share (xe_guc_submit.ts).
  */
 import {
   ECANCELED, EINVAL, ENODEV, ENOENT, GFP_KERNEL, INIT_WORK, dma_fence, dma_fence_array_create, dma_fence_begin_signalling,

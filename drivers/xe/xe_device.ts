@@ -3,8 +3,8 @@
  * their workqueues (xe_device.c, xe_gt.c), the interrupt top half (xe_irq.c), the GuC CT
  * channel (xe_guc_ct.c: H2G send, G2H worker and its IRQ fast path), hardware fences
  * (xe_hw_fence.c) and TLB-invalidation fences (xe_tlb_inval.c). None of it touches a
- * scheduler: the G2H messages about exec queues are handed to the binding's handlers
- * (xe_guc_submit.c lives in on-sched.ts and on-dep.ts).
+ * scheduler: the G2H messages about exec queues are handed to the handlers of
+ * xe_guc_submit.ts.
  *
  * The only thing a binding chooses here is `wq_reclaim_flags`: the drm_dep conversion's patch
  * 03 adds WQ_MEM_WARN_ON_RECLAIM to every xe workqueue in the reclaim path [I: which ones:
@@ -39,7 +39,6 @@ export class xe_hw_fence_irq {
   readonly lock: spinlock_t;
   /** Fences with signalling enabled and not yet signalled, in enable order. */
   pending: xe_hw_fence[] = [];
-  enabled = true;
   /** irq_work: queued at most once until it runs. */
   work_queued = false;
   readonly work: Callback;
@@ -126,14 +125,15 @@ export function xe_hw_fence_irq_run(irq: xe_hw_fence_irq): void {
 
 /**
  * hw_fence_irq_run_cb (irq_work, hardirq): signal every pending fence whose seqno passed or
- * that carries an error, in enable order, under the irq lock, unless signalling is stopped.
+ * that carries an error, in enable order, under the irq lock. Since v7.0 (95f27831ee3c) no
+ * path stops it: xe_hw_fence_irq_stop/start are gone.
  */
 function hw_fence_irq_run_cb(irq: xe_hw_fence_irq): void {
   irq.work_queued = false;
   const k = irq.kernel;
   const cookie = dma_fence_begin_signalling(k);
   spin_lock(irq.lock);
-  if (irq.enabled && irq.pending.length > 0) {
+  if (irq.pending.length > 0) {
     const list = irq.pending;
     let keep = 0;
     for (let i = 0; i < list.length; i++) {
@@ -151,21 +151,6 @@ function hw_fence_irq_run_cb(irq: xe_hw_fence_irq): void {
   }
   spin_unlock(irq.lock);
   dma_fence_end_signalling(k, cookie);
-}
-
-/** xe_hw_fence_irq_stop: no fence of this class signals from the irq until start. */
-export function xe_hw_fence_irq_stop(irq: xe_hw_fence_irq): void {
-  const flags = spin_lock_irqsave(irq.lock);
-  irq.enabled = false;
-  spin_unlock_irqrestore(irq.lock, flags);
-}
-
-/** xe_hw_fence_irq_start: re-enable and run the irq_work once. */
-export function xe_hw_fence_irq_start(irq: xe_hw_fence_irq): void {
-  const flags = spin_lock_irqsave(irq.lock);
-  irq.enabled = true;
-  spin_unlock_irqrestore(irq.lock, flags);
-  xe_hw_fence_irq_run(irq);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -14,7 +14,7 @@ import {
 } from '@deplab/harness';
 import {
   comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
-  sensitivity_tasks, sensitivity_text, write_chart_files, type ChartData, type SensitivityResult, type VariantFamily,
+  sensitivity_tasks, sensitivity_text, wrap_text, write_chart_files, type ChartData, type SensitivityResult, type VariantFamily,
 } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, default_out, deplab_root } from './output.ts';
@@ -23,7 +23,7 @@ import { default_threads, run_pool, seed_tasks, type PoolTask, type SeedTask } f
 import { progress_printer } from './progress.ts';
 import { command_line } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
-import { resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_workload } from './workloads.ts';
 import { index_markdown } from './report-index.ts';
 
 export type Io = { out: (s: string) => void };
@@ -166,6 +166,7 @@ export function register_compare(program: Command, io: Io): void {
       const out = check_output_dir(opts.out ?? default_out('compare'));
       const loaded = resolve_workload(spec, driver.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+      process.stderr.write(capture_notes(loaded));
       const reproduce = command_line(['compare', spec, '--driver', driver.name, '--seeds', String(opts.seeds),
         ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== 'dep' ? ['--candidate', candidate] : []),
         ...opts.cost.flatMap((c) => ['--cost', c]), ...opts.assume.flatMap((a) => ['--assume', a]),
@@ -190,7 +191,7 @@ export function register_compare(program: Command, io: Io): void {
       const r = c.result;
       if (opts.json) io.out(json_text({ kind: 'comparison', result: r, sensitivity: c.sensitivity }));
       else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: version_line(), sensitivity: c.sensitivity === null ? undefined : sensitivity_text(c.sensitivity) }));
-      else io.out(`${written.find((f) => f.endsWith('.md'))}: ${main_finding(r)}\n`);
+      else io.out(wrap_text(`${written.find((f) => f.endsWith('.md'))}: ${main_finding(r)}\n`));
       if (opts.expectClean && unclean(r).length > 0) {
         process.stderr.write(`deplab: not clean: ${unclean(r).join('; ')}\n`);
         process.exitCode = EXIT_FINDINGS;
@@ -231,7 +232,7 @@ export function register_compare(program: Command, io: Io): void {
         throw e;
       }
       t.commit();
-      io.out(`${plans.length} comparisons written to ${out}/ (index: ${join(out, 'README.md')})\n`);
+      io.out(wrap_text(`${plans.length} comparisons written to ${out}/ (index: ${join(out, 'README.md')})\n`));
     });
 }
 

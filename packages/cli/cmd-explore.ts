@@ -14,7 +14,7 @@ import {
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
 } from '@deplab/harness';
-import { backend_label, perfetto_json, run_source, wrap } from '@deplab/report';
+import { backend_label, perfetto_json, run_source, wrap_text } from '@deplab/report';
 import { UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, check_output_file, default_out, write_file_atomic } from './output.ts';
 import { default_threads, run_pool, type PoolTask } from './pool.ts';
@@ -130,9 +130,9 @@ export function register_explore(program: Command, io: Io): void {
       if (opts.json) io.out(json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
       else {
         for (const s of summaries) {
-          io.out(`${backend_label(s.backend)}: ${s.seeds_run} seeds, ${s.seeds_with_findings} with violations, ${s.groups.length} distinct (kind, site)\n`);
+          io.out(wrap_text(`${backend_label(s.backend)}: ${s.seeds_run} seeds, ${s.seeds_with_findings} with violations, ${s.groups.length} distinct (kind, site)\n`));
         }
-        io.out(`report: ${join(out, 'explore', file)}\n`);
+        io.out(wrap_text(`report: ${join(out, 'explore', file)}\n`));
       }
       if (opts.expectClean === true && summaries.some((s) => s.groups.length > 0)) process.exitCode = 1;
     });
@@ -161,10 +161,10 @@ export function register_explore(program: Command, io: Io): void {
       if (opts.json) {
         io.out(json_text({ kind: 'replay', token_model: decoded.model, driver: c.driver, backend: c.backend, seed: c.seed, strategy: c.strategy, choices: c.choices, options: c.options, findings: run.findings, coverage: run.coverage }));
       } else {
-        io.out(`${c.driver}/${c.backend} seed ${c.seed}, strategy ${c.strategy}, ${c.choices?.length ?? 0} recorded choices: ${run.findings.length} finding(s)\n`);
+        io.out(wrap_text(`${c.driver}/${c.backend} seed ${c.seed}, strategy ${c.strategy}, ${c.choices?.length ?? 0} recorded choices: ${run.findings.length} finding(s)\n`));
         for (const f of run.findings) {
-          io.out(`\n${wrap(`${finding_key(f)}: ${f.message}`, 80, '  ').join('\n')}\n`);
-          if (run.kernel !== null) io.out(`${timeline(run.kernel.trace.events, f.time_ns, 12)}\n`);
+          io.out(wrap_text(`\n${finding_key(f)}: ${f.message}\n`));
+          if (run.kernel !== null) io.out(wrap_text(`${timeline(run.kernel.trace.events, f.time_ns, 12)}\n`));
         }
       }
       if (run.findings.length > 0) process.exitCode = 1;

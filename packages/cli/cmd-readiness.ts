@@ -17,7 +17,7 @@ import {
 } from '@deplab/harness';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type MockBackend } from '@deplab/driver-mock';
 import {
-  comparison_markdown, deciding_items, readiness_markdown, repository_root, scan_drivers, type CampaignEvidence, type DriverEvidence, type RunEvidence,
+  comparison_markdown, deciding_items, readiness_markdown, repository_root, scan_drivers, wrap_text, type CampaignEvidence, type DriverEvidence, type RunEvidence,
   type VariantFamily,
 } from '@deplab/report';
 import { json_text, relative_root, type Io } from './cmd-compare.ts';
@@ -189,7 +189,7 @@ export function register_readiness(program: Command, io: Io): void {
           verdicts,
         }));
         t.commit();
-        io.out(`${join(out, 'readiness.md')}: ${verdicts.map((v) => `${v.driver} ${v.judgement.verdict}`).join(', ')}\n`);
+        io.out(wrap_text(`${join(out, 'readiness.md')}: ${verdicts.map((v) => `${v.driver} ${v.judgement.verdict}`).join(', ')}\n`));
       } catch (e) {
         t.abort();
         throw e;

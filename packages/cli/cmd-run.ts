@@ -9,7 +9,7 @@ import { backend_label, metric_value, wrap } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
 import { json_text, type Io } from './cmd-compare.ts';
 import { backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, SEED_MAX } from './options.ts';
-import { resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_workload } from './workloads.ts';
 
 export function register_run(program: Command, io: Io): void {
   program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name or a workload file (JSON, gem_wsim, trace capture)')
@@ -26,6 +26,7 @@ export function register_run(program: Command, io: Io): void {
       const costs = parse_costs(opts.cost), assume = parse_assume(opts.assume);
       const loaded = resolve_workload(spec, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+      process.stderr.write(capture_notes(loaded));
       const device = { driver: { ...d.defaults.driver } };
       const outcome = run_workload(loaded.workload, d.factory, backend, { seed: opts.seed, costs, assume, device, monitor: monitor_facts(d.name, device.driver) });
       const metrics = compute_metrics(outcome);

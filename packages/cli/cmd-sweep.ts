@@ -21,9 +21,9 @@ import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts'
 import { progress_printer } from './progress.ts';
 import { command_line } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
-import { resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_workload } from './workloads.ts';
 import { json_text, type Io, relative_root } from './cmd-compare.ts';
-import { main_finding } from '@deplab/report';
+import { main_finding, wrap_text } from '@deplab/report';
 
 export const SHARD_FORMAT = 'deplab-shard/1';
 
@@ -125,6 +125,7 @@ export function register_sweep(program: Command, io: Io): void {
         for (const w of names) {
           const loaded = resolve_workload(w, d.engines);
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
+          process.stderr.write(capture_notes(loaded));
           workloads[`${d.name}|${w}`] = loaded.workload;
         }
       }
@@ -146,7 +147,7 @@ export function register_sweep(program: Command, io: Io): void {
       const text = body_text(body);
       const file = join(out, `shard-${shard.i}-of-${shard.n}.json`);
       write_file_atomic(file, `${text.slice(0, -1)},"checksum":"${sha256(text)}"}\n`);
-      io.out(`${mine.length} of ${all.length} tasks (shard ${shard.i}/${shard.n}, from ${shard.source}) -> ${file}\n`);
+      io.out(wrap_text(`${mine.length} of ${all.length} tasks (shard ${shard.i}/${shard.n}, from ${shard.source}) -> ${file}\n`));
     });
 
   program.command('merge').description('merge sweep shard files into reports (checks that they are one complete sweep)').argument('<paths...>', 'shard files, or directories holding shard-*-of-*.json')
@@ -188,7 +189,7 @@ export function register_sweep(program: Command, io: Io): void {
       }
       t.commit();
       if (opts.json) io.out(json_text({ kind: 'merge', sweep_id: first.data.sweep_id, results }));
-      else io.out(`${groups.size} comparisons merged from ${shards.length} shard(s) into ${out}/\n`);
+      else io.out(wrap_text(`${groups.size} comparisons merged from ${shards.length} shard(s) into ${out}/\n`));
     });
 }
 

@@ -1,16 +1,15 @@
 /**
  * `deplab trace`: run a workload with the full trace and write it for a trace viewer, as
  * Perfetto JSON (both backends side by side in one file by default) or as ftrace text in the
- * upstream gpu_scheduler formats. The workload may also be a captured ftrace, replayed.
+ * upstream gpu_scheduler formats. The workload may also be a captured trace, replayed.
  * Format reference: docs/cli.md, "deplab trace".
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { check_output_file, write_file_atomic } from './output.ts';
 import { extname } from 'node:path';
-import { driver_names, find_driver, format_diagnostic, import_ftrace_workload, run_workload, type RunOutcome, type Workload } from '@deplab/harness';
-import { perfetto_json, run_ftrace, run_source } from '@deplab/report';
-import { resolve_workload } from './workloads.ts';
+import { driver_names, find_driver, run_workload, type RunOutcome } from '@deplab/harness';
+import { perfetto_json, run_ftrace, run_source, wrap_text } from '@deplab/report';
+import { capture_notes, resolve_workload } from './workloads.ts';
 
 type BackendChoice = 'sched' | 'dep' | 'both';
 
@@ -30,31 +29,6 @@ function parse_seed(value: string): number {
   return n;
 }
 
-/** A captured trace: by extension, or by the first line ftrace writes. */
-function is_ftrace_file(path: string): boolean {
-  if (['.ftrace', '.trace', '.txt'].includes(extname(path))) return true;
-  try {
-    return readFileSync(path, 'utf8').slice(0, 64).startsWith('# tracer:');
-  } catch {
-    return false;
-  }
-}
-
-/** The workload to run, or the reasons it cannot be loaded. */
-function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): { ok: true; workload: Workload } | { ok: false; errors: string[] } {
-  if (existsSync(spec) && is_ftrace_file(spec)) {
-    let text: string;
-    try {
-      text = readFileSync(spec, 'utf8');
-    } catch (e) {
-      return { ok: false, errors: [`${spec}: cannot read: ${(e as Error).message}`] };
-    }
-    const r = import_ftrace_workload(text, spec, { engines });
-    return r.ok ? r : { ok: false, errors: r.errors.map(format_diagnostic) };
-  }
-  return resolve_workload(spec, engines);
-}
-
 /** "out.txt" -> "out.sched.txt": one ftrace file per backend. */
 function per_backend_path(path: string, backend: string): string {
   const ext = extname(path);
@@ -67,7 +41,7 @@ function per_backend_path(path: string, backend: string): string {
  */
 export function register_trace(program: Command, io: { out(s: string): void }): void {
   program.command('trace').description('run a workload and write its trace: Perfetto JSON (ui.perfetto.dev) or ftrace text')
-    .argument('<workload>', 'built-in name, a .json/.wsim file, or a captured ftrace (.ftrace/.trace/.txt) to replay')
+    .argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file (told apart by content)')
     .requiredOption('--driver <name>', 'model driver')
     .option('--seed <n>', 'seed', parse_seed, 1)
     .addOption(new Option('--backend <backend>', 'scheduler: one, or both side by side').choices(['sched', 'dep', 'both']).default('both'))
@@ -80,8 +54,9 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       if (opts.format === 'ftrace' && opts.backend === 'both' && opts.out === undefined) {
         return usage('ftrace text holds one run: choose --backend sched or dep, or give --out FILE for FILE.sched and FILE.dep');
       }
-      const loaded = load(spec, driver.engines);
+      const loaded = resolve_workload(spec, driver.engines);
       if (!loaded.ok) return usage(loaded.errors.join('\n'));
+      process.stderr.write(capture_notes(loaded));
       const backends: ('sched' | 'dep')[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
       if (opts.out !== undefined) {
         for (const b of backends) check_output_file(opts.format === 'ftrace' && backends.length > 1 ? per_backend_path(opts.out, b) : opts.out);
@@ -101,7 +76,7 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       for (const f of files) {
         if (f.path === undefined) { io.out(f.text); continue; }
         write_file_atomic(f.path, f.text);
-        io.out(`${f.path}: ${f.what}\n`);
+        io.out(wrap_text(`${f.path}: ${f.what}\n`));
       }
     });
 }

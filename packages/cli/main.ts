@@ -18,6 +18,7 @@ import { register_conformance } from './conformance.ts';
 import { register_trace } from './cmd-trace.ts';
 import { register_readiness } from './cmd-readiness.ts';
 import { register_explore } from './cmd-explore.ts';
+import { register_survey } from './cmd-survey.ts';
 
 export { VERSION };
 
@@ -40,6 +41,7 @@ export function build_program(io: CliIo): Command {
   register_trace(program, io);
   register_readiness(program, io);
   register_explore(program, io);
+  register_survey(program, io);
   // Every subcommand reports its own usage errors through the same path as the program's.
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;

@@ -23,8 +23,8 @@ export { LatencyDistribution, merge_sketches, pooled, sketch_quantile, type Late
 export { driver_names, find_driver, register_driver, type DriverEntry } from './drivers.ts';
 export { BUILTIN_WORKLOADS, MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, builtins_for, fault_workload, find_builtin, load_builtin, type BuiltinWorkload, type MatrixFault } from './builtin/index.ts';
 export {
-  FTRACE_FORMATS, format_ftrace_fields, match_ftrace_fields, parse_ftrace, type FtraceFenceEvent, type FtraceFormat, type FtraceJobEvent,
-  type FtraceJobKind, type FtraceLine, type FtraceParseResult, type FtraceTrace, type FtraceValue,
+  FTRACE_FORMATS, describe_skipped, format_ftrace_fields, is_capture_line, match_ftrace_fields, parse_ftrace, type FtraceFenceEvent, type FtraceFormat,
+  type FtraceJobEvent, type FtraceJobKind, type FtraceLine, type FtraceParseResult, type FtraceTrace, type FtraceValue, type SkippedLines,
 } from './import/ftrace-parse.ts';
 export { import_ftrace_workload, type FtraceImportOptions } from './import/ftrace-import.ts';
 export * from './explore/index.ts';

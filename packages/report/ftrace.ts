@@ -1,21 +1,28 @@
 /**
  * ftrace text of a simulated run, in the format `cat /sys/kernel/tracing/trace` prints, with
- * the upstream event formats (FTRACE_FORMATS in @deplab/harness: gpu_scheduler_trace.h as of
- * torvalds/linux 45215c589e7f, dma_fence, workqueue and hrtimer events), so tools written for
- * real captures read simulated ones, and import_ftrace_workload reads both.
+ * the upstream event formats (FTRACE_FORMATS in @deplab/harness: the gpu_scheduler events of
+ * drivers/gpu/drm/scheduler/gpu_scheduler_trace.h at torvalds/linux 45215c589e7f, dma_fence,
+ * workqueue and hrtimer events), so tools written for real captures read simulated ones, and
+ * import_ftrace_workload reads both.
  *
  * Mapping:
  * - drm_sched_job_* events keep their names. drm_dep_job_queue / _run / _done / _add_dep /
  *   _unschedulable carry the same fields (finished fence, ring = the queue's name, job count,
  *   credit count, client id) and are written as the drm_sched_job_* event of the same kind, so
  *   a drm_dep run reads like a drm_sched one; the header says which backend it was.
- *   drm_*_job_free and drm_*_job_timedout are deplab-only events in the same "fence=" style.
+ * - Events upstream does not have are written under a "deplab_" prefix, so they never pass
+ *   for a real tracepoint: the job free and timeout events as deplab_job_free and
+ *   deplab_job_timedout (in the same "fence=" style), every other model or harness event
+ *   (driver events such as xe_sched_job_run, whose fields are the model's, not xe_trace.h's)
+ *   as deplab_<name>: key=value ....
  * - dev= is `options.device` (upstream: dev_name() of the scheduler's device).
- * - Every other deplab event is written as `<name>: key=value ...` (not an upstream format).
- * - Tasks are the simulated contexts (full names: no 15-character comm truncation), with pids
- *   from 100 in order of appearance. hardirq and softirq contexts run on CPU 0 with the h / s
- *   flag; the others are spread over CPUs 1..n-1 in order of appearance (the simulation does
- *   not record a CPU per event). Pointers (%p) are stable synthetic values.
+ * - %ps prints the symbol of the work or timer function (the modelled function's name), as
+ *   the kernel does, not the work item's field name.
+ * - Tasks are the simulated contexts, with the comm cut to 15 characters as TASK_COMM_LEN
+ *   (16 with the NUL) cuts it, and pids from 100 in order of appearance. hardirq and softirq
+ *   contexts run on CPU 0 with the h / s flag; the others are spread over CPUs 1..n-1 in order
+ *   of appearance (the simulation does not record a CPU per event). Pointers (%p) are stable
+ *   synthetic values.
  * - Timestamps have microsecond resolution, as ftrace prints them: events closer than 1 us
  *   keep their order but share a timestamp.
  * - markers: tracing_mark_write lines in atrace syntax from a "deplab-markers" task (a
@@ -38,12 +45,17 @@ export interface FtraceOptions {
 }
 
 const FIRST_PID = 100;
+/** TASK_COMM_LEN is 16 with the terminating NUL: ftrace prints at most 15 characters of a comm. */
+const COMM_CHARS_MAX = 15;
 const MARKER_PID = 99;
 const MARKER_TASK = 'deplab-markers';
 /** Synthetic pointers stay below 2^53 so they print and parse exactly. */
 const POINTER_BASE = 0x8881_0000_0000;
 
 const JOB_EVENT = /^drm_(?:sched|dep)_job_(queue|run|done|add_dep|unschedulable|free|timedout)$/;
+
+/** Events written under their own (upstream) name and format; everything else gets the deplab_ prefix. */
+const DEPLAB_PREFIX = 'deplab_';
 
 /** Fence drivers of job fences, for dma_fence lines whose init event is not in the trace. */
 const BACKEND_FENCE_DRIVER: Readonly<Record<string, string>> = { drm_sched: 'drm_sched', drm_dep: 'drm_dep' };
@@ -62,6 +74,12 @@ function key(context: unknown, seqno: unknown): string {
 /** %s values are one word-ish line; newlines would break the line format. */
 function text(v: unknown): string {
   return String(v).replace(/[\r\n]+/g, ' ');
+}
+
+/** What %ps prints: the function's symbol; a function without a name (a closure) shows as the object it serves. */
+function symbol(fn: unknown, fallback: unknown): string {
+  const name = typeof fn === 'string' && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(fn) ? fn : String(fallback);
+  return name.replace(/[^A-Za-z0-9_.]+/g, '_');
 }
 
 function value_text(v: TraceArgs[string]): string {
@@ -100,7 +118,7 @@ class FtraceWriter {
     const softirq = context.startsWith('softirq/');
     const nr = this.options.nr_cpus;
     const cpu = irq || softirq || nr === 1 ? 0 : 1 + (this.next_cpu++ % (nr - 1));
-    t = { name: context.replace(/\s+/g, '_'), pid: FIRST_PID + this.tasks.size, cpu, flags: irq ? 'd.h1.' : softirq ? '..s1.' : '.....' };
+    t = { name: context.replace(/\s+/g, '_').slice(0, COMM_CHARS_MAX), pid: FIRST_PID + this.tasks.size, cpu, flags: irq ? 'd.h1.' : softirq ? '..s1.' : '.....' };
     this.tasks.set(context, t);
     return t;
   }
@@ -130,7 +148,7 @@ class FtraceWriter {
 
   private job(e: TraceEvent, kind: string): void {
     const a = e.args;
-    const event = `drm_sched_job_${kind}`;
+    const event = kind === 'free' || kind === 'timedout' ? `${DEPLAB_PREFIX}job_${kind}` : `drm_sched_job_${kind}`;
     const fence = { fence_context: Number(a.fence_context), fence_seqno: Number(a.fence_seqno) };
     const k = key(a.fence_context, a.fence_seqno);
     switch (kind) {
@@ -181,17 +199,17 @@ class FtraceWriter {
         return this.emit(e, e.name, { ...this.fence_name(a), context: Number(a.context), seqno: Number(a.seqno) });
       case 'workqueue_queue_work':
         return this.emit(e, e.name, {
-          work_struct: this.pointer(`work ${String(a.workqueue)} ${String(a.work)}`), function: text(a.work).replace(/\s+/g, '_'),
+          work_struct: this.pointer(`work ${String(a.workqueue)} ${String(a.work)}`), function: symbol(a.function, a.work),
           workqueue: text(a.workqueue), req_cpu: this.options.nr_cpus, cpu: this.task(e.context).cpu,
         });
       case 'workqueue_execute_start':
       case 'workqueue_execute_end':
-        return this.emit(e, e.name, { work_struct: this.pointer(`work ${String(a.workqueue)} ${String(a.work)}`), function: text(a.work).replace(/\s+/g, '_') });
+        return this.emit(e, e.name, { work_struct: this.pointer(`work ${String(a.workqueue)} ${String(a.work)}`), function: symbol(a.function, a.work) });
       case 'hrtimer_expire_entry':
-        return this.emit(e, e.name, { hrtimer: this.pointer(`hrtimer ${String(a.timer)}`), function: text(a.timer).replace(/\s+/g, '_'), now: e.t_ns });
+        return this.emit(e, e.name, { hrtimer: this.pointer(`hrtimer ${String(a.timer)}`), function: symbol(a.function, a.timer), now: e.t_ns });
       default: {
         const fields = Object.keys(a).map((k) => `${k}=${value_text(a[k])}`).join(' ');
-        this.lines.push(line(this.task(e.context), e.t_ns, e.name, text(fields)));
+        this.lines.push(line(this.task(e.context), e.t_ns, `${DEPLAB_PREFIX}${e.name}`, text(fields)));
       }
     }
   }
@@ -233,8 +251,9 @@ export function run_ftrace(outcome: RunOutcome, options: FtraceOptions = {}): st
   const backend = backend_label(outcome.backend);
   const comments = options.comments ?? [
     `deplab: ${outcome.workload.name} on ${outcome.device.driver} ${backend}, seed ${outcome.seed} (simulated, virtual time)`,
-    'deplab: gpu_scheduler formats of include/drm/gpu_scheduler_trace.h at torvalds/linux 45215c589e7f'
+    'deplab: gpu_scheduler formats of drivers/gpu/drm/scheduler/gpu_scheduler_trace.h at torvalds/linux 45215c589e7f'
       + (outcome.backend === 'dep' ? '; drm_dep_job_* events are written as drm_sched_job_*' : ''),
+    'deplab: events upstream does not have are prefixed deplab_',
   ];
   return ftrace_text(outcome.kernel.trace.events, { ...options, device: options.device ?? outcome.device.driver, comments });
 }

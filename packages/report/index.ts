@@ -3,7 +3,7 @@ export { comparison_markdown, fmt, group_triage, type ReportContext } from './ma
 export { comparison_perfetto_json, perfetto_json, perfetto_trace, run_source, type PerfettoEvent, type PerfettoSource, type PerfettoTrace } from './perfetto.ts';
 export { ftrace_text, run_ftrace, type FtraceOptions } from './ftrace.ts';
 export { CHARTS, chart_data, write_chart_files, write_comparison_charts, latency_cdf_svg, timeline_svg, depth_svg, kworker_svg, teardown_svg, type ChartData, type ChartOptions } from './charts.ts';
-export { TEXT_WIDTH, command_lines, comparison_text, ministat_block, wrap, type TextContext } from './text.ts';
+export { command_lines, comparison_text, ministat_block, type TextContext } from './text.ts';
 export {
   DEFAULT_SENSITIVITY_SEEDS, cost_entry_family, default_families, robustness, robustness_summary, run_sensitivity, sensitivity_from_outputs,
   sensitivity_markdown, sensitivity_tasks, sensitivity_text, type Robustness, type SensitivityResult, type SensitivityTask, type SweptFamily,
@@ -21,3 +21,5 @@ export {
 export {
   FAULT_MATRIX, judge_driver, type CampaignEvidence, type CampaignGroup, type DriverJudgement, type RunEvidence, type VerdictItem, type VerdictKind,
 } from './verdict.ts';
+export { MAIL_WIDTH, layout_table, text_table, wrap, wrap_text, type TextTable, type TextTableOptions } from './wrap.ts';
+export { COLOUR, SvgDocument, axis_bottom, legend, linear_scale, text_width, type LegendItem } from './svg.ts';

@@ -15,7 +15,7 @@ import type { DeviceFactory, DeviceOptions } from '@deplab/driver-api';
 import { aggregate, compare_seed, type ComparisonResult, type SeedOutput, type Verdict, type Workload } from '@deplab/harness';
 import { pct } from './numbers.ts';
 import { judged } from './finding.ts';
-import { TEXT_WIDTH, wrap } from './text.ts';
+import { MAIL_WIDTH, wrap } from './wrap.ts';
 
 /** One way to run the comparison: cost overrides and assumption values on top of the comparison's own. */
 export interface Variant {
@@ -214,7 +214,7 @@ export function sensitivity_text(s: SensitivityResult): string {
     for (const m of f.items) {
       const detail = m.robustness === 'depends' ? `: ${describe_change(m)}` : ` (${m.by_variant[0].verdict})`;
       const line = `    ${m.name.padEnd(34)} ${m.robustness}${detail}`;
-      out.push(...wrap(line, TEXT_WIDTH, ' '.repeat(6)));
+      out.push(...wrap(line, MAIL_WIDTH, ' '.repeat(6)));
     }
   }
   return out.join('\n') + '\n';

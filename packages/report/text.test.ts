@@ -9,7 +9,7 @@ import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver
 import { compare, load_workload_json, paired_compare, type MetricComparison, type Workload } from '@deplab/harness';
 import { command_lines, comparison_text, g, ministat_block, wrap } from './text.ts';
 import { cost_entry_family, robustness, run_sensitivity, sensitivity_markdown, sensitivity_tasks, sensitivity_text, type SweptVerdict } from './sensitivity.ts';
-import { planted_slow_wakeup } from '../harness/run/planted.testlib.ts';
+import { planted_eio, planted_slow_wakeup } from '../harness/run/planted.testlib.ts';
 
 const mock: DeviceFactory = (k, backend, options) => new MockDevice(k, backend === 'sched' ? mock_sched_backend() : mock_dep_backend(), options);
 
@@ -65,6 +65,23 @@ describe('comparison_text', () => {
       expect(line).not.toMatch(/NaN|undefined/);
       expect(line.length).toBeLessThanOrEqual(80);
     }
+  });
+
+  it('stays within 80 columns when a regression with its replay command and violation groups are listed: wrapped, every word kept', () => {
+    const warn: DeviceFactory = (k, backend, options) => {
+      const dev = planted_eio(3)(k, backend, options);
+      if (backend === 'dep') k.WARN_ON(true, 'a_rather_long_planted_site_name_in_a_test_only_device_binding', 'a planted warning with a long message that has to wrap');
+      return dev;
+    };
+    const r = compare(sync_client, 'mock', warn, { seeds: [1, 2] });
+    const text = comparison_text(r, { command: `npx deplab compare ${'workloads/a/rather/long/path/'.repeat(3)}x.json --driver mock --seeds 2 --format text`, version: '0.2.0' });
+    const lines = text.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(80);
+    const words = text.split(/\s+/).join(' ');
+    expect(words).toContain('regression of job_result: a/q#2, seed 1');
+    expect(words).toContain('warn at a_rather_long_planted_site_name_in_a_test_only_device_binding (candidate only): unclassified');
+    const token = r.guarantees.find((g) => g.id === 'job_result')!.examples[0].token;
+    expect(text.replace(/ \\\n\s*/g, '')).toContain(token);
   });
 
   it('wrap keeps lines within the width at word boundaries, keeps the indentation, and splits a word longer than a line', () => {

@@ -9,6 +9,9 @@ import { summarize, type ComparisonResult, type MetricComparison } from '@deplab
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
 import { group_triage } from './markdown.ts';
+import { MAIL_WIDTH, wrap, wrap_text } from './wrap.ts';
+
+export { wrap };
 
 export interface TextContext {
   readonly command: string;
@@ -16,8 +19,6 @@ export interface TextContext {
   /** sensitivity_text() output, appended when a sweep was run. */
   readonly sensitivity?: string;
 }
-
-export const TEXT_WIDTH = 80;
 
 /** ministat's %g-like number: six significant digits, no exponent for ordinary magnitudes. */
 export function g(x: number): string {
@@ -49,27 +50,6 @@ function change(m: MetricComparison): string {
   return `${p >= 0 ? '+' : ''}${Math.abs(p) >= 1e4 ? p.toExponential(1) : p.toFixed(1)}%`;
 }
 
-/** Break a line at spaces to at most `width` characters, continuation lines indented; a word longer than a line is split. */
-export function wrap(line: string, width: number, indent: string): string[] {
-  const out: string[] = [];
-  const lead = /^ */.exec(line)![0];
-  let current = lead;
-  for (const word of line.slice(lead.length).split(' ')) {
-    if (current.trim() !== '' && current.length + 1 + word.length > width) {
-      out.push(current);
-      current = indent + word;
-    } else {
-      current = current.trim() === '' ? current + word : `${current} ${word}`;
-    }
-    while (current.length > width) {
-      out.push(current.slice(0, width));
-      current = indent + current.slice(width);
-    }
-  }
-  if (current.trim() !== '') out.push(current);
-  return out;
-}
-
 /** A command to paste into a POSIX shell, split over lines ending in a backslash; the token may break anywhere (`deplab replay` joins its arguments). */
 export function command_lines(command: string, indent: string): string[] {
   const out: string[] = [];
@@ -77,7 +57,7 @@ export function command_lines(command: string, indent: string): string[] {
   for (const word of command.split(' ')) {
     let rest = word;
     while (rest.length > 0) {
-      const room = TEXT_WIDTH - 2 - current.length;
+      const room = MAIL_WIDTH - 2 - current.length;
       if (current.trim() !== '' && rest.length + 1 > room) {
         out.push(`${current} \\`);
         current = indent + '  ';
@@ -105,7 +85,7 @@ function robot_table(r: ComparisonResult): string[] {
     const c = m.comparison;
     const mark = c.verdict === 'better' || c.verdict === 'worse' ? ` (${c.verdict})` : '';
     out.push(...wrap(`${g(c.mean_a).padStart(10)} ${rel_stddev(m.baseline)} ${change(m).padStart(10)} ${g(c.mean_b).padStart(10)} ${rel_stddev(m.candidate)}  ${m.name}${mark}`,
-      TEXT_WIDTH, ' '.repeat(48)));
+      MAIL_WIDTH, ' '.repeat(48)));
   }
   return out;
 }
@@ -145,7 +125,7 @@ export function ministat_block(m: MetricComparison, base = 'drm_sched', cand = '
 
 export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
   const base = backend_label(r.baseline), cand = backend_label(r.candidate);
-  const W = TEXT_WIDTH;
+  const W = MAIL_WIDTH;
   const out: string[] = [
     ...wrap(`deplab ${ctx.version}: ${r.workload.name} on ${r.driver}, ${base} (x, base) vs ${cand} (+)`, W, '  '),
     ...wrap(`workload:    ${r.workload.source}`, W, ' '.repeat(13)),
@@ -182,5 +162,6 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     out.push('', ...ministat_block(m, base, cand));
   }
   if (ctx.sensitivity !== undefined) out.push('', ctx.sensitivity.trimEnd());
-  return out.join('\n') + '\n';
+  // Whatever a part printed, the mail stays within its width.
+  return wrap_text(out.join('\n') + '\n', MAIL_WIDTH);
 }

@@ -41,7 +41,7 @@ export function hrtimer_setup(k: Kernel, fn: hrtimer_fn, name: string, owner: un
 function hrtimer_run(timer: hrtimer): void {
   timer.handle = -1;
   const k = timer.kernel;
-  if (k.trace.full) k.tp('hrtimer_expire_entry', { timer: timer.name });
+  if (k.trace.full) k.tp('hrtimer_expire_entry', { timer: timer.name, function: timer.function.name });
   if (timer.function(timer) === HRTIMER_RESTART) {
     timer.handle = k.call_hardirq_at(Math.max(timer.expires_ns, k.now()), timer.cb, 0);
   }

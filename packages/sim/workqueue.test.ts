@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   GFP_KERNEL, GFP_NOWAIT, INIT_DELAYED_WORK, INIT_WORK, Kernel, NSEC_PER_MSEC, WQ_MEM_RECLAIM,
   WQ_MEM_WARN_ON_RECLAIM, alloc_ordered_workqueue, alloc_workqueue, cancel_delayed_work, cancel_work,
-  cancel_work_sync, delayed_work_expiry_ns, delayed_work_pending, destroy_workqueue, flush_delayed_work,
+  cancel_work_sync, delayed_work_expiry_ns, delayed_work_pending, destroy_workqueue, disable_delayed_work,
+  disable_delayed_work_sync, disable_work, enable_delayed_work, enable_work, flush_delayed_work,
   flush_work, flush_workqueue, kfree, kmalloc, mod_delayed_work, msleep, queue_delayed_work, queue_work,
   work_busy, work_pending, type Sleepable, type work_struct, type workqueue_struct,
 } from './index.ts';
@@ -377,6 +378,52 @@ describe('delayed work', () => {
     k.run_all();
     expect(starts).toEqual([]);
     expect(k.eq.pending).toBe(0);
+  });
+
+  it('disable_delayed_work cancels and ignores queueing until the matching enable; mod_delayed_work only cancels', () => {
+    const k = new Kernel();
+    const { wq, starts, dwork } = setup(k);
+    queue_delayed_work(wq, dwork, 5);
+    expect(disable_delayed_work(dwork)).toBe(true); // was pending
+    expect(disable_work(dwork.work)).toBe(false); // nests
+    expect(queue_delayed_work(wq, dwork, 1)).toBe(false);
+    expect(mod_delayed_work(wq, dwork, 1)).toBe(false);
+    expect(queue_work(wq, dwork.work)).toBe(false);
+    expect(delayed_work_pending(dwork)).toBe(false);
+    k.run_for(10 * MS);
+    expect(starts).toEqual([]);
+    expect(enable_work(dwork.work)).toBe(false); // still disabled once
+    expect(queue_delayed_work(wq, dwork, 1)).toBe(false);
+    expect(enable_delayed_work(dwork)).toBe(true);
+    expect(delayed_work_pending(dwork)).toBe(false); // enabling does not re-arm
+    expect(mod_delayed_work(wq, dwork, 1)).toBe(false);
+    k.run_all();
+    expect(starts).toEqual([11 * MS + latency(k)]);
+    expect(k.violations.list).toEqual([]);
+    enable_work(dwork.work); // unbalanced
+    expect(k.violations.list.map((v) => `${v.kind} @${v.site}`)).toEqual(['warn @enable_work']);
+  });
+
+  it('disable_delayed_work_sync waits for a running instance and keeps it from re-arming itself', () => {
+    const k = new Kernel();
+    const wq = alloc_workqueue(k, 'test', 0, 0);
+    let runs = 0;
+    const dwork: ReturnType<typeof INIT_DELAYED_WORK> = INIT_DELAYED_WORK(k, function* (): Sleepable {
+      runs++;
+      yield* msleep(k, 5);
+      mod_delayed_work(wq, dwork, 1); // re-arm from inside: ignored once disabled
+    }, 'rearm');
+    queue_delayed_work(wq, dwork, 0);
+    k.run_for(1 * MS);
+    let returned_at = -1;
+    k.run_task((function* (): Sleepable {
+      expect(yield* disable_delayed_work_sync(dwork)).toBe(false);
+      returned_at = k.now();
+    })());
+    expect(returned_at).toBeGreaterThan(5 * MS); // waited for the sleeping instance
+    k.run_for(20 * MS);
+    expect(runs).toBe(1);
+    expect(delayed_work_pending(dwork)).toBe(false);
   });
 
   it('flush_delayed_work fires the timer now and waits for the item', () => {

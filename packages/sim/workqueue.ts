@@ -11,7 +11,9 @@
  *     carry the kernel's lockdep annotations (work and workqueue lockdep maps), so flushing a
  *     work from inside itself or under a lock the work takes is reported;
  *   - WQ_MEM_WARN_ON_RECLAIM (RFC drm_dep patch 01) runs items with fs_reclaim held for
- *     lockdep, so a sleeping allocation inside them is reported.
+ *     lockdep, so a sleeping allocation inside them is reported;
+ *   - disable_work / enable_work (6.10+) nest: a disabled item is never queued, and
+ *     mod_delayed_work on it only cancels.
  * Simplifications (docs/assumptions.md): every pool behaves like an unbound pool (no per-CPU
  * concurrency management), kworkers are per workqueue, the WQ_MEM_RECLAIM rescuer is not
  * modelled (there is no memory pressure).
@@ -56,6 +58,8 @@ export class work_struct {
   dwork: delayed_work | null = null;
   pending = false;
   canceling = 0;
+  /** disable_work() depth: queueing is ignored while it is above 0. */
+  disable_depth = 0;
   wq: workqueue_struct | null = null;
   running_on: Worker | null = null;
   /** Successful queueings so far; an execution covers every queueing before its start. */
@@ -206,7 +210,7 @@ function wq_event_kind(k: Kernel): number {
  * Callable from any context.
  */
 export function queue_work(wq: workqueue_struct, work: work_struct): boolean {
-  if (work.pending || work.canceling > 0) return false;
+  if (work.pending || work.canceling > 0 || work.disable_depth > 0) return false;
   if (wq.destroying) {
     wq.kernel.violation('warn', 'queue_work', `queue_work(${work.name}) on workqueue ${wq.name} being destroyed`);
     return false;
@@ -227,7 +231,7 @@ function enqueue(wq: workqueue_struct, work: work_struct): void {
   work.queued_seq++;
   work.wq_stamp = ++wq.enqueue_seq;
   wq.queue.push(work);
-  if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name });
+  if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name, function: work.func.name });
   dispatch(wq);
 }
 
@@ -315,7 +319,7 @@ function worker_run(worker: Worker): void {
   // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
   lock_map_acquire(wq.lockdep_map, wq.process_site);
   lock_map_acquire(work.lockdep_map, work.process_site);
-  if (k.trace.full) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name });
+  if (k.trace.full) k.tp('workqueue_execute_start', { workqueue: wq.name, work: work.name, function: work.func.name });
   const prev = k.current_sleeper;
   k.current_sleeper = worker;
   const r = work.func(work);
@@ -352,7 +356,7 @@ function finish_item(worker: Worker): void {
   const wq = worker.wq;
   const k = wq.kernel;
   const work = worker.current!;
-  if (k.trace.full) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name });
+  if (k.trace.full) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name, function: work.func.name });
   lock_map_release(work.lockdep_map);
   lock_map_release(wq.lockdep_map);
   if (worker.ctx.in_reclaim > 0) {
@@ -463,6 +467,28 @@ export function* cancel_work_sync(work: work_struct): Sleepable<boolean> {
   return was_pending;
 }
 
+/** disable_work: cancel `work` if pending and ignore queueing until enable_work. Nests. */
+export function disable_work(work: work_struct): boolean {
+  work.disable_depth++;
+  return grab_pending(work);
+}
+
+/** disable_work_sync: disable_work, then wait for a running instance to finish. */
+export function* disable_work_sync(work: work_struct): Sleepable<boolean> {
+  const was_pending = disable_work(work);
+  yield* wait_idle(work, work.queued_seq, 'disable_work_sync');
+  return was_pending;
+}
+
+/** enable_work: undo one disable_work; true once queueing is allowed again. */
+export function enable_work(work: work_struct): boolean {
+  if (work.disable_depth === 0) {
+    work.kernel.violation('warn', 'enable_work', `enable_work(${work.name}) without disable_work`);
+    return true;
+  }
+  return --work.disable_depth === 0;
+}
+
 /** flush_workqueue: wait for every item queued on `wq` before the call. */
 export function* flush_workqueue(wq: workqueue_struct): Sleepable {
   const k = wq.kernel;
@@ -533,17 +559,20 @@ function arm_delayed(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: n
 /** queue_delayed_work: queue after `delay_jiffies` unless already pending. */
 export function queue_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: number): boolean {
   const work = dwork.work;
-  if (work.pending || work.canceling > 0) return false;
+  if (work.pending || work.canceling > 0 || work.disable_depth > 0) return false;
   arm_delayed(wq, dwork, delay_jiffies);
   return true;
 }
 
-/** mod_delayed_work: (re)arm to `delay_jiffies` from now; returns whether it was pending. */
+/**
+ * mod_delayed_work: (re)arm to `delay_jiffies` from now; returns whether it was pending. A
+ * disabled item is only cancelled (clear_pending_if_disabled).
+ */
 export function mod_delayed_work(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: number): boolean {
   const work = dwork.work;
   if (work.canceling > 0) return false;
   const was_pending = grab_pending(work);
-  arm_delayed(wq, dwork, delay_jiffies);
+  if (work.disable_depth === 0) arm_delayed(wq, dwork, delay_jiffies);
   return was_pending;
 }
 
@@ -553,6 +582,18 @@ export function cancel_delayed_work(dwork: delayed_work): boolean {
 
 export function* cancel_delayed_work_sync(dwork: delayed_work): Sleepable<boolean> {
   return yield* cancel_work_sync(dwork.work);
+}
+
+export function disable_delayed_work(dwork: delayed_work): boolean {
+  return disable_work(dwork.work);
+}
+
+export function* disable_delayed_work_sync(dwork: delayed_work): Sleepable<boolean> {
+  return yield* disable_work_sync(dwork.work);
+}
+
+export function enable_delayed_work(dwork: delayed_work): boolean {
+  return enable_work(dwork.work);
 }
 
 /** flush_delayed_work: fire a pending timer now, then flush the work. */

@@ -97,8 +97,10 @@ export interface KunitCase {
   readonly name: string;
   /** One entry per parameter (KUNIT_ARRAY_PARAM); absent for a plain case. */
   readonly params?: readonly { readonly description: string; readonly value: unknown }[];
-  /** KUNIT_CASE_SLOW */
+  /** KUNIT_CASE_SLOW (or KUNIT_CASE_PARAM_ATTR with .speed = KUNIT_SPEED_SLOW) */
   readonly slow?: boolean;
+  /** The case's suite has .attr.speed = KUNIT_SPEED_SLOW (KUnit prints it once, for the suite). */
+  readonly suite_slow?: boolean;
   /** Backends the case applies to; absent = both. */
   readonly backends?: readonly ('drm_sched' | 'drm_dep')[];
   /** How the outcome depends on the scheduling policy (documentation for reports). */

@@ -137,7 +137,7 @@ function add_entity_free_action(test: kunit, entity: MockEntity): void {
 }
 
 const parallel_submit: KunitCase = {
-  suite: 'drm_sched_concurrent_tests', name: 'drm_sched_parallel_submit_test', slow: true, init: concurrent_init,
+  suite: 'drm_sched_concurrent_tests', name: 'drm_sched_parallel_submit_test', suite_slow: true, init: concurrent_init,
   params: [{ description: 'Parallel submission of multiple jobs per worker', value: { num_jobs: 8, num_workers: 16 } }],
   run(test) {
     const { num_jobs, num_workers } = test.param as { num_jobs: number; num_workers: number };
@@ -167,7 +167,7 @@ const parallel_submit: KunitCase = {
 };
 
 const interleaved_submit: KunitCase = {
-  suite: 'drm_sched_concurrent_tests', name: 'drm_sched_interleaved_submit_test', slow: true, init: concurrent_init,
+  suite: 'drm_sched_concurrent_tests', name: 'drm_sched_interleaved_submit_test', suite_slow: true, init: concurrent_init,
   params: [{
     description: 'Interleaved submission of multiple jobs per worker',
     value: { test_duration_ms: 1000, job_base_duration_us: 100, num_workers: 16, num_in_flight_jobs: 8 },

@@ -37,6 +37,9 @@ if (stale) {
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
+    // Function names are what ftrace exports print for %ps (work and timer functions): keep them
+    // when the bundle renames colliding top-level symbols.
+    keepNames: true,
     logLevel: 'error',
     banner: { js: "import { createRequire as __deplab_cr } from 'node:module'; const require = __deplab_cr(import.meta.url);" },
   });

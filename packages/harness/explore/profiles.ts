@@ -67,7 +67,7 @@ const PROFILES: Readonly<Record<string, ExploreProfile>> = {
       dep: [PLAIN, { label: 'unplug_keeps_queues', options: { unplug_keeps_queues: true }, weight: 1 }],
     },
   },
-  // drivers/panthor/csf.ts: JOB_TIMEOUT_MS 5 s.
+  // drivers/panthor/csf.ts: JOB_TIMEOUT_MS 5 s, the per-queue timeout (counts only slot time, so no tdr_late check).
   panthor: { timeout_option: null, fixed_timeout_ms: 5_000, credits_per_job: null, dep_flags: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
   // drivers/amdxdna/amdxdna_ctx.ts: HWCTX_MAX_TIMEOUT_MS 60 s; upstream_gfp selects the allocation flags of its run_job path.
   amdxdna: {

@@ -75,7 +75,8 @@ describe('parse_ftrace', () => {
     expect(t.jobs[12]).toMatchObject({ task: 'kworker/u64:3', pid: 410, cpu: 5, time_ns: 1520_002_200_000 });
     expect(t.fences).toEqual([{ kind: 'signaled', line: 16, time_ns: 1520_000_120_000, driver: 'amdgpu', timeline: 'sdma1', context: 12, seqno: 88 }]);
     expect(t.lines.find((l) => l.event === 'sched_switch')?.task).toBe('Xorg');
-    expect(t.notes.map((n) => `${n.kind} ${n.line}`)).toEqual(['ignored 26', 'ignored 31']);
+    expect(t.layout).toBe('tracefs trace');
+    expect(t.skipped.map((k) => [k.count, k.lines, k.reason.split(':')[0]])).toEqual([[1, [26], 'lost-events marker'], [1, [31], 'drm_sched_job']]);
   });
 
   it('reads the older drm_sched_job layouts (id=, no client_id)', () => {
@@ -94,7 +95,7 @@ describe('parse_ftrace', () => {
     expect(r.trace.jobs.map((j) => j.time_ns)).toEqual([1000, 1_500_000_000]);
   });
 
-  it('reports malformed lines with line and column, and never throws', () => {
+  it('reports malformed fields of known events with line and column, skips lines in no layout, and never throws', () => {
     const bad = [
       'this is not a trace line',
       'task-12 [002] ..... 1.000x: drm_sched_job_done: fence=1:1 signaled',
@@ -109,13 +110,13 @@ describe('parse_ftrace', () => {
     const column = (n: number, at: string) => bad[n - 1].indexOf(at) + 1;
     const end = (n: number) => bad[n - 1].length + 1;
     expect(r.errors.map(format_diagnostic)).toEqual([
-      "bad.txt:1:1: expected '<task>-<pid> [<cpu>] <secs>.<usecs>: <event>: <fields>'",
-      `bad.txt:2:${column(2, '1.000x')}: expected a timestamp '<secs>.<usecs>:'`,
       `bad.txt:3:${column(3, 'abc')}: drm_sched_job_run: expected fence_seqno (%llu) (format 'dev=%s, fence=%llu:%llu, ring=%s, job count:%u, hw job count:%d, client_id:%llu')`,
       `bad.txt:4:${end(4)}: drm_sched_job_done: expected ' signaled' (format 'fence=%llu:%llu signaled')`,
       `bad.txt:5:${column(5, '9999')}: drm_sched_job_add_dep: expected dep_context below 2^53 (format 'fence=%llu:%llu depends on fence=%llu:%llu')`,
       `bad.txt:6:${end(6)}: dma_fence_signaled: expected ' seqno=' (format 'driver=%s timeline=%s context=%u seqno=%u')`,
     ]);
+    const skipped = parse_ftrace(bad.slice(0, 2).join('\n'), 'bad.txt');
+    expect(skipped.ok && skipped.trace.skipped).toEqual([{ reason: 'not an event line of tracefs, trace-cmd report or perf script', count: 2, lines: [1, 2] }]);
   });
 
   it('survives arbitrary text', () => {
@@ -137,44 +138,48 @@ describe('parse_ftrace', () => {
 describe('import_ftrace_workload', () => {
   const w = imported(CAPTURE);
 
-  it('makes one client and queue per ring, engines guessed from the ring name', () => {
+  it('makes one client per client_id with a queue per ring, engines guessed from the ring name', () => {
     expect(w.clients.map((c) => [c.name, c.queues.map((q) => `${q.name}:${q.engine}`)])).toEqual([
-      ['gfx_0.0.0', ['gfx_0.0.0:render']], ['sdma0', ['sdma0:copy']],
+      ['client-42', ['gfx_0.0.0:render', 'sdma0:copy']], ['client-7', ['sdma0:copy']],
     ]);
-    expect(w.description).toBe('captured ftrace: 4 jobs on 2 rings');
+    expect(w.description).toBe('captured ftrace (tracefs trace): 4 jobs of 2 clients on 2 rings');
   });
 
-  it('keeps submission times as offsets from the first job, and durations from run/done', () => {
-    const gfx = w.clients[0].program;
-    expect(gfx.end).toEqual({ kind: 'loops', loops: 1 });
-    expect(gfx.steps.map((s) => s.kind)).toEqual(['batch', 'period', 'batch']);
-    expect(gfx.steps[1]).toMatchObject({ period_us: 200 });
-    // 77:1001: 150 -> 2150; 77:1002 waited for 77:1001 on the ring: 2150 -> 3150.
-    expect(batches(gfx.steps).map((b) => b.duration)).toEqual([{ kind: 'constant', value_us: 2000 }, { kind: 'constant', value_us: 1000 }]);
-    const sdma = w.clients[1].program;
-    expect(sdma.steps.map((s) => (s.kind === 'period' ? s.period_us : s.kind))).toEqual([400, 'batch', 500, 'batch']);
+  it('keeps submission times as offsets from the first job, and durations from run/done per ring', () => {
+    const c42 = w.clients[0].program;
+    expect(c42.end).toEqual({ kind: 'loops', loops: 1 });
+    expect(c42.steps.map((s) => (s.kind === 'period' ? s.period_us : s.kind === 'batch' ? s.queue : s.kind))).toEqual([
+      'gfx_0.0.0', 200, 'gfx_0.0.0', 400, 'sdma0',
+    ]);
+    // 77:1001: 150 -> 2150; 77:1002 waited for 77:1001 on the ring: 2150 -> 3150; 80:5: 2200 -> 2700.
+    expect(batches(c42.steps).map((b) => b.duration)).toEqual([
+      { kind: 'constant', value_us: 2000 }, { kind: 'constant', value_us: 1000 }, { kind: 'constant', value_us: 500 },
+    ]);
+    const c7 = w.clients[1].program;
+    expect(c7.steps.map((s) => (s.kind === 'period' ? s.period_us : s.kind))).toEqual([500, 'batch']);
     // 80:6 never ran: the ring's median (80:5, 500 us).
-    expect(batches(sdma.steps).map((b) => b.duration)).toEqual([{ kind: 'constant', value_us: 500 }, { kind: 'constant', value_us: 500 }]);
+    expect(batches(c7.steps).map((b) => b.duration)).toEqual([{ kind: 'constant', value_us: 500 }]);
   });
 
-  it('maps dependencies: same ring as a step, another ring through a buffer, foreign fences as external', () => {
-    const [first, second] = batches(w.clients[0].program.steps);
+  it('maps dependencies: same client as a step (any ring), foreign fences as external', () => {
+    const [first, second, copy] = batches(w.clients[0].program.steps);
     expect(first.deps).toEqual([{ on: 'external', fence: 'fence:12:88' }]);
-    expect(first.writes).toEqual(['job:77:1001']);
     expect(second.deps).toEqual([{ on: 'step', step_index: 0, kind: 'data' }]);
-    const [copy, never] = batches(w.clients[1].program.steps);
-    expect(copy.reads).toEqual(['job:77:1001']);
+    expect(copy.deps).toEqual([{ on: 'step', step_index: 0, kind: 'data' }]);
+    const [never] = batches(w.clients[1].program.steps);
     expect(never.deps).toEqual([{ on: 'external', fence: 'fence:99:1' }]);
-    expect(w.buffers).toEqual([{ name: 'job:77:1001', size_bytes: null }]);
+    expect(w.buffers).toEqual([]);
     // 12:88 signalled 20 us after the first job was queued; 99:1 was never seen signalled.
     expect(w.external_fences).toEqual([{ name: 'fence:12:88', signal_at_us: 20 }, { name: 'fence:99:1', signal_at_us: null }]);
   });
 
-  it('says what it approximated or ignored, with the line', () => {
+  it('says what it read, approximated or skipped, with counts and lines', () => {
     const notes = w.notes.map((n) => `${n.kind}${n.line === null ? '' : ` ${n.line}`}: ${n.message}`);
-    expect(notes).toContainEqual(expect.stringMatching(/^ignored 26: the capture lost events/));
-    expect(notes).toContainEqual(expect.stringMatching(/^ignored 31: drm_sched_job: a pre-6.16/));
-    expect(notes).toContainEqual(expect.stringMatching(/^ignored: 1 events of jobs queued before the capture/));
+    expect(notes[0]).toBe('mapped: read as tracefs trace: 4 jobs of 2 clients on 2 rings');
+    expect(notes).toContainEqual(expect.stringMatching(/^ignored 26: skipped 1 line \(line 26\): lost-events marker/));
+    expect(notes).toContainEqual(expect.stringMatching(/^ignored 31: skipped 1 line \(line 31\): drm_sched_job: a pre-6.16/));
+    expect(notes).toContainEqual('ignored 25: skipped 1 line (line 25): sched_switch: not an event the import reads');
+    expect(notes).toContainEqual('ignored 13: skipped 1 line (line 13): drm_sched_job_done of a job queued before the capture started');
     expect(notes).toContainEqual(expect.stringMatching(/^approximated 23: ring sdma0: a job that never ran gets the ring's median duration \(500 us\)/));
     expect(notes).toContainEqual(expect.stringMatching(/^approximated 24: a dependency never seen signalled/));
   });
@@ -189,18 +194,20 @@ describe('import_ftrace_workload', () => {
     const mock = find_driver('mock')!;
     const run = run_workload(imported(CAPTURE, mock.engines), mock.factory, 'dep', { seed: 1, drain_ms: 50, record: true, monitor: { retain: true } });
     const at = (name: string, context: number, seqno: number) => run.kernel.trace.events.find((e) => e.name === name && e.args.fence_context === context && e.args.fence_seqno === seqno)!.t_ns;
-    const gfx = run.jobs!.find((j) => j.client === 'gfx_0.0.0')!;
-    const copy = run.jobs!.find((j) => j.client === 'sdma0')!;
+    const gfx = run.jobs!.find((j) => j.client === 'client-42' && j.queue === 'gfx_0.0.0')!;
+    const copy = run.jobs!.find((j) => j.client === 'client-42' && j.queue === 'sdma0')!;
     expect(at('drm_dep_job_run', copy.fence_context, copy.fence_seqno)).toBeGreaterThanOrEqual(at('drm_dep_job_done', gfx.fence_context, gfx.fence_seqno));
   });
 
-  it('moves a dependent submitted in the same microsecond as its dependency 1 us later', () => {
+  it('links clients through a buffer, moving a dependent submitted in the same microsecond as its dependency 1 us later', () => {
     const text = [
       'a-1 [000] ..... 5.000010: drm_sched_job_queue: dev=d, fence=1:1, ring=gfx, job count:0, hw job count:0, client_id:1',
-      'a-1 [000] ..... 5.000010: drm_sched_job_queue: dev=d, fence=2:1, ring=sdma, job count:0, hw job count:0, client_id:1',
-      'a-1 [000] ..... 5.000010: drm_sched_job_add_dep: fence=2:1 depends on fence=1:1',
+      'b-2 [000] ..... 5.000010: drm_sched_job_queue: dev=d, fence=2:1, ring=sdma, job count:0, hw job count:0, client_id:2',
+      'b-2 [000] ..... 5.000010: drm_sched_job_add_dep: fence=2:1 depends on fence=1:1',
     ].join('\n');
     const moved = imported(text);
+    expect(moved.clients.map((c) => c.name)).toEqual(['client-1', 'client-2']);
+    expect(batches(moved.clients[0].program.steps)[0].writes).toEqual(['job:1:1']);
     expect(moved.clients[1].program.steps.map((s) => s.kind === 'period' ? s.period_us : s.kind)).toEqual([1, 'batch']);
     expect(batches(moved.clients[1].program.steps)[0].reads).toEqual(['job:1:1']);
     expect(moved.notes.some((n) => /1 submissions replay up to 1 us later/.test(n.message))).toBe(true);
@@ -209,7 +216,7 @@ describe('import_ftrace_workload', () => {
   it('refuses text without importable jobs, and malformed text, with diagnostics', () => {
     const none = import_ftrace_workload('# tracer: nop\nx-1 [000] ..... 1.000000: sched_switch: prev_comm=x\n', 'empty');
     expect(none.ok).toBe(false);
-    if (!none.ok) expect(none.errors[0].message).toMatch(/no drm_sched_job_queue events/);
+    if (!none.ok) expect(none.errors[0].message).toMatch(/^read as tracefs trace, but no drm_sched_job_queue events .*; skipped 1 line \(line 2\): sched_switch: not an event the import reads$/);
     const broken = import_ftrace_workload('x-1 [000] ..... 1.000000: drm_sched_job_queue: fence=1:1\n', 'broken');
     expect(broken.ok).toBe(false);
     // Column 48: where the fields start, 'dev=' missing.

@@ -1,12 +1,15 @@
 /**
- * import_ftrace_workload: a captured gpu_scheduler ftrace (a real machine's, or one deplab
- * wrote) -> Workload, so a real submission pattern can be replayed on both schedulers.
+ * import_ftrace_workload: a captured gpu_scheduler trace (tracefs trace or trace_pipe,
+ * `trace-cmd report`, `perf script`; a real machine's or one deplab wrote) -> Workload, so a
+ * real submission pattern can be replayed and compared on both schedulers.
  *
  * Mapping (every approximation is a Note on the workload):
- * - One client with one queue per ring (the drm_sched_job_queue "ring" field), named after it;
- *   the engine class is guessed from the ring name (gfx, sdma, vcn, comp, ...) and mapped onto
- *   `options.engines`. The trace does not name entities, so every entity of a ring becomes one
- *   queue.
+ * - One client per DRM client: the drm_sched_job_queue "client_id" (drm_file's id, unique per
+ *   open file), or, on kernels whose events lack it, the queueing task (tgid where the layout
+ *   shows it, else pid). A client gets one queue per ring it queued to ("ring" is the
+ *   scheduler's name; the events do not name entities, so the entities a client has on one
+ *   ring become one queue). The engine class is guessed from the ring name (gfx, sdma, vcn,
+ *   comp, ...) and mapped onto `options.engines`.
  * - One batch per job with a drm_sched_job_queue event, in queue order. Submission times are
  *   kept as offsets from the first queued job (microseconds) with period steps of a single
  *   iteration ("sleep until N us after the program started"). Delay steps would add the
@@ -14,28 +17,34 @@
  *   drift, and a submission that cannot keep up shows as harness_period_missed. The replaying
  *   thread's own wake-up latency (cost table process_wakeup_ns) still adds to each submission
  *   after a sleep, on top of the capture's times, which already include the real one.
- * - Duration: done - max(run, done of the ring's previous job). A ring executes its jobs in
- *   order, so a job handed over while the previous one still runs (hw job count > 1) starts
- *   executing only when that one is done; done - run would count that wait as execution.
- *   Without a done event the finished fence's dma_fence_signaled stands in. Missing both: a
- *   job that ran is given the time until the end of the trace (a lower bound); one that never
- *   ran the median of its ring (1 ms if none). A drm_sched_job_timedout job (deplab traces)
+ * - Duration: done - run, or done - max(run, latest done before this job's of the jobs the
+ *   ring ran earlier) when the job was handed over while earlier jobs of its scheduler were
+ *   still on the hardware: a ring executes its jobs in order, and done - run would count that
+ *   wait as execution. The
+ *   "hw job count" of drm_sched_job_run (the scheduler's credit count, this job included)
+ *   tells: above the ring's smallest value, the job was not alone. This also keeps apart
+ *   queues that share a ring name (panthor names every queue's scheduler "panthor-queue")
+ *   while they run one job each. Without a done event the finished fence's dma_fence_signaled stands in. Missing
+ *   both: a job that ran is given the time until the end of the trace (a lower bound); one that
+ *   never ran the median of its ring (1 ms if none). A deplab_job_timedout job (deplab traces)
  *   becomes a hanging batch.
- * - Dependencies (drm_sched_job_add_dep): on an earlier job of the same ring -> a step
- *   dependency; on an earlier job of another ring -> implicit sync through a buffer the
- *   dependency writes and the dependent reads (a workload has no cross-client step reference),
- *   the dependent moved 1 us after it if both were queued in the same microsecond, so the
- *   write comes first in the replay too; anything else -> an external fence signalled at its observed
- *   dma_fence_signaled time, else at the job's finished time if it is a job, else (estimated)
- *   when the dependent ran; never, if the dependent never ran either.
+ * - Dependencies (drm_sched_job_add_dep): on an earlier job of the same client -> a step
+ *   dependency (any of its queues); on an earlier job of another client -> implicit sync
+ *   through a buffer the dependency writes and the dependent reads (a workload has no
+ *   cross-client step reference), the dependent moved 1 us after it if both were queued in the
+ *   same microsecond, so the write comes first in the replay too; anything else -> an external
+ *   fence signalled at its observed dma_fence_signaled time, else at the job's finished time if
+ *   it is a job, else (estimated) when the dependent ran; never, if the dependent never ran
+ *   either.
+ * - Lines not used are counted per reason with their first line numbers in one note each.
  */
 import { check_workload } from '../workload/check.ts';
 import { diagnostic, note } from '../workload/diagnostics.ts';
 import {
   ENGINE_CLASSES, LIMITS, type BufferDefinition, type ClientDefinition, type Dependency, type EngineClass,
-  type ExternalFenceDefinition, type LoadResult, type Note, type Step, type Workload,
+  type ExternalFenceDefinition, type LoadResult, type Note, type QueueDefinition, type Step, type Workload,
 } from '../workload/types.ts';
-import { parse_ftrace, type FtraceJobEvent, type FtraceTrace } from './ftrace-parse.ts';
+import { SkipLog, describe_skipped, parse_ftrace, type FtraceJobEvent, type FtraceTrace, type SkippedLines } from './ftrace-parse.ts';
 
 export interface FtraceImportOptions {
   /** Engine classes of the target driver; rings are mapped onto them. Default: every class. */
@@ -45,23 +54,41 @@ export interface FtraceImportOptions {
 /** Duration given to a job that never ran on a ring where none finished. */
 const DEFAULT_DURATION_US = 1000;
 
+/** The events the import reads; any other event line is skipped with its name as the reason. */
+const USED_EVENTS = new Set([
+  'drm_sched_job_queue', 'drm_sched_job_run', 'drm_sched_job_done', 'drm_sched_job_add_dep', 'drm_sched_job_unschedulable',
+  'deplab_job_timedout', 'dma_fence_signaled',
+]);
+
 interface Job {
   readonly key: string;
   readonly context: number;
   readonly seqno: number;
-  ring: string;
-  queue_ns: number;
-  line: number;
+  readonly ring: string;
+  readonly client: ClientPlan;
+  readonly queue_ns: number;
+  readonly line: number;
   run_ns: number | null;
+  /** The scheduler's credit count at drm_sched_job_run ("hw job count", this job included). */
+  run_hw: number | null;
   done_ns: number | null;
   timedout: boolean;
   readonly deps: { context: number; seqno: number; line: number }[];
-  /** Position in queue order over all rings, and replayed submission time (us from the first job). */
+  /** Position in queue order over all clients, and replayed submission time (us from the first job). */
   order: number;
   at_us: number;
   /** Filled when the program is built. */
-  client: string;
+  queue: string;
   step_index: number;
+}
+
+interface ClientPlan {
+  readonly key: string;
+  readonly name: string;
+  readonly line: number;
+  /** Queue name per ring, in order of first use. */
+  readonly queues: Map<string, string>;
+  readonly jobs: Job[];
 }
 
 function fence_key(context: number, seqno: number): string {
@@ -82,29 +109,49 @@ function guess_engine(ring: string): EngineClass {
   return 'render';
 }
 
+/** Index of the first element of sorted `values` greater than `x`. */
+function upper_bound(values: readonly number[], x: number): number {
+  let lo = 0, hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+/** A name of the workload alphabet (NAME_PATTERN) for free text, unique within `taken`. */
+function unique_name(text: string, fallback: string, taken: Set<string>): string {
+  let base = text.replace(/[^A-Za-z0-9_.:#/+-]/g, '_').replace(/^[^A-Za-z0-9_]/, '_').slice(0, LIMITS.name_chars - 8);
+  if (base === '') base = fallback;
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}#${i}`;
+  taken.add(name);
+  return name;
+}
+
 class FtraceImporter {
   readonly notes: Note[] = [];
+  private readonly skips = new SkipLog();
   private readonly noted = new Set<string>();
   private readonly jobs = new Map<string, Job>();
+  private readonly clients = new Map<string, ClientPlan>();
+  private readonly client_names = new Set<string>();
   private readonly signaled_ns = new Map<string, number>();
   private readonly external = new Map<string, ExternalFenceDefinition>();
   private readonly buffers = new Map<string, BufferDefinition>();
-  /** Buffer written by each job another ring depends on. */
+  /** Buffer written by each job another client depends on. */
   private readonly writes = new Map<string, string>();
-  /** Client (and queue) names given so far. */
-  private readonly names = new Set<string>();
   private t0_ns = 0;
   private end_ns = 0;
 
-  constructor(private readonly trace: FtraceTrace, private readonly source: string, private readonly engines: readonly EngineClass[]) {
-    this.notes.push(...trace.notes);
-  }
+  constructor(private readonly trace: FtraceTrace, private readonly source: string, private readonly engines: readonly EngineClass[]) {}
 
   private note(kind: Note['kind'], line: number | null, message: string, key: string | null = null): void {
     if (key !== null) {
@@ -114,107 +161,138 @@ class FtraceImporter {
     this.notes.push(note(kind, this.source, message, line === null ? null : { line, column: 1 }));
   }
 
+  /** The DRM client a queue event belongs to: its client_id, or its task where the event has none. */
+  private client_of(e: FtraceJobEvent): ClientPlan {
+    const key = e.client_id !== null ? `id:${e.client_id}` : `task:${e.tgid ?? e.pid}`;
+    let client = this.clients.get(key);
+    if (client === undefined) {
+      const label = e.client_id !== null ? `client-${e.client_id}` : `${e.task}-${e.tgid ?? e.pid}`;
+      client = { key, name: unique_name(label, 'client', this.client_names), line: e.line, queues: new Map(), jobs: [] };
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
   /** Every job with a queue event, and what later lines say of it (any order: lines are per-CPU merged). */
   private collect(): void {
-    const later: FtraceJobEvent[] = [];
+    for (const l of this.trace.lines) {
+      this.end_ns = Math.max(this.end_ns, l.time_ns);
+      if (!USED_EVENTS.has(l.event)) this.skips.add(`${l.event}: not an event the import reads`, l.line);
+    }
     for (const f of this.trace.fences) if (f.kind === 'signaled' && !this.signaled_ns.has(fence_key(f.context, f.seqno))) this.signaled_ns.set(fence_key(f.context, f.seqno), f.time_ns);
-    for (const l of this.trace.lines) this.end_ns = Math.max(this.end_ns, l.time_ns);
+    const later: FtraceJobEvent[] = [];
     for (const e of this.trace.jobs) {
       const key = fence_key(e.fence_context, e.fence_seqno);
-      if (e.kind === 'queue') {
-        if (this.jobs.has(key)) { this.note('ignored', e.line, `job ${key} queued twice: the second queue event is ignored`, `twice:${key}`); continue; }
-        this.jobs.set(key, {
-          key, context: e.fence_context, seqno: e.fence_seqno, ring: e.ring ?? 'ring', queue_ns: e.time_ns, line: e.line,
-          run_ns: null, done_ns: null, timedout: false, deps: [], order: -1, at_us: 0, client: '', step_index: -1,
-        });
-      } else {
-        later.push(e);
-      }
+      if (e.kind !== 'queue') { later.push(e); continue; }
+      if (this.jobs.has(key)) { this.skips.add('drm_sched_job_queue of a job already queued', e.line); continue; }
+      this.jobs.set(key, {
+        key, context: e.fence_context, seqno: e.fence_seqno, ring: e.ring ?? 'ring', client: this.client_of(e), queue_ns: e.time_ns, line: e.line,
+        run_ns: null, run_hw: null, done_ns: null, timedout: false, deps: [], order: -1, at_us: 0, queue: '', step_index: -1,
+      });
     }
-    let unqueued = 0;
     for (const e of later) {
       const job = this.jobs.get(fence_key(e.fence_context, e.fence_seqno));
-      if (job === undefined) { unqueued++; continue; }
-      if (e.kind === 'run' && job.run_ns === null) job.run_ns = e.time_ns;
+      if (job === undefined) { this.skips.add(`${this.event_name(e)} of a job queued before the capture started`, e.line); continue; }
+      if (e.kind === 'run' && job.run_ns === null) { job.run_ns = e.time_ns; job.run_hw = e.hw_job_count; }
       else if (e.kind === 'done' && job.done_ns === null) job.done_ns = e.time_ns;
       else if (e.kind === 'timedout') job.timedout = true;
       else if (e.kind === 'add_dep' && e.dep_context !== null && e.dep_seqno !== null) {
         if (!job.deps.some((d) => d.context === e.dep_context && d.seqno === e.dep_seqno)) job.deps.push({ context: e.dep_context, seqno: e.dep_seqno, line: e.line });
       } else if (e.kind === 'unschedulable') {
-        this.note('ignored', e.line, 'drm_sched_job_unschedulable: a dependency that failed is not replayed (the replayed dependency succeeds)', 'unschedulable');
+        this.skips.add('drm_sched_job_unschedulable: a dependency that failed is replayed as one that succeeds', e.line);
       }
     }
-    if (unqueued > 0) this.note('ignored', null, `${unqueued} events of jobs queued before the capture started are ignored (those jobs are not replayed)`);
     for (const job of this.jobs.values()) if (job.done_ns === null) job.done_ns = this.signaled_ns.get(job.key) ?? null;
   }
 
+  private event_name(e: FtraceJobEvent): string {
+    return e.kind === 'timedout' ? 'deplab_job_timedout' : e.kind === 'free' ? 'deplab_job_free' : `drm_sched_job_${e.kind}`;
+  }
+
   /**
-   * Jobs grouped by ring in queue order, with their replayed submission times; jobs past the
-   * workload's bounds are dropped with a note. A job that depends on a job of another ring
-   * submitted in the same microsecond is moved 1 us later, so the buffer that carries the
-   * dependency is written before it is read (period steps have microsecond resolution).
+   * Jobs in queue order with their replayed submission times, each in its client's queue for
+   * its ring; jobs past the workload's bounds are dropped (skipped lines). A job that depends on
+   * a job of another client submitted in the same microsecond is moved 1 us later, so the
+   * buffer that carries the dependency is written before it is read (period steps have
+   * microsecond resolution).
    */
-  private rings(): Map<string, Job[]> {
+  private plan(): void {
     const all = [...this.jobs.values()].sort((a, b) => a.queue_ns - b.queue_ns || a.line - b.line);
     this.t0_ns = all[0].queue_ns;
-    const rings = new Map<string, Job[]>();
-    const per_ring_max = Math.floor(LIMITS.steps_per_program / 2);
+    const per_client_max = Math.floor(LIMITS.steps_per_program / 2);
     let order = 0, moved = 0, moved_us_max = 0;
-    const drop = (job: Job, key: string, message: string) => {
-      this.note('ignored', job.line, message, key);
+    const live_clients = new Set<ClientPlan>();
+    const drop = (job: Job, reason: string) => {
+      this.skips.add(reason, job.line);
       this.jobs.delete(job.key);
     };
     for (const job of all) {
-      let list = rings.get(job.ring);
-      if (list === undefined && rings.size >= LIMITS.clients) { drop(job, 'rings', `rings beyond the first ${LIMITS.clients} are not replayed`); continue; }
-      if (list !== undefined && list.length >= per_ring_max) { drop(job, `full:${job.ring}`, `ring ${job.ring}: jobs beyond the first ${per_ring_max} are not replayed`); continue; }
+      const client = job.client;
+      if (!live_clients.has(client) && live_clients.size >= LIMITS.clients) { drop(job, `drm_sched_job_queue of a client beyond the first ${LIMITS.clients}`); continue; }
+      if (!client.queues.has(job.ring) && client.queues.size >= LIMITS.queues_per_client) { drop(job, `drm_sched_job_queue on a ring beyond a client's first ${LIMITS.queues_per_client}`); continue; }
+      if (client.jobs.length >= per_client_max) { drop(job, `drm_sched_job_queue beyond a client's first ${per_client_max} jobs`); continue; }
       const observed_us = this.us(job.queue_ns);
-      let at_us = Math.max(observed_us, list !== undefined && list.length > 0 ? list[list.length - 1].at_us : 0);
+      let at_us = Math.max(observed_us, client.jobs.length > 0 ? client.jobs[client.jobs.length - 1].at_us : 0);
       for (const dep of job.deps) {
         const target = this.jobs.get(fence_key(dep.context, dep.seqno));
-        if (target !== undefined && target.order >= 0 && target.ring !== job.ring) at_us = Math.max(at_us, target.at_us + 1);
+        if (target !== undefined && target.order >= 0 && target.client !== client) at_us = Math.max(at_us, target.at_us + 1);
       }
-      if (at_us > LIMITS.time_us) { drop(job, 'late', `jobs submitted more than ${LIMITS.time_us / 3.6e9} h after the first are not replayed`); continue; }
+      if (at_us > LIMITS.time_us) { drop(job, `drm_sched_job_queue more than ${LIMITS.time_us / 3.6e9} h after the first`); continue; }
       if (at_us > observed_us) { moved++; moved_us_max = Math.max(moved_us_max, at_us - observed_us); }
       job.order = order++;
       job.at_us = at_us;
-      if (list === undefined) rings.set(job.ring, (list = []));
-      list.push(job);
+      live_clients.add(client);
+      if (!client.queues.has(job.ring)) client.queues.set(job.ring, unique_name(job.ring, 'ring', new Set(client.queues.values())));
+      job.queue = client.queues.get(job.ring)!;
+      client.jobs.push(job);
     }
     if (moved > 0) {
-      this.note('approximated', null, `${moved} submissions replay up to ${moved_us_max} us later than traced, so that a job of another ring they depend on is submitted first`);
+      this.note('approximated', null, `${moved} submissions replay up to ${moved_us_max} us later than traced, so that a job of another client they depend on is submitted first`);
     }
-    return rings;
   }
 
   private us(ns: number): number {
     return Math.max(0, Math.round((ns - this.t0_ns) / 1000));
   }
 
-  /** Execution time per job of one ring, in microseconds (module comment: duration). */
-  private durations(ring: string, jobs: readonly Job[]): number[] {
-    const measured: (number | null)[] = [];
-    let previous_done: number | null = null;
-    for (const job of jobs) {
-      if (job.run_ns !== null && job.done_ns !== null) {
-        const start = previous_done !== null && previous_done > job.run_ns ? previous_done : job.run_ns;
-        measured.push(Math.max(1, Math.round((job.done_ns - Math.min(start, job.done_ns)) / 1000)));
-      } else {
-        measured.push(null);
-      }
-      if (job.done_ns !== null) previous_done = Math.max(previous_done ?? 0, job.done_ns);
+  /** Execution time per job, in microseconds, computed per ring in run order (module comment: duration). */
+  private durations(): Map<Job, number> {
+    const rings = new Map<string, Job[]>();
+    for (const job of this.jobs.values()) {
+      let list = rings.get(job.ring);
+      if (list === undefined) rings.set(job.ring, (list = []));
+      list.push(job);
     }
-    const fallback = median(measured.filter((m): m is number => m !== null)) ?? DEFAULT_DURATION_US;
-    return jobs.map((job, i) => {
-      const m = measured[i];
-      if (m !== null) return m;
-      if (job.run_ns !== null) {
-        this.note('approximated', job.line, `ring ${ring}: a job that ran without a done event gets the time to the end of the trace (a lower bound)`, `nodone:${ring}`);
-        return Math.max(1, Math.round((this.end_ns - job.run_ns) / 1000));
+    const out = new Map<Job, number>();
+    for (const [ring, jobs] of rings) {
+      const in_run_order = [...jobs].sort((a, b) => (a.run_ns ?? Infinity) - (b.run_ns ?? Infinity) || a.order - b.order);
+      const measured = new Map<Job, number>();
+      const alone_hw = jobs.reduce((m, j) => Math.min(m, j.run_hw ?? Infinity), Infinity);
+      const earlier_done: number[] = []; // sorted
+      for (const job of in_run_order) {
+        if (job.run_ns !== null && job.done_ns !== null) {
+          // In order on the ring: the job it waited for finished before it did.
+          const waited = job.run_hw === null || job.run_hw > alone_hw;
+          const i = upper_bound(earlier_done, job.done_ns);
+          const start = waited && i > 0 ? Math.max(job.run_ns, earlier_done[i - 1]) : job.run_ns;
+          measured.set(job, Math.max(1, Math.round((job.done_ns - start) / 1000)));
+        }
+        if (job.done_ns !== null) earlier_done.splice(upper_bound(earlier_done, job.done_ns), 0, job.done_ns);
       }
-      this.note('approximated', job.line, `ring ${ring}: a job that never ran gets the ring's median duration (${fallback} us)`, `norun:${ring}`);
-      return fallback;
-    });
+      const fallback = median([...measured.values()]) ?? DEFAULT_DURATION_US;
+      for (const job of jobs) {
+        const m = measured.get(job);
+        if (m !== undefined) { out.set(job, m); continue; }
+        if (job.run_ns !== null) {
+          this.note('approximated', job.line, `ring ${ring}: a job that ran without a done event gets the time to the end of the trace (a lower bound)`, `nodone:${ring}`);
+          out.set(job, Math.max(1, Math.round((this.end_ns - job.run_ns) / 1000)));
+        } else {
+          this.note('approximated', job.line, `ring ${ring}: a job that never ran gets the ring's median duration (${fallback} us)`, `norun:${ring}`);
+          out.set(job, fallback);
+        }
+      }
+    }
+    return out;
   }
 
   private external_fence(context: number, seqno: number, signal_at_us: number | null): string {
@@ -228,10 +306,8 @@ class FtraceImporter {
     const key = fence_key(dep.context, dep.seqno);
     if (key === job.key) return null;
     const target = this.jobs.get(key);
-    if (target !== undefined && target.ring === job.ring && target.order >= 0 && target.order < job.order) {
-      return { on: 'step', step_index: target.step_index, kind: 'data' };
-    }
-    if (target !== undefined && target.ring !== job.ring && target.order >= 0 && target.order < job.order) {
+    if (target !== undefined && target.order >= 0 && target.order < job.order) {
+      if (target.client === job.client) return { on: 'step', step_index: target.step_index, kind: 'data' };
       let buffer = this.writes.get(key);
       if (buffer === undefined) {
         buffer = `job:${key}`;
@@ -259,88 +335,92 @@ class FtraceImporter {
     return chosen;
   }
 
-  /** A unique name of the workload alphabet for a ring. */
-  private name_of(ring: string): string {
-    let base = ring.replace(/[^A-Za-z0-9_.:#/+-]/g, '_').replace(/^[^A-Za-z0-9_]/, '_').slice(0, LIMITS.name_chars - 8);
-    if (base === '') base = 'ring';
-    let name = base;
-    for (let i = 2; this.names.has(name); i++) name = `${base}#${i}`;
-    this.names.add(name);
-    return name;
-  }
-
-  import(name: string): Workload | null {
-    this.collect();
-    if (this.jobs.size === 0) return null;
-    const rings = this.rings();
-    const clients: ClientDefinition[] = [];
-    const programs: Step[][] = [];
-    // Every job's step first, then the dependencies, which may name a job of any ring.
-    for (const [ring, jobs] of rings) {
-      const client = this.name_of(ring);
-      const durations = this.durations(ring, jobs);
-      const steps: Step[] = [];
-      let cursor_us = 0;
-      jobs.forEach((job, i) => {
-        if (job.at_us > cursor_us) steps.push({ kind: 'period', period_us: job.at_us, origin: `${this.source}:${job.line}` });
-        cursor_us = job.at_us;
-        job.client = client;
-        job.step_index = steps.length;
-        steps.push({
-          kind: 'batch', queue: client, duration: { kind: 'constant', value_us: durations[i] }, credits: null, deps: [], reads: [], writes: [],
-          wait: false, hang: job.timedout, origin: `${this.source}:${job.line}`,
-        });
-      });
-      if (jobs.some((j) => j.timedout)) this.note('mapped', null, `ring ${ring}: jobs that timed out replay as hanging batches`, `hang:${ring}`);
-      programs.push(steps);
-      clients.push({
-        name: client,
-        queues: [{ name: client, engine: this.engine(ring, jobs[0].line), priority: 'normal', long_running: false, driver: null, load_balanced: false }],
-        program: { end: { kind: 'loops', loops: 1 }, steps },
-        origin: `${this.source}:${jobs[0].line}`,
+  /** One client's program: a period step before each batch submitted later than the previous one. */
+  private program(client: ClientPlan, durations: Map<Job, number>): Step[] {
+    const steps: Step[] = [];
+    let cursor_us = 0;
+    for (const job of client.jobs) {
+      if (job.at_us > cursor_us) steps.push({ kind: 'period', period_us: job.at_us, origin: `${this.source}:${job.line}` });
+      cursor_us = job.at_us;
+      job.step_index = steps.length;
+      steps.push({
+        kind: 'batch', queue: job.queue, duration: { kind: 'constant', value_us: durations.get(job)! }, credits: null, deps: [], reads: [], writes: [],
+        wait: false, hang: job.timedout, origin: `${this.source}:${job.line}`,
       });
     }
-    // Then dependencies (reads and buffer writes patch the batch steps built above).
-    [...rings.values()].forEach((jobs, c) => {
-      const steps = programs[c];
-      for (const job of jobs) {
+    return steps;
+  }
+
+  /** Dependencies (step references, buffer reads) patched into the batches of every program. */
+  private link(programs: Map<ClientPlan, Step[]>): void {
+    for (const [client, steps] of programs) {
+      for (const job of client.jobs) {
         const reads: string[] = [];
         const deps: Dependency[] = [];
         for (const dep of job.deps.slice(0, LIMITS.deps_per_batch)) {
           const d = this.dependency(job, dep, reads);
           if (d !== null && !deps.some((x) => JSON.stringify(x) === JSON.stringify(d))) deps.push(d);
         }
-        if (job.deps.length > LIMITS.deps_per_batch) this.note('ignored', job.line, `dependencies beyond ${LIMITS.deps_per_batch} per job are ignored`, 'many-deps');
+        for (const dep of job.deps.slice(LIMITS.deps_per_batch)) this.skips.add(`drm_sched_job_add_dep beyond ${LIMITS.deps_per_batch} per job`, dep.line);
         const batch = steps[job.step_index];
         if (batch.kind === 'batch') steps[job.step_index] = { ...batch, deps, reads };
       }
-    });
+    }
     for (const [key, buffer] of this.writes) {
       const job = this.jobs.get(key)!;
-      const steps = programs[clients.findIndex((c) => c.name === job.client)];
+      const steps = programs.get(job.client)!;
       const batch = steps[job.step_index];
       if (batch.kind === 'batch') steps[job.step_index] = { ...batch, writes: [...batch.writes, buffer] };
     }
     if (this.writes.size > 0) {
-      this.note('mapped', null, 'dependencies across rings replay as implicit sync: the dependency writes a buffer its dependents read');
+      this.note('mapped', null, 'dependencies across clients replay as implicit sync: the dependency writes a buffer its dependents read');
     }
+  }
+
+  import(name: string): Workload | null {
+    this.collect();
+    if (this.jobs.size === 0) return null;
+    this.plan();
+    const durations = this.durations();
+    const planned = [...this.clients.values()].filter((c) => c.jobs.length > 0);
+    const programs = new Map(planned.map((c) => [c, this.program(c, durations)]));
+    this.link(programs);
+    const clients: ClientDefinition[] = planned.map((c) => {
+      const queues: QueueDefinition[] = [...c.queues].map(([ring, queue]) => ({
+        name: queue, engine: this.engine(ring, c.jobs.find((j) => j.ring === ring)!.line), priority: 'normal', long_running: false, driver: null, load_balanced: false,
+      }));
+      if (c.jobs.some((j) => j.timedout)) this.note('mapped', null, `client ${c.name}: jobs that timed out replay as hanging batches`, `hang:${c.key}`);
+      return { name: c.name, queues, program: { end: { kind: 'loops', loops: 1 }, steps: programs.get(c)! }, origin: `${this.source}:${c.line}` };
+    });
+    const rings = new Set([...this.jobs.values()].map((j) => j.ring)).size;
+    const summary = `${this.jobs.size} jobs of ${clients.length} clients on ${rings} rings`;
     return {
       name,
-      description: `captured ftrace: ${this.jobs.size} jobs on ${clients.length} rings`,
+      description: `captured ftrace (${this.trace.layout}): ${summary}`,
       source: this.source,
       clients,
       buffers: [...this.buffers.values()],
       external_fences: [...this.external.values()],
       events: [],
-      notes: this.notes,
+      notes: [note('mapped', this.source, `read as ${this.trace.layout}: ${summary}`), ...this.notes, ...skip_notes(this.source, [...this.trace.skipped, ...this.skips.list()])],
     };
+  }
+
+  /** What was skipped, for the error when nothing could be imported. */
+  skipped(): SkippedLines[] {
+    return [...this.trace.skipped, ...this.skips.list()];
   }
 }
 
+/** One 'ignored' note per skip reason: how many lines, which, and why. */
+function skip_notes(source: string, skipped: readonly SkippedLines[]): Note[] {
+  return skipped.map((s) => note('ignored', source, `skipped ${describe_skipped(s)}: ${s.reason}`, { line: s.lines[0], column: 1 }));
+}
+
 /**
- * Turn ftrace text with gpu_scheduler events into a Workload named `name` (also the source
- * name in diagnostics). Never throws: returns the workload with notes on everything mapped,
- * approximated or ignored, or errors with line and column.
+ * Turn captured ftrace text with gpu_scheduler events into a Workload named `name` (also the
+ * source name in diagnostics). Never throws: returns the workload with notes on everything
+ * mapped, approximated or skipped, or errors with line and column.
  */
 export function import_ftrace_workload(text: string, name: string, options: FtraceImportOptions = {}): LoadResult {
   const engines = options.engines ?? ENGINE_CLASSES;
@@ -353,7 +433,12 @@ export function import_ftrace_workload(text: string, name: string, options: Ftra
   const importer = new FtraceImporter(parsed.trace, name, engines);
   const workload = importer.import(name);
   if (workload === null) {
-    return { ok: false, errors: [diagnostic(name, 'no drm_sched_job_queue events with fence=<context>:<seqno>: nothing to replay (enable gpu_scheduler:* on a v6.16+ kernel)')] };
+    const skipped = importer.skipped().map((s) => `skipped ${describe_skipped(s)}: ${s.reason}`);
+    return {
+      ok: false,
+      errors: [diagnostic(name, `read as ${parsed.trace.layout}, but no drm_sched_job_queue events with fence=<context>:<seqno>: nothing to replay ` +
+        '(enable gpu_scheduler:* on a v6.16+ kernel)' + (skipped.length > 0 ? `; ${skipped.join('; ')}` : ''))],
+    };
   }
   const problems = check_workload(workload);
   if (problems.length > 0) {

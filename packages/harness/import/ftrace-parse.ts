@@ -1,21 +1,36 @@
 /**
- * ftrace text: the event formats deplab writes and reads, and a parser of the text.
+ * Captured ftrace text: the event formats deplab writes and reads, and a parser of the three
+ * line layouts a capture comes in.
  *
- * The gpu_scheduler formats follow include/drm/gpu_scheduler_trace.h as of torvalds/linux
- * commit 45215c589e7f (drivers/gpu/drm/scheduler/gpu_scheduler_trace.h, the v6.16 rework that
- * made drm_sched_job_queue / _run / _done / _add_dep / _unschedulable stable uAPI, keyed by the
- * finished fence as "fence=%llu:%llu"). The dma_fence, workqueue and hrtimer formats are those
- * of include/trace/events/{dma_fence,workqueue,timer}.h. Each format is one printf-style
- * template used both to write (report/ftrace.ts) and to read (here), so the two cannot drift.
+ * Event formats: the gpu_scheduler events follow drivers/gpu/drm/scheduler/gpu_scheduler_trace.h
+ * at torvalds/linux 45215c589e7f (the v6.16 rework that made drm_sched_job_queue / _run /
+ * _done / _add_dep / _unschedulable stable uAPI, keyed by the finished fence as
+ * "fence=%llu:%llu"); dma_fence, workqueue and hrtimer those of
+ * include/trace/events/{dma_fence,workqueue,timer}.h. One printf-style template per event
+ * serves writing (report/ftrace.ts) and reading (here), so the two cannot drift.
  *
- * The parser accepts what `cat /sys/kernel/tracing/trace` and `trace-cmd report` print:
- *   <task>-<pid> [(<tgid>)] [<cpu>] [<flags>] <secs>.<frac>: <event>: <fields>
- * Comment lines (#...), blank lines and lost-event markers are skipped. Events of other
- * subsystems are kept as lines but not interpreted. It never throws: malformed input gives
- * Diagnostics with line and column.
+ * Line layouts (the prefix before "<event>: <fields>"):
+ * - tracefs `trace` and `trace_pipe` (kernel/trace/trace_output.c at torvalds/linux
+ *   de3930a4883d, trace_print_context): "%16s-%-7d " comm-pid, "(%7d) " tgid with the
+ *   record-tgid option, "[%03d] " CPU, the irq-info flags, " %5lu.%06lu: " seconds. With the
+ *   latency-format option (trace_print_lat_context): "%8.8s-%-7d %3d" then the flags glued to
+ *   the CPU and " %4lldus%c: ", microseconds since the buffer started.
+ * - `trace-cmd report` (rostedt/trace-cmd d72449cb999e, tracecmd/trace-read.c
+ *   trace_show_data and print_event_name): a "cpus=N" header, "%16s-%-5d [%03d]" (with -l:
+ *   "%8.8s-%-5d %3d" and libtraceevent's latency flags), " %5lu.%06lu:" rounded to the
+ *   microsecond, then " <event>: " padded with spaces to 20 columns of event name.
+ * - `perf script` (tools/perf/builtin-script.c at torvalds/linux d22e59950304,
+ *   perf_sample__fprintf_start and process_event, default tracepoint fields comm, tid, cpu,
+ *   time, event, trace): "%16s " comm, "%7d " tid (or "%7d/%-7d " pid/tid), "[%03d] ",
+ *   "%12s: " seconds.microseconds (--ns: nine digits), then "<system>:<event>: " right-aligned
+ *   to the longest event name of the session.
+ * Comment lines (#...) are skipped; "cpus=N" and lost-event markers are noted. Lines in no known
+ * layout, events deplab does not use and pre-6.16 gpu_scheduler events are counted per reason
+ * with their first line numbers (never dropped silently). It never throws: a known event whose
+ * fields do not match its format is an error with line and column.
  */
-import { diagnostic, note } from '../workload/diagnostics.ts';
-import { LIMITS, type Diagnostic, type Note } from '../workload/types.ts';
+import { diagnostic } from '../workload/diagnostics.ts';
+import { LIMITS, type Diagnostic } from '../workload/types.ts';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Formats                                                                                     */
@@ -45,9 +60,9 @@ const FENCE_DEPENDS = (what: string): FtraceFormat => ({
 const DMA_FENCE: FtraceFormat = { template: 'driver=%s timeline=%s context=%u seqno=%u', fields: ['driver', 'timeline', 'context', 'seqno'] };
 
 /**
- * The formats deplab writes, by ftrace event name. drm_sched_job_free and
- * drm_sched_job_timedout are deplab-only (upstream has no such tracepoints); they use the
- * same "fence=" key so tools that match on it still group them with the job.
+ * The formats deplab writes, by ftrace event name. deplab_job_free and deplab_job_timedout are
+ * deplab's own (upstream has no such tracepoints, hence the prefix); they use the same
+ * "fence=" key so tools that match on it still group them with the job.
  */
 export const FTRACE_FORMATS: Readonly<Record<string, FtraceFormat>> = {
   drm_sched_job_queue: SCHED_JOB,
@@ -55,8 +70,8 @@ export const FTRACE_FORMATS: Readonly<Record<string, FtraceFormat>> = {
   drm_sched_job_done: FENCE_ONLY(' signaled'),
   drm_sched_job_add_dep: FENCE_DEPENDS(''),
   drm_sched_job_unschedulable: FENCE_DEPENDS('unsignalled '),
-  drm_sched_job_free: FENCE_ONLY(''),
-  drm_sched_job_timedout: { template: 'fence=%llu:%llu status=%d', fields: ['fence_context', 'fence_seqno', 'status'] },
+  deplab_job_free: FENCE_ONLY(''),
+  deplab_job_timedout: { template: 'fence=%llu:%llu status=%d', fields: ['fence_context', 'fence_seqno', 'status'] },
   dma_fence_init: DMA_FENCE,
   dma_fence_signaled: DMA_FENCE,
   dma_fence_destroy: DMA_FENCE,
@@ -171,9 +186,13 @@ export interface FtraceLine {
   readonly line: number;
   readonly task: string;
   readonly pid: number;
+  /** The thread group id where the layout shows it (record-tgid, perf's pid/tid), else null. */
+  readonly tgid: number | null;
   readonly cpu: number;
   readonly flags: string;
   readonly time_ns: number;
+  /** The event's system where the layout prints it (perf: "gpu_scheduler"), else null. */
+  readonly system: string | null;
   readonly event: string;
   readonly fields: string;
   /** 1-based column where `fields` starts. */
@@ -189,6 +208,7 @@ export interface FtraceJobEvent {
   readonly time_ns: number;
   readonly task: string;
   readonly pid: number;
+  readonly tgid: number | null;
   readonly cpu: number;
   readonly fence_context: number;
   readonly fence_seqno: number;
@@ -212,13 +232,48 @@ export interface FtraceFenceEvent {
   readonly seqno: number;
 }
 
+/** Lines passed over for one reason: how many, and the first few line numbers. */
+export interface SkippedLines {
+  readonly reason: string;
+  readonly count: number;
+  readonly lines: readonly number[];
+}
+
+/** How many line numbers a skip summary lists per reason. */
+export const SKIPPED_LINES_LISTED = 5;
+
+/** Counts skipped lines per reason, in order of first appearance. */
+export class SkipLog {
+  private readonly reasons = new Map<string, { count: number; lines: number[] }>();
+
+  add(reason: string, line: number): void {
+    let r = this.reasons.get(reason);
+    if (r === undefined) this.reasons.set(reason, (r = { count: 0, lines: [] }));
+    r.count++;
+    if (r.lines.length < SKIPPED_LINES_LISTED) r.lines.push(line);
+  }
+
+  list(): SkippedLines[] {
+    return [...this.reasons].map(([reason, r]) => ({ reason, count: r.count, lines: r.lines }));
+  }
+}
+
+/** "3 lines (12, 14, 20)" / "7 lines (1, 2, 3, 4, 5, ...)": a skip summary's count and lines. */
+export function describe_skipped(s: SkippedLines): string {
+  const more = s.count > s.lines.length ? ', ...' : '';
+  return `${s.count} line${s.count === 1 ? '' : 's'} (${s.count === 1 ? 'line' : 'lines'} ${s.lines.join(', ')}${more})`;
+}
+
 export interface FtraceTrace {
+  /** The layout the capture was read as: 'tracefs trace', 'trace_pipe', 'trace-cmd report', 'perf script', with ' (latency format)' where it applies. */
+  readonly layout: string;
   /** Whole seconds subtracted from every timestamp (0 unless the trace's uptime exceeds 2^53 ns). */
   readonly base_s: number;
   readonly lines: readonly FtraceLine[];
   readonly jobs: readonly FtraceJobEvent[];
   readonly fences: readonly FtraceFenceEvent[];
-  readonly notes: readonly Note[];
+  /** Lines that are not events deplab could read, per reason. */
+  readonly skipped: readonly SkippedLines[];
 }
 
 export type FtraceParseResult =
@@ -230,19 +285,40 @@ export const FTRACE_TEXT_CHARS_MAX = 256 * 1024 * 1024;
 
 const JOB_KIND_OF: Readonly<Record<string, FtraceJobKind>> = {
   drm_sched_job_queue: 'queue', drm_sched_job_run: 'run', drm_sched_job_done: 'done', drm_sched_job_add_dep: 'add_dep',
-  drm_sched_job_unschedulable: 'unschedulable', drm_sched_job_free: 'free', drm_sched_job_timedout: 'timedout',
+  drm_sched_job_unschedulable: 'unschedulable', deplab_job_free: 'free', deplab_job_timedout: 'timedout',
 };
 
 const FENCE_KIND_OF: Readonly<Record<string, FtraceFenceEvent['kind']>> = {
   dma_fence_init: 'init', dma_fence_signaled: 'signaled', dma_fence_destroy: 'destroy',
 };
 
-/** Lines a capture may hold besides events and comments: trace-cmd's "cpus=N", lost-event markers. */
-const SKIPPED_LINE = /^\s*(?:cpus=\d+\s*$|version = |CPU:\s*\d+ \[LOST \d+ EVENTS\])/;
+/** Is `event` one the parser reads the fields of (a job or dma_fence event)? */
+export function is_parsed_event(event: string): boolean {
+  return JOB_KIND_OF[event] !== undefined || FENCE_KIND_OF[event] !== undefined;
+}
 
 const NANOSECONDS_MAX_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e9) - 1;
 
-/** Parse ftrace text. `source` names it in diagnostics. */
+/*
+ * The prefixes of an event line, tried in this order. Flags start with a letter or '.' (irqs
+ * off 'd'/'D'/'X'/'.'), so they never take the digits of a timestamp or of a CPU number.
+ * - CONTEXT: tracefs and trace-cmd, "<comm>-<pid> [(<tgid>)] [<cpu>] [<flags>] ".
+ * - LATENCY: latency format, "<comm>-<pid> <cpu><flags> " (the flags follow the CPU directly).
+ * - PERF: perf script, "<comm> <tid>[/<tid>] [<cpu>] ".
+ */
+const CONTEXT_HEAD = /^\s*(.*?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d{1,5})\]\s+(?:([A-Za-z.][A-Za-z0-9.]{2,7})\s+)?/;
+const LATENCY_HEAD = /^\s*(.*?)-(\d+)\s+(\d{1,5})([A-Za-z.][A-Za-z0-9.]{2,7})\s+/;
+const PERF_HEAD = /^\s*(.*?)\s+(\d+)(?:\/(\d+))?\s+\[(\d{1,5})\]\s+/;
+/** "<secs>.<fraction>: " (everything but the kernel's latency format) or "<usecs>us<mark>: " (that one). */
+const SECONDS_STAMP = /^(\d+)\.(\d{1,9}):(?= |$)/;
+const MICROSECONDS_STAMP = /^(\d+)us.:(?= |$)/;
+const EVENT_NAME = /^\s*(?:([A-Za-z0-9_]+):(?=[A-Za-z0-9_]+:))?([A-Za-z0-9_]+):(?= |$)/;
+/** tracefs "CPU:%d [LOST %lu EVENTS]" / "[LOST EVENTS]", trace-cmd "CPU:%d [%lld EVENTS DROPPED]" / "[EVENTS DROPPED]". */
+const LOST_MARKER = /^\s*CPU:\s*\d+ \[(?:LOST(?: \d+)? EVENTS|(?:\d+ )?EVENTS DROPPED)\]\s*$/;
+
+type HeadKind = 'context' | 'latency' | 'perf';
+
+/** Parse ftrace text in any of the layouts above. `source` names it in diagnostics. */
 export function parse_ftrace(text: string, source: string): FtraceParseResult {
   if (text.length > FTRACE_TEXT_CHARS_MAX) {
     return { ok: false, errors: [diagnostic(source, `trace text is larger than ${FTRACE_TEXT_CHARS_MAX} characters`)] };
@@ -258,37 +334,101 @@ export function parse_ftrace(text: string, source: string): FtraceParseResult {
     start = end + 1;
   }
   if (parser.errors.length > 0) return { ok: false, errors: parser.errors };
-  return { ok: true, trace: { base_s: parser.base_s ?? 0, lines: parser.lines, jobs: parser.jobs, fences: parser.fences, notes: parser.notes } };
+  return {
+    ok: true,
+    trace: { layout: parser.layout(), base_s: parser.base_s ?? 0, lines: parser.lines, jobs: parser.jobs, fences: parser.fences, skipped: parser.skips.list() },
+  };
+}
+
+/** Does this line read as an event line of a capture (used to tell a capture from other files)? */
+export function is_capture_line(s: string): boolean {
+  return split_head(s) !== null;
+}
+
+interface Head {
+  readonly kind: HeadKind;
+  readonly task: string;
+  readonly pid: number;
+  readonly tgid: number | null;
+  readonly cpu: number;
+  readonly flags: string;
+  /** Where the timestamp starts, and its match. */
+  readonly stamp_at: number;
+  readonly stamp: RegExpExecArray;
+  readonly relative: boolean;
+}
+
+function split_head(s: string): Head | null {
+  const context = CONTEXT_HEAD.exec(s);
+  if (context !== null) {
+    const stamp = SECONDS_STAMP.exec(s.slice(context[0].length));
+    if (stamp !== null) {
+      const tgid = context[3] === undefined || context[3].startsWith('-') ? null : Number(context[3]);
+      return { kind: 'context', task: context[1], pid: Number(context[2]), tgid, cpu: Number(context[4]), flags: context[5] ?? '', stamp_at: context[0].length, stamp, relative: false };
+    }
+  }
+  const latency = LATENCY_HEAD.exec(s);
+  if (latency !== null) {
+    const rest = s.slice(latency[0].length);
+    const absolute = SECONDS_STAMP.exec(rest);
+    const stamp = absolute ?? MICROSECONDS_STAMP.exec(rest);
+    if (stamp !== null) {
+      return { kind: 'latency', task: latency[1], pid: Number(latency[2]), tgid: null, cpu: Number(latency[3]), flags: latency[4], stamp_at: latency[0].length, stamp, relative: absolute === null };
+    }
+  }
+  const perf = PERF_HEAD.exec(s);
+  if (perf !== null) {
+    const stamp = SECONDS_STAMP.exec(s.slice(perf[0].length));
+    if (stamp !== null) {
+      const [pid, tgid] = perf[3] === undefined ? [Number(perf[2]), null] : [Number(perf[3]), Number(perf[2])];
+      return { kind: 'perf', task: perf[1], pid, tgid, cpu: Number(perf[4]), flags: '', stamp_at: perf[0].length, stamp, relative: false };
+    }
+  }
+  return null;
 }
 
 class LineParser {
   readonly errors: Diagnostic[] = [];
-  readonly notes: Note[] = [];
   readonly lines: FtraceLine[] = [];
   readonly jobs: FtraceJobEvent[] = [];
   readonly fences: FtraceFenceEvent[] = [];
+  readonly skips = new SkipLog();
   base_s: number | null = null;
   private readonly source: string;
-  private readonly noted = new Set<string>();
+  private tracer_header = false;
+  private trace_cmd_header = false;
+  private readonly heads = new Map<HeadKind, number>();
 
   constructor(source: string) {
     this.source = source;
+  }
+
+  /** The layout most lines were in, named as the tool that prints it. */
+  layout(): string {
+    const most = [...this.heads].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'context';
+    const latency = most === 'latency' ? ' (latency format)' : '';
+    if (most === 'perf') return 'perf script';
+    if (this.trace_cmd_header) return `trace-cmd report${latency}`;
+    if (this.tracer_header) return `tracefs trace${latency}`;
+    return `trace_pipe${latency}`;
   }
 
   private error(line: number, column: number, message: string): void {
     if (this.errors.length < LIMITS.errors) this.errors.push(diagnostic(this.source, message, { position: { line, column } }));
   }
 
-  private note_once(key: string, kind: Note['kind'], message: string, line: number): void {
-    if (this.noted.has(key)) return;
-    this.noted.add(key);
-    this.notes.push(note(kind, this.source, message, { line, column: 1 }));
-  }
-
   line(s: string, line: number): void {
-    if (/^\s*(#|$)/.test(s)) return;
-    if (SKIPPED_LINE.test(s)) {
-      if (s.includes('LOST')) this.note_once('lost', 'ignored', 'the capture lost events (ring buffer overrun): jobs may be incomplete', line);
+    if (/^\s*$/.test(s)) return;
+    if (/^\s*#/.test(s)) {
+      if (/^# tracer: /.test(s)) this.tracer_header = true;
+      return;
+    }
+    if (/^\s*cpus=\d+\s*$/.test(s)) {
+      this.trace_cmd_header = true;
+      return;
+    }
+    if (LOST_MARKER.test(s)) {
+      this.skips.add('lost-events marker: the ring buffer overran, so jobs around it may be incomplete', line);
       return;
     }
     const parsed = this.split(s, line);
@@ -298,44 +438,38 @@ class LineParser {
     if (job_kind !== undefined) this.job_event(parsed, job_kind);
     else if (FENCE_KIND_OF[parsed.event] !== undefined) this.fence_event(parsed);
     else if (LEGACY_EVENTS.has(parsed.event)) {
-      this.note_once('legacy', 'ignored', `${parsed.event}: a pre-6.16 gpu_scheduler event (fence=%p, no context:seqno); such events cannot be keyed to jobs`, line);
+      this.skips.add(`${parsed.event}: a pre-6.16 gpu_scheduler event (fence=%p, no context:seqno) cannot be keyed to a job`, line);
     }
   }
 
-  /** The common prefix: task-pid, optional (tgid), [cpu], optional flags, timestamp, event name. */
+  /** The line's prefix, timestamp and event name; null (and a skip) when it is in no known layout. */
   private split(s: string, line: number): FtraceLine | null {
-    const cpu_match = /\s\[(\d{1,5})\]/.exec(s);
-    if (cpu_match === null) {
-      this.error(line, 1, "expected '<task>-<pid> [<cpu>] <secs>.<usecs>: <event>: <fields>'");
-      return null;
-    }
-    const head = /^\s*(.*\S)-(\d+)(?:\s+\(\s*(?:\d+|-+)\))?\s*$/.exec(s.slice(0, cpu_match.index));
+    const head = split_head(s);
     if (head === null) {
-      this.error(line, 1, "expected '<task>-<pid>' before the CPU number");
+      this.skips.add('not an event line of tracefs, trace-cmd report or perf script', line);
       return null;
     }
-    const after_cpu = cpu_match.index + cpu_match[0].length;
-    const rest = s.slice(after_cpu);
-    // Flags are optional (trace-cmd report may leave them out); the timestamp follows them.
-    const flags = /^\s+(?:([A-Za-z0-9.]{1,6})(?=\s))?\s*/.exec(rest)!;
-    const stamp_at = after_cpu + flags[0].length;
-    const stamp = /^(\d+)\.(\d{1,9}):\s/.exec(s.slice(stamp_at));
-    if (stamp === null) {
-      this.error(line, stamp_at + 1, "expected a timestamp '<secs>.<usecs>:'");
-      return null;
-    }
-    const time_ns = this.time_ns(Number(stamp[1]), stamp[2], line, stamp_at + 1);
+    this.heads.set(head.kind, (this.heads.get(head.kind) ?? 0) + 1);
+    const stamp_column = head.stamp_at + 1;
+    const time_ns = head.relative
+      ? Number(head.stamp[1]) * 1000
+      : this.time_ns(Number(head.stamp[1]), head.stamp[2], line, stamp_column);
     if (time_ns === null) return null;
-    const event_start = stamp_at + stamp[0].length;
-    const event = /^([A-Za-z0-9_]+):(?: |$)/.exec(s.slice(event_start));
-    if (event === null) {
-      this.error(line, event_start + 1, "expected '<event>: ' after the timestamp");
+    if (!Number.isSafeInteger(time_ns)) {
+      this.error(line, stamp_column, `timestamp ${head.stamp[0]} is out of range`);
       return null;
     }
-    const fields_start = event_start + event[0].length;
+    const event_start = head.stamp_at + head.stamp[0].length;
+    const event = EVENT_NAME.exec(s.slice(event_start));
+    if (event === null) {
+      this.skips.add('no "<event>: " after the timestamp', line);
+      return null;
+    }
+    let fields_start = event_start + event[0].length;
+    while (s[fields_start] === ' ') fields_start++;
     return {
-      line, task: head[1], pid: Number(head[2]), cpu: Number(cpu_match[1]), flags: flags[1] ?? '', time_ns, event: event[1],
-      fields: s.slice(fields_start), fields_column: fields_start + 1,
+      line, task: head.task, pid: head.pid, tgid: head.tgid, cpu: head.cpu, flags: head.flags, time_ns,
+      system: event[1] ?? null, event: event[2], fields: s.slice(fields_start), fields_column: fields_start + 1,
     };
   }
 
@@ -368,7 +502,7 @@ class LineParser {
     const num = (k: string) => (typeof v[k] === 'number' ? v[k] as number : null);
     const str = (k: string) => (typeof v[k] === 'string' ? v[k] as string : null);
     this.jobs.push({
-      kind, line: l.line, time_ns: l.time_ns, task: l.task, pid: l.pid, cpu: l.cpu,
+      kind, line: l.line, time_ns: l.time_ns, task: l.task, pid: l.pid, tgid: l.tgid, cpu: l.cpu,
       fence_context: v.fence_context as number, fence_seqno: v.fence_seqno as number,
       dev: str('dev'), ring: str('ring'), job_count: num('job_count'), hw_job_count: num('hw_job_count'), client_id: num('client_id'),
       dep_context: num('dep_context'), dep_seqno: num('dep_seqno'), status: num('status'),
@@ -384,4 +518,3 @@ class LineParser {
     });
   }
 }
-
