@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { TraceLimitExceeded } from '@deplab/sim';
 import { mock, planted_eio } from './planted.testlib.ts';
 import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
@@ -81,6 +82,18 @@ describe('run monitor', () => {
     // At most the queue depth plus what the scheduler still holds was ever alive at once.
     expect(r.observation.peak_jobs_alive).toBeLessThanOrEqual(8);
     expect(r.monitor.live_jobs()).toBe(0);
+  });
+
+  it('a run whose trace would overflow any record buffer still reports every job, and a recorded one fails loudly', () => {
+    const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 500, steps: [
+      { batch: { queue: 'q', duration_us: 20 } }, { queue_depth: { depth: 4 } }] } }] });
+    // A recorder bound far below the run's event count: the observed run does not record, so it is not bound.
+    const observed = run_workload(w, mock, 'dep', { seed: 1, kernel: { trace_limit: 100 } });
+    expect(observed.kernel.trace.count).toBeGreaterThan(1000);
+    expect(observed.observation.submitted).toBe(500);
+    expect(observed.observation.finished).toBe(500);
+    expect(observed.observation.guarantees.never_signalled?.broken).toBe(0);
+    expect(() => run_workload(w, mock, 'dep', { seed: 1, kernel: { trace_limit: 100 }, record: true })).toThrow(TraceLimitExceeded);
   });
 
   it('checks each job-level guarantee on every job it applies to', () => {
