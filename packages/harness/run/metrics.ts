@@ -84,18 +84,23 @@ export const SCALAR_METRICS: readonly ScalarMetric[] = [
 const us = (ns: number) => ns / 1000;
 
 /**
- * Bytes the scheduler allocates per job and per queue, from the C structures on x86_64
- * (docs/reports.md#memory gives the layout each figure comes from). drm_sched: struct
- * drm_sched_job (embedded in the driver's job) + the drm_sched_fence slab object; per queue one
- * drm_gpu_scheduler + one drm_sched_entity (every modelled driver binds them 1:1). drm_dep:
- * struct drm_dep_job + the private drm_dep_fence; per queue one drm_dep_queue. Fences that
- * outlive their job are not counted: their lifetime is their consumers' (the harness holds
- * out-fences for dependencies and throttling).
+ * Bytes the scheduler owns per job (from push to release) and per queue, on x86_64 without
+ * lock debugging: the sums of the C fields (pointer, long, ktime 8; int, enum, atomic_t,
+ * spinlock_t, kref 4; list_head, xarray 16; dma_fence_cb, rb_node 24; work_struct 32;
+ * delayed_work 88; dma_fence 64) with alignment, as docs/reports.md#memory lays them out.
+ * drm_sched (include/drm/gpu_scheduler.h, the modelled 7.2 layout): drm_sched_job 160 + its
+ * drm_sched_fence slab object 176 per job; per queue one drm_gpu_scheduler with its four run
+ * queues (624) and one drm_sched_entity (240), as every modelled driver binds them 1:1.
+ * drm_dep (the RFC does not publish its structs: the model's fields, which follow the RFC text):
+ * drm_dep_job 144 + drm_dep_fence 96 per job; drm_dep_queue 448 per queue. Fences that outlive
+ * their job are not counted: their lifetime is their consumers' (the harness holds out-fences for
+ * dependencies and throttling), so the metric excludes what the harness holds.
  */
 export const SCHED_BYTES: Readonly<Record<string, { readonly job: number; readonly queue: number }>> = {
-  sched: { job: 160 + 208, queue: 1088 + 448 },
-  dep: { job: 176 + 96, queue: 896 },
-  'dep-hw': { job: 176 + 96, queue: 896 + 64 },
+  sched: { job: 160 + 176, queue: 624 + 240 },
+  dep: { job: 144 + 96, queue: 448 },
+  // The HW-queue layer adds its per-queue arbitration state (docs/hw-queue.md).
+  'dep-hw': { job: 144 + 96, queue: 448 + 64 },
 };
 
 export function compute_metrics(outcome: RunOutcome): RunMetrics {
