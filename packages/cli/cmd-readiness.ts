@@ -27,6 +27,7 @@ import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts'
 import { progress_printer } from './progress.ts';
 import { command_line } from './quote.ts';
 import { resolve_workload } from './workloads.ts';
+import { survey_summary } from '@deplab/survey';
 import { readiness_families } from './robustness.ts';
 
 /** The workloads parity runs for a driver: its default ones and those meant for every driver. */
@@ -104,6 +105,18 @@ function read_campaign(out: string, driver: string): CampaignEvidence | null {
   }
 }
 
+/** The upstream survey's row per driver, when `deplab survey --out <out>/survey` was run. */
+function read_survey(out: string): Record<string, { path: string; link: string }> | null {
+  const path = join(out, 'survey', 'survey.json');
+  if (!existsSync(path)) return null;
+  try {
+    return Object.fromEntries(survey_summary(path, 'survey/survey.md').map((s) => [s.driver, { path: s.path, link: s.link }]));
+  } catch (e) {
+    process.stderr.write(`deplab: ignoring ${path}: ${(e as Error).message}\n`);
+    return null;
+  }
+}
+
 export function register_readiness(program: Command, io: Io): void {
   program.command('readiness').description('drm_sched deprecation readiness per driver: verdicts with provenance and robustness -> <out>/readiness.md')
     .option('--seeds <n>', 'paired seeds per workload and fault', int_arg('--seeds', 1, 100), 5)
@@ -175,7 +188,9 @@ export function register_readiness(program: Command, io: Io): void {
         });
         const command = command_line(['readiness', ...(opts.seeds !== 5 ? ['--seeds', String(opts.seeds)] : []), ...(opts.variantSeeds !== 3 ? ['--variant-seeds', String(opts.variantSeeds)] : []),
           ...(opts.out !== undefined ? ['--out', opts.out] : [])]);
-        const { markdown, verdicts } = readiness_markdown({ scan, sources, evidence, command, version: version_line(), seeds: opts.seeds, root: relative_root(out, '.') });
+        const { markdown, verdicts } = readiness_markdown({
+          scan, sources, evidence, command, version: version_line(), seeds: opts.seeds, root: relative_root(out, '.'), survey: read_survey(out),
+        });
         t.add('readiness.md', markdown);
         t.add('readiness.json', json_text({
           kind: 'readiness',
