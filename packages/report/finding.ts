@@ -17,12 +17,33 @@ export function judged(m: MetricComparison): boolean {
   return Math.abs(c.delta) >= c.thresholds.abs || (Number.isFinite(c.delta_rel) && Math.abs(c.delta_rel) >= c.thresholds.rel && Math.abs(c.delta) >= c.thresholds.abs);
 }
 
-/** How big a judged difference is, in units of its own threshold (for ranking). */
+/** What a reader weighs first: what the user waits for, then what the system pays. */
+const CATEGORY: readonly { readonly name: string; readonly test: RegExp }[] = [
+  { name: 'latency', test: /^(submit_to_finished|submit_to_hw_start|ready_to_hw_start)_us\.|^teardown_release_us\./ },
+  { name: 'throughput', test: /^throughput_/ },
+  { name: 'cpu', test: /^(kworker_wakeups|cpu_us|work_items)_per_job$/ },
+  { name: 'memory', test: /_bytes$/ },
+];
+
+function category(m: MetricComparison): number {
+  const i = CATEGORY.findIndex((c) => c.test.test(m.name));
+  return i < 0 ? CATEGORY.length : i;
+}
+
+/** How big a judged difference is: relative to the baseline where that is defined, else in units of its threshold. */
 function weight(m: MetricComparison): number {
   const c = m.comparison;
-  const rel = Number.isFinite(c.delta_rel) ? Math.abs(c.delta_rel) / Math.max(c.thresholds.rel, 1e-9) : 0;
-  const abs = Math.abs(c.delta) / Math.max(c.thresholds.abs, 1e-9);
-  return Math.max(rel, abs);
+  return Number.isFinite(c.delta_rel) ? Math.abs(c.delta_rel) : Math.abs(c.delta) / Math.max(c.thresholds.abs, 1e-9) * c.thresholds.rel;
+}
+
+/** The largest judged difference of each category, in category order, at most `n`. */
+export function headline_metrics(metrics: readonly MetricComparison[], n = 2): MetricComparison[] {
+  const best = new Map<number, MetricComparison>();
+  for (const m of metrics.filter(judged)) {
+    const k = category(m), cur = best.get(k);
+    if (cur === undefined || weight(m) > weight(cur) || (weight(m) === weight(cur) && m.name < cur.name)) best.set(k, m);
+  }
+  return [...best.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m).slice(0, n);
 }
 
 /** "+1.00 kworker wake-ups per job (deterministic)" */
@@ -35,8 +56,8 @@ export function metric_change(m: MetricComparison): string {
 const PHRASES: Readonly<Record<string, string>> = {
   kworker_wakeups_per_job: 'kworker wake-ups per job',
   work_items_per_job: 'work items per job',
-  cpu_us_per_job: 'CPU per job',
-  throughput_jobs_per_s: 'jobs/s',
+  cpu_us_per_job: 'of CPU per job',
+  throughput_jobs_per_s: 'throughput',
   peak_sched_bytes: 'peak scheduler memory',
   'teardown_release_us.max': 'teardown until released (max)',
 };
@@ -61,7 +82,7 @@ export function main_finding(r: ComparisonResult): string {
   const races = r.distributions.filter((d) => d.direction !== null);
   const parts: string[] = [];
   const pipelining = pipelining_phrase(r);
-  const perf = r.metrics.filter(judged).sort((a, b) => weight(b) - weight(a) || (a.name < b.name ? -1 : 1)).slice(0, 2);
+  const perf = headline_metrics(r.metrics);
   if (perf.length > 0) parts.push(`${cand} vs ${base}: ${perf.map(metric_change).join('; ')}`);
   if (races.length > 0) {
     const d = races[0];

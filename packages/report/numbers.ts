@@ -19,7 +19,8 @@ export function metric_value(name: string, x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
   if (/_us(\.|$)/.test(name)) return Math.abs(x) >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${fmt(x)} µs`;
   if (name.endsWith('_bytes')) return Math.abs(x) >= 1024 ? `${(x / 1024).toFixed(1)} KiB` : `${x.toFixed(0)} B`;
-  if (name.endsWith('_per_s')) return `${fmt(x)}/s`;
+  if (name.endsWith('_per_s')) return `${fmt(x)} jobs/s`;
+  if (name === 'cpu_us_per_job') return `${fmt(x)} µs`;
   return fmt(x);
 }
 

@@ -1,0 +1,48 @@
+/**
+ * The main finding: derived from the comparison's data, in its order of precedence.
+ */
+import { describe, expect, it } from 'vitest';
+import { compare, find_builtin, load_builtin, load_workload_json, paired_compare, type MetricComparison, type Workload } from '@deplab/harness';
+import { headline_metrics, main_finding } from './finding.ts';
+import { mock, planted_eio } from '../harness/run/planted.testlib.ts';
+
+function workload(obj: object): Workload {
+  const r = load_workload_json(JSON.stringify({ name: 'finding-test', ...obj }), 'finding-test.json');
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.workload;
+}
+
+const steady = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 20, steps: [
+  { batch: { queue: 'q', duration_us: [100, 500] } }, { queue_depth: { depth: 4 } }] } }] });
+
+describe('main finding', () => {
+  it('a regression comes first, with its guarantee, count, seeds and first case', () => {
+    const r = compare(steady, 'mock', planted_eio(3), { seeds: [1, 2] });
+    expect(main_finding(r)).toMatch(/^drm_dep breaks `job_result` where drm_sched keeps it: 2 case\(s\) over seed\(s\) 1, 2 \(first: c\/q#2, seed 1: c\/q#2 finished with -EIO \(ran\)\)\.$/);
+  });
+
+  it('ping-pong: the pipelining mechanism the monitor measured, then the latency it costs', () => {
+    const w = load_builtin(find_builtin('kunit/ping-pong')!, ['render']);
+    if (!w.ok) throw new Error('ping-pong');
+    const text = main_finding(compare(w.workload, 'mock', mock, { seeds: [1] }));
+    expect(text).toMatch(/^drm_dep does not pipeline same-ring dependencies \(drm_sched ran \d+ job\(s\) before their same-ring dependency finished, drm_dep 0\): /);
+    expect(text).toMatch(/\+1\.\d\d ms submit→finished p\d\d/);
+  });
+
+  it('headline metrics: what the user waits for before what the system pays, one per category', () => {
+    const m = (name: string, a: number[], b: number[]): MetricComparison =>
+      ({ name, lower_is_better: true, comparable: true, baseline: a, candidate: b, comparison: paired_compare(a, b, true, null, { rel: 0.01, abs: 0.05 }) });
+    const picked = headline_metrics([
+      m('work_items_per_job', [3, 3.1, 2.9, 3.05], [1, 1.1, 0.9, 1.02]),
+      m('kworker_wakeups_per_job', [1, 1.1, 0.9, 1.05], [2, 2.2, 1.8, 2.1]),
+      m('submit_to_finished_us.p50', [1000, 1010, 990, 1005], [1100, 1115, 1085, 1103]),
+    ]);
+    expect(picked.map((x) => x.name)).toEqual(['submit_to_finished_us.p50', 'kworker_wakeups_per_job']);
+  });
+
+  it('says so when nothing is proven and nothing regresses', () => {
+    // The same backend on both sides: every run pair identical.
+    const r = compare(steady, 'mock', mock, { seeds: [1, 2, 3], baseline: 'dep', candidate: 'dep' });
+    expect(main_finding(r)).toBe('No guarantee regresses, and no performance difference is proven beyond the negligible thresholds (3 distinct runs).');
+  });
+});
