@@ -112,7 +112,7 @@ function races_section(r: ComparisonResult): string[] {
 export function group_triage(r: ComparisonResult, g: GroupComparison): Triage {
   const faults = r.workload.faults;
   const side = g.presence === 'baseline only' ? r.baseline : r.candidate;
-  return triage({ key: g.key, kind: g.kind, site: g.site, root: g.root, count: 0, first: g.first }, r.driver, side, faults);
+  return triage(g, r.driver, side, faults);
 }
 
 function violations_section(r: ComparisonResult, root: string): string[] {
@@ -125,7 +125,7 @@ function violations_section(r: ComparisonResult, root: string): string[] {
   for (const g of r.groups) {
     const t = group_triage(r, g);
     const seeds = (s: { seeds: readonly number[]; reports: number }) => (s.seeds.length === 0 ? '–' : `${s.seeds.length} (${s.reports})`);
-    rows.push([`\`${g.kind}\` at ${g.site}: ${g.root}`, seeds(g.baseline), seeds(g.candidate), g.presence, t.class,
+    rows.push([`\`${g.kind}\` at ${g.site}${g.root !== '' ? `: ${g.root}` : ''}${g.details.length > 0 ? ` (${g.details.join('; ')})` : ''}`, seeds(g.baseline), seeds(g.candidate), g.presence, t.class,
       t.doc === null ? t.cause : `${t.cause} ([doc](${root}${t.doc}))`]);
   }
   out.push(markdownTable(rows), '');

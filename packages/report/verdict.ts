@@ -122,7 +122,7 @@ export function judge_driver(runs: readonly RunEvidence[], campaign: CampaignEvi
     }
     for (const g of res.groups) {
       const side = g.presence === 'baseline only' ? res.baseline : res.candidate;
-      const t = triage({ key: g.key, kind: g.kind, site: g.site, root: g.root, count: 0, first: g.first }, driver, side, res.workload.faults);
+      const t = triage(g, driver, side, res.workload.faults);
       const key = `${t.class}|${g.key}`;
       if (seen_groups.has(key)) continue;
       seen_groups.add(key);
@@ -136,8 +136,7 @@ export function judge_driver(runs: readonly RunEvidence[], campaign: CampaignEvi
       if (b.backend === 'sched') continue;
       for (const g of b.groups) {
         const presence = sched_keys.has(`${g.kind} @ ${g.site}`) ? 'both' : 'candidate only';
-        const t = triage({ key: `${g.kind} | ${g.site} | campaign`, kind: g.kind, site: g.site, root: g.message, count: g.seeds, first: { time_ns: 0, context: '', message: g.message, detail: [] } },
-          driver, b.backend, ['campaign']);
+        const t = triage({ kind: g.kind, site: g.site, root: '', details: [g.message] }, driver, b.backend, ['campaign']);
         const item: VerdictItem = {
           text: `campaign: ${g.kind} at ${g.site} (${g.seeds} seed(s)${presence === 'both' ? ', also on drm_sched' : ''})`, about: `campaign group ${g.kind} @ ${g.site}`,
           runs: [`explore ${backend_label(b.backend)}`], seeds: g.first.map((f) => f.seed), token: g.first[0]?.token ?? null, cause: t.cause, link: t.doc ?? campaign.report,

@@ -106,6 +106,8 @@ export interface GroupComparison {
   readonly candidate: { readonly seeds: readonly number[]; readonly reports: number };
   readonly presence: 'both' | 'baseline only' | 'candidate only';
   readonly guarantee: GuaranteeId | null;
+  /** Distinct reports of the group over all seeds and both sides (numbers taken out), at most 8. */
+  readonly details: readonly string[];
   readonly first: ViolationGroup['first'];
 }
 
@@ -295,20 +297,21 @@ function direction_of(c: PairedComparison): DistributionRow['direction'] {
 }
 
 function group_comparisons(sorted: readonly SeedOutput[]): GroupComparison[] {
-  const all = new Map<string, { g: ViolationGroup; a: number[]; b: number[]; ra: number; rb: number }>();
+  const all = new Map<string, { g: ViolationGroup; a: number[]; b: number[]; ra: number; rb: number; details: string[] }>();
   for (const o of sorted) {
     for (const [side, run] of [['a', o.baseline], ['b', o.candidate]] as const) {
       for (const g of run.groups) {
         let e = all.get(g.key);
-        if (e === undefined) all.set(g.key, (e = { g, a: [], b: [], ra: 0, rb: 0 }));
+        if (e === undefined) all.set(g.key, (e = { g, a: [], b: [], ra: 0, rb: 0, details: [] }));
+        for (const d of g.details) if (e.details.length < 8 && !e.details.includes(d)) e.details.push(d);
         if (side === 'a') { e.a.push(o.seed); e.ra += g.count; } else { e.b.push(o.seed); e.rb += g.count; }
       }
     }
   }
-  return [...all.values()].map(({ g, a, b, ra, rb }) => ({
+  return [...all.values()].map(({ g, a, b, ra, rb, details }) => ({
     key: g.key, kind: g.kind, site: g.site, root: g.root, baseline: { seeds: a, reports: ra }, candidate: { seeds: b, reports: rb },
     presence: a.length > 0 && b.length > 0 ? 'both' as const : a.length > 0 ? 'baseline only' as const : 'candidate only' as const,
-    guarantee: guarantee_of_violation(g.kind), first: g.first,
+    guarantee: guarantee_of_violation(g.kind), details, first: g.first,
   })).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
 }
 

@@ -1,11 +1,12 @@
 /**
  * Violations triaged, not counted. A run's kernel violations are grouped by (kind, site, root
- * cause): for a lockdep report the root is the dependency it names (the lock or pseudo-lock
- * pair, e.g. "fs_reclaim -> (work_completion)..."), for a leak the type left alive; the site is
- * where the acquisition or allocation that closed the cycle happened. Backends are compared by
- * their *sets* of groups, never by raw counts (one upstream allocation reported four times is one
- * group). Each group is classified by the first rule of TRIAGE_RULES that matches it; a group no
- * rule matches is "unclassified", which a committed report must never contain.
+ * cause): the site is where the acquisition or allocation that closed a lockdep cycle happened
+ * (or where a WARN fired, a sleep was attempted, ...), and it is the root cause: one upstream
+ * GFP_KERNEL allocation under several annotated workers is one group however many lock chains
+ * lead to it (the chains are kept as the group's details). For a leak the root is the type left
+ * alive. Backends are compared by their *sets* of groups, never by raw counts. Each group is
+ * classified by the first rule of TRIAGE_RULES that matches it; a group no rule matches is
+ * "unclassified", which a committed report must never contain.
  */
 import type { Backend } from '@deplab/driver-api';
 import type { Violation } from '@deplab/sim';
@@ -30,21 +31,21 @@ export interface ViolationGroup {
   readonly key: string;
   readonly kind: string;
   readonly site: string;
+  /** The leaked type for a leak; empty otherwise (the site is the root cause). */
   readonly root: string;
   readonly count: number;
+  /** The distinct reports of the group, numbers taken out (e.g. the lock chains of a lockdep site), at most DETAILS_MAX. */
+  readonly details: readonly string[];
   /** The first report of the group: time, context, message, the first detail lines. */
   readonly first: { readonly time_ns: number; readonly context: string; readonly message: string; readonly detail: readonly string[] };
 }
 
-/** The dependency or object a report is about, without run-specific numbers. */
+const DETAILS_MAX = 8;
+
+/** The root cause of a report beyond its site: the leaked type of a leak. */
 export function root_of(v: Violation): string {
-  if (v.kind.startsWith('lockdep_')) {
-    // Lock class names are stable across runs; the message names them.
-    const m = /(?:dependency|locking detected|lock state|lock order):\s*(.*)$/.exec(v.message);
-    return normalize(m !== null ? m[1] : v.message);
-  }
   if (v.kind === 'leak') return v.message.slice(0, v.message.indexOf(' ') >= 0 ? v.message.indexOf(' ') : undefined);
-  return normalize(v.message).slice(0, 120);
+  return '';
 }
 
 /** Numbers (times, ids, seqnos, counts) out of a text, so that runs of one mechanism group together. */
@@ -53,25 +54,32 @@ function normalize(text: string): string {
 }
 
 export function group_violations(list: readonly Violation[]): ViolationGroup[] {
-  const groups = new Map<string, { kind: string; site: string; root: string; count: number; first: Violation }>();
+  const groups = new Map<string, { kind: string; site: string; root: string; count: number; details: string[]; first: Violation }>();
   for (const v of list) {
     const root = root_of(v);
     const key = `${v.kind} | ${v.site} | ${root}`;
-    const g = groups.get(key);
-    if (g === undefined) groups.set(key, { kind: v.kind, site: v.site, root, count: 1, first: v });
-    else g.count++;
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { kind: v.kind, site: v.site, root, count: 0, details: [], first: v }));
+    g.count++;
+    const d = normalize(v.message);
+    if (g.details.length < DETAILS_MAX && !g.details.includes(d)) g.details.push(d);
   }
   return [...groups.entries()].map(([key, g]) => ({
-    key, kind: g.kind, site: g.site, root: g.root, count: g.count,
+    key, kind: g.kind, site: g.site, root: g.root, count: g.count, details: g.details,
     first: { time_ns: g.first.time_ns, context: g.first.context, message: g.first.message, detail: g.first.detail.slice(0, 4) },
   })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
+
+/** What a rule is matched against: a group's identity and its distinct reports. */
+export type TriageSubject = Pick<ViolationGroup, 'kind' | 'site' | 'root' | 'details'>;
 
 export interface TriageRule {
   readonly id: string;
   readonly kind?: RegExp;
   readonly site?: RegExp;
   readonly root?: RegExp;
+  /** Matches when any of the group's reports matches. */
+  readonly detail?: RegExp;
   readonly drivers?: readonly string[];
   readonly backends?: readonly Backend[];
   /** Only when the run injected this fault (workload events or exploration faults). */
@@ -96,15 +104,16 @@ export interface Triage {
   readonly doc: string | null;
 }
 
-export function triage(g: ViolationGroup, driver: string, backend: Backend, faults: readonly string[] = []): Triage {
+export function triage(g: TriageSubject, driver: string, backend: Backend, faults: readonly string[] = []): Triage {
   for (const r of TRIAGE_RULES) {
     if (r.kind !== undefined && !r.kind.test(g.kind)) continue;
     if (r.site !== undefined && !r.site.test(g.site)) continue;
     if (r.root !== undefined && !r.root.test(g.root)) continue;
+    if (r.detail !== undefined && !g.details.some((d) => r.detail!.test(d))) continue;
     if (r.drivers !== undefined && !r.drivers.includes(driver)) continue;
     if (r.backends !== undefined && !r.backends.includes(backend)) continue;
     if (r.under_fault !== undefined && !r.under_fault.some((f) => faults.includes(f))) continue;
     return { class: r.class, rule: r.id, cause: r.cause, doc: r.doc };
   }
-  return { class: 'unclassified', rule: null, cause: `${g.kind} at ${g.site}: ${g.first.message}`, doc: null };
+  return { class: 'unclassified', rule: null, cause: `${g.kind} at ${g.site}: ${g.details[0] ?? ''}`, doc: null };
 }
