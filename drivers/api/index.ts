@@ -6,7 +6,11 @@
  */
 import type { Kernel, Sleepable, dma_fence } from '@deplab/sim';
 
-export type Backend = 'sched' | 'dep';
+/** drm_sched, drm_dep, or drm_dep with the HW-queue layer (@deplab/drm-dep-hw). */
+export type Backend = 'sched' | 'dep' | 'dep-hw';
+
+/** The two backends an A/B comparison pairs today: drm_sched against drm_dep. */
+export type ComparedBackend = 'sched' | 'dep';
 
 /** Engine classes a workload may name; each driver maps them onto what it has. */
 export type EngineClass = 'render' | 'copy' | 'video' | 'video_enhance' | 'compute' | 'bind';

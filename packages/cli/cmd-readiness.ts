@@ -32,7 +32,7 @@ export function parity_workloads(driver: string): string[] {
 function kunit(backend: MockBackend): { passed: number; failed: number } {
   let passed = 0, failed = 0;
   for (const c of [...tests_basic, ...tests_scheduler]) {
-    if (c.backends !== undefined && !c.backends.includes(backend.name)) continue;
+    if (c.backends !== undefined && !(c.backends as readonly string[]).includes(backend.name)) continue;
     for (const param of c.params === undefined ? [null] : c.params.map((_, i) => i)) {
       if (run_case(c, backend, param).status === 'pass') passed++; else failed++;
     }

@@ -55,7 +55,7 @@ function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): { 
 }
 
 /** "out.txt" -> "out.sched.txt": one ftrace file per backend. */
-function per_backend_path(path: string, backend: 'sched' | 'dep'): string {
+function per_backend_path(path: string, backend: string): string {
   const ext = extname(path);
   return `${path.slice(0, path.length - ext.length)}.${backend}${ext}`;
 }

@@ -12,7 +12,7 @@ export function conformance(which: 'sched' | 'dep' | 'both', format: 'table' | '
   const results: KunitResult[] = [];
   for (const backend of backends) {
     for (const c of [...tests_basic, ...tests_scheduler]) {
-      if (c.backends !== undefined && !c.backends.includes(backend.name)) continue;
+      if (c.backends !== undefined && !(c.backends as readonly string[]).includes(backend.name)) continue;
       if (c.params === undefined) results.push(run_case(c, backend, null));
       else c.params.forEach((_, i) => results.push(run_case(c, backend, i)));
     }

@@ -5,12 +5,12 @@
  * comparison on both backends (run_workload + observe, trace detail 'jobs'). The run is
  * deterministic, so the records are exactly those of that seed in the comparison.
  */
-import type { Backend, DeviceFactory, DeviceOptions } from '@deplab/driver-api';
+import type { ComparedBackend, DeviceFactory, DeviceOptions } from '@deplab/driver-api';
 import type { CostOverrides } from '@deplab/sim';
 import { observe, run_workload, type ComparisonResult, type JobRecord, type QueueRecord, type Workload } from '@deplab/harness';
 
-export const BACKENDS: readonly Backend[] = ['sched', 'dep'];
-export const BACKEND_LABEL: Readonly<Record<Backend, string>> = { sched: 'drm_sched', dep: 'drm_dep' };
+export const BACKENDS: readonly ComparedBackend[] = ['sched', 'dep'];
+export const BACKEND_LABEL: Readonly<Record<ComparedBackend, string>> = { sched: 'drm_sched', dep: 'drm_dep' };
 
 export interface ChartRun {
   readonly jobs: readonly JobRecord[];
@@ -22,9 +22,9 @@ export interface ChartData {
   readonly driver: string;
   /** The seed re-run for the per-job charts. */
   readonly seed: number;
-  readonly runs: Readonly<Record<Backend, ChartRun>>;
+  readonly runs: Readonly<Record<ComparedBackend, ChartRun>>;
   /** submit -> finished latencies in µs, pooled over `latency_seeds` seeds. */
-  readonly latency_us: Readonly<Record<Backend, readonly number[]>>;
+  readonly latency_us: Readonly<Record<ComparedBackend, readonly number[]>>;
   readonly latency_seeds: number;
   /** kworker wake-ups per job, one value per seed of the comparison. */
   readonly kworker: { readonly seeds: readonly number[]; readonly sched: readonly number[]; readonly dep: readonly number[] } | null;
@@ -48,7 +48,7 @@ function cost_overrides(result: ComparisonResult): CostOverrides {
 /** Re-run one seed on both backends and gather what every chart needs. */
 export function chart_data(result: ComparisonResult, workload: Workload, factory: DeviceFactory, options: ChartOptions = {}): ChartData {
   const seed = options.seed ?? result.seeds[0];
-  const runs = {} as Record<Backend, ChartRun>;
+  const runs = {} as Record<ComparedBackend, ChartRun>;
   for (const backend of BACKENDS) {
     const outcome = run_workload(workload, factory, backend, { seed, costs: cost_overrides(result), device: options.device, trace_detail: 'jobs' });
     const obs = observe(outcome);
@@ -106,7 +106,7 @@ export function lane_of(j: { readonly client: string; readonly queue: string }):
 }
 
 /** Queues in the order of their first submission on either backend (ties by name). */
-export function lane_order(runs: Readonly<Record<Backend, ChartRun>>): string[] {
+export function lane_order(runs: Readonly<Record<ComparedBackend, ChartRun>>): string[] {
   const first = new Map<string, number>();
   for (const b of BACKENDS) {
     for (const j of runs[b].jobs) {
@@ -128,7 +128,7 @@ export function job_end_ns(j: JobRecord): number {
  * completed `jobs` jobs on the hardware, so a long run still shows readable bars. Bars
  * running past the end are cut there.
  */
-export function timeline_window(runs: Readonly<Record<Backend, ChartRun>>, jobs: number): { start_ns: number; end_ns: number; clipped: boolean } {
+export function timeline_window(runs: Readonly<Record<ComparedBackend, ChartRun>>, jobs: number): { start_ns: number; end_ns: number; clipped: boolean } {
   let start = Infinity, end = 0, clipped = false;
   for (const b of BACKENDS) {
     for (const j of runs[b].jobs) if (j.submit_error === 0) start = Math.min(start, j.submitted_ns);
@@ -195,7 +195,7 @@ export function depth_series(run: ChartRun, start_ns: number, end_ns: number, co
 }
 
 /** The span of a run for the depth chart: first push to the last job leaving the hardware or finishing. */
-export function run_span(runs: Readonly<Record<Backend, ChartRun>>): { start_ns: number; end_ns: number } {
+export function run_span(runs: Readonly<Record<ComparedBackend, ChartRun>>): { start_ns: number; end_ns: number } {
   let start = Infinity, end = 0;
   for (const b of BACKENDS) {
     for (const j of runs[b].jobs) {

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, DeviceFactory } from '@deplab/driver-api';
+import type { ComparedBackend, DeviceFactory } from '@deplab/driver-api';
 import type { ComparisonResult, JobRecord, Workload } from '@deplab/harness';
 import {
   BACKENDS, BACKEND_LABEL, cdf_points, chart_data, depth_series, job_end_ns, lane_of, lane_order, run_span, spread,
@@ -19,8 +19,8 @@ const WIDTH = 760;
 const LEFT = 70, RIGHT = 20;
 const PLOT_RIGHT = WIDTH - RIGHT;
 
-const colour = (b: Backend) => (b === 'sched' ? COLOUR.sched : COLOUR.dep);
-const light = (b: Backend) => (b === 'sched' ? COLOUR.sched_light : COLOUR.dep_light);
+const colour = (b: ComparedBackend) => (b === 'sched' ? COLOUR.sched : COLOUR.dep);
+const light = (b: ComparedBackend) => (b === 'sched' ? COLOUR.sched_light : COLOUR.dep_light);
 
 function header(svg: SvgDocument, title: string, subtitle: string): void {
   svg.text(LEFT, 20, title, { 'font-size': 14, 'font-weight': 'bold' });
@@ -102,7 +102,7 @@ export function timeline_svg(data: ChartData): string {
   return svg.toString();
 }
 
-function timeline_panel(svg: SvgDocument, jobs: readonly JobRecord[], b: Backend, lanes: readonly string[], x: Scale,
+function timeline_panel(svg: SvgDocument, jobs: readonly JobRecord[], b: ComparedBackend, lanes: readonly string[], x: Scale,
   top: number, lane_h: number, end_ns: number): void {
   const lane_y = new Map(lanes.map((l, i) => [l, top + 5 + i * lane_h]));
   svg.text(LEFT - 60, top - 4, BACKEND_LABEL[b], { 'font-weight': 'bold', fill: colour(b) });
@@ -244,7 +244,7 @@ export function teardown_svg(data: ChartData): string {
   return svg.toString();
 }
 
-function teardown_panel(svg: SvgDocument, rows: readonly TeardownRow[], b: Backend, x: Scale, top: number, row_h: number): void {
+function teardown_panel(svg: SvgDocument, rows: readonly TeardownRow[], b: ComparedBackend, x: Scale, top: number, row_h: number): void {
   const bar_h = Math.max(3, row_h - 2);
   rows.forEach((r, i) => {
     const y = top + 4 + i * row_h;

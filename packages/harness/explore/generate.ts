@@ -116,7 +116,7 @@ function case_options(req: GenerateRequest, streams: RandomStreams, has: (f: Fau
     const value = pick(streams.stream(`explore/option/${d.name}`), d.values);
     if (value !== null && (d.fault === undefined || has(d.fault))) device[d.name] = value;
   }
-  Object.assign(device, weighted(streams.stream(`explore/variant/${req.backend}`), profile.variants[req.backend]).options);
+  Object.assign(device, weighted(streams.stream(`explore/variant/${req.backend}`), profile.variants[req.backend] ?? [{ label: 'plain', options: {}, weight: 1 }]).options);
   // Flag combinations by seed, so every combination gets the same share of a campaign.
   if (profile.dep_flags && req.backend === 'dep') device.dep_flags = req.seed % DEP_FLAG_COMBINATIONS;
   const costs: Record<string, number> = {};

@@ -36,7 +36,8 @@ export interface ExploreProfile {
    * ties one to a fault kind (e.g. how a file is closed matters only with Ctrl-C).
    */
   readonly dimensions: readonly Dimension[];
-  readonly variants: Readonly<Record<Backend, readonly DriverVariant[]>>;
+  /** Per backend; a backend not listed runs its plain device only. */
+  readonly variants: Readonly<Partial<Record<Backend, readonly DriverVariant[]>>>;
 }
 
 /** DRM_DEP_QUEUE_FLAGS_ALL = JOB_PUT_IRQ_SAFE | SUBMIT_BYPASS: flag combinations 0..3. */
@@ -91,7 +92,7 @@ export function explore_profile(driver: string): ExploreProfile {
 export function variant_label(driver: string, backend: Backend, device: Readonly<Record<string, OptionValue>>): string {
   const profile = explore_profile(driver);
   let label = 'plain';
-  for (const v of profile.variants[backend]) {
+  for (const v of profile.variants[backend] ?? []) {
     const keys = Object.keys(v.options);
     if (keys.length > 0 && keys.every((k) => device[k] === v.options[k])) label = v.label;
   }

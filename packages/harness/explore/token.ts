@@ -10,6 +10,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { check_workload } from '../workload/check.ts';
 import type { Workload } from '../workload/types.ts';
 import { STRATEGIES, type CaseOptions, type ExploreCase } from './types.ts';
+import type { Backend } from '@deplab/driver-api';
 
 const PREFIX = 'dl1.';
 
@@ -43,7 +44,7 @@ export function decode_choices(text: string): number[] {
 interface TokenJson {
   v: 1;
   d: string;
-  b: 'sched' | 'dep';
+  b: Backend;
   s: number;
   st: string;
   c: string;
@@ -68,7 +69,7 @@ export function decode_token(token: string): ExploreCase {
     throw new RangeError(`corrupt replay token: ${(e as Error).message}`);
   }
   if (json === null || typeof json !== 'object' || json.v !== 1) throw new RangeError('replay token of an unknown version');
-  if (typeof json.d !== 'string' || (json.b !== 'sched' && json.b !== 'dep') || !Number.isSafeInteger(json.s)) throw new RangeError('replay token: bad driver, backend or seed');
+  if (typeof json.d !== 'string' || (json.b !== 'sched' && json.b !== 'dep' && json.b !== 'dep-hw') || !Number.isSafeInteger(json.s)) throw new RangeError('replay token: bad driver, backend or seed');
   if (!(STRATEGIES as readonly string[]).includes(json.st)) throw new RangeError(`replay token: unknown strategy ${String(json.st)}`);
   const workload: Workload = { ...json.w, notes: [] };
   let problems;
