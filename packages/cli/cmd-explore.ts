@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Backend } from '@deplab/driver-api';
 import {
-  COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
+  backend_problem, COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
   replay_command, run_case, shrink_task, summarize_campaign, timeline,
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
@@ -153,6 +153,10 @@ export function register_explore(program: Command, io: Io): void {
     .action(async (opts: ExploreOptions, command: Command) => {
       if (find_driver(opts.driver) === undefined) command.error(`error: unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`, { exitCode: 2, code: 'deplab.usage' });
       const backends: Backend[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
+      for (const b of backends) {
+        const problem = backend_problem(find_driver(opts.driver)!, b);
+        if (problem !== null) command.error(`error: ${problem}`, { exitCode: 2, code: 'deplab.usage' });
+      }
       const jobs: ExploreJob[] = [];
       for (let i = 0; i < opts.seeds; i++) {
         for (const backend of backends) {

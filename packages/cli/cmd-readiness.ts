@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { make_cost_table } from '@deplab/sim';
-import { aggregate, builtins_for, find_driver, type SeedOutput } from '@deplab/harness';
+import { aggregate, backend_problem, builtins_for, find_driver, type SeedOutput } from '@deplab/harness';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type MockBackend } from '@deplab/driver-mock';
 import { readiness_markdown, repository_root, scan_drivers, type DriverEvidence, type WorkloadParity } from '@deplab/report';
 import { default_threads, run_tasks, type SeedTask } from './pool.ts';
@@ -64,7 +64,9 @@ async function gather_evidence(drivers: readonly string[], seeds: number, thread
   const plans = drivers.map((driver) => {
     const d = find_driver(driver);
     const errors: string[] = [];
-    const workloads = d === undefined ? [] : parity_workloads(driver).filter((w) => {
+    const no_dep = d === undefined ? null : backend_problem(d, 'dep');
+    if (no_dep !== null) errors.push(`${no_dep}: no sched/dep parity runs`);
+    const workloads = d === undefined || no_dep !== null ? [] : parity_workloads(driver).filter((w) => {
       const r = resolve_workload(w, d.engines);
       if (!r.ok) errors.push(`${w}: ${r.errors[0]}`);
       return r.ok;

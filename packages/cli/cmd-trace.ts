@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { driver_names, find_driver, format_diagnostic, import_ftrace_workload, run_workload, type RunOutcome, type Workload } from '@deplab/harness';
+import { backend_problem, driver_names, find_driver, format_diagnostic, import_ftrace_workload, run_workload, type RunOutcome, type Workload } from '@deplab/harness';
 import { perfetto_json, run_ftrace, run_source } from '@deplab/report';
 import { resolve_workload } from './workloads.ts';
 
@@ -76,6 +76,10 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2, code: 'deplab.usage' }) as never;
       const driver = find_driver(opts.driver);
       if (driver === undefined) return usage(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
+      for (const b of opts.backend === 'both' ? ['sched', 'dep'] as const : [opts.backend]) {
+        const problem = backend_problem(driver, b);
+        if (problem !== null) return usage(problem);
+      }
       if (opts.format === 'ftrace' && opts.backend === 'both' && opts.out === undefined) {
         return usage('ftrace text holds one run: choose --backend sched or dep, or give --out FILE for FILE.sched and FILE.dep');
       }

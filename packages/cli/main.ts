@@ -8,8 +8,9 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { COST_KEYS, make_cost_table, type CostOverrides } from '@deplab/sim';
+import type { Backend } from '@deplab/driver-api';
 import {
-  BUILTIN_WORKLOADS, aggregate, builtins_for, compute_metrics, driver_names, find_driver, observe, run_workload,
+  BUILTIN_WORKLOADS, aggregate, backend_problem, builtins_for, compute_metrics, driver_names, find_driver, observe, run_workload,
   type ComparisonResult, type SeedOutput,
 } from '@deplab/harness';
 import { comparison_markdown, comparison_text, sensitivity_from_outputs, sensitivity_markdown, sensitivity_text, type SensitivityResult } from '@deplab/report';
@@ -43,6 +44,12 @@ function parse_costs(list: readonly string[]): CostOverrides {
     out[m[1]] = Number(m[2]);
   }
   return out as CostOverrides;
+}
+
+/** Drivers the sched/dep comparison can run (a driver without a drm_dep binding is left out). */
+function comparable(name: string): boolean {
+  const d = find_driver(name);
+  return d !== undefined && backend_problem(d, 'dep') === null;
 }
 
 function driver_or_fail(name: string) {
@@ -83,6 +90,8 @@ interface CompareExtras {
 async function compare_to_files(driver: string, workload: string, seeds: number, costs: CostOverrides, out_dir: string,
   threads: number, reproduce: string, extras: CompareExtras = { charts: true, sensitivity: null }): Promise<{ result: ComparisonResult; sensitivity: SensitivityResult | null }> {
   const d = driver_or_fail(driver);
+  const no_dep = backend_problem(d, 'dep');
+  if (no_dep !== null) throw new UsageError(`${no_dep}: a comparison pairs drm_sched with drm_dep (run one backend with deplab run --backend)`);
   const loaded = resolve_workload(workload, d.engines);
   if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
   const tasks: SeedTask[] = Array.from({ length: seeds }, (_, i) => ({ driver, workload, seed: i + 1, costs }));
@@ -133,12 +142,14 @@ function build_program(io: { out: (s: string) => void }): Command {
 
   program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name or a .json/.wsim file')
     .requiredOption('--driver <name>', 'model driver')
-    .addOption(new Option('--backend <backend>', 'scheduler').choices(['sched', 'dep']).makeOptionMandatory())
+    .addOption(new Option('--backend <backend>', 'scheduler: drm_sched, drm_dep, or drm_dep with the HW-queue layer').choices(['sched', 'dep', 'dep-hw']).makeOptionMandatory())
     .option('--seed <n>', 'seed', int_arg('--seed', 0, 2 ** 31), 1)
     .option('--cost <key=ns>', 'cost-table override (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
     .option('--json', 'machine-readable output (docs/cli.md)')
-    .action((workload: string, opts: { driver: string; backend: 'sched' | 'dep'; seed: number; cost: string[]; json?: boolean }) => {
+    .action((workload: string, opts: { driver: string; backend: Backend; seed: number; cost: string[]; json?: boolean }) => {
       const d = driver_or_fail(opts.driver);
+      const problem = backend_problem(d, opts.backend);
+      if (problem !== null) throw new UsageError(problem);
       const costs = parse_costs(opts.cost);
       const loaded = resolve_workload(workload, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
@@ -195,10 +206,10 @@ function build_program(io: { out: (s: string) => void }): Command {
     .option('--jobs <n>', 'worker threads', int_arg('--jobs', 1, 256), default_threads())
     .action(async (opts: { seeds: number; out: string; jobs: number }) => {
       const rows: { driver: string; workload: string; result: ComparisonResult }[] = [];
-      const pairs = driver_names().flatMap((driver) => builtins_for(driver, true).map((w) => ({ driver, workload: w.name })));
+      const pairs = driver_names().filter(comparable).flatMap((driver) => builtins_for(driver, true).map((w) => ({ driver, workload: w.name })));
       const tasks: SeedTask[] = pairs.flatMap((p) => Array.from({ length: opts.seeds }, (_, i) => ({ ...p, seed: i + 1 })));
       // One representative workload per driver also gets the cost-table sweep, in the same pool run.
-      const sweeps = driver_names().map((driver) => ({ driver, workload: representative_workload(driver) }))
+      const sweeps = driver_names().filter(comparable).map((driver) => ({ driver, workload: representative_workload(driver) }))
         .filter((x): x is { driver: string; workload: string } => x.workload !== null)
         .map((x) => ({ ...x, ...sensitivity_plan_tasks(x.driver, x.workload, {}, DEFAULT_PLAN) }));
       const all = await run_tasks([...tasks, ...sweeps.flatMap((x) => x.tasks)], opts.jobs, progress_printer('report'));

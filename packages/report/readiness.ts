@@ -194,7 +194,7 @@ export interface DriverVerdict {
 
 const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
 
-function binding(scan: ApiScan, driver: string, backend: 'sched' | 'dep'): BindingScan | undefined {
+function binding(scan: ApiScan, driver: string, backend: BindingScan['backend']): BindingScan | undefined {
   return scan.bindings.find((b) => b.driver === driver && b.backend === backend);
 }
 
@@ -202,7 +202,11 @@ export function driver_verdict(input: ReadinessInput, driver: string): DriverVer
   const blockers: string[] = [];
   const dep = binding(input.scan, driver, 'dep');
   const ev = input.evidence.find((e) => e.driver === driver);
-  if (dep === undefined) blockers.push(`no drm_dep binding (drivers/${driver}/on-dep.ts)`);
+  if (dep === undefined) {
+    blockers.push(binding(input.scan, driver, 'dep-hw') !== undefined
+      ? `no plain drm_dep binding: drivers/${driver}/on-dep-hw.ts converts it onto the HW-queue layer (not assessed here yet)`
+      : `no drm_dep binding (drivers/${driver}/on-dep.ts)`);
+  }
   const legacy_left = dep?.symbols.filter((s) => s.module === '@deplab/drm-sched').map((s) => s.symbol) ?? [];
   if (legacy_left.length > 0) blockers.push(`on-dep.ts still uses drm_sched: ${legacy_left.join(', ')}`);
   const internal = input.scan.internal.filter((a) => a.driver === driver && !a.file.endsWith('/on-sched.ts'));
@@ -301,7 +305,8 @@ export function readiness_markdown(input: ReadinessInput): { markdown: string; v
       : ['equivalent', 'expected', 'regression'].map((k) => String(ev.parity.reduce((n, p) => n + (p[k as 'equivalent'] as number), 0))).join(' / ');
     const conf = ev === undefined || ev.conformance === null ? 'n/a (mock only)' : `${ev.conformance.sched.passed}/${ev.conformance.sched.passed + ev.conformance.sched.failed} / ${ev.conformance.dep.passed}/${ev.conformance.dep.passed + ev.conformance.dep.failed}`;
     const viol = ev === undefined ? 'n/a' : `${sum(ev.violations.sched)} / ${sum(ev.violations.dep)}`;
-    rows.push([v.driver, [s && 'on-sched.ts', d && 'on-dep.ts'].filter(Boolean).join(', ') || 'none',
+    const hw = binding(input.scan, v.driver, 'dep-hw');
+    rows.push([v.driver, [s && 'on-sched.ts', d && 'on-dep.ts', hw && 'on-dep-hw.ts'].filter(Boolean).join(', ') || 'none',
       d === undefined ? 'n/a' : String(d.symbols.filter((x) => x.module === '@deplab/drm-sched').length),
       `${on_sched} / ${internal.length - on_sched}`, parity, conf, viol, v.ready ? '**ready**' : `**blocked**: ${v.blockers.join('; ')}`]);
   }
