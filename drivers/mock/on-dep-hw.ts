@@ -11,16 +11,18 @@
  *   sched->base.credit_limit after drm_mock_sched_new, and a ring's limit is fixed at init;
  * - entity free is drm_dep_hw_queue_kill + drm_dep_queue_put (asynchronous, as on drm_dep);
  * - set_priority works (drm_dep_hw_queue_set_priority); modify_sched still does not exist;
+ * - a dependency on a job of another queue of the ring waits until that job reached the
+ *   hardware (drm_dep_hw_job_add_dependency), as drm_sched's scheduled fence lets it;
  * - fini: free every queue, cancel what the hardware holds, the drm_dep unload barrier, then
  *   the ring's fini barrier.
  */
 import { dma_fence_put, type Kernel, type Sleepable, type dma_fence } from '@deplab/sim';
 import {
   DRM_DEP_TIMEDOUT_NO_HANG, DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_device_wait_idle,
-  drm_dep_job_add_dependency, drm_dep_job_finished_fence, drm_dep_job_put, drm_dep_queue_put,
+  drm_dep_job_finished_fence, drm_dep_job_put, drm_dep_queue_put,
 } from '@deplab/drm-dep';
 import {
-  DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, drm_dep_hw_job, drm_dep_hw_job_arm_push, drm_dep_hw_job_init,
+  DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, drm_dep_hw_job, drm_dep_hw_job_add_dependency, drm_dep_hw_job_arm_push, drm_dep_hw_job_init,
   drm_dep_hw_queue, drm_dep_hw_queue_init, drm_dep_hw_queue_kill, drm_dep_hw_queue_set_priority, drm_dep_hw_ring,
   drm_dep_hw_ring_fini, drm_dep_hw_ring_init, type drm_dep_hw_ring_ops,
 } from '@deplab/drm-dep-hw';
@@ -190,7 +192,7 @@ export function mock_dep_hw_backend(policy = DRM_DEP_HW_POLICY_FIFO, flags = 0):
     drm_mock_sched_entity_free_sleepable: function* (e): Sleepable { drm_mock_sched_entity_free(e as drm_mock_dep_hw_queue); },
     drm_mock_sched_job_new: (k, e) => drm_mock_sched_job_new(k, e as drm_mock_dep_hw_queue),
     drm_mock_sched_job_set_duration_us: (j, us) => { j.hw.duration_us = us; },
-    drm_mock_sched_job_add_dependency: (j, f) => drm_dep_job_add_dependency(j as drm_mock_dep_hw_job, f),
+    drm_mock_sched_job_add_dependency: (j, f) => drm_dep_hw_job_add_dependency(j as drm_mock_dep_hw_job, f),
     drm_mock_sched_job_finished_fence: (j) => drm_dep_job_finished_fence(j as drm_mock_dep_hw_job)!,
     drm_mock_sched_job_submit: (j) => drm_mock_sched_job_submit(j as drm_mock_dep_hw_job),
     drm_mock_sched_job_is_finished: (j) => mock_hw_job_is_finished(j.hw),

@@ -31,11 +31,11 @@ import {
   type Allocation, type Sleepable,
 } from '@deplab/sim';
 import {
-  DRM_DEP_TIMEDOUT_NO_HANG, DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_device_wait_idle, drm_dep_job_add_dependency,
+  DRM_DEP_TIMEDOUT_NO_HANG, DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_device_wait_idle,
   drm_dep_job_arm, drm_dep_job_finished_fence, drm_dep_job_put, drm_dep_queue_put, type drm_dep_timedout_stat,
 } from '@deplab/drm-dep';
 import {
-  DRM_DEP_HW_POLICY_FIFO, drm_dep_hw_job, drm_dep_hw_job_complete, drm_dep_hw_job_init, drm_dep_hw_job_push,
+  DRM_DEP_HW_POLICY_FIFO, drm_dep_hw_job, drm_dep_hw_job_add_dependency, drm_dep_hw_job_complete, drm_dep_hw_job_init, drm_dep_hw_job_push,
   drm_dep_hw_job_resubmit, drm_dep_hw_queue, drm_dep_hw_queue_init, drm_dep_hw_queue_kill, drm_dep_hw_ring,
   drm_dep_hw_ring_fault, drm_dep_hw_ring_fini, drm_dep_hw_ring_for_each_pending_job, drm_dep_hw_ring_init,
   drm_dep_hw_ring_start, drm_dep_hw_ring_stop, type drm_dep_hw_ring_ops,
@@ -267,7 +267,7 @@ export function panfrost_dep_hw_binding(flags = 0, policy = DRM_DEP_HW_POLICY_FI
     job_of_ctx: (job, ctx) => job.ctx === ctx,
     job_alloc: panfrost_job_alloc,
     job_init: panfrost_job_init,
-    job_add_dependency: (job, fence) => drm_dep_job_add_dependency(job as panfrost_job, fence),
+    job_add_dependency: (job, fence) => drm_dep_hw_job_add_dependency(job as panfrost_job, fence),
     job_push: panfrost_job_push,
     job_cleanup: () => {}, // the put below releases an unpushed drm_dep job
     job_put: panfrost_job_put,

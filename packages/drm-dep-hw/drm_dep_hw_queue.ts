@@ -14,20 +14,22 @@
  * would then treat it as a newcomer every time (docs/hw-queue.md "Staging").
  */
 import {
-  dma_fence_get, dma_fence_init, dma_fence_put, EINVAL, MAX_SCHEDULE_TIMEOUT, spin_lock, spin_unlock,
-  type dma_fence, type dma_fence_ops, type workqueue_struct,
+  dma_fence_add_callback, dma_fence_get, dma_fence_init, dma_fence_is_signaled, dma_fence_put, EINVAL,
+  MAX_SCHEDULE_TIMEOUT, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  type dma_fence, type dma_fence_cb, type dma_fence_ops, type workqueue_struct,
 } from '@deplab/sim';
 import {
-  DRM_DEP_TIMEDOUT_NO_HANG, drm_dep_job_arm, drm_dep_job_finished_fence, drm_dep_job_get, drm_dep_job_init,
-  drm_dep_job_push, drm_dep_queue_init, drm_dep_queue_kill, drm_dep_queue_release_done,
+  DRM_DEP_TIMEDOUT_NO_HANG, drm_dep_job_add_dependency, drm_dep_job_arm, drm_dep_job_finished_fence, drm_dep_job_get,
+  drm_dep_job_init, drm_dep_job_push, drm_dep_queue_fence_context, drm_dep_queue_init, drm_dep_queue_kill,
+  drm_dep_queue_release_done,
   type drm_dep_device, type drm_dep_job, type drm_dep_queue, type drm_dep_queue_ops, type drm_dep_timedout_stat,
 } from '@deplab/drm-dep';
-import { drm_dep_hw_ring_fault, ring_check_live, ring_kick_run } from './drm_dep_hw_ring.ts';
+import { drm_dep_hw_ring_fault, job_scheduled, ring_check_live, ring_kick_run } from './drm_dep_hw_ring.ts';
 import { rq_add_queue, rq_requeue_priority } from './drm_dep_hw_rq.ts';
 import {
   DRM_DEP_HW_PRIORITY_COUNT, HW_JOB_INIT, HW_JOB_NEW, HW_JOB_PUSHED, HW_JOB_STAGED, hw_cost, hw_job_state,
   hw_queue_state, hw_ring_state,
-  type drm_dep_hw_job, type drm_dep_hw_queue, type drm_dep_hw_ring, type HwJobState,
+  type drm_dep_hw_job, type drm_dep_hw_queue, type drm_dep_hw_ring, type HwJobState, type HwQueueState, type RingState,
 } from './drm_dep_hw_state.ts';
 
 /** Arguments of drm_dep_hw_queue_init. */
@@ -85,9 +87,11 @@ export function drm_dep_hw_queue_init(q: drm_dep_hw_queue, ring: drm_dep_hw_ring
   qs.name = args.name;
   qs.priority = args.priority;
   qs.fence_context = k.dma_fence_context_alloc(1);
+  qs.sched_context = k.dma_fence_context_alloc(1);
   qs.initialised = true;
   spin_lock(rs.rq_lock!);
   rs.queues.push(qs);
+  rs.by_finished_context.set(drm_dep_queue_fence_context(q), qs);
   spin_unlock(rs.rq_lock!);
   return 0;
 }
@@ -152,16 +156,80 @@ export function drm_dep_hw_job_init(job: drm_dep_hw_job, q: drm_dep_hw_queue, cr
   return 0;
 }
 
-/** Record what the ring needs from an armed job before drm_dep takes it: push time and fence identity. */
+const sched_fence_ops: dma_fence_ops = {
+  get_driver_name: () => 'drm_dep_hw',
+  get_timeline_name: (fence) => `${(fence.owner as HwJobState).qs?.name ?? 'drm_dep_hw'}.scheduled`,
+};
+
+/** The finished fence signalled (completed, cancelled or never pushed): the scheduled one follows. */
+function job_finished_cb(fence: dma_fence, cb: dma_fence_cb): void {
+  job_scheduled(cb.owner as HwJobState, fence.error);
+}
+
+/**
+ * Record what the ring needs from an armed job before drm_dep takes it: push time, the finished
+ * fence (a reference until release) and its identity; start the scheduled fence on the same
+ * seqno. Inside the arm->push signalling section: no allocation.
+ */
 function job_record_push(js: HwJobState): boolean {
   const f = drm_dep_job_finished_fence(js.owner);
   if (f === null) return false;
+  const qs = js.qs!;
+  const rs = qs.ring!;
+  js.finished = f;
   js.fence_context = f.context;
   js.fence_seqno = f.seqno;
-  dma_fence_put(f);
   js.submit_ns = js.kernel.ktime_get();
   js.state = HW_JOB_PUSHED;
+  dma_fence_init(js.sched_fence, sched_fence_ops, rs.sched_fence_lock!, qs.sched_context, f.seqno);
+  const flags = spin_lock_irqsave(rs.job_lock!);
+  qs.unscheduled.push(js);
+  qs.pushed_seqno = f.seqno;
+  spin_unlock_irqrestore(rs.job_lock!, flags);
+  if (dma_fence_add_callback(f, js.finished_cb, job_finished_cb) !== 0) job_scheduled(js, f.error);
   return true;
+}
+
+/**
+ * The job of another queue of `rs` that `fence` finishes, if it has not reached the hardware yet:
+ * its scheduled fence (a new reference). Null when `fence` is not such a job's.
+ */
+function same_ring_scheduled(rs: RingState, own: HwQueueState, fence: dma_fence): dma_fence | null {
+  const other = rs.by_finished_context.get(fence.context);
+  if (other === undefined || other === own) return null;
+  const flags = spin_lock_irqsave(rs.job_lock!);
+  const js = other.unscheduled.find((j) => j.fence_seqno === fence.seqno);
+  const sched = js === undefined ? null : dma_fence_get(js.sched_fence);
+  spin_unlock_irqrestore(rs.job_lock!, flags);
+  return sched;
+}
+
+/**
+ * drm_dep_hw_job_add_dependency - drm_dep_job_add_dependency, pipelined on the ring: when
+ * `fence` is the finished fence of a job of another queue of the same ring (without an error),
+ * the job waits only until that job reached the ring (its scheduled fence), or not at all if
+ * it is there already, because the ring executes in order (drm_sched's same-scheduler rule;
+ * the ring's no_pipeline turns it off). Consumes `fence`. Process context; returns 0 or
+ * drm_dep_job_add_dependency's error.
+ */
+export function drm_dep_hw_job_add_dependency(job: drm_dep_hw_job, fence: dma_fence | null): number {
+  const js = hw_job_state(job);
+  const qs = js.qs;
+  if (fence === null || qs === null || qs.ring === null || qs.ring.no_pipeline) return drm_dep_job_add_dependency(job, fence);
+  const rs = qs.ring;
+  if (fence.error !== 0 || dma_fence_is_signaled(fence) || !rs.by_finished_context.has(fence.context)) return drm_dep_job_add_dependency(job, fence);
+  const sched = same_ring_scheduled(rs, qs, fence);
+  if (sched === null) {
+    // Its queue is on this ring: the job is already on the hardware (or not pushed yet, when
+    // its finished fence cannot be ours to see): keep the finished fence only in the latter case.
+    const other = rs.by_finished_context.get(fence.context)!;
+    if (other === qs || fence.seqno > other.pushed_seqno) return drm_dep_job_add_dependency(job, fence);
+    dma_fence_put(fence);
+    return 0;
+  }
+  dma_fence_put(fence);
+  js.kernel.tp('drm_dep_hw_job_pipelined', { fence_context: fence.context, fence_seqno: fence.seqno, ring: rs.name });
+  return drm_dep_job_add_dependency(job, sched);
 }
 
 /**
@@ -235,6 +303,9 @@ function hw_queue_timedout_job(job: drm_dep_job): drm_dep_timedout_stat {
 function hw_queue_release_job(job: drm_dep_job): void {
   const js = hw_job_state(job as drm_dep_hw_job);
   if (js.state >= HW_JOB_STAGED) dma_fence_put(js.ring_fence); // its initial reference
+  if (js.sched_fence.id >= 0) dma_fence_put(js.sched_fence);
+  dma_fence_put(js.finished);
+  js.finished = null;
   dma_fence_put(js.hw_fence);
   js.hw_fence = null;
   js.state = HW_JOB_NEW;
@@ -257,6 +328,7 @@ function hw_queue_free(q: drm_dep_queue): void {
   spin_lock(rs.rq_lock!);
   const i = rs.queues.indexOf(qs);
   if (i >= 0) rs.queues.splice(i, 1);
+  rs.by_finished_context.delete(drm_dep_queue_fence_context(q));
   spin_unlock(rs.rq_lock!);
   const ops = qs.ops;
   qs.ring = null;

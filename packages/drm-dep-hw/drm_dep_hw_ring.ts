@@ -103,12 +103,14 @@ export function drm_dep_hw_ring_init(ring: drm_dep_hw_ring, args: drm_dep_hw_rin
   rs.levels = Array.from({ length: levels }, () => new HwRunQueue());
   rs.credit_limit = args.credit_limit;
   rs.timeout_jiffies = args.timeout;
+  rs.no_pipeline = args.no_pipeline === true;
   rs.own_submit_wq = args.submit_wq === undefined || args.submit_wq === null;
   rs.submit_wq = rs.own_submit_wq ? alloc_ordered_workqueue(k, args.name, WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM) : args.submit_wq!;
   rs.timeout_wq = args.timeout_wq ?? rs.submit_wq;
   rs.rq_lock = spin_lock_init(k, '&drm_dep_hw_ring->rq_lock');
   rs.job_lock = spin_lock_init(k, '&drm_dep_hw_ring->job_lock');
   rs.fence_lock = spin_lock_init(k, '&drm_dep_hw_ring->fence_lock');
+  rs.sched_fence_lock = spin_lock_init(k, '&drm_dep_hw_ring->sched_fence_lock');
   rs.work_run = INIT_WORK(k, drm_dep_hw_ring_run_work, 'drm_dep_hw_ring_run_work', rs);
   rs.work_retire = INIT_WORK(k, drm_dep_hw_ring_retire_work, 'drm_dep_hw_ring_retire_work', rs);
   rs.work_tdr = INIT_DELAYED_WORK(k, drm_dep_hw_ring_tdr_work, 'drm_dep_hw_ring_tdr_work', rs);
@@ -218,11 +220,30 @@ function ring_pick(rs: RingState): HwJobState | null {
   return js;
 }
 
+/**
+ * The job reached the hardware, or ended without reaching it (`error`): signal its scheduled
+ * fence once, so that same-ring dependants may go to the ring. Any context.
+ */
+export function job_scheduled(js: HwJobState, error: number): void {
+  const f = js.sched_fence;
+  if (f.id < 0 || f.signaled) return;
+  const rs = js.qs!.ring!;
+  const flags = spin_lock_irqsave(rs.job_lock!);
+  const list = js.qs!.unscheduled;
+  const i = list.indexOf(js);
+  if (i === 0) list.shift();
+  else if (i > 0) list.splice(i, 1);
+  spin_unlock_irqrestore(rs.job_lock!, flags);
+  if (error < 0) dma_fence_set_error(f, error);
+  dma_fence_signal(f);
+}
+
 /** Hand a picked (or resubmitted) job to the driver inside a dma-fence signalling section. */
 function ring_hw_run(rs: RingState, js: HwJobState): void {
   const k = rs.kernel;
   k.spend(hw_cost(k, 'run_ns'));
   js.start_ns = k.now();
+  job_scheduled(js, 0);
   trace_job(rs, 'drm_dep_hw_job_run', js, { priority: js.qs!.priority, credits: js.credits, hw_job_count: rs.credit_count, client_id: js.client_id });
   const cookie = dma_fence_begin_signalling(k);
   const ret = rs.ops!.run_job(js.owner);
@@ -263,6 +284,7 @@ function ring_reap_killed(rs: RingState): void {
   spin_unlock(rs.rq_lock!);
   for (const js of cancelled) {
     js.state = HW_JOB_DONE;
+    job_scheduled(js, DRM_DEP_KILLED_JOB_ERROR);
     trace_job(rs, 'drm_dep_hw_job_cancel', js, { error: DRM_DEP_KILLED_JOB_ERROR });
     dma_fence_set_error(js.ring_fence, DRM_DEP_KILLED_JOB_ERROR);
     dma_fence_signal(js.ring_fence);

@@ -93,6 +93,12 @@ export interface drm_dep_hw_ring_init_args {
   submit_wq?: workqueue_struct | null;
   /** Driver-given TDR workqueue (e.g. one ordered reset workqueue for every ring); default: submit_wq. */
   timeout_wq?: workqueue_struct | null;
+  /**
+   * The ring executes its jobs in order, so a job that depends on a job of another queue of
+   * the same ring waits only until that job reached the ring (its scheduled fence), as
+   * drm_sched's same-scheduler optimisation does; true turns this off (DRM_SCHED_FENCE_DONT_PIPELINE).
+   */
+  no_pipeline?: boolean;
 }
 
 /** DECLARE_EWMA(drm_sched_avgtime, 6, 4): new = (3 * old + sample) / 4, fixed point, first sample seeds it. */
@@ -140,6 +146,12 @@ export class RingState {
   job_lock: spinlock_t | null = null;
   /** The lock of the ring fences the layer returns to drm_dep (their signalling). */
   fence_lock: spinlock_t | null = null;
+  /**
+   * The lock of the scheduled fences. Its own class: a scheduled fence is signalled from the
+   * finished fence's callback (finished lock -> this), and drm_dep signals the finished fence
+   * from the ring fence's callback (ring fence lock -> finished lock).
+   */
+  sched_fence_lock: spinlock_t | null = null;
   /** Jobs on the hardware, oldest first (the TDR times the head). */
   readonly pending: HwJobState[] = [];
   /** Completed jobs whose layer reference the retire worker drops, in completion order. */
@@ -156,6 +168,9 @@ export class RingState {
   readonly avg_job_us = new ewma_avgtime();
   /** Completion time of the last retired job: GPU time counts from max(start, this). */
   last_done_ns = 0;
+  no_pipeline = false;
+  /** The queues of this ring by their drm_dep finished-fence context (same-ring dependencies). */
+  readonly by_finished_context = new Map<number, HwQueueState>();
 
   constructor(kernel: Kernel, owner: object) {
     this.kernel = kernel;
@@ -198,6 +213,12 @@ export class HwQueueState {
   /** Fence context of the ring fences of this queue's jobs, and its last seqno. */
   fence_context = 0;
   fence_seqno = 0;
+  /** Fence context of the scheduled fences of this queue's jobs (seqnos: the finished ones'). */
+  sched_context = 0;
+  /** Jobs pushed whose scheduled fence has not signalled, oldest first (under job_lock). */
+  readonly unscheduled: HwJobState[] = [];
+  /** Finished-fence seqno of the last job pushed (arm and push are serialised per queue). */
+  pushed_seqno = 0;
   initialised = false;
 
   constructor(kernel: Kernel, owner: drm_dep_queue) {
@@ -241,6 +262,14 @@ export class HwJobState {
   /** The driver's HW fence (the layer's reference) and the layer's callback on it. */
   hw_fence: dma_fence | null = null;
   readonly hw_cb: dma_fence_cb;
+  /**
+   * Signalled when the job reaches the hardware (or ends without reaching it): what a job of
+   * another queue of the ring waits for instead of the finished fence. Initialised at push.
+   */
+  readonly sched_fence: dma_fence;
+  /** The layer's reference to the finished fence and its callback on it (push to release). */
+  finished: dma_fence | null = null;
+  readonly finished_cb: dma_fence_cb;
 
   constructor(kernel: Kernel, owner: drm_dep_job) {
     this.kernel = kernel;
@@ -248,6 +277,9 @@ export class HwJobState {
     this.ring_fence = new dma_fence(kernel, 'drm_dep_hw.ring_fence');
     this.ring_fence.owner = this;
     this.hw_cb = new dma_fence_cb(this);
+    this.sched_fence = new dma_fence(kernel, 'drm_dep_hw.scheduled');
+    this.sched_fence.owner = this;
+    this.finished_cb = new dma_fence_cb(this);
   }
 }
 

@@ -11,11 +11,11 @@ import {
   type irq_line, type KernelOptions, type Sleepable, type spinlock_t,
 } from '@deplab/sim';
 import {
-  drm_dep_device, drm_dep_device_wait_idle, drm_dep_job_add_dependency, drm_dep_job_arm, drm_dep_job_finished_fence,
+  drm_dep_device, drm_dep_device_wait_idle, drm_dep_job_arm, drm_dep_job_finished_fence,
   drm_dep_job_put, drm_dep_queue_put, DRM_DEP_TIMEDOUT_RESET, type drm_dep_timedout_stat,
 } from '@deplab/drm-dep';
 import {
-  drm_dep_hw_job, drm_dep_hw_job_init, drm_dep_hw_job_push, drm_dep_hw_queue, drm_dep_hw_queue_init,
+  drm_dep_hw_job, drm_dep_hw_job_add_dependency, drm_dep_hw_job_init, drm_dep_hw_job_push, drm_dep_hw_queue, drm_dep_hw_queue_init,
   drm_dep_hw_queue_kill, drm_dep_hw_ring, drm_dep_hw_ring_fini, drm_dep_hw_ring_init, DRM_DEP_HW_PRIORITY_NORMAL,
   type drm_dep_hw_ring_ops,
 } from './index.ts';
@@ -188,6 +188,7 @@ export interface fake_ring_options {
   timeout_ms?: number;
   policy?: number;
   levels?: number;
+  no_pipeline?: boolean;
   ops?: Partial<drm_dep_hw_ring_ops<fake_hw_job, fake_hw_queue>>;
 }
 
@@ -211,7 +212,7 @@ export function fake_rig_create(opts: fake_ring_options = {}, kernel_options: Ke
     ...opts.ops,
   };
   const ret = drm_dep_hw_ring_init(rig.ring, {
-    ops, name: 'fake_ring', credit_limit: opts.credit_limit ?? 1, policy: opts.policy, levels: opts.levels,
+    ops, name: 'fake_ring', credit_limit: opts.credit_limit ?? 1, policy: opts.policy, levels: opts.levels, no_pipeline: opts.no_pipeline,
     timeout: opts.timeout_ms === undefined ? MAX_SCHEDULE_TIMEOUT : k.jiffies.msecs_to_jiffies(opts.timeout_ms),
   });
   if (ret !== 0) throw new Error(`drm_dep_hw_ring_init failed: ${ret}`);
@@ -234,7 +235,7 @@ export function fake_submit(q: fake_hw_queue, label: string, duration_ns: number
   const job = new fake_hw_job(q, duration_ns, label);
   const ret = drm_dep_hw_job_init(job, q, 1);
   if (ret !== 0) throw new Error(`drm_dep_hw_job_init failed: ${ret}`);
-  for (const d of deps) drm_dep_job_add_dependency(job, d);
+  for (const d of deps) drm_dep_hw_job_add_dependency(job, d);
   drm_dep_job_arm(job);
   const fence = drm_dep_job_finished_fence(job)!;
   drm_dep_hw_job_push(job);

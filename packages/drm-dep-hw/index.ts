@@ -21,7 +21,7 @@ export {
   drm_dep_hw_ring_queue_count, drm_dep_hw_ring_start, drm_dep_hw_ring_stop,
 } from './drm_dep_hw_ring.ts';
 export {
-  DRM_DEP_HW_STAGE_LIMIT, drm_dep_hw_job_arm_push, drm_dep_hw_job_init, drm_dep_hw_job_push,
+  DRM_DEP_HW_STAGE_LIMIT, drm_dep_hw_job_add_dependency, drm_dep_hw_job_arm_push, drm_dep_hw_job_init, drm_dep_hw_job_push,
   drm_dep_hw_queue_init, drm_dep_hw_queue_kill, drm_dep_hw_queue_priority, drm_dep_hw_queue_set_priority,
   type drm_dep_hw_queue_init_args,
 } from './drm_dep_hw_queue.ts';
