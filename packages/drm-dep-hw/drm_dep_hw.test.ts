@@ -152,7 +152,7 @@ describe('selection within a level', () => {
   function fair_share(p0: number, p1: number): [number, number] {
     const rig = fake_rig_create({ credit_limit: 1, policy: DRM_DEP_HW_POLICY_FAIR });
     const q = [fake_queue_create(rig, 'q0', p0), fake_queue_create(rig, 'q1', p1)];
-    const fences = q.flatMap((queue, i) => Array.from({ length: 200 }, (_, j) => fake_submit(queue, `${i}`, MS).fence));
+    const fences = q.flatMap((queue, i) => Array.from({ length: 200 }, () => fake_submit(queue, `${i}`, MS).fence));
     rig.kernel.run_for(200 * MS);
     const share: [number, number] = [0, 0];
     for (const label of rig.run_log.slice(0, 190)) share[Number(label)]++;
