@@ -8,19 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS } from '@deplab/drm-dep';
 import { DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, DRM_DEP_HW_POLICY_RR } from '@deplab/drm-dep-hw';
 import { mock_dep_hw_backend } from './on-dep-hw.ts';
-import { run_case, type KunitCase } from './kunit/kunit.ts';
+import { run_case } from './kunit/kunit.ts';
+import { kunit_cases } from './kunit-cases.testlib.ts';
 import { tests_basic } from './kunit/tests_basic.ts';
 import { tests_scheduler } from './kunit/tests_scheduler.ts';
-
-function cases(list: readonly KunitCase[]): { label: string; c: KunitCase; param: number | null }[] {
-  const out: { label: string; c: KunitCase; param: number | null }[] = [];
-  for (const c of list) {
-    if (c.backends !== undefined && !c.backends.includes('drm_dep')) continue;
-    if (c.params === undefined) out.push({ label: `${c.suite}.${c.name}`, c, param: null });
-    else c.params.forEach((p, i) => out.push({ label: `${c.suite}.${c.name} (${p.description})`, c, param: i }));
-  }
-  return out;
-}
 
 const configurations = [
   ['policy FIFO', DRM_DEP_HW_POLICY_FIFO, 0],
@@ -34,7 +25,7 @@ const configurations = [
 for (const [name, policy, flags] of configurations) {
   describe(`KUnit drm_dep + HW layer on the mock GPU, ${name}`, () => {
     const backend = mock_dep_hw_backend(policy, flags);
-    for (const { label, c, param } of cases([...tests_basic, ...tests_scheduler])) {
+    for (const { label, c, param } of kunit_cases([...tests_basic, ...tests_scheduler], 'drm_dep')) {
       it(label, () => {
         const result = run_case(c, backend, param);
         expect(result.failures).toEqual([]);

@@ -1,14 +1,16 @@
 /**
  * `deplab conformance`: every ported KUnit case on the mock GPU, on drm_sched (FIFO, the
- * upstream default) and drm_dep (no flags), as a table or TAP.
+ * upstream default) and drm_dep (no flags), or on drm_dep with the HW-queue layer (FIFO), as a
+ * table or TAP.
  */
 import { markdownTable } from 'markdown-table';
-import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type KunitResult, type MockBackend } from '@deplab/driver-mock';
+import { mock_dep_backend, mock_dep_hw_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type KunitResult, type MockBackend } from '@deplab/driver-mock';
 
-export function conformance(which: 'sched' | 'dep' | 'both', format: 'table' | 'tap'): { text: string; failed: number } {
+export function conformance(which: 'sched' | 'dep' | 'dep-hw' | 'both', format: 'table' | 'tap'): { text: string; failed: number } {
   const backends: MockBackend[] = [];
-  if (which !== 'dep') backends.push(mock_sched_backend());
-  if (which !== 'sched') backends.push(mock_dep_backend());
+  if (which === 'sched' || which === 'both') backends.push(mock_sched_backend());
+  if (which === 'dep' || which === 'both') backends.push(mock_dep_backend());
+  if (which === 'dep-hw') backends.push(mock_dep_hw_backend());
   const results: KunitResult[] = [];
   for (const backend of backends) {
     for (const c of [...tests_basic, ...tests_scheduler]) {

@@ -302,9 +302,9 @@ function build_program(io: { out: (s: string) => void }): Command {
     });
 
   program.command('conformance').description('the upstream KUnit scheduler suite on the mock GPU, on both backends')
-    .addOption(new Option('--backend <b>', 'which backend').choices(['sched', 'dep', 'both']).default('both'))
+    .addOption(new Option('--backend <b>', 'which backend (dep-hw: drm_dep with the HW-queue layer)').choices(['sched', 'dep', 'dep-hw', 'both']).default('both'))
     .addOption(new Option('--format <f>', 'output format').choices(['table', 'tap']).default('table'))
-    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'tap' }) => {
+    .action((opts: { backend: 'sched' | 'dep' | 'dep-hw' | 'both'; format: 'table' | 'tap' }) => {
       const { text, failed } = conformance(opts.backend, opts.format);
       io.out(text);
       if (failed > 0) process.exitCode = 1;
