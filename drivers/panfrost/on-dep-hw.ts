@@ -27,7 +27,8 @@
  */
 import {
   dma_fence, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get, dma_fence_is_signaled, ECANCELED,
-  ENODEV, GFP_KERNEL, kfree, kmalloc, mutex_lock, mutex_unlock, WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM,
+  ENODEV, flush_workqueue, GFP_KERNEL, kfree, kmalloc, mutex_lock, mutex_unlock, spin_lock, spin_unlock,
+  WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM,
   type Allocation, type Sleepable,
 } from '@deplab/sim';
 import {
@@ -121,7 +122,7 @@ function panfrost_job_run(job: panfrost_job): dma_fence | null | number {
  */
 function* panfrost_reset(pfdev: panfrost_device, bad: PanfrostJob | null): Sleepable {
   const k = pfdev.kernel;
-  if (!pfdev.reset.pending) return;
+  if (!pfdev.reset.pending || pfdev.unplugged) return; // unplug took the rings down
   for (let i = 0; i < NUM_JOB_SLOTS; i++) yield* drm_dep_hw_ring_stop(slot_ring(pfdev, i));
   const cookie = dma_fence_begin_signalling(k);
   yield* panfrost_reset_hw(pfdev);
@@ -179,15 +180,22 @@ function panfrost_jm_init_rings(pfdev: panfrost_device, policy: number): number 
 }
 
 /**
- * Ring teardown at unplug (the interrupt is masked): jobs still on a ring complete with -ENODEV,
- * then drm_dep's unload barrier (every queue released: the files must be closed) and each
- * ring's fini barrier.
+ * Ring teardown at unplug (the interrupt is masked): no reset or IRQ thread may still be running
+ * (a reset in progress finishes first, a later one bails on `unplugged`), then the jobs still on
+ * a ring leave pfdev->jobs and complete with -ENODEV, then drm_dep's unload barrier (every queue
+ * released: the files must be closed) and each ring's fini barrier.
  */
 function* panfrost_jm_fini_rings(pfdev: panfrost_device): Sleepable {
   pfdev.unplugged = true;
+  pfdev.job_irq_suspended = true;
+  yield* flush_workqueue(pfdev.reset.wq!);
+  yield* panfrost_synchronize_irq(pfdev);
   for (let j = 0; j < NUM_JOB_SLOTS; j++) {
     const ring = slot_ring(pfdev, j);
     yield* drm_dep_hw_ring_stop(ring);
+    spin_lock(pfdev.js.job_lock);
+    pfdev.jobs[j].fill(null);
+    spin_unlock(pfdev.js.job_lock);
     drm_dep_hw_ring_for_each_pending_job<panfrost_job>(ring, (job) => drm_dep_hw_job_complete(job, -ENODEV));
     drm_dep_hw_ring_start(ring);
   }

@@ -195,6 +195,22 @@ describe('panfrost: the bindings differ', () => {
     expect(outcomes[1]).toEqual({ outcome: -ECANCELED, reports: [], leaks: 0 });
   });
 
+  it('drm_dep_hw: unplug right after a reset was requested and the files closed: the reset finishes first, nothing is left or reported', () => {
+    const r = rig('dep-hw');
+    const c = r.dev.open_client('c');
+    const q = queue(r, c, 'render');
+    const jobs = [submit(r, q, 20 * MS), submit(r, q, 20 * MS)];
+    r.k.run_for(5 * MS);
+    r.dev.inject_fault({ kind: 'device_reset' });
+    r.k.run_task(r.dev.close_client(c));
+    r.k.run_task(r.dev.unplug());
+    r.dev.inject_fault({ kind: 'device_reset' }); // after unplug: refused
+    r.k.run_until(() => r.k.eq.peek_time() === Infinity, r.k.now() + 10_000 * MS);
+    expect(jobs.map(outcome).every((o) => o !== 'pending')).toBe(true);
+    expect(violations(r)).toEqual([]);
+    expect(r.k.lifetime.check_leaks('after unplug')).toBe(0);
+  });
+
   it('the drm_sched binding reports its run_job allocation (GFP_KERNEL inside the signalling section) once, the HW-queue one nothing', () => {
     const kinds = BACKENDS.map((backend) => {
       const r = rig(backend);

@@ -193,6 +193,10 @@ export class PanfrostDevice implements Device {
 
   inject_fault(fault: Fault): void {
     const hw = this.pfdev.hw;
+    if (this.pfdev.unplugged) {
+      this.kernel.tp('panfrost_fault_after_unplug', { kind: fault.kind });
+      return;
+    }
     if (fault.kind === 'hang_job') {
       const entry = (fault.job.queue as PanfrostQueueHandle).jobs.find((j) => j.handle === fault.job);
       if (entry !== undefined && !entry.chain.done) panfrost_hw_chain_hang(hw, entry.chain);
