@@ -10,7 +10,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { AssumptionValues, CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import {
-  aggregate, builtins_for, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
+  aggregate, builtins_for, dep_path, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import {
   comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
@@ -123,7 +123,7 @@ export function unclean(r: ComparisonResult): string[] {
 
 interface CompareCliOptions {
   driver: string; seeds: number; out?: string; jobs: number; cost: string[]; assume: string[]; json?: boolean; format: 'summary' | 'text';
-  sensitivity?: boolean; sensitivityCost: string[]; sensitivitySeeds: number; charts: boolean; baseline: string; candidate: string; expectClean?: boolean;
+  sensitivity?: boolean; sensitivityCost: string[]; sensitivitySeeds: number; charts: boolean; baseline: string; candidate?: string; expectClean?: boolean;
 }
 
 /** --sensitivity-cost key=v1,v2,... into families. */
@@ -145,7 +145,7 @@ export function register_compare(program: Command, io: Io): void {
     .requiredOption('--driver <name>', 'model driver')
     .option('--seeds <n>', 'number of paired seeds (1..n)', int_arg('--seeds', 1, 10000), 10)
     .option('--baseline <backend>', 'baseline backend: sched, dep or dep-hw', 'sched')
-    .option('--candidate <backend>', 'candidate backend: sched, dep or dep-hw', 'dep')
+    .option('--candidate <backend>', "candidate backend: sched, dep or dep-hw (default: the driver's drm_dep binding, dep-hw for panfrost)")
     .option('--out <dir>', 'report directory (default: deplab-out/compare)')
     .option('--jobs <n>', 'worker threads', int_arg('--jobs', 1, 256), default_threads())
     .option('--cost <key=ns>', 'cost-table override (repeatable)', collect, [] as string[])
@@ -159,7 +159,7 @@ export function register_compare(program: Command, io: Io): void {
     .option('--expect-clean', 'exit 1 if any guarantee regresses or any violation is reported')
     .action(async (spec: string, opts: CompareCliOptions) => {
       const driver = driver_or_fail(opts.driver);
-      const baseline = backend_for(driver, opts.baseline, '--baseline'), candidate = backend_for(driver, opts.candidate, '--candidate');
+      const baseline = backend_for(driver, opts.baseline, '--baseline'), candidate = backend_for(driver, opts.candidate ?? dep_path(driver), '--candidate');
       if (baseline === candidate) throw new UsageError(`--baseline and --candidate are both ${baseline}: compare two different backends`);
       const costs = parse_costs(opts.cost), assume = parse_assume(opts.assume);
       const families = opts.sensitivityCost.length > 0 ? parse_sweep(opts.sensitivityCost) : opts.sensitivity ? default_families() : [];
@@ -168,7 +168,7 @@ export function register_compare(program: Command, io: Io): void {
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
       process.stderr.write(capture_notes(loaded));
       const reproduce = command_line(['compare', spec, '--driver', driver.name, '--seeds', String(opts.seeds),
-        ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== 'dep' ? ['--candidate', candidate] : []),
+        ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== dep_path(driver) ? ['--candidate', candidate] : []),
         ...opts.cost.flatMap((c) => ['--cost', c]), ...opts.assume.flatMap((a) => ['--assume', a]),
         ...(opts.sensitivityCost.length > 0 ? opts.sensitivityCost.flatMap((c) => ['--sensitivity-cost', c]) : opts.sensitivity ? ['--sensitivity'] : []),
         ...(families.length > 0 && opts.sensitivitySeeds !== 3 ? ['--sensitivity-seeds', String(opts.sensitivitySeeds)] : [])]);
@@ -215,7 +215,7 @@ export function register_compare(program: Command, io: Io): void {
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
           const sweep = w.name === representative;
           plans.push({
-            driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate: 'dep',
+            driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate: dep_path(driver),
             families: sweep ? default_families() : [], sensitivity_seeds: 3, charts: true,
             reproduce: command_line(['compare', w.name, '--driver', name, '--seeds', String(opts.seeds), ...(sweep ? ['--sensitivity'] : [])]),
           });
