@@ -210,14 +210,14 @@ export function dma_fence_signal_timestamp_locked(fence: dma_fence, timestamp_ns
   }
   fence.flags |= (1 << DMA_FENCE_FLAG_SIGNALED_BIT) | (1 << DMA_FENCE_FLAG_TIMESTAMP_BIT);
   fence.timestamp_ns = timestamp_ns;
-  k.spend(k.costs.fence_signal_ns);
+  k.spend(k.cost.fence_signal_ns.draw());
   if (k.trace.enabled) k.tp('dma_fence_signaled', { context: fence.context, seqno: fence.seqno, error: fence.error });
   const list = fence.cb_list;
   if (list.length > 0) fence.cb_list = []; // an empty list can stay: no allocation per signal
   for (let i = 0; i < list.length; i++) {
     const cb = list[i];
     cb.linked = null;
-    k.spend(k.costs.fence_callback_ns);
+    k.spend(k.cost.fence_callback_ns.draw());
     cb.func!(fence, cb);
   }
   const ops = fence.ops;
