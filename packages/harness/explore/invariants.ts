@@ -26,7 +26,7 @@
  *   jiffy rounding of delayed work and the kworker wake-ups on the way, not a TDR re-armed by
  *   later job starts (drm_sched's mod_delayed_work in job_begin).
  */
-import { ESRCH, type Violation } from '@deplab/sim';
+import { ESRCH, cost_max_ns, timer_wheel_granularity, type Violation } from '@deplab/sim';
 import type { JobRecord, Observation } from '../run/observer.ts';
 import type { RunOutcome } from '../run/runner.ts';
 import type { Finding } from './types.ts';
@@ -225,11 +225,13 @@ function credit_leak(outcome: RunOutcome, facts: TraceFacts, credits_per_job: nu
 }
 
 function tdr_late(outcome: RunOutcome, obs: Observation, facts: TraceFacts, timeout_ms: number, add: (f: Finding) => void): void {
-  const costs = outcome.kernel.costs;
-  const jiffy_ns = Math.ceil(1e9 / outcome.kernel.HZ);
-  // A delayed work fires on the first tick at or after its expiry (one jiffy late at most); the
-  // re-arming work and the TDR work each wait for a kworker wake-up, possibly behind one item.
-  const slack_ns = jiffy_ns + 3 * (costs.kworker_wakeup_ns + costs.work_dispatch_ns) + 100_000;
+  const k = outcome.kernel;
+  const jiffy_ns = Math.ceil(1e9 / k.HZ);
+  // A delayed work's timer runs when the timer wheel runs it: up to one granule of its level
+  // after its expiry (plus the jiffy it was armed in); the re-arming work and the TDR work
+  // each wait for a kworker wake-up (at most the distribution's maximum), possibly behind one item.
+  const wheel_ns = timer_wheel_granularity(k.jiffies.msecs_to_jiffies(timeout_ms), k.HZ) * jiffy_ns;
+  const slack_ns = jiffy_ns + wheel_ns + 3 * (cost_max_ns(k.costs.kworker_wakeup_ns) + cost_max_ns(k.costs.work_dispatch_ns)) + 100_000;
   const limit_ns = timeout_ms * MS + slack_ns;
   // Points in time: +1 a job starts, -1 it ends (progress), 0 a timeout (progress).
   const points: [number, number][] = [];
