@@ -7,7 +7,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { COST_KEYS, make_cost_table, type CostOverrides } from '@deplab/sim';
+import {
+  COST_KEYS, COST_PROFILE_NAMES, COST_SPEC_SYNTAX, format_cost_spec, is_cost_profile, make_cost_table, parse_cost_spec,
+  type CostOverrides, type CostProfileName, type CostSpec,
+} from '@deplab/sim';
 import {
   BUILTIN_WORKLOADS, aggregate, builtins_for, compute_metrics, driver_names, find_driver, observe, run_workload,
   type ComparisonResult, type SeedOutput,
@@ -33,17 +36,38 @@ function int_arg(name: string, min: number, max: number) {
   };
 }
 
-/** --cost key=value (repeatable): cost-table overrides, checked against the table's keys. */
-function parse_costs(list: readonly string[]): CostOverrides {
-  const out: Record<string, number> = {};
+/**
+ * --cost key=value (repeatable) on top of --cost-profile: cost-table overrides, checked against
+ * the table's keys; a value is ns or a distribution in the text form of format_cost_spec.
+ */
+function parse_costs(list: readonly string[], profile: string | undefined): CostOverrides {
+  const out: Record<string, CostSpec | CostProfileName> = {};
+  if (profile !== undefined) {
+    if (!is_cost_profile(profile)) throw new UsageError(`--cost-profile: unknown profile '${profile}' (known: ${COST_PROFILE_NAMES.join(', ')})`);
+    out.profile = profile;
+  }
   for (const item of list) {
-    const m = /^([a-z_.]+)=(\d+)$/.exec(item);
-    if (m === null) throw new UsageError(`--cost expects key=ns (integer), got '${item}'`);
-    if (!(COST_KEYS as readonly string[]).includes(m[1])) throw new UsageError(`--cost: unknown entry '${m[1]}' (known: ${COST_KEYS.join(', ')})`);
-    out[m[1]] = Number(m[2]);
+    const eq = item.indexOf('=');
+    if (eq < 0) throw new UsageError(`--cost expects key=value with a value of ${COST_SPEC_SYNTAX}, got '${item}'`);
+    const key = item.slice(0, eq);
+    if (!(COST_KEYS as readonly string[]).includes(key)) throw new UsageError(`--cost: unknown entry '${key}' (known: ${COST_KEYS.join(', ')})`);
+    try {
+      out[key] = parse_cost_spec(key, item.slice(eq + 1));
+    } catch (e) {
+      throw new UsageError(`--cost: ${(e as Error).message}`);
+    }
   }
   return out as CostOverrides;
 }
+
+/** The cost overrides as command-line arguments (for a report's reproduce line). */
+function cost_args(costs: CostOverrides): string[] {
+  return Object.entries(costs).flatMap(([k, v]) => (k === 'profile' ? ['--cost-profile', String(v)]
+    : k === 'driver' ? [] : ['--cost', `${k}=${format_cost_spec(v as CostSpec)}`]));
+}
+
+const COST_PROFILE_HELP = `cost profile (${COST_PROFILE_NAMES.join(', ')}; default ${make_cost_table().profile}; docs/cost-model.md)`;
+const COST_HELP = `cost-table override, key=ns or a distribution (${COST_SPEC_SYNTAX}); repeatable`;
 
 function driver_or_fail(name: string) {
   const d = find_driver(name);
@@ -135,11 +159,12 @@ function build_program(io: { out: (s: string) => void }): Command {
     .requiredOption('--driver <name>', 'model driver')
     .addOption(new Option('--backend <backend>', 'scheduler').choices(['sched', 'dep']).makeOptionMandatory())
     .option('--seed <n>', 'seed', int_arg('--seed', 0, 2 ** 31), 1)
-    .option('--cost <key=ns>', 'cost-table override (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--cost <key=value>', COST_HELP, (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--cost-profile <name>', COST_PROFILE_HELP)
     .option('--json', 'machine-readable output (docs/cli.md)')
-    .action((workload: string, opts: { driver: string; backend: 'sched' | 'dep'; seed: number; cost: string[]; json?: boolean }) => {
+    .action((workload: string, opts: { driver: string; backend: 'sched' | 'dep'; seed: number; cost: string[]; costProfile?: string; json?: boolean }) => {
       const d = driver_or_fail(opts.driver);
-      const costs = parse_costs(opts.cost);
+      const costs = parse_costs(opts.cost, opts.costProfile);
       const loaded = resolve_workload(workload, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
       const outcome = run_workload(loaded.workload, d.factory, opts.backend, { seed: opts.seed, costs, device: d.defaults });
@@ -164,7 +189,8 @@ function build_program(io: { out: (s: string) => void }): Command {
     .option('--seeds <n>', 'number of paired seeds (1..n)', int_arg('--seeds', 1, 10000), 10)
     .option('--out <dir>', 'report directory', 'reports')
     .option('--jobs <n>', 'worker threads', int_arg('--jobs', 1, 256), default_threads())
-    .option('--cost <key=ns>', 'cost-table override (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--cost <key=value>', COST_HELP, (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--cost-profile <name>', COST_PROFILE_HELP)
     .option('--json', 'print the comparison as JSON (docs/cli.md)')
     .addOption(new Option('--format <f>', 'what to print: a one-line summary, or the report as fixed-width text for a mail').choices(['summary', 'text']).default('summary'))
     .option('--sensitivity', `sweep cost-table entries and say which verdicts hold (default: ${DEFAULT_PLAN.sweep.map((e) => `${e.key}=${e.values.join(',')}`).join(' ')})`)
@@ -172,17 +198,18 @@ function build_program(io: { out: (s: string) => void }): Command {
     .option('--sensitivity-seeds <n>', 'seeds per swept value', int_arg('--sensitivity-seeds', 2, 1000), DEFAULT_PLAN.seeds)
     .option('--no-charts', 'do not write the SVG charts')
     .action(async (workload: string, opts: {
-      driver: string; seeds: number; out: string; jobs: number; cost: string[]; json?: boolean; format: 'summary' | 'text';
+      driver: string; seeds: number; out: string; jobs: number; cost: string[]; costProfile?: string; json?: boolean; format: 'summary' | 'text';
       sensitivity?: boolean; sensitivityCost: string[]; sensitivitySeeds: number; charts: boolean;
     }) => {
       const sweep = parse_sweep(opts.sensitivityCost);
       if (sweep === null) throw new UsageError(`--sensitivity-cost expects key=v1,v2,... with at least two values, got '${opts.sensitivityCost.join(' ')}'`);
       for (const e of sweep) if (!(COST_KEYS as readonly string[]).includes(e.key)) throw new UsageError(`--sensitivity-cost: unknown entry '${e.key}' (known: ${COST_KEYS.join(', ')})`);
       const plan = sweep.length > 0 ? { sweep, seeds: opts.sensitivitySeeds } : opts.sensitivity ? { ...DEFAULT_PLAN, seeds: opts.sensitivitySeeds } : null;
-      const reproduce = command_line(['compare', workload, '--driver', opts.driver, '--seeds', String(opts.seeds), ...opts.cost.flatMap((c) => ['--cost', c]),
+      const costs = parse_costs(opts.cost, opts.costProfile);
+      const reproduce = command_line(['compare', workload, '--driver', opts.driver, '--seeds', String(opts.seeds), ...cost_args(costs),
         ...(plan === null ? [] : sweep.length > 0 ? opts.sensitivityCost.flatMap((c) => ['--sensitivity-cost', c]) : ['--sensitivity']),
         ...(plan !== null && plan.seeds !== DEFAULT_PLAN.seeds ? ['--sensitivity-seeds', String(plan.seeds)] : [])]);
-      const { result: r, sensitivity } = await compare_to_files(opts.driver, workload, opts.seeds, parse_costs(opts.cost), opts.out, opts.jobs, reproduce,
+      const { result: r, sensitivity } = await compare_to_files(opts.driver, workload, opts.seeds, costs, opts.out, opts.jobs, reproduce,
         { charts: opts.charts, sensitivity: plan });
       if (opts.json) io.out(JSON.stringify(r, null, 1) + '\n');
       else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: VERSION, sensitivity: sensitivity === null ? undefined : sensitivity_text(sensitivity) }));
@@ -279,7 +306,7 @@ function build_program(io: { out: (s: string) => void }): Command {
         const loaded = resolve_workload(g.task.workload, d.engines);
         if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
         const r = aggregate(loaded.workload, g.task.driver, make_cost_table(g.task.costs), g.outputs);
-        const cost_label = Object.entries(g.task.costs ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || 'default';
+        const cost_label = cost_args(g.task.costs ?? {}).filter((a) => !a.startsWith('--')).join(',') || 'default';
         const name = `${slug(g.task.driver)}-${slug(g.task.workload)}-${slug(cost_label)}`;
         writeFileSync(join(opts.out, `${name}.md`), comparison_markdown(r, { command: `npx deplab merge ${dirs.join(' ')}`, version: VERSION }));
         const v = (m: string) => { const x = r.metrics.find((y) => y.name === m); return x ? `${x.comparison.verdict} (${(x.comparison.delta_rel * 100).toFixed(1)}%)` : 'n/a'; };

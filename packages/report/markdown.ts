@@ -5,7 +5,7 @@
  * the same result (no dates, no host names, fixed number formats).
  */
 import { markdownTable } from 'markdown-table';
-import { COST_KEYS, errno_name } from '@deplab/sim';
+import { cost_table_entries, errno_name } from '@deplab/sim';
 import type { ComparisonResult, JobRecord } from '@deplab/harness';
 
 export interface ReportContext {
@@ -51,7 +51,7 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
     ['workload', `\`${r.workload.source}\``],
     ['driver', r.driver],
     ['seeds', `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired`],
-    ['cost table', COST_KEYS.map((k) => `${k}=${r.costs[k]}`).join(', ')],
+    ['cost table', cost_table_entries(r.costs).join(', ')],
     ['deplab', ctx.version],
     ['reproduce', `\`${ctx.command}\``],
   ]), '');

@@ -5,7 +5,7 @@
  * stddev per side and the 95% difference, or "No difference proven at 95.0% confidence").
  * The statistics are those of the comparison: per-seed paired differences, Student t.
  */
-import { COST_KEYS } from '@deplab/sim';
+import { cost_table_entries } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 
 export interface TextContext {
@@ -112,7 +112,7 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     `deplab ${ctx.version}: ${r.workload.name} on ${r.driver}, drm_sched (x, base) vs drm_dep (+)`,
     `workload:   ${r.workload.source}`,
     `seeds:      ${seeds}`,
-    ...wrap(`cost table: ${COST_KEYS.map((k) => `${k}=${r.costs[k]}`).join(' ')}`, 78, '            '),
+    ...wrap(`cost table: ${cost_table_entries(r.costs).join(' ')}`, 78, '            '),
     `reproduce:  ${ctx.command}`,
     '',
     ...robot_table(r),
