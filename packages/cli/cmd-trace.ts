@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { driver_names, find_driver, format_diagnostic, import_ftrace_workload, run_workload, type RunOutcome, type Workload } from '@deplab/harness';
 import { perfetto_json, run_ftrace, run_source } from '@deplab/report';
-import { resolve_workload } from './workloads.ts';
+import { resolve_workload, type Resolved } from './workloads.ts';
 
 type BackendChoice = 'sched' | 'dep' | 'both';
 
@@ -40,7 +40,7 @@ function is_ftrace_file(path: string): boolean {
 }
 
 /** The workload to run, or the reasons it cannot be loaded. */
-function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): { ok: true; workload: Workload } | { ok: false; errors: string[] } {
+function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): Resolved {
   if (existsSync(spec) && is_ftrace_file(spec)) {
     let text: string;
     try {
@@ -49,7 +49,7 @@ function load(spec: string, engines: Parameters<typeof resolve_workload>[1]): { 
       return { ok: false, errors: [`${spec}: cannot read: ${(e as Error).message}`] };
     }
     const r = import_ftrace_workload(text, spec, { engines });
-    return r.ok ? r : { ok: false, errors: r.errors.map(format_diagnostic) };
+    return r.ok ? { ok: true, workload: r.workload, device: {} } : { ok: false, errors: r.errors.map(format_diagnostic) };
   }
   return resolve_workload(spec, engines);
 }
@@ -83,7 +83,7 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       if (!loaded.ok) return usage(loaded.errors.join('\n'));
       const backends: ('sched' | 'dep')[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
       const runs: RunOutcome[] = backends.map((backend) =>
-        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: driver.defaults, trace_detail: 'full' }));
+        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: { driver: { ...driver.defaults.driver, ...loaded.device } }, trace_detail: 'full' }));
       for (const run of runs) {
         if (run.stuck !== null) process.stderr.write(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
         if (run.kernel.trace.truncated) process.stderr.write(`deplab: ${run.backend}: trace truncated at ${run.kernel.trace.limit} events\n`);

@@ -118,7 +118,7 @@ async function compare_to_files(driver: string, workload: string, seeds: number,
   const sensitivity = sweep === null ? null : sensitivity_from_outputs(loaded.workload, driver, sweep.sweep, all.slice(seeds));
   const dir = join(out_dir, slug(driver));
   mkdirSync(dir, { recursive: true });
-  const charts = extras.charts ? write_charts(d, loaded.workload, result, outputs, dir, slug(workload)) : undefined;
+  const charts = extras.charts ? write_charts(d, loaded.workload, result, outputs, dir, slug(workload), loaded.device) : undefined;
   writeFileSync(join(dir, `${slug(workload)}.md`), comparison_markdown(result, {
     command: reproduce, version: VERSION, charts, sensitivity: sensitivity === null ? undefined : sensitivity_markdown(sensitivity),
   }));
@@ -167,7 +167,7 @@ function build_program(io: { out: (s: string) => void }): Command {
       const costs = parse_costs(opts.cost, opts.costProfile);
       const loaded = resolve_workload(workload, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-      const outcome = run_workload(loaded.workload, d.factory, opts.backend, { seed: opts.seed, costs, device: d.defaults });
+      const outcome = run_workload(loaded.workload, d.factory, opts.backend, { seed: opts.seed, costs, device: { driver: { ...d.defaults.driver, ...loaded.device } } });
       const obs = observe(outcome);
       const metrics = compute_metrics(outcome, obs);
       const doc = {
@@ -242,7 +242,7 @@ function build_program(io: { out: (s: string) => void }): Command {
         const k = sweeps.findIndex((x) => x.driver === p.driver && x.workload === p.workload);
         const sensitivity = k < 0 ? undefined : sensitivity_markdown(sensitivity_from_outputs(loaded.workload, p.driver, sweeps[k].sweep, sweep_outputs[k]));
         const reproduce = command_line(['compare', p.workload, '--driver', p.driver, '--seeds', String(opts.seeds), ...(k < 0 ? [] : ['--sensitivity'])]);
-        const charts = write_charts(d, loaded.workload, result, outputs, dir, slug(p.workload));
+        const charts = write_charts(d, loaded.workload, result, outputs, dir, slug(p.workload), loaded.device);
         writeFileSync(join(dir, `${slug(p.workload)}.md`), comparison_markdown(result, { command: reproduce, version: VERSION, charts, sensitivity }));
         rows.push({ ...p, result });
       });

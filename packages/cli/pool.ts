@@ -23,7 +23,7 @@ export function run_seed_task(task: SeedTask): SeedOutput {
   if (driver === undefined) throw new Error(`unknown driver ${task.driver}`);
   const loaded = resolve_workload(task.workload, driver.engines);
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const device = { driver: { ...driver.defaults.driver, ...task.device } };
+  const device = { driver: { ...driver.defaults.driver, ...loaded.device, ...task.device } };
   return compare_seed(loaded.workload, driver.factory, task.seed, { costs: task.costs, device });
 }
 

@@ -11,10 +11,11 @@ import {
 import type { SeedTask } from './pool.ts';
 
 /** Write the charts of a comparison beside its report; returns the Markdown of the Charts section. */
-export function write_charts(d: DriverEntry, workload: Workload, result: ComparisonResult, outputs: readonly SeedOutput[], dir: string, basename: string): string {
+export function write_charts(d: DriverEntry, workload: Workload, result: ComparisonResult, outputs: readonly SeedOutput[], dir: string, basename: string,
+  builtin_device: Readonly<Record<string, number | string | boolean>> = {}): string {
   // The same device options as the pool's seed tasks, so the re-run seed is the compared one.
   return write_comparison_charts(result, workload, d.factory, dir, basename, {
-    device: { driver: { ...d.defaults.driver } },
+    device: { driver: { ...d.defaults.driver, ...builtin_device } },
     latency: { sched: outputs.map((o) => o.latency_sched), dep: outputs.map((o) => o.latency_dep) },
   });
 }

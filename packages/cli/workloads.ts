@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { EngineClass } from '@deplab/driver-api';
 import { find_builtin, format_diagnostic, import_wsim, load_builtin, load_workload_json, type Workload } from '@deplab/harness';
 
-export type Resolved = { ok: true; workload: Workload } | { ok: false; errors: string[] };
+/** A loaded workload, and the device options a built-in scenario sets (empty for a file). */
+export type Resolved = { ok: true; workload: Workload; device: Readonly<Record<string, number | string | boolean>> } | { ok: false; errors: string[] };
 
 export function resolve_workload(spec: string, engines: readonly EngineClass[], loops = 10): Resolved {
   const builtin = find_builtin(spec);
@@ -21,5 +22,5 @@ export function resolve_workload(spec: string, engines: readonly EngineClass[], 
   } else {
     return { ok: false, errors: [`${spec}: not a built-in workload (see 'deplab list') and no such file`] };
   }
-  return result.ok ? result : { ok: false, errors: result.errors.map(format_diagnostic) };
+  return result.ok ? { ok: true, workload: result.workload, device: builtin?.device ?? {} } : { ok: false, errors: result.errors.map(format_diagnostic) };
 }
