@@ -207,7 +207,7 @@ describe('dma_fence_wait', () => {
     expect(k.violations.count()).toBe(0);
   });
 
-  it('dma_fence_wait_timeout returns 0 on timeout at the tick boundary and leaves no callback behind', () => {
+  it('dma_fence_wait_timeout returns 0 on timeout when the timer wheel runs its timer, and leaves no callback behind', () => {
     const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let r = -1, at = -1;
@@ -215,8 +215,8 @@ describe('dma_fence_wait', () => {
     k.spawn('waiter', (function* () { r = yield* dma_fence_wait_timeout(f, false, 3); at = k.now(); })());
     k.run_all();
     expect(r).toBe(0);
-    // Woken at the boundary, then it unlinks its callback under the fence lock.
-    expect(at).toBe(3 * MS + CONSTANT_COSTS.process_wakeup_ns + CONSTANT_COSTS.spin_lock_ns);
+    // Expiry jiffy 3 (level 0) runs at jiffy 4; then it unlinks its callback under the fence lock.
+    expect(at).toBe(4 * MS + CONSTANT_COSTS.process_wakeup_ns + CONSTANT_COSTS.spin_lock_ns);
     expect(f.cb_list).toHaveLength(0);
   });
 
