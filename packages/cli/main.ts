@@ -331,13 +331,15 @@ function build_program(io: { out: (s: string) => void }): Command {
   return program;
 }
 
-/** Entry point; returns the exit code. */
+/** Output piped into `head` and closed early: stop quietly, as command-line tools do. */
+function on_stdout_error(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+}
+
+/** Entry point; returns the exit code. Callable more than once (tests): the handler is added once. */
 export async function main(argv: readonly string[]): Promise<number> {
-  // Output piped into `head` and closed early: stop quietly, as command-line tools do.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
+  if (!process.stdout.listeners('error').includes(on_stdout_error)) process.stdout.on('error', on_stdout_error);
   const program = build_program({ out: (s) => process.stdout.write(s) });
   try {
     await program.parseAsync([...argv], { from: 'user' });
