@@ -67,7 +67,9 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       }
       // Recorded in full: past the recorder's bound the run fails (TraceLimitExceeded), never a cut trace.
       const runs: RunOutcome[] = backends.map((backend) =>
-        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: driver.defaults, trace_detail: 'full', record: true, monitor: { retain: true } }));
+        run_workload(loaded.workload, driver.factory, backend, {
+          seed: opts.seed, device: { driver: { ...driver.defaults.driver, ...loaded.device } }, trace_detail: 'full', record: true, monitor: { retain: true },
+        }));
       for (const run of runs) {
         if (run.stuck !== null) process.stderr.write(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
       }

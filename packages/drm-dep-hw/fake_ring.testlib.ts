@@ -7,7 +7,7 @@
  */
 import {
   dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_set_error, dma_fence_signal_locked,
-  ETIMEDOUT, Kernel, MAX_SCHEDULE_TIMEOUT, spin_lock_init, spin_lock_irqsave, spin_unlock_irqrestore,
+  ETIMEDOUT, EXACT_TIMING, Kernel, MAX_SCHEDULE_TIMEOUT, spin_lock_init, spin_lock_irqsave, spin_unlock_irqrestore,
   type irq_line, type KernelOptions, type Sleepable, type spinlock_t,
 } from '@deplab/sim';
 import {
@@ -79,7 +79,8 @@ export class fake_rig {
   readonly timedout_at_ns: number[] = [];
 
   constructor(options: KernelOptions = {}) {
-    this.kernel = new Kernel(options);
+    // Exact timing: the expected times in the tests are computed by hand.
+    this.kernel = new Kernel({ ...EXACT_TIMING, ...options, assume: { ...EXACT_TIMING.assume, ...options.assume } });
     this.ring = new drm_dep_hw_ring(this.kernel);
     this.dev = new drm_dep_device(this.kernel, 'fake_hw');
     this.lock = spin_lock_init(this.kernel, 'fake_hw.lock');

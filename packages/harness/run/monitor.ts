@@ -15,7 +15,7 @@
  * dependency check needs: bodies run atomically with a local clock, so a later event may carry
  * an earlier timestamp.
  */
-import { ESRCH, errno_name, type Kernel, type TraceArgs, type dma_fence } from '@deplab/sim';
+import { ESRCH, TIMER_WHEEL, cost_max_ns, errno_name, timer_wheel_granularity, type Kernel, type TraceArgs, type dma_fence } from '@deplab/sim';
 import { JOB_BIT, type GuaranteeId, type Situation } from './guarantees.ts';
 import { LatencyDistribution, type LatencyResult } from '../stats/latency.ts';
 
@@ -578,7 +578,7 @@ export class RunMonitor {
     for (const j of missing) this.job_break(j, 'never_signalled', 'finished fence after teardown', `finished fence of ${j.logical} never signalled`, now_ns);
     for (const j of left) this.finalize(j);
     this.score_leak();
-    this.tdr_late(now_ns, this.options.tdr_slack_ns ?? tdr_slack_ns(kernel));
+    this.tdr_late(now_ns, this.options.tdr_slack_ns ?? tdr_slack_ns(kernel, this.options.timeout_ms ?? 0));
     const queues: QueueRecord[] = [...this.queues.values()].map((q) => ({
       queue: q.key, jobs: q.jobs, destroy_call_ns: q.destroy_call_ns, destroy_return_ns: q.destroy_return_ns, released_ns: q.released_ns,
     }));
@@ -658,13 +658,17 @@ export class RunMonitor {
 }
 
 /**
- * How late a TDR may legitimately be: a delayed work fires on the first tick at or after its
- * expiry (one jiffy late at most), and the re-arming work and the TDR work each wait for a
- * kworker wake-up, possibly behind one item; 100 µs for the handler's own work.
+ * How late a TDR may legitimately be: a delayed work's timer runs when the timer wheel runs it,
+ * up to one granule of its level after its expiry (plus the jiffy it was armed in; kernel/time/
+ * timer.c calc_wheel_index), and the re-arming work and the TDR work each wait for a kworker
+ * wake-up (at most the distribution's maximum), possibly behind one item; 100 µs for the
+ * handler's own work.
  */
-export function tdr_slack_ns(kernel: Kernel): number {
+export function tdr_slack_ns(kernel: Kernel, timeout_ms: number): number {
   const c = kernel.costs;
-  return Math.ceil(1e9 / kernel.HZ) + 3 * (c.kworker_wakeup_ns + c.work_dispatch_ns) + 100_000;
+  const jiffy_ns = Math.ceil(1e9 / kernel.HZ);
+  const wheel_ns = kernel.assume(TIMER_WHEEL) === 'wheel' ? timer_wheel_granularity(kernel.jiffies.msecs_to_jiffies(timeout_ms), kernel.HZ) * jiffy_ns : 0;
+  return jiffy_ns + wheel_ns + 3 * (cost_max_ns(c.kworker_wakeup_ns) + cost_max_ns(c.work_dispatch_ns)) + 100_000;
 }
 
 function outcome_of(j: LiveJob): string {
