@@ -82,7 +82,7 @@ export function register_explore(program: Command, io: Io): void {
     .addOption(new Option('--strategy <s>', 'order of racing events').choices([...STRATEGIES]).default('random'))
     .option('--pct-depth <d>', 'PCT bug depth (d-1 priority change points)', positive_int('--pct-depth', 64), 3)
     .option('--jobs <n>', 'worker threads', positive_int('--jobs', 256), default_threads())
-    .option('--out <dir>', 'report directory (default: deplab-out; the report goes to <dir>/explore/<driver>.md)')
+    .option('--out <dir>', 'report directory (default: deplab-out/report, where readiness reads campaigns; the report goes to <dir>/explore/<driver>.md)')
     .option('--no-shrink', 'skip shrinking')
     .option('--shrink-budget <runs>', 'runs per shrink', positive_int('--shrink-budget', 100_000), 400)
     .option('--max-shrinks <n>', 'shrink at most this many first occurrences', positive_int('--max-shrinks', 100_000), 60)
@@ -90,7 +90,7 @@ export function register_explore(program: Command, io: Io): void {
     .option('--expect-clean', 'exit 1 if any violation was found')
     .action(async (opts: ExploreOptions) => {
       if (find_driver(opts.driver) === undefined) throw new UsageError(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
-      const out = check_output_dir(opts.out ?? default_out(''));
+      const out = check_output_dir(opts.out ?? default_out('report'));
       const backends: Backend[] = opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
       for (const b of backends) {
         const problem = backend_problem(find_driver(opts.driver)!, b);

@@ -63,7 +63,7 @@ function cells_of(d: DriverEntry, errors: string[]): Cell[] {
   for (const w of parity_workloads(d.name)) {
     const r = resolve_workload(w, d.engines);
     if (!r.ok) { errors.push(`${w}: ${r.errors[0]}`); continue; }
-    out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: {}, alloc_fail_probability: 0 });
+    out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: { ...r.device }, alloc_fail_probability: 0 });
   }
   const timeout = explore_profile(d.name).timeout_option;
   for (const f of MATRIX_FAULTS) {
