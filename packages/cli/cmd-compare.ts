@@ -10,10 +10,10 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { AssumptionValues, CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import {
-  aggregate, builtins_for, dep_path, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
+  aggregate, builtins_for, dep_path, driver_backends, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import {
-  comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
+  DEFAULT_SENSITIVITY_SEEDS, comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
   sensitivity_tasks, sensitivity_text, wrap_text, write_chart_files, type ChartData, type SensitivityResult, type VariantFamily,
 } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
@@ -104,9 +104,14 @@ export async function run_comparisons(plans: readonly ComparisonPlan[], threads:
   return staged.map((s) => ({ ...s, charts: s.plan.charts ? charts[chart_plans.indexOf(s)] : null }));
 }
 
+/** A comparison's file name without extension: the workload, and the candidate when it is not the driver's own drm_dep path. */
+export function comparison_basename(p: ComparisonPlan): string {
+  return slug(p.workload_spec) + (p.baseline === 'sched' && p.candidate === dep_path(p.driver) ? '' : `.${p.baseline}-vs-${p.candidate}`);
+}
+
 /** The files of one comparison, staged into a transaction under <driver>/<workload>.*. */
 export function stage_comparison(t: OutputTransaction, c: ComparisonOutput, root: string): void {
-  const dir = slug(c.plan.driver.name), base = slug(c.plan.workload_spec);
+  const dir = slug(c.plan.driver.name), base = comparison_basename(c.plan);
   const chart_md = c.charts === null ? undefined : write_chart_files(c.charts, base, (name, svg) => t.add(join(dir, name), svg), root);
   t.add(join(dir, `${base}.md`), comparison_markdown(c.result, {
     command: c.plan.reproduce, version: version_line(), charts: chart_md, root,
@@ -216,17 +221,18 @@ export function register_compare(program: Command, io: Io): void {
       for (const name of driver_names()) {
         const driver = driver_or_fail(name);
         const defaults = builtins_for(name, true);
-        // One representative workload per driver also gets the sensitivity sweep: its first gem_wsim workload, else its first default.
-        const representative = (defaults.find((w) => w.name.startsWith('wsim/')) ?? defaults[0])?.name;
         for (const w of defaults) {
           const loaded = resolve_workload(w.name, driver.engines);
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-          const sweep = w.name === representative;
-          plans.push({
-            driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate: dep_path(driver), device: loaded.device,
-            families: sweep ? default_families() : [], sensitivity_seeds: 3, charts: true,
-            reproduce: command_line(['compare', w.name, '--driver', name, '--seeds', String(opts.seeds), ...(sweep ? ['--sensitivity'] : [])]),
-          });
+          // Every drm_dep binding the driver has: the mock has two (drm_dep with a credit pool per
+          // queue, and the HW-queue layer with one per ring, like drm_sched's per scheduler).
+          for (const candidate of driver_backends(driver).filter((b) => b !== 'sched')) {
+            plans.push({
+              driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate, device: loaded.device,
+              families: default_families(), sensitivity_seeds: DEFAULT_SENSITIVITY_SEEDS, charts: true,
+              reproduce: command_line(['compare', w.name, '--driver', name, '--seeds', String(opts.seeds), ...(candidate !== dep_path(driver) ? ['--candidate', candidate] : []), '--sensitivity']),
+            });
+          }
         }
       }
       const t = new OutputTransaction(out, 'report').lock();

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
 import { backend_label, main_finding } from '@deplab/report';
-import type { ComparisonOutput } from './cmd-compare.ts';
+import { comparison_basename, type ComparisonOutput } from './cmd-compare.ts';
 import { slug } from './options.ts';
 
 /** What readiness.json holds for the index (written by cmd-readiness.ts). */
@@ -52,7 +52,7 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
   for (const c of results) {
     const r = c.result;
     const regressions = r.guarantees.reduce((n, g) => n + g.diff.regression, 0);
-    rows.push([r.driver, `[${c.plan.workload_spec}](${slug(r.driver)}/${slug(c.plan.workload_spec)}.md)`, `${backend_label(r.baseline)} vs ${backend_label(r.candidate)}`,
+    rows.push([r.driver, `[${c.plan.workload_spec}](${slug(r.driver)}/${comparison_basename(c.plan)}.md)`, `${backend_label(r.baseline)} vs ${backend_label(r.candidate)}`,
       `${r.seeds.length} (${r.n_eff})`, String(regressions), String(r.groups.length), main_finding(r)]);
   }
   lines.push(markdownTable(rows), '');

@@ -10,7 +10,7 @@ import { COST_KEYS, format_cost_spec } from '@deplab/sim';
 import { guarantee, triage, type ComparisonResult, type GroupComparison, type MetricComparison, type Triage } from '@deplab/harness';
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
-import { fmt, metric_value, pct, signed } from './numbers.ts';
+import { fmt, metric_value, p_value, pct, signed } from './numbers.ts';
 
 export { fmt } from './numbers.ts';
 
@@ -101,7 +101,7 @@ function races_section(r: ComparisonResult): string[] {
     const c = d.comparison;
     const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
     const verdict = d.direction === null ? (c.verdict === 'too few runs' || c.verdict === 'deterministic' || c.verdict === 'identical' ? c.verdict : 'no difference proven')
-      : `${cand} ${d.direction === 'candidate more' ? 'more' : 'fewer'} (${c.method === 'paired-t' ? `p ${c.p_holm.toPrecision(2)} Holm` : 'every seed'})`;
+      : `${cand} ${d.direction === 'candidate more' ? 'more' : 'fewer'} (${c.method === 'paired-t' ? `p ${p_value(c.p_holm)} Holm` : 'every seed'})`;
     rows.push([d.situation, d.outcome, `${share(d.baseline_share)} (${sum(d.baseline)})`, `${share(d.candidate_share)} (${sum(d.candidate)})`,
       `${c.delta >= 0 ? '+' : ''}${(c.delta * 100).toFixed(1)} pp`, verdict]);
   }
@@ -171,7 +171,7 @@ function metric_row(m: MetricComparison): string[] {
   const judged = c.method === 'paired-t';
   const verdict = c.verdict === 'deterministic' ? `deterministic (n_eff ${c.n_eff})` : c.verdict;
   return [m.name + (m.lower_is_better ? '' : ' (higher is better)'), fmt(c.mean_a), fmt(c.mean_b), signed(fmt(c.delta)), pct(c.delta_rel),
-    judged ? `[${fmt(c.ci_low)}, ${fmt(c.ci_high)}]` : '–', judged ? c.p_holm.toPrecision(2) : '–', verdict, judged ? `${c.wins_b}:${c.wins_a}:${c.ties}` : '–'];
+    judged ? `[${fmt(c.ci_low)}, ${fmt(c.ci_high)}]` : '–', judged ? p_value(c.p_holm) : '–', verdict, judged ? `${c.wins_b}:${c.wins_a}:${c.ties}` : '–'];
 }
 
 function runs_section(r: ComparisonResult): string[] {

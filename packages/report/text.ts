@@ -9,6 +9,7 @@ import { cost_table_entries } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
+import { p_value } from './numbers.ts';
 import { group_triage } from './markdown.ts';
 import { MAIL_WIDTH, wrap, wrap_text } from './wrap.ts';
 
@@ -114,12 +115,12 @@ export function ministat_block(m: MetricComparison, base = 'drm_sched', cand = '
   } else if (c.method === 'too-few') {
     out.push(`Too few distinct runs (${c.n_eff}) for a test.`);
   } else if (c.verdict === 'no difference proven') {
-    out.push(`No difference proven at 95.0% confidence (p ${c.p_holm.toPrecision(2)} after Holm)`);
+    out.push(`No difference proven at 95.0% confidence (p ${p_value(c.p_holm)} after Holm)`);
   } else {
     const half = (c.ci_high - c.ci_low) / 2;
     out.push('Difference at 95.0% confidence', `        ${g(c.delta)} +/- ${g(half)}`);
     if (Number.isFinite(c.delta_rel)) out.push(`        ${(c.delta_rel * 100).toFixed(3)}% +/- ${((half / Math.abs(c.mean_a)) * 100).toFixed(3)}%`);
-    out.push(`        (paired Student's t over ${c.n_eff} runs, p ${c.p_holm.toPrecision(2)} after Holm; ${c.verdict})`);
+    out.push(`        (paired Student's t over ${c.n_eff} runs, p ${p_value(c.p_holm)} after Holm; ${c.verdict})`);
   }
   return out;
 }

@@ -96,6 +96,8 @@ export interface Observation {
   readonly peak_jobs_alive: number;
   /** Jobs run_job'd while a dependency on their own ring had run but not finished (pipelined). */
   readonly pipelined_jobs: number;
+  /** Most jobs handed to the hardware (run_job, or the ring's run on dep-hw) and not yet ended at once. */
+  readonly peak_jobs_on_hw: number;
 }
 
 export const LATENCY_NAMES = ['submit_to_finished_us', 'submit_to_run_job_us', 'ready_to_run_job_us', 'submit_to_hw_start_us', 'ready_to_hw_start_us', 'done_to_free_us'] as const;
@@ -215,6 +217,8 @@ export class RunMonitor {
   private jobs_alive = 0;
   private pipelined = 0;
   private peak_jobs_alive = 0;
+  private jobs_on_hw = 0;
+  private peak_jobs_on_hw = 0;
   /** tdr_late: points (time, delta) of job starts (+1), ends (-1), timeouts (0), recoveries (+-2). */
   private points_t = new Float64Array(1024);
   private points_d = new Int8Array(1024);
@@ -345,7 +349,11 @@ export class RunMonitor {
     j.run_ns = t_ns;
     j.ring = String(args.ring);
     // A job that already ended (its fence signalled first) does not count as started.
-    if (!j.ended_point) { j.started_point = true; this.point(t_ns, +1); }
+    if (!j.ended_point) {
+      j.started_point = true;
+      this.point(t_ns, +1);
+      if (++this.jobs_on_hw > this.peak_jobs_on_hw) this.peak_jobs_on_hw = this.jobs_on_hw;
+    }
     // dependency_order, in causal order: a dependency watched since submit has run (same
     // ring) or finished by now; one already final at submit had finished.
     const deps = j.dep_jobs;
@@ -553,7 +561,7 @@ export class RunMonitor {
   private job_end_point(j: LiveJob, t_ns: number): void {
     if (j.ended_point) return;
     j.ended_point = true;
-    if (j.started_point) this.point(t_ns, -1);
+    if (j.started_point) { this.point(t_ns, -1); this.jobs_on_hw--; }
   }
 
   /* -------------------------------------------------------------------------------------- */
@@ -587,6 +595,7 @@ export class RunMonitor {
       submitted: this.submitted, finished: this.finished, errored: this.errored, never_finished: this.submitted - this.finished,
       guarantees: this.tallies, outcomes: this.outcomes, latency, first_submit_ns: this.first_submit_ns, last_finish_ns: this.last_finish_ns,
       queues, jobs: this.retained, timeouts: this.timeouts, peak_jobs_alive: this.peak_jobs_alive, pipelined_jobs: this.pipelined,
+      peak_jobs_on_hw: this.peak_jobs_on_hw,
     };
   }
 
