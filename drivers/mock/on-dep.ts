@@ -27,6 +27,7 @@ import {
   DRM_MOCK_SCHED_JOB_DONE, mock_gpu, mock_gpu_advance, mock_gpu_cancel, mock_gpu_submit, mock_gpu_timedout,
   mock_hw_job, mock_hw_job_is_finished,
 } from './hw.ts';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 
 const U32_MAX = 0xffffffff;
@@ -39,6 +40,7 @@ export class drm_mock_dep_scheduler implements MockSched {
   readonly flags: number;
   credit_limit = U32_MAX;
   readonly queues: drm_mock_dep_queue[] = [];
+  hw_start: JobHwStartTrace<mock_hw_job> | null = null;
 
   constructor(kernel: Kernel, timeout: number, flags: number) {
     this.kernel = kernel;
@@ -140,6 +142,12 @@ export function drm_mock_sched_job_new(k: Kernel, q: drm_mock_dep_queue): drm_mo
 /** arm + push; the driver drops its own reference at once (the queue holds one while it runs). */
 export function drm_mock_sched_job_submit(job: drm_mock_dep_job): void {
   drm_dep_job_arm(job);
+  const hw_start = job.queue.sched.hw_start;
+  if (hw_start !== null) {
+    const finished = drm_dep_job_finished_fence(job)!;
+    hw_start.armed(job.hw, finished);
+    dma_fence_put(finished);
+  }
   pushed_prune(job.queue);
   job.queue.pushed.push(job);
   drm_dep_job_push(job);
