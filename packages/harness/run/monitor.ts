@@ -32,7 +32,7 @@ export interface JobRecord {
   readonly deps_resolved_ns: number;
   /** run_job called. */
   readonly run_ns: number;
-  /** The hardware started it (drivers that report it; -1 otherwise). */
+  /** The hardware started it (deplab_job_hw_start, first start; -1 if never or not reported). */
   readonly hw_start_ns: number;
   readonly hw_done_ns: number;
   readonly finished_ns: number;
@@ -207,6 +207,8 @@ export class RunMonitor {
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
   private ended = false;
+  /** The device reports deplab_job_hw_start (killed_unstarted is checked only then). */
+  private hw_starts_reported = false;
 
   constructor(options: MonitorOptions = {}) {
     this.options = options;
@@ -242,6 +244,14 @@ export class RunMonitor {
     let by_seqno = this.live.get(job.fence_context);
     if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
     by_seqno.set(job.fence_seqno, rec);
+  }
+
+  /**
+   * The device emits deplab_job_hw_start for its jobs (Device.reports_hw_start): a job that was
+   * not handed to the hardware before its queue was killed is then checked to never start.
+   */
+  set_hw_starts_reported(reported: boolean): void {
+    this.hw_starts_reported = reported;
   }
 
   /** The harness made this job hang (a hang_job fault on it). */
@@ -408,13 +418,14 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && j.hw_start_ns >= 0) {
-      // Only drivers that report hardware starts get here with hw_start_ns set; checked when reported.
+    if (situation === 'killed before start' && this.hw_starts_reported) {
+      // Not handed to the hardware before the kill: it must never start. run_job alone proves
+      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does.
       applicable |= JOB_BIT.killed_unstarted;
       this.tally('killed_unstarted').checked++;
-      if (j.hw_start_ns >= j.queue.destroy_call_ns) {
+      if (j.hw_start_ns >= 0) {
         this.job_break(j, 'killed_unstarted', 'job started after its queue was killed',
-          `${j.logical} reached the hardware at ${j.hw_start_ns} ns, after its queue was killed at ${j.queue.destroy_call_ns} ns`, j.hw_start_ns);
+          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; its queue was killed at ${j.queue.destroy_call_ns} ns, before run_job (${j.run_ns} ns)`, j.hw_start_ns);
       }
     }
     this.record_latencies(j);
@@ -430,8 +441,9 @@ export class RunMonitor {
     const end = j.finished_ns >= 0 ? j.finished_ns : Infinity;
     const kill = j.queue.destroy_call_ns;
     if (kill >= 0 && kill < end && kill >= j.submitted_ns) {
-      const started = j.hw_start_ns >= 0 ? j.hw_start_ns : j.run_ns;
-      return started >= 0 && started < kill ? 'killed in flight' : 'killed before start';
+      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
+      // the driver's (asynchronous) kill; whether it had started executing does not matter.
+      return j.run_ns >= 0 && j.run_ns < kill ? 'killed in flight' : 'killed before start';
     }
     if (this.unplug_ns < end) return 'unplugged';
     if (this.disturbed(j.submitted_ns, end)) return 'device event';

@@ -541,6 +541,7 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   });
   kernel.faults.alloc_fail_probability = options.alloc_fail_probability ?? 0;
   const device = factory(kernel, backend, options.device);
+  monitor.set_hw_starts_reported(device.reports_hw_start === true);
   const run = new Run(kernel, device, workload, monitor, options.monitor?.retain === true);
   const max_ns = (options.max_time_ms ?? 600_000) * 1_000_000;
   const drain_ns = (options.drain_ms ?? 120_000) * 1_000_000;
