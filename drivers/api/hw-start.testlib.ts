@@ -7,6 +7,9 @@ import { expect } from 'vitest';
 import { Kernel, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, errno_name, spin_lock_init, type Sleepable } from '@deplab/sim';
 import type { Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, JobHandle, JobSpec, QueueHandle } from './index.ts';
 
+const BINDINGS = ['sched', 'dep'] as const;
+type Binding = (typeof BINDINGS)[number];
+
 /** What the trace says about one job, by its finished fence. */
 export interface JobStarts {
   readonly handle: JobHandle;
@@ -160,9 +163,9 @@ export function behind_a_hang(factory: DeviceFactory, backend: Backend, behind: 
  * and both bindings give the same gaps. Returns the per-binding results.
  */
 export function expect_busy_queue(factory: DeviceFactory, durations_ns: readonly number[], overhead_ns: readonly [number, number],
-  options: DeviceOptions = {}): Record<'sched' | 'dep', JobStarts[]> {
-  const out = {} as Record<'sched' | 'dep', JobStarts[]>;
-  for (const backend of ['sched', 'dep'] as const) {
+  options: DeviceOptions = {}): Record<Binding, JobStarts[]> {
+  const out = {} as Record<Binding, JobStarts[]>;
+  for (const backend of BINDINGS) {
     const { jobs, total } = busy_queue(factory, backend, durations_ns, options);
     expect(jobs.map((j) => j.outcome), backend).toEqual(durations_ns.map(() => '0'));
     expect(jobs.map((j) => j.starts_ns.length), backend).toEqual(durations_ns.map(() => 1));
@@ -185,4 +188,34 @@ export function expect_busy_queue(factory: DeviceFactory, durations_ns: readonly
 /** Time from each job's start to the next one's. */
 export function gaps(jobs: readonly JobStarts[]): number[] {
   return jobs.slice(1).map((j, i) => j.starts_ns[0] - jobs[i].starts_ns[0]);
+}
+
+/** Of `jobs`, only the first started, once, and the run emitted no other start. */
+function expect_only_first_started(jobs: readonly JobStarts[], total: number, backend: Binding): void {
+  expect(jobs.map((j) => j.starts_ns.length), backend).toEqual(jobs.map((_, i) => (i === 0 ? 1 : 0)));
+  expect(total, backend).toBe(1);
+}
+
+/** behind_a_hang on both bindings: every job was handed to the hardware, only the hung one started. */
+export function expect_behind_a_hang(factory: DeviceFactory, behind: number, options: DeviceOptions = {}): Record<Binding, JobStarts[]> {
+  const out = {} as Record<Binding, JobStarts[]>;
+  for (const backend of BINDINGS) {
+    const { jobs, total } = behind_a_hang(factory, backend, behind, options);
+    expect(jobs.every((j) => j.run_ns >= 0), backend).toBe(true);
+    expect_only_first_started(jobs, total, backend);
+    out[backend] = jobs;
+  }
+  return out;
+}
+
+/** killed_while_waiting on both bindings: only the job that ran before the close started. */
+export function expect_killed_while_waiting(factory: DeviceFactory, blocked: number, signal_after_ns: number,
+  options: DeviceOptions = {}): Record<Binding, { jobs: JobStarts[]; close_ns: number }> {
+  const out = {} as Record<Binding, { jobs: JobStarts[]; close_ns: number }>;
+  for (const backend of BINDINGS) {
+    const { jobs, total, close_ns } = killed_while_waiting(factory, backend, blocked, signal_after_ns, options);
+    expect_only_first_started(jobs, total, backend);
+    out[backend] = { jobs, close_ns };
+  }
+  return out;
 }
