@@ -19,11 +19,11 @@ function builtin(name: string, driver: string): Workload {
 }
 
 /** The teardown storm with deeper queues: xe's rings (55 jobs) overflow into the scheduler. */
-function deep_storm(clients: number, depth: number): Workload {
+function deep_storm(clients: number, depth: number, engine = 'render'): Workload {
   const r = load_workload_json(JSON.stringify({
     name: 'deep-storm',
     clients: Array.from({ length: clients }, (_, i) => ({
-      name: `c${i}`, queues: [{ name: 'q', engine: 'render' }],
+      name: `c${i}`, queues: [{ name: 'q', engine }],
       program: { duration_ms: 100, steps: [{ batch: { queue: 'q', duration_us: [200, 2000] } }, { queue_depth: { depth } }] },
     })),
     events: Array.from({ length: clients }, (_, i) => ({ at_us: 20000, action: 'close_client', client: `c${i}` })),
@@ -70,6 +70,17 @@ describe('killed_unstarted from the hardware starts', () => {
       // drm_sched ran every one of them (a run_job proxy would have broken the guarantee); drm_dep none.
       expect(killed.filter((j) => j.run_ns >= 0).length, backend).toBe(backend === 'sched' ? killed.length : 0);
     }
+  });
+
+  it('is not checked for a job whose submit ioctl was still in progress at the close (amdxdna: the submitter waits for a command slot)', () => {
+    const amdxdna = find_driver('amdxdna')!;
+    const w = deep_storm(8, 80, 'compute');
+    const o = run_workload(w, amdxdna.factory, 'sched', { seed: 1, device: { driver: { ...amdxdna.defaults.driver, close_is_exit: false } }, monitor: { retain: true } }).observation;
+    const killed = o.jobs!.filter((j) => j.situation === 'killed before start');
+    expect(killed.length).toBeGreaterThan(0);
+    // Each went to run_job after the close and ran, but its ioctl had not returned when the close began.
+    expect(killed.every((j) => j.run_ns >= 0 && j.hw_start_ns >= 0)).toBe(true);
+    expect(o.guarantees.killed_unstarted).toBeUndefined();
   });
 
   it('is not checked for a device that does not report hardware starts', () => {

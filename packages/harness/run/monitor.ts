@@ -131,6 +131,8 @@ interface LiveJob {
   readonly index: number;
   readonly iteration: number;
   readonly submitted_ns: number;
+  /** The submit ioctl returned. */
+  readonly returned_ns: number;
   readonly dep_fences: readonly dma_fence[];
   readonly dep_ids: readonly string[];
   /** Dependencies still being watched for the order check (dropped once the job ran). */
@@ -223,6 +225,8 @@ export class RunMonitor {
   on_submit(job: {
     logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
     fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean;
+    /** When the submit ioctl returned (default: when it was called). */
+    returned_ns?: number;
   }): void {
     const q = this.queue(job.client, job.queue);
     const index = q.jobs++;
@@ -237,6 +241,7 @@ export class RunMonitor {
     for (const f of job.dep_fences) dep_jobs.push(this.live.get(f.context)?.get(f.seqno) ?? null);
     const rec: LiveJob = {
       fence_context: job.fence_context, fence_seqno: job.fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
+      returned_ns: job.returned_ns ?? job.submitted_ns,
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
@@ -418,9 +423,11 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && this.hw_starts_reported) {
+    if (situation === 'killed before start' && this.hw_starts_reported && j.returned_ns <= j.queue.destroy_call_ns) {
       // Not handed to the hardware before the kill: it must never start. run_job alone proves
-      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does.
+      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does. A
+      // submit ioctl still in progress at the kill races with it (a file's release waits for
+      // the ioctls in progress on it): not checked.
       applicable |= JOB_BIT.killed_unstarted;
       this.tally('killed_unstarted').checked++;
       if (j.hw_start_ns >= 0) {

@@ -318,7 +318,7 @@ class Run {
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
     this.monitor.on_submit({
-      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, error: submit_error,
+      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, returned_ns: k.now(), error: submit_error,
       fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang,
     });
     this.jobs?.push({
