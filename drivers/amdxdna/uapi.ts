@@ -354,6 +354,7 @@ export class AmdxdnaDevice implements Device {
   readonly driver = 'amdxdna';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['compute'];
+  readonly reports_hw_start = true;
   readonly xdna: amdxdna_dev;
   private readonly queues: XdnaQueue[] = [];
   /** Every job's command BO and seq, also after its queue is gone (tests read the final state). */

@@ -21,6 +21,7 @@ import {
   DRM_MOCK_SCHED_JOB_DONE, mock_gpu, mock_gpu_advance, mock_gpu_cancel, mock_gpu_submit,
   mock_gpu_timedout, mock_hw_job, mock_hw_job_is_finished,
 } from './hw.ts';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 
 const U32_MAX = 0xffffffff;
@@ -45,6 +46,7 @@ export class drm_mock_scheduler implements MockSched {
   readonly gpu: mock_gpu;
   /** The driver's own load counter, shared with the scheduler through args.score (as amdgpu does). */
   readonly score = new atomic_t(0);
+  hw_start: JobHwStartTrace<mock_hw_job> | null = null;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
@@ -202,6 +204,7 @@ export function drm_mock_sched_job_new(k: Kernel, entity: drm_mock_sched_entity)
 /** drm_mock_sched_job_submit = arm + push. */
 export function drm_mock_sched_job_submit(job: drm_mock_sched_job): void {
   drm_sched_job_arm(job);
+  job.mock_entity.sched.hw_start?.armed(job.hw, job.s_fence!.finished);
   job.mock_entity.queued++;
   drm_sched_entity_push_job(job);
 }

@@ -6,11 +6,14 @@
  * (KUnit kthread workers and work items), used with `yield*`.
  */
 import type { Kernel, Sleepable, dma_fence } from '@deplab/sim';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { mock_gpu, mock_hw_job } from './hw.ts';
 
 export interface MockSched {
   readonly kernel: Kernel;
   readonly gpu: mock_gpu;
+  /** deplab_job_hw_start bookkeeping, set by the harness device while tracing (the binding records each job at arm). */
+  hw_start: JobHwStartTrace<mock_hw_job> | null;
 }
 
 export interface MockEntity {

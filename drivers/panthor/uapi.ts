@@ -105,6 +105,7 @@ export class PanthorDevice implements Device {
   readonly driver = 'panthor';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['render', 'compute', 'copy', 'bind'];
+  readonly reports_hw_start = true;
   readonly ptdev: panthor_device;
   readonly binding: PanthorBinding;
   readonly queues_per_group: number;
@@ -192,6 +193,8 @@ export class PanthorDevice implements Device {
     this.kernel.spend(this.kernel.cost.mutex_lock_ns.draw());
     b.job_arm(job);
     const out = b.job_finished_fence(job);
+    // A CS job's ring entry reports its hardware start; VM_BIND ops run on the CPU in run_job.
+    if (h.kind === 'cs') this.ptdev.hw_start?.armed((job as PanthorJob).hw, out);
     b.job_push(job);
     const handle: JobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno };
     h.jobs.push({ job, handle });

@@ -239,6 +239,7 @@ export class XeDevice implements Device {
   readonly driver = 'xe';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'];
+  readonly reports_hw_start = true;
   readonly binding: XeBinding;
   readonly xe: xe_device;
   private readonly files: xe_file[] = [];
@@ -334,6 +335,7 @@ export class XeDevice implements Device {
       }
     }
     const out = b.xe_sched_job_arm(job);
+    this.xe.hw_start?.armed(hw, out);
     b.xe_sched_job_push(job);
     return { out, key: out };
   }
@@ -364,6 +366,7 @@ export class XeDevice implements Device {
       }
     }
     const bind_fence = b.xe_sched_job_arm(job);
+    this.xe.hw_start?.armed(hw, bind_fence);
     b.xe_sched_job_push(job);
     const ifence = b.xe_tlb_inval_job_push(ijob, bind_fence);
     b.xe_tlb_inval_job_put(ijob);

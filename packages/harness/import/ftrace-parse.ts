@@ -60,9 +60,9 @@ const FENCE_DEPENDS = (what: string): FtraceFormat => ({
 const DMA_FENCE: FtraceFormat = { template: 'driver=%s timeline=%s context=%u seqno=%u', fields: ['driver', 'timeline', 'context', 'seqno'] };
 
 /**
- * The formats deplab writes, by ftrace event name. deplab_job_free and deplab_job_timedout are
- * deplab's own (upstream has no such tracepoints, hence the prefix); they use the same
- * "fence=" key so tools that match on it still group them with the job.
+ * The formats deplab writes, by ftrace event name. deplab_job_free, deplab_job_timedout and
+ * deplab_job_hw_start are deplab's own (upstream has no such tracepoints, hence the prefix);
+ * they use the same "fence=" key so tools that match on it still group them with the job.
  */
 export const FTRACE_FORMATS: Readonly<Record<string, FtraceFormat>> = {
   drm_sched_job_queue: SCHED_JOB,
@@ -71,6 +71,7 @@ export const FTRACE_FORMATS: Readonly<Record<string, FtraceFormat>> = {
   drm_sched_job_add_dep: FENCE_DEPENDS(''),
   drm_sched_job_unschedulable: FENCE_DEPENDS('unsignalled '),
   deplab_job_free: FENCE_ONLY(''),
+  deplab_job_hw_start: FENCE_ONLY(''),
   deplab_job_timedout: { template: 'fence=%llu:%llu status=%d', fields: ['fence_context', 'fence_seqno', 'status'] },
   dma_fence_init: DMA_FENCE,
   dma_fence_signaled: DMA_FENCE,

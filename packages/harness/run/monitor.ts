@@ -32,7 +32,7 @@ export interface JobRecord {
   readonly deps_resolved_ns: number;
   /** run_job called. */
   readonly run_ns: number;
-  /** The hardware started it (drivers that report it; -1 otherwise). */
+  /** The hardware started it (deplab_job_hw_start, first start; -1 if never or not reported). */
   readonly hw_start_ns: number;
   readonly hw_done_ns: number;
   readonly finished_ns: number;
@@ -139,6 +139,8 @@ interface LiveJob {
   readonly index: number;
   readonly iteration: number;
   readonly submitted_ns: number;
+  /** The submit ioctl returned. */
+  readonly returned_ns: number;
   readonly dep_fences: readonly dma_fence[];
   readonly dep_ids: readonly string[];
   /** Dependencies still being watched for the order check (dropped once the job ran). */
@@ -229,6 +231,8 @@ export class RunMonitor {
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
   private ended = false;
+  /** The device reports deplab_job_hw_start (killed_unstarted is checked only then). */
+  private hw_starts_reported = false;
 
   private readonly kinds: Map<string, number>;
 
@@ -246,6 +250,8 @@ export class RunMonitor {
   on_submit(job: {
     logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
     fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean;
+    /** When the submit ioctl returned (default: when it was called). */
+    returned_ns?: number;
   }): void {
     const q = this.queue(job.client, job.queue);
     const index = q.jobs++;
@@ -260,6 +266,7 @@ export class RunMonitor {
     for (const f of job.dep_fences) dep_jobs.push(this.live.get(f.context)?.get(f.seqno) ?? null);
     const rec: LiveJob = {
       fence_context: job.fence_context, fence_seqno: job.fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
+      returned_ns: job.returned_ns ?? job.submitted_ns,
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
@@ -267,6 +274,14 @@ export class RunMonitor {
     let by_seqno = this.live.get(job.fence_context);
     if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
     by_seqno.set(job.fence_seqno, rec);
+  }
+
+  /**
+   * The device emits deplab_job_hw_start for its jobs (Device.reports_hw_start): a job that was
+   * not handed to the hardware before its queue was killed is then checked to never start.
+   */
+  set_hw_starts_reported(reported: boolean): void {
+    this.hw_starts_reported = reported;
   }
 
   /** The harness made this job hang (a hang_job fault on it). */
@@ -437,13 +452,16 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && j.hw_start_ns >= 0) {
-      // Only drivers that report hardware starts get here with hw_start_ns set; checked when reported.
+    if (situation === 'killed before start' && this.hw_starts_reported && j.returned_ns <= j.queue.destroy_call_ns) {
+      // Not handed to the hardware before the kill: it must never start. run_job alone proves
+      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does. A
+      // submit ioctl still in progress at the kill races with it (a file's release waits for
+      // the ioctls in progress on it): not checked.
       applicable |= JOB_BIT.killed_unstarted;
       this.tally('killed_unstarted').checked++;
-      if (j.hw_start_ns >= j.queue.destroy_call_ns) {
+      if (j.hw_start_ns >= 0) {
         this.job_break(j, 'killed_unstarted', 'job started after its queue was killed',
-          `${j.logical} reached the hardware at ${j.hw_start_ns} ns, after its queue was killed at ${j.queue.destroy_call_ns} ns`, j.hw_start_ns);
+          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; its queue was killed at ${j.queue.destroy_call_ns} ns, before run_job (${j.run_ns} ns)`, j.hw_start_ns);
       }
     }
     this.record_latencies(j);
@@ -459,8 +477,9 @@ export class RunMonitor {
     const end = j.finished_ns >= 0 ? j.finished_ns : Infinity;
     const kill = j.queue.destroy_call_ns;
     if (kill >= 0 && kill < end && kill >= j.submitted_ns) {
-      const started = j.hw_start_ns >= 0 ? j.hw_start_ns : j.run_ns;
-      return started >= 0 && started < kill ? 'killed in flight' : 'killed before start';
+      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
+      // the driver's (asynchronous) kill; whether it had started executing does not matter.
+      return j.run_ns >= 0 && j.run_ns < kill ? 'killed in flight' : 'killed before start';
     }
     if (this.unplug_ns < end) return 'unplugged';
     if (this.disturbed(j.submitted_ns, end)) return 'device event';

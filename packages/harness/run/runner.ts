@@ -318,7 +318,7 @@ class Run {
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
     this.monitor.on_submit({
-      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, error: submit_error,
+      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, returned_ns: k.now(), error: submit_error,
       fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang,
     });
     this.jobs?.push({
@@ -541,6 +541,7 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   });
   kernel.faults.alloc_fail_probability = options.alloc_fail_probability ?? 0;
   const device = factory(kernel, backend, options.device);
+  monitor.set_hw_starts_reported(device.reports_hw_start === true);
   const run = new Run(kernel, device, workload, monitor, options.monitor?.retain === true);
   const max_ns = (options.max_time_ms ?? 600_000) * 1_000_000;
   const drain_ns = (options.drain_ms ?? 120_000) * 1_000_000;
