@@ -166,7 +166,7 @@ for (const backend of backends) {
       if (backend === 'sched') {
         expect(v).toEqual(['lockdep_cycle possible circular locking dependency: &xdna->dev_lock -> (work_completion)(&(&sched->work_tdr)->work) closes a cycle']);
       } else {
-        expect(v[0]).toBe('lockdep_cycle possible circular locking dependency: fs_reclaim -> &xdna->dev_lock closes a cycle');
+        expect(v[0]).toBe('lockdep_cycle possible circular locking dependency: (work_completion)(drm_dep_queue_tdr_work) -> &xdna->dev_lock closes a cycle');
         expect(v.every((s) => s.startsWith('lockdep_cycle') && s.includes('&xdna->dev_lock'))).toBe(true);
       }
     });
@@ -377,10 +377,9 @@ for (const backend of backends) {
       expect(outcome(job(log[0]))).toEqual({ signaled: true, error: 0 });
       const v = violation_keys(r);
       expect(v).toContain('lockdep_cycle possible circular locking dependency: dma_fence_map -> fs_reclaim closes a cycle');
-      if (backend === 'sched') expect(v.length).toBe(1);
-      // drm_dep runs run_job on its reclaim-annotated submit workqueue: the allocation is also
-      // a reclaim recursion there.
-      else expect(v).toContain(`lockdep_recursion possible recursive locking detected: kworker/amdxdna_js/0 acquires fs_reclaim while holding it`);
+      // On drm_dep the submit workqueue is reclaim-annotated too, but lockdep prints one splat
+      // per acquisition, naming the innermost held lock: the signalling section's map.
+      expect(v.length).toBe(1);
       expect(teardown(r, [c])).toBe(0);
     });
   });

@@ -125,7 +125,7 @@ describe('amdxdna: drm_sched and drm_dep give the same per-job outcomes, except 
     // Here b's close (dev_lock, then drm_sched_fini's cancel of its TDR) comes first, and a2's
     // TDR taking dev_lock closes the cycle.
     expect(s.violations).toEqual(['lockdep_cycle possible circular locking dependency: (work_completion)(&(&sched->work_tdr)->work) -> &xdna->dev_lock closes a cycle']);
-    expect(d.violations[0]).toBe('lockdep_cycle possible circular locking dependency: fs_reclaim -> &xdna->dev_lock closes a cycle');
+    expect(d.violations[0]).toBe('lockdep_cycle possible circular locking dependency: (work_completion)(drm_dep_queue_tdr_work) -> &xdna->dev_lock closes a cycle');
   });
 
   it('is deterministic: the same run gives the same trace hash', () => {

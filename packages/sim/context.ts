@@ -31,8 +31,6 @@ export class ExecContext {
   irqs_off = 0;
   /** Spinlocks held (preempt_count stand-in): sleeping is illegal while > 0. */
   atomic = 0;
-  /** A kworker running an item of a reclaim-annotated workqueue (WQ_MEM_WARN_ON_RECLAIM). */
-  in_reclaim = 0;
 
   constructor(kind: ContextKind, name: string) {
     this.kind = kind;
