@@ -31,6 +31,8 @@ export class ExecContext {
   irqs_off = 0;
   /** Spinlocks held (preempt_count stand-in): sleeping is illegal while > 0. */
   atomic = 0;
+  /** The last value ktime_get() returned in this context (reads are strictly increasing). */
+  ktime_last_ns = -1;
 
   constructor(kind: ContextKind, name: string) {
     this.kind = kind;

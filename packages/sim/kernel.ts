@@ -206,9 +206,18 @@ export class Kernel {
     return this.in_body ? this.eq.time + this.spent : this.eq.time;
   }
 
-  /** ktime_get(). */
+  /**
+   * ktime_get(): now(), but strictly increasing within a context: a read at the instant of the
+   * context's previous read returns that read + 1 ns. Zero-time code (the init context outside
+   * bodies, a body that spends nothing between reads) then still observes its reads in order,
+   * as consecutive clock reads on one CPU are; the virtual clock itself does not move.
+   */
   ktime_get(): number {
-    return this.now();
+    const now = this.now();
+    const ctx = this.current;
+    const t = now > ctx.ktime_last_ns ? now : ctx.ktime_last_ns + 1;
+    ctx.ktime_last_ns = t;
+    return t;
   }
 
   /** The kernel's `jiffies`. */
