@@ -799,6 +799,9 @@ export function* drm_sched_fini(sched: drm_gpu_scheduler): Sleepable {
   sched.ready = false;
   sched.sched_rq = null;
   if (sched.pending_list.length > 0) k.violation('warn', 'drm_sched_fini', 'Tearing down scheduler while jobs are pending!');
+  // deplab-only: the load score left at fini (every entity removed and job done gives its unit
+  // back; a killed job's never comes back, HAZARDS 8). Upstream prints nothing.
+  k.tp('drm_sched_score', { name: sched.name, score: sched.score.counter });
   k.lifetime.free(sched.lifetime_id, 'drm_sched_fini');
 }
 

@@ -16,7 +16,7 @@
  *   even ran" is a violation there. Order is causal (trace emission order), not timestamps:
  *   bodies run atomically with a local clock, so a hardirq body that signals a fence at local
  *   time t may be followed by a kworker body whose local clock reads less than t;
- * - score_leak: a `*_score` tracepoint (the scheduler's load score read by the driver at fini)
+ * - score_leak: a `*_score` tracepoint (drm_sched_score: the scheduler's load score at fini)
  *   must read 0: every job that added to it took it back (the site names the likely debtors);
  * - credit_leak: where the driver fixes the credits of a job, a run tracepoint's credit count
  *   (hw_job_count) never exceeds the credits of the jobs in flight on that ring; drm_sched has
