@@ -328,6 +328,7 @@ export function spin_lock(lock: spinlock_t, site: string | null = null): void {
 
 export function spin_unlock(lock: spinlock_t): void {
   drop_spin(lock);
+  if (lock.kernel.preemption) lock.kernel.preempt_point();
 }
 
 /** spin_lock_irqsave: returns the flags to pass to spin_unlock_irqrestore. */
@@ -342,6 +343,7 @@ export function spin_lock_irqsave(lock: spinlock_t, site: string | null = null):
 export function spin_unlock_irqrestore(lock: spinlock_t, flags: number): void {
   drop_spin(lock);
   lock.kernel.current.irqs_off = flags;
+  if (lock.kernel.preemption) lock.kernel.preempt_point();
 }
 
 /** spin_lock_irq: like irqsave but unconditionally re-enables on unlock. */
@@ -353,6 +355,7 @@ export function spin_lock_irq(lock: spinlock_t, site: string | null = null): voi
 export function spin_unlock_irq(lock: spinlock_t): void {
   drop_spin(lock);
   lock.kernel.current.irqs_off = 0;
+  if (lock.kernel.preemption) lock.kernel.preempt_point();
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
@@ -435,6 +438,7 @@ export function mutex_unlock(m: mutex): void {
   k.lockdep.release(k.current, m, m.cls.name);
   m.owner = null;
   k.wake_up(m.waiters);
+  if (k.preemption) k.preempt_point();
 }
 
 export function mutex_is_locked(m: mutex): boolean {

@@ -231,6 +231,7 @@ export function queue_work(wq: workqueue_struct, work: work_struct): boolean {
   }
   work.pending = true;
   enqueue(wq, work);
+  if (wq.kernel.preemption) wq.kernel.preempt_point();
   return true;
 }
 

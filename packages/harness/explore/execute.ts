@@ -92,7 +92,7 @@ export function run_case(c: ExploreCase, options: RunCaseOptions = {}): CaseRun 
     outcome = run_workload(c.workload, factory, c.backend, {
       seed: c.seed,
       costs: c.options.costs as CostOverrides,
-      kernel: { tie_breaker: tie_breaker_for(c, options) },
+      kernel: { tie_breaker: tie_breaker_for(c, options), preemption: c.options.preempt === true },
       device: { driver: { ...driver.defaults.driver, ...c.options.device } },
       ...run_limits_ms(c),
       trace_detail: options.trace_detail ?? 'jobs',

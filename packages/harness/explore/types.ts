@@ -29,6 +29,12 @@ export interface CaseOptions {
   /** PCT parameters (strategy 'pct'). */
   readonly pct_depth: number;
   readonly pct_horizon: number;
+  /**
+   * Preemption points (KernelOptions.preemption): the strategy may also run a due interrupt
+   * or another CPU's work nested inside a body. Absent means off (tokens without it replay
+   * as before).
+   */
+  readonly preempt?: boolean;
 }
 
 export interface ExploreCase {
