@@ -22,6 +22,8 @@ export interface SeedTask {
   readonly faults: readonly FaultKind[];
   readonly strategy: Strategy;
   readonly pct_depth?: number;
+  /** Preemption points inside bodies. */
+  readonly preempt?: boolean;
 }
 
 export interface SeedReport {

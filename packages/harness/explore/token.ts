@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
-import { check_assumptions } from '@deplab/sim';
+import { check_assumptions, make_cost_table, type CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import { check_workload } from '../workload/check.ts';
 import type { Workload } from '../workload/types.ts';
@@ -68,12 +68,15 @@ const token_schema = z.object({
   c: z.string().max(JSON_BYTES_MAX),
   o: z.object({
     device: z.record(z.string().max(64), option_value).refine((r) => Object.keys(r).length <= 64, 'too many device options'),
-    costs: z.record(z.string().max(64), z.number().int().min(0).max(1e12)).refine((r) => Object.keys(r).length <= 64, 'too many cost entries'),
+    // A cost entry is ns or a distribution, `profile` a profile name; make_cost_table checks them.
+    costs: z.record(z.string().max(64), z.union([z.number().int().min(0).max(1e12), z.string().max(32), z.record(z.string().max(16), z.unknown())]))
+      .refine((r) => Object.keys(r).length <= 64, 'too many cost entries'),
     alloc_fail_probability: z.number().min(0).max(1),
     pct_depth: z.number().int().min(0).max(64),
     pct_horizon: z.number().int().min(0).max(1e9),
     assume: z.record(z.string().max(64), z.string().max(64)).optional(),
     mode: z.literal('compare').optional(),
+    preempt: z.boolean().optional(),
   }).strict(),
   w: z.record(z.string(), z.unknown()),
 }).strict();
@@ -127,6 +130,11 @@ export function decode_token(token: string): DecodedToken {
   const json: TokenJson = parsed.data;
   const problems = check_assumptions(json.o.assume ?? {});
   if (problems.length > 0) throw new RangeError(`replay token: ${problems[0]}`);
+  try {
+    make_cost_table(json.o.costs as CostOverrides);
+  } catch (e) {
+    throw new RangeError(`replay token: o.costs: ${(e as Error).message}`);
+  }
   const workload = { ...(json.w as Omit<Workload, 'notes'>), notes: [] } as Workload;
   let diagnostics;
   try {
@@ -138,7 +146,7 @@ export function decode_token(token: string): DecodedToken {
   return {
     version: json.dv, model: json.md,
     case: {
-      driver: json.d, backend: json.b as Backend, seed: json.s, strategy: json.st, choices: decode_choices(json.c), options: json.o, workload,
+      driver: json.d, backend: json.b as Backend, seed: json.s, strategy: json.st, choices: decode_choices(json.c), options: json.o as ExploreCase['options'], workload,
     },
   };
 }
