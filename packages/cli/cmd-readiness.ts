@@ -142,7 +142,7 @@ export function register_readiness(program: Command, io: Io): void {
       }
       const t = new OutputTransaction(out, 'readiness').lock();
       try {
-        const outputs = await run_pool<SeedOutput>(seed_tasks(tasks), opts.jobs, progress_printer('readiness'));
+        const outputs = await run_pool<SeedOutput>(seed_tasks(tasks), opts.jobs, progress_printer('readiness', io.err));
         const evidence: DriverEvidence[] = plan.map((p) => {
           if (p.d === undefined) {
             return { driver: p.name, registered: false, candidate: 'dep', runs: [], campaign: null, variants: [], faults: [], unsupported_faults: [], conformance: null, errors: [] };
@@ -188,7 +188,7 @@ export function register_readiness(program: Command, io: Io): void {
           },
           verdicts,
         }));
-        t.commit();
+        await t.commit();
         io.out(wrap_text(`${join(out, 'readiness.md')}: ${verdicts.map((v) => `${v.driver} ${v.judgement.verdict}`).join(', ')}\n`));
       } catch (e) {
         t.abort();

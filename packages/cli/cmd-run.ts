@@ -26,7 +26,7 @@ export function register_run(program: Command, io: Io): void {
       const costs = parse_costs(opts.cost), assume = parse_assume(opts.assume);
       const loaded = resolve_workload(spec, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-      process.stderr.write(capture_notes(loaded));
+      io.err(capture_notes(loaded));
       const device = { driver: { ...d.defaults.driver } };
       const outcome = run_workload(loaded.workload, d.factory, backend, { seed: opts.seed, costs, assume, device, monitor: monitor_facts(d.name, device.driver) });
       const metrics = compute_metrics(outcome);

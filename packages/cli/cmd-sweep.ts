@@ -125,7 +125,7 @@ export function register_sweep(program: Command, io: Io): void {
         for (const w of names) {
           const loaded = resolve_workload(w, d.engines);
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-          process.stderr.write(capture_notes(loaded));
+          io.err(capture_notes(loaded));
           workloads[`${d.name}|${w}`] = loaded.workload;
         }
       }
@@ -138,7 +138,7 @@ export function register_sweep(program: Command, io: Io): void {
         meta.push({ driver: d.name, workload_name: w, seed: s, costs, assume });
       }
       const mine = all.map((t, k) => ({ t, k })).filter(({ k }) => k % shard.n === shard.i - 1);
-      const outputs = await run_pool<SeedOutput>(seed_tasks(mine.map((x) => x.t)), opts.jobs, progress_printer(`sweep ${shard.i}/${shard.n}`));
+      const outputs = await run_pool<SeedOutput>(seed_tasks(mine.map((x) => x.t)), opts.jobs, progress_printer(`sweep ${shard.i}/${shard.n}`, io.err));
       const used = new Set(mine.map((x) => `${meta[x.k].driver}|${meta[x.k].workload_name}`));
       const body: Omit<ShardFile, 'checksum'> = {
         format: SHARD_FORMAT, deplab: VERSION, model: model_digest(), sweep_id, params, shard: { i: shard.i, n: shard.n },
@@ -153,7 +153,7 @@ export function register_sweep(program: Command, io: Io): void {
   program.command('merge').description('merge sweep shard files into reports (checks that they are one complete sweep)').argument('<paths...>', 'shard files, or directories holding shard-*-of-*.json')
     .option('--out <dir>', 'report directory (default: deplab-out/merge)')
     .option('--json', 'print the merged comparisons as JSON')
-    .action((paths: string[], opts: { out?: string; json?: boolean }) => {
+    .action(async (paths: string[], opts: { out?: string; json?: boolean }) => {
       const out = check_output_dir(opts.out ?? default_out('merge'));
       const shards = load_shards(paths);
       const first = shards[0];
@@ -187,7 +187,7 @@ export function register_sweep(program: Command, io: Io): void {
         t.abort();
         throw e;
       }
-      t.commit();
+      await t.commit();
       if (opts.json) io.out(json_text({ kind: 'merge', sweep_id: first.data.sweep_id, results }));
       else io.out(wrap_text(`${groups.size} comparisons merged from ${shards.length} shard(s) into ${out}/\n`));
     });

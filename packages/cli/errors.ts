@@ -2,7 +2,7 @@
  * Exit codes and the errors that choose them. 0: done; 1: done, and what was asked to be clean
  * was not (--expect-clean, failed conformance); 2: the user's input is wrong (options, files,
  * workloads, tokens, output paths), with a message naming it; 70 (EX_SOFTWARE): a bug of deplab,
- * reported as such, never as a bare stack trace.
+ * reported as such, never as a bare stack trace; 130/143: stopped by SIGINT/SIGTERM (Interrupted).
  */
 
 export const EXIT_OK = 0;
@@ -28,4 +28,21 @@ export function internal_error_text(e: unknown, argv: readonly string[]): string
   if (process.env.DEPLAB_DEBUG === '1') lines.push(err.stack ?? '');
   else lines.push('deplab: set DEPLAB_DEBUG=1 to print the stack trace');
   return lines.join('\n') + '\n';
+}
+
+/** SIGINT or SIGTERM stopped a command: exit 130 or 143, as a shell reports a signal. */
+export class Interrupted extends Error {
+  readonly signal: NodeJS.Signals;
+  /** The output was completed before the signal was honoured (it arrived while files were renamed). */
+  readonly completed: boolean;
+  constructor(signal: NodeJS.Signals, completed: boolean) {
+    super(completed ? `${signal} received; the output was completed first` : `interrupted (${signal}); nothing was written`);
+    this.name = 'Interrupted';
+    this.signal = signal;
+    this.completed = completed;
+  }
+
+  get exit_code(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
 }
