@@ -23,7 +23,7 @@ import { default_threads, run_pool, seed_tasks, type PoolTask, type SeedTask } f
 import { progress_printer } from './progress.ts';
 import { command_line } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
-import { capture_notes, resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_for_driver } from './workloads.ts';
 import { index_markdown } from './report-index.ts';
 
 /** Where a command prints: standard output and standard error (main.ts; captured in tests). */
@@ -165,7 +165,7 @@ export function register_compare(program: Command, io: Io): void {
       const costs = parse_costs(opts.cost), assume = parse_assume(opts.assume);
       const families = opts.sensitivityCost.length > 0 ? parse_sweep(opts.sensitivityCost) : opts.sensitivity ? default_families() : [];
       const out = check_output_dir(opts.out ?? default_out('compare'));
-      const loaded = resolve_workload(spec, driver.engines);
+      const loaded = resolve_for_driver(spec, driver);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
       io.err(capture_notes(loaded));
       const reproduce = command_line(['compare', spec, '--driver', driver.name, '--seeds', String(opts.seeds),
@@ -212,7 +212,7 @@ export function register_compare(program: Command, io: Io): void {
         // One representative workload per driver also gets the sensitivity sweep: its first gem_wsim workload, else its first default.
         const representative = (defaults.find((w) => w.name.startsWith('wsim/')) ?? defaults[0])?.name;
         for (const w of defaults) {
-          const loaded = resolve_workload(w.name, driver.engines);
+          const loaded = resolve_for_driver(w.name, driver);
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
           const sweep = w.name === representative;
           plans.push({

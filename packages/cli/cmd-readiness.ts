@@ -26,7 +26,7 @@ import { int_arg, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
 import { command_line } from './quote.ts';
-import { resolve_workload } from './workloads.ts';
+import { resolve_for_driver } from './workloads.ts';
 import { readiness_families } from './robustness.ts';
 
 /** The workloads parity runs for a driver: its default ones and those meant for every driver. */
@@ -65,7 +65,7 @@ interface Cell {
 function cells_of(d: DriverEntry, errors: string[]): Cell[] {
   const out: Cell[] = [];
   for (const w of parity_workloads(d.name)) {
-    const r = resolve_workload(w, d.engines);
+    const r = resolve_for_driver(w, d);
     if (!r.ok) { errors.push(`${w}: ${r.errors[0]}`); continue; }
     out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: {}, alloc_fail_probability: 0 });
   }

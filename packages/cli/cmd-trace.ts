@@ -9,7 +9,7 @@ import { check_output_file, write_file_atomic } from './output.ts';
 import { extname } from 'node:path';
 import { driver_names, find_driver, run_workload, type RunOutcome } from '@deplab/harness';
 import { perfetto_json, run_ftrace, run_source, wrap_text } from '@deplab/report';
-import { capture_notes, resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_for_driver } from './workloads.ts';
 import type { Io } from './cmd-compare.ts';
 
 type BackendChoice = 'sched' | 'dep' | 'both';
@@ -55,7 +55,7 @@ export function register_trace(program: Command, io: Io): void {
       if (opts.format === 'ftrace' && opts.backend === 'both' && opts.out === undefined) {
         return usage('ftrace text holds one run: choose --backend sched or dep, or give --out FILE for FILE.sched and FILE.dep');
       }
-      const loaded = resolve_workload(spec, driver.engines);
+      const loaded = resolve_for_driver(spec, driver);
       if (!loaded.ok) return usage(loaded.errors.join('\n'));
       io.err(capture_notes(loaded));
       const backends: ('sched' | 'dep')[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { EngineClass } from '@deplab/driver-api';
 import {
-  find_builtin, format_diagnostic, import_ftrace_workload, import_wsim, is_capture_line, load_builtin, load_workload_json, type Workload,
+  check_workload_for_driver, find_builtin, format_diagnostic, import_ftrace_workload, import_wsim, is_capture_line, load_builtin, load_workload_json,
+  type DriverEntry, type Workload,
 } from '@deplab/harness';
 
 export type WorkloadKind = 'builtin' | 'json' | 'wsim' | 'capture';
@@ -57,6 +58,18 @@ export function resolve_workload(spec: string, engines: readonly EngineClass[], 
     : kind === 'wsim' ? import_wsim(text, spec, { engines, loops })
       : import_ftrace_workload(text, spec, { engines });
   return result.ok ? { ok: true, workload: result.workload, kind } : { ok: false, errors: result.errors.map(format_diagnostic) };
+}
+
+/**
+ * A workload argument resolved for one driver: loaded, then checked against what the driver's
+ * uapi accepts (engines, queue knobs), so a workload it would refuse is a usage error naming the
+ * file, the client, the queue and the field, before anything runs.
+ */
+export function resolve_for_driver(spec: string, driver: DriverEntry, loops = 10): Resolved {
+  const r = resolve_workload(spec, driver.engines, loops);
+  if (!r.ok) return r;
+  const problems = check_workload_for_driver(r.workload, driver);
+  return problems.length === 0 ? r : { ok: false, errors: problems.map((p) => `${format_diagnostic(p)} (workload ${r.workload.name})`) };
 }
 
 /** The notes of an imported capture (what was read, mapped, approximated, skipped), one per line, for standard error. */

@@ -20,6 +20,9 @@ export const error_map = (issue: z.core.$ZodRawIssue): string | undefined => {
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
     case 'invalid_value':
       return `expected ${issue.values.map((value) => JSON.stringify(value)).join(' | ')}, got ${describe_value(issue.input)}`;
+    case 'invalid_key':
+      // zod's own text ("Invalid key in record") names neither the key nor the rule.
+      return `bad key ${describe_value(issue.input)}: ${issue.issues[0]?.message ?? 'not allowed here'}`;
     default:
       return undefined;
   }
@@ -57,6 +60,10 @@ function dispatch<T extends Record<string, z.ZodType>>(
   return z.unknown().transform((value, context): Out => {
     const key = pick(value);
     if (key === null) {
+      if (value === undefined) {
+        context.addIssue({ code: 'custom', message: `required: expected ${what}`, input: value });
+        return z.NEVER;
+      }
       // With a tag field present, blame the tag: its value picks the variant.
       if (tag !== null && json_type(value) === 'object') {
         const got = (value as Record<string, unknown>)[tag];
