@@ -21,7 +21,7 @@ import { OutputTransaction, check_output_dir, default_out, deplab_root } from '.
 import { backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type PoolTask, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, path_arg } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
 import { capture_notes, resolve_for_driver } from './workloads.ts';
 import { index_markdown } from './report-index.ts';
@@ -168,7 +168,7 @@ export function register_compare(program: Command, io: Io): void {
       const loaded = resolve_for_driver(spec, driver);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
       io.err(capture_notes(loaded));
-      const reproduce = command_line(['compare', spec, '--driver', driver.name, '--seeds', String(opts.seeds),
+      const reproduce = command_line(['compare', path_arg(spec), '--driver', driver.name, '--seeds', String(opts.seeds),
         ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== 'dep' ? ['--candidate', candidate] : []),
         ...opts.cost.flatMap((c) => ['--cost', c]), ...opts.assume.flatMap((a) => ['--assume', a]),
         ...(opts.sensitivityCost.length > 0 ? opts.sensitivityCost.flatMap((c) => ['--sensitivity-cost', c]) : opts.sensitivity ? ['--sensitivity'] : []),
@@ -226,7 +226,7 @@ export function register_compare(program: Command, io: Io): void {
       try {
         const results = await run_comparisons(plans, opts.jobs, 'report', io.err);
         for (const c of results) stage_comparison(t, c, relative_root(out, c.plan.driver.name));
-        t.add('README.md', index_markdown(results, command_line(['report', '--seeds', String(opts.seeds), ...(opts.out !== undefined ? ['--out', opts.out] : [])]), version_line(),
+        t.add('README.md', index_markdown(results, command_line(['report', '--seeds', String(opts.seeds), ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]), version_line(),
           relative_root(out, '.'), out));
       } catch (e) {
         t.abort();

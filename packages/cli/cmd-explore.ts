@@ -19,7 +19,7 @@ import { UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, check_output_file, default_out, write_file_atomic } from './output.ts';
 import { default_threads, run_pool, type PoolTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, md_code, path_arg } from './quote.ts';
 import { slug } from './options.ts';
 import { json_text, type Io } from './cmd-compare.ts';
 import { model_digest } from '@deplab/harness';
@@ -92,7 +92,7 @@ async function run_campaign(opts: ExploreOptions, t: OutputTransaction, io: Io) 
   const args = ['explore', '--driver', opts.driver, '--backend', opts.backend, '--faults', opts.faults.length === FAULT_KINDS.length ? 'all' : opts.faults.join(','),
     '--seeds', String(opts.seeds), ...(opts.firstSeed !== 1 ? ['--first-seed', String(opts.firstSeed)] : []), ...(opts.strategy !== 'random' ? ['--strategy', opts.strategy] : []),
     ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
-  if (opts.out !== undefined) args.push('--out', opts.out);
+  if (opts.out !== undefined) args.push('--out', path_arg(opts.out));
   const command = command_line(args);
   const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
   const file = `${slug(opts.driver)}.md`;
@@ -244,7 +244,7 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
   traces: ReadonlyMap<string, string>, command: string, budget_hit: boolean): string {
   const lines: string[] = [
     `# deplab explore: ${opts.driver}`, '',
-    `Regenerate with \`${command}\`${budget_hit ? ` (this run stopped at its --time budget; rerun without it for every seed)` : ''}. ` +
+    `Regenerate with ${md_code(command)}${budget_hit ? ` (this run stopped at its --time budget; rerun without it for every seed)` : ''}. ` +
     `Faults: ${opts.faults.join(', ')}. Racing events ordered by the ${opts.strategy} strategy${opts.strategy === 'pct' ? ` (depth ${opts.pctDepth})` : ''}. ` +
     'The report depends only on the command, not on the number of worker threads.', '',
     'Each seed is one generated workload with its faults (docs/cli.md, "deplab explore"), run once and checked against every invariant ' +
@@ -279,14 +279,14 @@ function group_markdown(backend: Backend, g: FindingGroup, n: number, shrinks: R
   for (const f of g.first) {
     const hazard = known_hazard(backend, g.kind, g.site, f.variant);
     out.push(`- variant **${f.variant}**: ${f.count} seed(s); first seed ${f.seed}, strategy ${opts_strategy(f.token)}, choices \`${f.choices === '' ? '(none: FIFO)' : f.choices}\`${hazard !== null ? `; ${hazard}` : ''}.`,
-      `  Replay: \`${replay_command(f.token)}\``);
+      `  Replay: ${md_code(replay_command(f.token))}`);
     const r = shrinks.get(target_id(backend, g.key, f.variant));
     if (r === undefined) continue;
     if (!r.reproduced || r.token === null) {
       out.push('  Shrinking: the token did not show the violation again (report this: replay should be exact).');
       continue;
     }
-    out.push(`  Shrunk to ${stats_text(r.after)} (from ${stats_text(r.before)}; ${r.runs} runs): \`${replay_command(r.token)}\``);
+    out.push(`  Shrunk to ${stats_text(r.after)} (from ${stats_text(r.before)}; ${r.runs} runs): ${md_code(replay_command(r.token))}`);
     const trace = traces.get(target_id(backend, g.key, f.variant));
     if (trace !== undefined) out.push(`  Perfetto trace of the reproducer: [${trace}](${trace})`);
     if (f === g.first[0] && r.timeline.length > 0) out.push('', '  Last events before it (shrunk reproducer):', '', '  ```', ...r.timeline.split('\n').map((l) => `  ${l}`), '  ```');

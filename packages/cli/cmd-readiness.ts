@@ -25,7 +25,7 @@ import { OutputTransaction, check_output_dir, default_out } from './output.ts';
 import { int_arg, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, path_arg } from './quote.ts';
 import { resolve_for_driver } from './workloads.ts';
 import { readiness_families } from './robustness.ts';
 
@@ -174,7 +174,7 @@ export function register_readiness(program: Command, io: Io): void {
           };
         });
         const command = command_line(['readiness', ...(opts.seeds !== 5 ? ['--seeds', String(opts.seeds)] : []), ...(opts.variantSeeds !== 3 ? ['--variant-seeds', String(opts.variantSeeds)] : []),
-          ...(opts.out !== undefined ? ['--out', opts.out] : [])]);
+          ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]);
         const { markdown, verdicts } = readiness_markdown({ scan, sources, evidence, command, version: version_line(), seeds: opts.seeds, root: relative_root(out, '.') });
         t.add('readiness.md', markdown);
         t.add('readiness.json', json_text({

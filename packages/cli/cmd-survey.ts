@@ -12,7 +12,7 @@ import { compare_with_models, run_survey, survey_json, survey_markdown, survey_s
 import type { Io } from './cmd-compare.ts';
 import { OutputTransaction, check_output_dir } from './output.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, path_arg } from './quote.ts';
 
 const CHART = 'survey-accesses.svg';
 
@@ -45,7 +45,7 @@ export function register_survey(program: Command, io: Io): void {
       readiness_href: opts.out === undefined ? 'reports/readiness.md' : href('reports/readiness.md'),
       hw_layer_href: existsSync(join(root, 'docs', 'hw-queue.md')) ? (opts.out === undefined ? 'docs/hw-queue.md' : href('docs/hw-queue.md')) : null,
       chart: opts.out === undefined ? null : CHART,
-      command: command_line(['survey', path, ...(opts.out !== undefined ? ['--out', opts.out] : [])]),
+      command: command_line(['survey', path_arg(path), ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]),
       version: program.version() ?? 'unknown',
     };
     const json = survey_json(survey, models);

@@ -19,7 +19,7 @@ import { OutputTransaction, check_output_dir, default_out, write_file_atomic } f
 import { backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, md_code, path_arg } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
 import { capture_notes, resolve_for_driver } from './workloads.ts';
 import { json_text, type Io, relative_root } from './cmd-compare.ts';
@@ -240,7 +240,7 @@ export function register_sweep(program: Command, io: Io): void {
           rows.push([g.driver, g.workload_name, cost_label, String(r.seeds.length), String(r.guarantees.reduce((n, x) => n + x.diff.regression, 0)), main_finding(r)]);
           results.push(r);
         }
-        t.add('README.md', ['# deplab sweep', '', `Merged with \`${reproduce}\` (deplab ${version_line()}): ${shards.length} shard(s) of sweep ${first.data.sweep_id.slice(0, 12)}.`, '',
+        t.add('README.md', ['# deplab sweep', '', `Merged with ${md_code(reproduce)} (deplab ${version_line()}): ${shards.length} shard(s) of sweep ${first.data.sweep_id.slice(0, 12)}.`, '',
           markdownTable(rows), ''].join('\n'));
       } catch (e) {
         t.abort();
@@ -250,11 +250,6 @@ export function register_sweep(program: Command, io: Io): void {
       if (opts.json) io.out(json_text({ kind: 'merge', sweep_id: first.data.sweep_id, results }));
       else io.out(wrap_text(`${groups.size} comparisons merged from ${shards.length} shard(s) into ${out}/\n`));
     });
-}
-
-/** A path argument of a printed command: one starting with '-' would read as an option. */
-function path_arg(p: string): string {
-  return p.startsWith('-') ? `./${p}` : p;
 }
 
 function merged_workload(shards: readonly { file: string; data: ShardFile }[], driver: string, name: string): Workload {

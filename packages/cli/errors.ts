@@ -10,6 +10,8 @@ export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
+import { command_line } from '@deplab/report';
+
 /** Bad input: printed as "deplab: <message>", exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -23,7 +25,7 @@ export function internal_error_text(e: unknown, argv: readonly string[]): string
   const err = e instanceof Error ? e : new Error(String(e));
   const lines = [
     `deplab: internal error (a bug in deplab, not in your input): ${err.name}: ${err.message}`,
-    `deplab: please report it with this command line: deplab ${argv.join(' ')}`,
+    `deplab: please report it with this command line: ${command_line(argv).replace(/^npx /, '')}`,
   ];
   if (process.env.DEPLAB_DEBUG === '1') lines.push(err.stack ?? '');
   else lines.push('deplab: set DEPLAB_DEBUG=1 to print the stack trace');
