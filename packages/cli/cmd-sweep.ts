@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { aggregate, format_diagnostic, parse_workload_data, type SeedOutput, type Workload } from '@deplab/harness';
@@ -21,7 +21,10 @@ import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts'
 import { progress_printer } from './progress.ts';
 import { command_line, md_code, path_arg } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
-import { capture_notes, resolve_for_driver } from './workloads.ts';
+import { capture_notes, read_input_file, resolve_for_driver } from './workloads.ts';
+
+/** The largest shard file merge reads. */
+const SHARD_BYTES_MAX = 256 * 1024 * 1024;
 import { json_text, type Io, relative_root } from './cmd-compare.ts';
 import { main_finding, wrap_text } from '@deplab/report';
 
@@ -303,8 +306,10 @@ export function load_shards(paths: readonly string[]): { file: string; data: Sha
   }
   const shards = files.map((file) => {
     let raw: unknown;
+    const read = read_input_file(file, SHARD_BYTES_MAX);
+    if (!read.ok) throw new UsageError(`merge: ${file}: ${read.error}`);
     try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
+      raw = JSON.parse(read.text);
     } catch (e) {
       throw new UsageError(`merge: ${file}: not a shard (unreadable or truncated JSON: ${(e as Error).message.slice(0, 80)})`);
     }
