@@ -30,6 +30,9 @@ import { main_finding, wrap_text } from '@deplab/report';
 
 export const SHARD_FORMAT = 'deplab-shard/1';
 
+/** Bound on the shards of a sweep (--shard i/n, and what merge accepts). */
+const SHARDS_MAX = 1_000_000;
+
 /** Where an array-job engine puts the shard index: explicit DEPLAB_SHARD=i/n, Slurm, GitLab, Kubernetes Indexed Jobs. */
 export function shard_from_env(env: NodeJS.ProcessEnv): { i: number; n: number; source: string } {
   const int = (name: string): number => {
@@ -54,14 +57,14 @@ export function shard_from_env(env: NodeJS.ProcessEnv): { i: number; n: number; 
   } else {
     throw new UsageError('--shard auto: no array-job index in the environment (DEPLAB_SHARD, SLURM_ARRAY_TASK_ID, CI_NODE_INDEX or JOB_COMPLETION_INDEX)');
   }
-  if (r.n < 1 || r.i < 1 || r.i > r.n) throw new UsageError(`--shard auto (${r.source}): shard ${r.i} of ${r.n} is out of range`);
+  if (r.n < 1 || r.i < 1 || r.i > r.n || r.n > SHARDS_MAX) throw new UsageError(`--shard auto (${r.source}): shard ${r.i} of ${r.n} is out of range (at most ${SHARDS_MAX} shards)`);
   return r;
 }
 
 export function parse_shard(value: string, env: NodeJS.ProcessEnv = process.env): { i: number; n: number; source: string } {
   if (value === 'auto') return shard_from_env(env);
   const m = /^([1-9]\d*)\/([1-9]\d*)$/.exec(value);
-  if (m === null || Number(m[1]) > Number(m[2])) throw new UsageError(`--shard expects i/n with 1 <= i <= n, or auto; got '${value}'`);
+  if (m === null || Number(m[1]) > Number(m[2]) || Number(m[2]) > SHARDS_MAX) throw new UsageError(`--shard expects i/n with 1 <= i <= n <= ${SHARDS_MAX}, or auto; got '${value}'`);
   return { i: Number(m[1]), n: Number(m[2]), source: 'command line' };
 }
 
@@ -131,7 +134,7 @@ const shard_schema = z.object({
   format: z.literal(SHARD_FORMAT),
   deplab: z.string(), model: z.string(), sweep_id: z.string().length(64),
   params: z.record(z.string(), z.unknown()),
-  shard: z.object({ i: z.number().int().min(1), n: z.number().int().min(1) }),
+  shard: z.object({ i: z.number().int().min(1), n: z.number().int().min(1).max(SHARDS_MAX) }),
   workloads: z.record(z.string(), z.unknown()),
   tasks: z.array(task_schema), outputs: z.array(z.unknown()),
   checksum: z.string().length(64),
@@ -291,6 +294,25 @@ function check_shard_tasks(file: string, data: ShardFile): void {
   });
 }
 
+/** One shard file's text, verified on its own (format, checksum, its tasks and outputs); throws a UsageError naming `file`. */
+export function parse_shard_file(text: string, file: string): ShardFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`merge: ${file}: not a shard (unreadable or truncated JSON: ${(e as Error).message.slice(0, 80)})`);
+  }
+  const parsed = shard_schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`merge: ${file}: not a deplab shard (${issue.path.join('.') || 'top level'}: ${issue.message})`);
+  }
+  const data = parsed.data as unknown as ShardFile;
+  if (sha256(body_text(data)) !== data.checksum) throw new UsageError(`merge: ${file}: checksum mismatch (the file was changed or truncated)`);
+  check_shard_tasks(file, data);
+  return data;
+}
+
 /** Read and verify every shard named by `paths`; throws a UsageError naming the files on any problem. */
 export function load_shards(paths: readonly string[]): { file: string; data: ShardFile }[] {
   const files: string[] = [];
@@ -305,23 +327,9 @@ export function load_shards(paths: readonly string[]): { file: string; data: Sha
     }
   }
   const shards = files.map((file) => {
-    let raw: unknown;
     const read = read_input_file(file, SHARD_BYTES_MAX);
     if (!read.ok) throw new UsageError(`merge: ${file}: ${read.error}`);
-    try {
-      raw = JSON.parse(read.text);
-    } catch (e) {
-      throw new UsageError(`merge: ${file}: not a shard (unreadable or truncated JSON: ${(e as Error).message.slice(0, 80)})`);
-    }
-    const parsed = shard_schema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UsageError(`merge: ${file}: not a deplab shard (${issue.path.join('.') || 'top level'}: ${issue.message})`);
-    }
-    const data = parsed.data as unknown as ShardFile;
-    if (sha256(body_text(data)) !== data.checksum) throw new UsageError(`merge: ${file}: checksum mismatch (the file was changed or truncated)`);
-    check_shard_tasks(file, data);
-    return { file, data };
+    return { file, data: parse_shard_file(read.text, file) };
   });
   const first = shards[0];
   for (const s of shards.slice(1)) {
@@ -340,7 +348,10 @@ export function load_shards(paths: readonly string[]): { file: string; data: Sha
     if (dup !== undefined) throw new UsageError(`merge: shard ${s.data.shard.i} of ${n} given twice (${dup} and ${s.file})`);
     seen.set(s.data.shard.i, s.file);
   }
-  const missing = Array.from({ length: n }, (_, k) => k + 1).filter((i) => !seen.has(i));
-  if (missing.length > 0) throw new UsageError(`merge: missing shard(s) ${missing.join(', ')} of ${n}`);
+  if (seen.size < n) {
+    const missing: number[] = [];
+    for (let i = 1; i <= n && missing.length < 20; i++) if (!seen.has(i)) missing.push(i);
+    throw new UsageError(`merge: missing shard(s) ${missing.join(', ')}${n - seen.size > missing.length ? `, ... (${n - seen.size} in all)` : ''} of ${n}`);
+  }
   return shards;
 }
