@@ -4,19 +4,10 @@
  */
 import { check_workload } from './check.ts';
 import { compile_workload } from './compile-json.ts';
-import { diagnostic, format_path, type PathSegment, type Position } from './diagnostics.ts';
+import { diagnostic, format_path, type PathSegment } from './diagnostics.ts';
 import { read_json } from './json-text.ts';
 import { error_map, WorkloadSpec } from './schema.ts';
 import { LIMITS, type Diagnostic, type LoadResult } from './types.ts';
-
-/** The position of the value at `path`, or of its nearest ancestor (a missing field has none). */
-function position_of(positions: ReadonlyMap<string, Position>, path: readonly PathSegment[]): Position | null {
-  for (let length = path.length; length >= 0; length--) {
-    const position = positions.get(format_path(path.slice(0, length)));
-    if (position !== undefined) return position;
-  }
-  return null;
-}
 
 /** The lists of a workload and their bounds, checked on the raw value before the schema reads every element. */
 const LIST_LIMITS: readonly { readonly key: string; readonly max: number; readonly what: string }[] = [
@@ -74,7 +65,7 @@ export function load_workload_json(text: string, source_name: string): LoadResul
   const json = read_json(text);
   if (!json.ok) return { ok: false, errors: [diagnostic(source_name, `invalid JSON: ${json.message}`, { position: json.position })] };
   const at = (path: readonly PathSegment[], message: string) =>
-    diagnostic(source_name, message, { path: format_path(path), position: position_of(json.positions, path) });
+    diagnostic(source_name, message, { path: format_path(path), position: json.position_at(path) });
 
   const parsed = WorkloadSpec.safeParse(json.value, { error: error_map });
   if (!parsed.success) {
@@ -86,7 +77,7 @@ export function load_workload_json(text: string, source_name: string): LoadResul
     return { ok: false, errors: capped(errors, source_name) };
   }
   const origin_of = (path: readonly PathSegment[]) => {
-    const position = position_of(json.positions, path);
+    const position = json.position_at(path);
     const where = position === null ? source_name : `${source_name}:${position.line}:${position.column}`;
     return `${where} ${format_path(path)}`;
   };

@@ -97,14 +97,14 @@ function by_type<T extends Partial<Record<'number' | 'string' | 'array' | 'objec
   type Out = { [K in keyof T]-?: z.output<NonNullable<T[K]>> }[keyof T];
   return dispatch(choices as Record<string, z.ZodType>, (value) => {
     const type = json_type(value);
-    return type in choices ? type : null;
+    return Object.hasOwn(choices, type) ? type : null;
   }, what) as unknown as z.ZodType<Out, unknown>;
 }
 
 function by_key<T extends Record<string, z.ZodType>>(choices: T, what: string) {
   return dispatch(choices, (value) => {
     if (json_type(value) !== 'object') return null;
-    for (const key of Object.keys(value as object)) if (key in choices) return key as keyof T;
+    for (const key of Object.keys(value as object)) if (Object.hasOwn(choices, key)) return key as keyof T;
     return null;
   }, what);
 }
@@ -140,7 +140,7 @@ function duration(min: 0 | 1) {
   const what_dist = '{"dist": "exponential" | "normal" | "uniform" | "constant", ...}';
   const dist = dispatch(distributions, (value) => {
     const name = (value as { dist?: unknown }).dist;
-    return typeof name === 'string' && name in distributions ? (name as keyof typeof distributions) : null;
+    return typeof name === 'string' && Object.hasOwn(distributions, name) ? (name as keyof typeof distributions) : null;
   }, '"exponential" | "normal" | "uniform" | "constant"', 'dist');
   const what = `${min === 0 ? 'an integer >= 0' : 'a positive integer'} or [min, max]`;
   return by_type({
@@ -288,7 +288,7 @@ const events = {
 const Event = dispatch(events, (value) => {
   if (json_type(value) !== 'object') return null;
   const action = (value as { action?: unknown }).action;
-  return typeof action === 'string' && action in events ? (action as keyof typeof events) : null;
+  return typeof action === 'string' && Object.hasOwn(events, action) ? (action as keyof typeof events) : null;
 }, Object.keys(events).map((a) => `"${a}"`).join(' | '), 'action')
   .refine((event) => (event.at_us === undefined) !== (event.after === undefined), { message: 'expected exactly one of "at_us" or "after"' });
 export type EventInput = z.output<typeof Event>;
