@@ -140,7 +140,7 @@ const shard_schema = z.object({
   checksum: z.string().length(64),
 }).strict();
 
-interface ShardFile {
+export interface ShardFile {
   format: string; deplab: string; model: string; sweep_id: string; params: SweepParams; shard: { i: number; n: number };
   workloads: Record<string, Workload>; tasks: { driver: string; workload_name: string; seed: number; costs: Record<string, number>; assume: Record<string, string> }[];
   outputs: SeedOutput[]; checksum: string;
@@ -149,6 +149,12 @@ interface ShardFile {
 /** The shard's body as checksummed: every field but the checksum, in order. */
 function body_text(s: Omit<ShardFile, 'checksum'>): string {
   return JSON.stringify({ format: s.format, deplab: s.deplab, model: s.model, sweep_id: s.sweep_id, params: s.params, shard: s.shard, workloads: s.workloads, tasks: s.tasks, outputs: s.outputs });
+}
+
+/** A shard file's text: its body with the checksum of the body appended. */
+export function shard_file_text(body: Omit<ShardFile, 'checksum'>): string {
+  const text = body_text(body);
+  return `${text.slice(0, -1)},"checksum":"${sha256(text)}"}\n`;
 }
 
 export function register_sweep(program: Command, io: Io): void {
@@ -195,9 +201,8 @@ export function register_sweep(program: Command, io: Io): void {
         format: SHARD_FORMAT, deplab: VERSION, model: model_digest(), sweep_id, params, shard: { i: shard.i, n: shard.n },
         workloads: Object.fromEntries(Object.entries(workloads).filter(([k]) => used.has(k))), tasks: mine.map((x) => meta[x.k]), outputs,
       };
-      const text = body_text(body);
       const file = join(out, `shard-${shard.i}-of-${shard.n}.json`);
-      write_file_atomic(file, `${text.slice(0, -1)},"checksum":"${sha256(text)}"}\n`);
+      write_file_atomic(file, shard_file_text(body));
       io.out(wrap_text(`${mine.length} of ${all.length} tasks (shard ${shard.i}/${shard.n}, from ${shard.source}) -> ${file}\n`));
     });
 

@@ -38,7 +38,7 @@ export function deplab_root(): string {
 
 function inside(dir: string, path: string): boolean {
   const r = relative(dir, path);
-  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+  return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r)); // '..x' is a name inside
 }
 
 /** The default output directory of a command: <repository>/deplab-out/<sub> inside the repository, ./deplab-out/<sub> elsewhere. */
