@@ -113,8 +113,9 @@ function sha256(data: string | Buffer): string {
 /**
  * Faults a test asks for in DEPLAB_TEST_FAULT, comma-separated: `write:N:CODE` (the N-th file
  * write of a transaction writes half its data, then fails with errno CODE, e.g. ENOSPC),
- * `rename:N:CODE` (the N-th rename fails), `stage_delay_ms:MS` (each staged file waits MS after
- * it is opened and before it is written, so a test can signal the process in between).
+ * `rename:N:CODE` (the N-th rename fails; CODE SIGKILL kills the process there instead, a writer
+ * dying mid-commit), `stage_delay_ms:MS` (each staged file waits MS after it is opened and
+ * before it is written, so a test can signal the process in between).
  */
 interface TestFaults {
   readonly write: { n: number; code: string } | null;
@@ -127,7 +128,7 @@ function test_faults(): TestFaults {
   let write: TestFaults['write'] = null, rename: TestFaults['rename'] = null, stage_delay_ms = 0;
   for (const item of spec.split(',').filter((s) => s !== '')) {
     const [kind, a, b] = item.split(':');
-    if ((kind === 'write' || kind === 'rename') && /^\d+$/.test(a) && /^E[A-Z]+$/.test(b)) {
+    if ((kind === 'write' || kind === 'rename') && /^\d+$/.test(a) && /^(E[A-Z]+|SIGKILL)$/.test(b)) {
       if (kind === 'write') write = { n: Number(a), code: b }; else rename = { n: Number(a), code: b };
     } else if (kind === 'stage_delay_ms' && /^\d+$/.test(a)) stage_delay_ms = Number(a);
   }
@@ -168,7 +169,10 @@ function write_fully(path: string, data: string | Buffer, counter: FaultCounter)
 }
 
 function rename_checked(from: string, to: string, counter: FaultCounter): void {
-  if (counter.faults.rename !== null && ++counter.renames === counter.faults.rename.n) throw injected(counter.faults.rename.code, 'rename', to);
+  if (counter.faults.rename !== null && ++counter.renames === counter.faults.rename.n) {
+    if (counter.faults.rename.code === 'SIGKILL') process.kill(process.pid, 'SIGKILL');
+    throw injected(counter.faults.rename.code, 'rename', to);
+  }
   renameSync(from, to);
 }
 
@@ -414,6 +418,16 @@ export class OutputTransaction {
   }
 }
 
+/** Temporary files of `name` in `dir` whose writer is dead (killed between open and rename). */
+function remove_stale_scratch(dir: string, name: string): void {
+  let entries: string[];
+  try { entries = readdirSync(dir); } catch { return; }
+  for (const e of entries) {
+    const m = SCRATCH.exec(e);
+    if (m !== null && e.startsWith(`.${name}.deplab-`) && Number(m[1]) !== process.pid && !pid_alive(Number(m[1]))) rmSync(join(dir, e), { force: true });
+  }
+}
+
 /** Files of a manifest whose content does not match it (a reader's check that an output is whole). */
 export function verify_manifest(dir: string, name: string): string[] {
   const path = join(dir, `.deplab-manifest-${name}.json`);
@@ -434,6 +448,7 @@ export function verify_manifest(dir: string, name: string): string[] {
  */
 export function write_file_atomic(path: string, content: string | Buffer): void {
   const abs = check_output_file(path);
+  remove_stale_scratch(dirname(abs), basename(abs));
   const tmp = join(dirname(abs), `.${basename(abs)}${TMP}${process.pid}-${randomBytes(4).readUInt32BE(0)}`);
   const counter: FaultCounter = { writes: 0, renames: 0, faults: test_faults() };
   try {
