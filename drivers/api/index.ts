@@ -147,3 +147,58 @@ export class JobHwStartTrace<H extends object> {
 export function job_hw_start_trace<H extends object>(kernel: Kernel): JobHwStartTrace<H> | null {
   return kernel.trace.enabled ? new JobHwStartTrace<H>(kernel) : null;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* What a driver accepts                                                                        */
+
+/** One key a driver reads from DeviceOptions.driver or QueueOptions.driver: its type and range. */
+export type OptionSpec =
+  | { readonly type: 'int'; readonly min: number; readonly max: number; readonly power_of_two?: boolean }
+  | { readonly type: 'bool' }
+  | { readonly type: 'enum'; readonly values: readonly string[] };
+
+/**
+ * What a driver's uapi accepts, so a workload or a replay token is checked before it runs
+ * instead of failing inside the model: its device options, its per-queue knobs, and the engine
+ * classes its create_queue takes.
+ */
+export interface DriverOptionSchema {
+  readonly device: Readonly<Record<string, OptionSpec>>;
+  readonly queue: Readonly<Record<string, OptionSpec>>;
+  readonly engines: readonly EngineClass[];
+}
+
+function describe_spec(s: OptionSpec): string {
+  switch (s.type) {
+    case 'int': return `an integer in ${s.min}..${s.max}${s.power_of_two === true ? ', a power of two' : ''}`;
+    case 'bool': return 'true or false';
+    case 'enum': return `one of ${s.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+}
+
+function fits(s: OptionSpec, v: unknown): boolean {
+  switch (s.type) {
+    case 'int': return typeof v === 'number' && Number.isSafeInteger(v) && v >= s.min && v <= s.max && (s.power_of_two !== true || (v > 0 && (v & (v - 1)) === 0));
+    case 'bool': return typeof v === 'boolean';
+    case 'enum': return typeof v === 'string' && s.values.includes(v);
+  }
+}
+
+/**
+ * Every problem of `values` against `specs`, one message per key naming it ("job_timeout_ms:
+ * expected an integer in 1..10000, got 0"); empty when they fit. `what` names the set in the
+ * messages ("xe device option", "xe queue knob").
+ */
+export function check_options(specs: Readonly<Record<string, OptionSpec>>, values: Readonly<Record<string, unknown>> | null | undefined, what: string): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(values ?? {})) {
+    const spec = Object.hasOwn(specs, key) ? specs[key] : undefined;
+    if (spec === undefined) {
+      const known = Object.keys(specs);
+      problems.push(`${JSON.stringify(key)} is not a ${what} (${known.length === 0 ? 'it takes none' : `known: ${known.join(', ')}`})`);
+    } else if (!fits(spec, value)) {
+      problems.push(`${key}: expected ${describe_spec(spec)}, got ${JSON.stringify(value) ?? String(value)}`);
+    }
+  }
+  return problems;
+}

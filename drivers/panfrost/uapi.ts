@@ -22,7 +22,7 @@ import {
   dma_fence, dma_fence_get, dma_fence_put, EINVAL, ENODEV, ENOMEM, type Kernel, type Sleepable,
 } from '@deplab/sim';
 import type {
-  Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, EngineClass, Fault, JobHandle, JobSpec, Priority,
+  Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, DriverOptionSchema, EngineClass, Fault, JobHandle, JobSpec, Priority,
   QueueHandle, QueueOptions, QueueState,
 } from '@deplab/driver-api';
 import { DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, DRM_DEP_HW_POLICY_RR } from '@deplab/drm-dep-hw';
@@ -62,6 +62,20 @@ export interface PanfrostDeviceOptions {
 export const PANFROST_DEFAULTS: PanfrostDeviceOptions = Object.freeze({
   jobchain_disambiguation: true, bus_fault_needs_reset: false, high_priority_allowed: true, dep_flags: 0, hw_policy: 'fifo',
 });
+
+/** What the uapi accepts (checked before a workload or token runs): the options above, a queue's `slot`, its engines. */
+export const PANFROST_OPTION_SCHEMA: DriverOptionSchema = {
+  device: {
+    jobchain_disambiguation: { type: 'bool' },
+    bus_fault_needs_reset: { type: 'bool' },
+    high_priority_allowed: { type: 'bool' },
+    dep_flags: { type: 'int', min: 0, max: 3 },
+    hw_policy: { type: 'enum', values: ['fifo', 'rr', 'fair'] },
+  },
+  // create_queue: options.driver.slot picks job slot 0 or 1 (anything else is -EINVAL).
+  queue: { slot: { type: 'int', min: 0, max: 1 } },
+  engines: ['render', 'compute', 'copy'],
+};
 
 /** The device options with defaults filled in; a bad key or value is a RangeError naming it. */
 export function panfrost_options(options: DeviceOptions | undefined): PanfrostDeviceOptions {

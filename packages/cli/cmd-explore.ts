@@ -19,12 +19,11 @@ import { UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, check_output_file, default_out, write_file_atomic } from './output.ts';
 import { default_threads, run_pool, type PoolTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, md_code, path_arg } from './quote.ts';
 import { slug } from './options.ts';
-import { json_text } from './cmd-compare.ts';
+import { json_text, type Io } from './cmd-compare.ts';
 import { model_digest } from '@deplab/harness';
 
-type Io = { out: (s: string) => void };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Arguments                                                                                    */
@@ -70,6 +69,43 @@ interface ExploreOptions {
   readonly expectClean?: boolean;
 }
 
+/** Run the campaign (seeds, then shrinks) and stage its files (report, JSON, reproducers' traces) into `t`. */
+/** The backends a campaign explores: `both` is drm_sched and the driver's drm_dep path. */
+function campaign_backends(opts: ExploreOptions): Backend[] {
+  return opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
+}
+
+async function run_campaign(opts: ExploreOptions, t: OutputTransaction, io: Io) {
+  const backends = campaign_backends(opts);
+  const jobs: PoolTask[] = [];
+  for (let i = 0; i < opts.seeds; i++) {
+    for (const backend of backends) {
+      jobs.push({ kind: 'explore', task: { driver: opts.driver, backend, seed: opts.firstSeed + i, faults: opts.faults, strategy: opts.strategy, pct_depth: opts.pctDepth } });
+    }
+  }
+  // The budget is wall-clock by nature: seeds are cut at a whole seed, and the report says so.
+  const deadline = opts.time === undefined ? Infinity : Date.now() + opts.time;
+  const reports = await run_pool<SeedReport>(jobs, opts.jobs, progress_printer('explore', io.err), deadline);
+  const summaries = summarize_campaign(reports);
+  const shrinks = new Map<string, ShrinkReport>();
+  if (opts.shrink) {
+    const wanted = shrink_targets(summaries).slice(0, opts.maxShrinks);
+    const done = await run_pool<ShrinkReport>(wanted.map((w) => ({ kind: 'shrink' as const, task: { token: w.token, key: w.key, budget_runs: opts.shrinkBudget } })), opts.jobs,
+      progress_printer('shrink', io.err));
+    done.forEach((r, i) => shrinks.set(wanted[i].id, r));
+  }
+  const args = ['explore', '--driver', opts.driver, '--backend', opts.backend, '--faults', opts.faults.length === FAULT_KINDS.length ? 'all' : opts.faults.join(','),
+    '--seeds', String(opts.seeds), ...(opts.firstSeed !== 1 ? ['--first-seed', String(opts.firstSeed)] : []), ...(opts.strategy !== 'random' ? ['--strategy', opts.strategy] : []),
+    ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
+  if (opts.out !== undefined) args.push('--out', path_arg(opts.out));
+  const command = command_line(args);
+  const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
+  const file = `${slug(opts.driver)}.md`;
+  t.add(file, campaign_markdown(opts, summaries, shrinks, traces, command, reports.length < jobs.length));
+  t.add(`${slug(opts.driver)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
+  return { command, summaries, shrinks, file };
+}
+
 export function register_explore(program: Command, io: Io): void {
   program.command('explore')
     .description('fault injection and interleaving exploration: invariant violations with replay tokens and shrunk reproducers')
@@ -91,46 +127,21 @@ export function register_explore(program: Command, io: Io): void {
     .action(async (opts: ExploreOptions) => {
       if (find_driver(opts.driver) === undefined) throw new UsageError(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
       const out = check_output_dir(opts.out ?? default_out('report'));
-      const backends: Backend[] = opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
-      for (const b of backends) {
+      for (const b of campaign_backends(opts)) {
         const problem = backend_problem(find_driver(opts.driver)!, b);
         if (problem !== null) throw new UsageError(problem);
       }
-      const jobs: PoolTask[] = [];
-      for (let i = 0; i < opts.seeds; i++) {
-        for (const backend of backends) {
-          jobs.push({ kind: 'explore', task: { driver: opts.driver, backend, seed: opts.firstSeed + i, faults: opts.faults, strategy: opts.strategy, pct_depth: opts.pctDepth } });
-        }
-      }
-      // The budget is wall-clock by nature: seeds are cut at a whole seed, and the report says so.
-      const deadline = opts.time === undefined ? Infinity : Date.now() + opts.time;
-      const reports = await run_pool<SeedReport>(jobs, opts.jobs, progress_printer('explore'), deadline);
-      const summaries = summarize_campaign(reports);
-      const shrinks = new Map<string, ShrinkReport>();
-      if (opts.shrink) {
-        const wanted = shrink_targets(summaries).slice(0, opts.maxShrinks);
-        const done = await run_pool<ShrinkReport>(wanted.map((t) => ({ kind: 'shrink' as const, task: { token: t.token, key: t.key, budget_runs: opts.shrinkBudget } })), opts.jobs,
-          progress_printer('shrink'));
-        done.forEach((r, i) => shrinks.set(wanted[i].id, r));
-      }
-      const args = ['explore', '--driver', opts.driver, '--backend', opts.backend, '--faults', opts.faults.length === FAULT_KINDS.length ? 'all' : opts.faults.join(','),
-        '--seeds', String(opts.seeds), ...(opts.firstSeed !== 1 ? ['--first-seed', String(opts.firstSeed)] : []), ...(opts.strategy !== 'random' ? ['--strategy', opts.strategy] : []),
-        ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
-      if (opts.out !== undefined) args.push('--out', opts.out);
-      const command = command_line(args);
-      // One transaction for the campaign's files: the report, its JSON and the reproducers' traces.
+      // Locked before the campaign runs: a second campaign into the same --out refuses at once.
       const t = new OutputTransaction(join(out, 'explore'), `explore-${slug(opts.driver)}`).lock();
-      let file: string;
+      let campaign: Awaited<ReturnType<typeof run_campaign>>;
       try {
-        const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
-        file = `${slug(opts.driver)}.md`;
-        t.add(file, campaign_markdown(opts, summaries, shrinks, traces, command, reports.length < jobs.length));
-        t.add(`${slug(opts.driver)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
+        campaign = await run_campaign(opts, t, io);
       } catch (e) {
         t.abort();
         throw e;
       }
-      t.commit();
+      await t.commit();
+      const { command, summaries, shrinks, file } = campaign;
       if (opts.json) io.out(json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
       else {
         for (const s of summaries) {
@@ -157,7 +168,7 @@ export function register_explore(program: Command, io: Io): void {
       const c = decoded.case;
       if (find_driver(c.driver) === undefined) throw new UsageError(`the token names driver '${c.driver}', which this build does not have (known: ${driver_names().join(', ')})`);
       if (decoded.model !== model_digest()) {
-        process.stderr.write(`deplab: warning: the token was made by deplab ${decoded.version} (model ${decoded.model}); this is model ${model_digest()}: ` +
+        io.err(`deplab: warning: the token was made by deplab ${decoded.version} (model ${decoded.model}); this is model ${model_digest()}: ` +
           'the replay runs on the current model and may differ\n');
       }
       const run = run_case(c, { replay: 'exact', trace_detail: 'full' });
@@ -242,7 +253,7 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
   traces: ReadonlyMap<string, string>, command: string, budget_hit: boolean): string {
   const lines: string[] = [
     `# deplab explore: ${opts.driver}`, '',
-    `Regenerate with \`${command}\`${budget_hit ? ` (this run stopped at its --time budget; rerun without it for every seed)` : ''}. ` +
+    `Regenerate with ${md_code(command)}${budget_hit ? ` (this run stopped at its --time budget; rerun without it for every seed)` : ''}. ` +
     `Faults: ${opts.faults.join(', ')}. Racing events ordered by the ${opts.strategy} strategy${opts.strategy === 'pct' ? ` (depth ${opts.pctDepth})` : ''}. ` +
     'The report depends only on the command, not on the number of worker threads.', '',
     'Each seed is one generated workload with its faults (docs/cli.md, "deplab explore"), run once and checked against every invariant ' +
@@ -277,14 +288,14 @@ function group_markdown(backend: Backend, g: FindingGroup, n: number, shrinks: R
   for (const f of g.first) {
     const hazard = known_hazard(backend, g.kind, g.site, f.variant);
     out.push(`- variant **${f.variant}**: ${f.count} seed(s); first seed ${f.seed}, strategy ${opts_strategy(f.token)}, choices \`${f.choices === '' ? '(none: FIFO)' : f.choices}\`${hazard !== null ? `; ${hazard}` : ''}.`,
-      `  Replay: \`${replay_command(f.token)}\``);
+      `  Replay: ${md_code(replay_command(f.token))}`);
     const r = shrinks.get(target_id(backend, g.key, f.variant));
     if (r === undefined) continue;
     if (!r.reproduced || r.token === null) {
       out.push('  Shrinking: the token did not show the violation again (report this: replay should be exact).');
       continue;
     }
-    out.push(`  Shrunk to ${stats_text(r.after)} (from ${stats_text(r.before)}; ${r.runs} runs): \`${replay_command(r.token)}\``);
+    out.push(`  Shrunk to ${stats_text(r.after)} (from ${stats_text(r.before)}; ${r.runs} runs): ${md_code(replay_command(r.token))}`);
     const trace = traces.get(target_id(backend, g.key, f.variant));
     if (trace !== undefined) out.push(`  Perfetto trace of the reproducer: [${trace}](${trace})`);
     if (f === g.first[0] && r.timeline.length > 0) out.push('', '  Last events before it (shrunk reproducer):', '', '  ```', ...r.timeline.split('\n').map((l) => `  ${l}`), '  ```');

@@ -13,7 +13,7 @@ import { register_trace } from './cmd-trace.ts';
 async function deplab(args: readonly string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '', err = '';
   const program = new Command('deplab').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
-  register_trace(program, { out: (s) => { out += s; } });
+  register_trace(program, { out: (s) => { out += s; }, err: (s) => { err += s; } });
   try {
     await program.parseAsync([...args], { from: 'user' });
     return { out, err, code: 0 };

@@ -11,6 +11,7 @@ import { guarantee, triage, type ComparisonResult, type GroupComparison, type Me
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
 import { fmt, metric_value, p_value, pct, signed } from './numbers.ts';
+import { md_cell_code, md_code } from './shell.ts';
 
 export { fmt } from './numbers.ts';
 
@@ -26,7 +27,7 @@ export interface ReportContext {
   readonly root?: string;
 }
 
-const replay = (token: string) => `\`npx deplab replay ${token}\``;
+const replay = (token: string) => md_code(`npx deplab replay ${token}`);
 
 export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): string {
   const root = ctx.root ?? '../../';
@@ -38,14 +39,14 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
   const assumptions = Object.entries(r.assume).map(([k, v]) => `${k}=${v}`).join(', ') || 'defaults (docs/assumptions.md)';
   out.push(markdownTable([
     ['', ''],
-    ['workload', `\`${r.workload.source}\``],
+    ['workload', md_cell_code(r.workload.source)],
     ['driver', `${r.driver}${Object.keys(r.device).length > 0 ? ` (${Object.entries(r.device).map(([k, v]) => `${k}=${String(v)}`).join(', ')})` : ''}`],
     ['backends', `${base} (baseline) vs ${cand} (candidate)`],
     ['seeds', `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired; ${r.n_eff} distinct run pair(s)${r.n_eff === 1 ? ': deterministic' : ''}`],
     ['cost profile', `${r.costs.profile} (every entry in the cost table at the end; docs/cost-model.md)`],
     ['assumptions', assumptions],
     ['deplab', ctx.version],
-    ['reproduce', `\`${ctx.command}\``],
+    ['reproduce', md_cell_code(ctx.command)],
   ]), '');
   out.push(...behaviour_section(r, root), ...races_section(r), ...violations_section(r, root), ...performance_section(r));
   if (ctx.sensitivity !== undefined) out.push('## Sensitivity', '', ctx.sensitivity.trimEnd(), '');

@@ -16,7 +16,9 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
 import { check_assumptions, make_cost_table, type CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
-import { check_workload } from '../workload/check.ts';
+import { check_device_options, check_workload_for_driver, find_driver, type DriverEntry } from '../drivers.ts';
+import { parse_workload_data } from '../workload/check.ts';
+import { format_diagnostic } from '../workload/diagnostics.ts';
 import type { Workload } from '../workload/types.ts';
 import { VERSION, model_digest } from '../provenance.ts';
 import { STRATEGIES, type ExploreCase } from './types.ts';
@@ -135,20 +137,32 @@ export function decode_token(token: string): DecodedToken {
   } catch (e) {
     throw new RangeError(`replay token: o.costs: ${(e as Error).message}`);
   }
-  const workload = { ...(json.w as Omit<Workload, 'notes'>), notes: [] } as Workload;
-  let diagnostics;
-  try {
-    diagnostics = check_workload(workload);
-  } catch {
-    throw new RangeError('replay token: malformed workload');
-  }
-  if (diagnostics.length > 0) throw new RangeError(`replay token: invalid workload: ${diagnostics[0].path}: ${diagnostics[0].message}`);
+  const loaded = parse_workload_data({ ...json.w, notes: [] }, 'replay token');
+  if (!loaded.ok) throw new RangeError(`replay token: invalid workload: ${loaded.errors[0].path}: ${loaded.errors[0].message}`);
+  const workload = loaded.workload;
+  const driver = find_driver(json.d);
+  if (driver === undefined) throw new RangeError(`replay token: it names driver '${json.d}', which this deplab does not have`);
+  check_token_for_driver(driver, json.b as Backend, json.o.device, workload);
   return {
     version: json.dv, model: json.md,
     case: {
       driver: json.d, backend: json.b as Backend, seed: json.s, strategy: json.st, choices: decode_choices(json.c), options: json.o as ExploreCase['options'], workload,
     },
   };
+}
+
+/**
+ * A token whose options or workload belong to another driver (its device options, queue knobs
+ * or engines do not fit the driver it names, or that driver has no such backend) is refused,
+ * rather than replayed as some other case.
+ */
+function check_token_for_driver(driver: DriverEntry, backend: Backend, device: Readonly<Record<string, unknown>>, workload: Workload): void {
+  const has = driver.backends ?? ['sched', 'dep'];
+  if (!has.includes(backend)) throw new RangeError(`replay token: driver ${driver.name} has no ${backend} binding (a token of another driver?)`);
+  const options = check_device_options(driver, device);
+  if (options.length > 0) throw new RangeError(`replay token: its device options do not fit driver ${driver.name} (a token of another driver?): ${options[0]}`);
+  const fit = check_workload_for_driver(workload, driver);
+  if (fit.length > 0) throw new RangeError(`replay token: its workload does not fit driver ${driver.name} (a token of another driver?): ${format_diagnostic(fit[0])}`);
 }
 
 /** The one-line command that reproduces a token. */

@@ -284,14 +284,15 @@ export type FtraceParseResult =
 /** Bound on the text: far above any trace worth importing, below what a JS string holds. */
 export const FTRACE_TEXT_CHARS_MAX = 256 * 1024 * 1024;
 
-const JOB_KIND_OF: Readonly<Record<string, FtraceJobKind>> = {
+// Null-prototype tables: an event named "constructor" or "__proto__" in a capture is no known event.
+const JOB_KIND_OF: Readonly<Record<string, FtraceJobKind>> = Object.assign(Object.create(null) as Record<string, FtraceJobKind>, {
   drm_sched_job_queue: 'queue', drm_sched_job_run: 'run', drm_sched_job_done: 'done', drm_sched_job_add_dep: 'add_dep',
   drm_sched_job_unschedulable: 'unschedulable', deplab_job_free: 'free', deplab_job_timedout: 'timedout',
-};
+} as const);
 
-const FENCE_KIND_OF: Readonly<Record<string, FtraceFenceEvent['kind']>> = {
+const FENCE_KIND_OF: Readonly<Record<string, FtraceFenceEvent['kind']>> = Object.assign(Object.create(null) as Record<string, FtraceFenceEvent['kind']>, {
   dma_fence_init: 'init', dma_fence_signaled: 'signaled', dma_fence_destroy: 'destroy',
-};
+} as const);
 
 /** Is `event` one the parser reads the fields of (a job or dma_fence event)? */
 export function is_parsed_event(event: string): boolean {

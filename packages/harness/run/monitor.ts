@@ -146,6 +146,8 @@ interface LiveJob {
   /** Dependencies still being watched for the order check (dropped once the job ran). */
   dep_jobs: (LiveJob | null)[] | null;
   hang: boolean;
+  /** GPU time its submit asked for (0: manual or hanging), counted in work_in_flight_ns until it finishes. */
+  readonly work_ns: number;
   queued_ns: number; run_ns: number; hw_start_ns: number; hw_done_ns: number; finished_ns: number; freed_ns: number;
   error: number | null;
   timedout: boolean;
@@ -235,6 +237,10 @@ export class RunMonitor {
   private hw_starts_reported = false;
 
   private readonly kinds: Map<string, number>;
+  /** Last time a job was submitted, queued, run or finished (the runner's hang watchdog reads it). */
+  progress_ns = 0;
+  /** GPU time of the jobs submitted and not yet finished: a working device finishes one of them within it. */
+  work_in_flight_ns = 0;
 
   constructor(options: MonitorOptions = {}) {
     this.options = options;
@@ -249,11 +255,12 @@ export class RunMonitor {
   /** A submit ioctl returned. `fence` is null when it failed (then `error` is its errno). */
   on_submit(job: {
     logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
-    fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean;
+    fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean; work_ns?: number;
     /** When the submit ioctl returned (default: when it was called). */
     returned_ns?: number;
   }): void {
     const q = this.queue(job.client, job.queue);
+    if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
     const index = q.jobs++;
     if (job.error !== 0) {
       if (this.retained !== null) this.retained.push(failed_record(job));
@@ -267,10 +274,11 @@ export class RunMonitor {
     const rec: LiveJob = {
       fence_context: job.fence_context, fence_seqno: job.fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
       returned_ns: job.returned_ns ?? job.submitted_ns,
-      dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang,
+      dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
     };
+    this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(job.fence_context);
     if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
     by_seqno.set(job.fence_seqno, rec);
@@ -329,6 +337,7 @@ export class RunMonitor {
     }
     const j = this.find(args.fence_context as number, args.fence_seqno as number);
     if (j === undefined) return;
+    if (kind === EV_QUEUE || kind === EV_RUN || kind === EV_DONE) this.progress_ns = t_ns;
     switch (kind) {
       case EV_QUEUE:
         if (j.queued_ns < 0) {
@@ -402,6 +411,8 @@ export class RunMonitor {
 
   private on_signaled(j: LiveJob, t_ns: number, error: number): void {
     j.finished_ns = t_ns;
+    this.progress_ns = t_ns;
+    this.work_in_flight_ns -= j.work_ns;
     j.error = error;
     this.finished++;
     if (error !== 0) this.errored++;
