@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import type { Backend } from '@deplab/driver-api';
 import {
-  backend_problem, dep_path, COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
+  backend_problem, dep_path, COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, campaign_subject, decode_token, driver_names, explore_seed, find_driver, finding_key, triage,
   replay_command, run_case, shrink_task, summarize_campaign, timeline,
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
@@ -268,13 +268,14 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
       `Driver variants and flag combinations: ${Object.entries(s.variants).sort(([a], [b]) => a.localeCompare(b)).map(([v, n]) => `${v} ${n}`).join(', ')}.`, '');
     if (s.groups.length === 0) lines.push('No violations.', '');
     else {
-      lines.push('| # | kind | site | seeds | variants (seeds) | known hazard |', '|--:|---|---|--:|---|---|');
+      lines.push('Each group is classified by deplab\'s triage rules (packages/harness/run/triage.ts, per driver variant where they differ): the class, the mechanism and where it is written up.', '',
+        '| # | kind | site | seeds | variants (seeds) | triage |', '|--:|---|---|--:|---|---|');
       s.groups.forEach((g, n) => {
-        const hazards = [...new Set(g.first.map((f) => known_hazard(s.backend, g.kind, g.site, f.variant)).filter((h) => h !== null))];
-        lines.push(`| ${n + 1} | ${g.kind} | ${cell(g.site)} | ${g.seeds} | ${g.first.map((f) => `${f.variant} (${f.count})`).join(', ')} | ${hazards.join('; ')} |`);
+        const classes = [...new Set(g.first.map((f) => triage_text(opts.driver, s.backend, g, f.variant)))];
+        lines.push(`| ${n + 1} | ${g.kind} | ${cell(g.site)} | ${g.seeds} | ${g.first.map((f) => `${f.variant} (${f.count})`).join(', ')} | ${cell(classes.join('; '))} |`);
       });
       lines.push('');
-      s.groups.forEach((g, n) => lines.push(...group_markdown(s.backend, g, n + 1, shrinks, traces)));
+      s.groups.forEach((g, n) => lines.push(...group_markdown(opts.driver, s.backend, g, n + 1, shrinks, traces)));
     }
     lines.push('### Coverage', '', 'Interleavings the campaign reached, counted from the traces.', '', '| counter | meaning | total | seeds reaching it |', '|---|---|--:|--:|');
     for (const c of COVERAGE_COUNTERS) lines.push(`| ${c.name} | ${c.meaning} | ${s.coverage_total[c.name] ?? 0} | ${s.coverage_runs[c.name] ?? 0} |`);
@@ -283,11 +284,16 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
   return lines.join('\n');
 }
 
-function group_markdown(backend: Backend, g: FindingGroup, n: number, shrinks: ReadonlyMap<string, ShrinkReport>, traces: ReadonlyMap<string, string>): string[] {
+/** A group's triage for one driver variant, as one phrase: class, mechanism, document. */
+function triage_text(driver: string, backend: Backend, g: FindingGroup, variant: string): string {
+  const t = triage(campaign_subject(g.kind, g.site, g.message), driver, backend, ['campaign'], variant);
+  return t.class === 'unclassified' ? 'unclassified' : `${t.class}: ${t.cause} (${t.doc})`;
+}
+
+function group_markdown(driver: string, backend: Backend, g: FindingGroup, n: number, shrinks: ReadonlyMap<string, ShrinkReport>, traces: ReadonlyMap<string, string>): string[] {
   const out = [`#### ${backend}-${n}. ${g.kind} at ${g.site}`, '', `${g.message}`, ''];
   for (const f of g.first) {
-    const hazard = known_hazard(backend, g.kind, g.site, f.variant);
-    out.push(`- variant **${f.variant}**: ${f.count} seed(s); first seed ${f.seed}, strategy ${opts_strategy(f.token)}, choices \`${f.choices === '' ? '(none: FIFO)' : f.choices}\`${hazard !== null ? `; ${hazard}` : ''}.`,
+    out.push(`- variant **${f.variant}**: ${f.count} seed(s); first seed ${f.seed}, strategy ${opts_strategy(f.token)}, choices \`${f.choices === '' ? '(none: FIFO)' : f.choices}\`; ${triage_text(driver, backend, g, f.variant)}.`,
       `  Replay: ${md_code(replay_command(f.token))}`);
     const r = shrinks.get(target_id(backend, g.key, f.variant));
     if (r === undefined) continue;

@@ -10,7 +10,7 @@ export {
 export { GUARANTEES, GUARANTEE_IDS, SITUATIONS, guarantee, guarantee_of_violation, type Guarantee, type GuaranteeId, type Situation } from './run/guarantees.ts';
 export { compute_metrics, SCALAR_METRICS, SCHED_BYTES, type RunMetrics, type ScalarMetric } from './run/metrics.ts';
 export { diff_seed, type GuaranteeDiff, type GuaranteeDiffClass, type GuaranteeDiffCounts, type SeedDiff } from './run/diff.ts';
-export { TRIAGE_RULES, group_violations, triage, type Triage, type TriageClass, type TriageRule, type ViolationGroup } from './run/triage.ts';
+export { TRIAGE_RULES, campaign_subject, group_violations, triage, type Triage, type TriageClass, type TriageRule, type ViolationGroup } from './run/triage.ts';
 export {
   aggregate, compare, compare_seed, workload_faults, type BackendRun, type CompareContext, type CompareOptions, type ComparisonResult, type DistributionRow, type GroupComparison,
   type GuaranteeSummary, type MetricComparison, type SeedOutput,
