@@ -1,0 +1,37 @@
+/**
+ * xe's rule on real groups: a VM-bind job that hangs, or that outlives a 1 ms job timeout, trips
+ * xe's "VM job timed out on non-killed execqueue" WARN on both schedulers
+ * (docs/findings.md#xe-vm-job-timeout-warn); the same hang on a render queue does not.
+ */
+import { describe, expect, it } from 'vitest';
+import { campaign_subject, triage } from '../triage.ts';
+import { campaign_triage, explore_case } from './campaign.testlib.ts';
+
+const one_job = (engine: string, batch: object) => ({
+  name: `xe-${engine}`, clients: [{ name: 'a', queues: [{ name: 'q', engine }], program: { loops: 1, steps: [{ batch: { queue: 'q', ...batch } }] } }],
+});
+const WARN = 'warn @ guc_exec_queue_timedout_job';
+
+describe.each(['sched', 'dep'] as const)('xe triage rules on %s', (backend) => {
+  it('a hung VM-bind job: the WARN group gets xe-vm-job-timeout-warn', () => {
+    const groups = campaign_triage(explore_case('xe', backend, one_job('bind', { duration_us: 100, hang: true }), { job_timeout_ms: 20 }));
+    expect(Object.fromEntries(groups)).toEqual({ [WARN]: 'xe-vm-job-timeout-warn' });
+  });
+
+  it('a 3 ms VM-bind job under a 1 ms job timeout (the spurious-timeout fault): the same WARN, the same rule', () => {
+    const groups = campaign_triage(explore_case('xe', backend, one_job('bind', { duration_us: 3000 }), { job_timeout_ms: 1 }));
+    expect(Object.fromEntries(groups)).toEqual({ [WARN]: 'xe-vm-job-timeout-warn' });
+  });
+
+  it('a hung render job: no WARN group', () => {
+    expect([...campaign_triage(explore_case('xe', backend, one_job('render', { duration_us: 100, hang: true }), { job_timeout_ms: 20 })).keys()]).toEqual([]);
+  });
+
+  it('the rule is the VM WARN\'s only: not the kernel-queue WARN, not another driver, not a run without faults', () => {
+    const t = (message: string, driver: string, faults: string[]) => triage(campaign_subject('warn', 'guc_exec_queue_timedout_job', message), driver, backend, faults).rule;
+    expect(t('bcs1: VM job timed out on non-killed execqueue', 'xe', ['hang'])).toBe('xe-vm-job-timeout-warn');
+    expect(t('bcs1: Kernel-submitted job timed out', 'xe', ['campaign'])).toBeNull();
+    expect(t('bcs1: VM job timed out on non-killed execqueue', 'mock', ['campaign'])).toBeNull();
+    expect(t('bcs1: VM job timed out on non-killed execqueue', 'xe', [])).toBeNull();
+  });
+});
