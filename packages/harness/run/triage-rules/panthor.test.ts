@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { campaign_subject, triage } from '../triage.ts';
-import { campaign_triage, explore_case } from './campaign.testlib.ts';
+import { campaign_groups, campaign_triage, explore_case } from './campaign.testlib.ts';
 
 const busy_app = { name: 'app', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps: [{ batch: { queue: 'q', duration_us: 100_000, wait: true } }] } };
 const on_app = (name: string, engine: string) => ({
@@ -52,5 +52,32 @@ describe('panthor triage rules on a campaign run with an unplug while a group is
     expect(t('leak', 'after unplug: drm_sched_job', 'panthor', 'dep', ['campaign'])).toBeNull();
     expect(t('leak', 'after unplug: drm_dep_job', 'panthor', 'sched', ['campaign'])).toBeNull();
     expect(t('leak', 'after unplug: drm_sched_job', 'mock', 'sched', ['campaign'])).toBeNull();
+  });
+});
+
+describe('panthor triage rules on a firmware error racing a completion (docs/findings.md#run-job-error-order)', () => {
+  // Job 1 finishes on the GPU; its completion waits for a slow kworker (0.55 ms wake-up) when
+  // job 2 is submitted and a CS fatal error is raised on the queue. The FW-event work handles the
+  // fatal error first (the group can no longer run), run_job cancels job 2 and signals it, then
+  // job 1's sync update signals it with success. The window sits at another delay per backend:
+  // job 1 reaches the hardware at a different time on each.
+  const fatal_race = (delay_us: number) => ({
+    name: 'panthor-fatal-race',
+    clients: [{ name: 'c0', queues: [{ name: 'q', engine: 'compute' }], program: { loops: 2, steps: [{ batch: { queue: 'q', duration_us: 300 } }, { delay: { us: delay_us } }] } }],
+    events: [{ after: { client: 'c0', step: 0, loop: 1 }, action: 'fw_error', client: 'c0', queue: 'q' }],
+  });
+  const SLOW_KWORKER = { kworker_wakeup_ns: 550_000 };
+
+  it.each([['sched', 1350], ['dep', 1500]] as const)('%s: job 2 signals -ECANCELED before job 1 signals success; the group gets panthor-run-job-cancel-order', (backend, delay_us) => {
+    const groups = campaign_groups(explore_case('panthor', backend, fatal_race(delay_us), {}, SLOW_KWORKER));
+    expect([...groups.keys()]).toEqual(['signal_order @ finished fences of one queue']);
+    const g = groups.get('signal_order @ finished fences of one queue')!;
+    expect(g.message).toBe('c0/q: c0/q#1 (error -125) signalled before the earlier c0/q#0 (error 0)');
+    expect(g.rule).toBe('panthor-run-job-cancel-order');
+  });
+
+  it.each([['sched', 1350], ['dep', 1500]] as const)('%s: without the firmware error, no group', (backend, delay_us) => {
+    const w = { ...fatal_race(delay_us), events: [] };
+    expect([...campaign_triage(explore_case('panthor', backend, w, {}, SLOW_KWORKER)).keys()]).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Triage rules for panthor's violation groups (packages/harness/run/triage.ts; each names its
- * mechanism and where it is written up). All of them are upstream panthor's unplug path
+ * mechanism and where it is written up). Most are upstream panthor's unplug path
  * (docs/findings.md#panthor-unplug): they need an unplug while groups are alive, which the
  * campaign injects (fault `unplug`); the harness's own unplug comes after every client closed.
  */
@@ -38,5 +38,12 @@ export const PANTHOR_RULES: readonly TriageRule[] = [
     id: 'panthor-unplug-hang', kind: /^hang$/, site: /^run_workload$/, drivers: ['panthor'], under_fault: UNPLUG,
     class: 'expected under fault', doc: DOC,
     cause: `${NEVER_TERMINATED}, and a group waiting for a slot is never scheduled (until its file closes): a program waiting on one of their jobs waits forever`,
+  },
+  {
+    // A group that can no longer run (a fatal queue, destroyed, timed out): the faults that make it so.
+    id: 'panthor-run-job-cancel-order', kind: /^signal_order$/, site: /^finished fences of one queue$/, detail: /\(error -(125|N)\) signalled before the earlier/,
+    drivers: ['panthor'], under_fault: ['campaign', 'fw-error', 'engine-reset', 'hang', 'ctrl-c', 'destroy'],
+    class: 'expected under fault', doc: 'docs/findings.md#run-job-error-order',
+    cause: "panthor's run_job fails a job of a group that can no longer run with -ECANCELED, and both schedulers signal an errored run_job at once, ahead of an earlier job of the queue whose completion is still being processed",
   },
 ];
