@@ -1,6 +1,6 @@
 /**
- * xe's rule on real groups: a VM-bind job that hangs, or that outlives a 1 ms job timeout, trips
- * xe's "VM job timed out on non-killed execqueue" WARN on both schedulers
+ * xe's rule on real groups: a VM-bind job that hangs, outlives a 1 ms job timeout or meets an
+ * engine reset trips xe's "VM job timed out on non-killed execqueue" WARN on both schedulers
  * (docs/findings.md#xe-vm-job-timeout-warn); the same hang on a render queue does not.
  */
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,11 @@ describe.each(['sched', 'dep'] as const)('xe triage rules on %s', (backend) => {
   it('a 3 ms VM-bind job under a 1 ms job timeout (the spurious-timeout fault): the same WARN, the same rule', () => {
     const groups = campaign_triage(explore_case('xe', backend, one_job('bind', { duration_us: 3000 }), { job_timeout_ms: 1 }));
     expect(Object.fromEntries(groups)).toEqual({ [WARN]: 'xe-vm-job-timeout-warn' });
+  });
+
+  it('an engine reset on a VM-bind queue with a 50 ms job in flight (default job timeout): the TDR runs at once, the same WARN and rule', () => {
+    const w = { ...one_job('bind', { duration_us: 50_000 }), events: [{ at_us: 1000, action: 'engine_reset', client: 'a', queue: 'q' }] };
+    expect(Object.fromEntries(campaign_triage(explore_case('xe', backend, w)))).toEqual({ [WARN]: 'xe-vm-job-timeout-warn' });
   });
 
   it('a hung render job: no WARN group', () => {
