@@ -96,6 +96,21 @@ describe('legacy rules on real drm_sched groups', () => {
     expect(g.get('hang @ run_workload')).not.toBe('legacy-release-after-fini');
   });
 
+  it('panfrost: a timeout reset still running at unplug restarts a finalised scheduler', () => {
+    // The compute job hangs: its TDR (500 ms) resets every slot; unplug comes while it runs.
+    const g = triaged_groups('panfrost', {}, {
+      clients: [
+        client('a', [{ batch: { queue: 'c', duration_us: 100, hang: true } }], [{ name: 'c', engine: 'compute' }]),
+        client('b', [{ batch: { queue: 'q', duration_us: 100 } }, { delay: { us: 600_000 } }, { batch: { queue: 'q', duration_us: 100 } }]),
+      ],
+      events: [{ at_us: 510_000, action: 'unplug' }],
+    });
+    expect_rules(g, {
+      'use_after_free @ drm_sched_select_entity': 'legacy-restart-after-fini',
+      'warn @ queue_work': 'legacy-restart-after-fini',
+    });
+  });
+
   it('3, 4. tdr=reset_leaves_job: RESET without disposing of the unlinked job leaks it', () => {
     const g = triaged_groups('mock', { tdr: 'reset_leaves_job', timeout_ms: 2 }, {
       clients: [client('a', [{ batch: { queue: 'q', duration_us: 100, hang: true } }])],

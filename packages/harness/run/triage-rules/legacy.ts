@@ -25,7 +25,8 @@ export const LEGACY_RULES: readonly TriageRule[] = [
   {
     id: 'legacy-fini-pending', variant: /^no_cancel_job\b/, drivers: ['mock'], backends: ['sched'],
     kind: /^(never_signalled|score_leak)$/, site: /^(finished fence after teardown|drm_sched_score at teardown \((unfinished jobs|other)\))$/,
-    class: 'legacy hazard', cause: `${FINI_LEAK}: a job pending at fini keeps its score unit, and one behind a hung job never signals`, doc: 'docs/legacy-hazards.md#fini-leak',
+    class: 'legacy hazard', doc: 'docs/legacy-hazards.md#fini-leak',
+    cause: `${FINI_LEAK}: a job pending at fini keeps its score unit, and one behind a hung job never signals; a release meeting fini leaves its queued jobs so too (hazard 2)`,
   },
   // 2. Entities outliving their scheduler.
   {
@@ -50,12 +51,19 @@ export const LEGACY_RULES: readonly TriageRule[] = [
   {
     id: 'legacy-entity-score-at-fini', kind: /^score_leak$/, site: /\(other\)$/, variant: /^(plain|unplug_keeps_queues|tdr=reset_leaves_job)\b/, drivers: ['mock'], backends: ['sched'],
     class: 'legacy hazard', doc: 'docs/legacy-hazards.md#entity-after-fini',
-    cause: 'an entity still on its run queue at drm_sched_fini (released during or after it, hazard 2) still holds its score unit, beside the units of its killed jobs (hazard 8)',
+    cause: 'score units at fini that are neither unfinished jobs nor killed jobs the monitor counts: an entity still on its run queue (released during or after fini, hazard 2), '
+      + 'or a job killed with its entity after a hang was injected into it (hazard 8; counted as hung, not as killed before start)',
   },
   {
     id: 'legacy-fini-with-work-score', kind: /^score_leak$/, site: /\((other|unfinished jobs)\)$/, drivers: ['panfrost'], backends: ['sched'],
     class: 'legacy hazard', doc: 'docs/legacy-hazards.md#entity-after-fini',
     cause: "remove() runs drm_sched_fini with the files' entities still on their run queues and jobs pending (no cancel_job): their score units are still counted (hazards 1, 2)",
+  },
+  {
+    id: 'legacy-restart-after-fini', drivers: ['panfrost'], backends: ['sched'],
+    kind: /^(use_after_free|warn)$/, site: /^(drm_sched_select_entity|drm_sched_rq_pop_entity: entity->rq|queue_work)$/, detail: /freed drm_sched_rq|on workqueue pan_js being destroyed/,
+    class: 'latent driver bug', doc: 'docs/legacy-hazards.md#restart-after-fini',
+    cause: "panfrost_jm_fini finalises the slots' schedulers one by one while a GPU reset (a TDR or panfrost_reset_work; it stops and restarts every slot) is still running: it restarts a finalised scheduler, whose run work walks the freed run queues",
   },
   // 3, 4. Ownership of the job the TDR unlinked.
   {
