@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { campaign_subject, triage } from '../triage.ts';
-import { campaign_groups, campaign_triage, explore_case } from './campaign.testlib.ts';
+import { scenario_groups, triaged_groups } from './scenario.testlib.ts';
 
 const busy_app = { name: 'app', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps: [{ batch: { queue: 'q', duration_us: 100_000, wait: true } }] } };
 const on_app = (name: string, engine: string) => ({
@@ -28,7 +28,7 @@ const DEP_OBJECTS = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence', 'kmalloc:x
 describe('panthor triage rules on a campaign run with an unplug while a group is busy', () => {
   for (const [backend, objects, leak_rule] of [['sched', SCHED_OBJECTS, 'panthor-unplug-leak-sched'], ['dep', DEP_OBJECTS, 'panthor-unplug-leak-dep']] as const) {
     it(`${backend}: every group is the unplug's, each leaked type, the never-signalled jobs and the waiting program`, () => {
-      const groups = campaign_triage(explore_case('panthor', backend, workload(UNPLUG)));
+      const groups = triaged_groups('panthor', {}, workload(UNPLUG), { backend });
       const expected = new Map<string, string>([
         ['hang @ run_workload', 'panthor-unplug-hang'],
         ['never_signalled @ finished fence after teardown', 'panthor-unplug-never-signalled'],
@@ -39,19 +39,19 @@ describe('panthor triage rules on a campaign run with an unplug while a group is
     });
 
     it(`${backend}: the same workload without the unplug shows no group`, () => {
-      expect([...campaign_triage(explore_case('panthor', backend, workload([]))).keys()]).toEqual([]);
+      expect([...triaged_groups('panthor', {}, workload([]), { backend }).keys()]).toEqual([]);
     });
   }
 
   it('are panthor\'s and the unplug\'s only: another driver, a run without faults, or the other backend\'s objects get none of them', () => {
     const t = (kind: string, site: string, driver: string, backend: 'sched' | 'dep', faults: string[]) =>
-      triage(campaign_subject(kind, site, ''), driver, backend, faults, backend === 'dep' ? 'plain flags=0' : 'plain').rule;
+      triage(campaign_subject(kind, site, ''), driver, backend, faults, backend === 'dep' ? 'plain flags=0' : 'plain').rule ?? '';
     expect(t('leak', 'after unplug: kmalloc:panthor_group', 'panthor', 'sched', ['unplug'])).toBe('panthor-unplug-leak');
-    expect(t('leak', 'after unplug: kmalloc:panthor_group', 'panthor', 'sched', [])).toBeNull();
-    expect(t('hang', 'run_workload', 'mock', 'sched', ['campaign'])).toBeNull();
-    expect(t('leak', 'after unplug: drm_sched_job', 'panthor', 'dep', ['campaign'])).toBeNull();
-    expect(t('leak', 'after unplug: drm_dep_job', 'panthor', 'sched', ['campaign'])).toBeNull();
-    expect(t('leak', 'after unplug: drm_sched_job', 'mock', 'sched', ['campaign'])).toBeNull();
+    expect(t('leak', 'after unplug: kmalloc:panthor_group', 'panthor', 'sched', [])).not.toMatch(/^panthor-/);
+    expect(t('hang', 'run_workload', 'mock', 'sched', ['campaign'])).not.toMatch(/^panthor-/);
+    expect(t('leak', 'after unplug: drm_sched_job', 'panthor', 'dep', ['campaign'])).not.toMatch(/^panthor-/);
+    expect(t('leak', 'after unplug: drm_dep_job', 'panthor', 'sched', ['campaign'])).not.toMatch(/^panthor-/);
+    expect(t('leak', 'after unplug: drm_sched_job', 'mock', 'sched', ['campaign'])).not.toMatch(/^panthor-/);
   });
 });
 
@@ -69,7 +69,7 @@ describe('panthor triage rules on a firmware error racing a completion (docs/fin
   const SLOW_KWORKER = { kworker_wakeup_ns: 550_000 };
 
   it.each([['sched', 1350], ['dep', 1500]] as const)('%s: job 2 signals -ECANCELED before job 1 signals success; the group gets panthor-run-job-cancel-order', (backend, delay_us) => {
-    const groups = campaign_groups(explore_case('panthor', backend, fatal_race(delay_us), {}, SLOW_KWORKER));
+    const groups = scenario_groups('panthor', {}, fatal_race(delay_us), { backend, costs: SLOW_KWORKER });
     expect([...groups.keys()]).toEqual(['signal_order @ finished fences of one queue']);
     const g = groups.get('signal_order @ finished fences of one queue')!;
     expect(g.message).toBe('c0/q: c0/q#1 (error -125) signalled before the earlier c0/q#0 (error 0)');
@@ -78,6 +78,6 @@ describe('panthor triage rules on a firmware error racing a completion (docs/fin
 
   it.each([['sched', 1350], ['dep', 1500]] as const)('%s: without the firmware error, no group', (backend, delay_us) => {
     const w = { ...fatal_race(delay_us), events: [] };
-    expect([...campaign_triage(explore_case('panthor', backend, w, {}, SLOW_KWORKER)).keys()]).toEqual([]);
+    expect([...triaged_groups('panthor', {}, w, { backend, costs: SLOW_KWORKER }).keys()]).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Triage rules for panthor's violation groups (packages/harness/run/triage.ts; each names its
  * mechanism and where it is written up). Most are upstream panthor's unplug path
- * (docs/findings.md#panthor-unplug): they need an unplug while groups are alive, which the
- * campaign injects (fault `unplug`); the harness's own unplug comes after every client closed.
+ * (docs/findings.md#panthor-unplug), a driver bug on both schedulers (fences that never signal):
+ * they need an unplug while groups are alive, which the campaign injects (fault `unplug`); the
+ * harness's own unplug comes after every client closed.
  */
 import type { TriageRule } from '../triage.ts';
 
@@ -14,29 +15,29 @@ export const PANTHOR_RULES: readonly TriageRule[] = [
   {
     id: 'panthor-unplug-leak', kind: /^leak$/, drivers: ['panthor'], under_fault: UNPLUG,
     root: /^(kmalloc:panthor_(group|queue|kernel_bo|vm|job|job\.done_fence|vm_bind_job|vm_op_ctx)|panthor\.done_fence)$/,
-    class: 'expected under fault', doc: DOC,
+    class: 'latent driver bug', doc: DOC,
     cause: `${NEVER_TERMINATED}: the group, its queues, the VM, its jobs and the jobs waiting on them are never released`,
   },
   {
     id: 'panthor-unplug-leak-sched', kind: /^leak$/, drivers: ['panthor'], backends: ['sched'], under_fault: UNPLUG,
     root: /^(drm_gpu_scheduler|drm_sched_rq|drm_sched_entity|drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_(fence|entity_stats))$/,
-    class: 'expected under fault', doc: DOC,
+    class: 'latent driver bug', doc: DOC,
     cause: `${NEVER_TERMINATED}: group_release_work never runs, so its queues' drm_sched schedulers, entities and jobs stay`,
   },
   {
     id: 'panthor-unplug-leak-dep', kind: /^leak$/, drivers: ['panthor'], backends: ['dep'], under_fault: UNPLUG,
     root: /^(drm_dep_queue|drm_dep_job|drm_dep_fence|kmalloc:xa_node)$/,
-    class: 'expected under fault', doc: DOC,
+    class: 'latent driver bug', doc: DOC,
     cause: `${NEVER_TERMINATED}: group_release_work never runs, so its drm_dep queues and jobs stay (xa_node: a leaked job's dependency array, which only the drm_dep model allocates)`,
   },
   {
     id: 'panthor-unplug-never-signalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, drivers: ['panthor'], under_fault: UNPLUG,
-    class: 'expected under fault', doc: DOC,
+    class: 'latent driver bug', doc: DOC,
     cause: `${NEVER_TERMINATED}: its jobs, and jobs depending on them, never signal`,
   },
   {
     id: 'panthor-unplug-hang', kind: /^hang$/, site: /^run_workload$/, drivers: ['panthor'], under_fault: UNPLUG,
-    class: 'expected under fault', doc: DOC,
+    class: 'latent driver bug', doc: DOC,
     cause: `${NEVER_TERMINATED}, and a group waiting for a slot is never scheduled (until its file closes): a program waiting on one of their jobs waits forever`,
   },
   {
