@@ -70,6 +70,15 @@ interface ExploreOptions {
 }
 
 /** Run the campaign (seeds, then shrinks) and stage its files (report, JSON, reproducers' traces) into `t`. */
+/**
+ * A campaign's file name: the driver for the usual both-backend campaign (readiness reads
+ * `<driver>.json`), `<driver>.<backend>` for one backend, so a campaign of one binding (the
+ * mock's dep-hw) does not overwrite the driver's.
+ */
+function campaign_name(opts: ExploreOptions): string {
+  return opts.backend === 'both' ? slug(opts.driver) : `${slug(opts.driver)}.${opts.backend}`;
+}
+
 /** The backends a campaign explores: `both` is drm_sched and the driver's drm_dep path. */
 function campaign_backends(opts: ExploreOptions): Backend[] {
   return opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
@@ -99,10 +108,10 @@ async function run_campaign(opts: ExploreOptions, t: OutputTransaction, io: Io) 
     ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
   if (opts.out !== undefined) args.push('--out', path_arg(opts.out));
   const command = command_line(args);
-  const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
-  const file = `${slug(opts.driver)}.md`;
+  const traces = stage_perfetto(t, campaign_name(opts), summaries, shrinks);
+  const file = `${campaign_name(opts)}.md`;
   t.add(file, campaign_markdown(opts, summaries, shrinks, traces, command, reports.length < jobs.length));
-  t.add(`${slug(opts.driver)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
+  t.add(`${campaign_name(opts)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
   return { command, summaries, shrinks, file };
 }
 
@@ -132,7 +141,7 @@ export function register_explore(program: Command, io: Io): void {
         if (problem !== null) throw new UsageError(problem);
       }
       // Locked before the campaign runs: a second campaign into the same --out refuses at once.
-      const t = new OutputTransaction(join(out, 'explore'), `explore-${slug(opts.driver)}`).lock();
+      const t = new OutputTransaction(join(out, 'explore'), `explore-${campaign_name(opts)}`).lock();
       let campaign: Awaited<ReturnType<typeof run_campaign>>;
       try {
         campaign = await run_campaign(opts, t, io);
@@ -218,7 +227,7 @@ function shrink_targets(summaries: readonly BackendSummary[]): ShrinkTarget[] {
 const PERFETTO_EVENTS_MAX = 200_000;
 
 /** A Perfetto trace of every shrunk reproducer (small runs), named by backend and finding number, staged into `t`. */
-function stage_perfetto(t: OutputTransaction, driver: string, summaries: readonly BackendSummary[], shrinks: ReadonlyMap<string, ShrinkReport>): Map<string, string> {
+function stage_perfetto(t: OutputTransaction, dir: string, summaries: readonly BackendSummary[], shrinks: ReadonlyMap<string, ShrinkReport>): Map<string, string> {
   const written = new Map<string, string>();
   for (const s of summaries) {
     s.groups.forEach((g, n) => {
@@ -230,8 +239,8 @@ function stage_perfetto(t: OutputTransaction, driver: string, summaries: readonl
       // string and for Perfetto's UI. Its replay command still reproduces it.
       if (run.outcome.kernel.trace.events.length > PERFETTO_EVENTS_MAX) return;
       const name = `${s.backend}-${n + 1}.perfetto.json`;
-      t.add(join(slug(driver), name), perfetto_json([run_source(run.outcome)]));
-      written.set(target_id(s.backend, g.key, g.first[0].variant), `${slug(driver)}/${name}`);
+      t.add(join(dir, name), perfetto_json([run_source(run.outcome)]));
+      written.set(target_id(s.backend, g.key, g.first[0].variant), `${dir}/${name}`);
     });
   }
   return written;
