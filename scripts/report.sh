@@ -10,7 +10,7 @@ for driver in mock xe panthor amdxdna panfrost; do
   deplab explore --driver "$driver" --seeds "$seeds" --out "$out"
 done
 # The mock's other drm_dep binding: drm_dep + the HW-queue layer (explore/mock.dep-hw.md).
-deplab explore --driver mock --backend dep-hw --seeds "$seeds" --out "$out
+deplab explore --driver mock --backend dep-hw --seeds "$seeds" --out "$out"
 
 deplab readiness --out "$out"
 deplab report --out "$out"
