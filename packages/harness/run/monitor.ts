@@ -200,6 +200,10 @@ const EVENT_KIND_HW_LAYER = event_kinds('hw-layer');
 
 const MS = 1_000_000;
 
+/** Job events kept while a submit ioctl is in progress (a job's own come within a few events). */
+const EARLY_EVENTS_MAX = 256;
+interface EarlyEvent { readonly kind: number; readonly context: number; readonly seqno: number; readonly t_ns: number; readonly args: TraceArgs }
+
 export class RunMonitor {
   private readonly options: MonitorOptions;
   /** Live jobs by finished-fence context, then seqno (small-integer keys: no boxing). */
@@ -237,6 +241,13 @@ export class RunMonitor {
   private hw_starts_reported = false;
 
   private readonly kinds: Map<string, number>;
+  /**
+   * Submit ioctls in progress, and the last EARLY_EVENTS_MAX events emitted meanwhile for jobs
+   * not yet registered (a ring: other fences signal meanwhile, and a submit may sleep).
+   */
+  private submits_in_progress = 0;
+  private readonly early: (EarlyEvent | null)[] = new Array<EarlyEvent | null>(EARLY_EVENTS_MAX).fill(null);
+  private early_next = 0;
   /** Last time a job was submitted, queued, run or finished (the runner's hang watchdog reads it). */
   progress_ns = 0;
   /** GPU time of the jobs submitted and not yet finished: a working device finishes one of them within it. */
@@ -252,13 +263,29 @@ export class RunMonitor {
   /* -------------------------------------------------------------------------------------- */
   /* The runner's calls                                                                      */
 
+  /**
+   * A submit ioctl is called: its job's events (queued, run with the bypass, even finished)
+   * come before on_submit names the job, and are replayed then. Every call is closed by an
+   * on_submit with `called: true`.
+   */
+  on_submit_call(): void {
+    this.submits_in_progress++;
+  }
+
   /** A submit ioctl returned. `fence` is null when it failed (then `error` is its errno). */
   on_submit(job: {
     logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
     fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean; work_ns?: number;
     /** When the submit ioctl returned (default: when it was called). */
     returned_ns?: number;
+    /** It closes an on_submit_call. */
+    called?: boolean;
   }): void {
+    this.register(job);
+    if (job.called === true && --this.submits_in_progress === 0) this.early.fill(null);
+  }
+
+  private register(job: Parameters<RunMonitor['on_submit']>[0]): void {
     const q = this.queue(job.client, job.queue);
     if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
     const index = q.jobs++;
@@ -282,6 +309,13 @@ export class RunMonitor {
     let by_seqno = this.live.get(job.fence_context);
     if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
     by_seqno.set(job.fence_seqno, rec);
+    // Its events from inside the ioctl, oldest first.
+    for (let n = 0, i = this.early_next; n < EARLY_EVENTS_MAX && !rec.final; n++, i = (i + 1) % EARLY_EVENTS_MAX) {
+      const e = this.early[i];
+      if (e === null || e.context !== job.fence_context || e.seqno !== job.fence_seqno) continue;
+      this.early[i] = null;
+      this.job_event(e.kind, rec, e.t_ns, e.args);
+    }
   }
 
   /**
@@ -325,18 +359,28 @@ export class RunMonitor {
       return;
     }
     if (kind === EV_RESET) { this.on_reset(t_ns, args.phase === 'start' || name === 'drm_dep_hw_ring_stop'); return; }
-    if (kind === EV_SIGNALED) {
-      const j = this.find(args.context as number, args.seqno as number);
-      if (j !== undefined && j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
-      return;
-    }
     if (kind === EV_TIMEDOUT) {
       this.timeouts++;
       this.disturbances.push(t_ns);
       this.point(t_ns, 0);
     }
-    const j = this.find(args.fence_context as number, args.fence_seqno as number);
-    if (j === undefined) return;
+    const signaled = kind === EV_SIGNALED;
+    const context = (signaled ? args.context : args.fence_context) as number, seqno = (signaled ? args.seqno : args.fence_seqno) as number;
+    const j = this.find(context, seqno);
+    if (j !== undefined) this.job_event(kind, j, t_ns, args);
+    // Emitted inside a submit ioctl (the push queues the job; with the bypass it runs, may even
+    // finish): kept until on_submit names the job.
+    else if (this.submits_in_progress > 0) {
+      this.early[this.early_next] = { kind, context, seqno, t_ns, args };
+      this.early_next = (this.early_next + 1) % EARLY_EVENTS_MAX;
+    }
+  };
+
+  private job_event(kind: number, j: LiveJob, t_ns: number, args: TraceArgs): void {
+    if (kind === EV_SIGNALED) {
+      if (j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
+      return;
+    }
     if (kind === EV_QUEUE || kind === EV_RUN || kind === EV_DONE) this.progress_ns = t_ns;
     switch (kind) {
       case EV_QUEUE:
@@ -363,7 +407,7 @@ export class RunMonitor {
         break;
       case EV_TIMEDOUT: j.timedout = true; break;
     }
-  };
+  }
 
   private find(context: number, seqno: number): LiveJob | undefined {
     return this.live.get(context)?.get(seqno);
