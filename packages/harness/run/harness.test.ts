@@ -127,6 +127,20 @@ describe('run monitor', () => {
     for (const j of bypass.observation.jobs!) expect(j.run_ns).toBeLessThanOrEqual(submits.get(j.logical)!.submit_return_ns);
   });
 
+  it("counts run_job calls that follow one of the same queue while another queue's jobs wait (drm_dep's submit batches)", () => {
+    // Four clients push eight jobs each at once: drm_sched's run-job work takes the oldest job
+    // of any entity, one per work item; drm_dep's submit worker runs its queue's eight in one go.
+    const w = workload({ clients: ['a', 'b', 'c', 'd'].map((name) => ({ name, queues: [{ name: 'q', engine: 'render' }], program: { loops: 8, steps: [
+      { batch: { queue: 'q', duration_us: 100 } }] } })) });
+    const b2b = (backend: 'sched' | 'dep', assume: Record<string, string> = {}) =>
+      [1, 2, 3].reduce((n, seed) => n + run_workload(w, mock, backend, { seed, assume }).observation.back_to_back_runs, 0);
+    expect(b2b('sched')).toBe(0);
+    const drained = b2b('dep');
+    expect(drained).toBeGreaterThanOrEqual(60);
+    // One job per invocation, as drm_sched: the queues' workers mostly take turns.
+    expect(b2b('dep', { 'dep.submit-batch': 'one' })).toBeLessThanOrEqual(drained / 5);
+  });
+
   it('checks each job-level guarantee on every job it applies to', () => {
     const r = run_workload(random_two_queues, mock, 'dep', { seed: 2 });
     const g = r.observation.guarantees;

@@ -98,6 +98,8 @@ export interface Observation {
   readonly pipelined_jobs: number;
   /** Most jobs handed to the hardware (run_job, or the ring's run on dep-hw) and not yet ended at once. */
   readonly peak_jobs_on_hw: number;
+  /** run_job calls that followed one of the same queue while another queue had jobs queued and not yet run. */
+  readonly back_to_back_runs: number;
 }
 
 export const LATENCY_NAMES = ['submit_to_finished_us', 'submit_to_run_job_us', 'ready_to_run_job_us', 'submit_to_hw_start_us', 'ready_to_hw_start_us', 'done_to_free_us'] as const;
@@ -153,6 +155,8 @@ interface LiveJob {
   timedout: boolean;
   ring: string | null;
   broken: number;
+  /** Counted in its queue's `waiting` (queued, not yet run nor ended). */
+  waiting: boolean;
   /** tdr_late: its start was counted (+1) / its end was counted (-1). */
   started_point: boolean;
   ended_point: boolean;
@@ -169,6 +173,8 @@ interface QueueState {
   /** Highest job index signalled so far, and its error (signal_order). */
   latest_index: number;
   latest_error: number;
+  /** Jobs queued and not yet run nor ended (back_to_back_runs). */
+  waiting: number;
   masks: QueueMasks | null;
 }
 
@@ -227,6 +233,10 @@ export class RunMonitor {
   private peak_jobs_alive = 0;
   private jobs_on_hw = 0;
   private peak_jobs_on_hw = 0;
+  /** back_to_back_runs: jobs waiting on every queue, the queue of the last run_job, the count. */
+  private waiting = 0;
+  private last_run_queue: QueueState | null = null;
+  private back_to_back = 0;
   /** tdr_late: points (time, delta) of job starts (+1), ends (-1), timeouts (0), recoveries (+-2). */
   private points_t = new Float64Array(1024);
   private points_d = new Int8Array(1024);
@@ -303,7 +313,7 @@ export class RunMonitor {
       returned_ns: job.returned_ns ?? job.submitted_ns,
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
-      timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
+      timedout: false, ring: null, broken: 0, waiting: false, started_point: false, ended_point: false, final: false,
     };
     this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(job.fence_context);
@@ -387,6 +397,7 @@ export class RunMonitor {
         if (j.queued_ns < 0) {
           j.queued_ns = t_ns;
           if (++this.jobs_alive > this.peak_jobs_alive) this.peak_jobs_alive = this.jobs_alive;
+          if (j.run_ns < 0 && j.finished_ns < 0) { j.waiting = true; j.queue.waiting++; this.waiting++; }
         }
         break;
       case EV_RUN: if (j.run_ns < 0) this.on_run(j, t_ns, args); break;
@@ -409,6 +420,13 @@ export class RunMonitor {
     }
   }
 
+  private stop_waiting(j: LiveJob): void {
+    if (!j.waiting) return;
+    j.waiting = false;
+    j.queue.waiting--;
+    this.waiting--;
+  }
+
   private find(context: number, seqno: number): LiveJob | undefined {
     return this.live.get(context)?.get(seqno);
   }
@@ -416,6 +434,10 @@ export class RunMonitor {
   private on_run(j: LiveJob, t_ns: number, args: TraceArgs): void {
     j.run_ns = t_ns;
     j.ring = String(args.ring);
+    // Another queue had jobs waiting while this queue's job followed its own previous one.
+    if (this.last_run_queue === j.queue && this.waiting - j.queue.waiting > 0) this.back_to_back++;
+    this.last_run_queue = j.queue;
+    this.stop_waiting(j);
     // A job that already ended (its fence signalled first) does not count as started.
     if (!j.ended_point) {
       j.started_point = true;
@@ -458,6 +480,7 @@ export class RunMonitor {
     this.progress_ns = t_ns;
     this.work_in_flight_ns -= j.work_ns;
     j.error = error;
+    this.stop_waiting(j);
     this.finished++;
     if (error !== 0) this.errored++;
     if (t_ns > this.last_finish_ns) this.last_finish_ns = t_ns;
@@ -577,7 +600,7 @@ export class RunMonitor {
     let q = this.queues.get(key);
     if (q === undefined) {
       q = {
-        key, client, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0,
+        key, client, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0, waiting: 0,
         masks: this.options.pairing === true ? { applicable: new Uint8Array(64), broken: new Uint8Array(64), outcome: [], count: 0 } : null,
       };
       this.queues.set(key, q);
@@ -669,7 +692,7 @@ export class RunMonitor {
       submitted: this.submitted, finished: this.finished, errored: this.errored, never_finished: this.submitted - this.finished,
       guarantees: this.tallies, outcomes: this.outcomes, latency, first_submit_ns: this.first_submit_ns, last_finish_ns: this.last_finish_ns,
       queues, jobs: this.retained, timeouts: this.timeouts, peak_jobs_alive: this.peak_jobs_alive, pipelined_jobs: this.pipelined,
-      peak_jobs_on_hw: this.peak_jobs_on_hw,
+      peak_jobs_on_hw: this.peak_jobs_on_hw, back_to_back_runs: this.back_to_back,
     };
   }
 
