@@ -105,6 +105,21 @@ describe('work items between a completion and the next job of a chain (credit li
   });
 });
 
+describe('the first job on an idle device', () => {
+  /** submit to hardware start of the first of two jobs, with constant costs and `dispatch_ns` per work item. */
+  const first_start = (b: Backend, dispatch_ns: number) => {
+    const jobs = run('mock', two_jobs, b, { costs: { profile: 'constant', work_dispatch_ns: dispatch_ns }, monitor: { retain: true } }).observation.jobs!;
+    return jobs[0].hw_start_ns - jobs[0].submitted_ns;
+  };
+  const items = (b: Backend) => (first_start(b, 10_300) - first_start(b, 300)) / 10_000;
+
+  it("reaches the hardware through one work item on drm_sched and drm_dep, two on the HW-queue layer (drm_dep's submit worker stages it, the ring's run work starts it)", () => {
+    expect(items('sched')).toBeCloseTo(1, 5);
+    expect(items('dep')).toBeCloseTo(1, 5);
+    expect(items('dep-hw')).toBeCloseTo(2, 5);
+  });
+});
+
 describe("xe close storm: drm_dep's back-to-back submission on the GuC's one command channel", () => {
   /** 16 clients keep 8 jobs each in flight and close at 5 ms (stress/teardown-storm, smaller). */
   const storm = (n: number, close_us: number) => workload({
