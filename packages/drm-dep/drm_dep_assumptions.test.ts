@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  alloc_ordered_workqueue, dma_fence_put, EXACT_TIMING, INIT_WORK, Kernel, queue_work, spin_lock, spin_lock_init,
+  alloc_ordered_workqueue, dma_fence_put, type dma_fence, EXACT_TIMING, INIT_WORK, Kernel, queue_work, spin_lock, spin_lock_init,
   spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore, WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM,
   type Sleepable,
 } from '@deplab/sim';
 import {
-  drm_dep_assume_job_done_irq, drm_dep_assume_release, drm_dep_assume_tdr_rearm, drm_dep_assume_tdr_wq,
+  drm_dep_assume_job_done_irq, drm_dep_assume_release, drm_dep_assume_submit_batch, drm_dep_assume_tdr_rearm, drm_dep_assume_tdr_wq,
   drm_dep_job_done, drm_dep_job_put, drm_dep_queue_kill, drm_dep_queue_put, drm_dep_queue_release_done,
   drm_dep_queue_trigger_timeout, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_TIMEDOUT_NO_HANG,
 } from './index.ts';
@@ -214,5 +214,41 @@ describe('dep.tdr-rearm: a triggered TDR still queued when the head job complete
 
   it('full-timeout: the head completion re-arms a full timeout and the trigger is lost', () => {
     expect(shared_wq_order('full-timeout')).toEqual({ order: ['blocker', 'other', 'drm_dep_queue_tdr_work'], tdr_ms: 22 });
+  });
+});
+
+describe('dep.submit-batch: how many ready jobs the submit worker runs per invocation', () => {
+  /** Two queues on one GPU, three ready jobs pushed on each at once: the order run_job sees them, and submit work items per queue. */
+  function two_bursts(batch: 'drain' | 'one') {
+    const k = kernel({ [drm_dep_assume_submit_batch.id]: batch });
+    const gpu = new fake_gpu(k);
+    const queues = [fake_queue_create(gpu, { name: 'a' }), fake_queue_create(gpu, { name: 'b' })];
+    const fences: dma_fence[] = [];
+    for (const q of queues) {
+      for (let i = 0; i < 3; i++) {
+        const job = fake_job_create(q, MS);
+        fences.push(fake_job_submit(job));
+        drm_dep_job_put(job);
+      }
+    }
+    k.run_all();
+    const order = events(k, 'drm_dep_job_run').map((e) => e.args.ring);
+    const items = (wq: string) => events(k, 'workqueue_execute_start').filter((e) => e.args.workqueue === wq && e.args.work === 'drm_dep_queue_run_job_work').length;
+    const result = { order: order.join(''), items: [items('a'), items('b')] };
+    for (const f of fences) dma_fence_put(f);
+    for (const q of queues) { drm_dep_queue_kill(q); drm_dep_queue_put(q); }
+    k.run_all();
+    expect(k.lifetime.live(DEP_TYPES)).toEqual([]);
+    expect(k.violations.format()).toBe('');
+    return result;
+  }
+
+  it("default drain: one invocation hands the queue's every ready job to run_job, so each queue's jobs arrive back to back", () => {
+    expect(drm_dep_assume_submit_batch.default).toBe('drain');
+    expect(two_bursts('drain')).toEqual({ order: 'aaabbb', items: [1, 1] });
+  });
+
+  it("one: one job per invocation, re-queued while jobs wait (drm_sched's run-job work), so the two queues' workers take turns", () => {
+    expect(two_bursts('one')).toEqual({ order: 'ababab', items: [3, 3] });
   });
 });

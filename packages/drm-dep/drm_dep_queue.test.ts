@@ -195,6 +195,32 @@ describe('dependencies', () => {
     teardown_and_check(k, [q0, q1], [f_older, f_newer, f_own, f_job]);
   });
 
+  it('stores one dependency in the xarray head and allocates a node for the second context, as xa_alloc does; the allocation checks apply to every add', () => {
+    const { k, gpu } = setup();
+    const [q0, q1, q2] = [fake_queue_create(gpu), fake_queue_create(gpu), fake_queue_create(gpu)];
+    const a = fake_job_create(q0, MS), b = fake_job_create(q1, MS);
+    const [fa, fb] = [fake_job_submit(a), fake_job_submit(b)];
+    const nodes = () => k.lifetime.live(['kmalloc:xa_node']).length;
+    const job = fake_job_create(q2, MS);
+    expect(drm_dep_job_add_dependency(job, dma_fence_get(fa))).toBe(0);
+    expect(nodes()).toBe(0);
+    expect(drm_dep_job_add_dependency(job, dma_fence_get(fb))).toBe(0);
+    expect(nodes()).toBe(1);
+    // A dependency added in atomic context is a GFP_KERNEL allocation there, node or not.
+    const single = fake_job_create(q2, MS);
+    const lock = spin_lock_init(k, 'test.lock');
+    const flags = spin_lock_irqsave(lock);
+    expect(drm_dep_job_add_dependency(single, dma_fence_get(fa))).toBe(0);
+    spin_unlock_irqrestore(lock, flags);
+    expect(k.violations.of_kind('gfp_in_atomic').map((v) => v.site)).toEqual(['xa_node']);
+    k.violations.list.length = 0;
+    const fj = [fake_job_submit(job), fake_job_submit(single)];
+    for (const j of [a, b, job, single]) drm_dep_job_put(j);
+    k.run_all();
+    expect(nodes()).toBe(0);
+    teardown_and_check(k, [q0, q1, q2], [fa, fb, ...fj]);
+  });
+
   it('takes dependencies from a syncobj and from a GEM object reservation (implicit sync)', () => {
     const { k, gpu } = setup();
     const q0 = fake_queue_create(gpu);

@@ -99,6 +99,19 @@ export const drm_dep_assume_tdr_rearm = define_assumption({
   doc: ASSUMPTIONS_DOC,
 });
 
+/**
+ * How many ready jobs the submit worker hands to run_job per invocation. `drain`: every ready
+ * job in order, up to DRM_DEP_SUBMIT_BATCH_MAX, before it re-queues itself. `one`: one job, then
+ * it re-queues itself while jobs are queued, as drm_sched's run-job work does.
+ */
+export const drm_dep_assume_submit_batch = define_assumption({
+  id: 'dep.submit-batch',
+  values: ['drain', 'one'] as const,
+  default: 'drain',
+  summary: 'the submit worker runs every ready job (up to 32) per invocation (drain) or one and re-queues itself, as drm_sched (one)',
+  doc: ASSUMPTIONS_DOC,
+});
+
 /* ------------------------------------------------------------------------------------------ */
 /* Flags, timeout status, ops, init arguments                                                  */
 /* ------------------------------------------------------------------------------------------ */
@@ -269,6 +282,8 @@ export class QueueState {
   release_at_last_put = false;
   defer_irq_done = false;
   tdr_rearm: 'keep' | 'requeue' | 'full-timeout' = 'keep';
+  /** Jobs the submit worker runs per invocation (dep.submit-batch). */
+  submit_batch_max = DRM_DEP_SUBMIT_BATCH_MAX;
   work_run_job: work_struct | null = null;
   work_put_job: work_struct | null = null;
   work_tdr: delayed_work | null = null;
@@ -439,6 +454,7 @@ export function drm_dep_queue_init(q: drm_dep_queue, args: drm_dep_queue_init_ar
   qs.release_at_last_put = k.assume(drm_dep_assume_release) === 'last-put';
   qs.defer_irq_done = (flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) === 0 && k.assume(drm_dep_assume_job_done_irq) === 'irq-safe-only';
   qs.tdr_rearm = k.assume(drm_dep_assume_tdr_rearm);
+  qs.submit_batch_max = k.assume(drm_dep_assume_submit_batch) === 'one' ? 1 : DRM_DEP_SUBMIT_BATCH_MAX;
   qs.job_lock = spin_lock_init(k, '&drm_dep_queue->job.lock');
   qs.work_run_job = INIT_WORK(k, drm_dep_queue_run_job_work, 'drm_dep_queue_run_job_work', qs);
   qs.work_put_job = INIT_WORK(k, drm_dep_queue_put_job_work, 'drm_dep_queue_put_job_work', qs);
@@ -596,7 +612,8 @@ function job_has_unsignalled_dependency(k: Kernel, js: JobState): boolean {
  * drm_dep_queue_run_job_work - the submit worker (ordered submit workqueue, kworker context).
  * Drains ready jobs in order: waits on the head job's dependencies, cancels it if the queue was
  * killed (after every started job has completed, so the timeline signals in order), or runs it
- * when its credits fit. At most DRM_DEP_SUBMIT_BATCH_MAX jobs per invocation.
+ * when its credits fit. At most DRM_DEP_SUBMIT_BATCH_MAX jobs per invocation, or one
+ * (dep.submit-batch).
  */
 function drm_dep_queue_run_job_work(work: work_struct): void {
   const qs = work.owner as QueueState;
@@ -610,7 +627,7 @@ function queue_submit_batch(qs: QueueState): void {
     if (qs.stopped) return;
     const js = qs.job_queue[0];
     if (js === undefined) return;
-    if (n === DRM_DEP_SUBMIT_BATCH_MAX) {
+    if (n === qs.submit_batch_max) {
       queue_kick_run_job(qs); // bounded batch: let other work on the workqueue run
       return;
     }

@@ -42,6 +42,7 @@ export {
   drm_dep_assume_tdr_wq,
   drm_dep_assume_job_done_irq,
   drm_dep_assume_tdr_rearm,
+  drm_dep_assume_submit_batch,
 } from './drm_dep_queue.ts';
 export type {
   drm_dep_queue_ops,

@@ -43,6 +43,30 @@ describe('main finding', () => {
     expect(alone).not.toMatch(/onto the hardware at once/);
   });
 
+  it("a close storm on the one mock timeline: drm_dep runs each queue's jobs back to back, its clients reach more iterations, and the latency difference goes with the batches", () => {
+    // 24 clients keep 8 jobs each in flight on the mock's serial timeline and all close at 15 ms.
+    const storm = workload({
+      clients: Array.from({ length: 24 }, (_, i) => ({ name: `c${i}`, queues: [{ name: 'q', engine: 'render' }],
+        program: { duration_ms: 100, steps: [{ batch: { queue: 'q', duration_us: [200, 2000] } }, { queue_depth: { depth: 8 } }] } })),
+      events: Array.from({ length: 24 }, (_, i) => ({ at_us: 15_000, action: 'close_client', client: `c${i}` })),
+    });
+    const seeds = [1, 2, 3, 4, 5, 6];
+    const text = main_finding(compare(storm, 'mock', mock, { seeds }));
+    // drm_sched's run-job work takes the oldest job of any entity, so clients take turns.
+    const b2b = /^drm_dep runs a queue's jobs back to back \((\d+) of (\d+) run_job calls followed one of the same queue while another queue had jobs waiting, drm_sched 0\): /.exec(text);
+    expect(b2b).not.toBeNull();
+    expect(Number(b2b![1])).toBeGreaterThan(Number(b2b![2]) / 2);
+    // A client whose jobs ran back to back saw its completions early and submitted again before
+    // the close; those jobs wait behind the whole backlog.
+    expect(text).toMatch(/drm_dep vs drm_sched: \+[\d.]+ ms submit→(hw start|finished) p99 \(worse/);
+    const population = /the sides ran different jobs: drm_dep ran (\d+) job\(s\) in program iterations drm_sched did not reach, drm_sched (\d+)\.$/.exec(text);
+    expect(population).not.toBeNull();
+    expect(Number(population![1])).toBeGreaterThan(Number(population![2]));
+    // One job per submit-worker invocation, as drm_sched: no batches, and no latency difference.
+    const one = main_finding(compare(storm, 'mock', mock, { seeds, assume: { 'dep.submit-batch': 'one' } }));
+    expect(one).not.toMatch(/back to back|submit→|different jobs/);
+  });
+
   it('headline metrics: what the user waits for before what the system pays, one per category', () => {
     const m = (name: string, a: number[], b: number[]): MetricComparison =>
       ({ name, lower_is_better: true, comparable: true, baseline: a, candidate: b, comparison: paired_compare(a, b, true, null, { rel: 0.01, abs: 0.05 }) });

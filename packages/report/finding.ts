@@ -2,7 +2,8 @@
  * The one-sentence main finding of a comparison, derived from its data (never written by
  * hand): a guarantee regression first; else a significant difference in how jobs caught in a
  * race end; else the largest judged performance differences, with the mechanism the data shows
- * where the run monitor measured one (pipelining of same-ring dependencies).
+ * where the run monitor measured one (pipelining of same-ring dependencies, jobs on the hardware
+ * at once, a queue's jobs run back to back) and whether the two sides ran the same jobs.
  */
 import type { ComparisonResult, MetricComparison } from '@deplab/harness';
 import { backend_label } from './labels.ts';
@@ -81,11 +82,15 @@ export function main_finding(r: ComparisonResult): string {
   }
   const races = r.distributions.filter((d) => d.direction !== null);
   const parts: string[] = [];
-  // More jobs on the hardware is what pipelining is; a separate concurrency phrase only without it.
-  const pipelining = pipelining_phrase(r);
-  const mechanisms = [pipelining ?? concurrency_phrase(r)].filter((x): x is string => x !== null);
+  // More jobs on the hardware is what pipelining is; a separate concurrency phrase only without
+  // either, the order in which queues' jobs reach run_job.
+  const mechanisms = [pipelining_phrase(r) ?? concurrency_phrase(r) ?? batching_phrase(r)].filter((x): x is string => x !== null);
   const perf = headline_metrics(r.metrics);
-  if (perf.length > 0) parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m) + stage_phrase(r, m)).join('; ')}`);
+  if (perf.length > 0) {
+    parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m) + stage_phrase(r, m)).join('; ')}`);
+    const population = population_phrase(r, perf);
+    if (population !== null) parts.push(population);
+  }
   if (races.length > 0) {
     const d = races[0];
     parts.push(`of jobs ${d.situation}, ${cand} ends ${d.direction === 'candidate more' ? 'more' : 'fewer'} with "${d.outcome}" ` +
@@ -155,4 +160,37 @@ function pipelining_phrase(r: ComparisonResult): string | null {
   const [more, fewer, n_more, n_fewer] = a > b ? [r.baseline, r.candidate, a, b] : [r.candidate, r.baseline, b, a];
   return `${backend_label(fewer)} ${n_fewer === 0 ? 'does not pipeline' : 'pipelines fewer'} same-ring dependencies ` +
     `(${backend_label(more)} ran ${n_more} job(s) before their same-ring dependency finished, ${backend_label(fewer)} ${n_fewer})`;
+}
+
+/**
+ * drm_dep's submit worker hands every ready job of its queue to run_job in one invocation
+ * (drm_dep_queue_run_job_work, up to DRM_DEP_SUBMIT_BATCH_MAX); drm_sched's run-job work one
+ * job per invocation, the entity chosen anew each time (drm_sched_run_job_work). On what the
+ * queues share in order (the mock's one timeline, xe's GuC command channel) one queue's jobs
+ * then arrive back to back. The run monitor counts run_job calls that followed one of the same
+ * queue while another queue had jobs waiting; stated when one side has at least twice the
+ * other's and at least a tenth of its jobs.
+ */
+function batching_phrase(r: ComparisonResult): string | null {
+  const sum = (side: 'baseline' | 'candidate', pick: (m: ComparisonResult['per_seed'][number]['baseline']['metrics']) => number) =>
+    r.per_seed.reduce((n, s) => n + pick(s[side].metrics), 0);
+  const a = sum('baseline', (m) => m.back_to_back_runs), b = sum('candidate', (m) => m.back_to_back_runs);
+  const [more, fewer, n_more, n_fewer] = a > b ? [r.baseline, r.candidate, a, b] : [r.candidate, r.baseline, b, a];
+  const jobs = sum(a > b ? 'baseline' : 'candidate', (m) => m.jobs_submitted);
+  if (n_more < 2 * n_fewer || n_more < 0.1 * jobs) return null;
+  return `${backend_label(more)} runs a queue's jobs back to back (${n_more} of ${jobs} run_job calls followed one of the same queue ` +
+    `while another queue had jobs waiting, ${backend_label(fewer)} ${n_fewer})`;
+}
+
+/**
+ * A latency percentile compares the jobs each side ran: a program bounded by time (or cut by
+ * a close) runs as many iterations as its speed allows, so the two sides may not run the same
+ * jobs, and jobs only one side ran shift its percentiles. Stated with a latency headline.
+ */
+function population_phrase(r: ComparisonResult, perf: readonly MetricComparison[]): string | null {
+  if (!perf.some((m) => /_us\.(p\d+|max)$/.test(m.name) && !m.name.startsWith('teardown_'))) return null;
+  const { baseline_only: a, candidate_only: b } = r.unmatched;
+  if (a === b) return null;
+  return `the sides ran different jobs: ${backend_label(r.candidate)} ran ${b} job(s) in program iterations ${backend_label(r.baseline)} did not reach, ` +
+    `${backend_label(r.baseline)} ${a}`;
 }

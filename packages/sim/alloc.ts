@@ -70,23 +70,34 @@ export class Allocation {
 }
 
 /**
+ * might_alloc(gfp) (include/linux/sched/mm.h): the checks of an allocation that may sleep, made
+ * whether or not memory is then allocated (xa_alloc makes them before it knows whether it needs
+ * a node): a sleeping allocation in atomic context is reported, and lockdep learns that reclaim
+ * may be entered here. Nothing for an allocation that may not sleep.
+ */
+export function might_alloc(k: Kernel, gfp: number, tag: string): void {
+  if (!gfpflags_allow_blocking(gfp)) return;
+  const names = tag_names(tag);
+  if (k.current.in_atomic) {
+    k.violation_once(`gfp:${tag}:${k.current.name}`, 'gfp_in_atomic', tag,
+      `${gfp_name(gfp)} allocation of ${tag} in atomic context (${k.current.name})`);
+  } else {
+    k.might_sleep(names.might_sleep_site);
+  }
+  if ((gfp & __GFP_FS) !== 0) {
+    // fs_reclaim_acquire/release: lockdep learns "may enter reclaim here".
+    lock_map_acquire(k.fs_reclaim, gfp === GFP_KERNEL ? names.reclaim_site_kernel : `kmalloc(${tag}, ${gfp_name(gfp)})`);
+    lock_map_release(k.fs_reclaim);
+  }
+}
+
+/**
  * kmalloc(size, gfp): returns the allocation, or null when a non-sleeping allocation is failed
  * by fault injection. `tag` names what is allocated (the slab cache or the C type).
  */
 export function kmalloc(k: Kernel, size: number, gfp: number, tag: string): Allocation | null {
-  const names = tag_names(tag);
   if (gfpflags_allow_blocking(gfp)) {
-    if (k.current.in_atomic) {
-      k.violation_once(`gfp:${tag}:${k.current.name}`, 'gfp_in_atomic', tag,
-        `${gfp_name(gfp)} allocation of ${tag} in atomic context (${k.current.name})`);
-    } else {
-      k.might_sleep(names.might_sleep_site);
-    }
-    if ((gfp & __GFP_FS) !== 0) {
-      // fs_reclaim_acquire/release: lockdep learns "may enter reclaim here".
-      lock_map_acquire(k.fs_reclaim, gfp === GFP_KERNEL ? names.reclaim_site_kernel : `kmalloc(${tag}, ${gfp_name(gfp)})`);
-      lock_map_release(k.fs_reclaim);
-    }
+    might_alloc(k, gfp, tag);
   } else if (should_fail(k, tag)) {
     k.alloc.failed_allocations++;
     k.tp('kmalloc_failed', { tag, gfp: gfp_name(gfp) });
@@ -99,7 +110,7 @@ export function kmalloc(k: Kernel, size: number, gfp: number, tag: string): Allo
   stats.live_bytes += size;
   if (stats.live_objects > stats.peak_objects) stats.peak_objects = stats.live_objects;
   if (stats.live_bytes > stats.peak_bytes) stats.peak_bytes = stats.live_bytes;
-  return new Allocation(k.lifetime.track(names.type, tag), size, tag);
+  return new Allocation(k.lifetime.track(tag_names(tag).type, tag), size, tag);
 }
 
 /** kfree(ptr); kfree(NULL) is a no-op. Double free is a violation. */

@@ -34,6 +34,8 @@ export interface RunMetrics {
   readonly pipelined_jobs: number;
   /** Most jobs handed to the hardware and not yet ended at once (how much the credit limit lets through). */
   readonly peak_jobs_on_hw: number;
+  /** run_job calls that followed one of the same queue while another queue had jobs waiting (drm_dep's submit batches). */
+  readonly back_to_back_runs: number;
   /** Peak bytes of scheduler-owned objects: jobs alive times the scheduler's per-job bytes, plus per-queue bytes (docs/reports.md#memory). */
   readonly peak_sched_bytes: number;
   readonly violations: Readonly<Partial<Record<ViolationKind, number>>>;
@@ -146,6 +148,7 @@ export function compute_metrics(outcome: RunOutcome): RunMetrics {
     peak_jobs_alive: obs.peak_jobs_alive,
     peak_jobs_on_hw: obs.peak_jobs_on_hw,
     pipelined_jobs: obs.pipelined_jobs,
+    back_to_back_runs: obs.back_to_back_runs,
     peak_sched_bytes: obs.peak_jobs_alive * SCHED_BYTES[outcome.backend].job + obs.queues.length * SCHED_BYTES[outcome.backend].queue,
     violations,
     sim_duration_ms: k.now() / 1e6,

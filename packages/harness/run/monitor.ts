@@ -98,6 +98,8 @@ export interface Observation {
   readonly pipelined_jobs: number;
   /** Most jobs handed to the hardware (run_job, or the ring's run on dep-hw) and not yet ended at once. */
   readonly peak_jobs_on_hw: number;
+  /** run_job calls that followed one of the same queue while another queue had jobs queued and not yet run. */
+  readonly back_to_back_runs: number;
 }
 
 export const LATENCY_NAMES = ['submit_to_finished_us', 'submit_to_run_job_us', 'ready_to_run_job_us', 'submit_to_hw_start_us', 'ready_to_hw_start_us', 'done_to_free_us'] as const;
@@ -153,6 +155,8 @@ interface LiveJob {
   timedout: boolean;
   ring: string | null;
   broken: number;
+  /** Counted in its queue's `waiting` (queued, not yet run nor ended). */
+  waiting: boolean;
   /** tdr_late: its start was counted (+1) / its end was counted (-1). */
   started_point: boolean;
   ended_point: boolean;
@@ -169,6 +173,8 @@ interface QueueState {
   /** Highest job index signalled so far, and its error (signal_order). */
   latest_index: number;
   latest_error: number;
+  /** Jobs queued and not yet run nor ended (back_to_back_runs). */
+  waiting: number;
   masks: QueueMasks | null;
 }
 
@@ -200,6 +206,10 @@ const EVENT_KIND_HW_LAYER = event_kinds('hw-layer');
 
 const MS = 1_000_000;
 
+/** Job events kept while a submit ioctl is in progress (a job's own come within a few events). */
+const EARLY_EVENTS_MAX = 256;
+interface EarlyEvent { readonly kind: number; readonly context: number; readonly seqno: number; readonly t_ns: number; readonly args: TraceArgs }
+
 export class RunMonitor {
   private readonly options: MonitorOptions;
   /** Live jobs by finished-fence context, then seqno (small-integer keys: no boxing). */
@@ -223,6 +233,10 @@ export class RunMonitor {
   private peak_jobs_alive = 0;
   private jobs_on_hw = 0;
   private peak_jobs_on_hw = 0;
+  /** back_to_back_runs: jobs waiting on every queue, the queue of the last run_job, the count. */
+  private waiting = 0;
+  private last_run_queue: QueueState | null = null;
+  private back_to_back = 0;
   /** tdr_late: points (time, delta) of job starts (+1), ends (-1), timeouts (0), recoveries (+-2). */
   private points_t = new Float64Array(1024);
   private points_d = new Int8Array(1024);
@@ -237,6 +251,13 @@ export class RunMonitor {
   private hw_starts_reported = false;
 
   private readonly kinds: Map<string, number>;
+  /**
+   * Submit ioctls in progress, and the last EARLY_EVENTS_MAX events emitted meanwhile for jobs
+   * not yet registered (a ring: other fences signal meanwhile, and a submit may sleep).
+   */
+  private submits_in_progress = 0;
+  private readonly early: (EarlyEvent | null)[] = new Array<EarlyEvent | null>(EARLY_EVENTS_MAX).fill(null);
+  private early_next = 0;
   /** Last time a job was submitted, queued, run or finished (the runner's hang watchdog reads it). */
   progress_ns = 0;
   /** GPU time of the jobs submitted and not yet finished: a working device finishes one of them within it. */
@@ -252,13 +273,29 @@ export class RunMonitor {
   /* -------------------------------------------------------------------------------------- */
   /* The runner's calls                                                                      */
 
+  /**
+   * A submit ioctl is called: its job's events (queued, run with the bypass, even finished)
+   * come before on_submit names the job, and are replayed then. Every call is closed by an
+   * on_submit with `called: true`.
+   */
+  on_submit_call(): void {
+    this.submits_in_progress++;
+  }
+
   /** A submit ioctl returned. `fence` is null when it failed (then `error` is its errno). */
   on_submit(job: {
     logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
     fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean; work_ns?: number;
     /** When the submit ioctl returned (default: when it was called). */
     returned_ns?: number;
+    /** It closes an on_submit_call. */
+    called?: boolean;
   }): void {
+    this.register(job);
+    if (job.called === true && --this.submits_in_progress === 0) this.early.fill(null);
+  }
+
+  private register(job: Parameters<RunMonitor['on_submit']>[0]): void {
     const q = this.queue(job.client, job.queue);
     if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
     const index = q.jobs++;
@@ -276,12 +313,19 @@ export class RunMonitor {
       returned_ns: job.returned_ns ?? job.submitted_ns,
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
-      timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
+      timedout: false, ring: null, broken: 0, waiting: false, started_point: false, ended_point: false, final: false,
     };
     this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(job.fence_context);
     if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
     by_seqno.set(job.fence_seqno, rec);
+    // Its events from inside the ioctl, oldest first.
+    for (let n = 0, i = this.early_next; n < EARLY_EVENTS_MAX && !rec.final; n++, i = (i + 1) % EARLY_EVENTS_MAX) {
+      const e = this.early[i];
+      if (e === null || e.context !== job.fence_context || e.seqno !== job.fence_seqno) continue;
+      this.early[i] = null;
+      this.job_event(e.kind, rec, e.t_ns, e.args);
+    }
   }
 
   /**
@@ -325,24 +369,35 @@ export class RunMonitor {
       return;
     }
     if (kind === EV_RESET) { this.on_reset(t_ns, args.phase === 'start' || name === 'drm_dep_hw_ring_stop'); return; }
-    if (kind === EV_SIGNALED) {
-      const j = this.find(args.context as number, args.seqno as number);
-      if (j !== undefined && j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
-      return;
-    }
     if (kind === EV_TIMEDOUT) {
       this.timeouts++;
       this.disturbances.push(t_ns);
       this.point(t_ns, 0);
     }
-    const j = this.find(args.fence_context as number, args.fence_seqno as number);
-    if (j === undefined) return;
+    const signaled = kind === EV_SIGNALED;
+    const context = (signaled ? args.context : args.fence_context) as number, seqno = (signaled ? args.seqno : args.fence_seqno) as number;
+    const j = this.find(context, seqno);
+    if (j !== undefined) this.job_event(kind, j, t_ns, args);
+    // Emitted inside a submit ioctl (the push queues the job; with the bypass it runs, may even
+    // finish): kept until on_submit names the job.
+    else if (this.submits_in_progress > 0) {
+      this.early[this.early_next] = { kind, context, seqno, t_ns, args };
+      this.early_next = (this.early_next + 1) % EARLY_EVENTS_MAX;
+    }
+  };
+
+  private job_event(kind: number, j: LiveJob, t_ns: number, args: TraceArgs): void {
+    if (kind === EV_SIGNALED) {
+      if (j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
+      return;
+    }
     if (kind === EV_QUEUE || kind === EV_RUN || kind === EV_DONE) this.progress_ns = t_ns;
     switch (kind) {
       case EV_QUEUE:
         if (j.queued_ns < 0) {
           j.queued_ns = t_ns;
           if (++this.jobs_alive > this.peak_jobs_alive) this.peak_jobs_alive = this.jobs_alive;
+          if (j.run_ns < 0 && j.finished_ns < 0) { j.waiting = true; j.queue.waiting++; this.waiting++; }
         }
         break;
       case EV_RUN: if (j.run_ns < 0) this.on_run(j, t_ns, args); break;
@@ -363,7 +418,14 @@ export class RunMonitor {
         break;
       case EV_TIMEDOUT: j.timedout = true; break;
     }
-  };
+  }
+
+  private stop_waiting(j: LiveJob): void {
+    if (!j.waiting) return;
+    j.waiting = false;
+    j.queue.waiting--;
+    this.waiting--;
+  }
 
   private find(context: number, seqno: number): LiveJob | undefined {
     return this.live.get(context)?.get(seqno);
@@ -372,6 +434,10 @@ export class RunMonitor {
   private on_run(j: LiveJob, t_ns: number, args: TraceArgs): void {
     j.run_ns = t_ns;
     j.ring = String(args.ring);
+    // Another queue had jobs waiting while this queue's job followed its own previous one.
+    if (this.last_run_queue === j.queue && this.waiting - j.queue.waiting > 0) this.back_to_back++;
+    this.last_run_queue = j.queue;
+    this.stop_waiting(j);
     // A job that already ended (its fence signalled first) does not count as started.
     if (!j.ended_point) {
       j.started_point = true;
@@ -414,6 +480,7 @@ export class RunMonitor {
     this.progress_ns = t_ns;
     this.work_in_flight_ns -= j.work_ns;
     j.error = error;
+    this.stop_waiting(j);
     this.finished++;
     if (error !== 0) this.errored++;
     if (t_ns > this.last_finish_ns) this.last_finish_ns = t_ns;
@@ -533,7 +600,7 @@ export class RunMonitor {
     let q = this.queues.get(key);
     if (q === undefined) {
       q = {
-        key, client, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0,
+        key, client, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0, waiting: 0,
         masks: this.options.pairing === true ? { applicable: new Uint8Array(64), broken: new Uint8Array(64), outcome: [], count: 0 } : null,
       };
       this.queues.set(key, q);
@@ -625,7 +692,7 @@ export class RunMonitor {
       submitted: this.submitted, finished: this.finished, errored: this.errored, never_finished: this.submitted - this.finished,
       guarantees: this.tallies, outcomes: this.outcomes, latency, first_submit_ns: this.first_submit_ns, last_finish_ns: this.last_finish_ns,
       queues, jobs: this.retained, timeouts: this.timeouts, peak_jobs_alive: this.peak_jobs_alive, pipelined_jobs: this.pipelined,
-      peak_jobs_on_hw: this.peak_jobs_on_hw,
+      peak_jobs_on_hw: this.peak_jobs_on_hw, back_to_back_runs: this.back_to_back,
     };
   }
 

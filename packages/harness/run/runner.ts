@@ -364,6 +364,7 @@ class Run {
     }
     const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
     const call = k.now();
+    this.monitor.on_submit_call();
     const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
     const key = `${state.def.name}/${step.queue}`;
     const n = this.per_queue_count.get(key) ?? 0;
@@ -373,7 +374,7 @@ class Run {
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
     this.monitor.on_submit({
       logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, returned_ns: k.now(), error: submit_error,
-      fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang, work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns,
+      fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang, work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns, called: true,
     });
     this.jobs?.push({
       logical, client: state.def.name, queue: step.queue, step_index: index, iteration,
