@@ -1,4 +1,44 @@
-/** Triage rules for panfrost's violation groups (packages/harness/run/triage.ts; each names its mechanism and where it is written up). */
+/**
+ * Triage rules for panfrost's violation groups (packages/harness/run/triage.ts; each names its
+ * mechanism and where it is written up). All of them come from panfrost's remove on drm_sched
+ * (drivers/panfrost/README.md "Unplug on drm_sched"): panfrost_remove unregisters the DRM device
+ * without waiting for its files and runs panfrost_jm_fini, which finalises the slot schedulers
+ * while jobs, open files' entities, the IRQ thread or a GPU reset may still use them. The
+ * HW-queue binding has none of them (the same runs are clean on dep-hw).
+ */
 import type { TriageRule } from '../triage.ts';
 
-export const PANFROST_RULES: readonly TriageRule[] = [];
+/** What one job, its JM context and the context's entities leave behind when never freed. */
+const JOB_AND_CONTEXT = /^(drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_fence|kmalloc:panfrost_job|panfrost_fence|kmalloc:panfrost_fence|panfrost_jm_ctx|drm_sched_entity|kmalloc:drm_sched_entity_stats)$/;
+
+const SCHED = { drivers: ['panfrost'], backends: ['sched'], under_fault: ['campaign', 'unplug'] } as const;
+
+const PENDING = 'panfrost_remove runs drm_sched_fini with jobs still on the slots or queued in open files\' entities, and panfrost has no cancel_job: ' +
+  'they never complete; the jobs, their fences, their JM context and its entities are never freed (§7.1)';
+const OPEN_FILES = 'panfrost_remove does not wait for the open files: their entities outlive the finalised schedulers (on the run queues at fini; ' +
+  'a dependency signalled afterwards wakes an entity whose run queue is freed) (§7.2)';
+const IRQ_THREAD = 'a HW fence signalled after drm_sched_fini runs drm_sched_job_done on the finalised scheduler: panfrost_jm_fini masks the JOB interrupt ' +
+  'but neither waits for the IRQ thread already woken (which unmasks it again) nor for a GPU reset in progress';
+const DURING_RESET = 'panfrost_jm_fini finalises the slot schedulers before it cancels the reset work (and a reset from another slot\'s TDR runs on): ' +
+  'the reset restarts them (drm_sched_start: submit work on the destroyed workqueue, the TDR re-armed, run_job work on freed run queues)';
+
+export const PANFROST_RULES: readonly TriageRule[] = [
+  { id: 'panfrost-unplug-pending-leak', kind: /^leak$/, site: /^after unplug$/, root: JOB_AND_CONTEXT, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
+  { id: 'panfrost-unplug-pending-unsignalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
+  { id: 'panfrost-unplug-pending-score', kind: /^score_leak$/, site: /\(unfinished jobs\)$/, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
+  {
+    id: 'panfrost-unplug-pending-waiter', kind: /^hang$/, site: /^run_workload$/, ...SCHED, class: 'legacy hazard',
+    cause: `${PENDING}; a client waiting for one of them never returns`, doc: 'drivers/panfrost/README.md#unplug-pending',
+  },
+  { id: 'panfrost-unplug-open-files-score', kind: /^score_leak$/, site: /\(other\)$/, ...SCHED, class: 'legacy hazard', cause: OPEN_FILES, doc: 'drivers/panfrost/README.md#unplug-open-files' },
+  { id: 'panfrost-unplug-open-files-wakeup', kind: /^use_after_free$/, site: /^drm_sched_entity_wakeup: entity->rq$/, ...SCHED, class: 'legacy hazard', cause: OPEN_FILES, doc: 'drivers/panfrost/README.md#unplug-open-files' },
+  { id: 'panfrost-unplug-irq-thread', kind: /^use_after_free$/, site: /^drm_sched_job_done: s_fence->sched$/, ...SCHED, class: 'latent driver bug', cause: IRQ_THREAD, doc: 'drivers/panfrost/README.md#unplug-irq-thread' },
+  {
+    id: 'panfrost-unplug-during-reset-queue-work', kind: /^warn$/, site: /^queue_work$/, detail: /^queue_work\(&sched->work_(run|free)_job\) on workqueue pan_js being destroyed$/, ...SCHED,
+    class: 'latent driver bug', cause: DURING_RESET, doc: 'drivers/panfrost/README.md#unplug-during-reset',
+  },
+  {
+    id: 'panfrost-unplug-during-reset-uaf', kind: /^use_after_free$/, site: /^(drm_sched_job_timedout|drm_sched_select_entity|drm_sched_rq_pop_entity: entity->rq)$/, ...SCHED,
+    class: 'latent driver bug', cause: DURING_RESET, doc: 'drivers/panfrost/README.md#unplug-during-reset',
+  },
+];
