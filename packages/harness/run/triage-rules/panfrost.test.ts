@@ -1,7 +1,8 @@
 /**
- * panfrost's triage rules on real runs: each workload below makes one unplug mechanism of
- * drivers/panfrost/README.md "Unplug on drm_sched" happen, and every group it shows on drm_sched
- * gets the rule written for that mechanism. The same workloads on the HW-queue binding are clean.
+ * panfrost's triage rules on real runs: each workload below makes one mechanism of
+ * drivers/panfrost/README.md ("Unplug on drm_sched", #ctx-destroy-hard-stop) happen, and every
+ * group it shows on drm_sched gets the rule written for that mechanism. The same workloads on the
+ * HW-queue binding are clean.
  */
 import { describe, expect, it } from 'vitest';
 import { triaged_findings, type CaseSpec } from './driver-case.testlib.ts';
@@ -28,11 +29,15 @@ const DURING_RESET = workload([
   client('c', 'render', [{ delay: { us: 100 } }, batch('q', 1000, { deps: [{ client: 'a', queue: 'q', last: true }] })]),
 ], [{ at_us: 505_000, action: 'unplug' }]);
 
+/** Two jobs on JS0, a third queued behind them (two credits); the context is destroyed right after the third submit. */
+const DESTROY_WITH_QUEUED = workload([client('a', 'render', [batch('q', 5000), batch('q', 5000), { delay: { us: 1000 } }, batch('q', 5000)])],
+  [{ after: { client: 'a', step: 3, loop: 0 }, action: 'destroy_queue', client: 'a', queue: 'q' }]);
+
 function rules_of(s: CaseSpec): Record<string, string | null> {
   return Object.fromEntries(triaged_findings(s));
 }
 
-describe('panfrost triage rules (drm_sched unplug)', () => {
+describe('panfrost triage rules (drm_sched)', () => {
   it('#unplug-pending: jobs on the slots at drm_sched_fini leak with their context, never signal, keep the score; a waiter hangs', () => {
     const r = rules_of(spec(PENDING));
     expect(r['warn @ drm_sched_fini']).toBe('legacy-fini-warn');
@@ -69,8 +74,12 @@ describe('panfrost triage rules (drm_sched unplug)', () => {
     expect(r['use_after_free @ drm_sched_job_done: s_fence->sched']).toBe('panfrost-unplug-irq-thread');
   });
 
+  it('#ctx-destroy-hard-stop: the queued job fails in run_job before the job ahead of it, which the kill missed, succeeds', () => {
+    expect(rules_of(spec(DESTROY_WITH_QUEUED))).toEqual({ 'signal_order @ finished fences of one queue': 'panfrost-destroyed-context-out-of-order' });
+  });
+
   it('leaves no group of these runs unclassified on drm_sched, and the HW-queue binding shows none of them', () => {
-    for (const [w, costs] of [[PENDING, {}], [OPEN_FILE, {}], [IRQ_THREAD, { kworker_wakeup_ns: 300_000 }], [DURING_RESET, {}]] as const) {
+    for (const [w, costs] of [[PENDING, {}], [OPEN_FILE, {}], [IRQ_THREAD, { kworker_wakeup_ns: 300_000 }], [DURING_RESET, {}], [DESTROY_WITH_QUEUED, {}]] as const) {
       const sched = rules_of(spec(w, 'sched', costs));
       expect(Object.entries(sched).filter(([, rule]) => rule === null)).toEqual([]);
       expect(rules_of(spec(w, 'dep-hw', costs))).toEqual({});

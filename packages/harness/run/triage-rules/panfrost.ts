@@ -1,6 +1,7 @@
 /**
  * Triage rules for panfrost's violation groups (packages/harness/run/triage.ts; each names its
- * mechanism and where it is written up). All of them come from panfrost's remove on drm_sched
+ * mechanism and where it is written up). One comes from JM_CTX_DESTROY's in-flight kill, which
+ * never fires on drm_sched; the others from panfrost's remove on drm_sched
  * (drivers/panfrost/README.md "Unplug on drm_sched"): panfrost_remove unregisters the DRM device
  * without waiting for its files and runs panfrost_jm_fini, which finalises the slot schedulers
  * while jobs, open files' entities, the IRQ thread or a GPU reset may still use them. The
@@ -23,6 +24,13 @@ const DURING_RESET = 'panfrost_jm_fini finalises the slot schedulers before it c
   'the reset restarts them (drm_sched_start: submit work on the destroyed workqueue, the TDR re-armed, run_job work on freed run queues)';
 
 export const PANFROST_RULES: readonly TriageRule[] = [
+  {
+    id: 'panfrost-destroyed-context-out-of-order', kind: /^signal_order$/, site: /^finished fences of one queue$/, drivers: ['panfrost'], backends: ['sched'],
+    detail: /\(error -125\) signalled before the earlier \S+ \(error 0\)$/, under_fault: ['campaign', 'destroy', 'ctrl-c'], class: 'latent driver bug',
+    cause: 'JM_CTX_DESTROY or close: run_job fails the context\'s queued jobs with -ECANCELED at once while the job ahead of them on the slot, which the ' +
+      'in-flight kill misses (job->base.entity is NULL once drm_sched popped it), signals success later',
+    doc: 'drivers/panfrost/README.md#ctx-destroy-hard-stop',
+  },
   { id: 'panfrost-unplug-pending-leak', kind: /^leak$/, site: /^after unplug$/, root: JOB_AND_CONTEXT, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
   { id: 'panfrost-unplug-pending-unsignalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
   { id: 'panfrost-unplug-pending-score', kind: /^score_leak$/, site: /\(unfinished jobs\)$/, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
