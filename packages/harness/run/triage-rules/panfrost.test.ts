@@ -33,11 +33,18 @@ const DURING_RESET = workload([
 const DESTROY_WITH_QUEUED = workload([client('a', 'render', [batch('q', 5000), batch('q', 5000), { delay: { us: 1000 } }, batch('q', 5000)])],
   [{ after: { client: 'a', step: 3, loop: 0 }, action: 'destroy_queue', client: 'a', queue: 'q' }]);
 
+/**
+ * With 1 ms kworker wake-ups the short job ends at ~1.25 ms but the IRQ thread runs at ~2.25 ms;
+ * the close at 1.8 ms hard-stops the long job behind it (the layer's in-flight kill).
+ */
+const CLOSE_BEFORE_IRQ_THREAD = workload([client('a', 'compute', [batch('q', 200), batch('q', 10_000)])], [{ at_us: 1800, action: 'close_client', client: 'a' }]);
+const SLOW_KWORKERS = { kworker_wakeup_ns: 1_000_000 };
+
 function rules_of(s: CaseSpec): Record<string, string | null> {
   return Object.fromEntries(triaged_findings(s));
 }
 
-describe('panfrost triage rules (drm_sched)', () => {
+describe('panfrost triage rules', () => {
   it('#unplug-pending: jobs on the slots at drm_sched_fini leak with their context, never signal, keep the score; a waiter hangs', () => {
     const r = rules_of(spec(PENDING));
     expect(r['warn @ drm_sched_fini']).toBe('legacy-fini-warn');
@@ -76,6 +83,11 @@ describe('panfrost triage rules (drm_sched)', () => {
 
   it('#ctx-destroy-hard-stop: the queued job fails in run_job before the job ahead of it, which the kill missed, succeeds', () => {
     expect(rules_of(spec(DESTROY_WITH_QUEUED))).toEqual({ 'signal_order @ finished fences of one queue': 'panfrost-destroyed-context-out-of-order' });
+  });
+
+  it('#irq-failed-before-done: on the HW-queue binding the killed job signals before the finished job ahead of it; on drm_sched the kill never fires', () => {
+    expect(rules_of(spec(CLOSE_BEFORE_IRQ_THREAD, 'dep-hw', SLOW_KWORKERS))).toEqual({ 'signal_order @ finished fences of one queue': 'panfrost-irq-failed-before-done' });
+    expect(rules_of(spec(CLOSE_BEFORE_IRQ_THREAD, 'sched', SLOW_KWORKERS))).toEqual({});
   });
 
   it('leaves no group of these runs unclassified on drm_sched, and the HW-queue binding shows none of them', () => {

@@ -1,7 +1,8 @@
 /**
  * Triage rules for panfrost's violation groups (packages/harness/run/triage.ts; each names its
- * mechanism and where it is written up). One comes from JM_CTX_DESTROY's in-flight kill, which
- * never fires on drm_sched; the others from panfrost's remove on drm_sched
+ * mechanism and where it is written up). Two come from JM_CTX_DESTROY's in-flight kill (it never
+ * fires on drm_sched; on the HW-queue binding it reaches the IRQ handler's order); the others
+ * from panfrost's remove on drm_sched
  * (drivers/panfrost/README.md "Unplug on drm_sched"): panfrost_remove unregisters the DRM device
  * without waiting for its files and runs panfrost_jm_fini, which finalises the slot schedulers
  * while jobs, open files' entities, the IRQ thread or a GPU reset may still use them. The
@@ -30,6 +31,13 @@ export const PANFROST_RULES: readonly TriageRule[] = [
     cause: 'JM_CTX_DESTROY or close: run_job fails the context\'s queued jobs with -ECANCELED at once while the job ahead of them on the slot, which the ' +
       'in-flight kill misses (job->base.entity is NULL once drm_sched popped it), signals success later',
     doc: 'drivers/panfrost/README.md#ctx-destroy-hard-stop',
+  },
+  {
+    id: 'panfrost-irq-failed-before-done', kind: /^signal_order$/, site: /^finished fences of one queue$/, drivers: ['panfrost'], backends: ['dep-hw'],
+    detail: /\(error -125\) signalled before the earlier \S+ \(error 0\)$/, under_fault: ['campaign', 'destroy', 'ctrl-c'], class: 'latent driver bug',
+    cause: 'panfrost_job_handle_irq handles a slot\'s failed job before its done ones: the job the in-flight kill hard-stopped behind one that had just ' +
+      'finished signals -ECANCELED first when the IRQ thread collects both in one pass',
+    doc: 'drivers/panfrost/README.md#irq-failed-before-done',
   },
   { id: 'panfrost-unplug-pending-leak', kind: /^leak$/, site: /^after unplug$/, root: JOB_AND_CONTEXT, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
   { id: 'panfrost-unplug-pending-unsignalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, ...SCHED, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
