@@ -5,15 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '@deplab/driver-api';
-import { triaged_findings } from './driver-case.testlib.ts';
+import { client as client_of, triaged_groups } from './scenario.testlib.ts';
 
 type Step = Record<string, unknown>;
 const batch = (duration_us: number, more: Record<string, unknown> = {}): Step => ({ batch: { queue: 'q', duration_us, ...more } });
-const client = (name: string, steps: Step[]) => ({ name, queues: [{ name: 'q', engine: 'compute' }], program: { loops: 1, steps } });
-const workload = (clients: object[], events: object[] = []) => ({ name: 'triage-amdxdna', clients, events });
+const client = (name: string, steps: Step[]) => client_of(name, steps, [{ name: 'q', engine: 'compute' }]);
+const workload = (clients: object[], events: object[] = []) => ({ clients, events });
 
 function rules_of(w: object, backend: Backend, device: Record<string, boolean | number> = {}): Record<string, string | null> {
-  return Object.fromEntries(triaged_findings({ driver: 'amdxdna', backend, workload: w, device: { upstream_gfp: false, ...device } }));
+  return Object.fromEntries(triaged_groups('amdxdna', { upstream_gfp: false, ...device }, w, { backend }));
 }
 
 /** A hung command: its timeout (60 s) comes first, the close at the end of the run second. */
@@ -79,7 +79,7 @@ describe('amdxdna triage rules', () => {
 
   it('the drain rule is not claimed where SUBMIT_BYPASS ran the command in the ioctl, nor on another driver', () => {
     expect(rules_of(DESTROY_WITH_QUEUED, 'dep', { dep_flags: 2 })['killed_unstarted @ job started after its queue was killed'] ?? null).not.toBe('amdxdna-teardown-drains');
-    const mock = Object.fromEntries(triaged_findings({ driver: 'mock', backend: 'sched', workload: REMOVE_WITH_SLEEPING_SUBMITTER }));
+    const mock = Object.fromEntries(triaged_groups('mock', {}, REMOVE_WITH_SLEEPING_SUBMITTER));
     expect(Object.values(mock).some((rule) => rule?.startsWith('amdxdna-') === true)).toBe(false);
   });
 });

@@ -1,27 +1,37 @@
 /**
  * Real groups for rule tests: a small JSON workload run as one exploration case (FIFO order,
- * drm_sched), its findings grouped by kind and site as a campaign groups them and triaged with
- * the case's driver variant, as `deplab explore` does.
+ * drm_sched unless told otherwise), its findings grouped by kind and site as a campaign groups
+ * them and triaged with the case's driver variant, as `deplab explore` does.
  */
+import type { Backend } from '@deplab/driver-api';
+import type { CostOverrides } from '@deplab/sim';
 import { run_case } from '../../explore/execute.ts';
 import { variant_label } from '../../explore/profiles.ts';
 import type { OptionValue } from '../../explore/types.ts';
 import { load_workload_json } from '../../workload/index.ts';
 import { campaign_subject, triage } from '../triage.ts';
 
+/** Where a scenario runs: the backend (default drm_sched) and cost-table overrides (e.g. slow kworker wake-ups). */
+export interface ScenarioOptions {
+  readonly backend?: Backend;
+  readonly costs?: CostOverrides;
+}
+
 /** Every group of the run (`kind @ site`, a leak's site naming its type) with the rule that classifies it, or null. */
-export function triaged_groups(driver: string, device: Readonly<Record<string, OptionValue>>, workload: object): Map<string, string | null> {
+export function triaged_groups(driver: string, device: Readonly<Record<string, OptionValue>>, workload: object,
+  options: ScenarioOptions = {}): Map<string, string | null> {
+  const backend = options.backend ?? 'sched';
   const loaded = load_workload_json(JSON.stringify({ name: 'rule-test', ...workload }), 'rule-test.json');
   if (!loaded.ok) throw new Error(`bad test workload: ${JSON.stringify(loaded.errors)}`);
   const run = run_case({
-    driver, backend: 'sched', workload: loaded.workload, seed: 1, strategy: 'fifo', choices: null,
-    options: { device, costs: {}, alloc_fail_probability: 0, pct_depth: 3, pct_horizon: 0 },
+    driver, backend, workload: loaded.workload, seed: 1, strategy: 'fifo', choices: null,
+    options: { device, costs: options.costs ?? {}, alloc_fail_probability: 0, pct_depth: 3, pct_horizon: 0 },
   });
-  const variant = variant_label(driver, 'sched', device);
+  const variant = variant_label(driver, backend, device);
   const groups = new Map<string, string | null>();
   for (const f of run.findings) {
     const key = `${f.kind} @ ${f.site}`;
-    if (!groups.has(key)) groups.set(key, triage(campaign_subject(f.kind, f.site, f.message), driver, 'sched', ['campaign'], variant).rule);
+    if (!groups.has(key)) groups.set(key, triage(campaign_subject(f.kind, f.site, f.message), driver, backend, ['campaign'], variant).rule);
   }
   return groups;
 }
