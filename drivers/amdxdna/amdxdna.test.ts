@@ -311,6 +311,25 @@ for (const backend of backends) {
         expect(log.length).toBe(5);
         expect(teardown(r, [c])).toBe(0);
       });
+
+      it(`era ${era}, device remove while a submitter sleeps on job_sem behind a hung command: 7.0 never returns (F8 at remove: dev_lock across every client's synchronize_srcu), 6.18 returns after the timeout`, () => {
+        const r = rig(backend, { era });
+        const c = r.dev.open_client('app');
+        const q = queue(r, c);
+        const log: Submitted[] = [];
+        submitter(r, 'app/0', q, [cmd(5 * MS, { hang: true }), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS)], log);
+        r.kernel.run_for(1 * S);
+        expect(log.length).toBe(HWCTX_MAX_CMDS); // drm_dev_unplug does not wake the fifth, asleep in the SRCU section
+        if (era === '7.0') {
+          expect(() => timed(r, r.dev.unplug())).toThrow(SimulationHang);
+          expect(log.length).toBe(HWCTX_MAX_CMDS);
+          return;
+        }
+        const remove_ns = timed(r, r.dev.unplug());
+        expect(remove_ns).toBeGreaterThan(59 * S); // 6.18 drops dev_lock around each client: the TDR recovers, the submitter returns
+        expect(log.length).toBe(5);
+        expect(teardown(r, [c])).toBe(0);
+      });
     }
 
     it('device unplug with commands in flight: remove tears every hwctx down; ioctls then fail with -ENODEV; no leak once the file is closed', () => {

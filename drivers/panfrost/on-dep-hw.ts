@@ -20,8 +20,9 @@
  * - JM_CTX_DESTROY kills the context's queues at once (drm_dep_hw_queue_kill: unstarted jobs
  *   complete with -ECANCELED, as run_job's destroyed check made them); the release puts them;
  * - the in-flight kill tests job->ctx (drm_dep has no job->entity that could go NULL);
- * - unplug: jobs still on a ring complete with -ENODEV, then drm_dep's unload barrier and the
- *   rings' fini barrier;
+ * - unplug: jobs still on a ring complete with -ENODEV, in ring order (a job that reaches
+ *   run_job while remove waits for the reset and the IRQ thread joins the ring without reaching
+ *   the hardware), then drm_dep's unload barrier and the rings' fini barrier;
  * - "panfrost-reset" becomes reclaim-annotated (the rings run their TDR on it, and drm_dep_hw
  *   WARNs on a driver-given workqueue that is not).
  */
@@ -89,8 +90,18 @@ function slot_ring(pfdev: panfrost_device, slot: number): drm_dep_hw_ring {
   return pfdev.slots[slot] as drm_dep_hw_ring;
 }
 
+/** The binding's device-wide state: the unload barrier, and whether remove has emptied the rings. */
+interface panfrost_dep_hw_state {
+  readonly dev: drm_dep_device;
+  rings_emptied: boolean;
+}
+
+function dep_state(pfdev: panfrost_device): panfrost_dep_hw_state {
+  return pfdev.binding_data as panfrost_dep_hw_state;
+}
+
 function dep_device(pfdev: panfrost_device): drm_dep_device {
-  return pfdev.binding_data as drm_dep_device;
+  return dep_state(pfdev).dev;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -102,15 +113,21 @@ function panfrost_job_release(job: panfrost_job): void {
   kfree(job.pfdev.kernel, job.alloc);
 }
 
-/** run_job: the done fence was allocated at submit; a resubmitted job keeps it. */
+/**
+ * run_job: the done fence was allocated at submit; a resubmitted job keeps it. During remove a
+ * job does not reach the hardware: before remove emptied the rings it stays on its ring (remove
+ * completes it with -ENODEV after the jobs ahead of it; failing it here would signal it before
+ * an earlier job the IRQ thread still completes), afterwards nothing is ahead of it.
+ */
 function panfrost_job_run(job: panfrost_job): dma_fence | null | number {
   const pfdev = job.pfdev;
   const slot = panfrost_job_get_slot(job);
-  if (pfdev.unplugged) return -ENODEV;
+  if (pfdev.unplugged && dep_state(pfdev).rings_emptied) return -ENODEV;
   if (job.ctx!.destroyed) return -ECANCELED;
   if (job.jc === 0) return null;
   const fence = job.done_fence!;
   if (fence.id < 0) panfrost_fence_init(pfdev, fence, slot);
+  if (pfdev.unplugged) return dma_fence_get(fence);
   const ret = panfrost_job_hw_submit(job, slot);
   if (ret !== 0) return ret;
   return dma_fence_get(fence);
@@ -166,7 +183,8 @@ const panfrost_ring_ops: drm_dep_hw_ring_ops<panfrost_job, panfrost_slot_queue> 
 
 function panfrost_jm_init_rings(pfdev: panfrost_device, policy: number): number {
   const k = pfdev.kernel;
-  pfdev.binding_data = new drm_dep_device(k, 'panfrost');
+  const state: panfrost_dep_hw_state = { dev: new drm_dep_device(k, 'panfrost'), rings_emptied: false };
+  pfdev.binding_data = state;
   for (let j = 0; j < NUM_JOB_SLOTS; j++) {
     const ring = new drm_dep_hw_ring(k);
     const ret = drm_dep_hw_ring_init(ring, {
@@ -181,24 +199,25 @@ function panfrost_jm_init_rings(pfdev: panfrost_device, policy: number): number 
 
 /**
  * Ring teardown at unplug (the interrupt is masked): no reset or IRQ thread may still be running
- * (a reset in progress finishes first, a later one bails on `unplugged`), then the jobs still on
- * a ring leave pfdev->jobs and complete with -ENODEV, then drm_dep's unload barrier (every queue
- * released: the files must be closed) and each ring's fini barrier.
+ * (a reset in progress finishes first, a later one bails on `unplugged`), then, every ring
+ * stopped, the jobs still on a ring leave pfdev->jobs and complete with -ENODEV; the rings start
+ * again (later jobs fail in run_job), then drm_dep's unload barrier (every queue released: the
+ * files must be closed) and each ring's fini barrier.
  */
 function* panfrost_jm_fini_rings(pfdev: panfrost_device): Sleepable {
   pfdev.unplugged = true;
   pfdev.job_irq_suspended = true;
   yield* flush_workqueue(pfdev.reset.wq!);
   yield* panfrost_synchronize_irq(pfdev);
+  for (let j = 0; j < NUM_JOB_SLOTS; j++) yield* drm_dep_hw_ring_stop(slot_ring(pfdev, j));
+  spin_lock(pfdev.js.job_lock);
+  for (const entries of pfdev.jobs) entries.fill(null);
+  spin_unlock(pfdev.js.job_lock);
   for (let j = 0; j < NUM_JOB_SLOTS; j++) {
-    const ring = slot_ring(pfdev, j);
-    yield* drm_dep_hw_ring_stop(ring);
-    spin_lock(pfdev.js.job_lock);
-    pfdev.jobs[j].fill(null);
-    spin_unlock(pfdev.js.job_lock);
-    drm_dep_hw_ring_for_each_pending_job<panfrost_job>(ring, (job) => drm_dep_hw_job_complete(job, -ENODEV));
-    drm_dep_hw_ring_start(ring);
+    drm_dep_hw_ring_for_each_pending_job<panfrost_job>(slot_ring(pfdev, j), (job) => drm_dep_hw_job_complete(job, -ENODEV));
   }
+  dep_state(pfdev).rings_emptied = true;
+  for (let j = 0; j < NUM_JOB_SLOTS; j++) drm_dep_hw_ring_start(slot_ring(pfdev, j));
   yield* drm_dep_device_wait_idle(dep_device(pfdev));
   for (let j = 0; j < NUM_JOB_SLOTS; j++) yield* drm_dep_hw_ring_fini(slot_ring(pfdev, j));
 }

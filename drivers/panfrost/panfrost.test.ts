@@ -211,6 +211,26 @@ describe('panfrost: the bindings differ', () => {
     expect(r.k.lifetime.check_leaks('after unplug')).toBe(0);
   });
 
+  it('drm_dep_hw: a job that reaches run_job while remove waits for the IRQ thread completes (-ENODEV) after the job ahead of it, which the IRQ thread completes', () => {
+    // 0.45 ms kworker wake-ups: A ends at ~1.45 ms but the IRQ thread runs at ~1.9 ms; B, pushed
+    // at 1.3 ms, reaches run_job at ~1.75 ms, after remove began (1.47 ms) and before A's fence.
+    const r = rig('dep-hw', {}, {}, { kworker_wakeup_ns: 450_000 });
+    const c = r.dev.open_client('c');
+    const q = queue(r, c, 'render');
+    const a = submit(r, q, 1 * MS);
+    r.k.run_for(1.3 * MS);
+    const b = submit(r, q, 1 * MS);
+    r.k.run_for(0.17 * MS);
+    r.k.spawn('remove', r.dev.unplug());
+    r.k.run_for(5 * MS);
+    expect([outcome(a), outcome(b)]).toEqual([0, -ENODEV]);
+    expect(b.out_fence.timestamp_ns).toBeGreaterThan(a.out_fence.timestamp_ns);
+    r.k.run_task(r.dev.close_client(c));
+    r.k.run_until(() => r.k.eq.peek_time() === Infinity, r.k.now() + 10_000 * MS);
+    expect(violations(r)).toEqual([]);
+    expect(r.k.lifetime.check_leaks('after unplug')).toBe(0);
+  });
+
   it('run_job allocates (GFP_KERNEL in panfrost_fence_create): drm_sched reports it only when it annotates run_job; the HW-queue binding reports nothing either way', () => {
     const kinds = (assume: Record<string, string>) => BACKENDS.map((backend) => {
       const r = rig(backend, {}, assume);

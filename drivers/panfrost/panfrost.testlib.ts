@@ -4,7 +4,7 @@
  * drain, leak check).
  */
 import {
-  Kernel, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, spin_lock_init, type dma_fence_ops,
+  Kernel, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, spin_lock_init, type CostOverrides, type dma_fence_ops,
 } from '@deplab/sim';
 import type { Backend, ClientHandle, EngineClass, JobHandle, Priority, QueueHandle } from '@deplab/driver-api';
 import { PanfrostDevice } from './uapi.ts';
@@ -20,8 +20,9 @@ export interface Rig {
   readonly dev: PanfrostDevice;
 }
 
-export function rig(backend: Backend, driver: Record<string, number | string | boolean> = {}, assume: Record<string, string> = {}): Rig {
-  const k = new Kernel({ init_name: 'test', assume });
+export function rig(backend: Backend, driver: Record<string, number | string | boolean> = {}, assume: Record<string, string> = {},
+  costs: CostOverrides = {}): Rig {
+  const k = new Kernel({ init_name: 'test', assume, costs });
   return { k, dev: new PanfrostDevice(k, backend, { driver }) };
 }
 
