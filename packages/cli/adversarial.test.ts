@@ -257,7 +257,7 @@ describe('hostile names: every printed command line, pasted into sh -c, passes e
       expect(pasted_argv(code_span_text(code_after(readme, 'Merged with '), false), dir), name).toEqual(['merge', shards, '--out', merged]);
       const explored = join(dir, `explore ${name}`);
       expect((await checked(['explore', '--driver', 'mock', '--backend', 'sched', '--seeds', '1', '--no-shrink', '--jobs', '1', '--out', explored])).code).toBe(0);
-      const report = readFileSync(join(explored, 'explore', 'mock.md'), 'utf8');
+      const report = readFileSync(join(explored, 'explore', 'mock.sched.md'), 'utf8');
       expect(pasted_argv(code_span_text(code_after(report, 'Regenerate with '), false), dir), name)
         .toEqual(['explore', '--driver', 'mock', '--backend', 'sched', '--faults', 'all', '--seeds', '1', '--out', explored]);
       expect(existsSync(join(dir, 'PWNED'))).toBe(false);
@@ -482,7 +482,7 @@ describe('failed writes leave the old output, never a mix (checked with the mani
     const before = snapshot(ex);
     expect((await checked([...args.slice(0, -3), '--seeds', '3', '--jobs', '1', '--out', ex], { DEPLAB_TEST_FAULT: 'write:2:ENOSPC' })).code).toBe(2);
     expect(snapshot(ex)).toEqual(before);
-    expect(verify_manifest(join(ex, 'explore'), 'explore-mock')).toEqual([]);
+    expect(verify_manifest(join(ex, 'explore'), 'explore-mock.sched')).toEqual([]);
   });
 });
 

@@ -68,8 +68,11 @@ describe('plain text fits a mail (80 columns)', () => {
     const out = await deplab(['explore', '--driver', 'mock', '--backend', 'sched', '--seeds', '6', '--max-shrinks', '1', '--shrink-budget', '10', '--jobs', '1', '--out', dir]);
     expect(out).toContain('drm_sched: 6 seeds');
     expect(widest(out)).toBeLessThanOrEqual(80);
-    const token = /`npx deplab replay (dl1\.[A-Za-z0-9_-]+)`/.exec(readFileSync(join(dir, 'explore', 'mock.md'), 'utf8'));
-    if (token !== null) expect(widest(await deplab(['replay', token[1]]))).toBeLessThanOrEqual(80);
+    const token = /`npx deplab replay (dl2\.[A-Za-z0-9_-]+\.[0-9a-f]{16})`/.exec(readFileSync(join(dir, 'explore', 'mock.sched.md'), 'utf8'));
+    expect(token).not.toBeNull(); // seeds 1..6 of the mock on drm_sched show violations
+    const replay = await deplab(['replay', token![1]]);
+    expect(replay).toContain('mock/sched seed');
+    expect(widest(replay)).toBeLessThanOrEqual(80);
   });
 
   it('trace --out lines', async () => {
