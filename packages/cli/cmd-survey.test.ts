@@ -52,6 +52,9 @@ describe('deplab survey', () => {
       expect(r.code).toBe(2);
       expect(r.err).toMatch(reason);
     }
+    const missing = await deplab(['survey', FIXTURE, '--source-note', '/nonexistent/SOURCES', '--no-model-check']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--source-note \/nonexistent\/SOURCES: no such file/);
     // Commander's own usage errors: main() turns every one into exit 2.
     expect((await deplab(['survey'])).err).toMatch(/missing required argument 'path'/);
   });

@@ -1,14 +1,15 @@
 /**
  * `deplab survey PATH_TO_LINUX`: the drm_sched users of a real kernel tree (packages/survey).
  * Markdown on stdout, `--json` the JSON, `--out DIR` writes survey.md, survey.json and
- * survey-accesses.svg. A missing, empty or non-tree path, or a tree with no drm_sched user, is
- * a usage error (exit 2).
+ * survey-accesses.svg. `--source-note FILE` (default: SOURCES at the tree's root) says what the
+ * tree is, quoted in the report. A missing, empty or non-tree path, a tree with no drm_sched
+ * user, or a missing source note, is a usage error (exit 2).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { repository_root, scan_drivers } from '@deplab/report';
-import { compare_with_models, run_survey, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck } from '@deplab/survey';
+import { compare_with_models, run_survey, SOURCES_FILE, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck } from '@deplab/survey';
 
 const CHART = 'survey-accesses.svg';
 
@@ -35,12 +36,13 @@ export function register_survey(program: Command, io: { out: (s: string) => void
     .argument('<path>', 'top of a Linux source tree')
     .option('--out <dir>', 'write survey.md, survey.json and the chart there')
     .option('--json', 'print the survey as JSON (docs/cli.md)')
+    .option('--source-note <file>', `what the tree is (files, upstream commits), quoted in the report's header; default: ${SOURCES_FILE} at the tree's root if present`)
     .option('--no-model-check', 'do not compare with deplab\'s model drivers (skips the ts-morph scan)');
-  cmd.action(async (path: string, opts: { out?: string; json?: boolean; modelCheck: boolean }) => {
+  cmd.action(async (path: string, opts: { out?: string; json?: boolean; sourceNote?: string; modelCheck: boolean }) => {
     const started = performance.now();
     let survey;
     try {
-      survey = await run_survey(path, { progress: progress() });
+      survey = await run_survey(path, { progress: progress(), source_note: opts.sourceNote });
     } catch (e) {
       if (e instanceof SurveyInputError) cmd.error(`deplab: survey: ${e.message}`, { exitCode: 2, code: 'deplab.usage' });
       throw e;
@@ -54,7 +56,7 @@ export function register_survey(program: Command, io: { out: (s: string) => void
       readiness_href: opts.out === undefined ? 'reports/readiness.md' : href('reports/readiness.md'),
       hw_layer_href: existsSync(join(root, 'docs', 'hw-queue.md')) ? (opts.out === undefined ? 'docs/hw-queue.md' : href('docs/hw-queue.md')) : null,
       chart: opts.out === undefined ? null : CHART,
-      command: ['npx deplab survey', path, ...(opts.out !== undefined ? ['--out', opts.out] : [])].join(' '),
+      command: ['npx deplab survey', path, ...(opts.sourceNote !== undefined ? ['--source-note', opts.sourceNote] : []), ...(opts.out !== undefined ? ['--out', opts.out] : [])].join(' '),
       version: program.version() ?? 'unknown',
     };
     const json = survey_json(survey, models);

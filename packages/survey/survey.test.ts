@@ -196,6 +196,26 @@ describe('deplab survey: outputs', () => {
     expect(survey_svg(again)).toBe(survey_svg(survey));
   });
 
+  it('quotes what the tree is in the header: a SOURCES file at its root, or --source-note, which wins', async () => {
+    expect(survey.sources).toBeNull();
+    expect(survey_markdown(survey, [], options)).not.toContain('## The tree read');
+    const user = 'struct drm_sched_job j;\nvoid f(void) { drm_sched_job_arm(&j); }\n';
+    const dir = tree({ 'drivers/gpu/drm/x/x.c': user, SOURCES: 'Partial tree.\n\n- `drivers/gpu/drm/x/x.c` at abc123\n' });
+    const note = join(dir, 'note.md');
+    writeFileSync(note, 'Another note.\n');
+    try {
+      const s = await run_survey(dir);
+      expect(s.sources).toEqual({ file: 'SOURCES', text: 'Partial tree.\n\n- `drivers/gpu/drm/x/x.c` at abc123' });
+      const md = survey_markdown(s, [], options);
+      expect(md).toContain(`## The tree read\n\nWhat \`${dir}\` holds, from \`SOURCES\`:\n\n> Partial tree.\n>\n> - \`drivers/gpu/drm/x/x.c\` at abc123\n`);
+      expect(JSON.parse(survey_json(s, [])).sources.file).toBe('SOURCES');
+      expect((await run_survey(dir, { source_note: note })).sources).toEqual({ file: note, text: 'Another note.' });
+      await expect(run_survey(dir, { source_note: join(dir, 'missing.md') })).rejects.toThrow(SurveyInputError);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('writes one table of all drivers and a section per driver, with the path and the proposed HW-queue layer', () => {
     const md = survey_markdown(survey, [], options);
     expect(md).toMatch(/\| \[fwgpu\]\(#fwgpu\) .*\| \*\*drm_dep\*\* /);

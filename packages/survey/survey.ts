@@ -4,7 +4,7 @@
  * recovery helpers, how entities map to schedulers, and the path off drm_sched (drm_dep, drm_dep
  * + the HW-queue layer, or blocked). Deterministic: the same tree gives the same JSON.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { child, descendants, named_children, type CNode } from './cparse.ts';
 import { load_c_parser, parse_c } from './cparse.ts';
@@ -110,12 +110,31 @@ export interface Survey {
   readonly api_source: string;
   readonly directories: number;
   readonly files_read: number;
+  /**
+   * What the tree is, in the words of whoever assembled it: the `--source-note` file, else a
+   * `SOURCES` file at the tree's root (which files, from which upstream commits), else null.
+   */
+  readonly sources: { readonly file: string; readonly text: string } | null;
   readonly drivers: readonly DriverSurvey[];
 }
 
 export interface SurveyOptions {
   /** Called as files are parsed: done and total over the drm_sched users. */
   readonly progress?: (done: number, total: number) => void;
+  /** A file that says what the tree is; default: `SOURCES` at the tree's root, if there is one. */
+  readonly source_note?: string;
+}
+
+/** The file at a tree's root that says what the tree is, read when no source note is given. */
+export const SOURCES_FILE = 'SOURCES';
+
+function read_sources(tree: string, note: string | undefined): Survey['sources'] {
+  if (note !== undefined) {
+    if (!existsSync(note) || !statSync(note).isFile()) throw new SurveyInputError(`--source-note ${note}: no such file`);
+    return { file: note, text: readFileSync(note, 'utf8').trim() };
+  }
+  const at_root = join(tree, SOURCES_FILE);
+  return existsSync(at_root) && statSync(at_root).isFile() ? { file: SOURCES_FILE, text: readFileSync(at_root, 'utf8').trim() } : null;
 }
 
 /** Text that marks a file as possibly relevant before it is parsed. */
@@ -148,6 +167,7 @@ function parse_file(loaded: Loaded, rel: string, src: string): Parsed {
 
 export async function run_survey(tree: string, options: SurveyOptions = {}): Promise<Survey> {
   const dirs = driver_dirs(tree);
+  const sources = read_sources(tree, options.source_note);
   const loaded = await load_c_parser();
   let files_read = 0;
   // Which drivers name the API at all (a plain text test on every file).
@@ -170,7 +190,7 @@ export async function run_survey(tree: string, options: SurveyOptions = {}): Pro
     if (d.symbols.length > 0 || d.fields.length > 0) drivers.push(d);
   }
   if (drivers.length === 0) throw new SurveyInputError(`${tree}: no drm_sched user under ${DRIVER_ROOTS.filter((r) => existsSync(join(tree, r))).join(', ')} (${files_read} C files read)`);
-  return { format: SURVEY_FORMAT, tree, api_source: header !== null ? SCHED_HEADER : 'built-in table (include/drm/gpu_scheduler.h at v7.0-rc3)', directories: dirs.length, files_read, drivers };
+  return { format: SURVEY_FORMAT, tree, api_source: header !== null ? SCHED_HEADER : 'built-in table (include/drm/gpu_scheduler.h at v7.0-rc3)', directories: dirs.length, files_read, sources, drivers };
 }
 
 interface Api { readonly symbols: ReadonlyMap<string, SymbolKind>; readonly fields: ReadonlyMap<SchedStruct, ReadonlySet<string>> }
