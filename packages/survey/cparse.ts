@@ -130,6 +130,13 @@ export function parse_c_flat(loaded: Loaded, source: string): FlatTree {
   }
 }
 
+/** ERROR and MISSING nodes in a FlatTree: what did not parse. */
+export function error_nodes(t: FlatTree): number {
+  let n = 0;
+  for (let i = 0; i < t.count; i++) if ((t.nodes[i * WIDTH + 2] & 2) !== 0 || t.names[t.nodes[i * WIDTH]] === 'ERROR') n++;
+  return n;
+}
+
 /** CNode objects from a FlatTree of `source` (rows counted from its newlines). */
 export function inflate(flat: FlatTree, source: string): CNode {
   const out: CNode[] = new Array(flat.count);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { child, descendants, named_children, type CNode } from './cparse.ts';
-import { load_c_parser, parse_c } from './cparse.ts';
+import { error_nodes, inflate, load_c_parser, parse_c_flat, type FlatTree, type Loaded } from './cparse.ts';
 import { preprocess, type Preprocessed } from './preprocess.ts';
 import { TypeEnv, designated_initialisers, text_of, type FileSource, type TypeRef } from './ctypes.ts';
 import { FileAnalysis, type AnalysisContext, type CallSite, type FieldSite, type FileFacts, type Inference, type OpsTable, type Site, type SymbolSite } from './analyze.ts';
@@ -123,6 +123,8 @@ export interface SurveyOptions {
   readonly progress?: (done: number, total: number) => void;
   /** A file that says what the tree is; default: `SOURCES` at the tree's root, if there is one. */
   readonly source_note?: string;
+  /** Who parses the files (worker threads, say); default: this thread, one after the other. */
+  readonly parse?: ParseRunner;
 }
 
 /** The file at a tree's root that says what the tree is, read when no source note is given. */
@@ -142,33 +144,71 @@ const API_WORDS = /drm_sched|drm_gpu_sched|DRM_SCHED_|DRM_GPU_SCHED|gpu_schedule
 
 interface Parsed { readonly rel: string; readonly variants: { readonly file: FileSource; readonly pp: Preprocessed }[]; readonly branch_split: boolean }
 
-type Loaded = Awaited<ReturnType<typeof load_c_parser>>;
+/** A file to parse, as plain data: a worker thread may do it. */
+export interface ParseTask { readonly rel: string; readonly src: string }
 
-function error_count(root: CNode): number {
-  let n = 0;
-  for (const d of descendants(root)) if (d.type === 'ERROR' || d.missing) n++;
-  return n;
+/** A parsed file as plain data: per variant, the preprocessed text, its tree and what preprocessing recorded. */
+export interface ParseOutput {
+  readonly rel: string;
+  readonly branch_split: boolean;
+  readonly variants: readonly {
+    readonly text: string;
+    readonly tree: FlatTree;
+    readonly loop_macros: readonly (readonly [number, string])[];
+    readonly trace_events: readonly (readonly [number, string])[];
+    readonly conditionals_with_alternatives: number;
+  }[];
 }
 
+/** Runs parse tasks and gives the outputs in task order, calling `progress` with the count done. */
+export type ParseRunner = (tasks: readonly ParseTask[], progress: (done: number) => void) => Promise<ParseOutput[]>;
+
 /** Parse a file; when it does not parse whole and has #else/#elif, parse its first- and last-branch variants instead. */
-function parse_file(loaded: Loaded, rel: string, src: string): Parsed {
+function parse_flat(loaded: Loaded, rel: string, src: string): ParseOutput {
+  const variant = (pp: Preprocessed, tree: FlatTree) => ({
+    text: pp.text, tree, loop_macros: [...pp.loop_macros], trace_events: [...pp.trace_events], conditionals_with_alternatives: pp.conditionals_with_alternatives,
+  });
   const pp = preprocess(src, 'all');
-  const root = parse_c(loaded, pp.text);
-  const whole = { file: { path: rel, text: pp.text, root }, pp };
+  const whole = variant(pp, parse_c_flat(loaded, pp.text));
   if (pp.conditionals_with_alternatives === 0) return { rel, variants: [whole], branch_split: false };
-  const errors = error_count(root);
+  const errors = error_nodes(whole.tree);
   if (errors === 0) return { rel, variants: [whole], branch_split: false };
   const variants = (['first', 'last'] as const).map((mode) => {
     const p = preprocess(src, mode);
-    return { file: { path: rel, text: p.text, root: parse_c(loaded, p.text) }, pp: p };
+    return variant(p, parse_c_flat(loaded, p.text));
   });
-  return Math.max(...variants.map((v) => error_count(v.file.root))) < errors ? { rel, variants, branch_split: true } : { rel, variants: [whole], branch_split: false };
+  return Math.max(...variants.map((v) => error_nodes(v.tree))) < errors ? { rel, variants, branch_split: true } : { rel, variants: [whole], branch_split: false };
+}
+
+/** The parse of one file, as a worker thread runs it (the parser is loaded once per thread). */
+export async function parse_task(task: ParseTask): Promise<ParseOutput> {
+  return parse_flat(await load_c_parser(), task.rel, task.src);
+}
+
+/** The default runner: every file in this thread, in order. */
+export const parse_inline: ParseRunner = async (tasks, progress) => {
+  const out: ParseOutput[] = [];
+  for (const t of tasks) {
+    out.push(await parse_task(t));
+    progress(out.length);
+  }
+  return out;
+};
+
+function inflate_output(o: ParseOutput): Parsed {
+  return {
+    rel: o.rel, branch_split: o.branch_split,
+    variants: o.variants.map((v) => ({
+      file: { path: o.rel, text: v.text, root: inflate(v.tree, v.text) },
+      pp: { text: v.text, loop_macros: new Map(v.loop_macros), trace_events: new Map(v.trace_events), conditionals_with_alternatives: v.conditionals_with_alternatives },
+    })),
+  };
 }
 
 export async function run_survey(tree: string, options: SurveyOptions = {}): Promise<Survey> {
   const dirs = driver_dirs(tree);
   const sources = read_sources(tree, options.source_note);
-  const loaded = await load_c_parser();
+  const parse = options.parse ?? parse_inline;
   let files_read = 0;
   // Which drivers name the API at all (a plain text test on every file).
   const users: { dir: DriverDir; texts: Map<string, string> }[] = [];
@@ -179,13 +219,13 @@ export async function run_survey(tree: string, options: SurveyOptions = {}): Pro
     if ([...texts.values()].some((t) => API_WORDS.test(t))) users.push({ dir, texts });
   }
   const header_path = join(tree, SCHED_HEADER);
-  const header = existsSync(header_path) ? parse_file(loaded, SCHED_HEADER, read_tree_file(tree, SCHED_HEADER)) : null;
+  const header = existsSync(header_path) ? inflate_output(await parse_task({ rel: SCHED_HEADER, src: read_tree_file(tree, SCHED_HEADER) })) : null;
   const api = api_from(header);
   const total = users.reduce((n, u) => n + u.texts.size, 0);
   let done = 0;
   const drivers: DriverSurvey[] = [];
   for (const u of users) {
-    const d = survey_driver(loaded, u.dir, u.texts, header, api, (k) => { done += k; options.progress?.(done, total); });
+    const d = await survey_driver(u.dir, u.texts, header, api, parse, (k) => { done += k; options.progress?.(done, total); });
     // A directory whose text mentions drm_sched (a comment, say) but whose code uses none of it is no user.
     if (d.symbols.length > 0 || d.fields.length > 0) drivers.push(d);
   }
@@ -239,27 +279,30 @@ function embedding_structs(env: TypeEnv): string[] {
   return out;
 }
 
-function survey_driver(loaded: Loaded, dir: DriverDir, texts: Map<string, string>, header: Parsed | null, api: Api, progress: (files: number) => void): DriverSurvey {
+/** Parse through the runner, reporting each file done as a step of the survey's progress. */
+async function parse_all(parse: ParseRunner, files: readonly string[], texts: ReadonlyMap<string, string>, step: (files: number) => void): Promise<Parsed[]> {
+  if (files.length === 0) return [];
+  let reported = 0;
+  const outputs = await parse(files.map((rel) => ({ rel, src: texts.get(rel)! })), (done) => { step(done - reported); reported = done; });
+  return outputs.map(inflate_output);
+}
+
+async function survey_driver(dir: DriverDir, texts: Map<string, string>, header: Parsed | null, api: Api, parse: ParseRunner, progress: (files: number) => void): Promise<DriverSurvey> {
   const env = new TypeEnv();
   if (header !== null) for (const v of header.variants) env.add_file(v.file, false);
   for (const s of SCHED_STRUCTS) env.add_builtin_struct(s, BUILTIN_FIELDS[s]);
   // Headers first: their structs tell which C files may touch scheduler fields.
-  const parsed: Parsed[] = [];
   const headers = dir.files.filter((f) => f.endsWith('.h'));
-  for (const f of headers) parsed.push(parse_file(loaded, f, texts.get(f)!));
+  const parsed = await parse_all(parse, headers, texts, progress);
   for (const p of parsed) for (const v of p.variants) env.add_file(v.file, true);
   const embedding = embedding_structs(env);
   const relevant = new RegExp(`${API_WORDS.source}|\\b(${[...Object.keys(DISTINCTIVE_FIELDS), ...embedding].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\b`);
   const sources = dir.files.filter((f) => f.endsWith('.c'));
-  progress(headers.length);
-  for (const f of sources) {
-    const text = texts.get(f)!;
-    if (relevant.test(text)) {
-      const p = parse_file(loaded, f, text);
-      parsed.push(p);
-      for (const v of p.variants) env.add_file(v.file, true);
-    }
-    progress(1);
+  const wanted = sources.filter((f) => relevant.test(texts.get(f)!));
+  progress(sources.length - wanted.length);
+  for (const p of await parse_all(parse, wanted, texts, progress)) {
+    parsed.push(p);
+    for (const v of p.variants) env.add_file(v.file, true);
   }
   const ctx: AnalysisContext = { env, symbols: api.symbols, sched_fields: api.fields };
   const analysis_of = new Map<FileSource, FileAnalysis>();
