@@ -1,7 +1,7 @@
 /**
  * `deplab survey PATH_TO_LINUX`: the drm_sched users of a real kernel tree (packages/survey).
  * Markdown on stdout, `--json` the JSON, `--out DIR` writes survey.md, survey.json and
- * survey-accesses.svg. `--source-note FILE` (default: SOURCES at the tree's root) says what the
+ * survey-accesses.svg. Files are parsed on `--jobs` worker threads. `--source-note FILE` (default: SOURCES at the tree's root) says what the
  * tree is, quoted in the report. A missing, empty or non-tree path, a tree with no drm_sched
  * user, or a missing source note, is a usage error (exit 2).
  */
@@ -9,23 +9,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { repository_root, scan_drivers } from '@deplab/report';
-import { compare_with_models, run_survey, SOURCES_FILE, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck } from '@deplab/survey';
+import { compare_with_models, run_survey, SOURCES_FILE, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck, type ParseOutput, type ParseRunner } from '@deplab/survey';
+import { int_arg } from './options.ts';
+import { default_threads, WorkerPool } from './pool.ts';
+import { progress_printer } from './progress.ts';
 
 const CHART = 'survey-accesses.svg';
-
-function progress(): (done: number, total: number) => void {
-  let last = -1;
-  return (done, total) => {
-    if (process.stderr.isTTY) {
-      const width = 30, filled = Math.round((done / Math.max(1, total)) * width);
-      process.stderr.write(`\rsurvey [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} files${done === total ? '\n' : ''}`);
-      return;
-    }
-    const step = Math.floor((done * 10) / Math.max(1, total));
-    if (step !== last || done === total) process.stderr.write(`survey: ${done}/${total} files\n`);
-    last = step;
-  };
-}
 
 function posix(p: string): string {
   return p.split('\\').join('/');
@@ -37,15 +26,20 @@ export function register_survey(program: Command, io: { out: (s: string) => void
     .option('--out <dir>', 'write survey.md, survey.json and the chart there')
     .option('--json', 'print the survey as JSON (docs/cli.md)')
     .option('--source-note <file>', `what the tree is (files, upstream commits), quoted in the report's header; default: ${SOURCES_FILE} at the tree's root if present`)
-    .option('--no-model-check', 'do not compare with deplab\'s model drivers (skips the ts-morph scan)');
-  cmd.action(async (path: string, opts: { out?: string; json?: boolean; sourceNote?: string; modelCheck: boolean }) => {
+    .option('--no-model-check', 'do not compare with deplab\'s model drivers (skips the ts-morph scan)')
+    .option('--jobs <n>', 'worker threads that parse', int_arg('--jobs', 1, 256), default_threads());
+  cmd.action(async (path: string, opts: { out?: string; json?: boolean; sourceNote?: string; modelCheck: boolean; jobs: number }) => {
     const started = performance.now();
     let survey;
+    const pool = new WorkerPool(opts.jobs);
+    const parse: ParseRunner = (tasks, done) => pool.run<ParseOutput>(tasks.map((task) => ({ kind: 'survey-parse' as const, task })), (n) => done(n));
     try {
-      survey = await run_survey(path, { progress: progress(), source_note: opts.sourceNote });
+      survey = await run_survey(path, { progress: progress_printer('survey'), source_note: opts.sourceNote, parse });
     } catch (e) {
       if (e instanceof SurveyInputError) cmd.error(`deplab: survey: ${e.message}`, { exitCode: 2, code: 'deplab.usage' });
       throw e;
+    } finally {
+      await pool.close();
     }
     const root = repository_root();
     let models: ModelCheck[] = [];

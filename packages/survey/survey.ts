@@ -223,12 +223,20 @@ export async function run_survey(tree: string, options: SurveyOptions = {}): Pro
   const api = api_from(header);
   const total = users.reduce((n, u) => n + u.texts.size, 0);
   let done = 0;
+  const step = (k: number) => { done += k; options.progress?.(done, total); };
+  // Two batches over all users, so that parsing threads stay busy: the headers (whose structs tell
+  // which C files may touch scheduler fields), then those C files. Trees stay flat until their
+  // driver is analysed, one driver at a time.
+  const header_files = users.map((u) => u.dir.files.filter((f) => f.endsWith('.h')));
+  const header_outputs = split(await parse_batch(parse, users.map((u, i) => ({ files: header_files[i], texts: u.texts })), step), header_files);
+  const prepared = users.map((u, i) => prepare_driver(u.dir, u.texts, header, header_outputs[i], step));
+  const source_outputs = split(await parse_batch(parse, prepared.map((p, i) => ({ files: p.wanted, texts: users[i].texts })), step), prepared.map((p) => p.wanted));
   const drivers: DriverSurvey[] = [];
-  for (const u of users) {
-    const d = await survey_driver(u.dir, u.texts, header, api, parse, (k) => { done += k; options.progress?.(done, total); });
+  users.forEach((u, i) => {
+    const d = finish_driver(u.dir, u.texts, prepared[i], source_outputs[i], api);
     // A directory whose text mentions drm_sched (a comment, say) but whose code uses none of it is no user.
     if (d.symbols.length > 0 || d.fields.length > 0) drivers.push(d);
-  }
+  });
   if (drivers.length === 0) throw new SurveyInputError(`${tree}: no drm_sched user under ${DRIVER_ROOTS.filter((r) => existsSync(join(tree, r))).join(', ')} (${files_read} C files read)`);
   return { format: SURVEY_FORMAT, tree, api_source: header !== null ? SCHED_HEADER : 'built-in table (include/drm/gpu_scheduler.h at v7.0-rc3)', directories: dirs.length, files_read, sources, drivers };
 }
@@ -279,28 +287,41 @@ function embedding_structs(env: TypeEnv): string[] {
   return out;
 }
 
-/** Parse through the runner, reporting each file done as a step of the survey's progress. */
-async function parse_all(parse: ParseRunner, files: readonly string[], texts: ReadonlyMap<string, string>, step: (files: number) => void): Promise<Parsed[]> {
-  if (files.length === 0) return [];
+/** Parse the files of several drivers through the runner in one batch, each file done a step of the survey's progress. */
+async function parse_batch(parse: ParseRunner, groups: readonly { files: readonly string[]; texts: ReadonlyMap<string, string> }[], step: (files: number) => void): Promise<ParseOutput[]> {
+  const tasks = groups.flatMap((g) => g.files.map((rel) => ({ rel, src: g.texts.get(rel)! })));
+  if (tasks.length === 0) return [];
   let reported = 0;
-  const outputs = await parse(files.map((rel) => ({ rel, src: texts.get(rel)! })), (done) => { step(done - reported); reported = done; });
-  return outputs.map(inflate_output);
+  return parse(tasks, (done) => { step(done - reported); reported = done; });
 }
 
-async function survey_driver(dir: DriverDir, texts: Map<string, string>, header: Parsed | null, api: Api, parse: ParseRunner, progress: (files: number) => void): Promise<DriverSurvey> {
+/** The outputs of one batch back into groups of the given sizes. */
+function split<T>(all: readonly T[], groups: readonly (readonly unknown[])[]): T[][] {
+  let at = 0;
+  return groups.map((g) => all.slice(at, (at += g.length)));
+}
+
+interface Prepared { readonly env: TypeEnv; readonly headers: readonly Parsed[]; readonly wanted: readonly string[] }
+
+/** A driver's headers into its type environment, and the C files worth parsing. */
+function prepare_driver(dir: DriverDir, texts: ReadonlyMap<string, string>, header: Parsed | null, header_outputs: readonly ParseOutput[], step: (files: number) => void): Prepared {
   const env = new TypeEnv();
   if (header !== null) for (const v of header.variants) env.add_file(v.file, false);
   for (const s of SCHED_STRUCTS) env.add_builtin_struct(s, BUILTIN_FIELDS[s]);
-  // Headers first: their structs tell which C files may touch scheduler fields.
-  const headers = dir.files.filter((f) => f.endsWith('.h'));
-  const parsed = await parse_all(parse, headers, texts, progress);
-  for (const p of parsed) for (const v of p.variants) env.add_file(v.file, true);
+  const headers = header_outputs.map(inflate_output);
+  for (const p of headers) for (const v of p.variants) env.add_file(v.file, true);
   const embedding = embedding_structs(env);
   const relevant = new RegExp(`${API_WORDS.source}|\\b(${[...Object.keys(DISTINCTIVE_FIELDS), ...embedding].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\b`);
   const sources = dir.files.filter((f) => f.endsWith('.c'));
   const wanted = sources.filter((f) => relevant.test(texts.get(f)!));
-  progress(sources.length - wanted.length);
-  for (const p of await parse_all(parse, wanted, texts, progress)) {
+  step(sources.length - wanted.length);
+  return { env, headers, wanted };
+}
+
+function finish_driver(dir: DriverDir, texts: ReadonlyMap<string, string>, prepared: Prepared, source_outputs: readonly ParseOutput[], api: Api): DriverSurvey {
+  const { env } = prepared;
+  const parsed = [...prepared.headers];
+  for (const p of source_outputs.map(inflate_output)) {
     parsed.push(p);
     for (const v of p.variants) env.add_file(v.file, true);
   }
