@@ -10,7 +10,7 @@ import { child, descendants, named_children, type CNode } from './cparse.ts';
 import { error_nodes, inflate, load_c_parser, parse_c_flat, type FlatTree, type Loaded } from './cparse.ts';
 import { preprocess, type Preprocessed } from './preprocess.ts';
 import { TypeEnv, designated_initialisers, text_of, type FileSource, type TypeRef } from './ctypes.ts';
-import { FileAnalysis, type AnalysisContext, type CallSite, type FieldSite, type FileFacts, type Inference, type OpsTable, type Site, type SymbolSite } from './analyze.ts';
+import { FileAnalysis, local_at, type AnalysisContext, type CallSite, type FieldSite, type FileFacts, type Inference, type OpsTable, type Site, type SymbolSite } from './analyze.ts';
 import {
   BUILTIN_FIELDS, BUILTIN_SYMBOLS, DISTINCTIVE_FIELDS, RECOVERY_HELPERS, SCHED_STRUCTS, field_equivalent, symbol_fate,
   type FieldFate, type SchedStruct, type SymbolFate, type SymbolKind,
@@ -495,7 +495,7 @@ function owners_of(expr: CNode, call: CallSite, calls_by_callee: ReadonlyMap<str
   const name = text_of(call.file, root);
   const scope = call.scope;
   const param_index = scope === null ? -1 : scope.params.findIndex((p) => p.name === name);
-  const local = scope?.decls.filter((d) => d.name === name && d.start <= root.start).pop();
+  const local = local_at(scope, name, root.start);
   if (local === undefined && param_index >= 0 && depth < 3 && scope !== null) {
     const callers = calls_by_callee.get(scope.name) ?? [];
     const out = callers.flatMap((c) => {
@@ -556,7 +556,7 @@ function init_args(arg: CNode | undefined, c: CallSite): Record<string, string> 
   while (STRIP.has(e.type) && e.type !== 'cast_expression') e = named_children(e)[0] ?? e;
   if (e.type === 'compound_literal_expression') list = child(e, 'value');
   else if (e.type === 'identifier') {
-    const d = c.scope?.decls.filter((x) => x.name === text_of(c.file, e) && x.start <= e.start).pop();
+    const d = local_at(c.scope, text_of(c.file, e), e.start);
     list = d?.init ?? null;
   }
   return list === null || list.type !== 'initializer_list' ? {} : designated_initialisers(c.file, list);
