@@ -2,6 +2,7 @@
  * `deplab survey`: JSON and files on the fixture tree, and usage errors (exit 2).
  */
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,14 @@ describe('deplab survey', () => {
       rmSync(dir, { recursive: true });
     }
   });
+
+  it('gives the same JSON parsing on two worker threads as in one thread (the command\'s bundle, as run)', () => {
+    const bin = join(import.meta.dirname, 'bin', 'deplab.mjs');
+    const run = (jobs: string) => execFileSync(process.execPath, [bin, 'survey', FIXTURE, '--json', '--no-model-check', '--jobs', jobs], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const one = run('1');
+    expect(JSON.parse(one).drivers.length).toBe(3);
+    expect(run('2')).toBe(one);
+  }, 180_000);
 
   it('exits 2 with the reason for a missing path, a file, and a directory that is no Linux tree', async () => {
     for (const [path, reason] of [['/nonexistent/linux', /no such file or directory/], [join(FIXTURE, 'drivers/accel/npu/npu_ctx.c'), /not a directory/],
