@@ -86,7 +86,7 @@ export function parse_c_flat(loaded: Loaded, source: string): FlatTree {
   };
   const type_names: (string | undefined)[] = [];
   const type_named: (boolean | undefined)[] = [];
-  let nodes = new Int32Array(WIDTH * Math.max(1024, source.length >> 2));
+  let nodes = new Int32Array(WIDTH * Math.max(1024, source.length >> 3));
   let count = 0;
   try {
     const cursor = tree.walk();
@@ -119,7 +119,8 @@ export function parse_c_flat(loaded: Loaded, source: string): FlatTree {
     for (;;) {
       if (cursor.gotoFirstChild()) { enter(); continue; }
       for (;;) {
-        if (stack.length === 1) { cursor.delete(); return { names, nodes: nodes.subarray(0, count * WIDTH), count }; }
+        // A copy of the exact size: a view would keep (and a worker would send) the whole buffer.
+        if (stack.length === 1) { cursor.delete(); return { names, nodes: nodes.slice(0, count * WIDTH), count }; }
         stack.pop();
         if (cursor.gotoNextSibling()) { enter(); break; }
         cursor.gotoParent();

@@ -229,11 +229,14 @@ export async function run_survey(tree: string, options: SurveyOptions = {}): Pro
   // driver is analysed, one driver at a time.
   const header_files = users.map((u) => u.dir.files.filter((f) => f.endsWith('.h')));
   const header_outputs = split(await parse_batch(parse, users.map((u, i) => ({ files: header_files[i], texts: u.texts })), step), header_files);
-  const prepared = users.map((u, i) => prepare_driver(u.dir, u.texts, header, header_outputs[i], step));
-  const source_outputs = split(await parse_batch(parse, prepared.map((p, i) => ({ files: p.wanted, texts: users[i].texts })), step), prepared.map((p) => p.wanted));
+  const prepared: (Prepared | null)[] = users.map((u, i) => prepare_driver(u.dir, u.texts, header, header_outputs[i].splice(0), step));
+  const wanted = prepared.map((p) => p!.wanted);
+  const source_outputs = split(await parse_batch(parse, wanted.map((files, i) => ({ files, texts: users[i].texts })), step), wanted);
   const drivers: DriverSurvey[] = [];
   users.forEach((u, i) => {
-    const d = finish_driver(u.dir, u.texts, prepared[i], source_outputs[i], api);
+    // A driver's trees are dropped once it is analysed (splice, null).
+    const d = finish_driver(u.dir, u.texts, prepared[i]!, source_outputs[i].splice(0), api);
+    prepared[i] = null;
     // A directory whose text mentions drm_sched (a comment, say) but whose code uses none of it is no user.
     if (d.symbols.length > 0 || d.fields.length > 0) drivers.push(d);
   });
