@@ -6,8 +6,10 @@
  * timeout); firmware errors and engine resets do not exist on the mock and are refused.
  */
 import { MAX_SCHEDULE_TIMEOUT, dma_fence_get, dma_fence_put, type Kernel, type Sleepable } from '@deplab/sim';
-import type {
-  Backend, ClientHandle, Device, DeviceOptions, Fault, JobHandle, JobSpec, Priority, QueueHandle, QueueOptions, QueueState,
+import {
+  job_hw_start_trace,
+  type Backend, type ClientHandle, type Device, type DeviceOptions, type Fault, type JobHandle, type JobSpec, type Priority,
+  type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import { mock_gpu_hang, mock_hw_job_is_finished } from './hw.ts';
 import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
@@ -27,7 +29,9 @@ interface MockQueue extends QueueHandle {
  * - no_cancel_job, tdr ('role_model' | 'reset_leaves_job' | 'stop_no_hang'): driver shapes
  *   the legacy scheduler mishandles (drm_sched binding; MockSchedVariant in on-sched.ts);
  * - unplug_keeps_queues: unplug finalises the scheduler and leaves live queues to their
- *   files' close, as a hot-unplug with open files does (spec/drm_sched.md §7.2);
+ *   files' close, as a hot-unplug with open files does (docs/legacy-hazards.md 2). Without it,
+ *   unplug destroys every queue first, except one whose release is already in progress (it
+ *   cannot be destroyed twice; docs/findings.md#release-races-unplug);
  * - close_as: who closes the file. 'close': a live process (default); 'exit': a process exiting
  *   after Ctrl-C (PF_EXITING: drm_sched's entity flush waits at most 1 s); 'sigkill': a thread
  *   with SIGKILL pending (the killable wait returns at once and entity fini kills what is
@@ -39,6 +43,7 @@ export class MockDevice implements Device {
   readonly driver = 'mock';
   readonly backend: Backend;
   readonly engines = ['render'] as const;
+  readonly reports_hw_start = true;
   readonly api: MockBackend;
   readonly sched: MockSched;
   private readonly queues: MockQueue[] = [];
@@ -61,6 +66,9 @@ export class MockDevice implements Device {
     const timeout_ms = options.driver?.timeout_ms;
     const timeout = typeof timeout_ms === 'number' ? kernel.jiffies.msecs_to_jiffies(timeout_ms) : MAX_SCHEDULE_TIMEOUT;
     this.sched = this.api.drm_mock_sched_new(kernel, timeout);
+    // deplab_job_hw_start, the same on both bindings: each records its jobs at arm.
+    const hw_start = (this.sched.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) this.sched.gpu.job_started = (job) => hw_start.started(job);
     const credit_limit = options.driver?.credit_limit;
     if (typeof credit_limit === 'number') this.api.set_credit_limit(this.sched, credit_limit);
   }

@@ -10,7 +10,7 @@ import {
   wait_for_completion_timeout, type Kernel, type Sleepable, type dma_fence,
 } from '@deplab/sim';
 import {
-  DRM_GPU_SCHED_STAT_NO_HANG, DRM_GPU_SCHED_STAT_RESET, DRM_SCHED_PRIORITY_COUNT, atomic_read, atomic_t,
+  DRM_GPU_SCHED_STAT_NO_HANG, DRM_GPU_SCHED_STAT_RESET, DRM_SCHED_PRIORITY_COUNT,
   drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_destroy, drm_sched_entity_init,
   drm_sched_entity_modify_sched, drm_sched_entity_push_job, drm_sched_entity_set_priority,
   drm_sched_fini, drm_sched_init, drm_sched_job, drm_sched_job_add_dependency, drm_sched_job_arm,
@@ -21,18 +21,19 @@ import {
   DRM_MOCK_SCHED_JOB_DONE, mock_gpu, mock_gpu_advance, mock_gpu_cancel, mock_gpu_submit,
   mock_gpu_timedout, mock_hw_job, mock_hw_job_is_finished,
 } from './hw.ts';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 
 const U32_MAX = 0xffffffff;
 
 /**
- * Driver shapes the legacy scheduler allows but mishandles (spec/drm_sched.md §7), for
- * exploration campaigns (docs/legacy-hazards.md). None is the KUnit mock's own behaviour:
- * - no_cancel_job: the ops lack cancel_job, like every driver before bf8bbaefaa6a (§7.1);
+ * Driver shapes the legacy scheduler allows but mishandles, for exploration campaigns
+ * (docs/legacy-hazards.md, numbered as there). None is the KUnit mock's own behaviour:
+ * - no_cancel_job: the ops lack cancel_job, like every driver before bf8bbaefaa6a (hazard 1);
  * - tdr 'reset_leaves_job': timedout_job resets the hardware and returns RESET without
- *   disposing of the job, as if the scheduler still owned it (§7.3, §7.4);
+ *   disposing of the job, as if the scheduler still owned it (hazards 3, 4);
  * - tdr 'stop_no_hang': timedout_job resets the job, calls drm_sched_stop/start and returns
- *   NO_HANG, the documented misuse that re-inserts a job the TDR frees (free_guilty, §7.4).
+ *   NO_HANG, the documented misuse that re-inserts a job the TDR frees (free_guilty, hazard 4).
  */
 export interface MockSchedVariant {
   readonly no_cancel_job?: boolean;
@@ -43,8 +44,7 @@ export class drm_mock_scheduler implements MockSched {
   readonly kernel: Kernel;
   readonly base: drm_gpu_scheduler;
   readonly gpu: mock_gpu;
-  /** The driver's own load counter, shared with the scheduler through args.score (as amdgpu does). */
-  readonly score = new atomic_t(0);
+  hw_start: JobHwStartTrace<mock_hw_job> | null = null;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
@@ -99,7 +99,8 @@ function mock_sched_run_job(sched_job: drm_sched_job): dma_fence {
 /**
  * mock_sched_timedout_job: a DONT_RESET job reports NO_HANG; otherwise the hung job's hw fence
  * is signalled with -ETIMEDOUT and the driver disposes of the job itself (no drm_sched_stop),
- * the "better role model" for RESET the spec describes.
+ * the "better role model" for RESET of the series "drm/sched/tests: Make timedout_job callback
+ * a better role model".
  */
 function mock_sched_timedout_job(sched_job: drm_sched_job): number {
   const job = to_mock_job(sched_job);
@@ -164,7 +165,7 @@ export function drm_mock_sched_new(k: Kernel, timeout: number, sched_policy?: nu
     credit_limit: U32_MAX,
     hang_limit: 1,
     timeout,
-    score: sched.score,
+    score: null, // upstream's mock passes none: the scheduler counts in its own _score
     name: 'drm-mock-scheduler',
     dev: null,
     sched_policy,
@@ -175,9 +176,6 @@ export function drm_mock_sched_new(k: Kernel, timeout: number, sched_policy?: nu
 
 export function* drm_mock_sched_fini_sleepable(sched: drm_mock_scheduler): Sleepable {
   yield* drm_sched_fini(sched.base);
-  // The counter is the driver's own, so it may be read after fini: every job pushed and done
-  // (or cancelled by fini) gave its unit back; the harness checks that it reads 0.
-  sched.kernel.tp('drm_mock_sched_score', { score: atomic_read(sched.score) });
 }
 
 export function drm_mock_sched_entity_new(k: Kernel, priority: number, sched: drm_mock_scheduler): drm_mock_sched_entity {
@@ -202,6 +200,7 @@ export function drm_mock_sched_job_new(k: Kernel, entity: drm_mock_sched_entity)
 /** drm_mock_sched_job_submit = arm + push. */
 export function drm_mock_sched_job_submit(job: drm_mock_sched_job): void {
   drm_sched_job_arm(job);
+  job.mock_entity.sched.hw_start?.armed(job.hw, job.s_fence!.finished);
   job.mock_entity.queued++;
   drm_sched_entity_push_job(job);
 }

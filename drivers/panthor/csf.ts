@@ -25,7 +25,7 @@
 import {
   ECANCELED, EINVAL, ENODEV, ETIMEDOUT, GFP_KERNEL, INIT_DELAYED_WORK, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
   WQ_MEM_RECLAIM, WQ_UNBOUND, alloc_ordered_workqueue, alloc_workqueue, cancel_delayed_work,
-  cancel_delayed_work_sync, cancel_work_sync, delayed_work_timer_expires_ns, disable_delayed_work_sync, dma_fence,
+  cancel_delayed_work_sync, cancel_work_sync, delayed_work_timer_expires_ns, disable_delayed_work_sync, disable_work_sync, dma_fence,
   dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get, dma_fence_init, dma_fence_put,
   dma_fence_set_error, dma_fence_signal_locked, enable_delayed_work, fsleep, kfree, kmalloc, kref, kref_get,
   kref_put, lockdep_assert_held, mod_delayed_work, mutex, mutex_lock, mutex_lock_sleepable, mutex_unlock,
@@ -33,6 +33,7 @@ import {
   type Allocation, type Kernel, type Sleepable, type delayed_work, type dma_fence_ops, type spinlock_t,
   type work_struct, type workqueue_struct,
 } from '@deplab/sim';
+import { job_hw_start_trace, type JobHwStartTrace } from '@deplab/driver-api';
 import {
   CSG_IDLE, CSG_STATE_RESUME, CSG_STATE_START, CSG_STATE_SUSPEND, CSG_STATE_TERMINATE, CSG_SYNC_UPDATE,
   DRM_PANTHOR_EXCEPTION_CS_UNRECOVERABLE, MAX_CSG_PRIO, panthor_fw_cs, panthor_fw_cs_create, panthor_fw_cs_destroy,
@@ -373,6 +374,8 @@ export class panthor_device {
   };
   /** Model statistics. */
   resets = 0;
+  /** deplab_job_hw_start bookkeeping while tracing (CS jobs are recorded at arm). */
+  readonly hw_start: JobHwStartTrace<panthor_fw_ring_entry> | null;
 
   constructor(kernel: Kernel, binding: PanthorBinding, options: PanthorOptions) {
     this.kernel = kernel;
@@ -389,6 +392,10 @@ export class panthor_device {
       sync_upd_ns: kernel.cost_of('panthor.sync_upd_ns', 200),
     };
     this.gpu = new panthor_gpu(kernel, options.csg_slots);
+    // deplab_job_hw_start while tracing: a CS's first start of a job's ring entry, the job named
+    // by the finished fence the submit ioctl recorded at arm (both bindings alike).
+    const hw_start = (this.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) this.gpu.entry_started = (entry) => hw_start.started(entry);
     // panthor_device_init: the reset wq is ordered (resets and TDRs are serialised).
     this.reset = {
       wq: alloc_ordered_workqueue(kernel, 'panthor-reset-wq', binding.wq_flags),
@@ -1605,14 +1612,19 @@ function* panthor_device_reset_work(work: work_struct): Sleepable {
 /* Unplug                                                                                       */
 
 /**
- * panthor_device_unplug(): drm_dev_unplug (ioctls and the tick are fenced off), cancel the
- * tick, stop the MCU. Groups still resident keep their slot in the driver's bookkeeping and
- * nothing will ever terminate them (the tick and the reset work bail out on drm_dev_enter).
+ * panthor_device_unplug(): drm_dev_unplug (ioctls, the tick and the reset work are fenced off),
+ * panthor_sched_unplug (v7.0: disable the tick, the FW-event work and the sync-update work, so
+ * FW events raised before the unplug are never processed), stop the MCU. Groups still resident
+ * keep their slot in the driver's bookkeeping and nothing will ever terminate them.
+ * Deviation: drm_dev_unplug does not wait for drm_dev_enter sections (a reset work running).
  */
 export function* panthor_device_unplug(ptdev: panthor_device): Sleepable {
   if (ptdev.unplugged) return;
   ptdev.unplugged = true;
-  yield* cancel_delayed_work_sync(ptdev.scheduler.tick_work); // panthor_sched_unplug
+  const sched = ptdev.scheduler;
+  yield* disable_delayed_work_sync(sched.tick_work);
+  yield* disable_work_sync(sched.fw_events_work);
+  yield* disable_work_sync(sched.sync_upd_work);
   panthor_fw_halt(ptdev.gpu);
   ptdev.kernel.tp('panthor_unplug', { resident: ptdev.scheduler.csg_slots.filter((s) => s.group !== null).length });
 }

@@ -1,18 +1,22 @@
 /**
  * `deplab survey PATH_TO_LINUX`: the drm_sched users of a real kernel tree (packages/survey).
  * Markdown on stdout, `--json` the JSON, `--out DIR` writes survey.md, survey.json and
- * survey-accesses.svg. Files are parsed on `--jobs` worker threads. `--source-note FILE` (default: SOURCES at the tree's root) says what the
- * tree is, quoted in the report. A missing, empty or non-tree path, a tree with no drm_sched
- * user, or a missing source note, is a usage error (exit 2).
+ * survey-accesses.svg (checked before the survey runs, written as one transaction). Files are
+ * parsed on `--jobs` worker threads. `--source-note FILE` (default: SOURCES at the tree's root)
+ * says what the tree is, quoted in the report. A missing, empty or non-tree path, a tree with no
+ * drm_sched user, or a missing source note, is a usage error (exit 2).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { repository_root, scan_drivers } from '@deplab/report';
 import { compare_with_models, run_survey, SOURCES_FILE, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck, type ParseOutput, type ParseRunner } from '@deplab/survey';
+import type { Io } from './cmd-compare.ts';
 import { int_arg } from './options.ts';
+import { OutputTransaction, check_output_dir } from './output.ts';
 import { default_threads, WorkerPool } from './pool.ts';
 import { progress_printer } from './progress.ts';
+import { command_line, path_arg } from './quote.ts';
 
 const CHART = 'survey-accesses.svg';
 
@@ -20,7 +24,7 @@ function posix(p: string): string {
   return p.split('\\').join('/');
 }
 
-export function register_survey(program: Command, io: { out: (s: string) => void }): void {
+export function register_survey(program: Command, io: Io): void {
   const cmd = program.command('survey').description('drm_sched users of a Linux tree (drivers/gpu/drm, drivers/accel): API, internals, entity mapping, path to drm_dep')
     .argument('<path>', 'top of a Linux source tree')
     .option('--out <dir>', 'write survey.md, survey.json and the chart there')
@@ -30,11 +34,12 @@ export function register_survey(program: Command, io: { out: (s: string) => void
     .option('--jobs <n>', 'worker threads that parse', int_arg('--jobs', 1, 256), default_threads());
   cmd.action(async (path: string, opts: { out?: string; json?: boolean; sourceNote?: string; modelCheck: boolean; jobs: number }) => {
     const started = performance.now();
+    const out = opts.out === undefined ? undefined : check_output_dir(opts.out);
     let survey;
     const pool = new WorkerPool(opts.jobs);
     const parse: ParseRunner = (tasks, done) => pool.run<ParseOutput>(tasks.map((task) => ({ kind: 'survey-parse' as const, task })), (n) => done(n));
     try {
-      survey = await run_survey(path, { progress: progress_printer('survey'), source_note: opts.sourceNote, parse });
+      survey = await run_survey(path, { progress: progress_printer('survey files', io.err), source_note: opts.sourceNote, parse });
     } catch (e) {
       if (e instanceof SurveyInputError) cmd.error(`deplab: survey: ${e.message}`, { exitCode: 2, code: 'deplab.usage' });
       throw e;
@@ -50,19 +55,21 @@ export function register_survey(program: Command, io: { out: (s: string) => void
       readiness_href: opts.out === undefined ? 'reports/readiness.md' : href('reports/readiness.md'),
       hw_layer_href: existsSync(join(root, 'docs', 'hw-queue.md')) ? (opts.out === undefined ? 'docs/hw-queue.md' : href('docs/hw-queue.md')) : null,
       chart: opts.out === undefined ? null : CHART,
-      command: ['npx deplab survey', path, ...(opts.sourceNote !== undefined ? ['--source-note', opts.sourceNote] : []), ...(opts.out !== undefined ? ['--out', opts.out] : [])].join(' '),
+      command: command_line(['survey', path_arg(path), ...(opts.sourceNote !== undefined ? ['--source-note', path_arg(opts.sourceNote)] : []),
+        ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]),
       version: program.version() ?? 'unknown',
     };
     const json = survey_json(survey, models);
-    if (opts.out !== undefined) {
-      mkdirSync(opts.out, { recursive: true });
-      writeFileSync(join(opts.out, 'survey.md'), survey_markdown(survey, models, options));
-      writeFileSync(join(opts.out, 'survey.json'), json);
-      writeFileSync(join(opts.out, CHART), survey_svg(survey));
+    if (out !== undefined) {
+      const t = new OutputTransaction(out, 'survey').lock();
+      t.add('survey.md', survey_markdown(survey, models, options));
+      t.add('survey.json', json);
+      t.add(CHART, survey_svg(survey));
+      await t.commit();
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const parsed = survey.drivers.reduce((n, d) => n + d.parse.files_parsed, 0);
-    process.stderr.write(`survey: ${survey.drivers.length} drm_sched users in ${survey.directories} directories; ${parsed} of ${survey.files_read} files parsed in ${seconds} s\n`);
+    io.err(`survey: ${survey.drivers.length} drm_sched users in ${survey.directories} directories; ${parsed} of ${survey.files_read} files parsed in ${seconds} s\n`);
     if (opts.json) io.out(json);
     else if (opts.out !== undefined) io.out(`${join(opts.out, 'survey.md')}: ${survey.drivers.map((d) => `${d.driver} ${d.path}`).join(', ')}\n`);
     else io.out(survey_markdown(survey, models, options));

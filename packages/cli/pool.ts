@@ -92,7 +92,7 @@ export function expected_cost(t: PoolTask): number {
 export type Progress = (done: number, total: number) => void;
 
 /**
- * Worker threads kept across several batches of tasks (the survey parses driver by driver):
+ * Worker threads kept across several batches of tasks (the survey parses in two batches):
  * started as a batch needs them, ended by close().
  */
 export class WorkerPool {
@@ -115,6 +115,8 @@ export class WorkerPool {
         if (Date.now() > deadline_ms) return results.slice(0, i) as R[];
         results[i] = await run_task(tasks[i]);
         progress(++done, tasks.length);
+        // Let the event loop run between tasks: a Ctrl-C is handled now, not after the last task.
+        await new Promise((r) => setImmediate(r));
       }
       return results as R[];
     }
