@@ -147,6 +147,8 @@ function bad_options(): [string[], RegExp][] {
     [['survey', join(ROOT, 'packages/survey/fixtures/linux'), '--out', a_file], /exists and is not a directory/],
     [['survey', join(dir, 'nosuch'), '--json=1'], /unknown option/],
     [['survey', join(dir, 'nosuch'), '--no-model-check=1'], /unknown option/],
+    [['survey', join(ROOT, 'packages/survey/fixtures/linux'), '--jobs', '0'], /--jobs must be an integer in 1\.\.256, got '0'/],
+    [['survey', join(ROOT, 'packages/survey/fixtures/linux'), '--source-note', join(dir, 'nosuch')], /--source-note .*nosuch: no such file/],
     [['trace', tiny, '--driver', 'nosuch'], /unknown driver/],
     [['trace', tiny, '--driver', 'mock', '--seed', 'x'], /expected an integer/],
     [['trace', tiny, '--driver', 'mock', '--backend', 'x'], /argument 'x' is invalid/],

@@ -2,6 +2,7 @@
  * `deplab survey`: JSON and files on the fixture tree, and usage errors (exit 2).
  */
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,14 @@ describe('deplab survey', () => {
     }
   });
 
+  it('gives the same JSON parsing on two worker threads as in one thread (the command\'s bundle, as run)', () => {
+    const bin = join(import.meta.dirname, 'bin', 'deplab.mjs');
+    const run = (jobs: string) => execFileSync(process.execPath, [bin, 'survey', FIXTURE, '--json', '--no-model-check', '--jobs', jobs], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const one = run('1');
+    expect(JSON.parse(one).drivers.length).toBe(3);
+    expect(run('2')).toBe(one);
+  }, 180_000);
+
   it('exits 2 with the reason for a missing path, a file, and a directory that is no Linux tree', async () => {
     for (const [path, reason] of [['/nonexistent/linux', /no such file or directory/], [join(FIXTURE, 'drivers/accel/npu/npu_ctx.c'), /not a directory/],
       [join(FIXTURE, 'drivers'), /neither drivers\/gpu\/drm nor drivers\/accel exists there/]] as const) {
@@ -52,6 +61,9 @@ describe('deplab survey', () => {
       expect(r.code).toBe(2);
       expect(r.err).toMatch(reason);
     }
+    const missing = await deplab(['survey', FIXTURE, '--source-note', '/nonexistent/SOURCES', '--no-model-check']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--source-note \/nonexistent\/SOURCES: no such file/);
     // Commander's own usage errors: main() turns every one into exit 2.
     expect((await deplab(['survey'])).err).toMatch(/missing required argument 'path'/);
   });

@@ -1,16 +1,20 @@
 /**
  * `deplab survey PATH_TO_LINUX`: the drm_sched users of a real kernel tree (packages/survey).
  * Markdown on stdout, `--json` the JSON, `--out DIR` writes survey.md, survey.json and
- * survey-accesses.svg (checked before the survey runs, written as one transaction). A missing,
- * empty or non-tree path, or a tree with no drm_sched user, is a usage error (exit 2).
+ * survey-accesses.svg (checked before the survey runs, written as one transaction). Files are
+ * parsed on `--jobs` worker threads. `--source-note FILE` (default: SOURCES at the tree's root)
+ * says what the tree is, quoted in the report. A missing, empty or non-tree path, a tree with no
+ * drm_sched user, or a missing source note, is a usage error (exit 2).
  */
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { repository_root, scan_drivers } from '@deplab/report';
-import { compare_with_models, run_survey, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck } from '@deplab/survey';
+import { compare_with_models, run_survey, SOURCES_FILE, survey_json, survey_markdown, survey_svg, SurveyInputError, type ModelCheck, type ParseOutput, type ParseRunner } from '@deplab/survey';
 import type { Io } from './cmd-compare.ts';
+import { int_arg } from './options.ts';
 import { OutputTransaction, check_output_dir } from './output.ts';
+import { default_threads, WorkerPool } from './pool.ts';
 import { progress_printer } from './progress.ts';
 import { command_line, path_arg } from './quote.ts';
 
@@ -25,16 +29,22 @@ export function register_survey(program: Command, io: Io): void {
     .argument('<path>', 'top of a Linux source tree')
     .option('--out <dir>', 'write survey.md, survey.json and the chart there')
     .option('--json', 'print the survey as JSON (docs/cli.md)')
-    .option('--no-model-check', 'do not compare with deplab\'s model drivers (skips the ts-morph scan)');
-  cmd.action(async (path: string, opts: { out?: string; json?: boolean; modelCheck: boolean }) => {
+    .option('--source-note <file>', `what the tree is (files, upstream commits), quoted in the report's header; default: ${SOURCES_FILE} at the tree's root if present`)
+    .option('--no-model-check', 'do not compare with deplab\'s model drivers (skips the ts-morph scan)')
+    .option('--jobs <n>', 'worker threads that parse', int_arg('--jobs', 1, 256), default_threads());
+  cmd.action(async (path: string, opts: { out?: string; json?: boolean; sourceNote?: string; modelCheck: boolean; jobs: number }) => {
     const started = performance.now();
     const out = opts.out === undefined ? undefined : check_output_dir(opts.out);
     let survey;
+    const pool = new WorkerPool(opts.jobs);
+    const parse: ParseRunner = (tasks, done) => pool.run<ParseOutput>(tasks.map((task) => ({ kind: 'survey-parse' as const, task })), (n) => done(n));
     try {
-      survey = await run_survey(path, { progress: progress_printer('survey files', io.err) });
+      survey = await run_survey(path, { progress: progress_printer('survey files', io.err), source_note: opts.sourceNote, parse });
     } catch (e) {
       if (e instanceof SurveyInputError) cmd.error(`deplab: survey: ${e.message}`, { exitCode: 2, code: 'deplab.usage' });
       throw e;
+    } finally {
+      await pool.close();
     }
     const root = repository_root();
     let models: ModelCheck[] = [];
@@ -45,7 +55,8 @@ export function register_survey(program: Command, io: Io): void {
       readiness_href: opts.out === undefined ? 'reports/readiness.md' : href('reports/readiness.md'),
       hw_layer_href: existsSync(join(root, 'docs', 'hw-queue.md')) ? (opts.out === undefined ? 'docs/hw-queue.md' : href('docs/hw-queue.md')) : null,
       chart: opts.out === undefined ? null : CHART,
-      command: command_line(['survey', path_arg(path), ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]),
+      command: command_line(['survey', path_arg(path), ...(opts.sourceNote !== undefined ? ['--source-note', path_arg(opts.sourceNote)] : []),
+        ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]),
       version: program.version() ?? 'unknown',
     };
     const json = survey_json(survey, models);

@@ -1,6 +1,6 @@
 /**
  * The worker-thread pool every long command uses (comparison seeds, exploration seeds and
- * shrinks, chart re-runs): tasks are plain data in, plain data out. Threads run the command's
+ * shrinks, chart re-runs, the survey's parses): tasks are plain data in, plain data out. Threads run the command's
  * own esbuild bundle (DEPLAB_BUNDLE); without it (tests, tsx) tasks run in this thread. Tasks
  * are handed out longest expected first (so a long task does not start last and leave the other
  * threads idle), and results come back in task order whatever the completion order, so output
@@ -16,6 +16,7 @@ import {
 } from '@deplab/harness';
 import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
 import type { ComparisonResult } from '@deplab/harness';
+import { parse_task, type ParseOutput, type ParseTask } from '@deplab/survey';
 
 /** One comparison seed: the workload travels compiled, so a worker (or a merge) never opens a path. */
 export interface SeedTask {
@@ -42,9 +43,10 @@ export type PoolTask =
   | { readonly kind: 'seed'; readonly task: SeedTask }
   | { readonly kind: 'explore'; readonly task: ExploreSeedTask }
   | { readonly kind: 'shrink'; readonly task: ShrinkTask }
-  | { readonly kind: 'chart'; readonly task: ChartTask };
+  | { readonly kind: 'chart'; readonly task: ChartTask }
+  | { readonly kind: 'survey-parse'; readonly task: ParseTask };
 
-export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData;
+export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData | ParseOutput;
 
 export function device_options(task: { driver: string; device?: Record<string, number | string | boolean> }) {
   const driver = find_driver(task.driver);
@@ -60,7 +62,7 @@ export function run_seed_task(task: SeedTask): SeedOutput {
   });
 }
 
-export function run_task(t: PoolTask): PoolResult {
+export function run_task(t: PoolTask): PoolResult | Promise<PoolResult> {
   switch (t.kind) {
     case 'seed': return run_seed_task(t.task);
     case 'explore': return explore_seed(t.task);
@@ -69,11 +71,13 @@ export function run_task(t: PoolTask): PoolResult {
       const { driver } = device_options({ driver: t.task.driver });
       return chart_data(t.task.result, t.task.workload, driver.factory, t.task.options);
     }
+    case 'survey-parse': return parse_task(t.task);
   }
 }
 
-/** A rough relative cost of a task: the jobs its workload submits (loops × batches per client). */
+/** A rough relative cost of a task: the jobs its workload submits (loops × batches per client), a file's length. */
 export function expected_cost(t: PoolTask): number {
+  if (t.kind === 'survey-parse') return t.task.src.length;
   const w = t.kind === 'seed' || t.kind === 'chart' ? t.task.workload : null;
   if (w === null) return 1;
   let jobs = 0;
@@ -88,69 +92,118 @@ export function expected_cost(t: PoolTask): number {
 export type Progress = (done: number, total: number) => void;
 
 /**
- * Run tasks on `threads` worker threads; results in task order. With a wall-clock deadline
- * (explore --time), no task starts after it and the result is the finished prefix in task order.
+ * Worker threads kept across several batches of tasks (the survey parses in two batches):
+ * started as a batch needs them, ended by close().
  */
-export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[], threads: number, progress: Progress, deadline_ms = Infinity): Promise<R[]> {
-  const bundle = process.env.DEPLAB_BUNDLE;
-  const results: PoolResult[] = new Array(tasks.length);
-  let done = 0;
-  if (bundle === undefined || threads <= 1 || tasks.length <= 1) {
-    for (let i = 0; i < tasks.length; i++) {
-      if (Date.now() > deadline_ms) return results.slice(0, i) as R[];
-      results[i] = run_task(tasks[i]);
-      progress(++done, tasks.length);
-      // Let the event loop run between tasks: a Ctrl-C is handled now, not after the last task.
-      await new Promise((r) => setImmediate(r));
+export class WorkerPool {
+  private readonly idle: Worker[] = [];
+  private readonly all = new Set<Worker>();
+
+  constructor(private readonly threads: number) {}
+
+  /**
+   * Run tasks on up to `threads` worker threads; results in task order. With a wall-clock
+   * deadline (explore --time), no task starts after it and the result is the finished prefix in
+   * task order.
+   */
+  async run<R extends PoolResult>(tasks: readonly PoolTask[], progress: Progress, deadline_ms = Infinity): Promise<R[]> {
+    const bundle = process.env.DEPLAB_BUNDLE;
+    const results: PoolResult[] = new Array(tasks.length);
+    let done = 0;
+    if (bundle === undefined || this.threads <= 1 || tasks.length <= 1) {
+      for (let i = 0; i < tasks.length; i++) {
+        if (Date.now() > deadline_ms) return results.slice(0, i) as R[];
+        results[i] = await run_task(tasks[i]);
+        progress(++done, tasks.length);
+        // Let the event loop run between tasks: a Ctrl-C is handled now, not after the last task.
+        await new Promise((r) => setImmediate(r));
+      }
+      return results as R[];
     }
-    return results as R[];
-  }
-  // Longest first; ties in task order, so the hand-out order is deterministic. Under a deadline,
-  // task order, so that what finishes is a prefix.
-  const order = deadline_ms !== Infinity ? tasks.map((_, i) => i)
-    : tasks.map((t, i) => ({ i, cost: expected_cost(t) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
-  let next = 0;
-  const worker_loop = (): Promise<void> => new Promise((resolve, reject) => {
-    const w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
-    const feed = () => {
-      if (next >= order.length || Date.now() > deadline_ms) {
-        void w.terminate().then(() => resolve());
-        return;
-      }
-      const index = order[next++];
-      w.postMessage({ index, task: tasks[index] });
-    };
-    w.on('message', (msg: { index: number; output?: PoolResult; error?: { name: string; message: string; stack: string } }) => {
-      if (msg.error !== undefined) {
-        void w.terminate();
-        const e = new Error(msg.error.message);
-        e.name = msg.error.name;
-        e.stack = msg.error.stack;
-        reject(e);
-        return;
-      }
-      results[msg.index] = msg.output!;
-      progress(++done, tasks.length);
+    // Longest first; ties in task order, so the hand-out order is deterministic. Under a deadline,
+    // task order, so that what finishes is a prefix.
+    const order = deadline_ms !== Infinity ? tasks.map((_, i) => i)
+      : tasks.map((t, i) => ({ i, cost: expected_cost(t) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
+    let next = 0;
+    const worker_loop = (w: Worker): Promise<void> => new Promise((resolve, reject) => {
+      const feed = () => {
+        if (next >= order.length || Date.now() > deadline_ms) {
+          w.off('message', on_message);
+          w.off('error', on_error);
+          this.idle.push(w);
+          resolve();
+          return;
+        }
+        const index = order[next++];
+        w.postMessage({ index, task: tasks[index] });
+      };
+      const on_message = (msg: { index: number; output?: PoolResult; error?: { name: string; message: string; stack: string } }) => {
+        if (msg.error !== undefined) {
+          this.all.delete(w);
+          void w.terminate();
+          const e = new Error(msg.error.message);
+          e.name = msg.error.name;
+          e.stack = msg.error.stack;
+          reject(e);
+          return;
+        }
+        results[msg.index] = msg.output!;
+        progress(++done, tasks.length);
+        feed();
+      };
+      const on_error = (e: Error) => reject(e);
+      w.on('message', on_message);
+      w.on('error', on_error);
       feed();
     });
-    w.on('error', reject);
-    feed();
-  });
-  const n = Math.max(1, Math.min(threads, tasks.length));
-  await Promise.all(Array.from({ length: n }, worker_loop));
-  let prefix = 0;
-  while (prefix < results.length && results[prefix] !== undefined) prefix++;
-  return results.slice(0, prefix) as R[];
+    const n = Math.max(1, Math.min(this.threads, tasks.length));
+    const workers: Worker[] = [];
+    while (workers.length < n) {
+      let w = this.idle.pop();
+      if (w === undefined) {
+        w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
+        this.all.add(w);
+      }
+      workers.push(w);
+    }
+    await Promise.all(workers.map(worker_loop));
+    let prefix = 0;
+    while (prefix < results.length && results[prefix] !== undefined) prefix++;
+    return results.slice(0, prefix) as R[];
+  }
+
+  /** End the threads, busy ones too (a batch that failed may leave some). */
+  async close(): Promise<void> {
+    this.idle.length = 0;
+    const all = [...this.all];
+    this.all.clear();
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+}
+
+/** Run one batch of tasks on a pool of its own (see WorkerPool.run). */
+export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[], threads: number, progress: Progress, deadline_ms = Infinity): Promise<R[]> {
+  const pool = new WorkerPool(threads);
+  try {
+    return await pool.run<R>(tasks, progress, deadline_ms);
+  } finally {
+    await pool.close();
+  }
 }
 
 /** The worker side: tasks in, results (or the error) out. */
 export function serve_worker(port: import('node:worker_threads').MessagePort): void {
   port.on('message', (msg: { index: number; task: PoolTask }) => {
-    try {
-      port.postMessage({ index: msg.index, output: run_task(msg.task) });
-    } catch (e) {
+    const fail = (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
       port.postMessage({ index: msg.index, error: { name: err.name, message: err.message, stack: err.stack ?? '' } });
+    };
+    try {
+      const output = run_task(msg.task);
+      if (output instanceof Promise) output.then((o) => port.postMessage({ index: msg.index, output: o }), fail);
+      else port.postMessage({ index: msg.index, output });
+    } catch (e) {
+      fail(e);
     }
   });
 }

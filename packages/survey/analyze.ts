@@ -46,7 +46,17 @@ export interface Scope {
   readonly name: string;
   readonly node: CNode;
   readonly params: readonly { readonly name: string; readonly type: TypeRef | null }[];
-  readonly decls: readonly { readonly name: string; readonly type: TypeRef | null; readonly start: number; readonly init: CNode | null }[];
+  /** Locals, each visible from its declarator to the end of its block (`until`). */
+  readonly decls: readonly Decl[];
+}
+
+export interface Decl { readonly name: string; readonly type: TypeRef | null; readonly start: number; readonly until: number; readonly init: CNode | null }
+
+/** The local named `name` that is in scope at offset `at` (the innermost, last declared), if any. */
+export function local_at(scope: Scope | null, name: string, at: number): Decl | undefined {
+  let found: Decl | undefined;
+  for (const d of scope?.decls ?? []) if (d.name === name && d.start <= at && at < d.until) found = d;
+  return found;
 }
 
 export interface CallSite { readonly callee: string; readonly node: CNode; readonly file: FileSource; readonly scope: Scope | null; readonly offset: number }
@@ -109,14 +119,16 @@ export class FileAnalysis {
   }
 
   private decls_in(body: CNode): Scope['decls'] {
-    const out: { name: string; type: TypeRef | null; start: number; init: CNode | null }[] = [];
+    const out: Decl[] = [];
     for (const d of descendants(body)) {
       if (d.type !== 'declaration') continue;
       const base = type_name(this.file, child(d, 'type'));
+      // A declaration is seen to the end of its block (or of the for statement it opens).
+      const until = (d.parent?.type === 'for_statement' ? d.parent : ancestor(d, ['compound_statement']) ?? body).end;
       for (const decl of d.children.filter((c) => c.field === 'declarator')) {
         const u = unwrap_declarator(this.file, decl);
         if (u === null) continue;
-        out.push({ name: u.name, type: base === null ? null : { name: base, ptr: u.ptr }, start: decl.start, init: decl.type === 'init_declarator' ? child(decl, 'value') : null });
+        out.push({ name: u.name, type: base === null ? null : { name: base, ptr: u.ptr }, start: decl.start, until, init: decl.type === 'init_declarator' ? child(decl, 'value') : null });
       }
     }
     return out;
@@ -143,9 +155,8 @@ export class FileAnalysis {
   /** The type of a local, parameter or global named `name` as seen at `at`. */
   lookup(name: string, scope: Scope | null, at: number): TypeRef | null {
     if (scope !== null) {
-      let found: TypeRef | null | undefined;
-      for (const d of scope.decls) if (d.name === name && d.start <= at) found = d.type;
-      if (found !== undefined) return found;
+      const local = local_at(scope, name, at);
+      if (local !== undefined) return local.type;
       const p = scope.params.find((x) => x.name === name);
       if (p !== undefined) return p.type;
     }

@@ -25,7 +25,7 @@ export interface CNode {
 }
 
 type WebTreeSitter = typeof import('web-tree-sitter');
-interface Loaded { readonly parser: InstanceType<WebTreeSitter['Parser']> }
+export interface Loaded { readonly parser: InstanceType<WebTreeSitter['Parser']> }
 let loading: Promise<Loaded> | null = null;
 
 function resolver(): NodeJS.Require {
@@ -55,32 +55,72 @@ export function load_c_parser(): Promise<Loaded> {
 
 const KEPT_TOKEN_PARENTS = new Set(['pointer_expression', 'update_expression', 'assignment_expression', 'field_expression']);
 
-/** Parse C source into a CNode tree (the root is a translation_unit). */
-export function parse_c(loaded: Loaded, source: string): CNode {
+/**
+ * A parsed file as plain numbers, which a worker thread can hand back without copying: per node,
+ * in document order, its type and field name (indices into `names`, -1 for no field), flags (1
+ * named, 2 missing), start and end offsets, and the index of its parent (-1 for the root).
+ */
+export interface FlatTree {
+  readonly names: readonly string[];
+  readonly nodes: Int32Array;
+  readonly count: number;
+}
+const WIDTH = 6;
+
+/**
+ * Parse C source into a FlatTree. The tree is walked once with a cursor, reading ids rather than
+ * names (each cursor property is a call into wasm). Comments and punctuation are dropped: the
+ * analysis needs named nodes, the operators of pointer, update and assignment expressions, and
+ * `while` (where loop macros were).
+ */
+export function parse_c_flat(loaded: Loaded, source: string): FlatTree {
   const tree = loaded.parser.parse(source);
   if (tree === null) throw new Error('tree-sitter returned no tree');
+  const language = loaded.parser.language!;
+  const names: string[] = [];
+  const name_index = new Map<string, number>();
+  const intern = (name: string): number => {
+    let k = name_index.get(name);
+    if (k === undefined) { k = names.length; names.push(name); name_index.set(name, k); }
+    return k;
+  };
+  const type_names: (string | undefined)[] = [];
+  const type_named: (boolean | undefined)[] = [];
+  let nodes = new Int32Array(WIDTH * Math.max(1024, source.length >> 3));
+  let count = 0;
   try {
     const cursor = tree.walk();
-    const make = (parent: CNode | null): CNode => ({
-      type: cursor.nodeType, field: cursor.currentFieldName, named: cursor.nodeIsNamed, missing: cursor.nodeIsMissing,
-      start: cursor.startIndex, end: cursor.endIndex, row: cursor.startPosition.row, children: [], parent,
-    });
-    const root = make(null);
-    const stack: CNode[] = [root];
-    // Comments and punctuation are dropped: the analysis needs named nodes, the operators of
-    // pointer, update and assignment expressions, and `while` (where loop macros were).
+    // Per depth: the flat index of the node there, or -1 when it was dropped (with its subtree).
+    const stack: number[] = [];
     const enter = () => {
-      const parent = stack[stack.length - 1];
-      const node = make(parent);
-      const keep = node.missing || (node.named ? node.type !== 'comment' : KEPT_TOKEN_PARENTS.has(parent.type) || node.type === 'while');
-      if (keep) parent.children.push(node);
-      stack.push(node);
+      const parent = stack.length === 0 ? -1 : stack[stack.length - 1];
+      if (stack.length > 0 && parent < 0) { stack.push(-1); return; }
+      const id = cursor.nodeTypeId;
+      let type = type_names[id];
+      if (type === undefined) { type = language.types[id] || 'ERROR'; type_names[id] = type; type_named[id] = language.nodeTypeIsNamed(id); }
+      const named = type === 'ERROR' ? true : type_named[id]!;
+      const missing = cursor.nodeIsMissing;
+      const parent_type = parent < 0 ? '' : names[nodes[parent * WIDTH]];
+      const keep = stack.length === 0 || missing || (named ? type !== 'comment' : KEPT_TOKEN_PARENTS.has(parent_type) || type === 'while');
+      if (!keep) { stack.push(-1); return; }
+      if ((count + 1) * WIDTH > nodes.length) { const bigger = new Int32Array(nodes.length * 2); bigger.set(nodes); nodes = bigger; }
+      const field = cursor.currentFieldId;
+      const o = count * WIDTH;
+      nodes[o] = intern(type);
+      nodes[o + 1] = field === 0 ? -1 : intern(language.fields[field]!);
+      nodes[o + 2] = (named ? 1 : 0) | (missing ? 2 : 0);
+      nodes[o + 3] = cursor.startIndex;
+      nodes[o + 4] = cursor.endIndex;
+      nodes[o + 5] = parent;
+      stack.push(count++);
     };
+    enter();
     // Depth-first: descend, else step to a sibling, else climb until a sibling exists.
     for (;;) {
       if (cursor.gotoFirstChild()) { enter(); continue; }
       for (;;) {
-        if (stack.length === 1) { cursor.delete(); return root; }
+        // A copy of the exact size: a view would keep (and a worker would send) the whole buffer.
+        if (stack.length === 1) { cursor.delete(); return { names, nodes: nodes.slice(0, count * WIDTH), count }; }
         stack.pop();
         if (cursor.gotoNextSibling()) { enter(); break; }
         cursor.gotoParent();
@@ -89,6 +129,39 @@ export function parse_c(loaded: Loaded, source: string): CNode {
   } finally {
     tree.delete();
   }
+}
+
+/** ERROR and MISSING nodes in a FlatTree: what did not parse. */
+export function error_nodes(t: FlatTree): number {
+  let n = 0;
+  for (let i = 0; i < t.count; i++) if ((t.nodes[i * WIDTH + 2] & 2) !== 0 || t.names[t.nodes[i * WIDTH]] === 'ERROR') n++;
+  return n;
+}
+
+/** CNode objects from a FlatTree of `source` (rows counted from its newlines). */
+export function inflate(flat: FlatTree, source: string): CNode {
+  const out: CNode[] = new Array(flat.count);
+  const { nodes, names } = flat;
+  let row = 0, scanned = 0;
+  for (let i = 0; i < flat.count; i++) {
+    const o = i * WIDTH;
+    const start = nodes[o + 3];
+    // Starts never decrease in document order: count the newlines once, forward.
+    for (; scanned < start; scanned++) if (source.charCodeAt(scanned) === 10) row++;
+    const p = nodes[o + 5];
+    const node: CNode = {
+      type: names[nodes[o]], field: nodes[o + 1] < 0 ? null : names[nodes[o + 1]], named: (nodes[o + 2] & 1) !== 0, missing: (nodes[o + 2] & 2) !== 0,
+      start, end: nodes[o + 4], row, children: [], parent: p < 0 ? null : out[p],
+    };
+    out[i] = node;
+    if (p >= 0) out[p].children.push(node);
+  }
+  return out[0];
+}
+
+/** Parse C source into a CNode tree (the root is a translation_unit). */
+export function parse_c(loaded: Loaded, source: string): CNode {
+  return inflate(parse_c_flat(loaded, source), source);
 }
 
 export function child(node: CNode, field: string): CNode | null {

@@ -110,4 +110,42 @@ DEFINE_EVENT(sched_job_run, sched_job_other, TP_PROTO(struct drm_sched_job *job)
     expect(pp.text).not.toContain('TP_printk');
     expect(await errors(pp.text)).toBe(0);
   });
+
+  // Found in v7.0-rc1 files: kmalloc_objs() with a pointer type (xe_guc_submit.c), min_t() with
+  // `unsigned long` (panthor_sched.c), offsetof() of a nested member or an array element
+  // (xe_guc_submit.c, panthor_sched.c).
+  it('parses pointer-type and several-keyword type arguments and nested offsetof designators', async () => {
+    const src = `static void f(struct q *q, struct s *snapshot)
+{
+	snapshot->lrc = kmalloc_objs(struct xe_lrc_snapshot *, q->width, GFP_ATOMIC);
+	delay = min_t(unsigned long, q->target - now, ULONG_MAX);
+	off = offsetof(struct scratch, wq[q->tail / sizeof(u32)]);
+	off += offsetof(struct profiling, cycles.before) + offsetof(struct profiling, time);
+	x = va_arg(ap, unsigned int);
+}
+`;
+    const pp = preprocess(src);
+    expect(pp.text.length).toBe(src.length);
+    expect(newlines(pp.text)).toEqual(newlines(src));
+    expect(await errors(src)).toBeGreaterThan(0);
+    expect(await errors(pp.text)).toBe(0);
+    expect(pp.text).toContain('kmalloc_objs(       xe_lrc_snapshot  , q->width');
+    expect(pp.text).toContain('min_t(unsigned_long,');
+    expect(pp.text).toContain('OFFSETOF(       scratch, wq[q->tail / sizeof(u32)])');
+    // A plain member name is what the grammar's offsetof takes: left alone.
+    expect(pp.text).toContain('offsetof(       profiling, time)');
+  });
+
+  it('leaves casts, sizeof and declarator parameter lists alone', () => {
+    const src = `void f(void)
+{
+	x = (struct foo *)p;
+	y = g((unsigned long)z, (struct bar **)w);
+	n = sizeof(unsigned long);
+	return (struct foo *)q;
+}
+struct ops { void (*cb)(int, struct foo *); int (*g)(unsigned long x); };
+`;
+    expect(preprocess(src).text).toBe(src);
+  });
 });

@@ -7,7 +7,12 @@
  *   ...) are blanked.
  * - A `struct`/`union`/`enum` keyword that forms a whole macro argument (`container_of(p, struct
  *   foo, base)`, `list_first_entry(h, struct drm_sched_job, list)`) is blanked: the argument
- *   becomes the identifier `foo`, which type inference resolves as a type name again.
+ *   becomes the identifier `foo`, which type inference resolves as a type name again. So do a
+ *   pointer type (`kmalloc_objs(struct foo *, n, gfp)`: keyword and stars blanked) and a type of
+ *   several keywords (`min_t(unsigned long, a, b)`: becomes the identifier `unsigned_long`) as a
+ *   whole argument of a call.
+ * - `offsetof(struct foo, a.b)` and `offsetof(struct foo, a[i])`, which the grammar's offsetof
+ *   (one member name) rejects, are renamed `OFFSETOF(...)` and parse as a call.
  * - Loop and scope macros used as statements (`list_for_each_entry(pos, head, member) {...}`,
  *   `drm_sched_for_each_pending_job(...)`, `scoped_guard(...) {...}`, `xa_for_each(...) stmt;`) have
  *   their name replaced by `while`: the arguments parse as one comma expression and the body as
@@ -188,6 +193,31 @@ function inside(ranges: readonly [number, number][], offset: number): boolean {
   return false;
 }
 
+/** Words of C's primitive types. */
+const PRIMITIVE_WORDS = new Set(['unsigned', 'signed', 'long', 'short', 'int', 'char']);
+
+/**
+ * Whether token `k` starts an argument of a macro or function call: after the call's `(` or a
+ * `,` at its top level, the `(` following an identifier that is not a keyword. A cast's, a
+ * sizeof's or a declarator's parentheses are not a call's.
+ */
+function macro_argument_start(tokens: readonly Token[], k: number): boolean {
+  const prev = tokens[k - 1];
+  if (prev?.kind !== 'punct' || (prev.text !== '(' && prev.text !== ',')) return false;
+  let open = k - 1;
+  for (let depth = 0; open >= 0 && k - open < 4000; open--) {
+    const t = tokens[open];
+    if (t.kind !== 'punct') continue;
+    if (t.text === ')' || t.text === ']' || t.text === '}') depth++;
+    else if (t.text === '(' || t.text === '[' || t.text === '{') {
+      if (depth === 0) break;
+      depth--;
+    }
+  }
+  const callee = tokens[open - 1];
+  return open >= 0 && tokens[open].text === '(' && callee?.kind === 'id' && !C_KEYWORDS.has(callee.text);
+}
+
 /** Top-level comma-separated argument token ranges [first, last] inside the parens open..close. */
 function arguments_of(tokens: readonly Token[], open: number, close: number): [number, number][] {
   const out: [number, number][] = [];
@@ -271,6 +301,39 @@ export function preprocess(src: string, mode: BranchMode = 'all'): Preprocessed 
       && (tokens[k - 1].text === '(' || tokens[k - 1].text === ',') && tokens[k + 1]?.kind === 'id'
       && (tokens[k + 2]?.text === ',' || tokens[k + 2]?.text === ')') && brace_depth > 0) {
       buf.blank(t.start, t.end);
+      continue;
+    }
+    // `kmalloc_objs(struct foo *, n, gfp)`: a pointer type as a whole macro argument (not a cast:
+    // the `(` is a call's) loses its keyword and stars and becomes the identifier `foo`.
+    if ((t.text === 'struct' || t.text === 'union' || t.text === 'enum') && brace_depth > 0 && macro_argument_start(tokens, k)
+      && tokens[k + 1]?.kind === 'id' && tokens[k + 2]?.text === '*') {
+      let e = k + 2;
+      while (tokens[e]?.text === '*') e++;
+      if (tokens[e]?.text === ',' || tokens[e]?.text === ')') {
+        buf.blank(t.start, t.end);
+        for (let j = k + 2; j < e; j++) buf.blank(tokens[j].start, tokens[j].end);
+        k = e - 1;
+        continue;
+      }
+    }
+    // `min_t(unsigned long, a, b)`: a type of several keywords as a whole macro argument becomes
+    // one identifier (`unsigned_long`), when its words are on one line.
+    if (PRIMITIVE_WORDS.has(t.text) && brace_depth > 0 && macro_argument_start(tokens, k) && PRIMITIVE_WORDS.has(tokens[k + 1]?.text ?? '')) {
+      let e = k + 1;
+      while (PRIMITIVE_WORDS.has(tokens[e]?.text ?? '')) e++;
+      const gap = src.slice(t.start, tokens[e - 1].end);
+      if ((tokens[e]?.text === ',' || tokens[e]?.text === ')') && /^[a-z]+([ \t]+[a-z]+)+$/.test(gap)) {
+        buf.write(t.start, gap.replace(/\s/g, '_'));
+        k = e - 1;
+        continue;
+      }
+    }
+    // `offsetof(struct foo, a.b)`, `offsetof(struct foo, a[i])`: the grammar's offsetof takes one
+    // member name; renamed, the expression parses as a call (whose `struct` the rule above blanks).
+    if (t.text === 'offsetof' && next?.text === '(' && brace_depth > 0) {
+      const close = matching(tokens, k + 1);
+      const args = close >= 0 ? arguments_of(tokens, k + 1, close) : [];
+      if (args.length === 2 && args[1][1] > args[1][0]) buf.write(t.start, 'OFFSETOF');
       continue;
     }
     // A statement starts after `;`, `{`, `}`, `)` (of an if or for), `:` (a label) or `else`: a

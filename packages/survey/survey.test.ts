@@ -172,6 +172,45 @@ static inline int wrap_entity_init(struct drm_sched_entity *entity, struct drm_g
     }
   });
 
+  // aie2_hwctx_init (amdxdna, v7.0-rc1) declares another `args` inside a loop between its
+  // drm_sched_init_args and the drm_sched_init call: the call's arguments are the outer ones.
+  it('takes a local from the block that is in scope at the use, not a same-named one from a block already closed', async () => {
+    const dir = tree({
+      'drivers/accel/ctx/ctx.c': `#include <drm/gpu_scheduler.h>
+struct ctx_priv { struct drm_gpu_scheduler sched; struct drm_sched_entity entity; struct bo *buf[2]; };
+struct create_bo { int flags; int size; };
+int ctx_init(struct ctx_priv *priv)
+{
+	const struct drm_sched_init_args args = {
+		.ops = &ctx_ops,
+		.num_rqs = 1,
+		.credit_limit = 8,
+	};
+	struct drm_gpu_scheduler *sched = &priv->sched;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct create_bo args = {
+			.flags = 0,
+			.size = 4096,
+		};
+		priv->buf[i] = alloc_bo(&args);
+	}
+	if (drm_sched_init(sched, &args))
+		return -1;
+	return drm_sched_entity_init(&priv->entity, 0, &sched, 1, NULL);
+}
+`,
+    });
+    try {
+      const [d] = (await run_survey(dir)).drivers;
+      expect(d.inits.find((i) => i.call === 'drm_sched_init')!.args).toEqual({ ops: '&ctx_ops', num_rqs: '1', credit_limit: '8' });
+      expect(d.setups.map((s) => s.relation)).toEqual(['1:1']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('rejects a missing, empty or non-directory path, a directory that is no tree, and a tree without users', async () => {
     await expect(run_survey('')).rejects.toThrow(/path to the Linux tree is empty/);
     await expect(run_survey('/nonexistent/linux')).rejects.toThrow(/no such file or directory/);
@@ -194,6 +233,26 @@ describe('deplab survey: outputs', () => {
     expect(survey_json(again, [])).toBe(survey_json(survey, []));
     expect(survey_markdown(again, [], options)).toBe(survey_markdown(survey, [], options));
     expect(survey_svg(again)).toBe(survey_svg(survey));
+  });
+
+  it('quotes what the tree is in the header: a SOURCES file at its root, or --source-note, which wins', async () => {
+    expect(survey.sources).toBeNull();
+    expect(survey_markdown(survey, [], options)).not.toContain('## The tree read');
+    const user = 'struct drm_sched_job j;\nvoid f(void) { drm_sched_job_arm(&j); }\n';
+    const dir = tree({ 'drivers/gpu/drm/x/x.c': user, SOURCES: 'Partial tree.\n\n- `drivers/gpu/drm/x/x.c` at abc123\n' });
+    const note = join(dir, 'note.md');
+    writeFileSync(note, 'Another note.\n');
+    try {
+      const s = await run_survey(dir);
+      expect(s.sources).toEqual({ file: 'SOURCES', text: 'Partial tree.\n\n- `drivers/gpu/drm/x/x.c` at abc123' });
+      const md = survey_markdown(s, [], options);
+      expect(md).toContain(`## The tree read\n\nWhat \`${dir}\` holds, from \`SOURCES\`:\n\n> Partial tree.\n>\n> - \`drivers/gpu/drm/x/x.c\` at abc123\n`);
+      expect(JSON.parse(survey_json(s, [])).sources.file).toBe('SOURCES');
+      expect((await run_survey(dir, { source_note: note })).sources).toEqual({ file: note, text: 'Another note.' });
+      await expect(run_survey(dir, { source_note: join(dir, 'missing.md') })).rejects.toThrow(SurveyInputError);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('writes one table of all drivers and a section per driver, with the path and the proposed HW-queue layer', () => {

@@ -4,13 +4,13 @@
  * recovery helpers, how entities map to schedulers, and the path off drm_sched (drm_dep, drm_dep
  * + the HW-queue layer, or blocked). Deterministic: the same tree gives the same JSON.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { child, descendants, named_children, type CNode } from './cparse.ts';
-import { load_c_parser, parse_c } from './cparse.ts';
+import { error_nodes, inflate, load_c_parser, parse_c_flat, type FlatTree, type Loaded } from './cparse.ts';
 import { preprocess, type Preprocessed } from './preprocess.ts';
 import { TypeEnv, designated_initialisers, text_of, type FileSource, type TypeRef } from './ctypes.ts';
-import { FileAnalysis, type AnalysisContext, type CallSite, type FieldSite, type FileFacts, type Inference, type OpsTable, type Site, type SymbolSite } from './analyze.ts';
+import { FileAnalysis, local_at, type AnalysisContext, type CallSite, type FieldSite, type FileFacts, type Inference, type OpsTable, type Site, type SymbolSite } from './analyze.ts';
 import {
   BUILTIN_FIELDS, BUILTIN_SYMBOLS, DISTINCTIVE_FIELDS, RECOVERY_HELPERS, SCHED_STRUCTS, field_equivalent, symbol_fate,
   type FieldFate, type SchedStruct, type SymbolFate, type SymbolKind,
@@ -110,12 +110,33 @@ export interface Survey {
   readonly api_source: string;
   readonly directories: number;
   readonly files_read: number;
+  /**
+   * What the tree is, in the words of whoever assembled it: the `--source-note` file, else a
+   * `SOURCES` file at the tree's root (which files, from which upstream commits), else null.
+   */
+  readonly sources: { readonly file: string; readonly text: string } | null;
   readonly drivers: readonly DriverSurvey[];
 }
 
 export interface SurveyOptions {
   /** Called as files are parsed: done and total over the drm_sched users. */
   readonly progress?: (done: number, total: number) => void;
+  /** A file that says what the tree is; default: `SOURCES` at the tree's root, if there is one. */
+  readonly source_note?: string;
+  /** Who parses the files (worker threads, say); default: this thread, one after the other. */
+  readonly parse?: ParseRunner;
+}
+
+/** The file at a tree's root that says what the tree is, read when no source note is given. */
+export const SOURCES_FILE = 'SOURCES';
+
+function read_sources(tree: string, note: string | undefined): Survey['sources'] {
+  if (note !== undefined) {
+    if (!existsSync(note) || !statSync(note).isFile()) throw new SurveyInputError(`--source-note ${note}: no such file`);
+    return { file: note, text: readFileSync(note, 'utf8').trim() };
+  }
+  const at_root = join(tree, SOURCES_FILE);
+  return existsSync(at_root) && statSync(at_root).isFile() ? { file: SOURCES_FILE, text: readFileSync(at_root, 'utf8').trim() } : null;
 }
 
 /** Text that marks a file as possibly relevant before it is parsed. */
@@ -123,32 +144,71 @@ const API_WORDS = /drm_sched|drm_gpu_sched|DRM_SCHED_|DRM_GPU_SCHED|gpu_schedule
 
 interface Parsed { readonly rel: string; readonly variants: { readonly file: FileSource; readonly pp: Preprocessed }[]; readonly branch_split: boolean }
 
-type Loaded = Awaited<ReturnType<typeof load_c_parser>>;
+/** A file to parse, as plain data: a worker thread may do it. */
+export interface ParseTask { readonly rel: string; readonly src: string }
 
-function error_count(root: CNode): number {
-  let n = 0;
-  for (const d of descendants(root)) if (d.type === 'ERROR' || d.missing) n++;
-  return n;
+/** A parsed file as plain data: per variant, the preprocessed text, its tree and what preprocessing recorded. */
+export interface ParseOutput {
+  readonly rel: string;
+  readonly branch_split: boolean;
+  readonly variants: readonly {
+    readonly text: string;
+    readonly tree: FlatTree;
+    readonly loop_macros: readonly (readonly [number, string])[];
+    readonly trace_events: readonly (readonly [number, string])[];
+    readonly conditionals_with_alternatives: number;
+  }[];
 }
 
+/** Runs parse tasks and gives the outputs in task order, calling `progress` with the count done. */
+export type ParseRunner = (tasks: readonly ParseTask[], progress: (done: number) => void) => Promise<ParseOutput[]>;
+
 /** Parse a file; when it does not parse whole and has #else/#elif, parse its first- and last-branch variants instead. */
-function parse_file(loaded: Loaded, rel: string, src: string): Parsed {
+function parse_flat(loaded: Loaded, rel: string, src: string): ParseOutput {
+  const variant = (pp: Preprocessed, tree: FlatTree) => ({
+    text: pp.text, tree, loop_macros: [...pp.loop_macros], trace_events: [...pp.trace_events], conditionals_with_alternatives: pp.conditionals_with_alternatives,
+  });
   const pp = preprocess(src, 'all');
-  const root = parse_c(loaded, pp.text);
-  const whole = { file: { path: rel, text: pp.text, root }, pp };
+  const whole = variant(pp, parse_c_flat(loaded, pp.text));
   if (pp.conditionals_with_alternatives === 0) return { rel, variants: [whole], branch_split: false };
-  const errors = error_count(root);
+  const errors = error_nodes(whole.tree);
   if (errors === 0) return { rel, variants: [whole], branch_split: false };
   const variants = (['first', 'last'] as const).map((mode) => {
     const p = preprocess(src, mode);
-    return { file: { path: rel, text: p.text, root: parse_c(loaded, p.text) }, pp: p };
+    return variant(p, parse_c_flat(loaded, p.text));
   });
-  return Math.max(...variants.map((v) => error_count(v.file.root))) < errors ? { rel, variants, branch_split: true } : { rel, variants: [whole], branch_split: false };
+  return Math.max(...variants.map((v) => error_nodes(v.tree))) < errors ? { rel, variants, branch_split: true } : { rel, variants: [whole], branch_split: false };
+}
+
+/** The parse of one file, as a worker thread runs it (the parser is loaded once per thread). */
+export async function parse_task(task: ParseTask): Promise<ParseOutput> {
+  return parse_flat(await load_c_parser(), task.rel, task.src);
+}
+
+/** The default runner: every file in this thread, in order. */
+export const parse_inline: ParseRunner = async (tasks, progress) => {
+  const out: ParseOutput[] = [];
+  for (const t of tasks) {
+    out.push(await parse_task(t));
+    progress(out.length);
+  }
+  return out;
+};
+
+function inflate_output(o: ParseOutput): Parsed {
+  return {
+    rel: o.rel, branch_split: o.branch_split,
+    variants: o.variants.map((v) => ({
+      file: { path: o.rel, text: v.text, root: inflate(v.tree, v.text) },
+      pp: { text: v.text, loop_macros: new Map(v.loop_macros), trace_events: new Map(v.trace_events), conditionals_with_alternatives: v.conditionals_with_alternatives },
+    })),
+  };
 }
 
 export async function run_survey(tree: string, options: SurveyOptions = {}): Promise<Survey> {
   const dirs = driver_dirs(tree);
-  const loaded = await load_c_parser();
+  const sources = read_sources(tree, options.source_note);
+  const parse = options.parse ?? parse_inline;
   let files_read = 0;
   // Which drivers name the API at all (a plain text test on every file).
   const users: { dir: DriverDir; texts: Map<string, string> }[] = [];
@@ -159,18 +219,29 @@ export async function run_survey(tree: string, options: SurveyOptions = {}): Pro
     if ([...texts.values()].some((t) => API_WORDS.test(t))) users.push({ dir, texts });
   }
   const header_path = join(tree, SCHED_HEADER);
-  const header = existsSync(header_path) ? parse_file(loaded, SCHED_HEADER, read_tree_file(tree, SCHED_HEADER)) : null;
+  const header = existsSync(header_path) ? inflate_output(await parse_task({ rel: SCHED_HEADER, src: read_tree_file(tree, SCHED_HEADER) })) : null;
   const api = api_from(header);
   const total = users.reduce((n, u) => n + u.texts.size, 0);
   let done = 0;
+  const step = (k: number) => { done += k; options.progress?.(done, total); };
+  // Two batches over all users, so that parsing threads stay busy: the headers (whose structs tell
+  // which C files may touch scheduler fields), then those C files. Trees stay flat until their
+  // driver is analysed, one driver at a time.
+  const header_files = users.map((u) => u.dir.files.filter((f) => f.endsWith('.h')));
+  const header_outputs = split(await parse_batch(parse, users.map((u, i) => ({ files: header_files[i], texts: u.texts })), step), header_files);
+  const prepared: (Prepared | null)[] = users.map((u, i) => prepare_driver(u.dir, u.texts, header, header_outputs[i].splice(0), step));
+  const wanted = prepared.map((p) => p!.wanted);
+  const source_outputs = split(await parse_batch(parse, wanted.map((files, i) => ({ files, texts: users[i].texts })), step), wanted);
   const drivers: DriverSurvey[] = [];
-  for (const u of users) {
-    const d = survey_driver(loaded, u.dir, u.texts, header, api, (k) => { done += k; options.progress?.(done, total); });
+  users.forEach((u, i) => {
+    // A driver's trees are dropped once it is analysed (splice, null).
+    const d = finish_driver(u.dir, u.texts, prepared[i]!, source_outputs[i].splice(0), api);
+    prepared[i] = null;
     // A directory whose text mentions drm_sched (a comment, say) but whose code uses none of it is no user.
     if (d.symbols.length > 0 || d.fields.length > 0) drivers.push(d);
-  }
+  });
   if (drivers.length === 0) throw new SurveyInputError(`${tree}: no drm_sched user under ${DRIVER_ROOTS.filter((r) => existsSync(join(tree, r))).join(', ')} (${files_read} C files read)`);
-  return { format: SURVEY_FORMAT, tree, api_source: header !== null ? SCHED_HEADER : 'built-in table (include/drm/gpu_scheduler.h at v7.0-rc3)', directories: dirs.length, files_read, drivers };
+  return { format: SURVEY_FORMAT, tree, api_source: header !== null ? SCHED_HEADER : 'built-in table (include/drm/gpu_scheduler.h at v7.0-rc3)', directories: dirs.length, files_read, sources, drivers };
 }
 
 interface Api { readonly symbols: ReadonlyMap<string, SymbolKind>; readonly fields: ReadonlyMap<SchedStruct, ReadonlySet<string>> }
@@ -219,27 +290,43 @@ function embedding_structs(env: TypeEnv): string[] {
   return out;
 }
 
-function survey_driver(loaded: Loaded, dir: DriverDir, texts: Map<string, string>, header: Parsed | null, api: Api, progress: (files: number) => void): DriverSurvey {
+/** Parse the files of several drivers through the runner in one batch, each file done a step of the survey's progress. */
+async function parse_batch(parse: ParseRunner, groups: readonly { files: readonly string[]; texts: ReadonlyMap<string, string> }[], step: (files: number) => void): Promise<ParseOutput[]> {
+  const tasks = groups.flatMap((g) => g.files.map((rel) => ({ rel, src: g.texts.get(rel)! })));
+  if (tasks.length === 0) return [];
+  let reported = 0;
+  return parse(tasks, (done) => { step(done - reported); reported = done; });
+}
+
+/** The outputs of one batch back into groups of the given sizes. */
+function split<T>(all: readonly T[], groups: readonly (readonly unknown[])[]): T[][] {
+  let at = 0;
+  return groups.map((g) => all.slice(at, (at += g.length)));
+}
+
+interface Prepared { readonly env: TypeEnv; readonly headers: readonly Parsed[]; readonly wanted: readonly string[] }
+
+/** A driver's headers into its type environment, and the C files worth parsing. */
+function prepare_driver(dir: DriverDir, texts: ReadonlyMap<string, string>, header: Parsed | null, header_outputs: readonly ParseOutput[], step: (files: number) => void): Prepared {
   const env = new TypeEnv();
   if (header !== null) for (const v of header.variants) env.add_file(v.file, false);
   for (const s of SCHED_STRUCTS) env.add_builtin_struct(s, BUILTIN_FIELDS[s]);
-  // Headers first: their structs tell which C files may touch scheduler fields.
-  const parsed: Parsed[] = [];
-  const headers = dir.files.filter((f) => f.endsWith('.h'));
-  for (const f of headers) parsed.push(parse_file(loaded, f, texts.get(f)!));
-  for (const p of parsed) for (const v of p.variants) env.add_file(v.file, true);
+  const headers = header_outputs.map(inflate_output);
+  for (const p of headers) for (const v of p.variants) env.add_file(v.file, true);
   const embedding = embedding_structs(env);
   const relevant = new RegExp(`${API_WORDS.source}|\\b(${[...Object.keys(DISTINCTIVE_FIELDS), ...embedding].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\b`);
   const sources = dir.files.filter((f) => f.endsWith('.c'));
-  progress(headers.length);
-  for (const f of sources) {
-    const text = texts.get(f)!;
-    if (relevant.test(text)) {
-      const p = parse_file(loaded, f, text);
-      parsed.push(p);
-      for (const v of p.variants) env.add_file(v.file, true);
-    }
-    progress(1);
+  const wanted = sources.filter((f) => relevant.test(texts.get(f)!));
+  step(sources.length - wanted.length);
+  return { env, headers, wanted };
+}
+
+function finish_driver(dir: DriverDir, texts: ReadonlyMap<string, string>, prepared: Prepared, source_outputs: readonly ParseOutput[], api: Api): DriverSurvey {
+  const { env } = prepared;
+  const parsed = [...prepared.headers];
+  for (const p of source_outputs.map(inflate_output)) {
+    parsed.push(p);
+    for (const v of p.variants) env.add_file(v.file, true);
   }
   const ctx: AnalysisContext = { env, symbols: api.symbols, sched_fields: api.fields };
   const analysis_of = new Map<FileSource, FileAnalysis>();
@@ -411,7 +498,7 @@ function owners_of(expr: CNode, call: CallSite, calls_by_callee: ReadonlyMap<str
   const name = text_of(call.file, root);
   const scope = call.scope;
   const param_index = scope === null ? -1 : scope.params.findIndex((p) => p.name === name);
-  const local = scope?.decls.filter((d) => d.name === name && d.start <= root.start).pop();
+  const local = local_at(scope, name, root.start);
   if (local === undefined && param_index >= 0 && depth < 3 && scope !== null) {
     const callers = calls_by_callee.get(scope.name) ?? [];
     const out = callers.flatMap((c) => {
@@ -472,7 +559,7 @@ function init_args(arg: CNode | undefined, c: CallSite): Record<string, string> 
   while (STRIP.has(e.type) && e.type !== 'cast_expression') e = named_children(e)[0] ?? e;
   if (e.type === 'compound_literal_expression') list = child(e, 'value');
   else if (e.type === 'identifier') {
-    const d = c.scope?.decls.filter((x) => x.name === text_of(c.file, e) && x.start <= e.start).pop();
+    const d = local_at(c.scope, text_of(c.file, e), e.start);
     list = d?.init ?? null;
   }
   return list === null || list.type !== 'initializer_list' ? {} : designated_initialisers(c.file, list);
