@@ -81,8 +81,10 @@ describe('run monitor', () => {
     expect(r.jobs).toBeNull();
     expect(r.observation.finished).toBe(2000);
     expect(r.observation.latency.submit_to_finished_us.summary.n).toBe(2000);
-    // At most the queue depth plus what the scheduler still holds was ever alive at once.
-    expect(r.observation.peak_jobs_alive).toBeLessThanOrEqual(8);
+    // The queue depth's jobs in flight, plus finished ones the free worker has not freed yet:
+    // a handful alive at once, not the run's 2000.
+    expect(r.observation.peak_jobs_alive).toBeGreaterThanOrEqual(4);
+    expect(r.observation.peak_jobs_alive).toBeLessThanOrEqual(16);
     expect(r.monitor.live_jobs()).toBe(0);
   });
 

@@ -130,6 +130,29 @@ export interface QueueMasks {
   count: number;
 }
 
+/** What the runner knows of a job when it calls the submit ioctl. */
+export interface SubmitStart {
+  readonly logical: string;
+  readonly client: string;
+  readonly queue: string;
+  readonly iteration: number;
+  /** The submit ioctl was called. */
+  readonly submitted_ns: number;
+  readonly dep_fences: readonly dma_fence[];
+  readonly dep_ids: readonly string[];
+  readonly hang: boolean;
+  /** GPU time the submit asks for (0: manual or hanging). */
+  readonly work_ns?: number;
+}
+
+/** How a submit ioctl returned: the job's finished fence, or a negative errno (fence -1). */
+export interface SubmitResult {
+  readonly error: number;
+  readonly fence_context: number;
+  readonly fence_seqno: number;
+  readonly returned_ns: number;
+}
+
 interface LiveJob {
   readonly fence_context: number;
   readonly fence_seqno: number;
@@ -139,8 +162,8 @@ interface LiveJob {
   readonly index: number;
   readonly iteration: number;
   readonly submitted_ns: number;
-  /** The submit ioctl returned. */
-  readonly returned_ns: number;
+  /** The submit ioctl returned (Infinity while it is in progress). */
+  returned_ns: number;
   readonly dep_fences: readonly dma_fence[];
   readonly dep_ids: readonly string[];
   /** Dependencies still being watched for the order check (dropped once the job ran). */
@@ -232,6 +255,8 @@ export class RunMonitor {
   private readonly in_flight = new Map<string, Set<LiveJob>>();
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
+  /** Submit ioctls in progress, by the submitting task's context name (begin_submit). */
+  private readonly submitting = new Map<string, { readonly job: SubmitStart; bound: LiveJob | null }>();
   private ended = false;
   /** The device reports deplab_job_hw_start (killed_unstarted is checked only then). */
   private hw_starts_reported = false;
@@ -252,36 +277,78 @@ export class RunMonitor {
   /* -------------------------------------------------------------------------------------- */
   /* The runner's calls                                                                      */
 
-  /** A submit ioctl returned. `fence` is null when it failed (then `error` is its errno). */
-  on_submit(job: {
-    logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
-    fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean; work_ns?: number;
-    /** When the submit ioctl returned (default: when it was called). */
-    returned_ns?: number;
-  }): void {
+  /**
+   * A submit ioctl is called from the task `context` (its trace context name). The scheduler
+   * queues the job, and may run it (drm_dep's submit bypass) or the hardware start it, before
+   * the ioctl returns: the first job-queue event of an unknown job emitted in that context while
+   * the ioctl is in progress is this submit's job, so none of its events is missed. A task is in
+   * one ioctl at a time.
+   */
+  begin_submit(context: string, job: SubmitStart): void {
+    if (this.submitting.has(context)) throw new Error(`run monitor: a second submit from ${context} before the first returned`);
+    this.submitting.set(context, { job, bound: null });
+  }
+
+  /**
+   * The submit ioctl begun by `context` returned: with the job's finished fence, or an errno.
+   */
+  end_submit(context: string, result: SubmitResult): void {
+    const pending = this.submitting.get(context);
+    if (pending === undefined) throw new Error(`run monitor: end_submit from ${context} without begin_submit`);
+    this.submitting.delete(context);
+    const bound = pending.bound;
+    if (bound === null) {
+      this.on_submit({ ...pending.job, ...result });
+      return;
+    }
+    if (result.error !== 0 || bound.fence_context !== result.fence_context || bound.fence_seqno !== result.fence_seqno) {
+      throw new Error(`run monitor: the job ${context} queued during its submit (fence ${bound.fence_context}:${bound.fence_seqno}) is not the one the submit returned ` +
+        `(${result.error !== 0 ? `error ${result.error}` : `fence ${result.fence_context}:${result.fence_seqno}`})`);
+    }
+    bound.returned_ns = result.returned_ns;
+  }
+
+  /** A submit whose events were all emitted after it returned (or that failed): begin and end in one. */
+  on_submit(job: SubmitStart & SubmitResult): void {
     const q = this.queue(job.client, job.queue);
-    if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
-    const index = q.jobs++;
     if (job.error !== 0) {
+      if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
+      const index = q.jobs++;
       if (this.retained !== null) this.retained.push(failed_record(job));
       this.set_masks(q, index, 0, 0, `submit ${errno_name(job.error)}`);
       return;
     }
+    this.register(job, job.fence_context, job.fence_seqno).returned_ns = job.returned_ns;
+  }
+
+  /** The record of a job the scheduler accepted, from the moment its finished fence is known. */
+  private register(job: SubmitStart, fence_context: number, fence_seqno: number): LiveJob {
+    const q = this.queue(job.client, job.queue);
+    if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
+    const index = q.jobs++;
     this.submitted++;
     if (job.submitted_ns < this.first_submit_ns) this.first_submit_ns = job.submitted_ns;
     const dep_jobs: (LiveJob | null)[] = [];
     for (const f of job.dep_fences) dep_jobs.push(this.live.get(f.context)?.get(f.seqno) ?? null);
     const rec: LiveJob = {
-      fence_context: job.fence_context, fence_seqno: job.fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
-      returned_ns: job.returned_ns ?? job.submitted_ns,
+      fence_context, fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
+      returned_ns: Infinity,
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
     };
     this.work_in_flight_ns += rec.work_ns;
-    let by_seqno = this.live.get(job.fence_context);
-    if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
-    by_seqno.set(job.fence_seqno, rec);
+    let by_seqno = this.live.get(fence_context);
+    if (by_seqno === undefined) this.live.set(fence_context, (by_seqno = new Map()));
+    by_seqno.set(fence_seqno, rec);
+    return rec;
+  }
+
+  /** The job a submit in progress in `context` queued: the first unknown job queued there. */
+  private bind(context: string, fence_context: number, fence_seqno: number): LiveJob | undefined {
+    const pending = this.submitting.get(context);
+    if (pending === undefined || pending.bound !== null) return undefined;
+    return (pending.bound = this.register(pending.job, fence_context, fence_seqno));
   }
 
   /**
@@ -318,7 +385,7 @@ export class RunMonitor {
   /* Trace events                                                                            */
 
   /** The kernel's trace sink: every event as it is emitted. */
-  readonly on_event = (t_ns: number, name: string, _context: string, args: TraceArgs): void => {
+  readonly on_event = (t_ns: number, name: string, context: string, args: TraceArgs): void => {
     const kind = this.kinds.get(name);
     if (kind === undefined) {
       if (name.endsWith('_score')) this.scores.push({ name, score: Number(args.score), t_ns });
@@ -335,8 +402,12 @@ export class RunMonitor {
       this.disturbances.push(t_ns);
       this.point(t_ns, 0);
     }
-    const j = this.find(args.fence_context as number, args.fence_seqno as number);
-    if (j === undefined) return;
+    let j = this.find(args.fence_context as number, args.fence_seqno as number);
+    if (j === undefined) {
+      if (kind !== EV_QUEUE || this.submitting.size === 0) return;
+      j = this.bind(context, args.fence_context as number, args.fence_seqno as number);
+      if (j === undefined) return;
+    }
     if (kind === EV_QUEUE || kind === EV_RUN || kind === EV_DONE) this.progress_ns = t_ns;
     switch (kind) {
       case EV_QUEUE:

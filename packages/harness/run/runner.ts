@@ -364,17 +364,20 @@ class Run {
     }
     const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
     const call = k.now();
-    const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
     const key = `${state.def.name}/${step.queue}`;
     const n = this.per_queue_count.get(key) ?? 0;
     this.per_queue_count.set(key, n + 1);
     const logical = `${key}#${n}`;
+    // The scheduler may queue, run and start the job inside the ioctl: the monitor knows it first.
+    const context = k.current.name;
+    this.monitor.begin_submit(context, {
+      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, dep_fences: deps, dep_ids, hang: step.hang,
+      work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns,
+    });
+    const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
-    this.monitor.on_submit({
-      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, returned_ns: k.now(), error: submit_error,
-      fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang, work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns,
-    });
+    this.monitor.end_submit(context, { error: submit_error, fence_context, fence_seqno, returned_ns: k.now() });
     this.jobs?.push({
       logical, client: state.def.name, queue: step.queue, step_index: index, iteration,
       submit_call_ns: call, submit_return_ns: k.now(), submit_error, fence_context, fence_seqno, deps: dep_ids,
@@ -405,7 +408,7 @@ class Run {
     this.per_queue_count.set(key, n + 1);
     const now = this.kernel.now();
     this.monitor.on_submit({
-      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, iteration, submitted_ns: now, error,
+      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, iteration, submitted_ns: now, returned_ns: now, error,
       fence_context: -1, fence_seqno: -1, dep_fences: [], dep_ids: [], hang: false,
     });
     this.jobs?.push({
