@@ -1,11 +1,14 @@
 /**
  * The run monitor reads what the schedulers do, whenever they do it: events emitted inside a
  * submit ioctl (the job queued, drm_dep's submit bypass running it, an idle device starting it)
- * belong to the job the ioctl is submitting.
+ * belong to the job the ioctl is submitting, and what happened around a job (a kill, a timeout,
+ * a reset, an unplug) is judged in the order the events happened, not by their time stamps.
  */
 import { describe, expect, it } from 'vitest';
+import { Kernel } from '@deplab/sim';
 import { load_workload_json } from '../workload/load-json.ts';
 import type { Workload } from '../workload/types.ts';
+import { RunMonitor } from './monitor.ts';
 import { mock } from './planted.testlib.ts';
 import { run_workload } from './runner.ts';
 
@@ -49,5 +52,39 @@ describe('events emitted inside the submit ioctl', () => {
       expect(o.latency.ready_to_run_job_us.sketch.count, backend).toBe(6);
       expect(jobs[0].hw_start_ns, backend).toBeGreaterThanOrEqual(0);
     }
+  });
+});
+
+describe('situations in causal order', () => {
+  it("a job completed by its own timeout handler is not undisturbed, though the timed-out event follows the job's end", () => {
+    // The mock's hardware runs one job at a time: b's job waits behind a's five, and drm_dep's
+    // 2 ms TDR (armed at run_job) times it out before it starts.
+    const w = workload({ clients: [
+      { name: 'a', queues: [{ name: 'q', engine: 'render' }], program: { loops: 5, steps: [{ batch: { queue: 'q', duration_us: 1000 } }] } },
+      { name: 'b', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps: [{ batch: { queue: 'q', duration_us: 1000 } }] } },
+    ] });
+    const o = run_workload(w, mock, 'dep', { seed: 1, device: { driver: { timeout_ms: 2 } }, monitor: { retain: true } }).observation;
+    const b = o.jobs!.find((j) => j.logical === 'b/q#0')!;
+    expect(b).toMatchObject({ timedout: true, error: -110, hw_start_ns: -1, situation: 'device event' });
+    expect(o.guarantees.job_result?.broken).toBe(0);
+  });
+
+  it('a kill stamped later than the completion it caused still comes first: the monitor goes by the order of events, not their local clocks', () => {
+    const m = new RunMonitor({ retain: true });
+    const job = { client: 'c', queue: 'q', iteration: 0, dep_fences: [], dep_ids: [], hang: false };
+    m.on_submit({ ...job, logical: 'c/q#0', submitted_ns: 0, returned_ns: 10, error: 0, fence_context: 7, fence_seqno: 1 });
+    m.on_submit({ ...job, logical: 'c/q#1', submitted_ns: 20, returned_ns: 30, error: 0, fence_context: 7, fence_seqno: 2 });
+    m.on_event(5, 'drm_sched_job_queue', 'client/c', { fence_context: 7, fence_seqno: 1 });
+    m.on_event(100, 'drm_sched_job_run', 'kworker/x/0', { fence_context: 7, fence_seqno: 1, ring: 'r', hw_job_count: 1 });
+    // The client's body ran ahead on its own clock: its destroy call is stamped 500 ns, and the
+    // worker that then completes both jobs for the killed queue is still at 300 ns.
+    m.on_destroy('c', 'q', 'call', 500);
+    for (const seqno of [1, 2]) {
+      m.on_event(300, 'dma_fence_signaled', 'kworker/x/0', { context: 7, seqno, error: -125 });
+      m.on_event(300, 'drm_sched_job_free', 'kworker/x/0', { fence_context: 7, fence_seqno: seqno });
+    }
+    const o = m.end(new Kernel({ seed: 1 }));
+    expect(o.jobs!.map((j) => j.situation)).toEqual(['killed in flight', 'killed before start']);
+    expect(o.guarantees.job_result).toBeUndefined();
   });
 });

@@ -130,6 +130,15 @@ export interface QueueMasks {
   count: number;
 }
 
+/** A submit ioctl in progress: its job, once queued, and what happened meanwhile. */
+interface PendingSubmit {
+  readonly job: SubmitStart;
+  bound: LiveJob | null;
+  killed: boolean;
+  unplugged: boolean;
+  disturbed: boolean;
+}
+
 /** What the runner knows of a job when it calls the submit ioctl. */
 export interface SubmitStart {
   readonly logical: string;
@@ -176,6 +185,15 @@ interface LiveJob {
   timedout: boolean;
   ring: string | null;
   broken: number;
+  /**
+   * What happened around it while it was in flight, marked when it happens: the monitor sees
+   * events in causal order, and a body's local clock may stamp a cause later than its effect.
+   */
+  killed: 'killed in flight' | 'killed before start' | null;
+  /** Killed before start after its submit ioctl had returned: killed_unstarted applies. */
+  kill_checked: boolean;
+  unplugged: boolean;
+  disturbed: boolean;
   /** tdr_late: its start was counted (+1) / its end was counted (-1). */
   started_point: boolean;
   ended_point: boolean;
@@ -232,8 +250,6 @@ export class RunMonitor {
   private readonly outcomes: Record<string, Record<string, number>> = {};
   private readonly latency: Record<LatencyName, LatencyDistribution>;
   private readonly retained: JobRecord[] | null;
-  /** Device-wide disturbances (timeouts, resets, injected device faults), in time order. */
-  private readonly disturbances: number[] = [];
   private unplug_ns = Infinity;
   private submitted = 0;
   private finished = 0;
@@ -256,7 +272,7 @@ export class RunMonitor {
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
   /** Submit ioctls in progress, by the submitting task's context name (begin_submit). */
-  private readonly submitting = new Map<string, { readonly job: SubmitStart; bound: LiveJob | null }>();
+  private readonly submitting = new Map<string, PendingSubmit>();
   private ended = false;
   /** The device reports deplab_job_hw_start (killed_unstarted is checked only then). */
   private hw_starts_reported = false;
@@ -286,7 +302,7 @@ export class RunMonitor {
    */
   begin_submit(context: string, job: SubmitStart): void {
     if (this.submitting.has(context)) throw new Error(`run monitor: a second submit from ${context} before the first returned`);
-    this.submitting.set(context, { job, bound: null });
+    this.submitting.set(context, { job, bound: null, killed: false, unplugged: false, disturbed: this.reset_open >= 0 });
   }
 
   /**
@@ -298,7 +314,13 @@ export class RunMonitor {
     this.submitting.delete(context);
     const bound = pending.bound;
     if (bound === null) {
-      this.on_submit({ ...pending.job, ...result });
+      if (result.error !== 0) {
+        this.on_submit({ ...pending.job, ...result });
+        return;
+      }
+      const j = this.register(pending.job, result.fence_context, result.fence_seqno);
+      j.returned_ns = result.returned_ns;
+      this.mark_pending(j, pending);
       return;
     }
     if (result.error !== 0 || bound.fence_context !== result.fence_context || bound.fence_seqno !== result.fence_seqno) {
@@ -336,6 +358,7 @@ export class RunMonitor {
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
+      killed: null, kill_checked: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0,
     };
     this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(fence_context);
@@ -348,7 +371,23 @@ export class RunMonitor {
   private bind(context: string, fence_context: number, fence_seqno: number): LiveJob | undefined {
     const pending = this.submitting.get(context);
     if (pending === undefined || pending.bound !== null) return undefined;
-    return (pending.bound = this.register(pending.job, fence_context, fence_seqno));
+    pending.bound = this.register(pending.job, fence_context, fence_seqno);
+    this.mark_pending(pending.bound, pending);
+    return pending.bound;
+  }
+
+  /** What happened while the job's submit was in progress, before the monitor knew its fence. */
+  private mark_pending(j: LiveJob, pending: PendingSubmit): void {
+    // A submit racing with its queue's kill: not checked (a file's release waits for the ioctls in progress on it).
+    if (pending.killed) j.killed = 'killed before start';
+    j.unplugged ||= pending.unplugged;
+    j.disturbed ||= pending.disturbed;
+  }
+
+  /** Visit every job in flight: known and not finished, or still in its submit ioctl, not yet queued. */
+  private each_in_flight(job: (j: LiveJob) => void, submitting: (p: PendingSubmit) => void): void {
+    for (const by_seqno of this.live.values()) for (const j of by_seqno.values()) if (j.finished_ns < 0) job(j);
+    for (const p of this.submitting.values()) if (p.bound === null) submitting(p);
   }
 
   /**
@@ -368,17 +407,31 @@ export class RunMonitor {
   /** A queue's destroy ioctl (or its file's close) was called / returned. */
   on_destroy(client: string, queue: string, phase: 'call' | 'return', t_ns: number): void {
     const q = this.queue(client, queue);
-    if (phase === 'call' && q.destroy_call_ns < 0) q.destroy_call_ns = t_ns;
     if (phase === 'return' && q.destroy_return_ns < 0) q.destroy_return_ns = t_ns;
+    if (phase !== 'call' || q.destroy_call_ns >= 0) return;
+    q.destroy_call_ns = t_ns;
+    this.each_in_flight((j) => {
+      if (j.queue !== q || j.killed !== null) return;
+      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
+      // the driver's (asynchronous) kill; whether it had started executing does not matter.
+      j.killed = j.run_ns >= 0 ? 'killed in flight' : 'killed before start';
+      j.kill_checked = j.killed === 'killed before start' && j.returned_ns < Infinity;
+    }, (p) => { if (p.job.client === client && p.job.queue === queue) p.killed = true; });
   }
 
   /** A device-wide disturbance: an injected reset or firmware fault (timeouts and driver resets come from the trace). */
-  on_device_event(t_ns: number): void {
-    this.disturbances.push(t_ns);
+  on_device_event(_t_ns: number): void {
+    this.disturb();
   }
 
   on_unplug(t_ns: number): void {
     if (t_ns < this.unplug_ns) this.unplug_ns = t_ns;
+    this.each_in_flight((j) => { j.unplugged = true; }, (p) => { p.unplugged = true; });
+  }
+
+  /** A timeout, reset or device fault: every job in flight is disturbed. */
+  private disturb(): void {
+    this.each_in_flight((j) => { j.disturbed = true; }, (p) => { p.disturbed = true; });
   }
 
   /* -------------------------------------------------------------------------------------- */
@@ -399,7 +452,7 @@ export class RunMonitor {
     }
     if (kind === EV_TIMEDOUT) {
       this.timeouts++;
-      this.disturbances.push(t_ns);
+      this.disturb();
       this.point(t_ns, 0);
     }
     let j = this.find(args.fence_context as number, args.fence_seqno as number);
@@ -501,7 +554,7 @@ export class RunMonitor {
 
   private on_reset(t_ns: number, start: boolean): void {
     if (start) {
-      this.disturbances.push(t_ns);
+      this.disturb();
       this.reset_open = t_ns;
       this.point(t_ns, -2);
     } else if (this.reset_open >= 0) {
@@ -534,7 +587,7 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && this.hw_starts_reported && j.returned_ns <= j.queue.destroy_call_ns) {
+    if (situation === 'killed before start' && this.hw_starts_reported && j.kill_checked) {
       // Not handed to the hardware before the kill: it must never start. run_job alone proves
       // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does. A
       // submit ioctl still in progress at the kill races with it (a file's release waits for
@@ -556,23 +609,13 @@ export class RunMonitor {
 
   private situation_of(j: LiveJob): Situation {
     if (j.hang) return 'hung';
-    const end = j.finished_ns >= 0 ? j.finished_ns : Infinity;
-    const kill = j.queue.destroy_call_ns;
-    if (kill >= 0 && kill < end && kill >= j.submitted_ns) {
-      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
-      // the driver's (asynchronous) kill; whether it had started executing does not matter.
-      return j.run_ns >= 0 && j.run_ns < kill ? 'killed in flight' : 'killed before start';
-    }
-    if (this.unplug_ns < end) return 'unplugged';
-    if (this.disturbed(j.submitted_ns, end)) return 'device event';
+    if (j.killed !== null) return j.killed;
+    if (j.unplugged) return 'unplugged';
+    // Its own timeout counts whenever the timed-out event comes: the event follows the handler,
+    // which may have completed the job already (-ETIMEDOUT, or what the reset did to it).
+    if (j.timedout || j.disturbed) return 'device event';
     for (const f of j.dep_fences) if (f.error !== 0) return 'dependency failed';
     return 'undisturbed';
-  }
-
-  /** A device-wide disturbance at a time in [from, to). */
-  private disturbed(from: number, to: number): boolean {
-    for (const t of this.disturbances) if (t >= from && t < to) return true;
-    return false;
   }
 
   private record_latencies(j: LiveJob): void {
