@@ -283,6 +283,8 @@ function* drm_sched_job_timedout(work: work_struct): Sleepable {
     k.lifetime.use(job.lifetime_id, 'drm_sched_job_timedout');
     const s_fence = job_s_fence(job, 'drm_sched_job_timedout');
     const context = s_fence?.finished.context ?? 0, seqno = s_fence?.finished.seqno ?? 0;
+    // deplab-only: the handler may complete, cancel or free jobs before it returns.
+    if (k.trace.enabled) k.tp('drm_sched_tdr_start', { fence_context: context, fence_seqno: seqno });
     status = yield* call_timedout_job(sched, job);
     tdr_after_handler(sched, job, status, context, seqno);
   } else {

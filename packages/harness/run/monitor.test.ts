@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kernel } from '@deplab/sim';
+import { find_driver } from '../drivers.ts';
 import { load_workload_json } from '../workload/load-json.ts';
 import type { Workload } from '../workload/types.ts';
 import { RunMonitor } from './monitor.ts';
@@ -67,6 +68,21 @@ describe('situations in causal order', () => {
     const b = o.jobs!.find((j) => j.logical === 'b/q#0')!;
     expect(b).toMatchObject({ timedout: true, error: -110, hw_start_ns: -1, situation: 'device event' });
     expect(o.guarantees.job_result?.broken).toBe(0);
+  });
+
+  it("jobs a timeout handler completes before it returns are disturbed by the timeout (panfrost's and amdxdna's handlers reset and cancel them)", () => {
+    for (const name of ['panfrost', 'amdxdna']) {
+      const d = find_driver(name)!;
+      const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: d.engines[0] }], program: { loops: 1, steps: [
+        { batch: { queue: 'q', duration_us: 1000, hang: true } }, { batch: { queue: 'q', duration_us: 1000 } }] } }] });
+      const o = run_workload(w, d.factory, 'sched', { seed: 1, device: d.defaults, monitor: { retain: true } }).observation;
+      const [hung, behind] = o.jobs!;
+      expect(hung, name).toMatchObject({ logical: 'c/q#0', situation: 'hung', timedout: true });
+      // Cancelled inside the handler, before the scheduler's timed-out event.
+      expect(behind, name).toMatchObject({ logical: 'c/q#1', error: -125, situation: 'device event' });
+      expect(behind.finished_ns, name).toBeLessThan(hung.freed_ns);
+      expect(o.guarantees.job_result?.broken ?? 0, name).toBe(0);
+    }
   });
 
   it('a kill stamped later than the completion it caused still comes first: the monitor goes by the order of events, not their local clocks', () => {

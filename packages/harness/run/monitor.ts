@@ -214,7 +214,7 @@ interface QueueState {
 }
 
 // Event kinds, dispatched by name through one Map lookup per event.
-const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9;
+const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9, EV_TIMEDOUT_START = 10;
 function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> {
   const m = new Map<string, number>([
     ['dma_fence_signaled', EV_SIGNALED], ['deplab_job_hw_start', EV_HW_START],
@@ -227,9 +227,12 @@ function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> 
     m.set(`${prefix}free`, EV_FREE);
     m.set(`${prefix}timedout`, EV_TIMEDOUT);
   }
+  m.set('drm_sched_tdr_start', EV_TIMEDOUT_START);
+  m.set('drm_dep_tdr_start', EV_TIMEDOUT_START);
   if (run_events === 'hw-layer') {
     m.delete('drm_dep_job_run');
     m.delete('drm_dep_job_timedout');
+    m.delete('drm_dep_tdr_start');
     m.set('drm_dep_hw_job_run', EV_RUN);
     m.set('drm_dep_hw_job_timedout', EV_TIMEDOUT);
   }
@@ -450,8 +453,10 @@ export class RunMonitor {
       if (j !== undefined && j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
       return;
     }
-    if (kind === EV_TIMEDOUT) {
-      this.timeouts++;
+    if (kind === EV_TIMEDOUT || kind === EV_TIMEDOUT_START) {
+      // A timeout handler may complete or cancel jobs before its timed-out event: the jobs in
+      // flight when it starts are disturbed (and those submitted while it runs).
+      if (kind === EV_TIMEDOUT) this.timeouts++;
       this.disturb();
       this.point(t_ns, 0);
     }
@@ -485,7 +490,7 @@ export class RunMonitor {
           if (j.finished_ns >= 0) this.finalize(j);
         }
         break;
-      case EV_TIMEDOUT: j.timedout = true; break;
+      case EV_TIMEDOUT: case EV_TIMEDOUT_START: j.timedout = true; break;
     }
   };
 
