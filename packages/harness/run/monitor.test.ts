@@ -85,6 +85,29 @@ describe('situations in causal order', () => {
     }
   });
 
+  it("a fault on a client's queue disturbs its later jobs: panthor's group cannot run again, and jobs on its other queues fail too", () => {
+    const panthor = find_driver('panthor')!;
+    const w = workload({
+      clients: [
+        { name: 'c', queues: [{ name: 'q0', engine: 'render' }, { name: 'q1', engine: 'compute' }], program: { loops: 1, steps: [
+          { batch: { queue: 'q0', duration_us: 2000 } }, { batch: { queue: 'q1', duration_us: 1000 } }, { batch: { queue: 'q0', duration_us: 1000 } }] } },
+        { name: 'd', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps: [{ delay: { us: 1000 } }, { batch: { queue: 'q', duration_us: 1000 } }] } },
+      ],
+      events: [{ after: { client: 'c', step: 0, loop: 0 }, action: 'engine_reset', client: 'c', queue: 'q0' }],
+    });
+    for (const backend of ['sched', 'dep'] as const) {
+      const o = run_workload(w, panthor.factory, backend, { seed: 1, device: panthor.defaults, monitor: { retain: true } }).observation;
+      const by = new Map(o.jobs!.map((j) => [j.logical, j]));
+      // Submitted after the fault, before the firmware reported it: the group (c's queues) is terminated under them.
+      for (const id of ['c/q1#0', 'c/q0#1']) {
+        expect(by.get(id)!.error, `${backend} ${id}`).toBeLessThan(0);
+        expect(by.get(id)!.situation, `${backend} ${id}`).toBe('device event');
+      }
+      expect(by.get('d/q#0'), backend).toMatchObject({ error: 0, situation: 'undisturbed' });
+      expect(o.guarantees.job_result, backend).toMatchObject({ checked: 1, broken: 0 });
+    }
+  });
+
   it('a kill stamped later than the completion it caused still comes first: the monitor goes by the order of events, not their local clocks', () => {
     const m = new RunMonitor({ retain: true });
     const job = { client: 'c', queue: 'q', iteration: 0, dep_fences: [], dep_ids: [], hang: false };

@@ -274,6 +274,11 @@ export class RunMonitor {
   private readonly in_flight = new Map<string, Set<LiveJob>>();
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
+  /**
+   * Clients a fault, hang or timeout hit: their later jobs are disturbed too, since drivers
+   * ban what a fault hit (panthor's group cannot run again, xe bans the exec queue).
+   */
+  private readonly faulted_clients = new Set<string>();
   /** Submit ioctls in progress, by the submitting task's context name (begin_submit). */
   private readonly submitting = new Map<string, PendingSubmit>();
   private ended = false;
@@ -305,7 +310,7 @@ export class RunMonitor {
    */
   begin_submit(context: string, job: SubmitStart): void {
     if (this.submitting.has(context)) throw new Error(`run monitor: a second submit from ${context} before the first returned`);
-    this.submitting.set(context, { job, bound: null, killed: false, unplugged: false, disturbed: this.reset_open >= 0 });
+    this.submitting.set(context, { job, bound: null, killed: false, unplugged: false, disturbed: this.reset_open >= 0 || this.faulted_clients.has(job.client) });
   }
 
   /**
@@ -361,7 +366,7 @@ export class RunMonitor {
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
-      killed: null, kill_checked: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0,
+      killed: null, kill_checked: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0 || this.faulted_clients.has(job.client),
     };
     this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(fence_context);
@@ -404,7 +409,9 @@ export class RunMonitor {
   /** The harness made this job hang (a hang_job fault on it). */
   on_hang(fence_context: number, fence_seqno: number): void {
     const j = this.live.get(fence_context)?.get(fence_seqno);
-    if (j !== undefined) j.hang = true;
+    if (j === undefined) return;
+    j.hang = true;
+    this.faulted_clients.add(j.client);
   }
 
   /** A queue's destroy ioctl (or its file's close) was called / returned. */
@@ -422,9 +429,13 @@ export class RunMonitor {
     }, (p) => { if (p.job.client === client && p.job.queue === queue) p.killed = true; });
   }
 
-  /** A device-wide disturbance: an injected reset or firmware fault (timeouts and driver resets come from the trace). */
-  on_device_event(_t_ns: number): void {
+  /**
+   * A device-wide disturbance: an injected reset or firmware fault (timeouts and driver resets
+   * come from the trace), aimed at one of `client`'s queues unless it is device-wide.
+   */
+  on_device_event(_t_ns: number, client?: string): void {
     this.disturb();
+    if (client !== undefined) this.faulted_clients.add(client);
   }
 
   on_unplug(t_ns: number): void {
@@ -490,7 +501,10 @@ export class RunMonitor {
           if (j.finished_ns >= 0) this.finalize(j);
         }
         break;
-      case EV_TIMEDOUT: case EV_TIMEDOUT_START: j.timedout = true; break;
+      case EV_TIMEDOUT: case EV_TIMEDOUT_START:
+        j.timedout = true;
+        this.faulted_clients.add(j.client);
+        break;
     }
   };
 

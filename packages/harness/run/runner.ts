@@ -482,7 +482,7 @@ class Run {
         const q = this.queue(action.client, action.queue);
         if (q === undefined) break;
         if (action.kind !== 'hang_job') {
-          this.monitor.on_device_event(k.now());
+          this.monitor.on_device_event(k.now(), action.client);
           this.device.inject_fault({ kind: action.kind, queue: q });
           break;
         }
