@@ -134,7 +134,7 @@ describe('normal flow', () => {
       drm_dep_job_free: ['fence_context', 'fence_seqno'],
       drm_dep_job_timedout: ['fence_context', 'fence_seqno', 'status'],
       drm_dep_tdr_start: ['fence_context', 'fence_seqno'],
-      drm_dep_queue_kill: ['ring'],
+      drm_dep_queue_kill: ['ring', 'fence_context'],
       drm_dep_queue_release: ['ring'],
       drm_dep_queue_free: ['ring'],
     };

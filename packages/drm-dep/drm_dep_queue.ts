@@ -924,7 +924,7 @@ export function drm_dep_queue_kill(q: drm_dep_queue): void {
   const qs = queue_state_of(q);
   if (!queue_check_live(qs, 'drm_dep_queue_kill') || qs.killed) return;
   qs.killed = true;
-  qs.kernel.tp('drm_dep_queue_kill', { ring: qs.name });
+  qs.kernel.tp('drm_dep_queue_kill', { ring: qs.name, fence_context: qs.fence_context });
   if (qs.job_queue.length > 0) queue_kick_run_job(qs);
 }
 

@@ -120,6 +120,12 @@ export interface MonitorOptions {
    * there drm_dep's run_job only stages the job for the ring, and the ring runs it later.
    */
   readonly run_events?: 'scheduler' | 'hw-layer';
+  /**
+   * The driver kills a queue inside its destroy ioctl and its file's close (xe:
+   * xe_exec_queue_kill), so the harness's call is a kill for killed_unstarted; otherwise only
+   * the schedulers' own kills are (drm_sched_entity_kill, drm_dep_queue_kill).
+   */
+  readonly destroy_kills?: boolean;
 }
 
 /** Per-job guarantee masks of one queue, by the job's index in its queue. */
@@ -190,8 +196,14 @@ interface LiveJob {
    * events in causal order, and a body's local clock may stamp a cause later than its effect.
    */
   killed: 'killed in flight' | 'killed before start' | null;
-  /** Killed before start after its submit ioctl had returned: killed_unstarted applies. */
-  kill_checked: boolean;
+  /**
+   * Killed before it was handed to run_job, after its submit ioctl had returned: by the
+   * scheduler's kill or a driver that kills in its destroy ioctl (killed_unstarted applies);
+   * what killed it and when, else null.
+   */
+  kill_checked: { readonly by: string; readonly t_ns: number } | null;
+  /** Handed to the scheduler's run_job (on the HW-queue layer: staged by drm_dep's run_job). */
+  handed: boolean;
   unplugged: boolean;
   disturbed: boolean;
   /** tdr_late: its start was counted (+1) / its end was counted (-1). */
@@ -214,7 +226,7 @@ interface QueueState {
 }
 
 // Event kinds, dispatched by name through one Map lookup per event.
-const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9, EV_TIMEDOUT_START = 10;
+const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9, EV_TIMEDOUT_START = 10, EV_KILL = 11, EV_HANDED = 12;
 function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> {
   const m = new Map<string, number>([
     ['dma_fence_signaled', EV_SIGNALED], ['deplab_job_hw_start', EV_HW_START],
@@ -229,8 +241,10 @@ function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> 
   }
   m.set('drm_sched_tdr_start', EV_TIMEDOUT_START);
   m.set('drm_dep_tdr_start', EV_TIMEDOUT_START);
+  m.set('drm_sched_entity_kill', EV_KILL);
+  m.set('drm_dep_queue_kill', EV_KILL);
   if (run_events === 'hw-layer') {
-    m.delete('drm_dep_job_run');
+    m.set('drm_dep_job_run', EV_HANDED); // drm_dep's run_job stages the job for the ring
     m.delete('drm_dep_job_timedout');
     m.delete('drm_dep_tdr_start');
     m.set('drm_dep_hw_job_run', EV_RUN);
@@ -366,7 +380,7 @@ export class RunMonitor {
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
-      killed: null, kill_checked: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0 || this.faulted_clients.has(job.client),
+      killed: null, kill_checked: null, handed: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0 || this.faulted_clients.has(job.client),
     };
     this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(fence_context);
@@ -415,17 +429,18 @@ export class RunMonitor {
   }
 
   /** A queue's destroy ioctl (or its file's close) was called / returned. */
-  on_destroy(client: string, queue: string, phase: 'call' | 'return', t_ns: number): void {
+  on_destroy(client: string, queue: string, phase: 'call' | 'return', t_ns: number, by: 'destroy' | 'close' = 'destroy'): void {
     const q = this.queue(client, queue);
     if (phase === 'return' && q.destroy_return_ns < 0) q.destroy_return_ns = t_ns;
     if (phase !== 'call' || q.destroy_call_ns >= 0) return;
     q.destroy_call_ns = t_ns;
+    const how = this.options.destroy_kills === true ? `the ${by === 'close' ? 'file close' : 'queue destroy'} (the driver kills in it)` : null;
     this.each_in_flight((j) => {
       if (j.queue !== q || j.killed !== null) return;
       // In flight: handed to the hardware (run_job) before the kill, so its fate races with
       // the driver's (asynchronous) kill; whether it had started executing does not matter.
       j.killed = j.run_ns >= 0 ? 'killed in flight' : 'killed before start';
-      j.kill_checked = j.killed === 'killed before start' && j.returned_ns < Infinity;
+      if (how !== null) this.kill(j, how, t_ns);
     }, (p) => { if (p.job.client === client && p.job.queue === queue) p.killed = true; });
   }
 
@@ -441,6 +456,23 @@ export class RunMonitor {
   on_unplug(t_ns: number): void {
     if (t_ns < this.unplug_ns) this.unplug_ns = t_ns;
     this.each_in_flight((j) => { j.unplugged = true; }, (p) => { p.unplugged = true; });
+  }
+
+  /**
+   * `j`'s queue is killed now (`by` says how): unless it was handed to run_job already, or its
+   * submit ioctl is still in progress (a file's release waits for the ioctls in progress on it,
+   * so such a submit races with the close), it must never start on the hardware.
+   */
+  private kill(j: LiveJob, by: string, t_ns: number): void {
+    if (j.handed || j.kill_checked !== null || j.returned_ns === Infinity) return;
+    j.kill_checked = { by, t_ns };
+  }
+
+  /** The scheduler killed the queue whose jobs' finished fences are on `fence_context`. */
+  private on_kill(name: string, fence_context: number, t_ns: number): void {
+    const by_seqno = this.live.get(fence_context);
+    if (by_seqno === undefined) return;
+    for (const j of by_seqno.values()) if (j.finished_ns < 0) this.kill(j, name, t_ns);
   }
 
   /** A timeout, reset or device fault: every job in flight is disturbed. */
@@ -459,6 +491,7 @@ export class RunMonitor {
       return;
     }
     if (kind === EV_RESET) { this.on_reset(t_ns, args.phase === 'start' || name === 'drm_dep_hw_ring_stop'); return; }
+    if (kind === EV_KILL) { this.on_kill(name, args.fence_context as number, t_ns); return; }
     if (kind === EV_SIGNALED) {
       const j = this.find(args.context as number, args.seqno as number);
       if (j !== undefined && j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
@@ -485,7 +518,8 @@ export class RunMonitor {
           if (++this.jobs_alive > this.peak_jobs_alive) this.peak_jobs_alive = this.jobs_alive;
         }
         break;
-      case EV_RUN: if (j.run_ns < 0) this.on_run(j, t_ns, args); break;
+      case EV_RUN: j.handed = true; if (j.run_ns < 0) this.on_run(j, t_ns, args); break;
+      case EV_HANDED: j.handed = true; break;
       case EV_HW_START: if (j.hw_start_ns < 0) j.hw_start_ns = t_ns; break;
       case EV_DONE:
         if (j.hw_done_ns < 0) {
@@ -606,16 +640,14 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && this.hw_starts_reported && j.kill_checked) {
-      // Not handed to the hardware before the kill: it must never start. run_job alone proves
-      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does. A
-      // submit ioctl still in progress at the kill races with it (a file's release waits for
-      // the ioctls in progress on it): not checked.
+    if (j.kill_checked !== null && this.hw_starts_reported) {
+      // Not handed to run_job when its queue was killed: it must never start. run_job alone
+      // proves nothing (xe's run_job on a killed queue emits nothing to the ring), the start does.
       applicable |= JOB_BIT.killed_unstarted;
       this.tally('killed_unstarted').checked++;
       if (j.hw_start_ns >= 0) {
         this.job_break(j, 'killed_unstarted', 'job started after its queue was killed',
-          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; its queue was killed at ${j.queue.destroy_call_ns} ns, before run_job (${j.run_ns} ns)`, j.hw_start_ns);
+          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; ${j.kill_checked.by} killed its queue at ${j.kill_checked.t_ns} ns, before it was handed to run_job`, j.hw_start_ns);
       }
     }
     this.record_latencies(j);

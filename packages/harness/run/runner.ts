@@ -533,7 +533,7 @@ class Run {
     if (state.destroying > 0) yield* this.kernel.wait_until(this.progress, () => state.destroying === 0);
     const call = this.kernel.now();
     this.kernel.tp('harness_close_client', { client, phase: 'call' });
-    for (const name of state.queues.keys()) this.monitor.on_destroy(client, name, 'call', call);
+    for (const name of state.queues.keys()) this.monitor.on_destroy(client, name, 'call', call, 'close');
     yield* this.device.close_client(state.handle);
     this.kernel.tp('harness_close_client', { client, phase: 'return' });
     const ret = this.kernel.now();
