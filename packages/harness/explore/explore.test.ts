@@ -194,6 +194,25 @@ describe('a planted use-after-free', () => {
   }
 });
 
+describe('the run budget of an exploration case', () => {
+  it('covers the TDR the driver runs with when the case sets none: xe\'s 5 s default, panfrost\'s 500 ms per hung job', () => {
+    const hung = (loops: number) => {
+      const r = load_workload_json(JSON.stringify({ name: 'hung', clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops, steps: [
+        { batch: { queue: 'q', duration_us: 100, hang: true, wait: true } }] } }] }), 'hung.json');
+      if (!r.ok) throw new Error(r.errors[0].message);
+      return r.workload;
+    };
+    const options = { device: {}, costs: {}, alloc_fail_probability: 0, pct_depth: 3, pct_horizon: 1 };
+    // xe: one hung job, recovered by the 5 s TDR; panfrost: ten in a row, about 0.53 s each.
+    for (const [driver, backend, loops] of [['xe', 'sched', 1], ['xe', 'dep', 1], ['panfrost', 'sched', 10], ['panfrost', 'dep-hw', 10]] as const) {
+      const r = run_case({ driver, backend, seed: 1, strategy: 'fifo', choices: null, options, workload: hung(loops) });
+      expect(r.findings.map(finding_key), `${driver} ${backend}`).not.toContain('hang @ run_workload');
+      expect(r.observation!.jobs![0].error, `${driver} ${backend}`).toBeLessThan(0);
+      expect(r.outcome!.programs_completed, `${driver} ${backend}`).toBe(1);
+    }
+  });
+});
+
 describe('tdr_late: a device recovery is not a late timeout', () => {
   // xe seed 0 on drm_dep: a 1 ms TDR period and a 20 ms GT reset with jobs in flight (the
   // schedulers are stopped inside it); on drm_sched, job starts postpone a hung job's TDR past

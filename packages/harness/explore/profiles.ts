@@ -5,6 +5,8 @@
  * listed is explored with its defaults and no variant.
  */
 import type { Backend } from '@deplab/driver-api';
+import { JOB_TIMEOUT_MS as PANFROST_JOB_TIMEOUT_MS } from '@deplab/driver-panfrost';
+import { XE_JOB_TIMEOUT_DEFAULT_MS } from '@deplab/driver-xe';
 import type { FaultKind, OptionValue } from './types.ts';
 
 export interface DriverVariant {
@@ -25,7 +27,10 @@ export interface Dimension {
 export interface ExploreProfile {
   /** Device option holding the TDR period in ms, or null if the driver has none to set. */
   readonly timeout_option: string | null;
-  /** The TDR period of a driver that fixes it (ms): runs last long enough for it to fire. */
+  /**
+   * The TDR period (ms) when the case sets none: the one a driver fixes, or its default when the
+   * timeout option is not drawn. Runs last long enough for it to fire.
+   */
   readonly fixed_timeout_ms: number | null;
   /** Credits every job takes when the driver fixes them (the credit check needs it), else null. */
   readonly credits_per_job: number | null;
@@ -81,9 +86,11 @@ const PROFILES: Readonly<Record<string, ExploreProfile>> = {
     dimensions: [{ name: 'close_is_exit', values: [true, false], fault: 'ctrl-c' }, { name: 'upstream_gfp', values: [true, false], label: true }],
     variants: { sched: [PLAIN], dep: [PLAIN] },
   },
-  // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR; dep_flags overrides dep_irq_put / dep_submit_bypass.
+  // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR (5 s when not drawn); dep_flags overrides dep_irq_put / dep_submit_bypass.
   // xe_exec_queue_kill in the destroy ioctl and at close (xe_guc_submit.ts): run_job of a killed queue emits nothing.
-  xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: null, credits_per_job: null, dep_flags: true, destroy_kills: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
+  // drivers/panfrost/jm.ts: JOB_TIMEOUT_MS 500 ms, then a GPU reset that may wait for a soft-stop.
+  panfrost: { timeout_option: null, fixed_timeout_ms: PANFROST_JOB_TIMEOUT_MS, credits_per_job: null, dep_flags: false, dimensions: [], variants: {} },
+  xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: XE_JOB_TIMEOUT_DEFAULT_MS, credits_per_job: null, dep_flags: true, destroy_kills: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
 };
 
 const DEFAULT_PROFILE: ExploreProfile = {
