@@ -213,6 +213,20 @@ describe('the run budget of an exploration case', () => {
   });
 });
 
+describe('an injected device fault is handled asynchronously', () => {
+  it('jobs submitted after it, before the device completes a job again, are not undisturbed (panfrost seed 219: its reset work cancels them)', () => {
+    const r = run_case(generate_case({ driver: 'panfrost', backend: 'sched', seed: 219, faults: [...FAULT_KINDS], strategy: 'random' }), { trace_detail: 'full' });
+    const ev = r.kernel!.trace.events;
+    const injected = ev.find((e) => e.name === 'harness_event' && e.args.action === 'device_reset')!;
+    const job = r.observation!.jobs!.find((j) => j.logical === 'c0/q0#1')!;
+    // The scenario: submitted after the injected reset, cancelled by panfrost's reset work.
+    expect(job.submitted_ns).toBeGreaterThan(injected.t_ns);
+    expect(ev.some((e) => e.name === 'workqueue_execute_start' && e.args.function === 'panfrost_reset_work' && e.t_ns > job.submitted_ns)).toBe(true);
+    expect(job).toMatchObject({ error: -125, situation: 'device event' });
+    expect(r.findings.map(finding_key)).not.toContain('job_result @ undisturbed job');
+  });
+});
+
 describe('tdr_late: a device recovery is not a late timeout', () => {
   // xe seed 0 on drm_dep: a 1 ms TDR period and a 20 ms GT reset with jobs in flight (the
   // schedulers are stopped inside it); on drm_sched, job starts postpone a hung job's TDR past

@@ -293,6 +293,13 @@ export class RunMonitor {
    * ban what a fault hit (panthor's group cannot run again, xe bans the exec queue).
    */
   private readonly faulted_clients = new Set<string>();
+  /**
+   * An injected fault whose recovery the device has not shown yet: the driver handles it
+   * asynchronously (panfrost's reset work cancels what is on the job slots when it runs, with
+   * no trace event), so jobs submitted meanwhile are disturbed too, until a job completes
+   * without an error.
+   */
+  private fault_pending = false;
   /** Submit ioctls in progress, by the submitting task's context name (begin_submit). */
   private readonly submitting = new Map<string, PendingSubmit>();
   private ended = false;
@@ -324,7 +331,7 @@ export class RunMonitor {
    */
   begin_submit(context: string, job: SubmitStart): void {
     if (this.submitting.has(context)) throw new Error(`run monitor: a second submit from ${context} before the first returned`);
-    this.submitting.set(context, { job, bound: null, killed: false, unplugged: false, disturbed: this.reset_open >= 0 || this.faulted_clients.has(job.client) });
+    this.submitting.set(context, { job, bound: null, killed: false, unplugged: false, disturbed: this.reset_open >= 0 || this.fault_pending || this.faulted_clients.has(job.client) });
   }
 
   /**
@@ -380,7 +387,7 @@ export class RunMonitor {
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
       timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
-      killed: null, kill_checked: null, handed: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0 || this.faulted_clients.has(job.client),
+      killed: null, kill_checked: null, handed: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0 || this.fault_pending || this.faulted_clients.has(job.client),
     };
     this.work_in_flight_ns += rec.work_ns;
     let by_seqno = this.live.get(fence_context);
@@ -450,6 +457,7 @@ export class RunMonitor {
    */
   on_device_event(_t_ns: number, client?: string): void {
     this.disturb();
+    this.fault_pending = true;
     if (client !== undefined) this.faulted_clients.add(client);
   }
 
@@ -593,6 +601,7 @@ export class RunMonitor {
     j.error = error;
     this.finished++;
     if (error !== 0) this.errored++;
+    else this.fault_pending = false;
     if (t_ns > this.last_finish_ns) this.last_finish_ns = t_ns;
     if (j.hw_done_ns < 0) this.job_end_point(j, t_ns);
     // signal_order: against the highest-numbered job of the queue signalled so far.
