@@ -91,7 +91,10 @@ describe('situations in causal order', () => {
       clients: [
         { name: 'c', queues: [{ name: 'q0', engine: 'render' }, { name: 'q1', engine: 'compute' }], program: { loops: 1, steps: [
           { batch: { queue: 'q0', duration_us: 2000 } }, { batch: { queue: 'q1', duration_us: 1000 } }, { batch: { queue: 'q0', duration_us: 1000 } }] } },
-        { name: 'd', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps: [{ delay: { us: 1000 } }, { batch: { queue: 'q', duration_us: 1000 } }] } },
+        // Another client: its first job (submitted before the device completed a job again) is
+        // disturbed by the fault as well, its second is not.
+        { name: 'd', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps: [
+          { delay: { us: 1000 } }, { batch: { queue: 'q', duration_us: 1000, wait: true } }, { batch: { queue: 'q', duration_us: 1000 } }] } },
       ],
       events: [{ after: { client: 'c', step: 0, loop: 0 }, action: 'engine_reset', client: 'c', queue: 'q0' }],
     });
@@ -103,9 +106,32 @@ describe('situations in causal order', () => {
         expect(by.get(id)!.error, `${backend} ${id}`).toBeLessThan(0);
         expect(by.get(id)!.situation, `${backend} ${id}`).toBe('device event');
       }
-      expect(by.get('d/q#0'), backend).toMatchObject({ error: 0, situation: 'undisturbed' });
+      expect(by.get('d/q#0'), backend).toMatchObject({ error: 0, situation: 'device event' });
+      expect(by.get('d/q#1'), backend).toMatchObject({ error: 0, situation: 'undisturbed' });
       expect(o.guarantees.job_result, backend).toMatchObject({ checked: 1, broken: 0 });
     }
+  });
+
+  it('after the device completed a job again, only the client a fault hit stays disturbed', () => {
+    const m = new RunMonitor({ retain: true });
+    const submit = (client: string, seqno: number, t: number) => m.on_submit({
+      logical: `${client}/q#${seqno}`, client, queue: 'q', iteration: 0, submitted_ns: t, returned_ns: t, error: 0,
+      fence_context: client === 'c' ? 7 : 9, fence_seqno: seqno, dep_fences: [], dep_ids: [], hang: false,
+    });
+    const finish = (client: string, seqno: number, t: number, error: number) => {
+      m.on_event(t, 'dma_fence_signaled', 'hardirq', { context: client === 'c' ? 7 : 9, seqno, error });
+      m.on_event(t, 'drm_sched_job_free', 'kworker/x/0', { fence_context: client === 'c' ? 7 : 9, fence_seqno: seqno });
+    };
+    submit('d', 1, 0);
+    m.on_device_event(10, 'c'); // e.g. an engine reset on one of c's queues
+    finish('d', 1, 20, 0); // the device completed a job: the fault's own window is over
+    submit('c', 1, 30);
+    submit('d', 2, 30);
+    finish('c', 1, 40, -125);
+    finish('d', 2, 40, 0);
+    const o = m.end(new Kernel({ seed: 1 }));
+    expect(o.jobs!.map((j) => [j.logical, j.situation])).toEqual([['d/q#1', 'device event'], ['c/q#1', 'device event'], ['d/q#2', 'undisturbed']]);
+    expect(o.guarantees.job_result).toMatchObject({ checked: 1, broken: 0 });
   });
 
   it('a kill stamped later than the completion it caused still comes first: the monitor goes by the order of events, not their local clocks', () => {
