@@ -7,8 +7,14 @@ import { expect } from 'vitest';
 import { Kernel, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, errno_name, spin_lock_init, type Sleepable } from '@deplab/sim';
 import type { Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, JobHandle, JobSpec, QueueHandle } from './index.ts';
 
+/** The backends the expect_* checks run on unless told otherwise. */
 const BINDINGS = ['sched', 'dep'] as const;
 type Binding = (typeof BINDINGS)[number];
+
+/** BINDINGS as the default of a `backends: readonly B[]` parameter (B is Binding when it is left out). */
+function default_backends<B extends Backend>(): readonly B[] {
+  return BINDINGS as readonly Backend[] as readonly B[];
+}
 
 /** What the trace says about one job, by its finished fence. */
 export interface JobStarts {
@@ -156,16 +162,17 @@ export function behind_a_hang(factory: DeviceFactory, backend: Backend, behind: 
 }
 
 /**
- * The busy-queue checks every driver shares: on each binding, every job started exactly once
- * and no other start was emitted; each started after its run_job, every job but the first
- * strictly later (it waited for the one before); the starts follow each other by the job's
- * duration plus what the hardware adds between two jobs (within `overhead_ns`, [min, max]);
- * and both bindings give the same gaps. Returns the per-binding results.
+ * The busy-queue checks every driver shares: on each of `backends` (default sched and dep),
+ * every job started exactly once and no other start was emitted; each started after its
+ * run_job, every job but the first strictly later (it waited for the one before); the starts
+ * follow each other by the job's duration plus what the hardware adds between two jobs (within
+ * `overhead_ns`, [min, max]); and every backend gives the same gaps. Returns the per-backend
+ * results.
  */
-export function expect_busy_queue(factory: DeviceFactory, durations_ns: readonly number[], overhead_ns: readonly [number, number],
-  options: DeviceOptions = {}): Record<Binding, JobStarts[]> {
-  const out = {} as Record<Binding, JobStarts[]>;
-  for (const backend of BINDINGS) {
+export function expect_busy_queue<B extends Backend = Binding>(factory: DeviceFactory, durations_ns: readonly number[],
+  overhead_ns: readonly [number, number], options: DeviceOptions = {}, backends: readonly B[] = default_backends<B>()): Record<B, JobStarts[]> {
+  const out = {} as Record<B, JobStarts[]>;
+  for (const backend of backends) {
     const { jobs, total } = busy_queue(factory, backend, durations_ns, options);
     expect(jobs.map((j) => j.outcome), backend).toEqual(durations_ns.map(() => '0'));
     expect(jobs.map((j) => j.starts_ns.length), backend).toEqual(durations_ns.map(() => 1));
@@ -181,7 +188,7 @@ export function expect_busy_queue(factory: DeviceFactory, durations_ns: readonly
     }
     out[backend] = jobs;
   }
-  expect(gaps(out.dep)).toEqual(gaps(out.sched));
+  for (const backend of backends.slice(1)) expect(gaps(out[backend]), `${backend} vs ${backends[0]}`).toEqual(gaps(out[backends[0]]));
   return out;
 }
 
@@ -191,15 +198,16 @@ export function gaps(jobs: readonly JobStarts[]): number[] {
 }
 
 /** Of `jobs`, only the first started, once, and the run emitted no other start. */
-function expect_only_first_started(jobs: readonly JobStarts[], total: number, backend: Binding): void {
+function expect_only_first_started(jobs: readonly JobStarts[], total: number, backend: Backend): void {
   expect(jobs.map((j) => j.starts_ns.length), backend).toEqual(jobs.map((_, i) => (i === 0 ? 1 : 0)));
   expect(total, backend).toBe(1);
 }
 
-/** behind_a_hang on both bindings: every job was handed to the hardware, only the hung one started. */
-export function expect_behind_a_hang(factory: DeviceFactory, behind: number, options: DeviceOptions = {}): Record<Binding, JobStarts[]> {
-  const out = {} as Record<Binding, JobStarts[]>;
-  for (const backend of BINDINGS) {
+/** behind_a_hang on each of `backends`: every job was handed to the hardware, only the hung one started. */
+export function expect_behind_a_hang<B extends Backend = Binding>(factory: DeviceFactory, behind: number, options: DeviceOptions = {},
+  backends: readonly B[] = default_backends<B>()): Record<B, JobStarts[]> {
+  const out = {} as Record<B, JobStarts[]>;
+  for (const backend of backends) {
     const { jobs, total } = behind_a_hang(factory, backend, behind, options);
     expect(jobs.every((j) => j.run_ns >= 0), backend).toBe(true);
     expect_only_first_started(jobs, total, backend);
@@ -208,11 +216,11 @@ export function expect_behind_a_hang(factory: DeviceFactory, behind: number, opt
   return out;
 }
 
-/** killed_while_waiting on both bindings: only the job that ran before the close started. */
-export function expect_killed_while_waiting(factory: DeviceFactory, blocked: number, signal_after_ns: number,
-  options: DeviceOptions = {}): Record<Binding, { jobs: JobStarts[]; close_ns: number }> {
-  const out = {} as Record<Binding, { jobs: JobStarts[]; close_ns: number }>;
-  for (const backend of BINDINGS) {
+/** killed_while_waiting on each of `backends`: only the job that ran before the close started. */
+export function expect_killed_while_waiting<B extends Backend = Binding>(factory: DeviceFactory, blocked: number, signal_after_ns: number,
+  options: DeviceOptions = {}, backends: readonly B[] = default_backends<B>()): Record<B, { jobs: JobStarts[]; close_ns: number }> {
+  const out = {} as Record<B, { jobs: JobStarts[]; close_ns: number }>;
+  for (const backend of backends) {
     const { jobs, total, close_ns } = killed_while_waiting(factory, backend, blocked, signal_after_ns, options);
     expect_only_first_started(jobs, total, backend);
     out[backend] = { jobs, close_ns };

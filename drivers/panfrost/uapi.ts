@@ -21,6 +21,7 @@
 import {
   dma_fence, dma_fence_get, dma_fence_put, EINVAL, ENODEV, ENOMEM, type Kernel, type Sleepable,
 } from '@deplab/sim';
+import { job_hw_start_trace } from '@deplab/driver-api';
 import type {
   Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, DriverOptionSchema, EngineClass, Fault, JobHandle, JobSpec, Priority,
   QueueHandle, QueueOptions, QueueState,
@@ -107,6 +108,7 @@ export class PanfrostDevice implements Device {
   readonly driver = 'panfrost';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['render', 'compute', 'copy'];
+  readonly reports_hw_start = true;
   readonly pfdev: panfrost_device;
   readonly options: PanfrostDeviceOptions;
   private readonly files = new Map<number, panfrost_file_priv>();
@@ -123,6 +125,10 @@ export class PanfrostDevice implements Device {
     const policy = o.hw_policy === 'fair' ? DRM_DEP_HW_POLICY_FAIR : o.hw_policy === 'rr' ? DRM_DEP_HW_POLICY_RR : DRM_DEP_HW_POLICY_FIFO;
     const binding = backend === 'sched' ? panfrost_sched_binding : panfrost_dep_hw_binding(o.dep_flags, policy);
     this.pfdev = new panfrost_device(kernel, binding, { jobchain_disambiguation: o.jobchain_disambiguation, bus_fault_needs_reset: o.bus_fault_needs_reset });
+    // deplab_job_hw_start, the same on both bindings: a job starts when its slot makes its chain
+    // the running one (hw.ts); each binding records the job's finished fence at arm.
+    const hw_start = (this.pfdev.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) this.pfdev.hw.chain_started = (chain) => hw_start.started(chain);
     const ret = panfrost_jm_init(this.pfdev);
     if (ret !== 0) throw new Error(`panfrost: panfrost_jm_init failed with ${ret}`);
   }

@@ -86,10 +86,10 @@ const PROFILES: Readonly<Record<string, ExploreProfile>> = {
     dimensions: [{ name: 'close_is_exit', values: [true, false], fault: 'ctrl-c' }, { name: 'upstream_gfp', values: [true, false], label: true }],
     variants: { sched: [PLAIN], dep: [PLAIN] },
   },
-  // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR (5 s when not drawn); dep_flags overrides dep_irq_put / dep_submit_bypass.
-  // xe_exec_queue_kill in the destroy ioctl and at close (xe_guc_submit.ts): run_job of a killed queue emits nothing.
   // drivers/panfrost/jm.ts: JOB_TIMEOUT_MS 500 ms, then a GPU reset that may wait for a soft-stop.
   panfrost: { timeout_option: null, fixed_timeout_ms: PANFROST_JOB_TIMEOUT_MS, credits_per_job: null, dep_flags: false, dimensions: [], variants: {} },
+  // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR (5 s when a seed draws none); dep_flags overrides dep_irq_put / dep_submit_bypass.
+  // xe_exec_queue_kill in the destroy ioctl and at close (xe_guc_submit.ts): run_job of a killed queue emits nothing.
   xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: XE_JOB_TIMEOUT_DEFAULT_MS, credits_per_job: null, dep_flags: true, destroy_kills: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
 };
 
