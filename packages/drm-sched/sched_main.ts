@@ -392,6 +392,11 @@ export function drm_sched_increase_karma(bad: drm_sched_job): void {
   if (bad.s_priority === DRM_SCHED_PRIORITY_KERNEL) return;
   bad.karma.counter++;
   const context = bad.s_fence!.scheduled.context;
+  if (sched.sched_rq === null) {
+    // drm_sched_fini freed the run queues and cleared sched->sched_rq: a TDR still running then oopses here.
+    sched.kernel.violation('bug', 'drm_sched_increase_karma', 'NULL pointer dereference: sched->sched_rq (after drm_sched_fini)');
+    return;
+  }
   for (let i = DRM_SCHED_PRIORITY_KERNEL; i < sched.num_rqs; i++) {
     const rq = sched.sched_rq![i]!;
     spin_lock(rq.lock);
