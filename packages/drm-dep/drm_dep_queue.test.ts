@@ -133,7 +133,8 @@ describe('normal flow', () => {
       drm_dep_job_unschedulable: ['fence_context', 'fence_seqno', 'dep_context', 'dep_seqno'],
       drm_dep_job_free: ['fence_context', 'fence_seqno'],
       drm_dep_job_timedout: ['fence_context', 'fence_seqno', 'status'],
-      drm_dep_queue_kill: ['ring'],
+      drm_dep_tdr_start: ['fence_context', 'fence_seqno'],
+      drm_dep_queue_kill: ['ring', 'fence_context'],
       drm_dep_queue_release: ['ring'],
       drm_dep_queue_free: ['ring'],
     };
@@ -145,6 +146,7 @@ describe('normal flow', () => {
     expect([...seen].sort()).toEqual(Object.keys(expected).sort());
     const timedout = events(k, 'drm_dep_job_timedout')[0];
     expect(timedout.args).toMatchObject({ fence_context: fb.context, fence_seqno: 1 });
+    expect(events(k, 'drm_dep_tdr_start')[0].args).toEqual({ fence_context: fb.context, fence_seqno: 1 });
     expect(events(k, 'drm_dep_job_queue')[0].args).toMatchObject({ ring: 'fake0', fence_seqno: 1 });
   });
 });

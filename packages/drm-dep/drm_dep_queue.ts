@@ -856,6 +856,8 @@ function* drm_dep_queue_tdr_work(work: work_struct): Sleepable {
   spin_unlock_irqrestore(qs.job_lock!, flags);
   if (js !== undefined) {
     drm_dep_job_get(js.owner);
+    // deplab-only: the handler may complete or cancel jobs before it returns.
+    if (k.trace.enabled) k.tp('drm_dep_tdr_start', job_trace_id(js));
     const ret = qs.ops!.timedout_job(js.owner);
     const status: number = is_sleepable<drm_dep_timedout_stat>(ret) ? yield* ret : ret;
     (status !== DRM_DEP_TIMEDOUT_RESET && status !== DRM_DEP_TIMEDOUT_NO_HANG && status !== DRM_DEP_TIMEDOUT_ENODEV) && k.WARN_ON(true, 'drm_dep_queue_tdr_work', `${qs.name}: timedout_job returned ${status}`);
@@ -939,7 +941,7 @@ export function drm_dep_queue_kill(q: drm_dep_queue): void {
   const qs = queue_state_of(q);
   if (!queue_check_live(qs, 'drm_dep_queue_kill') || qs.killed) return;
   qs.killed = true;
-  qs.kernel.tp('drm_dep_queue_kill', { ring: qs.name });
+  qs.kernel.tp('drm_dep_queue_kill', { ring: qs.name, fence_context: qs.fence_context });
   if (qs.job_queue.length > 0) queue_kick_run_job(qs);
 }
 

@@ -233,6 +233,9 @@ export function* drm_sched_entity_kill(entity: drm_sched_entity): Sleepable {
   drm_sched_rq_remove_entity(entity.rq, entity);
   spin_unlock(entity.lock);
   yield* wait_for_completion(entity.entity_idle);
+  // deplab-only: from here no queued job of the entity reaches run_job (keyed by its finished fences).
+  const k = entity.kernel;
+  if (k.trace.enabled) k.tp('drm_sched_entity_kill', { fence_context: entity.fence_context + 1 });
   let prev = dma_fence_get(entity.last_scheduled);
   for (let job = entity.job_queue.pop(); job !== null; job = entity.job_queue.pop()) {
     const s_fence = job.s_fence!;

@@ -283,6 +283,8 @@ function* drm_sched_job_timedout(work: work_struct): Sleepable {
     k.lifetime.use(job.lifetime_id, 'drm_sched_job_timedout');
     const s_fence = job_s_fence(job, 'drm_sched_job_timedout');
     const context = s_fence?.finished.context ?? 0, seqno = s_fence?.finished.seqno ?? 0;
+    // deplab-only: the handler may complete, cancel or free jobs before it returns.
+    if (k.trace.enabled) k.tp('drm_sched_tdr_start', { fence_context: context, fence_seqno: seqno });
     status = yield* call_timedout_job(sched, job);
     tdr_after_handler(sched, job, status, context, seqno);
   } else {
@@ -390,6 +392,11 @@ export function drm_sched_increase_karma(bad: drm_sched_job): void {
   if (bad.s_priority === DRM_SCHED_PRIORITY_KERNEL) return;
   bad.karma.counter++;
   const context = bad.s_fence!.scheduled.context;
+  if (sched.sched_rq === null) {
+    // drm_sched_fini freed the run queues and cleared sched->sched_rq: a TDR still running then oopses here.
+    sched.kernel.violation('bug', 'drm_sched_increase_karma', 'NULL pointer dereference: sched->sched_rq (after drm_sched_fini)');
+    return;
+  }
   for (let i = DRM_SCHED_PRIORITY_KERNEL; i < sched.num_rqs; i++) {
     const rq = sched.sched_rq![i]!;
     spin_lock(rq.lock);

@@ -151,6 +151,19 @@ describe('recovery', () => {
     expect(rig.kernel.violations.list).toEqual([]);
   });
 
+  it('increase_karma after drm_sched_fini (a driver TDR running on a finalised scheduler) dereferences the cleared sched_rq: a bug, not a crash of the model', () => {
+    const k = make_kernel();
+    // No cancel_job (panfrost): fini leaves the job pending, as the driver's TDR finds it.
+    const rig = make_sched(k, { timeout: TIMEOUT_JIFFIES, cancel_job: false });
+    const e = make_entity(rig, DRM_SCHED_PRIORITY_NORMAL);
+    const job = make_job(rig, e, 'late', 300_000);
+    submit(job);
+    k.run_for(1 * MS);
+    k.run_task(drm_sched_fini(rig.sched));
+    expect(() => drm_sched_increase_karma(job)).not.toThrow();
+    expect(k.violations.of_kind('bug').map((v) => [v.site, v.message])).toEqual([['drm_sched_increase_karma', 'NULL pointer dereference: sched->sched_rq (after drm_sched_fini)']]);
+  });
+
   it('hazard: RESET on a false timeout without disposing of the job leaks it (why NO_HANG exists)', () => {
     const k = make_kernel();
     const rig = make_sched(k, { timeout: TIMEOUT_JIFFIES });

@@ -11,6 +11,8 @@ import { dma_fence_add_callback, dma_fence_cb, type Kernel, type Sleepable } fro
 import type { ClientHandle, Device, DeviceOptions, Fault, JobHandle, JobSpec, Priority, QueueHandle, QueueOptions } from '@deplab/driver-api';
 import { MockDevice, mock_dep_backend, mock_sched_backend } from '@deplab/driver-mock';
 import { find_driver, register_driver } from '../drivers.ts';
+import { run_workload } from '../run/runner.ts';
+import { load_workload_json } from '../workload/load-json.ts';
 import { explore_seed, shrink_task, summarize_campaign, type BackendSummary, type SeedReport } from './campaign.ts';
 import { run_case } from './execute.ts';
 import { generate_case } from './generate.ts';
@@ -192,10 +194,43 @@ describe('a planted use-after-free', () => {
   }
 });
 
+describe('the run budget of an exploration case', () => {
+  it('covers the TDR the driver runs with when the case sets none: xe\'s 5 s default, panfrost\'s 500 ms per hung job', () => {
+    const hung = (loops: number) => {
+      const r = load_workload_json(JSON.stringify({ name: 'hung', clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops, steps: [
+        { batch: { queue: 'q', duration_us: 100, hang: true, wait: true } }] } }] }), 'hung.json');
+      if (!r.ok) throw new Error(r.errors[0].message);
+      return r.workload;
+    };
+    const options = { device: {}, costs: {}, alloc_fail_probability: 0, pct_depth: 3, pct_horizon: 1 };
+    // xe: one hung job, recovered by the 5 s TDR; panfrost: ten in a row, about 0.53 s each.
+    for (const [driver, backend, loops] of [['xe', 'sched', 1], ['xe', 'dep', 1], ['panfrost', 'sched', 10], ['panfrost', 'dep-hw', 10]] as const) {
+      const r = run_case({ driver, backend, seed: 1, strategy: 'fifo', choices: null, options, workload: hung(loops) });
+      expect(r.findings.map(finding_key), `${driver} ${backend}`).not.toContain('hang @ run_workload');
+      expect(r.observation!.jobs![0].error, `${driver} ${backend}`).toBeLessThan(0);
+      expect(r.outcome!.programs_completed, `${driver} ${backend}`).toBe(1);
+    }
+  });
+});
+
+describe('an injected device fault is handled asynchronously', () => {
+  it('jobs submitted after it, before the device completes a job again, are not undisturbed (panfrost seed 219: its reset work cancels them)', () => {
+    const r = run_case(generate_case({ driver: 'panfrost', backend: 'sched', seed: 219, faults: [...FAULT_KINDS], strategy: 'random' }), { trace_detail: 'full' });
+    const ev = r.kernel!.trace.events;
+    const injected = ev.find((e) => e.name === 'harness_event' && e.args.action === 'device_reset')!;
+    const job = r.observation!.jobs!.find((j) => j.logical === 'c0/q0#1')!;
+    // The scenario: submitted after the injected reset, cancelled by panfrost's reset work.
+    expect(job.submitted_ns).toBeGreaterThan(injected.t_ns);
+    expect(ev.some((e) => e.name === 'workqueue_execute_start' && e.args.function === 'panfrost_reset_work' && e.t_ns > job.submitted_ns)).toBe(true);
+    expect(job).toMatchObject({ error: -125, situation: 'device event' });
+    expect(r.findings.map(finding_key)).not.toContain('job_result @ undisturbed job');
+  });
+});
+
 describe('tdr_late: a device recovery is not a late timeout', () => {
   // xe seed 0 on drm_dep: a 1 ms TDR period and a 20 ms GT reset with jobs in flight (the
-  // schedulers are stopped inside it); seed 380 on drm_sched: job starts postpone a hung job's
-  // TDR past its period (spec §7.10), which must still be reported.
+  // schedulers are stopped inside it); on drm_sched, job starts postpone a hung job's TDR past
+  // its period (spec §7.10), which must still be reported.
   const xe_case = (backend: 'sched' | 'dep', seed: number) => generate_case({ driver: 'xe', backend, seed, faults: [...FAULT_KINDS], strategy: 'random' });
 
   it('a GT reset longer than the TDR period with jobs in flight is not reported', () => {
@@ -209,7 +244,18 @@ describe('tdr_late: a device recovery is not a late timeout', () => {
     expect(r.findings.map(finding_key)).not.toContain('tdr_late @ timeout detection');
   });
 
-  it('job starts postponing a hung job\'s TDR still are', () => {
-    expect(run_case(xe_case('sched', 380)).findings.map(finding_key)).toContain('tdr_late @ timeout detection');
+  it('job starts postponing a hung job\'s TDR still are (drm_sched; drm_dep times the oldest job)', () => {
+    // A hung job, then a job every 10 ms on the same exec queue: each run_job re-arms drm_sched's TDR.
+    const steps: object[] = [{ batch: { queue: 'q', duration_us: 100, hang: true } }];
+    for (let i = 0; i < 8; i++) steps.push({ delay: { us: 10_000 } }, { batch: { queue: 'q', duration_us: 100 } });
+    const loaded = load_workload_json(JSON.stringify({ name: 'pushed-tdr', clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 1, steps } }] }), 'pushed-tdr.json');
+    if (!loaded.ok) throw new Error(loaded.errors[0].message);
+    const xe = find_driver('xe')!;
+    const late = (backend: 'sched' | 'dep') => run_workload(loaded.workload, xe.factory, backend, {
+      seed: 1, device: { driver: { ...xe.defaults.driver, job_timeout_ms: 31 } }, monitor: { timeout_ms: 31 },
+    }).observation.guarantees.tdr_late;
+    expect(late('sched')).toMatchObject({ checked: 1, broken: 1 });
+    expect(late('sched')!.examples[0].message).toMatch(/no completion and no timeout for 4\d\.\d ms with jobs in flight \(TDR period 31 ms/);
+    expect(late('dep')).toMatchObject({ checked: 1, broken: 0 });
   });
 });

@@ -5,6 +5,8 @@
  * listed is explored with its defaults and no variant.
  */
 import type { Backend } from '@deplab/driver-api';
+import { JOB_TIMEOUT_MS as PANFROST_JOB_TIMEOUT_MS } from '@deplab/driver-panfrost';
+import { XE_JOB_TIMEOUT_DEFAULT_MS } from '@deplab/driver-xe';
 import type { FaultKind, OptionValue } from './types.ts';
 
 export interface DriverVariant {
@@ -25,12 +27,20 @@ export interface Dimension {
 export interface ExploreProfile {
   /** Device option holding the TDR period in ms, or null if the driver has none to set. */
   readonly timeout_option: string | null;
-  /** The TDR period of a driver that fixes it (ms): runs last long enough for it to fire. */
+  /**
+   * The TDR period (ms) when the case sets none: the one a driver fixes, or its default when the
+   * timeout option is not drawn. Runs last long enough for it to fire.
+   */
   readonly fixed_timeout_ms: number | null;
   /** Credits every job takes when the driver fixes them (the credit check needs it), else null. */
   readonly credits_per_job: number | null;
   /** The driver takes `dep_flags` (DRM_DEP_QUEUE_FLAGS_*): campaigns cover every combination. */
   readonly dep_flags: boolean;
+  /**
+   * The driver kills a queue inside its destroy ioctl and its file's close, on both schedulers
+   * (MonitorOptions.destroy_kills); elsewhere only the schedulers' kills are kills.
+   */
+  readonly destroy_kills?: boolean;
   /**
    * Further device options drawn per seed, each from its values (null: left unset); `fault`
    * ties one to a fault kind (e.g. how a file is closed matters only with Ctrl-C).
@@ -76,8 +86,11 @@ const PROFILES: Readonly<Record<string, ExploreProfile>> = {
     dimensions: [{ name: 'close_is_exit', values: [true, false], fault: 'ctrl-c' }, { name: 'upstream_gfp', values: [true, false], label: true }],
     variants: { sched: [PLAIN], dep: [PLAIN] },
   },
+  // drivers/panfrost/jm.ts: JOB_TIMEOUT_MS 500 ms, then a GPU reset that may wait for a soft-stop.
+  panfrost: { timeout_option: null, fixed_timeout_ms: PANFROST_JOB_TIMEOUT_MS, credits_per_job: null, dep_flags: false, dimensions: [], variants: {} },
   // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR (5 s when a seed draws none); dep_flags overrides dep_irq_put / dep_submit_bypass.
-  xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: 5_000, credits_per_job: null, dep_flags: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
+  // xe_exec_queue_kill in the destroy ioctl and at close (xe_guc_submit.ts): run_job of a killed queue emits nothing.
+  xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: XE_JOB_TIMEOUT_DEFAULT_MS, credits_per_job: null, dep_flags: true, destroy_kills: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
 };
 
 const DEFAULT_PROFILE: ExploreProfile = {
@@ -90,13 +103,14 @@ export function explore_profile(driver: string): ExploreProfile {
 
 /**
  * What the run monitor's checks need to know of a driver that the trace does not say: the TDR
- * period the device runs with (when a device option sets it) and the credits of every job (when
- * the driver fixes them). Exploration and comparison use the same facts.
+ * period the device runs with (when a device option sets it), the credits of every job (when
+ * the driver fixes them) and whether its destroy ioctl and close kill the queue. Exploration
+ * and comparison use the same facts.
  */
-export function monitor_facts(driver: string, device: Readonly<Record<string, OptionValue>>): { timeout_ms: number | null; credits_per_job: number | null } {
+export function monitor_facts(driver: string, device: Readonly<Record<string, OptionValue>>): { timeout_ms: number | null; credits_per_job: number | null; destroy_kills: boolean } {
   const p = explore_profile(driver);
   const v = p.timeout_option === null ? undefined : device[p.timeout_option];
-  return { timeout_ms: typeof v === 'number' ? v : null, credits_per_job: p.credits_per_job };
+  return { timeout_ms: typeof v === 'number' ? v : null, credits_per_job: p.credits_per_job, destroy_kills: p.destroy_kills === true };
 }
 
 /** The variant whose options a case's device options contain ('plain' if none). */

@@ -31,7 +31,7 @@ export interface CompareOptions {
   readonly alloc_fail_probability?: number;
   readonly max_time_ms?: number;
   /** Driver facts the guarantee checks need (TDR period, fixed credits). */
-  readonly monitor?: Pick<MonitorOptions, 'timeout_ms' | 'credits_per_job' | 'tdr_slack_ns'>;
+  readonly monitor?: Pick<MonitorOptions, 'timeout_ms' | 'credits_per_job' | 'tdr_slack_ns' | 'destroy_kills'>;
 }
 
 /** One backend's run of one seed, as plain data. */

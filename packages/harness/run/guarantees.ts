@@ -37,7 +37,7 @@ export const GUARANTEES: readonly Guarantee[] = [
   { id: 'dependency_order', scope: 'job', statement: 'no job runs before its dependencies allow it: a dependency on another ring has finished, one on the same ring has at least run',
     applies_to: 'every job that ran, with each dependency the harness gave it', doc: doc('dependency_order') },
   { id: 'killed_unstarted', scope: 'job', statement: "a killed queue's jobs that had not reached the hardware never reach it: no job not yet handed to run_job when its queue was destroyed or its file closed starts on the hardware",
-    applies_to: 'jobs killed before start (not handed to run_job before the kill) whose submit ioctl had returned, on devices that report hardware starts (deplab_job_hw_start)', doc: doc('killed_unstarted') },
+    applies_to: 'jobs not handed to run_job when the scheduler killed their queue (drm_sched_entity_kill, drm_dep_queue_kill), or the destroy or close of a driver that kills in it (xe), whose submit ioctl had returned, on devices that report hardware starts (deplab_job_hw_start)', doc: doc('killed_unstarted') },
   { id: 'tdr_late', scope: 'run', statement: 'a hung job is detected within its timeout plus the TDR slack: the device never goes longer without progress while a job is in flight',
     applies_to: 'runs of a device with a TDR period', doc: doc('tdr_late') },
   { id: 'credit_leak', scope: 'run', statement: "a ring's credit count never exceeds the credits of the jobs in flight on it",

@@ -122,6 +122,12 @@ export interface MonitorOptions {
    * there drm_dep's run_job only stages the job for the ring, and the ring runs it later.
    */
   readonly run_events?: 'scheduler' | 'hw-layer';
+  /**
+   * The driver kills a queue inside its destroy ioctl and its file's close (xe:
+   * xe_exec_queue_kill), so the harness's call is a kill for killed_unstarted; otherwise only
+   * the schedulers' own kills are (drm_sched_entity_kill, drm_dep_queue_kill).
+   */
+  readonly destroy_kills?: boolean;
 }
 
 /** Per-job guarantee masks of one queue, by the job's index in its queue. */
@@ -130,6 +136,38 @@ export interface QueueMasks {
   broken: Uint8Array;
   outcome: string[];
   count: number;
+}
+
+/** A submit ioctl in progress: its job, once queued, and what happened meanwhile. */
+interface PendingSubmit {
+  readonly job: SubmitStart;
+  bound: LiveJob | null;
+  killed: boolean;
+  unplugged: boolean;
+  disturbed: boolean;
+}
+
+/** What the runner knows of a job when it calls the submit ioctl. */
+export interface SubmitStart {
+  readonly logical: string;
+  readonly client: string;
+  readonly queue: string;
+  readonly iteration: number;
+  /** The submit ioctl was called. */
+  readonly submitted_ns: number;
+  readonly dep_fences: readonly dma_fence[];
+  readonly dep_ids: readonly string[];
+  readonly hang: boolean;
+  /** GPU time the submit asks for (0: manual or hanging). */
+  readonly work_ns?: number;
+}
+
+/** How a submit ioctl returned: the job's finished fence, or a negative errno (fence -1). */
+export interface SubmitResult {
+  readonly error: number;
+  readonly fence_context: number;
+  readonly fence_seqno: number;
+  readonly returned_ns: number;
 }
 
 interface LiveJob {
@@ -141,8 +179,8 @@ interface LiveJob {
   readonly index: number;
   readonly iteration: number;
   readonly submitted_ns: number;
-  /** The submit ioctl returned. */
-  readonly returned_ns: number;
+  /** The submit ioctl returned (Infinity while it is in progress). */
+  returned_ns: number;
   readonly dep_fences: readonly dma_fence[];
   readonly dep_ids: readonly string[];
   /** Dependencies still being watched for the order check (dropped once the job ran). */
@@ -155,12 +193,27 @@ interface LiveJob {
   timedout: boolean;
   ring: string | null;
   broken: number;
-  /** Counted in its queue's `waiting` (queued, not yet run nor ended). */
-  waiting: boolean;
+  /**
+   * What happened around it while it was in flight, marked when it happens: the monitor sees
+   * events in causal order, and a body's local clock may stamp a cause later than its effect.
+   */
+  killed: 'killed in flight' | 'killed before start' | null;
+  /**
+   * Killed before it was handed to run_job, after its submit ioctl had returned: by the
+   * scheduler's kill or a driver that kills in its destroy ioctl (killed_unstarted applies);
+   * what killed it and when, else null.
+   */
+  kill_checked: { readonly by: string; readonly t_ns: number } | null;
+  /** Handed to the scheduler's run_job (on the HW-queue layer: staged by drm_dep's run_job). */
+  handed: boolean;
+  unplugged: boolean;
+  disturbed: boolean;
   /** tdr_late: its start was counted (+1) / its end was counted (-1). */
   started_point: boolean;
   ended_point: boolean;
   final: boolean;
+  /** Counted in its queue's `waiting` (queued, not yet run nor ended). */
+  waiting: boolean;
 }
 
 interface QueueState {
@@ -173,13 +226,13 @@ interface QueueState {
   /** Highest job index signalled so far, and its error (signal_order). */
   latest_index: number;
   latest_error: number;
+  masks: QueueMasks | null;
   /** Jobs queued and not yet run nor ended (back_to_back_runs). */
   waiting: number;
-  masks: QueueMasks | null;
 }
 
 // Event kinds, dispatched by name through one Map lookup per event.
-const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9;
+const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9, EV_TIMEDOUT_START = 10, EV_KILL = 11, EV_HANDED = 12;
 function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> {
   const m = new Map<string, number>([
     ['dma_fence_signaled', EV_SIGNALED], ['deplab_job_hw_start', EV_HW_START],
@@ -192,9 +245,14 @@ function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> 
     m.set(`${prefix}free`, EV_FREE);
     m.set(`${prefix}timedout`, EV_TIMEDOUT);
   }
+  m.set('drm_sched_tdr_start', EV_TIMEDOUT_START);
+  m.set('drm_dep_tdr_start', EV_TIMEDOUT_START);
+  m.set('drm_sched_entity_kill', EV_KILL);
+  m.set('drm_dep_queue_kill', EV_KILL);
   if (run_events === 'hw-layer') {
-    m.delete('drm_dep_job_run');
+    m.set('drm_dep_job_run', EV_HANDED); // drm_dep's run_job stages the job for the ring
     m.delete('drm_dep_job_timedout');
+    m.delete('drm_dep_tdr_start');
     m.set('drm_dep_hw_job_run', EV_RUN);
     m.set('drm_dep_hw_job_timedout', EV_TIMEDOUT);
   }
@@ -206,10 +264,6 @@ const EVENT_KIND_HW_LAYER = event_kinds('hw-layer');
 
 const MS = 1_000_000;
 
-/** Job events kept while a submit ioctl is in progress (a job's own come within a few events). */
-const EARLY_EVENTS_MAX = 256;
-interface EarlyEvent { readonly kind: number; readonly context: number; readonly seqno: number; readonly t_ns: number; readonly args: TraceArgs }
-
 export class RunMonitor {
   private readonly options: MonitorOptions;
   /** Live jobs by finished-fence context, then seqno (small-integer keys: no boxing). */
@@ -219,8 +273,6 @@ export class RunMonitor {
   private readonly outcomes: Record<string, Record<string, number>> = {};
   private readonly latency: Record<LatencyName, LatencyDistribution>;
   private readonly retained: JobRecord[] | null;
-  /** Device-wide disturbances (timeouts, resets, injected device faults), in time order. */
-  private readonly disturbances: number[] = [];
   private unplug_ns = Infinity;
   private submitted = 0;
   private finished = 0;
@@ -246,18 +298,25 @@ export class RunMonitor {
   private readonly in_flight = new Map<string, Set<LiveJob>>();
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
+  /**
+   * Clients a fault, hang or timeout hit: their later jobs are disturbed too, since drivers
+   * ban what a fault hit (panthor's group cannot run again, xe bans the exec queue).
+   */
+  private readonly faulted_clients = new Set<string>();
+  /**
+   * An injected fault whose recovery the device has not shown yet: the driver handles it
+   * asynchronously (panfrost's reset work cancels what is on the job slots when it runs, with
+   * no trace event), so jobs submitted meanwhile are disturbed too, until a job completes
+   * without an error.
+   */
+  private fault_pending = false;
+  /** Submit ioctls in progress, by the submitting task's context name (begin_submit). */
+  private readonly submitting = new Map<string, PendingSubmit>();
   private ended = false;
   /** The device reports deplab_job_hw_start (killed_unstarted is checked only then). */
   private hw_starts_reported = false;
 
   private readonly kinds: Map<string, number>;
-  /**
-   * Submit ioctls in progress, and the last EARLY_EVENTS_MAX events emitted meanwhile for jobs
-   * not yet registered (a ring: other fences signal meanwhile, and a submit may sleep).
-   */
-  private submits_in_progress = 0;
-  private readonly early: (EarlyEvent | null)[] = new Array<EarlyEvent | null>(EARLY_EVENTS_MAX).fill(null);
-  private early_next = 0;
   /** Last time a job was submitted, queued, run or finished (the runner's hang watchdog reads it). */
   progress_ns = 0;
   /** GPU time of the jobs submitted and not yet finished: a working device finishes one of them within it. */
@@ -274,58 +333,100 @@ export class RunMonitor {
   /* The runner's calls                                                                      */
 
   /**
-   * A submit ioctl is called: its job's events (queued, run with the bypass, even finished)
-   * come before on_submit names the job, and are replayed then. Every call is closed by an
-   * on_submit with `called: true`.
+   * A submit ioctl is called from the task `context` (its trace context name). The scheduler
+   * queues the job, and may run it (drm_dep's submit bypass) or the hardware start it, before
+   * the ioctl returns: the first job-queue event of an unknown job emitted in that context while
+   * the ioctl is in progress is this submit's job, so none of its events is missed. A task is in
+   * one ioctl at a time.
    */
-  on_submit_call(): void {
-    this.submits_in_progress++;
+  begin_submit(context: string, job: SubmitStart): void {
+    if (this.submitting.has(context)) throw new Error(`run monitor: a second submit from ${context} before the first returned`);
+    this.submitting.set(context, { job, bound: null, killed: false, unplugged: false, disturbed: this.reset_open >= 0 || this.fault_pending || this.faulted_clients.has(job.client) });
   }
 
-  /** A submit ioctl returned. `fence` is null when it failed (then `error` is its errno). */
-  on_submit(job: {
-    logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
-    fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean; work_ns?: number;
-    /** When the submit ioctl returned (default: when it was called). */
-    returned_ns?: number;
-    /** It closes an on_submit_call. */
-    called?: boolean;
-  }): void {
-    this.register(job);
-    if (job.called === true && --this.submits_in_progress === 0) this.early.fill(null);
+  /**
+   * The submit ioctl begun by `context` returned: with the job's finished fence, or an errno.
+   */
+  end_submit(context: string, result: SubmitResult): void {
+    const pending = this.submitting.get(context);
+    if (pending === undefined) throw new Error(`run monitor: end_submit from ${context} without begin_submit`);
+    this.submitting.delete(context);
+    const bound = pending.bound;
+    if (bound === null) {
+      if (result.error !== 0) {
+        this.on_submit({ ...pending.job, ...result });
+        return;
+      }
+      const j = this.register(pending.job, result.fence_context, result.fence_seqno);
+      j.returned_ns = result.returned_ns;
+      this.mark_pending(j, pending);
+      return;
+    }
+    if (result.error !== 0 || bound.fence_context !== result.fence_context || bound.fence_seqno !== result.fence_seqno) {
+      throw new Error(`run monitor: the job ${context} queued during its submit (fence ${bound.fence_context}:${bound.fence_seqno}) is not the one the submit returned ` +
+        `(${result.error !== 0 ? `error ${result.error}` : `fence ${result.fence_context}:${result.fence_seqno}`})`);
+    }
+    bound.returned_ns = result.returned_ns;
   }
 
-  private register(job: Parameters<RunMonitor['on_submit']>[0]): void {
+  /** A submit whose events were all emitted after it returned (or that failed): begin and end in one. */
+  on_submit(job: SubmitStart & SubmitResult): void {
     const q = this.queue(job.client, job.queue);
-    if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
-    const index = q.jobs++;
     if (job.error !== 0) {
+      if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
+      const index = q.jobs++;
       if (this.retained !== null) this.retained.push(failed_record(job));
       this.set_masks(q, index, 0, 0, `submit ${errno_name(job.error)}`);
       return;
     }
+    this.register(job, job.fence_context, job.fence_seqno).returned_ns = job.returned_ns;
+  }
+
+  /** The record of a job the scheduler accepted, from the moment its finished fence is known. */
+  private register(job: SubmitStart, fence_context: number, fence_seqno: number): LiveJob {
+    const q = this.queue(job.client, job.queue);
+    if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
+    const index = q.jobs++;
     this.submitted++;
     if (job.submitted_ns < this.first_submit_ns) this.first_submit_ns = job.submitted_ns;
     const dep_jobs: (LiveJob | null)[] = [];
     for (const f of job.dep_fences) dep_jobs.push(this.live.get(f.context)?.get(f.seqno) ?? null);
     const rec: LiveJob = {
-      fence_context: job.fence_context, fence_seqno: job.fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
-      returned_ns: job.returned_ns ?? job.submitted_ns,
+      fence_context, fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
+      returned_ns: Infinity,
       dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang, work_ns: job.work_ns ?? 0,
       queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
-      timedout: false, ring: null, broken: 0, waiting: false, started_point: false, ended_point: false, final: false,
+      timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false, waiting: false,
+      killed: null, kill_checked: null, handed: false, unplugged: this.unplug_ns < Infinity, disturbed: this.reset_open >= 0 || this.fault_pending || this.faulted_clients.has(job.client),
     };
     this.work_in_flight_ns += rec.work_ns;
-    let by_seqno = this.live.get(job.fence_context);
-    if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
-    by_seqno.set(job.fence_seqno, rec);
-    // Its events from inside the ioctl, oldest first.
-    for (let n = 0, i = this.early_next; n < EARLY_EVENTS_MAX && !rec.final; n++, i = (i + 1) % EARLY_EVENTS_MAX) {
-      const e = this.early[i];
-      if (e === null || e.context !== job.fence_context || e.seqno !== job.fence_seqno) continue;
-      this.early[i] = null;
-      this.job_event(e.kind, rec, e.t_ns, e.args);
-    }
+    let by_seqno = this.live.get(fence_context);
+    if (by_seqno === undefined) this.live.set(fence_context, (by_seqno = new Map()));
+    by_seqno.set(fence_seqno, rec);
+    return rec;
+  }
+
+  /** The job a submit in progress in `context` queued: the first unknown job queued there. */
+  private bind(context: string, fence_context: number, fence_seqno: number): LiveJob | undefined {
+    const pending = this.submitting.get(context);
+    if (pending === undefined || pending.bound !== null) return undefined;
+    pending.bound = this.register(pending.job, fence_context, fence_seqno);
+    this.mark_pending(pending.bound, pending);
+    return pending.bound;
+  }
+
+  /** What happened while the job's submit was in progress, before the monitor knew its fence. */
+  private mark_pending(j: LiveJob, pending: PendingSubmit): void {
+    // A submit racing with its queue's kill: not checked (a file's release waits for the ioctls in progress on it).
+    if (pending.killed) j.killed = 'killed before start';
+    j.unplugged ||= pending.unplugged;
+    j.disturbed ||= pending.disturbed;
+  }
+
+  /** Visit every job in flight: known and not finished, or still in its submit ioctl, not yet queued. */
+  private each_in_flight(job: (j: LiveJob) => void, submitting: (p: PendingSubmit) => void): void {
+    for (const by_seqno of this.live.values()) for (const j of by_seqno.values()) if (j.finished_ns < 0) job(j);
+    for (const p of this.submitting.values()) if (p.bound === null) submitting(p);
   }
 
   /**
@@ -339,57 +440,93 @@ export class RunMonitor {
   /** The harness made this job hang (a hang_job fault on it). */
   on_hang(fence_context: number, fence_seqno: number): void {
     const j = this.live.get(fence_context)?.get(fence_seqno);
-    if (j !== undefined) j.hang = true;
+    if (j === undefined) return;
+    j.hang = true;
+    this.faulted_clients.add(j.client);
   }
 
   /** A queue's destroy ioctl (or its file's close) was called / returned. */
-  on_destroy(client: string, queue: string, phase: 'call' | 'return', t_ns: number): void {
+  on_destroy(client: string, queue: string, phase: 'call' | 'return', t_ns: number, by: 'destroy' | 'close' = 'destroy'): void {
     const q = this.queue(client, queue);
-    if (phase === 'call' && q.destroy_call_ns < 0) q.destroy_call_ns = t_ns;
     if (phase === 'return' && q.destroy_return_ns < 0) q.destroy_return_ns = t_ns;
+    if (phase !== 'call' || q.destroy_call_ns >= 0) return;
+    q.destroy_call_ns = t_ns;
+    const how = this.options.destroy_kills === true ? `the ${by === 'close' ? 'file close' : 'queue destroy'} (the driver kills in it)` : null;
+    this.each_in_flight((j) => {
+      if (j.queue !== q || j.killed !== null) return;
+      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
+      // the driver's (asynchronous) kill; whether it had started executing does not matter.
+      j.killed = j.run_ns >= 0 ? 'killed in flight' : 'killed before start';
+      if (how !== null) this.kill(j, how, t_ns);
+    }, (p) => { if (p.job.client === client && p.job.queue === queue) p.killed = true; });
   }
 
-  /** A device-wide disturbance: an injected reset or firmware fault (timeouts and driver resets come from the trace). */
-  on_device_event(t_ns: number): void {
-    this.disturbances.push(t_ns);
+  /**
+   * A device-wide disturbance: an injected reset or firmware fault (timeouts and driver resets
+   * come from the trace), aimed at one of `client`'s queues unless it is device-wide.
+   */
+  on_device_event(_t_ns: number, client?: string): void {
+    this.disturb();
+    this.fault_pending = true;
+    if (client !== undefined) this.faulted_clients.add(client);
   }
 
   on_unplug(t_ns: number): void {
     if (t_ns < this.unplug_ns) this.unplug_ns = t_ns;
+    this.each_in_flight((j) => { j.unplugged = true; }, (p) => { p.unplugged = true; });
+  }
+
+  /**
+   * `j`'s queue is killed now (`by` says how): unless it was handed to run_job already, or its
+   * submit ioctl is still in progress (a file's release waits for the ioctls in progress on it,
+   * so such a submit races with the close), it must never start on the hardware.
+   */
+  private kill(j: LiveJob, by: string, t_ns: number): void {
+    if (j.handed || j.kill_checked !== null || j.returned_ns === Infinity) return;
+    j.kill_checked = { by, t_ns };
+  }
+
+  /** The scheduler killed the queue whose jobs' finished fences are on `fence_context`. */
+  private on_kill(name: string, fence_context: number, t_ns: number): void {
+    const by_seqno = this.live.get(fence_context);
+    if (by_seqno === undefined) return;
+    for (const j of by_seqno.values()) if (j.finished_ns < 0) this.kill(j, name, t_ns);
+  }
+
+  /** A timeout, reset or device fault: every job in flight is disturbed. */
+  private disturb(): void {
+    this.each_in_flight((j) => { j.disturbed = true; }, (p) => { p.disturbed = true; });
   }
 
   /* -------------------------------------------------------------------------------------- */
   /* Trace events                                                                            */
 
   /** The kernel's trace sink: every event as it is emitted. */
-  readonly on_event = (t_ns: number, name: string, _context: string, args: TraceArgs): void => {
+  readonly on_event = (t_ns: number, name: string, context: string, args: TraceArgs): void => {
     const kind = this.kinds.get(name);
     if (kind === undefined) {
       if (name.endsWith('_score')) this.scores.push({ name, score: Number(args.score), t_ns });
       return;
     }
     if (kind === EV_RESET) { this.on_reset(t_ns, args.phase === 'start' || name === 'drm_dep_hw_ring_stop'); return; }
-    if (kind === EV_TIMEDOUT) {
-      this.timeouts++;
-      this.disturbances.push(t_ns);
+    if (kind === EV_KILL) { this.on_kill(name, args.fence_context as number, t_ns); return; }
+    if (kind === EV_SIGNALED) {
+      const j = this.find(args.context as number, args.seqno as number);
+      if (j !== undefined && j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
+      return;
+    }
+    if (kind === EV_TIMEDOUT || kind === EV_TIMEDOUT_START) {
+      // A timeout handler may complete or cancel jobs before its timed-out event: the jobs in
+      // flight when it starts are disturbed (and those submitted while it runs).
+      if (kind === EV_TIMEDOUT) this.timeouts++;
+      this.disturb();
       this.point(t_ns, 0);
     }
-    const signaled = kind === EV_SIGNALED;
-    const context = (signaled ? args.context : args.fence_context) as number, seqno = (signaled ? args.seqno : args.fence_seqno) as number;
-    const j = this.find(context, seqno);
-    if (j !== undefined) this.job_event(kind, j, t_ns, args);
-    // Emitted inside a submit ioctl (the push queues the job; with the bypass it runs, may even
-    // finish): kept until on_submit names the job.
-    else if (this.submits_in_progress > 0) {
-      this.early[this.early_next] = { kind, context, seqno, t_ns, args };
-      this.early_next = (this.early_next + 1) % EARLY_EVENTS_MAX;
-    }
-  };
-
-  private job_event(kind: number, j: LiveJob, t_ns: number, args: TraceArgs): void {
-    if (kind === EV_SIGNALED) {
-      if (j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
-      return;
+    let j = this.find(args.fence_context as number, args.fence_seqno as number);
+    if (j === undefined) {
+      if (kind !== EV_QUEUE || this.submitting.size === 0) return;
+      j = this.bind(context, args.fence_context as number, args.fence_seqno as number);
+      if (j === undefined) return;
     }
     if (kind === EV_QUEUE || kind === EV_RUN || kind === EV_DONE) this.progress_ns = t_ns;
     switch (kind) {
@@ -400,7 +537,8 @@ export class RunMonitor {
           if (j.run_ns < 0 && j.finished_ns < 0) { j.waiting = true; j.queue.waiting++; this.waiting++; }
         }
         break;
-      case EV_RUN: if (j.run_ns < 0) this.on_run(j, t_ns, args); break;
+      case EV_RUN: j.handed = true; if (j.run_ns < 0) this.on_run(j, t_ns, args); break;
+      case EV_HANDED: j.handed = true; break;
       case EV_HW_START: if (j.hw_start_ns < 0) j.hw_start_ns = t_ns; break;
       case EV_DONE:
         if (j.hw_done_ns < 0) {
@@ -416,16 +554,12 @@ export class RunMonitor {
           if (j.finished_ns >= 0) this.finalize(j);
         }
         break;
-      case EV_TIMEDOUT: j.timedout = true; break;
+      case EV_TIMEDOUT: case EV_TIMEDOUT_START:
+        j.timedout = true;
+        this.faulted_clients.add(j.client);
+        break;
     }
-  }
-
-  private stop_waiting(j: LiveJob): void {
-    if (!j.waiting) return;
-    j.waiting = false;
-    j.queue.waiting--;
-    this.waiting--;
-  }
+  };
 
   private find(context: number, seqno: number): LiveJob | undefined {
     return this.live.get(context)?.get(seqno);
@@ -475,14 +609,22 @@ export class RunMonitor {
     }
   }
 
+  private stop_waiting(j: LiveJob): void {
+    if (!j.waiting) return;
+    j.waiting = false;
+    j.queue.waiting--;
+    this.waiting--;
+  }
+
   private on_signaled(j: LiveJob, t_ns: number, error: number): void {
     j.finished_ns = t_ns;
+    this.stop_waiting(j);
     this.progress_ns = t_ns;
     this.work_in_flight_ns -= j.work_ns;
     j.error = error;
-    this.stop_waiting(j);
     this.finished++;
     if (error !== 0) this.errored++;
+    else this.fault_pending = false;
     if (t_ns > this.last_finish_ns) this.last_finish_ns = t_ns;
     if (j.hw_done_ns < 0) this.job_end_point(j, t_ns);
     // signal_order: against the highest-numbered job of the queue signalled so far.
@@ -497,7 +639,7 @@ export class RunMonitor {
 
   private on_reset(t_ns: number, start: boolean): void {
     if (start) {
-      this.disturbances.push(t_ns);
+      this.disturb();
       this.reset_open = t_ns;
       this.point(t_ns, -2);
     } else if (this.reset_open >= 0) {
@@ -530,16 +672,14 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && this.hw_starts_reported && j.returned_ns <= j.queue.destroy_call_ns) {
-      // Not handed to the hardware before the kill: it must never start. run_job alone proves
-      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does. A
-      // submit ioctl still in progress at the kill races with it (a file's release waits for
-      // the ioctls in progress on it): not checked.
+    if (j.kill_checked !== null && this.hw_starts_reported) {
+      // Not handed to run_job when its queue was killed: it must never start. run_job alone
+      // proves nothing (xe's run_job on a killed queue emits nothing to the ring), the start does.
       applicable |= JOB_BIT.killed_unstarted;
       this.tally('killed_unstarted').checked++;
       if (j.hw_start_ns >= 0) {
         this.job_break(j, 'killed_unstarted', 'job started after its queue was killed',
-          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; its queue was killed at ${j.queue.destroy_call_ns} ns, before run_job (${j.run_ns} ns)`, j.hw_start_ns);
+          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; ${j.kill_checked.by} killed its queue at ${j.kill_checked.t_ns} ns, before it was handed to run_job`, j.hw_start_ns);
       }
     }
     this.record_latencies(j);
@@ -552,23 +692,13 @@ export class RunMonitor {
 
   private situation_of(j: LiveJob): Situation {
     if (j.hang) return 'hung';
-    const end = j.finished_ns >= 0 ? j.finished_ns : Infinity;
-    const kill = j.queue.destroy_call_ns;
-    if (kill >= 0 && kill < end && kill >= j.submitted_ns) {
-      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
-      // the driver's (asynchronous) kill; whether it had started executing does not matter.
-      return j.run_ns >= 0 && j.run_ns < kill ? 'killed in flight' : 'killed before start';
-    }
-    if (this.unplug_ns < end) return 'unplugged';
-    if (this.disturbed(j.submitted_ns, end)) return 'device event';
+    if (j.killed !== null) return j.killed;
+    if (j.unplugged) return 'unplugged';
+    // Its own timeout counts whenever the timed-out event comes: the event follows the handler,
+    // which may have completed the job already (-ETIMEDOUT, or what the reset did to it).
+    if (j.timedout || j.disturbed) return 'device event';
     for (const f of j.dep_fences) if (f.error !== 0) return 'dependency failed';
     return 'undisturbed';
-  }
-
-  /** A device-wide disturbance at a time in [from, to). */
-  private disturbed(from: number, to: number): boolean {
-    for (const t of this.disturbances) if (t >= from && t < to) return true;
-    return false;
   }
 
   private record_latencies(j: LiveJob): void {

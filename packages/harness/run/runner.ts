@@ -123,6 +123,10 @@ interface ClientState {
   /** destroy_queue events of this client in progress: its close waits for them. */
   destroying: number;
   task: Task | null;
+  /** What its program waits for (a job, an ioctl), for a stuck run's report; null while it runs. */
+  blocked: { readonly what: string; readonly since_ns: number } | null;
+  /** The program's current iteration. */
+  iteration: number;
 }
 
 class Run {
@@ -238,7 +242,7 @@ class Run {
     }
     for (const def of this.workload.clients) {
       const handle = this.device.open_client(def.name);
-      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null };
+      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null, blocked: null, iteration: 0 };
       for (const q of def.queues) {
         const h = this.device.create_queue(handle, {
           engine: q.engine, priority: q.priority, long_running: q.long_running, driver: q.driver ?? undefined,
@@ -271,6 +275,7 @@ class Run {
     const start = k.now();
     let throttle = 0, queue_depth = 0;
     for (let iteration = 0; ; iteration++) {
+      state.iteration = iteration;
       if (def.program.end.kind === 'loops' && iteration >= def.program.end.loops) break;
       if (def.program.end.kind === 'duration' && k.now() - start >= def.program.end.duration_us * 1000) break;
       const iteration_start = k.now();
@@ -287,7 +292,7 @@ class Run {
         switch (step.kind) {
           case 'batch': {
             if (throttle > 0 && state.submitted.length >= throttle) {
-              yield* wait_fence(state.submitted[state.submitted.length - throttle].out_fence);
+              yield* this.wait_job(state, state.submitted[state.submitted.length - throttle]);
               // Closed or unplugged while waiting: the queue may be gone.
               if (state.closed || this.unplugged) { end_iteration(); return; }
             }
@@ -298,7 +303,7 @@ class Run {
               state.submitted.push(this.hold(job));
               while (state.submitted.length > Math.max(throttle, 1)) this.release(state.submitted.shift());
               if (queue_depth > 0) yield* this.limit_depth(state, job.queue, queue_depth);
-              if (step.wait) yield* wait_fence(job.out_fence);
+              if (step.wait) yield* this.wait_job(state, job);
             }
             break;
           }
@@ -315,7 +320,7 @@ class Run {
             else k.tp('harness_period_missed', { client: def.name, iteration });
             break;
           }
-          case 'sync': { const j = jobs[step.step_index]; if (j !== null) yield* wait_fence(j.out_fence); break; }
+          case 'sync': { const j = jobs[step.step_index]; if (j !== null) yield* this.wait_job(state, j); break; }
           case 'throttle': throttle = step.depth; break;
           case 'queue_depth': queue_depth = step.depth; break;
           case 'set_priority': { const q = state.queues.get(step.queue); if (q) this.device.set_priority(q, step.priority); break; }
@@ -327,7 +332,7 @@ class Run {
           }
           case 'terminate': { const j = jobs[step.step_index]; if (j !== null) this.device.complete_manual(j); break; }
         }
-        if (this.after_events.length > 0) yield* this.after_step(def.name, i, iteration);
+        if (this.after_events.length > 0) yield* this.after_step(state, i, iteration);
       }
       end_iteration();
     }
@@ -335,11 +340,40 @@ class Run {
     this.kernel.wake_up(this.progress);
   }
 
-  private *after_step(client: string, step_index: number, iteration: number): Sleepable {
+  private *after_step(state: ClientState, step_index: number, iteration: number): Sleepable {
     for (const ev of this.after_events) {
       const t = ev.trigger;
-      if (t.kind === 'after' && t.client === client && t.step_index === step_index && t.loop === iteration) yield* this.perform(ev.action);
+      if (t.kind !== 'after' || t.client !== state.def.name || t.step_index !== step_index || t.loop !== iteration) continue;
+      const a = ev.action;
+      yield* this.blocked_in(state, `in ${a.kind}${'queue' in a ? `(${a.client}/${a.queue})` : 'client' in a ? `(${a.client})` : ''}`, this.perform(a));
     }
+  }
+
+  /** Run `body` with the program marked as blocked in it (a stuck run names where each program is). */
+  private *blocked_in<T>(state: ClientState, what: string, body: Sleepable<T>): Sleepable<T> {
+    const outer = state.blocked;
+    state.blocked = { what, since_ns: this.kernel.now() };
+    const r = yield* body;
+    state.blocked = outer;
+    return r;
+  }
+
+  /** Wait for a job's out-fence to signal. */
+  private *wait_job(state: ClientState, j: JobHandle): Sleepable {
+    if (j.out_fence.signaled) return;
+    yield* this.blocked_in(state, `waiting for ${this.logical_of.get(j) ?? 'a job'}`, wait_fence(j.out_fence));
+  }
+
+  /** Where each program that has not ended is: for the report of a stuck run. */
+  programs_at(): string {
+    const at: string[] = [];
+    for (const s of this.clients.values()) {
+      if (s.task === null || s.task.done) continue;
+      const b = s.blocked;
+      at.push(b === null ? `${s.def.name} running (iteration ${s.iteration})` : `${s.def.name} ${b.what} since ${(b.since_ns / 1e6).toFixed(3)} ms`);
+    }
+    if (this.unplug_call_ns >= 0) at.push(`device unplugged at ${(this.unplug_call_ns / 1e6).toFixed(3)} ms${this.unplug_return_ns < 0 ? ' (removal not returned)' : ''}`);
+    return at.join('; ');
   }
 
   private *submit(state: ClientState, step: BatchStep, index: number, iteration: number, jobs: (JobHandle | null)[],
@@ -364,18 +398,20 @@ class Run {
     }
     const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
     const call = k.now();
-    this.monitor.on_submit_call();
-    const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
     const key = `${state.def.name}/${step.queue}`;
     const n = this.per_queue_count.get(key) ?? 0;
     this.per_queue_count.set(key, n + 1);
     const logical = `${key}#${n}`;
+    // The scheduler may queue, run and start the job inside the ioctl: the monitor knows it first.
+    const context = k.current.name;
+    this.monitor.begin_submit(context, {
+      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, dep_fences: deps, dep_ids, hang: step.hang,
+      work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns,
+    });
+    const r = yield* this.blocked_in(state, `in the submit ioctl on ${step.queue}`, this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang }));
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
-    this.monitor.on_submit({
-      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, returned_ns: k.now(), error: submit_error,
-      fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang, work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns, called: true,
-    });
+    this.monitor.end_submit(context, { error: submit_error, fence_context, fence_seqno, returned_ns: k.now() });
     this.jobs?.push({
       logical, client: state.def.name, queue: step.queue, step_index: index, iteration,
       submit_call_ns: call, submit_return_ns: k.now(), submit_error, fence_context, fence_seqno, deps: dep_ids,
@@ -406,7 +442,7 @@ class Run {
     this.per_queue_count.set(key, n + 1);
     const now = this.kernel.now();
     this.monitor.on_submit({
-      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, iteration, submitted_ns: now, error,
+      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, iteration, submitted_ns: now, returned_ns: now, error,
       fence_context: -1, fence_seqno: -1, dep_fences: [], dep_ids: [], hang: false,
     });
     this.jobs?.push({
@@ -455,7 +491,7 @@ class Run {
       while (head < list.length && list[head].out_fence.signaled) this.release(list[head++]);
       if (head > 0) list.splice(0, head);
       if (list.length <= depth) return;
-      yield* wait_fence(list[0].out_fence);
+      yield* this.wait_job(state, list[0]);
     }
   }
 
@@ -480,7 +516,7 @@ class Run {
         const q = this.queue(action.client, action.queue);
         if (q === undefined) break;
         if (action.kind !== 'hang_job') {
-          this.monitor.on_device_event(k.now());
+          this.monitor.on_device_event(k.now(), action.client);
           this.device.inject_fault({ kind: action.kind, queue: q });
           break;
         }
@@ -531,7 +567,7 @@ class Run {
     if (state.destroying > 0) yield* this.kernel.wait_until(this.progress, () => state.destroying === 0);
     const call = this.kernel.now();
     this.kernel.tp('harness_close_client', { client, phase: 'call' });
-    for (const name of state.queues.keys()) this.monitor.on_destroy(client, name, 'call', call);
+    for (const name of state.queues.keys()) this.monitor.on_destroy(client, name, 'call', call, 'close');
     yield* this.device.close_client(state.handle);
     this.kernel.tp('harness_close_client', { client, phase: 'return' });
     const ret = this.kernel.now();
@@ -618,10 +654,10 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
         // A fixed budget (exploration): poll the programs' state every simulated ms, as woken by nothing in particular.
         const max_ns = options.max_time_ms * 1_000_000;
         while (!run.all_programs_done() && k.now() < max_ns) yield* k.wait_until(null, () => run.all_programs_done(), Math.min(max_ns, k.now() + 1_000_000));
-        if (!run.all_programs_done()) stuck = `programs still running after ${max_ns / 1e9} s of virtual time`;
+        if (!run.all_programs_done()) stuck = `programs still running after ${max_ns / 1e9} s of virtual time: ${run.programs_at()}`;
       } else if (!(yield* run.watch(() => run.all_programs_done(), tdr_ms))) {
         stuck = `programs still running with no progress for ${((k.now() - Math.max(run.step_ns, run.monitor.progress_ns)) / 1e9).toFixed(3)} s of virtual time ` +
-          `(no program step, no job submitted, run or finished since ${(Math.max(run.step_ns, run.monitor.progress_ns) / 1e9).toFixed(3)} s)`;
+          `(no program step, no job submitted, run or finished since ${(Math.max(run.step_ns, run.monitor.progress_ns) / 1e9).toFixed(3)} s): ${run.programs_at()}`;
       }
       if (stuck !== null) {
         stuck_at = 'run_workload';

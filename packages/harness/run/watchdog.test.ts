@@ -61,7 +61,8 @@ describe('the hang watchdog', () => {
     const r = run_workload(dead, mock.factory, 'sched', { seed: 1 });
     expect(r.stuck).not.toBe(null);
     // (Closing the blocked client then hangs the teardown too, which the outcome reports last.)
-    expect(hangs(r).find((v) => v.site === 'run_workload')?.message).toMatch(/programs still running with no progress for \d+\.\d+ s of virtual time/);
+    // It names where each program is blocked: a's first job waits for a fence nobody signals.
+    expect(hangs(r).find((v) => v.site === 'run_workload')?.message).toMatch(/programs still running with no progress for \d+\.\d+ s of virtual time .*: a waiting for a\/q#0 since 0\.\d+ ms$/);
     expect(r.watchdog_wakeups).toBeLessThan(5);
     // Found within the quiet period (twice the default TDR allowance), not at an hour.
     expect(r.kernel.now()).toBeLessThan(4 * WATCHDOG_QUIET_MIN_MS * 1e6);
@@ -74,10 +75,31 @@ describe('the hang watchdog', () => {
     expect(r.programs_completed).toBe(1);
   });
 
+  it('a stuck program is reported where it is blocked: in a destroy that never returns, after the unplug', () => {
+    // The mock on drm_sched: a LOW entity starved by a NORMAL one (FIFO, hazard §7.9) is
+    // destroyed by a live process (the entity flush waits for it to drain), and the unplug
+    // stops the scheduler under it: the destroy never returns.
+    const w = workload({
+      name: 'stuck-destroy',
+      clients: [
+        { name: 'hog', queues: [{ name: 'q', engine: 'render', priority: 'normal' }], program: { loops: 20, steps: [{ batch: { queue: 'q', duration_us: 1000 } }] } },
+        { name: 'low', queues: [{ name: 'q', engine: 'render', priority: 'low' }], program: { loops: 1, steps: [{ delay: { us: 100 } }, { batch: { queue: 'q', duration_us: 100 } }] } },
+      ],
+      events: [
+        { after: { client: 'low', step: 1, loop: 0 }, action: 'destroy_queue', client: 'low', queue: 'q' },
+        { at_us: 5000, action: 'unplug' },
+      ],
+    });
+    // One credit: the hog's queued jobs keep the LOW entity from ever reaching run_job.
+    const r = run_workload(w, mock.factory, 'sched', { seed: 1, device: { driver: { credit_limit: 1 } }, max_time_ms: 1_000, drain_ms: 100 });
+    // (The close of that client then waits for the destroy: the teardown hangs too.)
+    expect(hangs(r).find((v) => v.site === 'run_workload')?.message).toMatch(/^programs still running after 1 s of virtual time: low in destroy_queue\(low\/q\) since 0\.\d+ ms; device unplugged at 5\.\d+ ms$/);
+  });
+
   it('an explicit budget (what exploration runs use) still cuts the run at that time', () => {
     const w = workload({ name: 'cut', clients: [{ name: 'a', queues: [{ name: 'q', engine: 'render' }], program: { loops: 100, steps: [{ batch: { queue: 'q', duration_us: 100 } }, { delay: { us: 100_000 } }] } }] });
     const r = run_workload(w, mock.factory, 'sched', { seed: 1, max_time_ms: 1_000, drain_ms: 100 });
-    expect(r.stuck).toMatch(/programs still running after 1 s of virtual time/);
+    expect(r.stuck).toMatch(/^programs still running after 1 s of virtual time: a (running \(iteration \d+\)|waiting for a\/q#\d+ since [\d.]+ ms)$/);
     expect(r.stuck_at).toBe('run_workload');
   });
 });

@@ -55,12 +55,4 @@ export const AMDXDNA_RULES: readonly TriageRule[] = [
     id: 'amdxdna-f8-hang', kind: /^hang$/, site: /^(unplug|run_workload)$/, ...TEARDOWN, class: 'latent driver bug', cause: F8, doc: 'drivers/amdxdna/README.md#f8',
   },
   { id: 'amdxdna-f8-unsignalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, ...TEARDOWN, class: 'latent driver bug', cause: F8, doc: 'drivers/amdxdna/README.md#f8' },
-  {
-    // With SUBMIT_BYPASS (flags 2, 3) a queued command ran in the ioctl, before the destroy.
-    id: 'amdxdna-teardown-drains', kind: /^killed_unstarted$/, ...AMDXDNA, variant: /^plain upstream_gfp=(true|false)( flags=[01])?$/,
-    under_fault: ['campaign', 'destroy', 'ctrl-c'], class: 'expected under fault',
-    cause: 'DESTROY_HWCTX and close drain: 7.0 aie2_hwctx_fini waits up to 2 s for the commands already submitted before it destroys the firmware context, ' +
-      'so a command queued at the destroy still reaches run_job and starts',
-    doc: 'drivers/amdxdna/README.md#teardown-drains',
-  },
 ];

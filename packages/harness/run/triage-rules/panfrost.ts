@@ -9,6 +9,7 @@
  * legacy.ts's rules.
  */
 import type { TriageRule } from '../triage.ts';
+import { ALL_WAIT_AFTER_UNPLUG } from './harness.ts';
 
 /** What one job, its JM context and the context's entities leave behind when never freed. */
 const JOB_AND_CONTEXT = /^(drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_fence|kmalloc:panfrost_job|panfrost_fence|kmalloc:panfrost_fence|panfrost_jm_ctx|drm_sched_entity|kmalloc:drm_sched_entity_stats)$/;
@@ -37,7 +38,8 @@ export const PANFROST_RULES: readonly TriageRule[] = [
   { id: 'panfrost-unplug-pending-leak', kind: /^leak$/, site: /^after unplug$/, root: JOB_AND_CONTEXT, ...UNPLUG, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
   { id: 'panfrost-unplug-pending-unsignalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, ...UNPLUG, class: 'legacy hazard', cause: PENDING, doc: 'drivers/panfrost/README.md#unplug-pending' },
   {
-    id: 'panfrost-unplug-pending-waiter', kind: /^hang$/, site: /^run_workload$/, ...UNPLUG, class: 'legacy hazard',
+    // Every blocked program waits for a job and the device was unplugged (the runner's stuck report).
+    id: 'panfrost-unplug-pending-waiter', kind: /^hang$/, site: /^run_workload$/, ...UNPLUG, detail: ALL_WAIT_AFTER_UNPLUG, class: 'legacy hazard',
     cause: `${PENDING}; a client waiting for one of them never returns`, doc: 'drivers/panfrost/README.md#unplug-pending',
   },
   {
