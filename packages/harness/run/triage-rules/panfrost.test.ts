@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '@deplab/driver-api';
 import { client, triaged_groups } from './scenario.testlib.ts';
+import { campaign_subject, triage } from '../triage.ts';
 
 type Step = Record<string, unknown>;
 const batch = (duration_us: number, more: Record<string, unknown> = {}): Step => ({ batch: { queue: 'q', duration_us, ...more } });
@@ -69,6 +70,9 @@ describe('panfrost triage rules', () => {
   it('#unplug-during-reset: the TDR\'s GPU reset restarts the schedulers remove finalised and re-arms a TDR on one', () => {
     const r = rules_of(DURING_RESET);
     expect(r['use_after_free @ drm_sched_job_timedout']).toBe('panfrost-restart-rearms-tdr');
+    // The same re-armed TDR meeting a job still hung there: increase_karma's NULL run queue (campaign seed 101 of 300).
+    expect(triage(campaign_subject('bug', 'drm_sched_increase_karma', 'NULL pointer dereference: sched->sched_rq (after drm_sched_fini)'), 'panfrost', 'sched', ['campaign']).rule)
+      .toBe('panfrost-restart-rearms-tdr');
     expect(r['use_after_free @ drm_sched_job_done: s_fence->sched']).toBe('panfrost-unplug-irq-thread');
     expect(r['warn @ queue_work']).toBe('legacy-restart-after-fini');
     expect(r['use_after_free @ drm_sched_select_entity']).toBe('legacy-restart-after-fini');

@@ -49,7 +49,9 @@ export const PANFROST_RULES: readonly TriageRule[] = [
     doc: 'drivers/panfrost/README.md#unplug-irq-thread',
   },
   {
-    id: 'panfrost-restart-rearms-tdr', kind: /^use_after_free$/, site: /^drm_sched_job_timedout$/, ...UNPLUG, class: 'latent driver bug',
+    // The TDR's handler then uses the freed scheduler, and drm_sched_increase_karma (for a job
+    // still hung there) dereferences its cleared run queues.
+    id: 'panfrost-restart-rearms-tdr', kind: /^(use_after_free|bug)$/, site: /^drm_sched_(job_timedout|increase_karma)$/, ...UNPLUG, class: 'latent driver bug',
     cause: 'a GPU reset still running at remove restarts a slot scheduler panfrost_jm_fini already finalised; drm_sched_start re-arms its TDR, which fires on it later',
     doc: 'drivers/panfrost/README.md#unplug-during-reset',
   },
