@@ -118,15 +118,13 @@ export interface MonitorOptions {
 export interface QueueMasks {
   applicable: Uint8Array;
   broken: Uint8Array;
-  outcome: string[];
   count: number;
 }
 
-interface LiveJob {
+/** A job in flight. Its logical id ("<client>/<queue>#<n>") is built only when a message or record needs it. */
+class LiveJob {
   readonly fence_context: number;
   readonly fence_seqno: number;
-  readonly logical: string;
-  readonly client: string;
   readonly queue: QueueState;
   readonly index: number;
   readonly iteration: number;
@@ -136,20 +134,43 @@ interface LiveJob {
   /** Dependencies still being watched for the order check (dropped once the job ran). */
   dep_jobs: (LiveJob | null)[] | null;
   hang: boolean;
-  queued_ns: number; run_ns: number; hw_start_ns: number; hw_done_ns: number; finished_ns: number; freed_ns: number;
-  error: number | null;
-  timedout: boolean;
-  ring: string | null;
-  broken: number;
+  queued_ns = -1; run_ns = -1; hw_start_ns = -1; hw_done_ns = -1; finished_ns = -1; freed_ns = -1;
+  error: number | null = null;
+  timedout = false;
+  ring: string | null = null;
+  broken = 0;
   /** tdr_late: its start was counted (+1) / its end was counted (-1). */
-  started_point: boolean;
-  ended_point: boolean;
-  final: boolean;
+  started_point = false;
+  ended_point = false;
+  final = false;
+
+  constructor(fence_context: number, fence_seqno: number, queue: QueueState, index: number, iteration: number, submitted_ns: number,
+    dep_fences: readonly dma_fence[], dep_ids: readonly string[], dep_jobs: (LiveJob | null)[] | null, hang: boolean) {
+    this.fence_context = fence_context;
+    this.fence_seqno = fence_seqno;
+    this.queue = queue;
+    this.index = index;
+    this.iteration = iteration;
+    this.submitted_ns = submitted_ns;
+    this.dep_fences = dep_fences;
+    this.dep_ids = dep_ids;
+    this.dep_jobs = dep_jobs;
+    this.hang = hang;
+  }
+
+  get logical(): string {
+    return `${this.queue.key}#${this.index}`;
+  }
+
+  get client(): string {
+    return this.queue.client;
+  }
 }
 
 interface QueueState {
   readonly key: string;
   readonly client: string;
+  readonly name: string;
   jobs: number;
   destroy_call_ns: number;
   destroy_return_ns: number;
@@ -180,6 +201,11 @@ export class RunMonitor {
   private readonly options: MonitorOptions;
   /** Live jobs by finished-fence context, then seqno (small-integer keys: no boxing). */
   private readonly live = new Map<number, Map<number, LiveJob>>();
+  /** The last context find() looked up, and its jobs. */
+  private last_context = NaN;
+  private last_by_seqno: Map<number, LiveJob> | null = null;
+  /** The queue of the last submit (most come from one client and queue in a row). */
+  private last_queue: QueueState | null = null;
   private readonly queues = new Map<string, QueueState>();
   private readonly tallies: Partial<Record<GuaranteeId, GuaranteeTally>> = {};
   private readonly outcomes: Record<string, Record<string, number>> = {};
@@ -217,36 +243,37 @@ export class RunMonitor {
   /* -------------------------------------------------------------------------------------- */
   /* The runner's calls                                                                      */
 
-  /** A submit ioctl returned. `fence` is null when it failed (then `error` is its errno). */
-  on_submit(job: {
-    logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number;
-    fence_context: number; fence_seqno: number; dep_fences: readonly dma_fence[]; dep_ids: readonly string[]; hang: boolean;
-  }): void {
-    const q = this.queue(job.client, job.queue);
+  /**
+   * A submit ioctl of `client` on `queue` returned (its n-th on that queue: the logical id
+   * "<client>/<queue>#<n>"). `error` is its errno when it failed (0 otherwise); the job is
+   * keyed by its finished fence. `dep_ids` (logical ids of the jobs it depends on) are kept
+   * only in retained records.
+   */
+  on_submit(client: string, queue: string, iteration: number, submitted_ns: number, error: number, fence_context: number, fence_seqno: number,
+    dep_fences: readonly dma_fence[], dep_ids: readonly string[], hang: boolean): void {
+    const q = this.queue(client, queue);
     const index = q.jobs++;
-    if (job.error !== 0) {
-      if (this.retained !== null) this.retained.push(failed_record(job));
-      this.set_masks(q, index, 0, 0, `submit ${errno_name(job.error)}`);
+    if (error !== 0) {
+      if (this.retained !== null) this.retained.push(failed_record(q, index, iteration, submitted_ns, error));
+      this.set_masks(q, index, 0, 0);
       return;
     }
     this.submitted++;
-    if (job.submitted_ns < this.first_submit_ns) this.first_submit_ns = job.submitted_ns;
-    const dep_jobs: (LiveJob | null)[] = [];
-    for (const f of job.dep_fences) dep_jobs.push(this.live.get(f.context)?.get(f.seqno) ?? null);
-    const rec: LiveJob = {
-      fence_context: job.fence_context, fence_seqno: job.fence_seqno, logical: job.logical, client: job.client, queue: q, index, iteration: job.iteration, submitted_ns: job.submitted_ns,
-      dep_fences: job.dep_fences, dep_ids: job.dep_ids, dep_jobs, hang: job.hang,
-      queued_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, freed_ns: -1, error: null,
-      timedout: false, ring: null, broken: 0, started_point: false, ended_point: false, final: false,
-    };
-    let by_seqno = this.live.get(job.fence_context);
-    if (by_seqno === undefined) this.live.set(job.fence_context, (by_seqno = new Map()));
-    by_seqno.set(job.fence_seqno, rec);
+    if (submitted_ns < this.first_submit_ns) this.first_submit_ns = submitted_ns;
+    let dep_jobs: (LiveJob | null)[] | null = null;
+    if (dep_fences.length > 0) {
+      dep_jobs = [];
+      for (const f of dep_fences) dep_jobs.push(this.find(f.context, f.seqno) ?? null);
+    }
+    const rec = new LiveJob(fence_context, fence_seqno, q, index, iteration, submitted_ns, dep_fences, dep_ids, dep_jobs, hang);
+    let by_seqno = this.live.get(fence_context);
+    if (by_seqno === undefined) this.live.set(fence_context, (by_seqno = new Map()));
+    by_seqno.set(fence_seqno, rec);
   }
 
   /** The harness made this job hang (a hang_job fault on it). */
   on_hang(fence_context: number, fence_seqno: number): void {
-    const j = this.live.get(fence_context)?.get(fence_seqno);
+    const j = this.find(fence_context, fence_seqno);
     if (j !== undefined) j.hang = true;
   }
 
@@ -317,7 +344,14 @@ export class RunMonitor {
   };
 
   private find(context: number, seqno: number): LiveJob | undefined {
-    return this.live.get(context)?.get(seqno);
+    // Consecutive events mostly concern one queue's jobs: one fence context.
+    if (context !== this.last_context) {
+      const by_seqno = this.live.get(context);
+      if (by_seqno === undefined) return undefined;
+      this.last_context = context;
+      this.last_by_seqno = by_seqno;
+    }
+    return this.last_by_seqno!.get(seqno);
   }
 
   private on_run(j: LiveJob, t_ns: number, args: TraceArgs): void {
@@ -420,7 +454,7 @@ export class RunMonitor {
     this.record_latencies(j);
     const q = j.queue;
     if (j.freed_ns > q.released_ns) q.released_ns = j.freed_ns;
-    this.set_masks(q, j.index, applicable, j.broken, outcome);
+    this.set_masks(q, j.index, applicable, j.broken);
     if (this.retained !== null) this.retained.push(record_of(j, situation, outcome));
     this.live.get(j.fence_context)?.delete(j.fence_seqno);
   }
@@ -470,19 +504,22 @@ export class RunMonitor {
   /* Bookkeeping                                                                             */
 
   private queue(client: string, queue: string): QueueState {
+    const last = this.last_queue;
+    if (last !== null && last.client === client && last.name === queue) return last;
     const key = `${client}/${queue}`;
     let q = this.queues.get(key);
     if (q === undefined) {
       q = {
-        key, client, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0,
-        masks: this.options.pairing === true ? { applicable: new Uint8Array(64), broken: new Uint8Array(64), outcome: [], count: 0 } : null,
+        key, client, name: queue, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0,
+        masks: this.options.pairing === true ? { applicable: new Uint8Array(64), broken: new Uint8Array(64), count: 0 } : null,
       };
       this.queues.set(key, q);
     }
+    this.last_queue = q;
     return q;
   }
 
-  private set_masks(q: QueueState, index: number, applicable: number, broken: number, outcome: string): void {
+  private set_masks(q: QueueState, index: number, applicable: number, broken: number): void {
     const m = q.masks;
     if (m === null) return;
     if (index >= m.applicable.length) {
@@ -493,7 +530,6 @@ export class RunMonitor {
     }
     m.applicable[index] = applicable;
     m.broken[index] = broken;
-    m.outcome[index] = outcome;
     if (index >= m.count) m.count = index + 1;
   }
 
@@ -664,10 +700,10 @@ function record_of(j: LiveJob, situation: Situation, outcome: string): JobRecord
   };
 }
 
-function failed_record(job: { logical: string; client: string; queue: string; iteration: number; submitted_ns: number; error: number }): JobRecord {
+function failed_record(q: QueueState, index: number, iteration: number, submitted_ns: number, error: number): JobRecord {
   return {
-    logical: job.logical, client: job.client, queue: job.queue, iteration: job.iteration, submit_error: job.error, submitted_ns: job.submitted_ns,
+    logical: `${q.key}#${index}`, client: q.client, queue: q.key.slice(q.client.length + 1), iteration, submit_error: error, submitted_ns,
     queued_ns: -1, deps_resolved_ns: -1, run_ns: -1, hw_start_ns: -1, hw_done_ns: -1, finished_ns: -1, error: null, freed_ns: -1,
-    timedout: false, deps: [], ring: null, situation: 'undisturbed', outcome: `submit ${errno_name(job.error)}`,
+    timedout: false, deps: [], ring: null, situation: 'undisturbed', outcome: `submit ${errno_name(error)}`,
   };
 }

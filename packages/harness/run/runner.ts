@@ -100,14 +100,45 @@ interface ClientState {
   readonly def: ClientDefinition;
   readonly handle: ClientHandle;
   readonly queues: Map<string, QueueHandle>;
+  /** Per step of the program, the slot of a batch's queue (null for other steps). */
+  readonly step_slots: readonly (QueueSlot | null)[];
+  /** Whether the program has fence steps (else no fence array is kept). */
+  readonly has_fences: boolean;
   closed: boolean;
   /** Jobs of this client, in submission order, for throttle. */
-  readonly submitted: JobHandle[];
+  readonly submitted: RunJob[];
   /** Per queue, this client's jobs not yet seen complete (queue_depth), oldest first. */
-  readonly incomplete: Map<QueueHandle, JobHandle[]>;
+  readonly incomplete: Map<QueueHandle, RunJob[]>;
   /** destroy_queue events of this client in progress: its close waits for them. */
   destroying: number;
   task: Task | null;
+}
+
+/** One "<client>/<queue>" of the workload: its jobs so far and its last job (last_job deps). */
+interface QueueSlot {
+  readonly key: string;
+  count: number;
+  last_job: RunJob | null;
+}
+
+/**
+ * A job the runner submitted, with the out-fence references the runner holds on it. Holders
+ * (an iteration's steps, throttle, queue_depth, last_job, buffers) count here; the kernel sees
+ * one dma_fence_get / dma_fence_put per hold / release, as before. Jobs held are linked in the
+ * order they were first held, so that the end of the run releases them in that order.
+ */
+class RunJob {
+  readonly handle: JobHandle;
+  /** Logical id, only when the run keeps every job (retain); dependencies name it. */
+  readonly logical: string | null;
+  held = 0;
+  prev: RunJob | null = null;
+  next: RunJob | null = null;
+
+  constructor(handle: JobHandle, logical: string | null) {
+    this.handle = handle;
+    this.logical = logical;
+  }
 }
 
 class Run {
@@ -119,15 +150,15 @@ class Run {
   /** Every submitted job, only when the monitor retains records (exploration, exports). */
   readonly jobs: SubmittedJob[] | null;
   readonly teardown: QueueTeardown[] = [];
-  /** Logical ids of the jobs the runner may still name as a dependency (entries die with the handle). */
-  readonly logical_of = new WeakMap<JobHandle, string>();
-  /** Per queue, its jobs not yet seen signalled, oldest first (a hang_job fault picks the oldest). */
-  private readonly in_flight = new Map<QueueHandle, JobHandle[]>();
-  /** Last job per "<client>/<queue>", for last_job deps. */
-  readonly last_job = new Map<string, JobHandle>();
-  readonly per_queue_count = new Map<string, number>();
+  /**
+   * Per queue, its jobs not yet seen signalled, oldest first (a hang_job fault picks the
+   * oldest); null when the workload injects no hang_job.
+   */
+  private readonly in_flight: Map<QueueHandle, JobHandle[]> | null;
+  /** Every "<client>/<queue>" by key: job counts and last jobs. */
+  private readonly slots = new Map<string, QueueSlot>();
   /** Implicit sync per buffer: the last writer and the readers since. */
-  readonly buffers = new Map<string, { writer: JobHandle | null; readers: JobHandle[] }>();
+  readonly buffers = new Map<string, { writer: RunJob | null; readers: RunJob[] }>();
   readonly external = new Map<string, dma_fence>();
   readonly progress = new wait_queue_head();
   /** The events triggered after a program step: most workloads have none, so most steps skip the scan. */
@@ -136,30 +167,48 @@ class Run {
   programs_completed = 0;
   /**
    * Out-fence references the runner holds for as long as it may still use a job (as a
-   * dependency, for a wait, for throttling): the device's own reference ends with the queue,
-   * and a client may depend on a job of a queue destroyed since.
+   * dependency, for a wait, for throttling): the device's own reference ends once the job is
+   * done, and a client may depend on a job of a queue destroyed since. Jobs with references,
+   * oldest first held.
    */
-  private readonly held = new Map<dma_fence, number>();
+  private held_head: RunJob | null = null;
+  private held_tail: RunJob | null = null;
 
-  hold(j: JobHandle): JobHandle {
-    dma_fence_get(j.out_fence);
-    this.held.set(j.out_fence, (this.held.get(j.out_fence) ?? 0) + 1);
+  hold(j: RunJob): RunJob {
+    dma_fence_get(j.handle.out_fence);
+    if (j.held++ === 0) {
+      j.prev = this.held_tail;
+      j.next = null;
+      if (this.held_tail === null) this.held_head = j;
+      else this.held_tail.next = j;
+      this.held_tail = j;
+    }
     return j;
   }
 
-  release(j: JobHandle | null | undefined): void {
+  release(j: RunJob | null | undefined): void {
     if (j === null || j === undefined) return;
-    const n = this.held.get(j.out_fence) ?? 0;
-    if (n === 0) throw new Error(`runner released a fence it does not hold (${j.fence_context}:${j.fence_seqno})`);
-    if (n === 1) this.held.delete(j.out_fence);
-    else this.held.set(j.out_fence, n - 1);
-    dma_fence_put(j.out_fence);
+    if (j.held === 0) throw new Error(`runner released a fence it does not hold (${j.handle.fence_context}:${j.handle.fence_seqno})`);
+    if (--j.held === 0) {
+      if (j.prev === null) this.held_head = j.next;
+      else j.prev.next = j.next;
+      if (j.next === null) this.held_tail = j.prev;
+      else j.next.prev = j.prev;
+      j.prev = j.next = null;
+    }
+    dma_fence_put(j.handle.out_fence);
   }
 
   /** Drop every reference still held (end of the run). */
   release_all(): void {
-    for (const [f, n] of this.held) for (let i = 0; i < n; i++) dma_fence_put(f);
-    this.held.clear();
+    for (let j = this.held_head; j !== null; j = j.next) for (let i = 0; i < j.held; i++) dma_fence_put(j.handle.out_fence);
+    for (let j = this.held_head; j !== null;) {
+      const next = j.next;
+      j.held = 0;
+      j.prev = j.next = null;
+      j = next;
+    }
+    this.held_head = this.held_tail = null;
   }
   private readonly fence_context: number;
   private fence_seqno = 0;
@@ -171,6 +220,7 @@ class Run {
     this.monitor = monitor;
     this.jobs = retain ? [] : null;
     this.after_events = workload.events.filter((ev) => ev.trigger.kind === 'after');
+    this.in_flight = workload.events.some((ev) => ev.action.kind === 'hang_job') ? new Map() : null;
     this.fence_context = kernel.dma_fence_context_alloc(1);
   }
 
@@ -191,7 +241,12 @@ class Run {
     }
     for (const def of this.workload.clients) {
       const handle = this.device.open_client(def.name);
-      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null };
+      const steps = def.program.steps;
+      const state: ClientState = {
+        def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null,
+        step_slots: steps.map((st) => (st.kind === 'batch' ? this.slot(def.name, st.queue) : null)),
+        has_fences: steps.some((st) => st.kind === 'fence'),
+      };
       for (const q of def.queues) {
         const h = this.device.create_queue(handle, {
           engine: q.engine, priority: q.priority, long_running: q.long_running, driver: q.driver ?? undefined,
@@ -220,37 +275,48 @@ class Run {
   private *program(state: ClientState): Sleepable {
     const k = this.kernel;
     const def = state.def;
+    const steps = def.program.steps;
     const stream = k.random.stream(`workload/${def.name}`);
     const start = k.now();
     let throttle = 0, queue_depth = 0;
+    // One iteration's jobs and fences by step, emptied at its end (end_iteration).
+    const jobs: (RunJob | null)[] = new Array(steps.length).fill(null);
+    const fences: (dma_fence | null)[] | null = state.has_fences ? new Array(steps.length).fill(null) : null;
     for (let iteration = 0; ; iteration++) {
       if (def.program.end.kind === 'loops' && iteration >= def.program.end.loops) break;
       if (def.program.end.kind === 'duration' && k.now() - start >= def.program.end.duration_us * 1000) break;
       const iteration_start = k.now();
-      const jobs: (JobHandle | null)[] = new Array(def.program.steps.length).fill(null);
-      const fences: (dma_fence | null)[] = new Array(def.program.steps.length).fill(null);
-      const end_iteration = () => {
-        for (const f of fences) if (f !== null) { signal_if_pending(f); dma_fence_put(f); }
-        for (const j of jobs) this.release(j);
-      };
-      for (let i = 0; i < def.program.steps.length; i++) {
-        if (state.closed || this.unplugged) { end_iteration(); return; }
-        const step = def.program.steps[i];
+      for (let i = 0; i < steps.length; i++) {
+        if (state.closed || this.unplugged) { this.end_iteration(jobs, fences); return; }
+        const step = steps[i];
         switch (step.kind) {
           case 'batch': {
             if (throttle > 0 && state.submitted.length >= throttle) {
-              yield* wait_fence(state.submitted[state.submitted.length - throttle].out_fence);
+              yield* wait_fence(state.submitted[state.submitted.length - throttle].handle.out_fence);
               // Closed or unplugged while waiting: the queue may be gone.
-              if (state.closed || this.unplugged) { end_iteration(); return; }
+              if (state.closed || this.unplugged) { this.end_iteration(jobs, fences); return; }
             }
-            const job = yield* this.submit(state, step, i, iteration, jobs, fences, stream);
+            const queue = state.queues.get(step.queue);
+            let job: RunJob | null;
+            if (queue === undefined) job = this.reject(state, step, i, iteration, -ENOENT); // destroyed by an event
+            else {
+              const deps = this.deps_of(state, step, jobs, fences);
+              const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
+              const call = k.now();
+              const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps: deps.fences, hang: step.hang });
+              job = this.submitted(state, step, i, iteration, queue, deps, call, r);
+            }
             jobs[i] = job === null ? null : this.hold(job);
             if (job !== null) {
               // Throttling looks back at most `throttle` batches: keep (and hold) no more.
               state.submitted.push(this.hold(job));
               while (state.submitted.length > Math.max(throttle, 1)) this.release(state.submitted.shift());
-              if (queue_depth > 0) yield* this.limit_depth(state, job.queue, queue_depth);
-              if (step.wait) yield* wait_fence(job.out_fence);
+              if (queue_depth > 0) {
+                const list = this.incomplete(state, job.handle.queue);
+                list.push(this.hold(state.submitted[state.submitted.length - 1]));
+                if (!this.prune_depth(list, queue_depth)) yield* this.limit_depth(list, queue_depth);
+              }
+              if (step.wait) yield* wait_fence(job.handle.out_fence);
             }
             break;
           }
@@ -261,21 +327,21 @@ class Run {
             else k.tp('harness_period_missed', { client: def.name, iteration });
             break;
           }
-          case 'sync': { const j = jobs[step.step_index]; if (j !== null) yield* wait_fence(j.out_fence); break; }
+          case 'sync': { const j = jobs[step.step_index]; if (j !== null) yield* wait_fence(j.handle.out_fence); break; }
           case 'throttle': throttle = step.depth; break;
           case 'queue_depth': queue_depth = step.depth; break;
           case 'set_priority': { const q = state.queues.get(step.queue); if (q) this.device.set_priority(q, step.priority); break; }
-          case 'fence': fences[i] = this.sw_fence(`${def.name}/step${i}/it${iteration}`); break;
+          case 'fence': fences![i] = this.sw_fence(`${def.name}/step${i}/it${iteration}`); break;
           case 'signal': {
             // Like a sw_sync timeline: signalling one fence signals every earlier one too.
-            for (let s = 0; s <= step.step_index; s++) if (fences[s] !== null) signal_if_pending(fences[s]!);
+            if (fences !== null) for (let s = 0; s <= step.step_index; s++) if (fences[s] !== null) signal_if_pending(fences[s]!);
             break;
           }
-          case 'terminate': { const j = jobs[step.step_index]; if (j !== null) this.device.complete_manual(j); break; }
+          case 'terminate': { const j = jobs[step.step_index]; if (j !== null) this.device.complete_manual(j.handle); break; }
         }
         if (this.after_events.length > 0) yield* this.after_step(def.name, i, iteration);
       }
-      end_iteration();
+      this.end_iteration(jobs, fences);
     }
     this.programs_completed++;
     this.kernel.wake_up(this.progress);
@@ -288,100 +354,108 @@ class Run {
     }
   }
 
-  private *submit(state: ClientState, step: BatchStep, index: number, iteration: number, jobs: (JobHandle | null)[],
-    fences: (dma_fence | null)[], stream: ReturnType<Kernel['random']['stream']>): Sleepable<JobHandle | null> {
-    const k = this.kernel;
-    const queue = state.queues.get(step.queue);
-    if (queue === undefined) return this.reject(state, step, index, iteration, -ENOENT); // destroyed by an event
-    const deps: dma_fence[] = [];
-    const dep_ids: string[] = [];
-    const add_job_dep = (j: JobHandle | null | undefined) => {
-      if (j === null || j === undefined) return;
-      deps.push(j.out_fence);
-      const logical = this.logical_of.get(j);
-      if (logical !== undefined) dep_ids.push(logical);
-    };
-    for (const dep of step.deps) this.resolve(dep, jobs, fences, deps, add_job_dep);
-    for (const name of step.reads) add_job_dep(this.buffer(name).writer);
-    for (const name of step.writes) {
-      const b = this.buffer(name);
-      add_job_dep(b.writer);
-      for (const r of b.readers) add_job_dep(r);
+  /** The end of an iteration: its fences signalled and put, its jobs released, in step order. */
+  private end_iteration(jobs: (RunJob | null)[], fences: (dma_fence | null)[] | null): void {
+    if (fences !== null) {
+      for (let i = 0; i < fences.length; i++) {
+        const f = fences[i];
+        if (f !== null) { signal_if_pending(f); dma_fence_put(f); fences[i] = null; }
+      }
     }
-    const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
-    const call = k.now();
-    const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
-    const key = `${state.def.name}/${step.queue}`;
-    const n = this.per_queue_count.get(key) ?? 0;
-    this.per_queue_count.set(key, n + 1);
-    const logical = `${key}#${n}`;
+    for (let i = 0; i < jobs.length; i++) {
+      this.release(jobs[i]);
+      jobs[i] = null;
+    }
+  }
+
+  /** The slot of "<client>/<queue>", made on first use. */
+  private slot(client: string, queue: string): QueueSlot {
+    const key = `${client}/${queue}`;
+    let s = this.slots.get(key);
+    if (s === undefined) this.slots.set(key, (s = { key, count: 0, last_job: null }));
+    return s;
+  }
+
+  /** The fences a batch waits for (step, last_job, buffer and external deps), and the jobs' logical ids (retain only). */
+  private deps_of(state: ClientState, step: BatchStep, jobs: (RunJob | null)[], fences: (dma_fence | null)[] | null): { fences: dma_fence[]; ids: string[] } {
+    const deps: { fences: dma_fence[]; ids: string[] } = { fences: [], ids: [] };
+    for (const dep of step.deps) {
+      switch (dep.on) {
+        case 'step':
+          // 'submit' deps (gem_wsim s-N) wait for completion here: the device interface has no
+          // submit fence (drm_dep has no scheduled fence); see docs/assumptions.md.
+          if (jobs[dep.step_index] !== null) add_job_dep(deps, jobs[dep.step_index]);
+          else if (fences !== null && fences[dep.step_index] !== null) deps.fences.push(fences[dep.step_index]!);
+          break;
+        case 'last_job':
+          add_job_dep(deps, this.slot(dep.client, dep.queue).last_job);
+          break;
+        case 'external': {
+          const f = this.external.get(dep.fence);
+          if (f !== undefined) deps.fences.push(f);
+          break;
+        }
+      }
+    }
+    if (step.reads.length > 0 || step.writes.length > 0) {
+      for (const name of step.reads) add_job_dep(deps, this.buffer(name).writer);
+      for (const name of step.writes) {
+        const b = this.buffer(name);
+        add_job_dep(deps, b.writer);
+        for (const r of b.readers) add_job_dep(deps, r);
+      }
+    }
+    return deps;
+  }
+
+  /** The submit ioctl returned `r` (a job or an errno): tell the monitor, and keep what later steps need. */
+  private submitted(state: ClientState, step: BatchStep, index: number, iteration: number, queue: QueueHandle,
+    deps: { fences: dma_fence[]; ids: string[] }, call: number, r: JobHandle | number): RunJob | null {
+    const slot = state.step_slots[index]!;
+    const n = slot.count++;
+    const logical = this.jobs === null ? null : `${slot.key}#${n}`;
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
-    this.monitor.on_submit({
-      logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, error: submit_error,
-      fence_context, fence_seqno, dep_fences: deps, dep_ids, hang: step.hang,
-    });
+    this.monitor.on_submit(state.def.name, step.queue, iteration, call, submit_error, fence_context, fence_seqno, deps.fences, deps.ids, step.hang);
     this.jobs?.push({
-      logical, client: state.def.name, queue: step.queue, step_index: index, iteration,
-      submit_call_ns: call, submit_return_ns: k.now(), submit_error, fence_context, fence_seqno, deps: dep_ids,
+      logical: logical!, client: state.def.name, queue: step.queue, step_index: index, iteration,
+      submit_call_ns: call, submit_return_ns: this.kernel.now(), submit_error, fence_context, fence_seqno, deps: deps.ids,
     });
     if (typeof r === 'number') return null;
-    this.logical_of.set(r, logical);
-    let list = this.in_flight.get(queue);
-    if (list === undefined) this.in_flight.set(queue, (list = []));
-    list.push(r);
-    this.release(this.last_job.get(key));
-    this.last_job.set(key, this.hold(r));
-    for (const name of step.reads) this.buffer(name).readers.push(this.hold(r));
+    const job = new RunJob(r, logical);
+    if (this.in_flight !== null) {
+      let list = this.in_flight.get(queue);
+      if (list === undefined) this.in_flight.set(queue, (list = []));
+      list.push(r);
+    }
+    this.release(slot.last_job);
+    slot.last_job = this.hold(job);
+    for (const name of step.reads) this.buffer(name).readers.push(this.hold(job));
     for (const name of step.writes) {
       const old = this.buffers.get(name);
       if (old !== undefined) {
         this.release(old.writer);
         for (const reader of old.readers) this.release(reader);
       }
-      this.buffers.set(name, { writer: this.hold(r), readers: [] });
+      this.buffers.set(name, { writer: this.hold(job), readers: [] });
     }
-    return r;
+    return job;
   }
 
   /** A batch the runner cannot submit (its queue was destroyed): recorded with the ioctl's error. */
   private reject(state: ClientState, step: BatchStep, index: number, iteration: number, error: number): null {
-    const key = `${state.def.name}/${step.queue}`;
-    const n = this.per_queue_count.get(key) ?? 0;
-    this.per_queue_count.set(key, n + 1);
+    const slot = state.step_slots[index]!;
+    const n = slot.count++;
     const now = this.kernel.now();
-    this.monitor.on_submit({
-      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, iteration, submitted_ns: now, error,
-      fence_context: -1, fence_seqno: -1, dep_fences: [], dep_ids: [], hang: false,
-    });
+    this.monitor.on_submit(state.def.name, step.queue, iteration, now, error, -1, -1, [], [], false);
     this.jobs?.push({
-      logical: `${key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
+      logical: `${slot.key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
       submit_call_ns: now, submit_return_ns: now, submit_error: error, fence_context: -1, fence_seqno: -1, deps: [],
     });
     return null;
   }
 
-  private resolve(dep: Dependency, jobs: (JobHandle | null)[], fences: (dma_fence | null)[], deps: dma_fence[],
-    add_job_dep: (j: JobHandle | null | undefined) => void): void {
-    switch (dep.on) {
-      case 'step':
-        // 'submit' deps (gem_wsim s-N) wait for completion here: the device interface has no
-        // submit fence (drm_dep has no scheduled fence); see docs/assumptions.md.
-        if (jobs[dep.step_index] !== null) add_job_dep(jobs[dep.step_index]);
-        else if (fences[dep.step_index] !== null) deps.push(fences[dep.step_index]!);
-        break;
-      case 'last_job':
-        add_job_dep(this.last_job.get(`${dep.client}/${dep.queue}`));
-        break;
-      case 'external': {
-        const f = this.external.get(dep.fence);
-        if (f !== undefined) deps.push(f);
-        break;
-      }
-    }
-  }
-
-  private buffer(name: string): { writer: JobHandle | null; readers: JobHandle[] } {
+  private buffer(name: string): { writer: RunJob | null; readers: RunJob[] } {
     let b = this.buffers.get(name);
     if (b === undefined) {
       b = { writer: null, readers: [] };
@@ -390,18 +464,24 @@ class Run {
     return b;
   }
 
-  /** Keep at most `depth` incomplete jobs of this client on `queue` (gem_wsim "q"). */
-  private *limit_depth(state: ClientState, queue: QueueHandle, depth: number): Sleepable {
+  private incomplete(state: ClientState, queue: QueueHandle): RunJob[] {
     let list = state.incomplete.get(queue);
     if (list === undefined) state.incomplete.set(queue, (list = []));
-    list.push(this.hold(state.submitted[state.submitted.length - 1]));
-    for (;;) {
-      let head = 0;
-      while (head < list.length && list[head].out_fence.signaled) this.release(list[head++]);
-      if (head > 0) list.splice(0, head);
-      if (list.length <= depth) return;
-      yield* wait_fence(list[0].out_fence);
-    }
+    return list;
+  }
+
+  /** Release the signalled jobs at the head of `list`; true when at most `depth` are left. */
+  private prune_depth(list: RunJob[], depth: number): boolean {
+    let head = 0;
+    while (head < list.length && list[head].handle.out_fence.signaled) this.release(list[head++]);
+    if (head > 0) list.splice(0, head);
+    return list.length <= depth;
+  }
+
+  /** Keep at most `depth` incomplete jobs of this client on a queue (gem_wsim "q"): wait for the oldest. */
+  private *limit_depth(list: RunJob[], depth: number): Sleepable {
+    do yield* wait_fence(list[0].handle.out_fence);
+    while (!this.prune_depth(list, depth));
   }
 
   *perform(action: EventAction): Sleepable {
@@ -444,7 +524,7 @@ class Run {
 
   /** The oldest job of `q` whose out-fence has not signalled. */
   private oldest_in_flight(q: QueueHandle): JobHandle | undefined {
-    const list = this.in_flight.get(q);
+    const list = this.in_flight?.get(q);
     if (list === undefined) return undefined;
     let head = 0;
     while (head < list.length && list[head].out_fence.signaled) head++;
@@ -464,7 +544,7 @@ class Run {
     yield* this.device.destroy_queue(q);
     this.kernel.tp('harness_destroy_queue', { queue: name, phase: 'return' });
     this.monitor.on_destroy(client, queue, 'return', this.kernel.now());
-    this.in_flight.delete(q);
+    this.in_flight?.delete(q);
     this.teardown.push({ queue: name, destroy_call_ns: call, destroy_return_ns: this.kernel.now() });
   }
 
@@ -482,7 +562,7 @@ class Run {
     const ret = this.kernel.now();
     for (const [name, q] of state.queues) {
       this.monitor.on_destroy(client, name, 'return', ret);
-      this.in_flight.delete(q);
+      this.in_flight?.delete(q);
       this.teardown.push({ queue: `${client}/${name}`, destroy_call_ns: call, destroy_return_ns: ret });
     }
     state.queues.clear();
@@ -518,6 +598,12 @@ export class RunError extends Error {
     super(message);
     this.name = 'RunError';
   }
+}
+
+function add_job_dep(deps: { fences: dma_fence[]; ids: string[] }, j: RunJob | null | undefined): void {
+  if (j === null || j === undefined) return;
+  deps.fences.push(j.handle.out_fence);
+  if (j.logical !== null) deps.ids.push(j.logical);
 }
 
 function signal_if_pending(f: dma_fence): void {
