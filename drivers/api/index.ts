@@ -99,3 +99,5 @@ export interface DeviceOptions {
 }
 
 export type DeviceFactory = (kernel: Kernel, backend: Backend, options?: DeviceOptions) => Device;
+
+export { OutFenceRefs } from './out-fences.ts';
