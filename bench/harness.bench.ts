@@ -5,21 +5,23 @@
  *   themselves (substrate, scheduler, mock driver);
  * - harness: run_workload (with its run monitor) + metrics on a 5,000-job workload, as
  *   `deplab compare` does per seed and backend (trace hashed and observed, not recorded).
+ * Each runs with the constant cost profile (the figures before cost profiles are comparable
+ * with these) and, for the cost of drawing, with the default profile (desktop).
  */
-import { Kernel, MAX_SCHEDULE_TIMEOUT } from '@deplab/sim';
+import { Kernel, MAX_SCHEDULE_TIMEOUT, type CostProfileName } from '@deplab/sim';
 import { mock_dep_backend, mock_sched_backend, type MockBackend } from '@deplab/driver-mock';
 import { compute_metrics, find_driver, load_workload_json, run_workload } from '@deplab/harness';
 import type { Benchmark, Suite } from './registry.ts';
 
 const BATCH = 1000;
 
-function stack(name: string, backend: MockBackend): Benchmark {
+function stack(name: string, backend: MockBackend, profile: CostProfileName): Benchmark {
   return {
-    name: `harness/mock ${name}: scheduler stack, tracing off`,
+    name: `harness/mock ${name}: scheduler stack, tracing off, ${profile}`,
     unit: 'jobs',
     units_per_call: BATCH,
     setup() {
-      const k = new Kernel({ trace: 'off' });
+      const k = new Kernel({ trace: 'off', costs: { profile } });
       const sched = backend.drm_mock_sched_new(k, MAX_SCHEDULE_TIMEOUT);
       const entity = backend.drm_mock_sched_entity_new(k, 2, sched);
       return () => {
@@ -49,16 +51,16 @@ const workload = (() => {
   return r.workload;
 })();
 
-function harness(driver: string, backend: 'sched' | 'dep'): Benchmark {
+function harness(driver: string, backend: 'sched' | 'dep', profile: CostProfileName): Benchmark {
   return {
-    name: `harness/${driver} drm_${backend}: run_workload + monitor + metrics`,
+    name: `harness/${driver} drm_${backend}: run_workload + monitor + metrics, ${profile}`,
     unit: 'jobs',
     units_per_call: JOBS,
     setup() {
       const d = find_driver(driver)!;
       let seed = 1;
       return () => {
-        const outcome = run_workload(workload, d.factory, backend, { seed: seed++, device: d.defaults, monitor: { pairing: true } });
+        const outcome = run_workload(workload, d.factory, backend, { seed: seed++, costs: { profile }, device: d.defaults, monitor: { pairing: true } });
         compute_metrics(outcome);
       };
     },
@@ -67,12 +69,12 @@ function harness(driver: string, backend: 'sched' | 'dep'): Benchmark {
 
 export const harness_suite: Suite = {
   area: 'harness',
-  benchmarks: [
-    stack('drm_sched', mock_sched_backend()),
-    stack('drm_dep', mock_dep_backend()),
-    harness('mock', 'sched'),
-    harness('mock', 'dep'),
-    harness('xe', 'sched'),
-    harness('xe', 'dep'),
-  ],
+  benchmarks: (['constant', 'desktop'] as const).flatMap((profile) => [
+    stack('drm_sched', mock_sched_backend(), profile),
+    stack('drm_dep', mock_dep_backend(), profile),
+    harness('mock', 'sched', profile),
+    harness('mock', 'dep', profile),
+    harness('xe', 'sched', profile),
+    harness('xe', 'dep', profile),
+  ]),
 };

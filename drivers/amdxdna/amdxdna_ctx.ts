@@ -323,7 +323,7 @@ const amdxdna_fence_ops: dma_fence_ops = {
  */
 export function amdxdna_fence_create(hwctx: amdxdna_hwctx): dma_fence | null {
   const k = hwctx.kernel;
-  k.spend(k.costs.kmalloc_ns);
+  k.spend(k.cost.kmalloc_ns.draw());
   const fence = new dma_fence(k, 'amdxdna_fence');
   fence.owner = hwctx;
   // Lock class name: the substrate keys classes by name, and drm_sched's s_fence lock is

@@ -4,7 +4,7 @@
  * are asserted here one by one. Also: the same run twice gives the same trace (determinism).
  */
 import { describe, expect, it } from 'vitest';
-import { ECANCELED, ESRCH, Kernel, type Sleepable } from '@deplab/sim';
+import { EXACT_TIMING, ECANCELED, ESRCH, Kernel, type Sleepable } from '@deplab/sim';
 import { DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS } from '@deplab/drm-dep';
 import type { Backend, JobHandle } from '@deplab/driver-api';
 import { ERT_CMD_STATE_ABORT, ERT_CMD_STATE_COMPLETED, ERT_CMD_STATE_NEW, ERT_CMD_STATE_TIMEOUT } from './hw.ts';
@@ -29,7 +29,7 @@ interface ScenarioResult {
  * Ctrl-C (still queued when the file is released). Then A closes and the device is unplugged.
  */
 function scenario(backend: Backend, era: '7.0' | '6.18' = '7.0', trace: 'record' | 'hash' = 'record', dep_flags = 0): ScenarioResult {
-  const kernel = new Kernel({ trace, init_name: 'test', seed: 7 });
+  const kernel = new Kernel({ trace, init_name: 'test', seed: 7, ...EXACT_TIMING });
   const dev = new AmdxdnaDevice(kernel, backend, { driver: { era, upstream_gfp: false, dep_flags } });
   const r: Rig = { kernel, dev };
   const outcomes = new Map<string, Outcome>();

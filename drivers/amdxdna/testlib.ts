@@ -2,7 +2,7 @@
  * Helpers for the amdxdna tests (not part of the package API): a kernel and a device on one
  * binding, spawning submitter threads, reading per-job outcomes and violations.
  */
-import { Kernel, dma_fence_wait, type Sleepable, type Task } from '@deplab/sim';
+import { EXACT_TIMING, Kernel, dma_fence_wait, type Sleepable, type Task } from '@deplab/sim';
 import type { Backend, ClientHandle, JobHandle, JobSpec, QueueHandle } from '@deplab/driver-api';
 import { AmdxdnaDevice } from './uapi.ts';
 
@@ -17,7 +17,7 @@ export interface Rig {
 
 /** A kernel recording its trace and a device; upstream_gfp off unless a test looks for that finding. */
 export function rig(backend: Backend, driver: Record<string, number | boolean | string> = {}): Rig {
-  const kernel = new Kernel({ trace: 'record', init_name: 'test' });
+  const kernel = new Kernel({ trace: 'record', init_name: 'test', ...EXACT_TIMING });
   const dev = new AmdxdnaDevice(kernel, backend, { driver: { upstream_gfp: false, ...driver } });
   return { kernel, dev };
 }

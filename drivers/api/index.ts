@@ -6,6 +6,7 @@
  */
 import type { Kernel, Sleepable, dma_fence } from '@deplab/sim';
 
+/** drm_sched, drm_dep, or drm_dep with the HW-queue layer (@deplab/drm-dep-hw). */
 export type Backend = 'sched' | 'dep' | 'dep-hw';
 
 /** Engine classes a workload may name; each driver maps them onto what it has. */

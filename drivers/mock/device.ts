@@ -64,7 +64,7 @@ export class MockDevice implements Device {
       throw new RangeError(`mock: close_as must be close, exit, sigkill or exit_sigkill, got ${String(close_as)}`);
     }
     this.close_as = close_as;
-    this.backend = api.name === 'drm_sched' ? 'sched' : 'dep';
+    this.backend = api.name === 'drm_sched' ? 'sched' : api.name === 'drm_dep' ? 'dep' : 'dep-hw';
     const timeout_ms = options.driver?.timeout_ms;
     const timeout = typeof timeout_ms === 'number' ? kernel.jiffies.msecs_to_jiffies(timeout_ms) : MAX_SCHEDULE_TIMEOUT;
     this.sched = this.api.drm_mock_sched_new(kernel, timeout);

@@ -7,6 +7,7 @@ export * from './hw.ts';
 export type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 export { mock_sched_backend } from './on-sched.ts';
 export { mock_dep_backend } from './on-dep.ts';
+export { mock_dep_hw_backend } from './on-dep-hw.ts';
 export { MockDevice } from './device.ts';
 export { run_case, kunit, KunitAbort, type KunitCase, type KunitResult, type RunCaseOptions } from './kunit/kunit.ts';
 export { tests_basic } from './kunit/tests_basic.ts';

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS } from '@deplab/drm-dep';
 import { mock_dep_backend } from './on-dep.ts';
-import { run_case, type KunitCase } from './kunit/kunit.ts';
+import { run_case } from './kunit/kunit.ts';
+import { kunit_cases } from './kunit-cases.testlib.ts';
 import { tests_basic } from './kunit/tests_basic.ts';
 import { tests_scheduler } from './kunit/tests_scheduler.ts';
 
@@ -18,20 +19,10 @@ const flag_sets = [
   ['JOB_PUT_IRQ_SAFE|SUBMIT_BYPASS', DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE | DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS],
 ] as const;
 
-function cases(list: readonly KunitCase[]): { label: string; c: KunitCase; param: number | null }[] {
-  const out: { label: string; c: KunitCase; param: number | null }[] = [];
-  for (const c of list) {
-    if (c.backends !== undefined && !c.backends.includes('drm_dep')) continue;
-    if (c.params === undefined) out.push({ label: `${c.suite}.${c.name}`, c, param: null });
-    else c.params.forEach((p, i) => out.push({ label: `${c.suite}.${c.name} (${p.description})`, c, param: i }));
-  }
-  return out;
-}
-
 for (const [flags_name, flags] of flag_sets) {
   describe(`KUnit drm_dep on the mock GPU, flags ${flags_name}`, () => {
     const backend = mock_dep_backend(flags);
-    for (const { label, c, param } of cases([...tests_basic, ...tests_scheduler])) {
+    for (const { label, c, param } of kunit_cases([...tests_basic, ...tests_scheduler], 'drm_dep')) {
       it(label, () => {
         const result = run_case(c, backend, param);
         expect(result.failures).toEqual([]);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { DRM_SCHED_POLICY_FAIR, DRM_SCHED_POLICY_FIFO, DRM_SCHED_POLICY_RR } from '@deplab/drm-sched';
 import { mock_sched_backend } from './on-sched.ts';
-import { run_case, type KunitCase } from './kunit/kunit.ts';
+import { run_case } from './kunit/kunit.ts';
+import { kunit_cases } from './kunit-cases.testlib.ts';
 import { tests_basic } from './kunit/tests_basic.ts';
 import { tests_scheduler } from './kunit/tests_scheduler.ts';
 
@@ -16,20 +17,10 @@ const policies = [
   ['FAIR', DRM_SCHED_POLICY_FAIR],
 ] as const;
 
-function cases(list: readonly KunitCase[]): { label: string; c: KunitCase; param: number | null }[] {
-  const out: { label: string; c: KunitCase; param: number | null }[] = [];
-  for (const c of list) {
-    if (c.backends !== undefined && !c.backends.includes('drm_sched')) continue;
-    if (c.params === undefined) out.push({ label: `${c.suite}.${c.name}`, c, param: null });
-    else c.params.forEach((p, i) => out.push({ label: `${c.suite}.${c.name} (${p.description})`, c, param: i }));
-  }
-  return out;
-}
-
 for (const [policy_name, policy] of policies) {
   describe(`KUnit drm_sched on the mock GPU, policy ${policy_name}`, () => {
     const backend = mock_sched_backend(policy);
-    for (const { label, c, param } of cases([...tests_basic, ...tests_scheduler])) {
+    for (const { label, c, param } of kunit_cases([...tests_basic, ...tests_scheduler], 'drm_sched')) {
       it(label, () => {
         const result = run_case(c, backend, param);
         expect(result.failures).toEqual([]);

@@ -146,28 +146,34 @@ export function drm_mock_sched_job_submit(job: drm_mock_dep_job): void {
   drm_dep_job_put(job);
 }
 
-export function* drm_mock_sched_job_wait_finished_sleepable(job: drm_mock_dep_job, timeout: number): Sleepable<boolean> {
+export function* drm_mock_sched_job_wait_finished_sleepable(job: MockJob, timeout: number): Sleepable<boolean> {
   if ((job.hw.flags & DRM_MOCK_SCHED_JOB_DONE) !== 0) return true;
   return (yield* wait_for_completion_timeout(job.hw.done, timeout)) !== 0;
 }
 
 /** No scheduled fence on drm_dep: wait until the job reached the hardware. */
-export function* drm_mock_sched_job_wait_scheduled_sleepable(job: drm_mock_dep_job, timeout: number): Sleepable<boolean> {
+export function* drm_mock_sched_job_wait_scheduled_sleepable(job: MockJob, timeout: number): Sleepable<boolean> {
   if ((job.hw.flags & DRM_MOCK_SCHED_JOB_DONE) !== 0) {
     throw new Error('KUNIT_ASSERT_FALSE: job already DONE in drm_mock_sched_job_wait_scheduled');
   }
-  const k = job.queue.sched.kernel;
-  return (yield* wait_event_timeout(k, job.queue.sched.gpu.submit_wait, () => job.hw.submitted_at_ns >= 0, timeout)) !== 0;
+  const gpu = job.hw.gpu;
+  return (yield* wait_event_timeout(gpu.kernel, gpu.submit_wait, () => job.hw.submitted_at_ns >= 0, timeout)) !== 0;
+}
+
+/** The driver's own list of pushed jobs (drm_dep has no entity queue count to read). */
+export interface PushedJobs {
+  readonly pushed: MockJob[];
 }
 
 /** Drop the head jobs of `pushed` that queued() would not count any more. */
-function pushed_prune(q: drm_mock_dep_queue): void {
+export function pushed_prune(q: PushedJobs): void {
   let n = 0;
   while (n < q.pushed.length && (q.pushed[n].hw.submitted_at_ns >= 0 || mock_hw_job_is_finished(q.pushed[n].hw))) n++;
   if (n > 0) q.pushed.splice(0, n);
 }
 
-function queued(q: drm_mock_dep_queue): number {
+/** Jobs pushed and not yet on the hardware nor finished. */
+export function queued(q: PushedJobs): number {
   let n = 0;
   for (const j of q.pushed) if (j.hw.submitted_at_ns < 0 && !mock_hw_job_is_finished(j.hw)) n++;
   return n;
@@ -192,9 +198,9 @@ export function mock_dep_backend(flags = 0): MockBackend {
     drm_mock_sched_job_finished_fence: (j) => drm_dep_job_finished_fence(j as drm_mock_dep_job)!,
     drm_mock_sched_job_submit: (j) => drm_mock_sched_job_submit(j as drm_mock_dep_job),
     drm_mock_sched_job_is_finished: (j) => mock_hw_job_is_finished(j.hw),
-    drm_mock_sched_job_wait_finished: (j, t) => j.hw.gpu.kernel.run_task(drm_mock_sched_job_wait_finished_sleepable(j as drm_mock_dep_job, t)),
-    drm_mock_sched_job_wait_finished_sleepable: (j, t) => drm_mock_sched_job_wait_finished_sleepable(j as drm_mock_dep_job, t),
-    drm_mock_sched_job_wait_scheduled: (j, t) => j.hw.gpu.kernel.run_task(drm_mock_sched_job_wait_scheduled_sleepable(j as drm_mock_dep_job, t)),
+    drm_mock_sched_job_wait_finished: (j, t) => j.hw.gpu.kernel.run_task(drm_mock_sched_job_wait_finished_sleepable(j, t)),
+    drm_mock_sched_job_wait_finished_sleepable: drm_mock_sched_job_wait_finished_sleepable,
+    drm_mock_sched_job_wait_scheduled: (j, t) => j.hw.gpu.kernel.run_task(drm_mock_sched_job_wait_scheduled_sleepable(j, t)),
     drm_mock_sched_advance: (s, n) => mock_gpu_advance(s.gpu, n),
     set_priority: () => false,
     modify_sched: () => false,

@@ -22,7 +22,7 @@ export interface MockJob {
 }
 
 export interface MockBackend {
-  readonly name: 'drm_sched' | 'drm_dep';
+  readonly name: 'drm_sched' | 'drm_dep' | 'drm_dep_hw';
   /**
    * This binding with the driver variant that device options select (device.ts lists them),
    * or null when the options select none.

@@ -4,7 +4,7 @@
  */
 import {
   Kernel, delayed_work_pending, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, spin_lock_init,
-  type Sleepable, type dma_fence_ops,
+  type Sleepable, type dma_fence_ops, EXACT_TIMING,
 } from '@deplab/sim';
 import type { Backend, ClientHandle, JobHandle, QueueHandle } from '@deplab/driver-api';
 import type { panthor_queue } from './csf.ts';
@@ -20,7 +20,7 @@ export interface Rig {
 
 export function rig(backend: Backend, driver: Record<string, number> = {}, trace: 'off' | 'hash' | 'record' = 'off',
   driver_costs: Record<string, number> = {}): Rig {
-  const k = new Kernel({ trace, init_name: 'test', costs: { driver: driver_costs } });
+  const k = new Kernel({ trace, init_name: 'test', ...EXACT_TIMING, costs: { ...EXACT_TIMING.costs, driver: driver_costs } });
   const dev = new PanthorDevice(k, backend, { driver });
   return { k, dev };
 }

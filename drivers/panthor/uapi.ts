@@ -194,7 +194,7 @@ export class PanthorDevice implements Device {
       }
     }
     // drm_exec locks the VM resv (serialising arm/push per queue); arm; push.
-    this.kernel.spend(this.kernel.costs.mutex_lock_ns);
+    this.kernel.spend(this.kernel.cost.mutex_lock_ns.draw());
     b.job_arm(job);
     const out = b.job_finished_fence(job);
     b.job_push(job);

@@ -7,13 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Kernel, dma_fence_get, dma_fence_put, dma_fence_signal, fsleep, type Sleepable, type dma_fence } from '@deplab/sim';
-import type { EngineClass, JobHandle, QueueHandle } from '@deplab/driver-api';
+import type { Backend, EngineClass, JobHandle, QueueHandle } from '@deplab/driver-api';
 import { XeDevice, xe_device_factory } from './uapi.ts';
 import { BACKENDS, sw_fence } from './xe.testlib.ts';
 
 const ALLOWED = ['Kernel-submitted job timed out', 'VM job timed out on non-killed execqueue'];
 
-function fuzz(seed: number, backend: 'sched' | 'dep'): { problems: string[]; jobs: number } {
+function fuzz(seed: number, backend: Backend): { problems: string[]; jobs: number } {
   const k = new Kernel({ seed, trace: 'off' });
   const r = k.random.stream('fuzz');
   const dev = xe_device_factory(k, backend, {

@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import {
   Kernel, dma_fence, dma_fence_init, dma_fence_put, errno_name, spin_lock_init,
-  type Sleepable, type Violation,
+  type Sleepable, type Violation, EXACT_TIMING,
 } from '@deplab/sim';
 import type { Backend, ClientHandle, JobHandle, JobSpec, QueueHandle, QueueOptions } from '@deplab/driver-api';
 import { GUC_ACTION_NAMES } from './hw.ts';
@@ -22,7 +22,7 @@ export interface Setup {
 }
 
 export function setup(backend: Backend, driver: Record<string, number | string | boolean> = {}): Setup {
-  const k = new Kernel({ trace: 'record' });
+  const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
   const dev = xe_device_factory(k, backend, { driver: { fw_log: true, ...driver } }) as XeDevice;
   return { k, dev };
 }

@@ -10,7 +10,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { AssumptionValues, CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import {
-  aggregate, builtins_for, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
+  aggregate, builtins_for, dep_path, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import {
   comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
@@ -18,7 +18,7 @@ import {
 } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, default_out, deplab_root } from './output.ts';
-import { backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, slug } from './options.ts';
+import { COST_HELP, COST_PROFILE_HELP, backend_for, collect, cost_args, driver_or_fail, int_arg, parse_assume, parse_costs, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type PoolTask, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
 import { command_line } from './quote.ts';
@@ -38,6 +38,8 @@ export interface ComparisonPlan {
   readonly assume: AssumptionValues;
   readonly baseline: Backend;
   readonly candidate: Backend;
+  /** Device options a built-in scenario sets (kunit/* credit limits), on top of the driver's defaults. */
+  readonly device: Readonly<Record<string, number | string | boolean>>;
   /** Variant families of the sensitivity section (none: no section). */
   readonly families: readonly VariantFamily[];
   readonly sensitivity_seeds: number;
@@ -54,9 +56,14 @@ export interface ComparisonOutput {
   readonly charts: ChartData | null;
 }
 
+/** The device options every run of a plan uses: the driver's defaults and the built-in's own. */
+function plan_device(p: ComparisonPlan) {
+  return { driver: { ...p.driver.defaults.driver, ...p.device } };
+}
+
 function plan_seed_tasks(p: ComparisonPlan): SeedTask[] {
   return Array.from({ length: p.seeds }, (_, i) => ({
-    driver: p.driver.name, workload: p.workload, seed: i + 1, costs: p.costs, assume: p.assume, baseline: p.baseline, candidate: p.candidate,
+    driver: p.driver.name, workload: p.workload, seed: i + 1, costs: p.costs, assume: p.assume, baseline: p.baseline, candidate: p.candidate, device: { ...p.device },
   }));
 }
 
@@ -64,7 +71,7 @@ function plan_sensitivity(p: ComparisonPlan) {
   if (p.families.length === 0) return null;
   const sweep = sensitivity_tasks({ costs: p.costs, assume: p.assume }, p.families, Array.from({ length: p.sensitivity_seeds }, (_, i) => i + 1));
   const tasks: SeedTask[] = sweep.map((t) => ({
-    driver: p.driver.name, workload: p.workload, seed: t.seed, costs: t.costs, assume: t.assume, baseline: p.baseline, candidate: p.candidate,
+    driver: p.driver.name, workload: p.workload, seed: t.seed, costs: t.costs, assume: t.assume, baseline: p.baseline, candidate: p.candidate, device: { ...p.device },
   }));
   return { sweep, tasks };
 }
@@ -81,7 +88,7 @@ export async function run_comparisons(plans: readonly ComparisonPlan[], threads:
   const staged = plans.map((p, i) => {
     const outputs = all.slice(at, (at += parts[i].seeds.length));
     const sens_out = all.slice(at, (at += parts[i].sens?.tasks.length ?? 0));
-    const device = { driver: { ...p.driver.defaults.driver } };
+    const device = plan_device(p);
     const result = aggregate(p.workload, p.driver.name, outputs, { costs: p.costs, assume: p.assume, device });
     const sensitivity = parts[i].sens === null ? null : sensitivity_from_outputs(p.workload, p.driver.name, parts[i].sens!.sweep, sens_out, device);
     return { plan: p, result, outputs, sensitivity };
@@ -90,7 +97,7 @@ export async function run_comparisons(plans: readonly ComparisonPlan[], threads:
   const chart_tasks: PoolTask[] = chart_plans.map((s) => ({
     kind: 'chart', task: {
       driver: s.plan.driver.name, result: s.result, workload: s.plan.workload,
-      options: { device: { driver: { ...s.plan.driver.defaults.driver } }, latency: { baseline: s.outputs.map((o) => o.baseline.sketch), candidate: s.outputs.map((o) => o.candidate.sketch) } },
+      options: { device: plan_device(s.plan), latency: { baseline: s.outputs.map((o) => o.baseline.sketch), candidate: s.outputs.map((o) => o.candidate.sketch) } },
     },
   }));
   const charts = chart_tasks.length === 0 ? [] : await run_pool<ChartData>(chart_tasks, threads, progress_printer(`${label} charts`));
@@ -122,8 +129,8 @@ export function unclean(r: ComparisonResult): string[] {
 }
 
 interface CompareCliOptions {
-  driver: string; seeds: number; out?: string; jobs: number; cost: string[]; assume: string[]; json?: boolean; format: 'summary' | 'text';
-  sensitivity?: boolean; sensitivityCost: string[]; sensitivitySeeds: number; charts: boolean; baseline: string; candidate: string; expectClean?: boolean;
+  driver: string; seeds: number; out?: string; jobs: number; cost: string[]; costProfile?: string; assume: string[]; json?: boolean; format: 'summary' | 'text';
+  sensitivity?: boolean; sensitivityCost: string[]; sensitivitySeeds: number; charts: boolean; baseline: string; candidate?: string; expectClean?: boolean;
 }
 
 /** --sensitivity-cost key=v1,v2,... into families. */
@@ -145,10 +152,11 @@ export function register_compare(program: Command, io: Io): void {
     .requiredOption('--driver <name>', 'model driver')
     .option('--seeds <n>', 'number of paired seeds (1..n)', int_arg('--seeds', 1, 10000), 10)
     .option('--baseline <backend>', 'baseline backend: sched, dep or dep-hw', 'sched')
-    .option('--candidate <backend>', 'candidate backend: sched, dep or dep-hw', 'dep')
+    .option('--candidate <backend>', "candidate backend: sched, dep or dep-hw (default: the driver's drm_dep binding, dep-hw for panfrost)")
     .option('--out <dir>', 'report directory (default: deplab-out/compare)')
     .option('--jobs <n>', 'worker threads', int_arg('--jobs', 1, 256), default_threads())
-    .option('--cost <key=ns>', 'cost-table override (repeatable)', collect, [] as string[])
+    .option('--cost <key=value>', COST_HELP, collect, [] as string[])
+    .option('--cost-profile <name>', COST_PROFILE_HELP)
     .option('--assume <id=value>', 'modelling assumption (repeatable; docs/assumptions.md)', collect, [] as string[])
     .option('--json', 'print the comparison as JSON (docs/cli.md)')
     .addOption(new Option('--format <f>', 'what to print: a one-line summary, or the report as text for a mail').choices(['summary', 'text']).default('summary'))
@@ -159,22 +167,22 @@ export function register_compare(program: Command, io: Io): void {
     .option('--expect-clean', 'exit 1 if any guarantee regresses or any violation is reported')
     .action(async (spec: string, opts: CompareCliOptions) => {
       const driver = driver_or_fail(opts.driver);
-      const baseline = backend_for(driver, opts.baseline, '--baseline'), candidate = backend_for(driver, opts.candidate, '--candidate');
+      const baseline = backend_for(driver, opts.baseline, '--baseline'), candidate = backend_for(driver, opts.candidate ?? dep_path(driver), '--candidate');
       if (baseline === candidate) throw new UsageError(`--baseline and --candidate are both ${baseline}: compare two different backends`);
-      const costs = parse_costs(opts.cost), assume = parse_assume(opts.assume);
+      const costs = parse_costs(opts.cost, opts.costProfile), assume = parse_assume(opts.assume);
       const families = opts.sensitivityCost.length > 0 ? parse_sweep(opts.sensitivityCost) : opts.sensitivity ? default_families() : [];
       const out = check_output_dir(opts.out ?? default_out('compare'));
       const loaded = resolve_workload(spec, driver.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
       process.stderr.write(capture_notes(loaded));
       const reproduce = command_line(['compare', spec, '--driver', driver.name, '--seeds', String(opts.seeds),
-        ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== 'dep' ? ['--candidate', candidate] : []),
-        ...opts.cost.flatMap((c) => ['--cost', c]), ...opts.assume.flatMap((a) => ['--assume', a]),
+        ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== dep_path(driver) ? ['--candidate', candidate] : []),
+        ...cost_args(costs), ...opts.assume.flatMap((a) => ['--assume', a]),
         ...(opts.sensitivityCost.length > 0 ? opts.sensitivityCost.flatMap((c) => ['--sensitivity-cost', c]) : opts.sensitivity ? ['--sensitivity'] : []),
         ...(families.length > 0 && opts.sensitivitySeeds !== 3 ? ['--sensitivity-seeds', String(opts.sensitivitySeeds)] : [])]);
       const plan: ComparisonPlan = {
         driver, workload_spec: spec.replace(/^.*\//, '').replace(/\.(json|wsim|txt|dat)$/, '') || 'workload', workload: loaded.workload, seeds: opts.seeds,
-        costs, assume, baseline, candidate, families, sensitivity_seeds: opts.sensitivitySeeds, charts: opts.charts, reproduce,
+        costs, assume, baseline, candidate, device: loaded.device, families, sensitivity_seeds: opts.sensitivitySeeds, charts: opts.charts, reproduce,
       };
       // A built-in keeps its full name (its slug names the file), a file its base name.
       const named = { ...plan, workload_spec: loaded.workload.source.startsWith('builtin:') ? spec : plan.workload_spec };
@@ -215,7 +223,7 @@ export function register_compare(program: Command, io: Io): void {
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
           const sweep = w.name === representative;
           plans.push({
-            driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate: 'dep',
+            driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate: dep_path(driver), device: loaded.device,
             families: sweep ? default_families() : [], sensitivity_seeds: 3, charts: true,
             reproduce: command_line(['compare', w.name, '--driver', name, '--seeds', String(opts.seeds), ...(sweep ? ['--sensitivity'] : [])]),
           });

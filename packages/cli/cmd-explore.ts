@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import type { Backend } from '@deplab/driver-api';
 import {
-  COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
+  backend_problem, dep_path, COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
   replay_command, run_case, shrink_task, summarize_campaign, timeline,
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
@@ -54,7 +54,7 @@ function parse_budget(value: string): number {
 
 interface ExploreOptions {
   readonly driver: string;
-  readonly backend: 'sched' | 'dep' | 'both';
+  readonly backend: 'sched' | 'dep' | 'dep-hw' | 'both';
   readonly faults: FaultKind[];
   readonly seeds: number;
   readonly firstSeed: number;
@@ -74,7 +74,7 @@ export function register_explore(program: Command, io: Io): void {
   program.command('explore')
     .description('fault injection and interleaving exploration: invariant violations with replay tokens and shrunk reproducers')
     .requiredOption('--driver <name>', 'model driver')
-    .addOption(new Option('--backend <b>', 'scheduler(s) to explore').choices(['sched', 'dep', 'both']).default('both'))
+    .addOption(new Option('--backend <b>', 'scheduler(s) to explore (both: drm_sched and the drm_dep path of the driver)').choices(['sched', 'dep', 'dep-hw', 'both']).default('both'))
     .option('--faults <list>', `comma-separated faults, or all (${FAULT_KINDS.join(', ')})`, parse_faults, [...FAULT_KINDS])
     .option('--seeds <n>', 'seeds per backend', positive_int('--seeds', 10_000_000), 100)
     .option('--first-seed <n>', 'first seed', positive_int('--first-seed', 2 ** 31), 1)
@@ -82,7 +82,7 @@ export function register_explore(program: Command, io: Io): void {
     .addOption(new Option('--strategy <s>', 'order of racing events').choices([...STRATEGIES]).default('random'))
     .option('--pct-depth <d>', 'PCT bug depth (d-1 priority change points)', positive_int('--pct-depth', 64), 3)
     .option('--jobs <n>', 'worker threads', positive_int('--jobs', 256), default_threads())
-    .option('--out <dir>', 'report directory (default: deplab-out; the report goes to <dir>/explore/<driver>.md)')
+    .option('--out <dir>', 'report directory (default: deplab-out/report, where readiness reads campaigns; the report goes to <dir>/explore/<driver>.md)')
     .option('--no-shrink', 'skip shrinking')
     .option('--shrink-budget <runs>', 'runs per shrink', positive_int('--shrink-budget', 100_000), 400)
     .option('--max-shrinks <n>', 'shrink at most this many first occurrences', positive_int('--max-shrinks', 100_000), 60)
@@ -90,8 +90,12 @@ export function register_explore(program: Command, io: Io): void {
     .option('--expect-clean', 'exit 1 if any violation was found')
     .action(async (opts: ExploreOptions) => {
       if (find_driver(opts.driver) === undefined) throw new UsageError(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
-      const out = check_output_dir(opts.out ?? default_out(''));
-      const backends: Backend[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
+      const out = check_output_dir(opts.out ?? default_out('report'));
+      const backends: Backend[] = opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
+      for (const b of backends) {
+        const problem = backend_problem(find_driver(opts.driver)!, b);
+        if (problem !== null) throw new UsageError(problem);
+      }
       const jobs: PoolTask[] = [];
       for (let i = 0; i < opts.seeds; i++) {
         for (const backend of backends) {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Backend } from '@deplab/driver-api';
 import {
-  MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, aggregate, builtins_for, explore_profile, fault_workload, find_driver, version_line,
+  MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, aggregate, builtins_for, dep_path, explore_profile, fault_workload, find_driver, version_line,
   type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type MockBackend } from '@deplab/driver-mock';
@@ -39,7 +39,7 @@ export function parity_workloads(driver: string): string[] {
 function kunit(backend: MockBackend): { passed: number; failed: number } {
   let passed = 0, failed = 0;
   for (const c of [...tests_basic, ...tests_scheduler]) {
-    if (c.backends !== undefined && !c.backends.includes(backend.name)) continue;
+    if (c.backends !== undefined && !(c.backends as readonly string[]).includes(backend.name)) continue;
     for (const param of c.params === undefined ? [null] : c.params.map((_, i) => i)) {
       if (run_case(c, backend, param).status === 'pass') passed++; else failed++;
     }
@@ -47,11 +47,6 @@ function kunit(backend: MockBackend): { passed: number; failed: number } {
   return { passed, failed };
 }
 
-/** The drm_dep path a driver converts to. */
-export function candidate_of(d: DriverEntry): Backend {
-  const has = d.backends ?? ['sched', 'dep'];
-  return has.includes('dep') ? 'dep' : 'dep-hw';
-}
 
 /** One comparison readiness runs: a parity workload or a fault cell, under one variant. */
 interface Cell {
@@ -68,7 +63,7 @@ function cells_of(d: DriverEntry, errors: string[]): Cell[] {
   for (const w of parity_workloads(d.name)) {
     const r = resolve_workload(w, d.engines);
     if (!r.ok) { errors.push(`${w}: ${r.errors[0]}`); continue; }
-    out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: {}, alloc_fail_probability: 0 });
+    out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: { ...r.device }, alloc_fail_probability: 0 });
   }
   const timeout = explore_profile(d.name).timeout_option;
   for (const f of MATRIX_FAULTS) {
@@ -82,7 +77,7 @@ function cells_of(d: DriverEntry, errors: string[]): Cell[] {
 
 function cell_tasks(c: Cell, seeds: number, costs: SeedTask['costs'], assume: SeedTask['assume']): SeedTask[] {
   return Array.from({ length: seeds }, (_, i) => ({
-    driver: c.driver.name, workload: c.workload, seed: i + 1, costs, assume, device: c.device, baseline: 'sched', candidate: candidate_of(c.driver),
+    driver: c.driver.name, workload: c.workload, seed: i + 1, costs, assume, device: c.device, baseline: 'sched', candidate: dep_path(c.driver),
     alloc_fail_probability: c.alloc_fail_probability,
   }));
 }
@@ -179,7 +174,7 @@ export function register_readiness(program: Command, io: Io): void {
           });
           const variants = families.flatMap((f, fi) => f.variants.map((v, vi) => ({ family: f.name, label: v.label, runs: runs_of(fi * 1000 + vi) })));
           return {
-            driver: d.name, registered: true, candidate: candidate_of(d), runs: runs_of(-1), campaign: read_campaign(out, d.name), variants,
+            driver: d.name, registered: true, candidate: dep_path(d), runs: runs_of(-1), campaign: read_campaign(out, d.name), variants,
             faults: MATRIX_FAULTS.filter((f) => d.faults.includes(f)),
             unsupported_faults: MATRIX_FAULTS.filter((f) => !d.faults.includes(f)).map((f) => ({ fault: f, why: `the ${d.name} device cannot inject it (DriverEntry.faults)` })),
             conformance: d.name === 'mock' ? { sched: kunit(mock_sched_backend()), dep: kunit(mock_dep_backend()) } : null,

@@ -8,7 +8,7 @@ import { compute_metrics, group_violations, monitor_facts, run_workload } from '
 import { backend_label, metric_value, wrap } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
 import { json_text, type Io } from './cmd-compare.ts';
-import { backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, SEED_MAX } from './options.ts';
+import { COST_HELP, COST_PROFILE_HELP, backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, SEED_MAX } from './options.ts';
 import { capture_notes, resolve_workload } from './workloads.ts';
 
 export function register_run(program: Command, io: Io): void {
@@ -16,18 +16,19 @@ export function register_run(program: Command, io: Io): void {
     .requiredOption('--driver <name>', 'model driver')
     .requiredOption('--backend <backend>', 'scheduler: sched, dep or dep-hw')
     .option('--seed <n>', 'seed', int_arg('--seed', 0, SEED_MAX), 1)
-    .option('--cost <key=ns>', 'cost-table override (repeatable)', collect, [] as string[])
+    .option('--cost <key=value>', COST_HELP, collect, [] as string[])
+    .option('--cost-profile <name>', COST_PROFILE_HELP)
     .option('--assume <id=value>', 'modelling assumption (repeatable)', collect, [] as string[])
     .option('--json', 'machine-readable output (docs/cli.md)')
     .option('--expect-clean', 'exit 1 if a guarantee breaks or a violation is reported')
-    .action((spec: string, opts: { driver: string; backend: string; seed: number; cost: string[]; assume: string[]; json?: boolean; expectClean?: boolean }) => {
+    .action((spec: string, opts: { driver: string; backend: string; seed: number; cost: string[]; costProfile?: string; assume: string[]; json?: boolean; expectClean?: boolean }) => {
       const d = driver_or_fail(opts.driver);
       const backend = backend_for(d, opts.backend, '--backend');
-      const costs = parse_costs(opts.cost), assume = parse_assume(opts.assume);
+      const costs = parse_costs(opts.cost, opts.costProfile), assume = parse_assume(opts.assume);
       const loaded = resolve_workload(spec, d.engines);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
       process.stderr.write(capture_notes(loaded));
-      const device = { driver: { ...d.defaults.driver } };
+      const device = { driver: { ...d.defaults.driver, ...loaded.device } };
       const outcome = run_workload(loaded.workload, d.factory, backend, { seed: opts.seed, costs, assume, device, monitor: monitor_facts(d.name, device.driver) });
       const metrics = compute_metrics(outcome);
       const obs = outcome.observation;

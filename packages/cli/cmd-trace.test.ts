@@ -24,6 +24,12 @@ async function deplab(args: readonly string[]): Promise<{ out: string; err: stri
 }
 
 describe('deplab trace', () => {
+  it('refuses a backend the driver has no binding for (exit 2, naming it)', async () => {
+    const r = await deplab(['trace', 'wsim/composited-ui', '--driver', 'panfrost']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('driver panfrost has no dep binding (its backends: sched, dep-hw)');
+  });
+
   it('prints Perfetto JSON with both backends by default', async () => {
     const r = await deplab(['trace', 'kunit/50-50', '--driver', 'mock', '--seed', '3']);
     expect(r.code).toBe(0);

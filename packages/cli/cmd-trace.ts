@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { check_output_file, write_file_atomic } from './output.ts';
 import { extname } from 'node:path';
-import { driver_names, find_driver, run_workload, type RunOutcome } from '@deplab/harness';
+import { backend_problem, driver_names, find_driver, run_workload, type RunOutcome } from '@deplab/harness';
 import { perfetto_json, run_ftrace, run_source, wrap_text } from '@deplab/report';
 import { capture_notes, resolve_workload } from './workloads.ts';
 
@@ -51,6 +51,10 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2, code: 'deplab.usage' }) as never;
       const driver = find_driver(opts.driver);
       if (driver === undefined) return usage(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
+      for (const b of opts.backend === 'both' ? ['sched', 'dep'] as const : [opts.backend]) {
+        const problem = backend_problem(driver, b);
+        if (problem !== null) return usage(problem);
+      }
       if (opts.format === 'ftrace' && opts.backend === 'both' && opts.out === undefined) {
         return usage('ftrace text holds one run: choose --backend sched or dep, or give --out FILE for FILE.sched and FILE.dep');
       }
@@ -63,7 +67,9 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       }
       // Recorded in full: past the recorder's bound the run fails (TraceLimitExceeded), never a cut trace.
       const runs: RunOutcome[] = backends.map((backend) =>
-        run_workload(loaded.workload, driver.factory, backend, { seed: opts.seed, device: driver.defaults, trace_detail: 'full', record: true, monitor: { retain: true } }));
+        run_workload(loaded.workload, driver.factory, backend, {
+          seed: opts.seed, device: { driver: { ...driver.defaults.driver, ...loaded.device } }, trace_detail: 'full', record: true, monitor: { retain: true },
+        }));
       for (const run of runs) {
         if (run.stuck !== null) process.stderr.write(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
       }

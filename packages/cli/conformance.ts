@@ -24,7 +24,7 @@
  */
 import { Option, type Command } from 'commander';
 import {
-  mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type KunitCase, type KunitResult, type MockBackend,
+  mock_dep_backend, mock_dep_hw_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type KunitCase, type KunitResult, type MockBackend,
 } from '@deplab/driver-mock';
 import { MAIL_WIDTH, layout_table, wrap } from '@deplab/report';
 
@@ -47,14 +47,15 @@ export interface BackendRun {
 }
 
 /** Every case on the chosen backends, grouped by suite in upstream order. */
-export function run_conformance(which: 'sched' | 'dep' | 'both'): BackendRun[] {
+export function run_conformance(which: 'sched' | 'dep' | 'dep-hw' | 'both'): BackendRun[] {
   const backends: MockBackend[] = [];
-  if (which !== 'dep') backends.push(mock_sched_backend());
-  if (which !== 'sched') backends.push(mock_dep_backend());
+  if (which === 'sched' || which === 'both') backends.push(mock_sched_backend());
+  if (which === 'dep' || which === 'both') backends.push(mock_dep_backend());
+  if (which === 'dep-hw') backends.push(mock_dep_hw_backend());
   return backends.map((backend) => {
     const suites: { name: string; cases: CaseRun[] }[] = [];
     for (const c of [...tests_basic, ...tests_scheduler]) {
-      if (c.backends !== undefined && !c.backends.includes(backend.name)) continue;
+      if (c.backends !== undefined && !(c.backends as readonly string[]).includes(backend.name)) continue;
       const results = c.params === undefined ? [run_case(c, backend, null)] : c.params.map((_, i) => run_case(c, backend, i));
       let suite = suites.find((s) => s.name === c.suite);
       if (suite === undefined) suites.push((suite = { name: c.suite, cases: [] }));
@@ -167,7 +168,7 @@ export function conformance_table(runs: readonly BackendRun[]): string {
   return out.join('\n') + '\n';
 }
 
-export function conformance(which: 'sched' | 'dep' | 'both', format: ConformanceFormat): { text: string; failed: number } {
+export function conformance(which: 'sched' | 'dep' | 'dep-hw' | 'both', format: ConformanceFormat): { text: string; failed: number } {
   const runs = run_conformance(which);
   const failed = runs.flatMap((r) => r.suites.flatMap((s) => s.cases.flatMap((c) => c.results))).filter((r) => r.status === 'fail').length;
   return { text: format === 'ktap' ? conformance_ktap(runs) : conformance_table(runs), failed };
@@ -176,9 +177,9 @@ export function conformance(which: 'sched' | 'dep' | 'both', format: Conformance
 /** Register `deplab conformance`: exit 1 when a case fails. */
 export function register_conformance(program: Command, io: { out: (s: string) => void }): void {
   program.command('conformance').description('the upstream KUnit scheduler suite on the mock GPU, on both backends')
-    .addOption(new Option('--backend <b>', 'which backend').choices(['sched', 'dep', 'both']).default('both'))
+    .addOption(new Option('--backend <b>', 'which backend (dep-hw: drm_dep with the HW-queue layer; both: sched and dep)').choices(['sched', 'dep', 'dep-hw', 'both']).default('both'))
     .addOption(new Option('--format <f>', 'output format: a table, or KTAP as kunit.py prints it (tap: the same KTAP, which is valid TAP)').choices(['table', 'ktap', 'tap']).default('table'))
-    .action((opts: { backend: 'sched' | 'dep' | 'both'; format: 'table' | 'ktap' | 'tap' }) => {
+    .action((opts: { backend: 'sched' | 'dep' | 'dep-hw' | 'both'; format: 'table' | 'ktap' | 'tap' }) => {
       const { text, failed } = conformance(opts.backend, opts.format === 'table' ? 'table' : 'ktap');
       io.out(text);
       if (failed > 0) process.exitCode = 1;

@@ -71,13 +71,15 @@ export async function run_cli(argv: readonly string[], io: CliIo): Promise<numbe
   }
 }
 
-/** Entry point of the command; returns the exit code. */
+/** Output piped into `head` and closed early: stop quietly, as command-line tools do. */
+function on_stdout_error(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+}
+
+/** Entry point of the command; returns the exit code. Callable more than once (tests): the handler is added once. */
 export async function main(argv: readonly string[]): Promise<number> {
-  // Output piped into `head` and closed early: stop quietly, as command-line tools do.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
+  if (!process.stdout.listeners('error').includes(on_stdout_error)) process.stdout.on('error', on_stdout_error);
   return run_cli(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
 }
 

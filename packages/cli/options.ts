@@ -2,7 +2,10 @@
  * Option parsing shared by the commands. Every value is checked when it is parsed, before any
  * computation, and a bad one throws a UsageError naming the option and the value (exit 2).
  */
-import { COST_KEYS, check_assumptions, known_assumptions, make_cost_table, type AssumptionValues, type CostOverrides } from '@deplab/sim';
+import {
+  COST_KEYS, COST_PROFILE_NAMES, COST_SPEC_SYNTAX, check_assumptions, format_cost_spec, is_cost_profile, known_assumptions, make_cost_table,
+  parse_cost_spec, type AssumptionValues, type CostOverrides, type CostProfileName, type CostSpec,
+} from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import { driver_names, find_driver, type DriverEntry } from '@deplab/harness';
 import { UsageError } from './errors.ts';
@@ -24,18 +27,39 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** --cost key=ns (repeatable): cost-table overrides, checked against the table's keys. */
-export function parse_costs(list: readonly string[]): CostOverrides {
-  const out: Record<string, number> = {};
+/**
+ * --cost key=value (repeatable) on top of --cost-profile: cost-table overrides, checked against
+ * the table's keys; a value is ns or a distribution in the text form of format_cost_spec.
+ */
+export function parse_costs(list: readonly string[], profile?: string): CostOverrides {
+  const out: Record<string, CostSpec | CostProfileName> = {};
+  if (profile !== undefined) {
+    if (!is_cost_profile(profile)) throw new UsageError(`--cost-profile: unknown profile '${profile}' (known: ${COST_PROFILE_NAMES.join(', ')})`);
+    out.profile = profile;
+  }
   for (const item of list) {
-    const m = /^([a-z_.]+)=(0|[1-9]\d*)$/.exec(item);
-    if (m === null) throw new UsageError(`--cost expects key=ns (a non-negative integer), got '${item}'`);
-    if (!(COST_KEYS as readonly string[]).includes(m[1])) throw new UsageError(`--cost: unknown entry '${m[1]}' (known: ${COST_KEYS.join(', ')})`);
-    out[m[1]] = Number(m[2]);
+    const eq = item.indexOf('=');
+    if (eq < 0) throw new UsageError(`--cost expects key=value with a value of ${COST_SPEC_SYNTAX}, got '${item}'`);
+    const key = item.slice(0, eq);
+    if (!(COST_KEYS as readonly string[]).includes(key)) throw new UsageError(`--cost: unknown entry '${key}' (known: ${COST_KEYS.join(', ')})`);
+    try {
+      out[key] = parse_cost_spec(key, item.slice(eq + 1));
+    } catch (e) {
+      throw new UsageError(`--cost: ${(e as Error).message}`);
+    }
   }
   try { make_cost_table(out as CostOverrides); } catch (e) { throw new UsageError(`--cost: ${(e as Error).message}`); }
   return out as CostOverrides;
 }
+
+/** The cost overrides as command-line arguments (for a report's reproduce line). */
+export function cost_args(costs: CostOverrides): string[] {
+  return Object.entries(costs).flatMap(([k, v]) => (k === 'profile' ? ['--cost-profile', String(v)]
+    : k === 'driver' ? [] : ['--cost', `${k}=${format_cost_spec(v as CostSpec)}`]));
+}
+
+export const COST_PROFILE_HELP = `cost profile (${COST_PROFILE_NAMES.join(', ')}; default ${make_cost_table().profile}; docs/cost-model.md)`;
+export const COST_HELP = `cost-table override, key=ns or a distribution (${COST_SPEC_SYNTAX}); repeatable`;
 
 /** --assume id=value (repeatable): selected modelling assumptions (docs/assumptions.md). */
 export function parse_assume(list: readonly string[]): AssumptionValues {

@@ -11,7 +11,8 @@ import {
 
 export type WorkloadKind = 'builtin' | 'json' | 'wsim' | 'capture';
 
-export type Resolved = { ok: true; workload: Workload; kind: WorkloadKind } | { ok: false; errors: string[] };
+/** A loaded workload, what it was loaded from, and the device options a built-in scenario sets (empty for a file). */
+export type Resolved = { ok: true; workload: Workload; kind: WorkloadKind; device: Readonly<Record<string, number | string | boolean>> } | { ok: false; errors: string[] };
 
 /** Lines looked at to recognise a capture: its header or first event is near the top. */
 const DETECT_LINES = 200;
@@ -35,7 +36,7 @@ export function resolve_workload(spec: string, engines: readonly EngineClass[], 
   const builtin = find_builtin(spec);
   if (builtin !== undefined) {
     const result = load_builtin(builtin, engines);
-    return result.ok ? { ok: true, workload: result.workload, kind: 'builtin' } : { ok: false, errors: result.errors.map(format_diagnostic) };
+    return result.ok ? { ok: true, workload: result.workload, kind: 'builtin', device: builtin.device ?? {} } : { ok: false, errors: result.errors.map(format_diagnostic) };
   }
   if (!existsSync(spec)) return { ok: false, errors: [`${spec}: not a built-in workload (see 'deplab list') and no such file`] };
   let text: string;
@@ -56,7 +57,7 @@ export function resolve_workload(spec: string, engines: readonly EngineClass[], 
   const result = kind === 'json' ? load_workload_json(text, spec)
     : kind === 'wsim' ? import_wsim(text, spec, { engines, loops })
       : import_ftrace_workload(text, spec, { engines });
-  return result.ok ? { ok: true, workload: result.workload, kind } : { ok: false, errors: result.errors.map(format_diagnostic) };
+  return result.ok ? { ok: true, workload: result.workload, kind, device: {} } : { ok: false, errors: result.errors.map(format_diagnostic) };
 }
 
 /** The notes of an imported capture (what was read, mapped, approximated, skipped), one per line, for standard error. */

@@ -4,10 +4,10 @@
  * compositors, compute, and kernel page-fault handlers", "asynchronous teardown (e.g., user
  * hits Ctrl-C and returns)", and "use-after-free impossible even when completion arrives from
  * IRQ context or concurrent teardown is in flight".
- * Figures are in virtual time with the default cost table (kworker wake-up 6 µs).
+ * Figures are in virtual time with the constant cost profile (kworker wake-up 6 µs).
  */
 import { describe, expect, it } from 'vitest';
-import { dma_fence_put, Kernel, type dma_fence, type Sleepable } from '@deplab/sim';
+import { CONSTANT_COSTS, EXACT_TIMING, dma_fence_put, Kernel, type dma_fence, type Sleepable } from '@deplab/sim';
 import {
   drm_dep_job_put, drm_dep_queue_kill, drm_dep_queue_put, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE,
   DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS,
@@ -22,7 +22,7 @@ const DEP_TYPES = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence'];
  * each push). Returns kworker wake-ups per job and the push→run_job latency of each job.
  */
 function idle_queue_workload(flags: number, jobs: number): { wakeups_per_job: number; latency_ns: number[] } {
-  const k = new Kernel({ trace: 'record' });
+  const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
   const q = fake_queue_create(new fake_gpu(k), { flags });
   const fences: dma_fence[] = [];
   const wakeups_before = k.stats.kworker_wakeups;
@@ -61,8 +61,7 @@ describe('RFC claims, measured', () => {
   });
 
   it('bypass: push-to-run latency on an idle queue drops below the kworker wake-up latency', () => {
-    const k = new Kernel();
-    const wakeup_ns = k.costs.kworker_wakeup_ns;
+    const wakeup_ns = CONSTANT_COSTS.kworker_wakeup_ns;
     const worker = idle_queue_workload(0, 20).latency_ns;
     const bypass = idle_queue_workload(DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS, 20).latency_ns;
     // Without it every job waits for a kworker wake-up plus work dispatch (6.3 µs here)...
@@ -72,7 +71,7 @@ describe('RFC claims, measured', () => {
   });
 
   it('queue destroy (kill + put) returns at once while in-flight jobs finish later; the queue is freed after them', () => {
-    const k = new Kernel({ trace: 'record' });
+    const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
     const q = fake_queue_create(new fake_gpu(k), { credit_limit: 2, fw_teardown_ns: MS });
     const fences: dma_fence[] = [];
     let destroy_ns = -1;
@@ -105,7 +104,7 @@ describe('RFC claims, measured', () => {
     for (const flags of [0, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE | DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS]) {
       let last_put_in_irq = 0;
       for (let destroy_us = 0; destroy_us <= 3_000; destroy_us += 137) {
-        const k = new Kernel({ trace: 'record' });
+        const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
         const q = fake_queue_create(new fake_gpu(k), { flags, credit_limit: 3, fw_teardown_ns: 50_000 });
         const fences: dma_fence[] = [];
         k.run_task((function* (): Sleepable {

@@ -8,7 +8,7 @@ import {
   dma_fence_timeline_name, dma_resv_add_fence, dma_resv_lock, dma_resv_unlock, DMA_RESV_USAGE_WRITE,
   drm_file, drm_gem_object, EBUSY, ECANCELED, EINVAL, ENOENT, ETIME, ETIMEDOUT, GFP_KERNEL, INIT_WORK, Kernel, kfree,
   kmalloc, queue_work, spin_lock_init, spin_lock_irqsave, spin_unlock_irqrestore, SimulationHang,
-  WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, fsleep, mutex, mutex_lock_sleepable, mutex_unlock, type Sleepable,
+  WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, fsleep, mutex, mutex_lock_sleepable, mutex_unlock, type Sleepable, EXACT_TIMING,
 } from '@deplab/sim';
 import {
   drm_dep_device, drm_dep_device_queue_count, drm_dep_device_wait_idle, drm_dep_job_add_dependency,
@@ -30,7 +30,7 @@ const MS = 1_000_000;
 const DEP_TYPES = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence'];
 
 function setup(): { k: Kernel; gpu: fake_gpu } {
-  const k = new Kernel({ trace: 'record' });
+  const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
   return { k, gpu: new fake_gpu(k) };
 }
 

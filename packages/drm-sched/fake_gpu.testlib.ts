@@ -9,7 +9,7 @@ import {
   ECANCELED, ETIMEDOUT, HRTIMER_MODE_ABS, HRTIMER_NORESTART, Kernel, dma_fence, dma_fence_get, dma_fence_init,
   dma_fence_put, dma_fence_set_error, dma_fence_signal_locked, hrtimer, hrtimer_cancel, hrtimer_start,
   spin_lock_irqsave, spin_unlock_irqrestore, spinlock_t, MAX_SCHEDULE_TIMEOUT,
-  type KernelOptions, type Sleepable, type dma_fence_ops,
+  type KernelOptions, type Sleepable, type dma_fence_ops, EXACT_TIMING,
 } from '@deplab/sim';
 import {
   DRM_GPU_SCHED_STAT_RESET, DRM_SCHED_PRIORITY_COUNT, drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_init,
@@ -172,7 +172,7 @@ export interface TestRig {
 }
 
 export function make_kernel(options: KernelOptions = {}): Kernel {
-  return new Kernel({ trace: 'record', ...options });
+  return new Kernel({ trace: 'record', ...EXACT_TIMING, ...options });
 }
 
 export function make_sched(kernel: Kernel, o: TestSchedOptions = {}): TestRig {

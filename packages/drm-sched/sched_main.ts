@@ -694,7 +694,7 @@ function drm_sched_init_rqs(sched: drm_gpu_scheduler, num_rqs: number): void {
   sched.num_rqs = sched.sched_policy === DRM_SCHED_POLICY_FAIR ? 1 : num_rqs;
   sched.sched_rq = new Array<null>(num_rqs).fill(null);
   for (let i = DRM_SCHED_PRIORITY_KERNEL; i < sched.num_rqs; i++) {
-    k.spend(k.costs.kmalloc_ns);
+    k.spend(k.cost.kmalloc_ns.draw());
     sched.sched_rq[i] = drm_sched_rq_init(k, sched, i);
   }
 }
@@ -770,7 +770,7 @@ export function* drm_sched_fini(sched: drm_gpu_scheduler): Sleepable {
   yield* drm_sched_wqueue_stop(sched);
   for (let i = DRM_SCHED_PRIORITY_KERNEL; i < sched.num_rqs; i++) {
     k.lifetime.free(sched.sched_rq![i]!.lifetime_id, 'drm_sched_fini: kfree(sched->sched_rq[i])');
-    k.spend(k.costs.kfree_ns);
+    k.spend(k.cost.kfree_ns.draw());
   }
   wake_up_all(k, sched.job_scheduled);
   yield* cancel_delayed_work_sync(sched.work_tdr!);

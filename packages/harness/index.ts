@@ -20,7 +20,7 @@ export {
   summarize, type BootstrapInterval, type PairedComparison, type Summary, type Thresholds, type Verdict,
 } from './stats/stats.ts';
 export { LatencyDistribution, merge_sketches, pooled, sketch_quantile, type LatencyResult, type LatencySketch } from './stats/latency.ts';
-export { driver_names, find_driver, register_driver, type DriverEntry } from './drivers.ts';
+export { backend_problem, dep_path, driver_backends, driver_names, find_driver, register_driver, type DriverEntry } from './drivers.ts';
 export { BUILTIN_WORKLOADS, MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, builtins_for, fault_workload, find_builtin, load_builtin, type BuiltinWorkload, type MatrixFault } from './builtin/index.ts';
 export {
   FTRACE_FORMATS, describe_skipped, format_ftrace_fields, is_capture_line, match_ftrace_fields, parse_ftrace, type FtraceFenceEvent, type FtraceFormat,

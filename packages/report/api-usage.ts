@@ -1,7 +1,7 @@
 /**
  * Which scheduler API each driver binding uses, found with ts-morph and the type checker:
- * the symbols every drivers/<name>/on-sched.ts and on-dep.ts imports from @deplab/drm-sched
- * or @deplab/drm-dep, how often each is used and in which driver function, and every place
+ * the symbols every drivers/<name>/on-sched.ts, on-dep.ts and on-dep-hw.ts imports from
+ * @deplab/drm-sched, @deplab/drm-dep or @deplab/drm-dep-hw (the HW-queue layer on drm_dep), how often each is used and in which driver function, and every place
  * where driver code reaches into a scheduler's internals instead of its public API:
  *
  *   import     any import of a scheduler package other than its index (a deep path or a
@@ -18,9 +18,11 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Node as TsNode, Project, SourceFile, Symbol as TsSymbol } from 'ts-morph';
 
-export type SchedulerPackage = '@deplab/drm-sched' | '@deplab/drm-dep';
-export const SCHEDULER_PACKAGES: readonly SchedulerPackage[] = ['@deplab/drm-sched', '@deplab/drm-dep'];
-const PACKAGE_DIR: Readonly<Record<SchedulerPackage, string>> = { '@deplab/drm-sched': 'packages/drm-sched', '@deplab/drm-dep': 'packages/drm-dep' };
+export type SchedulerPackage = '@deplab/drm-sched' | '@deplab/drm-dep' | '@deplab/drm-dep-hw';
+export const SCHEDULER_PACKAGES: readonly SchedulerPackage[] = ['@deplab/drm-sched', '@deplab/drm-dep', '@deplab/drm-dep-hw'];
+const PACKAGE_DIR: Readonly<Record<SchedulerPackage, string>> = {
+  '@deplab/drm-sched': 'packages/drm-sched', '@deplab/drm-dep': 'packages/drm-dep', '@deplab/drm-dep-hw': 'packages/drm-dep-hw',
+};
 
 /**
  * Fields that are public in the header but that drivers must use only through a helper
@@ -40,7 +42,7 @@ export interface SymbolUse {
 
 export interface BindingScan {
   readonly driver: string;
-  readonly backend: 'sched' | 'dep';
+  readonly backend: 'sched' | 'dep' | 'dep-hw';
   /** Repository-relative path with forward slashes. */
   readonly file: string;
   readonly lines: number;
@@ -148,8 +150,8 @@ export async function scan_drivers(root: string, options: ScanOptions = {}): Pro
     if (m === null || m[1] === 'api' || rel.endsWith('.test.ts')) continue;
     files_scanned++;
     internal.push(...find_internal_accesses(ctx, file, m[1], rel));
-    const binding = /^on-(sched|dep)\.ts$/.exec(m[2]);
-    if (binding !== null) bindings.push(scan_binding(ctx, file, m[1], binding[1] as 'sched' | 'dep', rel));
+    const binding = /^on-(sched|dep|dep-hw)\.ts$/.exec(m[2]);
+    if (binding !== null) bindings.push(scan_binding(ctx, file, m[1], binding[1] as BindingScan['backend'], rel));
   }
   bindings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   internal.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
@@ -171,7 +173,7 @@ function container_name(tsm: TsMorph, node: TsNode): string {
   return '(module)';
 }
 
-function scan_binding(ctx: Context, file: SourceFile, driver: string, backend: 'sched' | 'dep', rel: string): BindingScan {
+function scan_binding(ctx: Context, file: SourceFile, driver: string, backend: BindingScan['backend'], rel: string): BindingScan {
   const { Node, SyntaxKind } = ctx.tsm;
   const imported = new Map<TsSymbol, { name: string; module: SchedulerPackage }>();
   for (const decl of file.getImportDeclarations()) {
@@ -222,7 +224,7 @@ function find_internal_accesses(ctx: Context, file: SourceFile, driver: string, 
   for (const s of specifiers) {
     const path = Node.isStringLiteral(s) ? s.getLiteralValue() : s.getText();
     const deep = SCHEDULER_PACKAGES.some((p) => path.startsWith(p + '/'));
-    const relative_into = path.startsWith('.') && /(^|\/)packages\/drm-(sched|dep)(\/|$)/.test(posix(join(rel, '..', path)));
+    const relative_into = path.startsWith('.') && /(^|\/)packages\/drm-(sched|dep|dep-hw)(\/|$)/.test(posix(join(rel, '..', path)));
     if (deep || relative_into) at(s.getParent() ?? s, 'import', path, 'imports a scheduler module other than its public index');
   }
   const check = (node: TsNode, name_node: TsNode) => {

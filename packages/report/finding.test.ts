@@ -22,11 +22,12 @@ describe('main finding', () => {
   });
 
   it('ping-pong: the pipelining mechanism the monitor measured, then the latency it costs', () => {
-    const w = load_builtin(find_builtin('kunit/ping-pong')!, ['render']);
+    // The pipelined shape (no credit limit); KUnit's own ping-pong runs at credit limit 1.
+    const w = load_builtin(find_builtin('mock/ping-pong-pipelined')!, ['render']);
     if (!w.ok) throw new Error('ping-pong');
     const text = main_finding(compare(w.workload, 'mock', mock, { seeds: [1] }));
     expect(text).toMatch(/^drm_dep does not pipeline same-ring dependencies \(drm_sched ran \d+ job\(s\) before their same-ring dependency finished, drm_dep 0\): /);
-    expect(text).toMatch(/\+1\.\d\d ms submit→finished p\d\d/);
+    expect(text).toMatch(/: drm_dep vs drm_sched: \+\d+\.\d\d ms submit→finished p\d\d/);
   });
 
   it('headline metrics: what the user waits for before what the system pays, one per category', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '@deplab/sim';
 import { find_driver, import_ftrace_workload, load_workload_json, parse_ftrace, run_workload, type FtraceJobEvent, type RunOutcome, type Workload } from '@deplab/harness';
 import { ftrace_text, run_ftrace } from './index.ts';
-import { fixture_run, mock } from './trace-fixtures.testlib.ts';
+import { FIXTURE_COSTS, fixture_run, mock } from './trace-fixtures.testlib.ts';
 
 /** The line regex of Perfetto's systrace tokenizer (src/trace_processor/importers/systrace). */
 const PERFETTO_LINE = /-(\d+)\s+\(?\s*(\d+|-+)?\)?\s?\[(\d+)\]\s*[a-zA-Z0-9.]{0,5}\s+(\d+\.\d+):\s+(\S+):/;
@@ -116,11 +116,11 @@ describe('ftrace text export', () => {
         const w = imported.workload;
         const batches = w.clients.flatMap((c) => c.program.steps.filter((s) => s.kind === 'batch'));
         expect(batches.length).toBe(run.jobs!.filter((j) => j.submit_error === 0).length);
-        const replay = run_workload(w, mock, backend, { seed: 1, device: { driver: { timeout_ms: 20 } }, drain_ms: 200, record: true, monitor: { retain: true } });
+        const replay = run_workload(w, mock, backend, { seed: 1, costs: FIXTURE_COSTS, device: { driver: { timeout_ms: 20 } }, drain_ms: 200, record: true, monitor: { retain: true } });
         expect(replay.stuck).toBe(null);
         expect(replay.jobs!.filter((j) => j.submit_error === 0).length).toBe(batches.length);
         // Submissions land where the capture had them, plus the replaying thread's wake-up
-        // latency after each sleep (process_wakeup_ns, 6 us by default) and submit cost.
+        // latency after each sleep (process_wakeup_ns, 6 us in the constant profile) and submit cost.
         const queued = (r: RunOutcome) => r.kernel.trace.events.filter((e) => /_job_queue$/.test(e.name)).map((e) => e.t_ns).sort((a, b) => a - b);
         const original = queued(run), replayed = queued(replay);
         const t0 = original[0];

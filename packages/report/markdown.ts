@@ -6,7 +6,7 @@
  * output is byte-stable for the same result (no dates, no host names, fixed number formats).
  */
 import { markdownTable } from 'markdown-table';
-import { COST_KEYS } from '@deplab/sim';
+import { COST_KEYS, format_cost_spec } from '@deplab/sim';
 import { guarantee, triage, type ComparisonResult, type GroupComparison, type MetricComparison, type Triage } from '@deplab/harness';
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
@@ -42,6 +42,7 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
     ['driver', `${r.driver}${Object.keys(r.device).length > 0 ? ` (${Object.entries(r.device).map(([k, v]) => `${k}=${String(v)}`).join(', ')})` : ''}`],
     ['backends', `${base} (baseline) vs ${cand} (candidate)`],
     ['seeds', `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired; ${r.n_eff} distinct run pair(s)${r.n_eff === 1 ? ': deterministic' : ''}`],
+    ['cost profile', `${r.costs.profile} (every entry in the cost table at the end; docs/cost-model.md)`],
     ['assumptions', assumptions],
     ['deplab', ctx.version],
     ['reproduce', `\`${ctx.command}\``],
@@ -160,7 +161,8 @@ function performance_section(r: ComparisonResult): string[] {
     for (const m of specific) srows.push([m.name, metric_value(m.name, m.comparison.mean_a), metric_value(m.name, m.comparison.mean_b)]);
     out.push(markdownTable(srows, { align: ['l', 'r', 'r'] }), '');
   }
-  out.push('Cost table:', '', markdownTable([['entry', 'ns'], ...COST_KEYS.map((k) => [k, String(r.costs[k])])], { align: ['l', 'r'] }), '');
+  out.push(`Cost table (profile ${r.costs.profile}; a value is ns, or a distribution in the form --cost takes):`, '',
+    markdownTable([['entry', 'value'], ...COST_KEYS.map((k) => [k, format_cost_spec(r.costs[k])])], { align: ['l', 'r'] }), '');
   return out;
 }
 

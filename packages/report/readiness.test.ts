@@ -61,7 +61,7 @@ describe('scheduler internals', () => {
 
 describe('bindings', () => {
   it('every driver folder with a binding is scanned, and the mock uses each API on its own side only', () => {
-    const files = readdirSync(join(root, 'drivers')).flatMap((d) => ['on-sched.ts', 'on-dep.ts'].map((f) => `drivers/${d}/${f}`)).filter((p) => existsSync(join(root, p)));
+    const files = readdirSync(join(root, 'drivers')).flatMap((d) => ['on-sched.ts', 'on-dep.ts', 'on-dep-hw.ts'].map((f) => `drivers/${d}/${f}`)).filter((p) => existsSync(join(root, p)));
     expect(scan.bindings.map((b) => b.file).sort()).toEqual(files.sort());
     const sched = scan.bindings.find((b) => b.file === 'drivers/mock/on-sched.ts')!;
     const dep = scan.bindings.find((b) => b.file === 'drivers/mock/on-dep.ts')!;
@@ -71,6 +71,11 @@ describe('bindings', () => {
     // The twin functions pair the conversion: the mock's submit helper arms and pushes on both.
     expect(sched.functions.drm_mock_sched_job_submit).toEqual(['drm_sched_entity_push_job', 'drm_sched_job_arm']);
     expect(dep.functions.drm_mock_sched_job_submit).toEqual(expect.arrayContaining(['drm_dep_job_arm', 'drm_dep_job_push']));
+    // A binding on the HW-queue layer is scanned as backend dep-hw, with the layer's and drm_dep's API.
+    const hw = scan.bindings.find((b) => b.file === 'drivers/mock/on-dep-hw.ts')!;
+    expect(hw.backend).toBe('dep-hw');
+    expect(new Set(hw.symbols.map((s) => s.module))).toEqual(new Set(['@deplab/drm-dep', '@deplab/drm-dep-hw']));
+    expect(hw.functions.drm_mock_sched_job_submit).toEqual(expect.arrayContaining(['drm_dep_hw_job_arm_push', 'drm_dep_job_put']));
   });
 
   it('the documented mapping covers every legacy symbol a binding uses', () => {

@@ -198,15 +198,20 @@ export interface DriverVerdict {
   readonly variants: readonly { readonly family: string; readonly label: string; readonly verdict: VerdictKind }[];
 }
 
-function binding(scan: ApiScan, driver: string, backend: 'sched' | 'dep'): BindingScan | undefined {
+function binding(scan: ApiScan, driver: string, backend: BindingScan['backend']): BindingScan | undefined {
   return scan.bindings.find((b) => b.driver === driver && b.backend === backend);
+}
+
+/** The binding of the driver's drm_dep path: on-dep.ts, or on-dep-hw.ts for a driver converted onto the HW-queue layer. */
+function dep_binding(scan: ApiScan, driver: string): BindingScan | undefined {
+  return binding(scan, driver, 'dep') ?? binding(scan, driver, 'dep-hw');
 }
 
 /** Blockers in the code itself: no drm_dep binding, legacy API left in it, internal accesses. */
 function code_blockers(input: ReadinessInput, driver: string): VerdictItem[] {
   const out: VerdictItem[] = [];
   const item = (text: string, cause: string): VerdictItem => ({ text, about: 'code', runs: [], seeds: [], token: null, cause, link: null });
-  const dep = binding(input.scan, driver, 'dep');
+  const dep = dep_binding(input.scan, driver);
   if (dep === undefined) out.push(item('no drm_dep binding', `drivers/${driver} has no on-dep.ts (or on-dep-hw.ts)`));
   const legacy_left = dep?.symbols.filter((s) => s.module === '@deplab/drm-sched').map((s) => s.symbol) ?? [];
   if (legacy_left.length > 0) out.push(item('legacy API left in the drm_dep binding', legacy_left.join(', ')));
@@ -343,7 +348,7 @@ function conversion_section(input: ReadinessInput, drivers: readonly string[]): 
   const rows = [['driver', 'on-sched.ts lines', 'drm_dep binding lines', 'added', 'removed', 'changed', 'insertions / deletions', 'RFC diffstat of the real driver']];
   for (const d of drivers) {
     const c = conversion(input, d);
-    const s = binding(input.scan, d, 'sched'), p = binding(input.scan, d, 'dep');
+    const s = binding(input.scan, d, 'sched'), p = dep_binding(input.scan, d);
     const rfc = rfc_driver_stat(d);
     rows.push([d, s ? String(s.lines) : '–', p ? String(p.lines) : '–', c ? String(c.added) : '–', c ? String(c.removed) : '–', c ? String(c.changed) : '–',
       c ? `${c.insertions} / ${c.deletions}` : '–', rfc === null ? 'not converted by the RFC' : `${rfc.lines} lines changed in ${rfc.files} files under \`${rfc.dir}\``]);
@@ -356,7 +361,7 @@ function conversion_section(input: ReadinessInput, drivers: readonly string[]): 
 
 function driver_section(input: ReadinessInput, driver: string, v: DriverVerdict): string[] {
   const out = [`## ${driver}`, ''];
-  const s = binding(input.scan, driver, 'sched'), d = binding(input.scan, driver, 'dep');
+  const s = binding(input.scan, driver, 'sched'), d = dep_binding(input.scan, driver);
   const j = v.judgement;
   out.push(`Verdict: **${j.verdict}**; robustness: ${v.robustness}.`, '');
   if (j.blockers.length > 0) out.push('### Blockers', '', ...j.blockers.map(item_line), '');

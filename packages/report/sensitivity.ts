@@ -10,7 +10,7 @@
  * (sensitivity_tasks), their aggregation (sensitivity_from_outputs), and the text.
  */
 import { markdownTable } from 'markdown-table';
-import { COST_KEYS, type AssumptionValues, type CostOverrides } from '@deplab/sim';
+import { COST_KEYS, COST_PROFILE_NAMES, type AssumptionValues, type CostOverrides, type CostProfileName } from '@deplab/sim';
 import type { DeviceFactory, DeviceOptions } from '@deplab/driver-api';
 import { aggregate, compare_seed, type ComparisonResult, type SeedOutput, type Verdict, type Workload } from '@deplab/harness';
 import { pct } from './numbers.ts';
@@ -38,12 +38,23 @@ export function cost_entry_family(key: string, values: readonly number[]): Varia
   return { name: key, variants: [...values].sort((a, b) => a - b).map((v) => ({ label: `${v} ns`, costs: { [key]: v } as CostOverrides, assume: {} })) };
 }
 
+/** The cost profiles (docs/cost-model.md) as one family: the whole machine fast, typical, loaded, or without jitter. */
+export function cost_profile_family(names: readonly CostProfileName[] = COST_PROFILE_NAMES): VariantFamily {
+  for (const n of names) if (!(COST_PROFILE_NAMES as readonly string[]).includes(n)) throw new RangeError(`sensitivity: unknown cost profile '${n}' (known: ${COST_PROFILE_NAMES.join(', ')})`);
+  return { name: 'cost profile', variants: names.map((n) => ({ label: n, costs: { profile: n }, assume: {} })) };
+}
+
 /**
- * The default sweep: the two wake-up latencies, which docs/cost-model.md says conclusions must
+ * The default sweep: the cost profiles (every entry's distribution at once, including the
+ * constant table, whose fixed timings can lock two clients' phases), then the two wake-up
+ * latencies as constants from fast to very slow, which docs/cost-model.md says conclusions must
  * be swept over; every other entry is tens to hundreds of ns.
  */
 export function default_families(): VariantFamily[] {
-  return [cost_entry_family('kworker_wakeup_ns', [2000, 6000, 20000, 100000]), cost_entry_family('process_wakeup_ns', [2000, 6000, 20000, 100000])];
+  return [
+    cost_profile_family(),
+    cost_entry_family('kworker_wakeup_ns', [2000, 6000, 20000, 100000]), cost_entry_family('process_wakeup_ns', [2000, 6000, 20000, 100000]),
+  ];
 }
 
 export const DEFAULT_SENSITIVITY_SEEDS = 3;

@@ -5,6 +5,7 @@
  * relative stddev, %change, mean ± relative stddev, metric) and a ministat-style block per judged
  * metric. The statistics are the comparison's own (docs/reports.md#statistics).
  */
+import { cost_table_entries } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
@@ -131,6 +132,7 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     ...wrap(`workload:    ${r.workload.source}`, W, ' '.repeat(13)),
     ...wrap(`seeds:       ${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired; ${r.n_eff} distinct run pair(s)`, W, ' '.repeat(13)),
     ...wrap(`assumptions: ${Object.entries(r.assume).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'}`, W, ' '.repeat(13)),
+    ...wrap(`cost table:  ${cost_table_entries(r.costs).join(' ')}`, W, ' '.repeat(13)),
     'reproduce:', ...command_lines(ctx.command, '  '),
     '',
     ...wrap(`Main finding: ${main_finding(r)}`, W, '  '),

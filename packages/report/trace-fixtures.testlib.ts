@@ -24,6 +24,11 @@ export const TRACE_WORKLOAD: Workload = (() => {
   return r.workload;
 })();
 
+/** Constant costs: the replay test compares submission times to within the fixed wake-up latency. */
+export const FIXTURE_COSTS = { profile: 'constant' } as const;
+
 export function fixture_run(backend: 'sched' | 'dep', seed = 1): RunOutcome {
-  return run_workload(TRACE_WORKLOAD, mock, backend, { seed, trace_detail: 'full', device: { driver: { timeout_ms: 20 } }, drain_ms: 200, record: true, monitor: { retain: true } });
+  return run_workload(TRACE_WORKLOAD, mock, backend, {
+    seed, costs: FIXTURE_COSTS, trace_detail: 'full', device: { driver: { timeout_ms: 20 } }, drain_ms: 200, record: true, monitor: { retain: true },
+  });
 }

@@ -3,10 +3,14 @@ import {
   GFP_ATOMIC, GFP_KERNEL, GFP_NOFS, GFP_NOWAIT, Kernel, dma_fence_begin_signalling, dma_fence_end_signalling, gfp_name, gfpflags_allow_blocking, kfree, kmalloc,
   kmem_cache_alloc, kmem_cache_create, kmem_cache_free, spin_lock, spin_lock_init, spin_unlock, type Allocation,
 } from './index.ts';
+import { CONSTANT_COSTS, type KernelOptions } from './index.ts';
+
+/** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
+const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
 
 describe('GFP rules', () => {
   it('GFP_KERNEL in hardirq context is reported as gfp_in_atomic', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     let a: Allocation | null = null;
     const line = k.request_irq('gpu', null, () => { a = kmalloc(k, 64, GFP_KERNEL, 'irq_obj'); });
     k.raise_irq_at(line, 100, 0);
@@ -19,7 +23,7 @@ describe('GFP rules', () => {
   });
 
   it('GFP_KERNEL under a spinlock is reported too; in plain process context it is fine', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     kfree(k, kmalloc(k, 64, GFP_KERNEL, 'ok'));
     expect(k.violations.count()).toBe(0);
     const lock = spin_lock_init(k, '&lock');
@@ -30,7 +34,7 @@ describe('GFP rules', () => {
   });
 
   it('GFP_ATOMIC never sleeps: no report in hardirq, under a lock, or in a signalling section', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const line = k.request_irq('gpu', null, () => { kmalloc(k, 64, GFP_ATOMIC, 'a'); kmalloc(k, 64, GFP_NOWAIT, 'b'); });
     k.raise_irq_at(line, 100, 0);
     k.run_all();
@@ -50,7 +54,7 @@ describe('GFP rules', () => {
   });
 
   it('fault injection fails non-sleeping allocations only', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     k.faults.alloc_fail_probability = 1;
     expect(kmalloc(k, 64, GFP_ATOMIC, 'x')).toBe(null);
     expect(kmalloc(k, 64, GFP_NOWAIT, 'x')).toBe(null);
@@ -62,7 +66,7 @@ describe('GFP rules', () => {
 
   it('fault injection can be limited to tags, and draws from its own seeded stream', () => {
     const run = (seed: number) => {
-      const k = new Kernel({ seed });
+      const k = new Kernel({ ...CONSTANT, seed });
       k.faults.alloc_fail_probability = 0.5;
       k.faults.alloc_fail_tags = ['job'];
       const out: boolean[] = [];
@@ -82,14 +86,14 @@ describe('GFP rules', () => {
 
 describe('accounting', () => {
   it('tracks live and peak objects and bytes, and charges the cost table', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const line = k.request_irq('gpu', null, () => {
       const t0 = k.now();
       const a = kmalloc(k, 100, GFP_ATOMIC, 'a');
       const b = kmalloc(k, 300, GFP_ATOMIC, 'b');
       kfree(k, a);
       const c = kmalloc(k, 50, GFP_ATOMIC, 'c');
-      expect(k.now() - t0).toBe(3 * k.costs.kmalloc_ns + k.costs.kfree_ns);
+      expect(k.now() - t0).toBe(3 * CONSTANT_COSTS.kmalloc_ns + CONSTANT_COSTS.kfree_ns);
       kfree(k, b);
       kfree(k, c);
     });
@@ -100,7 +104,7 @@ describe('accounting', () => {
   });
 
   it('kfree of freed memory is a double free and does not change the counts; kfree(NULL) is a no-op', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const a = kmalloc(k, 64, GFP_KERNEL, 'obj');
     kmalloc(k, 32, GFP_KERNEL, 'keep');
     kfree(k, a);
@@ -114,7 +118,7 @@ describe('accounting', () => {
   });
 
   it('kmem caches allocate their object size under their name; a leak is reported', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const cache = kmem_cache_create(k, 'drm_sched_fence', 120);
     const a = kmem_cache_alloc(cache, GFP_KERNEL)!;
     kmem_cache_alloc(cache, GFP_KERNEL);

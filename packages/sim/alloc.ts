@@ -91,7 +91,7 @@ export function kmalloc(k: Kernel, size: number, gfp: number, tag: string): Allo
     k.tp('kmalloc_failed', { tag, gfp: gfp_name(gfp) });
     return null;
   }
-  k.spend(k.costs.kmalloc_ns);
+  k.spend(k.cost.kmalloc_ns.draw());
   const stats = k.alloc;
   stats.total_allocations++;
   stats.live_objects++;
@@ -110,7 +110,7 @@ export function kfree(k: Kernel, a: Allocation | null): void {
     return;
   }
   k.lifetime.free(a.id, site);
-  k.spend(k.costs.kfree_ns);
+  k.spend(k.cost.kfree_ns.draw());
   k.alloc.live_objects--;
   k.alloc.live_bytes -= a.size;
 }

@@ -6,6 +6,10 @@ import {
   wait_event, wait_event_killable, wait_event_timeout, wait_for_completion, wait_for_completion_timeout, wake_up,
   MAX_SCHEDULE_TIMEOUT, type Sleepable, type work_struct,
 } from './index.ts';
+import { CONSTANT_COSTS, type KernelOptions } from './index.ts';
+
+/** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
+const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
 
 const MS = NSEC_PER_MSEC;
 
@@ -28,7 +32,7 @@ describe('execution contexts', () => {
   });
 
   it('irq handlers run in hardirq context, timers in softirq, tasks in process; outside bodies is init', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const seen: string[] = [];
     const line = k.request_irq('gpu', null, () => seen.push(`${k.current.kind}:${k.current.name}`));
     k.raise_irq_at(line, 10, 0);
@@ -41,7 +45,7 @@ describe('execution contexts', () => {
   });
 
   it('a body accounts its cost on a local clock', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const times: number[] = [];
     const line = k.request_irq('gpu', null, () => {
       times.push(k.now());
@@ -50,13 +54,13 @@ describe('execution contexts', () => {
     });
     k.raise_irq_at(line, 1_000, 0);
     k.run_all();
-    expect(times).toEqual([1_000 + k.costs.hardirq_entry_ns, 1_250 + k.costs.hardirq_entry_ns]);
-    expect(k.stats.cpu_ns.hardirq).toBe(250 + k.costs.hardirq_entry_ns);
+    expect(times).toEqual([1_000 + CONSTANT_COSTS.hardirq_entry_ns, 1_250 + CONSTANT_COSTS.hardirq_entry_ns]);
+    expect(k.stats.cpu_ns.hardirq).toBe(250 + CONSTANT_COSTS.hardirq_entry_ns);
     expect(k.now()).toBe(1_000); // outside any body, the clock is the event time
   });
 
   it('process bodies wait for a free simulated CPU', () => {
-    const k = new Kernel({ nr_cpus: 1 });
+    const k = new Kernel({ ...CONSTANT, nr_cpus: 1 });
     const starts: number[] = [];
     for (let i = 0; i < 2; i++) {
       k.spawn(`t${i}`, (function* () { starts.push(k.now()); k.spend(1_000); })());
@@ -64,13 +68,13 @@ describe('execution contexts', () => {
     k.run_all();
     expect(starts).toEqual([0, 1_000]);
     expect(k.stats.cpu_deferrals).toBe(1);
-    expect(() => new Kernel({ nr_cpus: 0 })).toThrow(RangeError);
+    expect(() => new Kernel({ ...CONSTANT, nr_cpus: 0 })).toThrow(RangeError);
   });
 });
 
 describe('a process task really waits in simulated time', () => {
   it('wait_event sleeps until woken with the condition true', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = init_waitqueue_head();
     let flag = false;
     let woke_at = -1;
@@ -88,12 +92,12 @@ describe('a process task really waits in simulated time', () => {
     expect(task.done).toBe(false);
     k.run_all();
     expect(task.done).toBe(true);
-    expect(woke_at).toBe(5 * MS + k.costs.hardirq_entry_ns + k.costs.process_wakeup_ns);
+    expect(woke_at).toBe(5 * MS + CONSTANT_COSTS.hardirq_entry_ns + CONSTANT_COSTS.process_wakeup_ns);
     expect(k.stats.process_wakeups).toBe(2);
   });
 
   it('wait_for_completion sleeps until complete(); a completion done beforehand does not sleep', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const c = init_completion(k);
     const times: number[] = [];
     k.spawn('waiter', (function* () {
@@ -106,7 +110,7 @@ describe('a process task really waits in simulated time', () => {
     k.raise_irq_at(line, 3 * MS, 0);
     k.raise_irq_at(line, 7 * MS, 0);
     k.run_all();
-    const delay = k.costs.hardirq_entry_ns + k.costs.process_wakeup_ns;
+    const delay = CONSTANT_COSTS.hardirq_entry_ns + CONSTANT_COSTS.process_wakeup_ns;
     expect(times).toEqual([3 * MS + delay, 7 * MS + delay]);
 
     complete(c);
@@ -118,19 +122,20 @@ describe('a process task really waits in simulated time', () => {
     expect(k.stats.process_wakeups).toBe(2);
   });
 
-  it('wait_for_completion_timeout returns 0 on timeout at the tick boundary', () => {
-    const k = new Kernel();
+  it('wait_for_completion_timeout returns 0 on timeout, when the timer wheel runs its timer (one tick after expiry)', () => {
+    const k = new Kernel(CONSTANT);
     const c = init_completion(k);
     let r = -1, at = -1;
     k.run_for(MS / 2);
     k.spawn('waiter', (function* () { r = yield* wait_for_completion_timeout(c, 3); at = k.now(); })());
     k.run_all();
     expect(r).toBe(0);
-    expect(at).toBe(3 * MS + k.costs.process_wakeup_ns);
+    // expires = jiffy 3, 3 ticks away: wheel level 0 runs it at jiffy 4.
+    expect(at).toBe(4 * MS + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('wait_event_timeout returns the remaining jiffies, at least 1', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = init_waitqueue_head();
     let flag = false, r = -1;
     k.spawn('waiter', (function* () { r = yield* wait_event_timeout(k, wq, () => flag, 10); })());
@@ -144,21 +149,21 @@ describe('a process task really waits in simulated time', () => {
     expect(r).toBe(1);
   });
 
-  it('msleep sleeps msecs_to_jiffies(ms) + 1 ticks, from the current tick', () => {
-    const k = new Kernel();
+  it('msleep sleeps msecs_to_jiffies(ms) ticks from the current tick, and the wheel adds one', () => {
+    const k = new Kernel(CONSTANT);
     let at = -1;
     k.run_for(MS / 2);
     k.spawn('sleeper', (function* () { yield* msleep(k, 10); at = k.now(); })());
     k.run_all();
-    expect(at).toBe(11 * MS + k.costs.process_wakeup_ns);
-    const k100 = new Kernel({ HZ: 100 });
+    expect(at).toBe(11 * MS + CONSTANT_COSTS.process_wakeup_ns);
+    const k100 = new Kernel({ ...CONSTANT, HZ: 100 });
     k100.spawn('sleeper', (function* () { yield* msleep(k100, 1); at = k100.now(); })());
     k100.run_all();
-    expect(at).toBe(20 * MS + k100.costs.process_wakeup_ns);
+    expect(at).toBe(20 * MS + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('flush_work waits for a running item that sleeps', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let item_end = -1, flush_end = -1, flushed: boolean | null = null;
     const work = INIT_WORK(k, function* (): Sleepable {
@@ -171,11 +176,11 @@ describe('a process task really waits in simulated time', () => {
     k.run_all();
     expect(flushed).toBe(true);
     expect(item_end).toBeGreaterThan(6 * MS);
-    expect(flush_end).toBe(item_end + k.costs.process_wakeup_ns);
+    expect(flush_end).toBe(item_end + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('cancel_work_sync waits for a running item that sleeps', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let item_end = -1, cancel_end = -1;
     const work = INIT_WORK(k, function* (): Sleepable {
@@ -187,11 +192,11 @@ describe('a process task really waits in simulated time', () => {
     k.spawn('canceller', (function* () { yield* cancel_work_sync(work); cancel_end = k.now(); })());
     k.run_all();
     expect(item_end).toBeGreaterThan(6 * MS);
-    expect(cancel_end).toBe(item_end + k.costs.process_wakeup_ns);
+    expect(cancel_end).toBe(item_end + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('flush_workqueue waits for every item queued before it', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     const ends: number[] = [];
     const mk = (ms: number, name: string) => INIT_WORK(k, function* (_w: work_struct): Sleepable {
@@ -202,19 +207,19 @@ describe('a process task really waits in simulated time', () => {
     let flush_end = -1;
     k.run_task((function* () { yield* flush_workqueue(wq); flush_end = k.now(); })());
     expect(ends).toHaveLength(3);
-    expect(flush_end).toBe(Math.max(...ends) + k.costs.process_wakeup_ns);
+    expect(flush_end).toBe(Math.max(...ends) + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('run_task runs the init context to completion, and reports a wait nothing can end', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const c = init_completion(k);
-    expect(k.run_task((function* () { yield* schedule_timeout(k, 2); return k.jiffies_now; })())).toBe(2);
+    expect(k.run_task((function* () { yield* schedule_timeout(k, 2); return k.jiffies_now; })())).toBe(3);
     expect(() => k.run_task((function* () { yield* wait_for_completion(c); })())).toThrow(SimulationHang);
     expect(k.violations.of_kind('hang')).toHaveLength(1);
   });
 
   it('a MAX_SCHEDULE_TIMEOUT wait never times out', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = init_waitqueue_head();
     expect(() => k.run_task((function* () { yield* wait_event_timeout(k, wq, () => false, MAX_SCHEDULE_TIMEOUT); })()))
       .toThrow(SimulationHang);
@@ -223,7 +228,7 @@ describe('a process task really waits in simulated time', () => {
 
 describe('might_sleep', () => {
   it('is reported in hardirq context, and a wait there cannot sleep', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     let r: IteratorResult<void, void> | null = null;
     const line = k.request_irq('gpu', null, () => {
       k.might_sleep('irq_sleep_check');
@@ -235,20 +240,20 @@ describe('might_sleep', () => {
     expect(v.map((x) => x.site)).toEqual(['irq_sleep_check', 'wait']);
     expect(v[0].message).toMatch(/in hardirq context/);
     expect(v[0].context).toBe('irq/gpu');
-    expect(v[0].time_ns).toBe(100 + k.costs.hardirq_entry_ns);
+    expect(v[0].time_ns).toBe(100 + CONSTANT_COSTS.hardirq_entry_ns);
     expect(r!.done).toBe(true); // it returned at once instead of sleeping
     expect(k.violations.of_kind('model_error')).toHaveLength(1);
   });
 
   it('is reported in softirq (timer) context', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     k.call_softirq_at(100, { fn: () => k.might_sleep('timer_sleep'), target: null }, 0);
     k.run_all();
     expect(k.violations.of_kind('sleep_in_atomic')[0].message).toMatch(/softirq/);
   });
 
   it('is reported under a spinlock and with irqs disabled, naming the lock', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const lock = spin_lock_init(k, '&dev->lock');
     const irq_lock = spin_lock_init(k, '&dev->irq_lock');
     k.spawn('sleeper', (function* () {
@@ -269,7 +274,7 @@ describe('might_sleep', () => {
   });
 
   it('is silent in process context and in a kworker', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     k.might_sleep('init');
     const wq = alloc_workqueue(k, 'test', 0, 0);
     queue_work(wq, INIT_WORK(k, () => k.might_sleep('worker'), 'w'));
@@ -280,7 +285,7 @@ describe('might_sleep', () => {
 
 describe('killable waits', () => {
   it('wait_event_killable returns -ERESTARTSYS when SIGKILL arrives', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = init_waitqueue_head();
     let r = 1, at = -1;
     const task = k.spawn('victim', (function* () { r = yield* wait_event_killable(k, wq, () => false); at = k.now(); })());
@@ -289,11 +294,11 @@ describe('killable waits', () => {
     k.send_sigkill(task);
     k.run_all();
     expect(r).toBe(-ERESTARTSYS);
-    expect(at).toBe(2 * MS + k.costs.process_wakeup_ns);
+    expect(at).toBe(2 * MS + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('an uninterruptible wait ignores SIGKILL', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = init_waitqueue_head();
     let flag = false, at = -1;
     const task = k.spawn('victim', (function* () { yield* wait_event(k, wq, () => flag); at = k.now(); })());
@@ -304,11 +309,11 @@ describe('killable waits', () => {
     flag = true;
     wake_up(k, wq);
     k.run_all();
-    expect(at).toBe(2 * MS + k.costs.process_wakeup_ns);
+    expect(at).toBe(2 * MS + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('a fatal signal already pending ends a killable wait at once', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = init_waitqueue_head();
     let r = 1;
     const task = k.spawn('victim', (function* () { yield* msleep(k, 1); r = yield* wait_event_killable(k, wq, () => false); })());

@@ -9,6 +9,10 @@ import {
   dma_fence_signal, dma_fence_signal_timestamp, dma_fence_timeline_name, dma_fence_wait, dma_fence_wait_timeout,
   kmalloc, queue_work, spin_lock_init, type Sleepable, type dma_fence_ops,
 } from './index.ts';
+import { CONSTANT_COSTS, type KernelOptions } from './index.ts';
+
+/** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
+const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
 
 const MS = NSEC_PER_MSEC;
 
@@ -31,7 +35,7 @@ function signal_from_irq(k: Kernel, fence: dma_fence, at_ns: number, error = 0):
 
 describe('signalling and callbacks', () => {
   it('callbacks run in the signaller\'s context, under the fence lock', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const seen: string[] = [];
     const f_irq = new_fence(k, 1);
     const f_work = new_fence(k, 2);
@@ -50,7 +54,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('add_callback on a signalled fence returns -ENOENT and never calls it', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     dma_fence_signal(f);
     let called = 0;
@@ -61,7 +65,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('callbacks run once each, in the order they were added', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     const order: number[] = [];
     for (let i = 0; i < 3; i++) dma_fence_add_callback(f, new dma_fence_cb(), () => order.push(i));
@@ -71,7 +75,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('remove_callback unlinks a pending callback, and reports whether it was pending', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let called = 0;
     const cb = new dma_fence_cb();
@@ -86,7 +90,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('an error set before signalling is seen by callbacks and by get_status', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const ok = new_fence(k, 1);
     const bad = new_fence(k, 2);
     expect(dma_fence_get_status(bad)).toBe(0);
@@ -102,7 +106,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('set_error after signalling is reported, and so is a non-negative error', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     dma_fence_set_error(f, EIO);
     expect(k.violations.of_kind('warn')[0].message).toMatch(/invalid fence error 5/);
@@ -115,7 +119,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('a second signal is reported, returns -EINVAL and does not run callbacks again', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let called = 0;
     dma_fence_add_callback(f, new dma_fence_cb(), () => { called++; });
@@ -129,7 +133,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('is_signaled asks ops->signaled and signals on its behalf', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     let hw_done = false;
     const f = new_fence(k, 1, 1, { ...plain_ops, signaled: () => hw_done });
     let called = 0;
@@ -142,7 +146,7 @@ describe('signalling and callbacks', () => {
   });
 
   it('enable_signaling returning false signals at add_callback time', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k, 1, 1, { ...plain_ops, enable_signaling: () => false });
     let called = 0;
     expect(dma_fence_add_callback(f, new dma_fence_cb(), () => { called++; })).toBe(-ENOENT);
@@ -153,7 +157,7 @@ describe('signalling and callbacks', () => {
 
 describe('ordering and timestamps', () => {
   it('dma_fence_is_later compares seqnos within one context only', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const c1 = k.dma_fence_context_alloc(2);
     const c2 = c1 + 1;
     expect(k.dma_fence_context_alloc(1)).toBe(c1 + 2);
@@ -171,16 +175,16 @@ describe('ordering and timestamps', () => {
   });
 
   it('signal stamps the signalling time (the signaller\'s local clock); signal_timestamp uses the given one', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k, 1);
     const g = new_fence(k, 2);
     let before = -1;
     const line = k.request_irq('gpu', f, (fence) => { before = k.now(); dma_fence_signal(fence); });
     k.raise_irq_at(line, 2 * MS, 0);
     k.run_all();
-    expect(before).toBe(2 * MS + k.costs.hardirq_entry_ns);
+    expect(before).toBe(2 * MS + CONSTANT_COSTS.hardirq_entry_ns);
     // The stamp is taken with the fence lock held, after the lock cost.
-    expect(f.timestamp_ns).toBe(before + k.costs.spin_lock_ns);
+    expect(f.timestamp_ns).toBe(before + CONSTANT_COSTS.spin_lock_ns);
     expect((f.flags >> DMA_FENCE_FLAG_TIMESTAMP_BIT) & 1).toBe(1);
     expect(dma_fence_signal_timestamp(g, 12_345)).toBe(0);
     expect(g.timestamp_ns).toBe(12_345);
@@ -189,7 +193,7 @@ describe('ordering and timestamps', () => {
 
 describe('dma_fence_wait', () => {
   it('really waits in a process task until the fence signals', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let r = -1, at = -1;
     const task = k.spawn('waiter', (function* () { r = yield* dma_fence_wait(f, false); at = k.now(); })());
@@ -198,26 +202,26 @@ describe('dma_fence_wait', () => {
     expect(task.done).toBe(false);
     k.run_all();
     expect(r).toBe(0);
-    const c = k.costs;
+    const c = CONSTANT_COSTS;
     expect(at).toBe(2 * MS + c.hardirq_entry_ns + c.spin_lock_ns + c.fence_signal_ns + c.fence_callback_ns + c.process_wakeup_ns);
     expect(k.violations.count()).toBe(0);
   });
 
-  it('dma_fence_wait_timeout returns 0 on timeout at the tick boundary and leaves no callback behind', () => {
-    const k = new Kernel();
+  it('dma_fence_wait_timeout returns 0 on timeout when the timer wheel runs its timer, and leaves no callback behind', () => {
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let r = -1, at = -1;
     k.run_for(MS / 2);
     k.spawn('waiter', (function* () { r = yield* dma_fence_wait_timeout(f, false, 3); at = k.now(); })());
     k.run_all();
     expect(r).toBe(0);
-    // Woken at the boundary, then it unlinks its callback under the fence lock.
-    expect(at).toBe(3 * MS + k.costs.process_wakeup_ns + k.costs.spin_lock_ns);
+    // Expiry jiffy 3 (level 0) runs at jiffy 4; then it unlinks its callback under the fence lock.
+    expect(at).toBe(4 * MS + CONSTANT_COSTS.process_wakeup_ns + CONSTANT_COSTS.spin_lock_ns);
     expect(f.cb_list).toHaveLength(0);
   });
 
   it('dma_fence_wait_timeout returns the remaining jiffies when signalled in time', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let r = -1;
     k.spawn('waiter', (function* () { r = yield* dma_fence_wait_timeout(f, false, 10); })());
@@ -231,7 +235,7 @@ describe('dma_fence_wait', () => {
   });
 
   it('an interruptible wait returns -ERESTARTSYS on SIGKILL and unlinks its callback', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     let r = 0;
     const task = k.spawn('victim', (function* () { r = yield* dma_fence_wait(f, true); })());
@@ -244,7 +248,7 @@ describe('dma_fence_wait', () => {
   });
 
   it('waiting from hardirq context is reported', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     const line = k.request_irq('gpu', f, (fence) => { dma_fence_wait_timeout(fence, false, MAX_SCHEDULE_TIMEOUT).next(); });
     k.raise_irq_at(line, 100, 0);
@@ -258,7 +262,7 @@ describe('dma_fence_wait', () => {
 
 describe('signalling-section rules (lockdep)', () => {
   it('a GFP_KERNEL allocation in a fence callback closes a cycle with the fs_reclaim priming', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     dma_fence_add_callback(f, new dma_fence_cb(), () => { kmalloc(k, 128, GFP_KERNEL, 'cb_alloc'); });
     k.spawn('signaller', (function* () { dma_fence_signal(f); })());
@@ -276,7 +280,7 @@ describe('signalling-section rules (lockdep)', () => {
   });
 
   it('a GFP_KERNEL allocation in a bare signalling section is the cycle alone; GFP_ATOMIC is fine', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     k.spawn('signaller', (function* (): Sleepable {
       const cookie = dma_fence_begin_signalling(k);
       kmalloc(k, 64, GFP_ATOMIC, 'atomic_ok');
@@ -289,7 +293,7 @@ describe('signalling-section rules (lockdep)', () => {
   });
 
   it('waiting on a fence inside a signalling section is reported', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     k.spawn('signaller', (function* (): Sleepable {
       const cookie = dma_fence_begin_signalling(k);
@@ -304,7 +308,7 @@ describe('signalling-section rules (lockdep)', () => {
   });
 
   it('nested signalling sections are fine (the map is taken for read)', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const a = dma_fence_begin_signalling(k);
     const b = dma_fence_begin_signalling(k);
     dma_fence_end_signalling(k, b);
@@ -316,7 +320,7 @@ describe('signalling-section rules (lockdep)', () => {
 
 describe('fence arrays', () => {
   it('signals once every member has, with the first error, from hardirq context', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const ctx = k.dma_fence_context_alloc(1);
     const members = [new_fence(k, 1, ctx), new_fence(k, 2, ctx), new_fence(k, 3, ctx)];
     const array = dma_fence_array_create(k, members, k.dma_fence_context_alloc(1), 1, false);
@@ -340,7 +344,7 @@ describe('fence arrays', () => {
   });
 
   it('signal_on_any signals with the first member', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const members = [new_fence(k, 1), new_fence(k, 2)];
     const array = dma_fence_array_create(k, members, 9, 1, true);
     signal_from_irq(k, members[1], MS, -ECANCELED);
@@ -356,7 +360,7 @@ describe('fence arrays', () => {
   });
 
   it('members already signalled count at once; an empty array signals at once', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const done = new_fence(k, 1);
     dma_fence_set_error(done, -ECANCELED);
     dma_fence_signal(done);
@@ -376,7 +380,7 @@ describe('fence arrays', () => {
 
 describe('stub fences', () => {
   it('the stub is one always-signalled fence that is never freed, and is not a leak', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const stub = dma_fence_get_stub(k);
     expect(dma_fence_get_stub(k)).toBe(stub);
     expect(stub.signaled).toBe(true);
@@ -390,7 +394,7 @@ describe('stub fences', () => {
   });
 
   it('a private stub is signalled with the given timestamp and freed at its last put', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = dma_fence_allocate_private_stub(k, 777);
     expect(f.signaled).toBe(true);
     expect(f.timestamp_ns).toBe(777);
@@ -401,7 +405,7 @@ describe('stub fences', () => {
 
 describe('lifetime and ops', () => {
   it('use after the last put is reported and changes nothing', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     dma_fence_get(f);
     dma_fence_put(f);
@@ -422,7 +426,7 @@ describe('lifetime and ops', () => {
   });
 
   it('releasing a fence with callbacks still pending warns', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new_fence(k);
     dma_fence_add_callback(f, new dma_fence_cb(), () => {});
     dma_fence_put(f);
@@ -430,7 +434,7 @@ describe('lifetime and ops', () => {
   });
 
   it('ops are detached at signal when the fence has neither .wait nor .release', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const plain = new_fence(k, 1);
     let released = 0;
     const with_release = new_fence(k, 2, 1, { ...plain_ops, release: (fence) => { released++; dma_fence_free(fence); } });
@@ -452,7 +456,7 @@ describe('lifetime and ops', () => {
   });
 
   it('operations on an uninitialised fence are reported, not thrown', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const f = new dma_fence(k);
     expect(dma_fence_signal(f)).toBe(-EINVAL);
     expect(dma_fence_add_callback(f, new dma_fence_cb(), () => {})).toBe(-EINVAL);

@@ -20,6 +20,7 @@ import {
   spinlock_t, lockdep_assert_held,
 } from './lockdep.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './time.ts';
+import { timer_list_fire_ns } from './timer_wheel.ts';
 import { WAIT_OK, WAIT_SIGNAL, type Sleepable } from './wait.ts';
 
 export const DMA_FENCE_FLAG_INITIALIZED_BIT = 0;
@@ -210,14 +211,14 @@ export function dma_fence_signal_timestamp_locked(fence: dma_fence, timestamp_ns
   }
   fence.flags |= (1 << DMA_FENCE_FLAG_SIGNALED_BIT) | (1 << DMA_FENCE_FLAG_TIMESTAMP_BIT);
   fence.timestamp_ns = timestamp_ns;
-  k.spend(k.costs.fence_signal_ns);
+  k.spend(k.cost.fence_signal_ns.draw());
   if (k.trace.enabled) k.tp('dma_fence_signaled', { context: fence.context, seqno: fence.seqno, error: fence.error });
   const list = fence.cb_list;
   if (list.length > 0) fence.cb_list = []; // an empty list can stay: no allocation per signal
   for (let i = 0; i < list.length; i++) {
     const cb = list[i];
     cb.linked = null;
-    k.spend(k.costs.fence_callback_ns);
+    k.spend(k.cost.fence_callback_ns.draw());
     cb.func!(fence, cb);
   }
   const ops = fence.ops;
@@ -393,7 +394,9 @@ export function* dma_fence_wait_timeout(fence: dma_fence, intr: boolean, timeout
   const cb = new dma_fence_cb(self);
   const added = dma_fence_add_callback(fence, cb, wake_waiter) === 0;
   const deadline = timeout_jiffies >= MAX_SCHEDULE_TIMEOUT ? Infinity : k.jiffies.expiry_ns(k.now(), timeout_jiffies);
-  const r = yield* k.wait_until(null, () => fence.signaled, deadline, intr);
+  // dma_fence_default_wait sleeps in schedule_timeout: woken when the timer wheel runs its timer.
+  const fires = deadline === Infinity ? Infinity : timer_list_fire_ns(k, k.jiffies.at(deadline));
+  const r = yield* k.wait_until(null, () => fence.signaled, fires, intr);
   if (added && cb.linked !== null) dma_fence_remove_callback(fence, cb);
   if (r === WAIT_SIGNAL) return -ERESTARTSYS;
   if (r !== WAIT_OK) return 0;

@@ -20,5 +20,6 @@ export * from './kernel.ts';
 export * from './workqueue.ts';
 export * from './fence.ts';
 export * from './timer.ts';
+export * from './timer_wheel.ts';
 export * from './resv.ts';
 export * from './pct.ts';

@@ -12,7 +12,7 @@
  * the init process context in zero time.
  */
 import { ExecContext, type ContextKind } from './context.ts';
-import { make_cost_table, type CostOverrides, type CostTable } from './cost.ts';
+import { make_cost_table, make_costs, type CostOverrides, type CostSet, type CostTable } from './cost.ts';
 import { check_assumptions, type Assumption, type AssumptionValues } from './assumptions.ts';
 import {
   EventQueue, PHASE_HARDIRQ, PHASE_KWORKER, PHASE_PROCESS, PHASE_SOFTIRQ, fifo_tie_breaker,
@@ -96,7 +96,8 @@ export class Task implements Sleeper {
     this.resume_scheduled = true;
     const k = this.kernel;
     k.stats.process_wakeups++;
-    k.schedule_at(k.now() + k.costs.process_wakeup_ns, PHASE_PROCESS, k.EV_TASK_RESUME, this, 0);
+    k.spend(k.cost.try_to_wake_up_ns.draw());
+    k.schedule_at(k.now() + k.cost.process_wakeup_ns.draw(), PHASE_PROCESS, k.EV_TASK_RESUME, this, 0);
   }
 }
 
@@ -121,7 +122,10 @@ export class Kernel {
   readonly eq: EventQueue;
   readonly jiffies: Jiffies;
   readonly random: RandomStreams;
+  /** The run's cost table (plain data: profile and entries, docs/cost-model.md). */
   readonly costs: CostTable;
+  /** The table's entries ready to charge: `k.spend(k.cost.spin_lock_ns.draw())`. */
+  readonly cost: CostSet;
   /** The assumption values this run selected (defaults omitted). */
   readonly assumptions: AssumptionValues;
   /**
@@ -177,6 +181,7 @@ export class Kernel {
     this.jiffies = new Jiffies(options.HZ ?? HZ_DEFAULT);
     this.random = new RandomStreams(options.seed ?? 1);
     this.costs = make_cost_table(options.costs);
+    this.cost = make_costs(this.costs, this.random);
     this.driver_costs = new Map(Object.entries(this.costs.driver));
     const problems = check_assumptions(options.assume ?? {});
     if (problems.length > 0) throw new RangeError(problems.join('; '));
@@ -515,7 +520,7 @@ export class Kernel {
   private handle_irq(line: irq_line, arg: number): void {
     this.stats.irqs++;
     this.enter(line.ctx);
-    this.spend(this.costs.hardirq_entry_ns);
+    this.spend(this.cost.hardirq_entry_ns.draw());
     line.handler(line.dev, arg);
     this.check_exit_clean(line.ctx, `irq handler ${line.name}`);
     this.leave(line.ctx);
@@ -523,7 +528,7 @@ export class Kernel {
 
   private run_call(ctx: ExecContext, c: Callback, arg: number): void {
     this.enter(ctx);
-    this.spend(ctx.kind === 'hardirq' ? this.costs.hardirq_entry_ns : this.costs.softirq_entry_ns);
+    this.spend((ctx.kind === 'hardirq' ? this.cost.hardirq_entry_ns : this.cost.softirq_entry_ns).draw());
     c.fn(c.target, arg);
     this.check_exit_clean(ctx, ctx.name);
     this.leave(ctx);

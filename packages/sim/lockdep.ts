@@ -303,7 +303,7 @@ function take_spin(lock: spinlock_t, site: string | null): void {
   k.lockdep.acquire(ctx, lock.cls, lock, false, site);
   lock.owner = ctx;
   ctx.atomic++;
-  k.spend(k.costs.spin_lock_ns);
+  k.spend(k.cost.spin_lock_ns.draw());
 }
 
 function drop_spin(lock: spinlock_t): void {
@@ -399,7 +399,7 @@ export function mutex_lock(m: mutex, site: string | null = null): void {
   }
   k.lockdep.acquire(k.current, m.cls, m, false, site);
   m.owner = k.current;
-  k.spend(k.costs.mutex_lock_ns);
+  k.spend(k.cost.mutex_lock_ns.draw());
 }
 
 /** mutex_lock from a resumable process: waits in simulated time while the mutex is held. */
@@ -411,7 +411,7 @@ export function* mutex_lock_sleepable(m: mutex, site: string | null = null): Gen
     yield* k.wait_until(m.waiters, () => m.owner === null);
   }
   m.owner = k.current;
-  k.spend(k.costs.mutex_lock_ns);
+  k.spend(k.cost.mutex_lock_ns.draw());
 }
 
 export function mutex_trylock(m: mutex): boolean {

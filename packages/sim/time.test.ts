@@ -4,10 +4,14 @@ import {
   MAX_SCHEDULE_TIMEOUT, NSEC_PER_MSEC, hrtimer_active, hrtimer_cancel, hrtimer_forward_now, hrtimer_setup,
   hrtimer_start, mod_timer, timer_delete, timer_pending, timer_setup,
 } from './index.ts';
+import { CONSTANT_COSTS, type KernelOptions } from './index.ts';
+
+/** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
+const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
 
 describe('jiffies', () => {
   it('defaults to HZ=1000 with a 1 ms tick', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     expect(HZ_DEFAULT).toBe(1000);
     expect(k.HZ).toBe(1000);
     expect(k.jiffies.tick_ns).toBe(NSEC_PER_MSEC);
@@ -16,7 +20,7 @@ describe('jiffies', () => {
   it('rejects a tick rate that does not divide a second into whole ns', () => {
     expect(() => new Jiffies(0)).toThrow(RangeError);
     expect(() => new Jiffies(300)).toThrow(/HZ must be a positive divisor/);
-    expect(() => new Kernel({ HZ: 7 })).toThrow(RangeError);
+    expect(() => new Kernel({ ...CONSTANT, HZ: 7 })).toThrow(RangeError);
   });
 
   it('msecs_to_jiffies rounds up to whole ticks', () => {
@@ -73,7 +77,7 @@ describe('jiffies', () => {
   });
 
   it('k.jiffies_now follows virtual time', () => {
-    const k = new Kernel({ HZ: 250 });
+    const k = new Kernel({ ...CONSTANT, HZ: 250 });
     k.run_for(9 * NSEC_PER_MSEC);
     expect(k.now()).toBe(9 * NSEC_PER_MSEC);
     expect(k.jiffies_now).toBe(2);
@@ -82,10 +86,10 @@ describe('jiffies', () => {
 
 describe('timers', () => {
   it('hrtimer callbacks run in hardirq context at the exact ns, and restart', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const fired: Array<[number, string]> = [];
     const t = hrtimer_setup(k, (timer) => {
-      fired.push([k.now() - k.costs.hardirq_entry_ns, k.current.kind]);
+      fired.push([k.now() - CONSTANT_COSTS.hardirq_entry_ns, k.current.kind]);
       if (fired.length === 3) return HRTIMER_NORESTART;
       hrtimer_forward_now(timer, 2_500);
       return HRTIMER_RESTART;
@@ -93,13 +97,13 @@ describe('timers', () => {
     hrtimer_start(t, 1_234, HRTIMER_MODE_REL);
     expect(hrtimer_active(t)).toBe(true);
     k.run_all();
-    const entry = k.costs.hardirq_entry_ns;
+    const entry = CONSTANT_COSTS.hardirq_entry_ns;
     expect(fired).toEqual([[1_234, 'hardirq'], [1_234 + entry + 2_500, 'hardirq'], [1_234 + 2 * (entry + 2_500), 'hardirq']]);
     expect(hrtimer_active(t)).toBe(false);
   });
 
   it('hrtimer_start re-arms (the earlier expiry is cancelled) and hrtimer_cancel stops it', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const fired: number[] = [];
     const t = hrtimer_setup(k, () => { fired.push(k.eq.time); return HRTIMER_NORESTART; }, 'test');
     hrtimer_start(t, 1_000, HRTIMER_MODE_ABS);
@@ -113,8 +117,8 @@ describe('timers', () => {
     expect(fired).toEqual([5_000]);
   });
 
-  it('timer_list callbacks run in softirq context on the jiffy boundary', () => {
-    const k = new Kernel({ HZ: 250 });
+  it('timer_list callbacks run in softirq context on the tick the timer wheel runs them', () => {
+    const k = new Kernel({ ...CONSTANT, HZ: 250 });
     const fired: Array<[number, string]> = [];
     const t = timer_setup(k, () => fired.push([k.eq.time, k.current.kind]), 'test');
     k.run_for(1_000_000);
@@ -122,7 +126,8 @@ describe('timers', () => {
     expect(timer_pending(t)).toBe(true);
     expect(mod_timer(t, k.jiffies_now + 3)).toBe(1); // pushes it out
     k.run_all();
-    expect(fired).toEqual([[12 * NSEC_PER_MSEC, 'softirq']]);
+    // expires = jiffy 3 at HZ=250 (4 ms ticks); level 0 runs it one tick later, at jiffy 4.
+    expect(fired).toEqual([[16 * NSEC_PER_MSEC, 'softirq']]);
     expect(timer_pending(t)).toBe(false);
     mod_timer(t, k.jiffies_now + 1);
     expect(timer_delete(t)).toBe(1);

@@ -1,11 +1,13 @@
 /**
  * hrtimers (kernel/time/hrtimer.c) and timer_list timers (kernel/time/timer.c).
- * hrtimer callbacks run in hardirq context at exact ns; timer_list callbacks in softirq
- * context on jiffy boundaries. A timer is one long-lived object: arming schedules one event,
- * re-arming cancels the previous one.
+ * hrtimer callbacks run in hardirq context at exact ns (no slack: hrtimer_start arms with a
+ * zero range); timer_list callbacks in softirq context when the timer wheel runs them
+ * (timer_wheel.ts). A timer is one long-lived object: arming schedules one event, re-arming
+ * cancels the previous one. Arming, modifying and cancelling cost the caller (cost table).
  */
 import type { Callback, Kernel } from './kernel.ts';
 import type { EventHandle } from './event-queue.ts';
+import { timer_list_fire_ns } from './timer_wheel.ts';
 
 export const HRTIMER_NORESTART = 0;
 export const HRTIMER_RESTART = 1;
@@ -50,6 +52,7 @@ function hrtimer_run(timer: hrtimer): void {
 /** hrtimer_start: (re)arm to fire at `tim_ns` (absolute) or `tim_ns` from now (relative). */
 export function hrtimer_start(timer: hrtimer, tim_ns: number, mode: number): void {
   const k = timer.kernel;
+  k.spend(k.cost.hrtimer_start_ns.draw());
   if (timer.handle >= 0) k.cancel_event(timer.handle);
   timer.expires_ns = mode === HRTIMER_MODE_REL ? k.now() + tim_ns : tim_ns;
   timer.handle = k.call_hardirq_at(Math.max(timer.expires_ns, k.now()), timer.cb, 0);
@@ -58,7 +61,9 @@ export function hrtimer_start(timer: hrtimer, tim_ns: number, mode: number): voi
 /** hrtimer_try_to_cancel: 1 if it was active and is now cancelled, 0 if it was not active. */
 export function hrtimer_try_to_cancel(timer: hrtimer): number {
   if (timer.handle < 0) return 0;
-  const cancelled = timer.kernel.cancel_event(timer.handle);
+  const k = timer.kernel;
+  k.spend(k.cost.hrtimer_cancel_ns.draw());
+  const cancelled = k.cancel_event(timer.handle);
   timer.handle = -1;
   return cancelled ? 1 : 0;
 }
@@ -105,22 +110,29 @@ function timer_list_run(timer: timer_list): void {
   timer.function(timer);
 }
 
-/** mod_timer: fire at absolute `expires` jiffies. Returns 1 if the timer was pending. */
+/** mod_timer: expire at absolute `expires` jiffies (run when the wheel runs it). Returns 1 if the timer was pending. */
 export function mod_timer(timer: timer_list, expires: number): number {
   const k = timer.kernel;
-  const was = timer_delete(timer);
+  k.spend(k.cost.timer_mod_ns.draw());
+  const was = detach_timer(timer);
   timer.expires = expires;
-  const at = Math.max(expires * k.jiffies.tick_ns, k.now());
-  timer.handle = k.call_softirq_at(at, timer.cb, 0);
+  timer.handle = k.call_softirq_at(timer_list_fire_ns(k, expires), timer.cb, 0);
   return was;
+}
+
+function detach_timer(timer: timer_list): number {
+  if (timer.handle < 0) return 0;
+  timer.kernel.cancel_event(timer.handle);
+  timer.handle = -1;
+  return 1;
 }
 
 /** timer_delete (del_timer): 1 if the timer was pending. */
 export function timer_delete(timer: timer_list): number {
   if (timer.handle < 0) return 0;
-  timer.kernel.cancel_event(timer.handle);
-  timer.handle = -1;
-  return 1;
+  const k = timer.kernel;
+  k.spend(k.cost.timer_del_ns.draw());
+  return detach_timer(timer);
 }
 
 /** timer_delete_sync: callbacks run atomically, so nothing to wait for. */

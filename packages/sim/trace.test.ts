@@ -5,6 +5,10 @@ import {
   format_violation, kfree, kmalloc, kref, kref_put, msleep, queue_work, spin_lock, spin_lock_init, spin_unlock,
   type TraceMode, type Violation, type ViolationKind,
 } from './index.ts';
+import { CONSTANT_COSTS, type KernelOptions } from './index.ts';
+
+/** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
+const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
 
 const ops = { get_driver_name: () => 'wl', get_timeline_name: () => 'ring' };
 
@@ -13,7 +17,7 @@ const ops = { get_driver_name: () => 'wl', get_timeline_name: () => 'ring' };
  * that signals a fence a waiting task sleeps on, plus a work item that sleeps a random time.
  */
 function workload(seed: number, trace: TraceMode): Kernel {
-  const k = new Kernel({ seed, trace });
+  const k = new Kernel({ ...CONSTANT, seed, trace });
   const arrivals = k.random.stream('workload/arrivals');
   const durations = k.random.stream('workload/durations');
   const wq = alloc_workqueue(k, 'wl', 0, 2);
@@ -129,15 +133,15 @@ describe('trace recorder', () => {
   });
 
   it('model tracepoints carry the local clock and the current context', () => {
-    const k = new Kernel({ trace: 'record' });
+    const k = new Kernel({ ...CONSTANT, trace: 'record' });
     const line = k.request_irq('gpu', null, () => { k.spend(100); k.tp('hw_done', { ring: 0 }); });
     k.raise_irq_at(line, 1_000, 0);
     k.run_all();
-    expect(k.trace.events).toEqual([{ t_ns: 1_000 + k.costs.hardirq_entry_ns + 100, name: 'hw_done', context: 'irq/gpu', args: { ring: 0 } }]);
+    expect(k.trace.events).toEqual([{ t_ns: 1_000 + CONSTANT_COSTS.hardirq_entry_ns + 100, name: 'hw_done', context: 'irq/gpu', args: { ring: 0 } }]);
   });
 
   it('violations appear in the trace', () => {
-    const k = new Kernel({ trace: 'record' });
+    const k = new Kernel({ ...CONSTANT, trace: 'record' });
     k.WARN_ON(true, 'here', 'boom');
     expect(k.trace.events.map((e) => [e.name, e.args.kind, e.args.site])).toEqual([['violation', 'warn', 'here']]);
   });
@@ -145,7 +149,7 @@ describe('trace recorder', () => {
 
 describe('violations', () => {
   it('never throw: every kind is recorded with time, context and site, and the model carries on', () => {
-    const k = new Kernel({ max_events: 1_000 });
+    const k = new Kernel({ ...CONSTANT, max_events: 1_000 });
     const seen: Violation[] = [];
     k.violations.on_record = (v) => seen.push(v);
     const lock = spin_lock_init(k, '&l');
@@ -204,14 +208,14 @@ describe('violations', () => {
       expect(Number.isFinite(v.time_ns)).toBe(true);
     }
     const in_irq = k.violations.of_kind('gfp_in_atomic')[0];
-    expect([in_irq.context, in_irq.time_ns]).toEqual(['irq/gpu', 10 + k.costs.hardirq_entry_ns + k.costs.spin_lock_ns]);
+    expect([in_irq.context, in_irq.time_ns]).toEqual(['irq/gpu', 10 + CONSTANT_COSTS.hardirq_entry_ns + CONSTANT_COSTS.spin_lock_ns]);
     // The model kept going after each report: the later irq ran and the clock moved on.
     expect(k.stats.irqs).toBe(2);
     expect(k.now()).toBeGreaterThan(30);
   });
 
   it('WARN_ON returns its condition; WARN_ON_ONCE reports once per site; BUG_ON records a bug', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     expect(k.WARN_ON(false, 's')).toBe(false);
     expect(k.WARN_ON(true, 's', 'first')).toBe(true);
     expect(k.WARN_ON(true, 's', 'second')).toBe(true);
@@ -223,7 +227,7 @@ describe('violations', () => {
   });
 
   it('format prints one kernel-log-like block per violation', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     k.run_for(1_500);
     k.violation('warn', 'site_a', 'something odd', ['line one', 'line two']);
     expect(k.violations.format()).toBe('[0.000001500] warn in init at site_a: something odd\n    line one\n    line two');
@@ -232,7 +236,7 @@ describe('violations', () => {
 
   it('a fence workload with errors stays deterministic in its violations too', () => {
     const run = () => {
-      const k = new Kernel({ seed: 3 });
+      const k = new Kernel({ ...CONSTANT, seed: 3 });
       const f = new dma_fence(k);
       dma_fence_init(f, ops, spin_lock_init(k, '&l'), 1, 1);
       dma_fence_add_callback(f, new dma_fence_cb(), () => { kfree(k, kmalloc(k, 8, GFP_KERNEL, 'cb')); });

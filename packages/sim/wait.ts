@@ -8,6 +8,7 @@ import type { ExecContext } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { ERESTARTSYS } from './errno.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './time.ts';
+import { TIMER_WHEEL, timer_list_fire_ns } from './timer_wheel.ts';
 
 /** Anything that can block in a generator: a process task or a kworker running a sleepy item. */
 export interface Sleeper {
@@ -42,8 +43,18 @@ function remaining_jiffies(k: Kernel, deadline_ns: number): number {
   return Math.max(1, left);
 }
 
+/** The nominal expiry of a timeout (what the remaining jiffies count down to), in ns. */
 function deadline_of(k: Kernel, timeout_jiffies: number): number {
   return timeout_jiffies >= MAX_SCHEDULE_TIMEOUT ? Infinity : k.jiffies.expiry_ns(k.now(), Math.max(0, timeout_jiffies));
+}
+
+/**
+ * When schedule_timeout's timer_list for that nominal expiry runs (the timer wheel's bucket).
+ * A timeout already expired ends the wait at once, as ___wait_event does with no time left.
+ */
+function timeout_fires_ns(k: Kernel, deadline_ns: number): number {
+  if (deadline_ns === Infinity || deadline_ns <= k.now()) return deadline_ns;
+  return timer_list_fire_ns(k, k.jiffies.at(deadline_ns));
 }
 
 /** wait_event: sleep until `cond()` holds. */
@@ -57,7 +68,7 @@ export function* wait_event(k: Kernel, wq: wait_queue_head, cond: () => boolean)
  */
 export function* wait_event_timeout(k: Kernel, wq: wait_queue_head, cond: () => boolean, timeout_jiffies: number): Sleepable<number> {
   const deadline = deadline_of(k, timeout_jiffies);
-  const r = yield* k.wait_until(wq, cond, deadline);
+  const r = yield* k.wait_until(wq, cond, timeout_fires_ns(k, deadline));
   return r === WAIT_OK ? remaining_jiffies(k, deadline) : 0;
 }
 
@@ -125,7 +136,7 @@ export function* wait_for_completion(c: completion): Sleepable {
 export function* wait_for_completion_timeout(c: completion, timeout_jiffies: number): Sleepable<number> {
   const k = c.kernel;
   const deadline = deadline_of(k, timeout_jiffies);
-  const r = yield* k.wait_until(c.wait, () => c.done > 0, deadline);
+  const r = yield* k.wait_until(c.wait, () => c.done > 0, timeout_fires_ns(k, deadline));
   if (r !== WAIT_OK) return 0;
   if (c.done !== Infinity) c.done--;
   return remaining_jiffies(k, deadline);
@@ -133,12 +144,17 @@ export function* wait_for_completion_timeout(c: completion, timeout_jiffies: num
 
 /** schedule_timeout_uninterruptible: sleep `timeout_jiffies` ticks. */
 export function* schedule_timeout(k: Kernel, timeout_jiffies: number): Sleepable {
-  yield* k.wait_until(null, () => false, deadline_of(k, timeout_jiffies));
+  yield* k.wait_until(null, () => false, timeout_fires_ns(k, deadline_of(k, timeout_jiffies)));
 }
 
-/** msleep: at least `ms` milliseconds, on jiffy granularity like the kernel's timer-based msleep. */
+/**
+ * msleep: schedule_timeout(msecs_to_jiffies(ms)), woken when the timer wheel runs the timer.
+ * Since 4381b895f544 (v6.12) msleep adds no extra jiffy: the wheel already rounds up. With
+ * the timer.wheel assumption at exact-jiffy the older msleep (one extra jiffy) is modelled.
+ */
 export function* msleep(k: Kernel, ms: number): Sleepable {
-  yield* k.wait_until(null, () => false, k.jiffies.expiry_ns(k.now(), k.jiffies.msecs_to_jiffies(ms) + 1));
+  const extra = k.assume(TIMER_WHEEL) === 'wheel' ? 0 : 1;
+  yield* k.wait_until(null, () => false, timer_list_fire_ns(k, k.jiffies_now + k.jiffies.msecs_to_jiffies(ms) + extra));
 }
 
 /**

@@ -7,6 +7,10 @@ import {
   flush_work, flush_workqueue, kfree, kmalloc, mod_delayed_work, msleep, queue_delayed_work, queue_work,
   work_busy, work_pending, type Sleepable, type work_struct, type workqueue_struct,
 } from './index.ts';
+import { CONSTANT_COSTS, EXACT_TIMING, type KernelOptions } from './index.ts';
+
+/** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
+const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
 
 const MS = NSEC_PER_MSEC;
 
@@ -47,7 +51,7 @@ class Probe {
 
 describe('queueing', () => {
   it('queue_work on a pending item returns false and does not run it twice', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let runs = 0;
     const work = INIT_WORK(k, () => { runs++; }, 'w');
@@ -61,7 +65,7 @@ describe('queueing', () => {
   });
 
   it('an idle kworker starts after the wake-up latency plus the dispatch cost', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_ordered_workqueue(k, 'ordered', 0);
     const starts: number[] = [];
     const mk = (name: string) => INIT_WORK(k, () => { starts.push(k.now()); k.spend(1_000); }, name);
@@ -69,7 +73,7 @@ describe('queueing', () => {
     queue_work(wq, mk('a'));
     queue_work(wq, mk('b'));
     k.run_all();
-    const { kworker_wakeup_ns, work_dispatch_ns } = k.costs;
+    const { kworker_wakeup_ns, work_dispatch_ns } = CONSTANT_COSTS;
     const first = 500 + kworker_wakeup_ns + work_dispatch_ns;
     // The busy kworker moves straight on to the next item: dispatch cost, no wake-up.
     expect(starts).toEqual([first, first + 1_000 + work_dispatch_ns]);
@@ -78,7 +82,7 @@ describe('queueing', () => {
   });
 
   it('items run on kworker contexts named after their workqueue', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'gpu-submit', 0, 0);
     let ctx = '';
     queue_work(wq, INIT_WORK(k, () => { ctx = `${k.current.kind} ${k.current.name}`; }, 'w'));
@@ -87,7 +91,7 @@ describe('queueing', () => {
   });
 
   it('counts kworker wake-ups: one per idle worker woken and one per sleeping item resumed', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     const p = new Probe(k);
     for (const name of ['a', 'b', 'c']) queue_work(wq, p.sleepy(name, 1));
@@ -100,7 +104,7 @@ describe('queueing', () => {
 
 describe('concurrency', () => {
   it('an ordered workqueue never runs two items at once, and keeps queueing order', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_ordered_workqueue(k, 'ordered', 0);
     const p = new Probe(k);
     for (const name of ['a', 'b', 'c', 'd']) queue_work(wq, p.sleepy(name, 2));
@@ -110,7 +114,7 @@ describe('concurrency', () => {
   });
 
   it('an unbound workqueue runs sleepy items concurrently (the contrast)', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'wide', 0, 0);
     const p = new Probe(k);
     for (const name of ['a', 'b', 'c', 'd']) queue_work(wq, p.sleepy(name, 2));
@@ -119,7 +123,7 @@ describe('concurrency', () => {
   });
 
   it('max_active bounds how many items run at once', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'narrow', 0, 2);
     const p = new Probe(k);
     for (const name of ['0', '1', '2', '3', '4']) queue_work(wq, p.sleepy(name, 3));
@@ -127,12 +131,12 @@ describe('concurrency', () => {
     expect(p.max_running).toBe(2);
     expect(p.log.filter(([w]) => w === 'end')).toHaveLength(5);
     // The third item starts when the first one ends, on the same kworker.
-    expect(p.times('start', '2')[0]).toBe(p.times('end', '0')[0] + k.costs.work_dispatch_ns);
+    expect(p.times('start', '2')[0]).toBe(p.times('end', '0')[0] + CONSTANT_COSTS.work_dispatch_ns);
     expect(wq.workers).toHaveLength(2);
   });
 
   it('an item re-queued while running runs again afterwards, never concurrently with itself', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 4);
     const p = new Probe(k);
     let runs = 0;
@@ -151,14 +155,14 @@ describe('concurrency', () => {
     expect(runs).toBe(2);
     expect(requeue).toEqual([true, false]);
     expect(p.max_running).toBe(1);
-    expect(p.times('start', 'x')[1]).toBe(p.times('end', 'x')[0] + k.costs.work_dispatch_ns);
+    expect(p.times('start', 'x')[1]).toBe(p.times('end', 'x')[0] + CONSTANT_COSTS.work_dispatch_ns);
     expect(wq.workers).toHaveLength(1);
   });
 });
 
 describe('cancel and flush', () => {
   it('cancel_work_sync waits for the running item and blocks re-queueing meanwhile', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let runs = 0, item_end = -1;
     const attempts: Array<[string, boolean]> = [];
@@ -178,7 +182,7 @@ describe('cancel and flush', () => {
     expect(attempts).toEqual([['irq', false], ['self', false]]);
     expect(was_pending).toBe(false);
     expect(runs).toBe(1);
-    expect(cancel_end).toBe(item_end + k.costs.process_wakeup_ns);
+    expect(cancel_end).toBe(item_end + CONSTANT_COSTS.process_wakeup_ns);
     // Once cancel_work_sync returned, the item can be queued again.
     expect(queue_work(wq, work)).toBe(true);
     k.run_all();
@@ -186,7 +190,7 @@ describe('cancel and flush', () => {
   });
 
   it('cancel_work_sync on a pending item dequeues it: it never runs', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let runs = 0;
     const work = INIT_WORK(k, () => { runs++; }, 'w');
@@ -198,7 +202,7 @@ describe('cancel and flush', () => {
   });
 
   it('flush_work waits for the instance queued at the call, not for later self re-queueing', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     const ends: number[] = [];
     let runs = 0;
@@ -219,11 +223,11 @@ describe('cancel and flush', () => {
     k.run_all();
     expect(runs).toBe(5);
     expect(runs_done_at_return).toBe(1);
-    expect(flush_end).toBe(ends[0] + k.costs.process_wakeup_ns);
+    expect(flush_end).toBe(ends[0] + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('flush_work on an item that is both running and pending waits for the pending instance', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     const ends: number[] = [];
     const work = INIT_WORK(k, function* (): Sleepable {
@@ -236,11 +240,11 @@ describe('cancel and flush', () => {
     let flush_end = -1;
     k.run_task((function* () { yield* flush_work(work); flush_end = k.now(); })());
     expect(ends).toHaveLength(2);
-    expect(flush_end).toBe(ends[1] + k.costs.process_wakeup_ns);
+    expect(flush_end).toBe(ends[1] + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('flush_work returns when the pending item it waits for is cancelled', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'single', 0, 1);
     const p = new Probe(k);
     queue_work(wq, p.sleepy('long', 10));
@@ -255,18 +259,18 @@ describe('cancel and flush', () => {
     k.run_all();
     expect(runs).toBe(0);
     expect(flusher.done).toBe(true);
-    expect(flush_end).toBe(3 * MS + k.costs.hardirq_entry_ns + k.costs.process_wakeup_ns);
+    expect(flush_end).toBe(3 * MS + CONSTANT_COSTS.hardirq_entry_ns + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('flush_work of an idle item returns false without sleeping', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const work = INIT_WORK(k, () => {}, 'idle');
     expect(k.run_task(flush_work(work))).toBe(false);
     expect(k.now()).toBe(0);
   });
 
   it('flush_workqueue does not return while an item queued before it still runs, even if it re-queued itself', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 2);
     const p = new Probe(k);
     let runs = 0;
@@ -286,11 +290,11 @@ describe('cancel and flush', () => {
     k.run_all();
     expect(runs).toBe(2);
     expect(p.times('end', 'y')[0]).toBeLessThan(p.times('end', 'x')[0]);
-    expect(flush_end).toBe(p.times('end', 'x')[0] + k.costs.process_wakeup_ns);
+    expect(flush_end).toBe(p.times('end', 'x')[0] + CONSTANT_COSTS.process_wakeup_ns);
   });
 
   it('flushing a work item from inside itself is reported as a deadlock', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let r: boolean | null = null;
     const work = INIT_WORK(k, function* (self: work_struct): Sleepable { r = yield* flush_work(self); }, 'selfflush');
@@ -302,7 +306,7 @@ describe('cancel and flush', () => {
   });
 
   it('destroy_workqueue drains, then refuses new work', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     const p = new Probe(k);
     queue_work(wq, p.sleepy('a', 3));
@@ -320,54 +324,54 @@ describe('delayed work', () => {
     const dwork = INIT_DELAYED_WORK(k, () => { starts.push(k.now()); }, 'tdr');
     return { wq, starts, dwork };
   }
-  const latency = (k: Kernel) => k.costs.softirq_entry_ns + k.costs.kworker_wakeup_ns + k.costs.work_dispatch_ns;
+  const latency = (k: Kernel) => CONSTANT_COSTS.softirq_entry_ns + CONSTANT_COSTS.kworker_wakeup_ns + CONSTANT_COSTS.work_dispatch_ns;
 
-  it('fires on the jiffy boundary jiffies + delay', () => {
-    const k = new Kernel();
+  it('fires when the timer wheel runs its timer: level 0, one tick after jiffies + delay', () => {
+    const k = new Kernel(CONSTANT);
     const { wq, starts, dwork } = setup(k);
     k.run_for(1.5 * MS);
     expect(queue_delayed_work(wq, dwork, 3)).toBe(true);
     expect(queue_delayed_work(wq, dwork, 1)).toBe(false); // already pending
     expect(delayed_work_pending(dwork)).toBe(true);
-    expect(delayed_work_expiry_ns(dwork)).toBe(4 * MS);
+    expect(delayed_work_expiry_ns(dwork)).toBe(5 * MS);
     k.run_all();
-    expect(starts).toEqual([4 * MS + latency(k)]);
+    expect(starts).toEqual([5 * MS + latency(k)]);
     expect(delayed_work_pending(dwork)).toBe(false);
   });
 
   it('fires on the boundary of a coarser tick too', () => {
-    const k = new Kernel({ HZ: 100 });
+    const k = new Kernel({ ...CONSTANT, HZ: 100 });
     const { wq, starts, dwork } = setup(k);
     k.run_for(15 * MS);
     queue_delayed_work(wq, dwork, 2);
     k.run_all();
-    expect(starts).toEqual([30 * MS + latency(k)]);
+    expect(starts).toEqual([40 * MS + latency(k)]); // expires jiffy 3, run at jiffy 4
   });
 
   it('a zero delay queues at once', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const { wq, starts, dwork } = setup(k);
     queue_delayed_work(wq, dwork, 0);
     k.run_all();
-    expect(starts).toEqual([k.costs.kworker_wakeup_ns + k.costs.work_dispatch_ns]);
+    expect(starts).toEqual([CONSTANT_COSTS.kworker_wakeup_ns + CONSTANT_COSTS.work_dispatch_ns]);
   });
 
   it('mod_delayed_work pushes a pending timer out', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const { wq, starts, dwork } = setup(k);
     queue_delayed_work(wq, dwork, 5);
     k.run_for(2 * MS);
     expect(mod_delayed_work(wq, dwork, 10)).toBe(true);
-    expect(delayed_work_expiry_ns(dwork)).toBe(12 * MS);
+    expect(delayed_work_expiry_ns(dwork)).toBe(13 * MS);
     k.run_all();
-    expect(starts).toEqual([12 * MS + latency(k)]);
+    expect(starts).toEqual([13 * MS + latency(k)]);
     expect(mod_delayed_work(wq, dwork, 1)).toBe(false); // idle: arms it, returns false
     k.run_all();
     expect(starts).toHaveLength(2);
   });
 
   it('cancel_delayed_work stops it', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const { wq, starts, dwork } = setup(k);
     queue_delayed_work(wq, dwork, 5);
     k.run_for(2 * MS);
@@ -381,7 +385,7 @@ describe('delayed work', () => {
   });
 
   it('disable_delayed_work cancels and ignores queueing until the matching enable; mod_delayed_work only cancels', () => {
-    const k = new Kernel();
+    const k = new Kernel(EXACT_TIMING);
     const { wq, starts, dwork } = setup(k);
     queue_delayed_work(wq, dwork, 5);
     expect(disable_delayed_work(dwork)).toBe(true); // was pending
@@ -405,7 +409,7 @@ describe('delayed work', () => {
   });
 
   it('disable_delayed_work_sync waits for a running instance and keeps it from re-arming itself', () => {
-    const k = new Kernel();
+    const k = new Kernel(EXACT_TIMING);
     const wq = alloc_workqueue(k, 'test', 0, 0);
     let runs = 0;
     const dwork: ReturnType<typeof INIT_DELAYED_WORK> = INIT_DELAYED_WORK(k, function* (): Sleepable {
@@ -427,18 +431,18 @@ describe('delayed work', () => {
   });
 
   it('flush_delayed_work fires the timer now and waits for the item', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const { wq, starts, dwork } = setup(k);
     queue_delayed_work(wq, dwork, 50);
     k.run_task(flush_delayed_work(dwork));
-    expect(starts).toEqual([k.costs.kworker_wakeup_ns + k.costs.work_dispatch_ns]);
+    expect(starts).toEqual([CONSTANT_COSTS.kworker_wakeup_ns + CONSTANT_COSTS.work_dispatch_ns]);
     expect(k.now()).toBeLessThan(MS);
   });
 });
 
 describe('reclaim rules', () => {
   it('a GFP_KERNEL allocation in an item of a WQ_MEM_WARN_ON_RECLAIM workqueue is reported', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'reclaim', WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM, 0);
     queue_work(wq, INIT_WORK(k, () => { kfree(k, kmalloc(k, 64, GFP_NOWAIT, 'nowait')); }, 'ok'));
     k.run_all();
@@ -453,7 +457,7 @@ describe('reclaim rules', () => {
   });
 
   it('the same allocation on a plain workqueue is fine', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'plain', WQ_MEM_RECLAIM, 0);
     queue_work(wq, INIT_WORK(k, () => { kfree(k, kmalloc(k, 64, GFP_KERNEL, 'job')); }, 'w'));
     k.run_all();
@@ -461,7 +465,7 @@ describe('reclaim rules', () => {
   });
 
   it('flushing !WQ_MEM_RECLAIM work from a WQ_MEM_RECLAIM worker warns; flushing reclaim-safe work does not', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const reclaim = alloc_workqueue(k, 'reclaim', WQ_MEM_RECLAIM, 0);
     const reclaim2 = alloc_workqueue(k, 'reclaim2', WQ_MEM_RECLAIM, 0);
     const plain = alloc_workqueue(k, 'plain', 0, 0);
@@ -483,7 +487,7 @@ describe('reclaim rules', () => {
   });
 
   it('flush_workqueue of a !WQ_MEM_RECLAIM queue from a WQ_MEM_RECLAIM worker warns too', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     const reclaim = alloc_workqueue(k, 'reclaim', WQ_MEM_RECLAIM, 0);
     const plain = alloc_workqueue(k, 'plain', 0, 0);
     queue_work(reclaim, INIT_WORK(k, function* (): Sleepable { yield* flush_workqueue(plain); }, 'flusher'));
@@ -494,7 +498,7 @@ describe('reclaim rules', () => {
 
 describe('system workqueues', () => {
   it('system_wq and system_percpu_wq are one queue; unknown names are an error', () => {
-    const k = new Kernel();
+    const k = new Kernel(CONSTANT);
     expect(k.system_wq('system_wq')).toBe(k.system_wq('system_percpu_wq'));
     expect(k.system_wq('system_unbound_wq')).toBe(k.system_wq('system_dfl_wq'));
     expect(k.system_wq('system_wq').name).toBe('events');

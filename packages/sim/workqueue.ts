@@ -6,7 +6,10 @@
  *   - an ordered workqueue runs one item at a time, in queueing order;
  *   - up to max_active items of one workqueue run at once, each on its own kworker;
  *   - an idle kworker woken by queue_work starts after the kworker wake-up latency; a busy one
- *     moves on to the next item after the dispatch cost (both from the cost table);
+ *     moves on to the next item after the dispatch cost (both from the cost table); the caller
+ *     pays __queue_work, try_to_grab_pending, the wake-up and the delayed-work timer (waker-side
+ *     entries of the cost table);
+ *   - a delayed work's timer runs when the timer wheel runs it (timer_wheel.ts);
  *   - cancel_work_sync / flush_work / flush_workqueue / destroy_workqueue really wait, and
  *     carry the kernel's lockdep annotations (work and workqueue lockdep maps), so flushing a
  *     work from inside itself or under a lock the work takes is reported;
@@ -24,6 +27,8 @@ import { lock_map_acquire, lock_map_release, lockdep_map } from './lockdep.ts';
 import type { Sleepable, Sleeper } from './wait.ts';
 import { wait_queue_head } from './wait.ts';
 import type { EventHandle } from './event-queue.ts';
+import { MAX_SCHEDULE_TIMEOUT } from './time.ts';
+import { timer_list_fire_ns } from './timer_wheel.ts';
 
 export const WQ_UNBOUND = 1 << 1;
 export const WQ_FREEZABLE = 1 << 2;
@@ -139,7 +144,8 @@ export class Worker implements Sleeper {
     this.resume_scheduled = true;
     const k = this.wq.kernel;
     k.stats.kworker_wakeups++;
-    k.schedule_at(k.now() + k.costs.kworker_wakeup_ns, PHASE_KWORKER, wq_event_kind(k), this, 0);
+    k.spend(k.cost.try_to_wake_up_ns.draw());
+    k.schedule_at(k.now() + k.cost.kworker_wakeup_ns.draw(), PHASE_KWORKER, wq_event_kind(k), this, 0);
   }
 }
 
@@ -225,8 +231,10 @@ export function schedule_work(k: Kernel, work: work_struct): boolean {
   return queue_work(k.system_wq('system_percpu_wq'), work);
 }
 
+/** __queue_work: the caller pays queue_work_ns. */
 function enqueue(wq: workqueue_struct, work: work_struct): void {
   const k = wq.kernel;
+  k.spend(k.cost.queue_work_ns.draw());
   work.wq = wq;
   work.queued_seq++;
   work.wq_stamp = ++wq.enqueue_seq;
@@ -266,7 +274,8 @@ function wake_worker(wq: workqueue_struct): void {
   wq.active++;
   wq.scheduled++;
   k.stats.kworker_wakeups++;
-  k.schedule_at(k.now() + k.costs.kworker_wakeup_ns, PHASE_KWORKER, wq_event_kind(k), worker, 0);
+  k.spend(k.cost.try_to_wake_up_ns.draw());
+  k.schedule_at(k.now() + k.cost.kworker_wakeup_ns.draw(), PHASE_KWORKER, wq_event_kind(k), worker, 0);
 }
 
 function new_worker(wq: workqueue_struct): Worker {
@@ -308,7 +317,7 @@ function worker_run(worker: Worker): void {
   k.stats.work_items++;
   wq.executed++;
   k.enter(worker.ctx);
-  k.spend(k.costs.work_dispatch_ns);
+  k.spend(k.cost.work_dispatch_ns.draw());
   // A reclaim-annotated workqueue's items run as reclaim context: fs_reclaim is taken first,
   // so "reclaim waits for this work" (flushing it from reclaim) is ordered fs_reclaim -> work,
   // the same way round as the item itself, and only allocations inside the item are reported.
@@ -397,12 +406,17 @@ function worker_idle(worker: Worker): void {
   dispatch(wq);
 }
 
-/** Take `work` off its queue (or its delayed-work timer) if pending. Returns whether it was. */
+/**
+ * try_to_grab_pending: take `work` off its queue (or its delayed-work timer) if pending.
+ * Returns whether it was. The caller pays cancel_work_ns, and timer_del_ns for a timer.
+ */
 function grab_pending(work: work_struct): boolean {
-  if (!work.pending) return false;
   const k = work.kernel;
+  k.spend(k.cost.cancel_work_ns.draw());
+  if (!work.pending) return false;
   const dwork = work.dwork;
   if (dwork !== null && dwork.timer >= 0) {
+    k.spend(k.cost.timer_del_ns.draw());
     k.cancel_event(dwork.timer);
     dwork.timer = -1;
   } else if (work.wq !== null) {
@@ -547,13 +561,15 @@ function arm_delayed(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: n
     enqueue(wq, work);
     return;
   }
-  const at = k.jiffies.expiry_ns(k.now(), delay_jiffies);
-  if (at === Infinity || at >= Number.MAX_SAFE_INTEGER) {
+  if (delay_jiffies >= MAX_SCHEDULE_TIMEOUT) {
     dwork.expires_ns = Infinity; // never fires; stays pending
     return;
   }
-  dwork.expires_ns = at;
-  dwork.timer = k.call_softirq_at(at, dwork.timer_cb, 0);
+  // add_timer: timer.expires is jiffies + delay; the wheel decides when it runs.
+  k.spend(k.cost.timer_mod_ns.draw());
+  const expires = k.jiffies_now + delay_jiffies;
+  dwork.expires_ns = k.jiffies.jiffies_to_nsecs(expires);
+  dwork.timer = k.call_softirq_at(timer_list_fire_ns(k, expires), dwork.timer_cb, 0);
 }
 
 /** queue_delayed_work: queue after `delay_jiffies` unless already pending. */
@@ -600,6 +616,7 @@ export function enable_delayed_work(dwork: delayed_work): boolean {
 export function* flush_delayed_work(dwork: delayed_work): Sleepable<boolean> {
   const k = dwork.work.kernel;
   if (dwork.timer >= 0) {
+    k.spend(k.cost.timer_del_ns.draw());
     k.cancel_event(dwork.timer);
     dwork.timer = -1;
     enqueue(dwork.work.wq!, dwork.work);

@@ -53,6 +53,33 @@ const xe_frames = (apps: number): object => ({
   ],
 });
 
+/**
+ * panfrost: apps drawing frames, a vertex/tiler job (JS1) then a fragment job (JS0) waiting
+ * for it, at most two frames ahead, 60 fps; a high-priority compositor samples every app's
+ * last fragment job.
+ */
+const panfrost_frames = (apps: number): object => ({
+  clients: [
+    ...Array.from({ length: apps }, (_, i) => ({
+      name: `app${i}`, queues: [{ name: 'vtx', engine: 'compute' }, { name: 'frag', engine: 'render' }],
+      program: { loops: 40, steps: [
+        { batch: { queue: 'vtx', duration_us: [500, 3000] } },
+        { batch: { queue: 'frag', duration_us: [1000, 6000], deps: [{ step: -1 }] } },
+        { queue_depth: { depth: 2 } },
+        { period: { rate: '60fps' } },
+      ] },
+    })),
+    {
+      name: 'compositor', queues: [{ name: 'frag', engine: 'render', priority: 'high' }],
+      program: { loops: 40, steps: [
+        { batch: { queue: 'frag', duration_us: [300, 900], deps: Array.from({ length: apps }, (_, i) => ({ client: `app${i}`, queue: 'frag', last: true })) } },
+        { sync: { step: -1 } },
+        { period: { rate: '60fps' } },
+      ] },
+    },
+  ],
+});
+
 export const DRIVER_WORKLOADS: readonly BuiltinWorkload[] = [
   {
     name: 'xe/3d-frames', description: 'xe: 3 games (render+copy chains, 60 fps) feeding a high-priority compositor through cross-queue dependencies',
@@ -115,6 +142,20 @@ export const DRIVER_WORKLOADS: readonly BuiltinWorkload[] = [
     name: 'panthor/hang-group-kill', description: 'panthor: a hung job kills its whole group while other groups keep rotating',
     drivers: ['panthor'], default: false,
     source: { json: { ...panthor_rotation(10), events: [{ after: { client: 'app1', step: 0, loop: 5 }, action: 'hang_job', client: 'app1', queue: 'vertex' }] } },
+  },
+  {
+    name: 'panfrost/frames', description: 'panfrost: 3 apps (vertex on JS1 -> fragment on JS0, 60 fps) and a high-priority compositor',
+    drivers: ['panfrost'], default: true, source: { json: panfrost_frames(3) },
+  },
+  {
+    name: 'panfrost/hang-reset', description: 'panfrost: a hung vertex job: the 500 ms timeout resets the whole GPU while the other apps keep drawing',
+    drivers: ['panfrost'], default: false,
+    source: { json: { ...panfrost_frames(3), events: [{ after: { client: 'app1', step: 0, loop: 5 }, action: 'hang_job', client: 'app1', queue: 'vtx' }] } },
+  },
+  {
+    name: 'panfrost/ctrl-c', description: 'panfrost: apps keep two frames in flight; one is killed (Ctrl-C) mid-stream',
+    drivers: ['panfrost'], default: false,
+    source: { json: { ...panfrost_frames(3), events: [{ at_us: 150000, action: 'close_client', client: 'app2' }] } },
   },
   {
     name: 'amdxdna/inference', description: 'amdxdna: 3 apps streaming inference commands at the 4-in-flight cap',

@@ -10,7 +10,7 @@ import type { EngineClass } from '@deplab/driver-api';
 import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
 import type { LoadResult } from '../workload/types.ts';
-import { KUNIT_WORKLOADS } from './kunit.ts';
+import { KUNIT_WORKLOADS, MOCK_SHAPE_WORKLOADS } from './kunit.ts';
 import { DRIVER_WORKLOADS } from './drivers.ts';
 import { STRESS_WORKLOADS } from './stress.ts';
 
@@ -23,6 +23,12 @@ export interface BuiltinWorkload {
   readonly default: boolean;
   /** A JSON workload object, or a gem_wsim file under workloads/wsim. */
   readonly source: { readonly json: object } | { readonly wsim: string; readonly loops: number };
+  /**
+   * Device options (DeviceOptions.driver) the scenario itself sets, e.g. the credit limit of
+   * a KUnit suite's scheduler. They override the driver's defaults; options a run is given
+   * explicitly override them.
+   */
+  readonly device?: Readonly<Record<string, number | string | boolean>>;
 }
 
 const WSIM: BuiltinWorkload[] = [
@@ -37,7 +43,7 @@ const WSIM: BuiltinWorkload[] = [
   source: { wsim: `${name}.wsim`, loops: loops as number },
 }));
 
-export const BUILTIN_WORKLOADS: readonly BuiltinWorkload[] = [...KUNIT_WORKLOADS, ...DRIVER_WORKLOADS, ...STRESS_WORKLOADS, ...WSIM];
+export const BUILTIN_WORKLOADS: readonly BuiltinWorkload[] = [...KUNIT_WORKLOADS, ...MOCK_SHAPE_WORKLOADS, ...DRIVER_WORKLOADS, ...STRESS_WORKLOADS, ...WSIM];
 
 /** The repository root: set by the deplab launcher (DEPLAB_ROOT), else found from this file. */
 function repo_root(): string {

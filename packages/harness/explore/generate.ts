@@ -10,7 +10,7 @@
  * pilot runs on the backend being explored, so those times may differ between backends.
  */
 import type { Backend, EngineClass } from '@deplab/driver-api';
-import { DEFAULT_COSTS, RandomStreams, type RandomStream } from '@deplab/sim';
+import { RandomStreams, cost_median_ns, make_cost_table, type RandomStream } from '@deplab/sim';
 import { find_driver } from '../drivers.ts';
 import { check_workload } from '../workload/check.ts';
 import type { BatchStep, ClientDefinition, Dependency, EventAction, Priority, Step, Workload, WorkloadEvent } from '../workload/types.ts';
@@ -47,7 +47,7 @@ export function generate_case(req: GenerateRequest): ExploreCase {
   };
   const needs_pilot = faults.some((t) => t.when !== 'after_submit') || req.strategy === 'pct';
   const pilot = needs_pilot ? pilot_instants({ ...base, strategy: 'fifo' }) : null;
-  const wake_ns = options.costs.process_wakeup_ns ?? DEFAULT_COSTS.process_wakeup_ns;
+  const wake_ns = cost_median_ns(make_cost_table(options.costs).process_wakeup_ns);
   const placing = streams.stream('explore/placement');
   for (const t of faults) events.push(place(t, pilot, wake_ns, placing));
   return {

@@ -36,6 +36,7 @@ export interface ExploreProfile {
    * ties one to a fault kind (e.g. how a file is closed matters only with Ctrl-C).
    */
   readonly dimensions: readonly Dimension[];
+  /** Per backend; a backend not listed runs its plain device only. */
   readonly variants: Readonly<Partial<Record<Backend, readonly DriverVariant[]>>>;
 }
 

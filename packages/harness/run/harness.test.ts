@@ -58,7 +58,9 @@ describe('runner determinism', () => {
   it('both backends draw the same workload numbers (common random numbers)', () => {
     const w = workload({ clients: [{ name: 'c', queues: [{ name: 'q', engine: 'render' }], program: { loops: 30, steps: [
       { batch: { queue: 'q', duration_us: [100, 900], wait: true } }, { delay: { us: { dist: 'exponential', mean_us: 300 } } }] } }] });
-    const jobs = (backend: 'sched' | 'dep', seed: number) => run_workload(w, mock, backend, { seed, ...retain }).observation.jobs!;
+    // Constant costs: with drawn ones the interrupt entry before hw_done varies by microseconds.
+    const costs = { profile: 'constant' } as const;
+    const jobs = (backend: 'sched' | 'dep', seed: number) => run_workload(w, mock, backend, { seed, costs, ...retain }).observation.jobs!;
     // Each job runs alone on the mock hardware for its drawn duration (whole us; the backends
     // differ by their bookkeeping costs, tens of ns, between the tracepoint and the hardware).
     const durations = (list: ReturnType<typeof jobs>) => list.map((j) => Math.round((j.hw_done_ns - j.run_ns) / 1000));

@@ -15,7 +15,7 @@
  * dependency check needs: bodies run atomically with a local clock, so a later event may carry
  * an earlier timestamp.
  */
-import { ESRCH, errno_name, type Kernel, type TraceArgs, type dma_fence } from '@deplab/sim';
+import { ESRCH, TIMER_WHEEL, cost_max_ns, errno_name, timer_wheel_granularity, type Kernel, type TraceArgs, type dma_fence } from '@deplab/sim';
 import { JOB_BIT, type GuaranteeId, type Situation } from './guarantees.ts';
 import { LatencyDistribution, type LatencyResult } from '../stats/latency.ts';
 
@@ -112,6 +112,12 @@ export interface MonitorOptions {
   readonly tdr_slack_ns?: number;
   /** Credits of every job when the driver fixes them (credit_leak is checked only then). */
   readonly credits_per_job?: number | null;
+  /**
+   * Which tracepoints mean "run_job" and "timed out": the scheduler's own (drm_sched_job_* /
+   * drm_dep_job_*), or, for drm_dep + the HW-queue layer, the layer's drm_dep_hw_job_* ones:
+   * there drm_dep's run_job only stages the job for the ring, and the ring runs it later.
+   */
+  readonly run_events?: 'scheduler' | 'hw-layer';
 }
 
 /** Per-job guarantee masks of one queue, by the job's index in its queue. */
@@ -183,17 +189,29 @@ interface QueueState {
 
 // Event kinds, dispatched by name through one Map lookup per event.
 const EV_QUEUE = 1, EV_RUN = 2, EV_DONE = 3, EV_FREE = 4, EV_TIMEDOUT = 5, EV_SIGNALED = 6, EV_HW_START = 7, EV_SCORE = 8, EV_RESET = 9;
-const EVENT_KIND = new Map<string, number>([
-  ['dma_fence_signaled', EV_SIGNALED], ['deplab_job_hw_start', EV_HW_START],
-  ['xe_gt_reset', EV_RESET], ['panthor_reset', EV_RESET],
-]);
-for (const prefix of ['drm_sched_job_', 'drm_dep_job_']) {
-  EVENT_KIND.set(`${prefix}queue`, EV_QUEUE);
-  EVENT_KIND.set(`${prefix}run`, EV_RUN);
-  EVENT_KIND.set(`${prefix}done`, EV_DONE);
-  EVENT_KIND.set(`${prefix}free`, EV_FREE);
-  EVENT_KIND.set(`${prefix}timedout`, EV_TIMEDOUT);
+function event_kinds(run_events: 'scheduler' | 'hw-layer'): Map<string, number> {
+  const m = new Map<string, number>([
+    ['dma_fence_signaled', EV_SIGNALED], ['deplab_job_hw_start', EV_HW_START],
+    ['xe_gt_reset', EV_RESET], ['panthor_reset', EV_RESET], ['drm_dep_hw_ring_stop', EV_RESET], ['drm_dep_hw_ring_start', EV_RESET],
+  ]);
+  for (const prefix of ['drm_sched_job_', 'drm_dep_job_']) {
+    m.set(`${prefix}queue`, EV_QUEUE);
+    m.set(`${prefix}run`, EV_RUN);
+    m.set(`${prefix}done`, EV_DONE);
+    m.set(`${prefix}free`, EV_FREE);
+    m.set(`${prefix}timedout`, EV_TIMEDOUT);
+  }
+  if (run_events === 'hw-layer') {
+    m.delete('drm_dep_job_run');
+    m.delete('drm_dep_job_timedout');
+    m.set('drm_dep_hw_job_run', EV_RUN);
+    m.set('drm_dep_hw_job_timedout', EV_TIMEDOUT);
+  }
+  return m;
 }
+
+const EVENT_KIND_SCHEDULER = event_kinds('scheduler');
+const EVENT_KIND_HW_LAYER = event_kinds('hw-layer');
 
 const MS = 1_000_000;
 
@@ -234,8 +252,11 @@ export class RunMonitor {
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
   private ended = false;
 
+  private readonly kinds: Map<string, number>;
+
   constructor(options: MonitorOptions = {}) {
     this.options = options;
+    this.kinds = options.run_events === 'hw-layer' ? EVENT_KIND_HW_LAYER : EVENT_KIND_SCHEDULER;
     this.retained = options.retain === true ? [] : null;
     this.latency = Object.fromEntries(LATENCY_NAMES.map((n) => [n, new LatencyDistribution()])) as Record<LatencyName, LatencyDistribution>;
   }
@@ -298,12 +319,12 @@ export class RunMonitor {
 
   /** The kernel's trace sink: every event as it is emitted. */
   readonly on_event = (t_ns: number, name: string, _context: string, args: TraceArgs): void => {
-    const kind = EVENT_KIND.get(name);
+    const kind = this.kinds.get(name);
     if (kind === undefined) {
       if (name.endsWith('_score')) this.scores.push({ name, score: Number(args.score), t_ns });
       return;
     }
-    if (kind === EV_RESET) { this.on_reset(t_ns, args.phase === 'start'); return; }
+    if (kind === EV_RESET) { this.on_reset(t_ns, args.phase === 'start' || name === 'drm_dep_hw_ring_stop'); return; }
     if (kind === EV_SIGNALED) {
       const j = this.find(args.context as number, args.seqno as number);
       if (j !== undefined && j.finished_ns < 0) this.on_signaled(j, t_ns, args.error as number);
@@ -593,7 +614,7 @@ export class RunMonitor {
     for (const j of missing) this.job_break(j, 'never_signalled', 'finished fence after teardown', `finished fence of ${j.logical} never signalled`, now_ns);
     for (const j of left) this.finalize(j);
     this.score_leak();
-    this.tdr_late(now_ns, this.options.tdr_slack_ns ?? tdr_slack_ns(kernel));
+    this.tdr_late(now_ns, this.options.tdr_slack_ns ?? tdr_slack_ns(kernel, this.options.timeout_ms ?? 0));
     const queues: QueueRecord[] = [...this.queues.values()].map((q) => ({
       queue: q.key, jobs: q.jobs, destroy_call_ns: q.destroy_call_ns, destroy_return_ns: q.destroy_return_ns, released_ns: q.released_ns,
     }));
@@ -673,13 +694,17 @@ export class RunMonitor {
 }
 
 /**
- * How late a TDR may legitimately be: a delayed work fires on the first tick at or after its
- * expiry (one jiffy late at most), and the re-arming work and the TDR work each wait for a
- * kworker wake-up, possibly behind one item; 100 µs for the handler's own work.
+ * How late a TDR may legitimately be: a delayed work's timer runs when the timer wheel runs it,
+ * up to one granule of its level after its expiry (plus the jiffy it was armed in; kernel/time/
+ * timer.c calc_wheel_index), and the re-arming work and the TDR work each wait for a kworker
+ * wake-up (at most the distribution's maximum), possibly behind one item; 100 µs for the
+ * handler's own work.
  */
-export function tdr_slack_ns(kernel: Kernel): number {
+export function tdr_slack_ns(kernel: Kernel, timeout_ms: number): number {
   const c = kernel.costs;
-  return Math.ceil(1e9 / kernel.HZ) + 3 * (c.kworker_wakeup_ns + c.work_dispatch_ns) + 100_000;
+  const jiffy_ns = Math.ceil(1e9 / kernel.HZ);
+  const wheel_ns = kernel.assume(TIMER_WHEEL) === 'wheel' ? timer_wheel_granularity(kernel.jiffies.msecs_to_jiffies(timeout_ms), kernel.HZ) * jiffy_ns : 0;
+  return jiffy_ns + wheel_ns + 3 * (cost_max_ns(c.kworker_wakeup_ns) + cost_max_ns(c.work_dispatch_ns)) + 100_000;
 }
 
 function outcome_of(j: LiveJob): string {

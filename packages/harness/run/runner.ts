@@ -619,7 +619,7 @@ function* wait_fence(f: dma_fence): Sleepable {
  * RunError only for a workload the device cannot set up (a queue it refuses to create).
  */
 export function run_workload(workload: Workload, factory: DeviceFactory, backend: Backend, options: RunOptions): RunOutcome {
-  const monitor = new RunMonitor(options.monitor);
+  const monitor = new RunMonitor({ run_events: backend === 'dep-hw' ? 'hw-layer' : 'scheduler', ...options.monitor });
   const kernel = new Kernel({
     ...options.kernel, seed: options.seed, costs: options.costs, assume: options.assume,
     trace: options.record === true ? 'record' : 'hash', trace_sink: monitor.on_event,
