@@ -23,7 +23,7 @@
  *     device_reset (a GPU reset for a firmware failure).
  */
 import {
-  EINVAL, ENODEV, GFP_KERNEL, dma_fence, dma_fence_get, dma_fence_put, kmalloc, type Kernel, type Sleepable,
+  EINVAL, ENODEV, GFP_KERNEL, dma_fence, dma_fence_get, kmalloc, type Kernel, type Sleepable,
 } from '@deplab/sim';
 import {
   OutFenceRefs,
