@@ -21,6 +21,8 @@ const STATE_STATIC = 3;
 
 /** Ids of recent objects whose type and name are kept, at least (a power of two). */
 export const LIFETIME_WINDOW_MIN = 1 << 16;
+/** Entries of the cache of kept objects (a power of two). */
+const KEPT_CACHE = 256;
 
 export interface LiveObject {
   readonly id: number;
@@ -67,6 +69,12 @@ export class LifetimeTracker {
   private window_live = 0;
   /** Objects below the window still live or static, by id (inserted in id order). */
   private readonly kept = new Map<number, Kept>();
+  /**
+   * Kept objects are the long-lived ones (schedulers, entities, queues) the models use on every
+   * job: a direct-mapped cache in front of the Map.
+   */
+  private readonly kept_cache_ids = new Float64Array(KEPT_CACHE).fill(-1);
+  private readonly kept_cache: (Kept | null)[] = new Array<Kept | null>(KEPT_CACHE).fill(null);
   /** Type names by index, their indices by name, and the live count per type (for reports). */
   private readonly type_names: string[] = [];
   private readonly type_index = new Map<string, number>();
@@ -169,7 +177,7 @@ export class LifetimeTracker {
   /** The state of object `id`: 0 if it was never tracked. */
   private state_of(id: number): number {
     if (id >= this.base && id < this.count) return this.state[id & (this.cap - 1)];
-    if (id >= 0 && id < this.base) return this.kept.get(id)?.state ?? STATE_FREED;
+    if (id >= 0 && id < this.base) return this.kept_of(id)?.state ?? STATE_FREED;
     return 0;
   }
 
@@ -180,15 +188,26 @@ export class LifetimeTracker {
       this.state[slot] = s;
       return;
     }
-    const k = this.kept.get(id);
+    const k = this.kept_of(id);
     if (k === undefined) return;
-    if (s === STATE_FREED) this.kept.delete(id);
-    else k.state = s;
+    if (s === STATE_FREED) {
+      this.kept.delete(id);
+      const c = id & (KEPT_CACHE - 1);
+      if (this.kept_cache_ids[c] === id) { this.kept_cache_ids[c] = -1; this.kept_cache[c] = null; }
+    } else k.state = s;
+  }
+
+  private kept_of(id: number): Kept | undefined {
+    const c = id & (KEPT_CACHE - 1);
+    if (this.kept_cache_ids[c] === id) return this.kept_cache[c]!;
+    const k = this.kept.get(id);
+    if (k !== undefined) { this.kept_cache_ids[c] = id; this.kept_cache[c] = k; }
+    return k;
   }
 
   private type_index_of(id: number): number {
     if (id >= this.base) return this.type_of[id & (this.cap - 1)];
-    return this.kept.get(id)!.type;
+    return this.kept_of(id)!.type;
   }
 
   /** Type and name of `id`, or null when it was freed before the window moved past it. */
@@ -202,7 +221,7 @@ export class LifetimeTracker {
         name: namer === null || namer === undefined ? base : namer(base, this.name_args[2 * slot], this.name_args[2 * slot + 1]),
       };
     }
-    const k = this.kept.get(id);
+    const k = this.kept_of(id);
     if (k === undefined) return null;
     return { type: this.type_names[k.type], name: k.namer === null ? k.name : k.namer(k.name, k.a, k.b) };
   }

@@ -231,6 +231,11 @@ export class RunMonitor {
   private readonly retained: JobRecord[] | null;
   /** Device-wide disturbances (timeouts, resets, injected device faults), in time order. */
   private readonly disturbances: number[] = [];
+  /** The tallies every final job adds to, once made (tally() makes them in first-use order). */
+  private t_never: GuaranteeTally | null = null;
+  private t_order: GuaranteeTally | null = null;
+  private t_dep: GuaranteeTally | null = null;
+  private t_result: GuaranteeTally | null = null;
   private unplug_ns = Infinity;
   private submitted = 0;
   private finished = 0;
@@ -307,7 +312,7 @@ export class RunMonitor {
 
   /** A device-wide disturbance: an injected reset or firmware fault (timeouts and driver resets come from the trace). */
   on_device_event(t_ns: number): void {
-    this.disturbances.push(t_ns);
+    this.disturbance(t_ns);
   }
 
   on_unplug(t_ns: number): void {
@@ -332,7 +337,7 @@ export class RunMonitor {
     }
     if (kind === EV_TIMEDOUT) {
       this.timeouts++;
-      this.disturbances.push(t_ns);
+      this.disturbance(t_ns);
       this.point(t_ns, 0);
     }
     const j = this.find(args.fence_context as number, args.fence_seqno as number);
@@ -430,7 +435,7 @@ export class RunMonitor {
 
   private on_reset(t_ns: number, start: boolean): void {
     if (start) {
-      this.disturbances.push(t_ns);
+      this.disturbance(t_ns);
       this.reset_open = t_ns;
       this.point(t_ns, -2);
     } else if (this.reset_open >= 0) {
@@ -452,12 +457,12 @@ export class RunMonitor {
     per[outcome] = (per[outcome] ?? 0) + 1;
     // Checked on every job: it signalled (never_signalled is only ever broken at the end).
     let applicable = JOB_BIT.never_signalled | JOB_BIT.signal_order;
-    this.tally('never_signalled').checked++;
-    this.tally('signal_order').checked++;
-    if (j.run_ns >= 0) { applicable |= JOB_BIT.dependency_order; this.tally('dependency_order').checked++; }
+    (this.t_never ??= this.tally('never_signalled')).checked++;
+    (this.t_order ??= this.tally('signal_order')).checked++;
+    if (j.run_ns >= 0) { applicable |= JOB_BIT.dependency_order; (this.t_dep ??= this.tally('dependency_order')).checked++; }
     if (situation === 'undisturbed') {
       applicable |= JOB_BIT.job_result;
-      this.tally('job_result').checked++;
+      (this.t_result ??= this.tally('job_result')).checked++;
       if (j.error !== 0 || j.finished_ns < 0) {
         this.job_break(j, 'job_result', 'undisturbed job',
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
@@ -496,8 +501,24 @@ export class RunMonitor {
 
   /** A device-wide disturbance at a time in [from, to). */
   private disturbed(from: number, to: number): boolean {
-    for (const t of this.disturbances) if (t >= from && t < to) return true;
-    return false;
+    const d = this.disturbances;
+    // The first disturbance at or after `from` (the list is sorted).
+    let lo = 0, hi = d.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (d[mid] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < d.length && d[lo] < to;
+  }
+
+  /** Note a disturbance at t_ns; bodies run with local clocks, so it may be earlier than the last one. */
+  private disturbance(t_ns: number): void {
+    const d = this.disturbances;
+    let i = d.length;
+    d.push(t_ns);
+    while (i > 0 && d[i - 1] > t_ns) { d[i] = d[i - 1]; i--; }
+    d[i] = t_ns;
   }
 
   private record_latencies(j: LiveJob): void {

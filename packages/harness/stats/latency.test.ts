@@ -59,4 +59,14 @@ describe('latency distributions', () => {
     expect(sketch_quantile(s, 0.5)).toBe(0);
     expect(sketch_quantile(s, 1)).toBe(10);
   });
+
+  it('an exact distribution gives the sketch a distribution sketched from its first sample has', () => {
+    const v = values(3000, 5);
+    const exact = new LatencyDistribution(), sketched = new LatencyDistribution(0);
+    for (const x of v) { exact.add(x); sketched.add(x); }
+    expect(exact.result().exact).toBe(true);
+    expect(sketched.result().exact).toBe(false);
+    expect(JSON.parse(JSON.stringify(exact.result().sketch))).toEqual(sketched.result().sketch);
+    expect(structuredClone(exact.result()).sketch).toEqual(sketched.result().sketch);
+  });
 });

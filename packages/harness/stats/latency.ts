@@ -127,11 +127,16 @@ export interface LatencyResult {
   readonly sketch: LatencySketch;
 }
 
-/** One latency distribution of one run: exact samples up to a bound, then sketch only. */
+/**
+ * One latency distribution of one run: exact samples up to a bound, then sketch only. While the
+ * samples are exact the sketch is built only when a reader asks for it (the same buckets as
+ * built sample by sample: they do not depend on the order of the samples).
+ */
 export class LatencyDistribution {
   private samples = new Float64Array(256);
   private n = 0;
-  private readonly store = new BucketStore();
+  /** Null while every sample is kept: the sketch is made from them when needed. */
+  private store: BucketStore | null = null;
   private sum = 0;
   private sum_sq = 0;
   private readonly exact_max: number;
@@ -141,9 +146,12 @@ export class LatencyDistribution {
   }
 
   add(x: number): void {
-    this.store.add(x);
     this.sum += x;
     this.sum_sq += x * x;
+    if (this.store !== null) {
+      this.store.add(x);
+      return;
+    }
     if (this.n < this.exact_max) {
       if (this.n === this.samples.length) {
         const next = new Float64Array(Math.min(this.exact_max, 2 * this.samples.length));
@@ -151,22 +159,41 @@ export class LatencyDistribution {
         this.samples = next;
       }
       this.samples[this.n++] = x;
-    } else if (this.samples.length > 0) {
-      this.samples = new Float64Array(0); // the sketch holds the distribution from here on
+      return;
     }
+    // Past the bound: the sketch holds the distribution from here on.
+    const store = new BucketStore();
+    for (let i = 0; i < this.n; i++) store.add(this.samples[i]);
+    store.add(x);
+    this.store = store;
+    this.samples = new Float64Array(0);
   }
 
   get count(): number {
-    return this.store.count;
+    return this.store !== null ? this.store.count : this.n;
   }
 
   result(): LatencyResult {
-    const sketch = this.store.plain();
-    const count = this.store.count;
-    if (count === 0) return { summary: summarize_sorted([]), exact: true, sketch };
-    if (count <= this.exact_max) {
-      return { summary: summarize_sorted(this.samples.slice(0, this.n).sort()), exact: true, sketch };
+    const store = this.store;
+    if (store === null) {
+      const sorted = this.samples.slice(0, this.n).sort();
+      let sketch: LatencySketch | null = null;
+      // A getter, so that a distribution nobody pools never pays for its sketch; it is an own
+      // enumerable property, so JSON and structured clones see a plain value.
+      return {
+        summary: summarize_sorted(sorted), exact: true,
+        get sketch(): LatencySketch {
+          if (sketch === null) {
+            const s = new BucketStore();
+            for (let i = 0; i < sorted.length; i++) s.add(sorted[i]);
+            sketch = s.plain();
+          }
+          return sketch;
+        },
+      };
     }
+    const sketch = store.plain();
+    const count = store.count;
     const mean = this.sum / count;
     return {
       summary: {
