@@ -306,6 +306,7 @@ export function* aie2_cmd_submit<J extends amdxdna_sched_job_common>(hwctx: amdx
   yield* mutex_lock_sleepable(priv.io_lock, 'aie2_cmd_submit: mutex_lock(&priv->io_lock)');
   const out_fence = ops.job_arm(hwctx, job);
   job.out_fence = out_fence;
+  hwctx.client.xdna.hw_start?.armed(job.cmd_bo!, out_fence);
   job.seq = priv.seq++;
   ops.job_push(hwctx, job);
   out.fence = dma_fence_get(out_fence);

@@ -12,6 +12,7 @@
 import {
   EINTR, WAIT_SIGNAL, dma_fence, dma_fence_init, dma_fence_put, mutex, spin_lock_init, wait_queue_head, type Allocation, type Kernel, type Sleepable, type dma_fence_ops,
 } from '@deplab/sim';
+import { job_hw_start_trace, type JobHwStartTrace } from '@deplab/driver-api';
 import type { aie2_mgmt, mailbox_channel, xdna_mailbox } from './mailbox.ts';
 import type { amdxdna_cmd_bo, npu_device } from './hw.ts';
 
@@ -191,6 +192,8 @@ export class amdxdna_dev implements aie2_mgmt {
   unplugged = false;
   /** drm_unplug_srcu: drm_dev_enter sections (hwctx ioctls, file release). */
   readonly unplug_srcu: srcu_struct;
+  /** deplab_job_hw_start bookkeeping while tracing (aie2_cmd_submit records each job at arm). */
+  readonly hw_start: JobHwStartTrace<amdxdna_cmd_bo> | null;
 
   constructor(kernel: Kernel, npu: npu_device, mbox: xdna_mailbox, binding: aie2_binding, options: xdna_options) {
     this.kernel = kernel;
@@ -200,6 +203,9 @@ export class amdxdna_dev implements aie2_mgmt {
     this.options = options;
     this.dev_lock = new mutex(kernel, '&xdna->dev_lock');
     this.unplug_srcu = new srcu_struct(kernel);
+    // deplab_job_hw_start: the firmware context's start of a command names its job (both bindings alike).
+    const hw_start = (this.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) npu.cmd_started = (cmd) => hw_start.started(cmd);
   }
 }
 

@@ -14,6 +14,9 @@
  * Simplifications (README "What is simplified"): no column solver (every context gets its own
  * columns, no temporal sharing), no PDI loading, no power management, no async error events,
  * ring space is never exhausted (at most HWCTX_MAX_CMDS commands per context are in flight).
+ *
+ * deplab only: `cmd_started` reports a command the moment its firmware context starts executing
+ * it (it reached the head of the context's queue), for the driver's deplab_job_hw_start event.
  */
 import { PHASE_HARDIRQ, type EventHandle, type Kernel, type irq_line } from '@deplab/sim';
 
@@ -147,6 +150,8 @@ export class npu_device {
   readonly dispatch_ns: number;
   /** Contexts ever created (a timeout recreates one). */
   contexts_created = 0;
+  /** deplab only: a firmware context started executing `cmd` (set by the driver while tracing). */
+  cmd_started: ((cmd: amdxdna_cmd_bo) => void) | null = null;
   readonly ev_ctx: number;
   readonly ev_mgmt: number;
 
@@ -209,6 +214,7 @@ function fw_ctx_start_head(ctx: npu_fw_ctx): void {
   const cmd = head.cmd;
   if (cmd !== null) {
     cmd.started_ns = k.now();
+    if (ctx.npu.cmd_started !== null) ctx.npu.cmd_started(cmd);
     if (cmd.hang || (cmd.manual && !cmd.manual_released)) return;
   }
   const exec_ns = cmd !== null && !cmd.manual ? cmd.exec_ns : 0;

@@ -5,7 +5,7 @@
  * share, on-sched.ts the binding to drm_sched (upstream), on-dep.ts the binding to drm_dep (the
  * RFC's conversion, inferred), uapi.ts the ioctls and the harness Device over either binding.
  */
-export { amdxdna_device, AmdxdnaDevice } from './uapi.ts';
+export { AMDXDNA_OPTION_SCHEMA, amdxdna_device, AmdxdnaDevice } from './uapi.ts';
 export { HWCTX_MAX_CMDS, HWCTX_MAX_TIMEOUT_MS, XDNA_ERAS, type xdna_era } from './amdxdna_ctx.ts';
 export {
   AIE2_STATUS_AIE_INSTRUCTION_ERROR, AIE2_STATUS_SUCCESS, ERT_CMD_STATE_ABORT, ERT_CMD_STATE_COMPLETED,

@@ -26,6 +26,7 @@ import {
   type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec,
   type Priority, type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
+import type { DriverOptionSchema } from '@deplab/driver-api';
 import {
   HWCTX_STAT_READY, MAX_HWCTX_ID, XDNA_ERAS, amdxdna_client, amdxdna_dev, amdxdna_fence_create,
   amdxdna_hwctx, mmput, srcu_read_lock, srcu_read_unlock, synchronize_srcu,
@@ -354,6 +355,7 @@ export class AmdxdnaDevice implements Device {
   readonly driver = 'amdxdna';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['compute'];
+  readonly reports_hw_start = true;
   readonly xdna: amdxdna_dev;
   private readonly queues: XdnaQueue[] = [];
   /** Every job's command BO and seq, also after its queue is gone (tests read the final state). */
@@ -549,3 +551,17 @@ export class AmdxdnaDevice implements Device {
 
 /** The amdxdna device factory: backend 'sched' binds aie2 to drm_sched, 'dep' to drm_dep. */
 export const amdxdna_device: DeviceFactory = (kernel, backend, options) => new AmdxdnaDevice(kernel, backend, options);
+
+/** What the amdxdna device accepts (parse_options), checked by the harness before a run. */
+export const AMDXDNA_OPTION_SCHEMA: DriverOptionSchema = {
+  device: {
+    era: { type: 'enum', values: XDNA_ERAS },
+    upstream_gfp: { type: 'bool' },
+    close_is_exit: { type: 'bool' },
+    dep_flags: { type: 'int', min: 0, max: 3 },
+    dep_abort_error: { type: 'int', min: -4095, max: 0 },
+  },
+  queue: {},
+  // A hardware context takes any engine class: the class only names the queue.
+  engines: ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'],
+};

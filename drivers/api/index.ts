@@ -77,6 +77,12 @@ export interface Device {
   readonly backend: Backend;
   /** Engine classes this device has, for mapping workloads (wsim engines) onto it. */
   readonly engines: readonly EngineClass[];
+  /**
+   * The driver emits deplab_job_hw_start for every job that starts on its hardware
+   * (JobHwStartTrace): the harness then checks what reached the hardware, not what run_job
+   * was called for.
+   */
+  readonly reports_hw_start?: boolean;
   open_client(name: string): ClientHandle;
   create_queue(client: ClientHandle, options: QueueOptions): QueueHandle | number;
   /** The submit ioctl: returns the job, or a negative errno. May sleep (back-pressure). */
@@ -100,5 +106,101 @@ export interface DeviceOptions {
 }
 
 export type DeviceFactory = (kernel: Kernel, backend: Backend, options?: DeviceOptions) => Device;
+
+/**
+ * deplab_job_hw_start: the hardware (or its firmware) began executing a job. A deplab-only
+ * event (no upstream tracepoint), keyed like the scheduler job events by the job's finished
+ * fence (drm_sched's s_fence->finished, drm_dep's finished fence), so that the harness can
+ * measure and check what the hardware did on either scheduler alike.
+ *
+ * One per device, created only while tracing (`kernel.trace.enabled`), so an untraced run pays
+ * nothing. The driver records the finished fence of each hardware job handle when it arms the
+ * job (before the push: drm_dep may run the job from inside it); the hardware model reports
+ * "handle started" through its own hook; the event is emitted once per job, at the first start
+ * (a job the hardware executes again after a reset is not reported again). Keys are kept as
+ * numbers, so a report does not depend on the scheduler job still being alive.
+ */
+export class JobHwStartTrace<H extends object> {
+  private readonly kernel: Kernel;
+  /** Armed handles not yet reported (weak: a job that never starts leaves nothing behind). */
+  private readonly pending = new WeakMap<H, { readonly context: number; readonly seqno: number }>();
+
+  constructor(kernel: Kernel) {
+    this.kernel = kernel;
+  }
+
+  /** The job behind `handle` was armed: `finished` is its finished fence. */
+  armed(handle: H, finished: dma_fence): void {
+    this.pending.set(handle, { context: finished.context, seqno: finished.seqno });
+  }
+
+  /** The hardware started executing `handle`: emit deplab_job_hw_start, the first time only. */
+  started(handle: H): void {
+    const key = this.pending.get(handle);
+    if (key === undefined) return;
+    this.pending.delete(handle);
+    this.kernel.tp('deplab_job_hw_start', { fence_context: key.context, fence_seqno: key.seqno });
+  }
+}
+
+/** A device's JobHwStartTrace while the kernel traces, null otherwise. */
+export function job_hw_start_trace<H extends object>(kernel: Kernel): JobHwStartTrace<H> | null {
+  return kernel.trace.enabled ? new JobHwStartTrace<H>(kernel) : null;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* What a driver accepts                                                                        */
+
+/** One key a driver reads from DeviceOptions.driver or QueueOptions.driver: its type and range. */
+export type OptionSpec =
+  | { readonly type: 'int'; readonly min: number; readonly max: number; readonly power_of_two?: boolean }
+  | { readonly type: 'bool' }
+  | { readonly type: 'enum'; readonly values: readonly string[] };
+
+/**
+ * What a driver's uapi accepts, so a workload or a replay token is checked before it runs
+ * instead of failing inside the model: its device options, its per-queue knobs, and the engine
+ * classes its create_queue takes.
+ */
+export interface DriverOptionSchema {
+  readonly device: Readonly<Record<string, OptionSpec>>;
+  readonly queue: Readonly<Record<string, OptionSpec>>;
+  readonly engines: readonly EngineClass[];
+}
+
+function describe_spec(s: OptionSpec): string {
+  switch (s.type) {
+    case 'int': return `an integer in ${s.min}..${s.max}${s.power_of_two === true ? ', a power of two' : ''}`;
+    case 'bool': return 'true or false';
+    case 'enum': return `one of ${s.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+}
+
+function fits(s: OptionSpec, v: unknown): boolean {
+  switch (s.type) {
+    case 'int': return typeof v === 'number' && Number.isSafeInteger(v) && v >= s.min && v <= s.max && (s.power_of_two !== true || (v > 0 && (v & (v - 1)) === 0));
+    case 'bool': return typeof v === 'boolean';
+    case 'enum': return typeof v === 'string' && s.values.includes(v);
+  }
+}
+
+/**
+ * Every problem of `values` against `specs`, one message per key naming it ("job_timeout_ms:
+ * expected an integer in 1..10000, got 0"); empty when they fit. `what` names the set in the
+ * messages ("xe device option", "xe queue knob").
+ */
+export function check_options(specs: Readonly<Record<string, OptionSpec>>, values: Readonly<Record<string, unknown>> | null | undefined, what: string): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(values ?? {})) {
+    const spec = Object.hasOwn(specs, key) ? specs[key] : undefined;
+    if (spec === undefined) {
+      const known = Object.keys(specs);
+      problems.push(`${JSON.stringify(key)} is not a ${what} (${known.length === 0 ? 'it takes none' : `known: ${known.join(', ')}`})`);
+    } else if (!fits(spec, value)) {
+      problems.push(`${key}: expected ${describe_spec(spec)}, got ${JSON.stringify(value) ?? String(value)}`);
+    }
+  }
+  return problems;
+}
 
 export { OutFenceRefs } from './out-fences.ts';

@@ -7,7 +7,8 @@
  */
 import { MAX_SCHEDULE_TIMEOUT, dma_fence_get, type Kernel, type Sleepable } from '@deplab/sim';
 import {
-  OutFenceRefs, type Backend, type ClientHandle, type Device, type DeviceOptions, type Fault, type JobHandle, type JobSpec, type Priority,
+  OutFenceRefs, job_hw_start_trace,
+  type Backend, type ClientHandle, type Device, type DeviceOptions, type Fault, type JobHandle, type JobSpec, type Priority,
   type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import { mock_gpu_hang, mock_hw_job_is_finished } from './hw.ts';
@@ -46,6 +47,7 @@ export class MockDevice implements Device {
   readonly driver = 'mock';
   readonly backend: Backend;
   readonly engines = ['render'] as const;
+  readonly reports_hw_start = true;
   readonly api: MockBackend;
   readonly sched: MockSched;
   private readonly queues: MockQueue[] = [];
@@ -68,6 +70,9 @@ export class MockDevice implements Device {
     const timeout_ms = options.driver?.timeout_ms;
     const timeout = typeof timeout_ms === 'number' ? kernel.jiffies.msecs_to_jiffies(timeout_ms) : MAX_SCHEDULE_TIMEOUT;
     this.sched = this.api.drm_mock_sched_new(kernel, timeout);
+    // deplab_job_hw_start, the same on both bindings: each records its jobs at arm.
+    const hw_start = (this.sched.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) this.sched.gpu.job_started = (job) => hw_start.started(job);
     const credit_limit = options.driver?.credit_limit;
     if (typeof credit_limit === 'number') this.api.set_credit_limit(this.sched, credit_limit);
   }

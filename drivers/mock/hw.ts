@@ -6,9 +6,13 @@
  * every job behind them. This file knows nothing of either scheduler: on-sched.ts and
  * on-dep.ts bind the same hardware to drm_sched and to drm_dep.
  *
- * Deviation: the hw fence memory is part of the job and freed by the KUnit framework at test
+ * Deviations: the hw fence memory is part of the job and freed by the KUnit framework at test
  * end; here the fence's release marks it freed, so the lifetime tracker's leak check stays
- * meaningful.
+ * meaningful. The `job_started` hook (deplab only) reports when a job starts executing: when it
+ * reaches the head of job_list, on an idle timeline at submission or when the job before it
+ * completes (in the handler that completes it: for a timed job, the hrtimer expiry after its
+ * finish_at) or times out. A job behind a cancelled one does not start (cancel_job comes from
+ * scheduler or device teardown, which cancels every job on the hardware).
  */
 import {
   ECANCELED, ETIMEDOUT, HRTIMER_MODE_ABS, HRTIMER_NORESTART, NSEC_PER_USEC,
@@ -36,6 +40,8 @@ export class mock_gpu {
   submitted = 0;
   /** Woken whenever a job reaches the hardware (drm_dep has no scheduled fence to wait on). */
   readonly submit_wait = new wait_queue_head();
+  /** deplab only: a job starts executing (set by the driver while tracing; see the file comment). */
+  job_started: ((job: mock_hw_job) => void) | null = null;
 
   constructor(kernel: Kernel, name: string) {
     this.kernel = kernel;
@@ -85,16 +91,18 @@ function mock_hw_job_complete(job: mock_hw_job): void {
   const gpu = job.gpu;
   lockdep_assert_held(gpu.lock, 'drm_mock_sched_job_complete');
   job.flags |= DRM_MOCK_SCHED_JOB_DONE;
-  unlink(gpu, job);
+  unlink(gpu, job, true);
   dma_fence_signal_locked(job.hw_fence);
   complete(job.done);
 }
 
-function unlink(gpu: mock_gpu, job: mock_hw_job): void {
+/** Take `job` off the timeline; with `start_next`, the job now at the head starts executing. */
+function unlink(gpu: mock_gpu, job: mock_hw_job, start_next: boolean): void {
   // Jobs complete in order, so this is nearly always the head: shift() is O(1) there, where
   // splice moves the whole list and allocates its result.
   if (gpu.job_list[0] === job) {
     gpu.job_list.shift();
+    if (start_next && gpu.job_started !== null && gpu.job_list.length > 0) gpu.job_started(gpu.job_list[0]);
     return;
   }
   const i = gpu.job_list.indexOf(job);
@@ -136,6 +144,7 @@ export function mock_gpu_submit(gpu: mock_gpu, job: mock_hw_job): dma_fence {
   }
   gpu.job_list.push(job);
   if (job.finish_at !== 0) hrtimer_start(job.timer, job.finish_at, HRTIMER_MODE_ABS);
+  if (gpu.job_started !== null && gpu.job_list.length === 1) gpu.job_started(job);
   spin_unlock_irq(gpu.lock);
   job.submitted_at_ns = k.now();
   gpu.submitted++;
@@ -178,7 +187,7 @@ export function mock_gpu_timedout(job: mock_hw_job): boolean {
   }
   const flags = spin_lock_irqsave(gpu.lock);
   if (!dma_fence_is_signaled_locked(job.hw_fence)) {
-    unlink(gpu, job);
+    unlink(gpu, job, true);
     job.flags |= DRM_MOCK_SCHED_JOB_TIMEDOUT;
     dma_fence_set_error(job.hw_fence, -ETIMEDOUT);
     dma_fence_signal_locked(job.hw_fence);
@@ -193,7 +202,7 @@ export function mock_gpu_cancel(job: mock_hw_job): void {
   hrtimer_cancel(job.timer);
   const flags = spin_lock_irqsave(gpu.lock);
   if (!dma_fence_is_signaled_locked(job.hw_fence)) {
-    unlink(gpu, job);
+    unlink(gpu, job, false);
     dma_fence_set_error(job.hw_fence, -ECANCELED);
     dma_fence_signal_locked(job.hw_fence);
   }

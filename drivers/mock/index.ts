@@ -5,6 +5,7 @@
  */
 export * from './hw.ts';
 export type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
+export { MOCK_OPTION_SCHEMA } from './uapi.ts';
 export { mock_sched_backend } from './on-sched.ts';
 export { mock_dep_backend } from './on-dep.ts';
 export { mock_dep_hw_backend } from './on-dep-hw.ts';

@@ -4,7 +4,8 @@
  * FAIR run the same cases (the assertions do not depend on the policy; the metrics do).
  */
 import { describe, expect, it } from 'vitest';
-import { DRM_SCHED_POLICY_FAIR, DRM_SCHED_POLICY_FIFO, DRM_SCHED_POLICY_RR } from '@deplab/drm-sched';
+import { Kernel, MAX_SCHEDULE_TIMEOUT } from '@deplab/sim';
+import { DRM_SCHED_POLICY_FAIR, DRM_SCHED_POLICY_FIFO, DRM_SCHED_POLICY_RR, DRM_SCHED_PRIORITY_NORMAL } from '@deplab/drm-sched';
 import { mock_sched_backend } from './on-sched.ts';
 import { run_case } from './kunit/kunit.ts';
 import { kunit_cases } from './kunit-cases.testlib.ts';
@@ -29,3 +30,36 @@ for (const [policy_name, policy] of policies) {
     }
   });
 }
+
+describe('FIFO orders jobs pushed at one instant by push order (ktime_get strictly increasing in a context)', () => {
+  /** Three jobs of entity a, then three of b, pushed by the test thread in zero time. */
+  function run_order(policy: number): string[] {
+    const k = new Kernel({ init_name: 'kunit_try_catch' });
+    const b = mock_sched_backend(policy);
+    const sched = b.drm_mock_sched_new(k, MAX_SCHEDULE_TIMEOUT);
+    const ea = b.drm_mock_sched_entity_new(k, DRM_SCHED_PRIORITY_NORMAL, sched);
+    const eb = b.drm_mock_sched_entity_new(k, DRM_SCHED_PRIORITY_NORMAL, sched);
+    const jobs = (['a1', 'a2', 'a3', 'b1', 'b2', 'b3'] as const).map((name) => {
+      const job = b.drm_mock_sched_job_new(k, name[0] === 'a' ? ea : eb);
+      b.drm_mock_sched_job_set_duration_us(job, 100);
+      b.drm_mock_sched_job_submit(job);
+      return { name, job };
+    });
+    expect(b.drm_mock_sched_job_wait_finished(jobs[5].job, k.HZ)).toBe(true);
+    // The hardware timeline's seqnos number the jobs in the order run_job handed them over.
+    const order = [...jobs].sort((x, y) => x.job.hw.hw_fence.seqno - y.job.hw.hw_fence.seqno).map((x) => x.name);
+    b.drm_mock_sched_entity_free(ea);
+    b.drm_mock_sched_entity_free(eb);
+    b.drm_mock_sched_fini(sched);
+    expect(k.violations.format()).toBe('');
+    return order;
+  }
+
+  it('FIFO: push order; with equal submit_ts an entity re-keyed after its pop went behind the other (round robin)', () => {
+    expect(run_order(DRM_SCHED_POLICY_FIFO)).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3']);
+  });
+
+  it('RR interleaves the same pushes', () => {
+    expect(run_order(DRM_SCHED_POLICY_RR)).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
+  });
+});

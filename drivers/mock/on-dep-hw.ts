@@ -19,10 +19,10 @@
 import { dma_fence_put, type Kernel, type Sleepable, type dma_fence } from '@deplab/sim';
 import {
   DRM_DEP_TIMEDOUT_NO_HANG, DRM_DEP_TIMEDOUT_RESET, drm_dep_device, drm_dep_device_wait_idle,
-  drm_dep_job_finished_fence, drm_dep_job_put, drm_dep_queue_put,
+  drm_dep_job_arm, drm_dep_job_finished_fence, drm_dep_job_put, drm_dep_queue_put,
 } from '@deplab/drm-dep';
 import {
-  DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, drm_dep_hw_job, drm_dep_hw_job_add_dependency, drm_dep_hw_job_arm_push, drm_dep_hw_job_init,
+  DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, drm_dep_hw_job, drm_dep_hw_job_add_dependency, drm_dep_hw_job_init, drm_dep_hw_job_push,
   drm_dep_hw_queue, drm_dep_hw_queue_init, drm_dep_hw_queue_kill, drm_dep_hw_queue_set_priority, drm_dep_hw_ring,
   drm_dep_hw_ring_fini, drm_dep_hw_ring_init, type drm_dep_hw_ring_ops,
 } from '@deplab/drm-dep-hw';
@@ -30,8 +30,9 @@ import {
   mock_gpu, mock_gpu_advance, mock_gpu_cancel, mock_gpu_submit, mock_gpu_timedout, mock_hw_job, mock_hw_job_is_finished,
 } from './hw.ts';
 import {
-  drm_mock_sched_job_wait_finished_sleepable, drm_mock_sched_job_wait_scheduled_sleepable, pushed_prune, queued,
+  drm_mock_sched_job_wait_finished_sleepable, drm_mock_sched_job_wait_scheduled_sleepable, pushed_prune, queued, record_armed,
 } from './on-dep.ts';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 
 const U32_MAX = 0xffffffff;
@@ -46,6 +47,7 @@ export class drm_mock_dep_hw_scheduler implements MockSched {
   readonly policy: number;
   credit_limit = U32_MAX;
   ring_ready = false;
+  hw_start: JobHwStartTrace<mock_hw_job> | null = null;
   readonly queues: drm_mock_dep_hw_queue[] = [];
 
   constructor(kernel: Kernel, timeout: number, flags: number, policy: number) {
@@ -156,11 +158,16 @@ export function drm_mock_sched_job_new(k: Kernel, q: drm_mock_dep_hw_queue): drm
   return job;
 }
 
-/** arm + push; the driver drops its own reference at once (the queue holds one while it runs). */
+/**
+ * arm + push; the driver drops its own reference at once (the queue holds one while it runs).
+ * Between the two the job's finished fence is recorded for deplab_job_hw_start.
+ */
 export function drm_mock_sched_job_submit(job: drm_mock_dep_hw_job): void {
   pushed_prune(job.queue);
   job.queue.pushed.push(job);
-  drm_dep_hw_job_arm_push(job);
+  drm_dep_job_arm(job);
+  record_armed(job.queue.sched.hw_start, job, job.hw);
+  drm_dep_hw_job_push(job);
   drm_dep_job_put(job);
 }
 

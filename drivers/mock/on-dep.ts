@@ -27,6 +27,7 @@ import {
   DRM_MOCK_SCHED_JOB_DONE, mock_gpu, mock_gpu_advance, mock_gpu_cancel, mock_gpu_submit, mock_gpu_timedout,
   mock_hw_job, mock_hw_job_is_finished,
 } from './hw.ts';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 
 const U32_MAX = 0xffffffff;
@@ -39,6 +40,7 @@ export class drm_mock_dep_scheduler implements MockSched {
   readonly flags: number;
   credit_limit = U32_MAX;
   readonly queues: drm_mock_dep_queue[] = [];
+  hw_start: JobHwStartTrace<mock_hw_job> | null = null;
 
   constructor(kernel: Kernel, timeout: number, flags: number) {
     this.kernel = kernel;
@@ -137,9 +139,18 @@ export function drm_mock_sched_job_new(k: Kernel, q: drm_mock_dep_queue): drm_mo
   return job;
 }
 
+/** deplab_job_hw_start: an armed job's finished fence, recorded before the push can run it. */
+export function record_armed(hw_start: JobHwStartTrace<mock_hw_job> | null, job: drm_dep_job, hw: mock_hw_job): void {
+  if (hw_start === null) return;
+  const finished = drm_dep_job_finished_fence(job)!;
+  hw_start.armed(hw, finished);
+  dma_fence_put(finished);
+}
+
 /** arm + push; the driver drops its own reference at once (the queue holds one while it runs). */
 export function drm_mock_sched_job_submit(job: drm_mock_dep_job): void {
   drm_dep_job_arm(job);
+  record_armed(job.queue.sched.hw_start, job, job.hw);
   pushed_prune(job.queue);
   job.queue.pushed.push(job);
   drm_dep_job_push(job);

@@ -6,11 +6,15 @@
  * (KUnit kthread workers and work items), used with `yield*`.
  */
 import type { Kernel, Sleepable, dma_fence } from '@deplab/sim';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import type { mock_gpu, mock_hw_job } from './hw.ts';
+import type { DriverOptionSchema } from '@deplab/driver-api';
 
 export interface MockSched {
   readonly kernel: Kernel;
   readonly gpu: mock_gpu;
+  /** deplab_job_hw_start bookkeeping, set by the harness device while tracing (the binding records each job at arm). */
+  hw_start: JobHwStartTrace<mock_hw_job> | null;
 }
 
 export interface MockEntity {
@@ -57,3 +61,19 @@ export interface MockBackend {
   /** Jobs queued in the entity not yet handed to the hardware (spsc_queue_count). */
   queue_depth(entity: MockEntity): number;
 }
+
+/** What the mock device accepts (device.ts documents each option), checked by the harness before a run. */
+export const MOCK_OPTION_SCHEMA: DriverOptionSchema = {
+  device: {
+    timeout_ms: { type: 'int', min: 1, max: 3_600_000 },
+    credit_limit: { type: 'int', min: 1, max: 1_000_000 },
+    dep_flags: { type: 'int', min: 0, max: 3 },
+    no_cancel_job: { type: 'bool' },
+    tdr: { type: 'enum', values: ['role_model', 'reset_leaves_job', 'stop_no_hang'] },
+    unplug_keeps_queues: { type: 'bool' },
+    close_as: { type: 'enum', values: ['close', 'exit', 'sigkill', 'exit_sigkill'] },
+  },
+  queue: {},
+  // One serial timeline takes every engine class.
+  engines: ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'],
+};

@@ -18,6 +18,11 @@
  *     RAWSTAT & MASK; JOB_INT_CLEAR; JOB_INT_JS_STATE (bit j current active, bit 16 + j next
  *     active). The JOB interrupt line is raised while STAT is non-zero.
  *   - GPU soft reset: every slot empties, RAWSTAT and MASK clear; chains in memory survive.
+ *   - deplab only: `chain_started` reports each time a slot makes a chain its running job
+ *     (JS_HEAD <- JS_HEAD_NEXT: at the START write on an idle slot, when the current chain ends
+ *     with START still in JS_COMMAND_NEXT, or when the error bit is cleared with START still
+ *     there), for the driver's deplab_job_hw_start event. A chain resumed after a soft-stop is
+ *     reported again; the event keeps the first start only.
  *
  * Hardware events (a chain finishing) run outside any CPU context at the phase of hardirqs and
  * only change registers and raise the line, as panthor's hw.ts does.
@@ -121,6 +126,8 @@ export class panfrost_hw {
   jobs_done = 0;
   soft_resets = 0;
   readonly ev_chain_end: number;
+  /** deplab only: a slot started executing `chain` (set by the device while tracing). */
+  chain_started: ((chain: panfrost_chain) => void) | null = null;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
@@ -176,6 +183,7 @@ function slot_start(hw: panfrost_hw, js: panfrost_js, chain: panfrost_chain | un
   js.tail = chain.jc;
   js.status = DRM_PANFROST_EXCEPTION_ACTIVE;
   js.started_ns = hw.kernel.now();
+  if (hw.chain_started !== null) hw.chain_started(chain);
   schedule_end(hw, js);
 }
 

@@ -4,7 +4,7 @@
  * the hardware half of the reset, JM contexts), on-sched.ts / on-dep-hw.ts the drm_sched and
  * drm_dep + HW-queue layer bindings, uapi.ts the ioctls and the harness Device.
  */
-export { PanfrostDevice, panfrost_device_factory, panfrost_options, PANFROST_DEFAULTS, type PanfrostDeviceOptions } from './uapi.ts';
+export { PanfrostDevice, panfrost_device_factory, panfrost_options, PANFROST_DEFAULTS, PANFROST_OPTION_SCHEMA, type PanfrostDeviceOptions } from './uapi.ts';
 export {
   JOB_TIMEOUT_MS, PANFROST_JD_REQ_FS, PANFROST_JM_CTX_PRIORITY_HIGH, PANFROST_JM_CTX_PRIORITY_LOW,
   PANFROST_JM_CTX_PRIORITY_MEDIUM,

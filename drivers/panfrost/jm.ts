@@ -27,6 +27,7 @@ import {
   MK_JS_MASK, NUM_JOB_SLOTS, job_read, job_write, js_read, js_write, panfrost_exception_is_fault, panfrost_hw,
   panfrost_hw_set_irq, panfrost_hw_soft_reset, type panfrost_chain,
 } from './hw.ts';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 
 /** JOB_TIMEOUT_MS (panfrost_job.c). */
 export const JOB_TIMEOUT_MS = 500;
@@ -79,7 +80,7 @@ export interface PanfrostBinding {
   /** drm_sched_job_init / drm_dep_hw_job_init on the context's entity (queue) of `slot`. */
   job_init(job: PanfrostJob, ctx: panfrost_jm_ctx, slot: number, client_id: number): number;
   job_add_dependency(job: PanfrostJob, fence: dma_fence): number;
-  /** panfrost_job_push: arm, render_done_fence, push (under pfdev->sched_lock). */
+  /** panfrost_job_push: arm, render_done_fence, panfrost_job_record_armed, push (under pfdev->sched_lock). */
   job_push(job: PanfrostJob): number;
   /** The error path of the submit ioctl after job_init (drm_sched_job_cleanup or the drm_dep put). */
   job_cleanup(job: PanfrostJob): void;
@@ -174,6 +175,8 @@ export class panfrost_device {
   readonly slots: unknown[] = [];
   /** The binding's device-wide state (drm_dep_hw: the drm_dep device of the unload barrier). */
   binding_data: unknown = null;
+  /** deplab_job_hw_start bookkeeping while tracing (set by the harness device; jobs recorded at arm). */
+  hw_start: JobHwStartTrace<panfrost_chain> | null = null;
   unplugged = false;
 
   constructor(kernel: Kernel, binding: PanfrostBinding, options: PanfrostOptions) {
@@ -607,6 +610,15 @@ export function* panfrost_jm_ctx_destroy(file: panfrost_file_priv, handle: numbe
   pfdev.binding.ctx_destroyed(ctx);
   yield* panfrost_jm_ctx_put_sleepable(ctx);
   return 0;
+}
+
+/**
+ * deplab_job_hw_start: the armed job's out-fence (render_done_fence, the finished fence) keys its
+ * chain's first start. Both bindings call it between arm and push (drm_dep may run the job from
+ * inside the push).
+ */
+export function panfrost_job_record_armed(job: PanfrostJob): void {
+  job.pfdev.hw_start?.armed(job.chain, job.render_done_fence!);
 }
 
 /** The part of panfrost_job_cleanup both bindings share: the fences and the context reference. */

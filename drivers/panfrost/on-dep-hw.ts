@@ -44,8 +44,8 @@ import {
 import { NUM_JOB_SLOTS, type panfrost_chain } from './hw.ts';
 import {
   JOB_TIMEOUT_MS, panfrost_fence_alloc, panfrost_fence_init, panfrost_jm_ctx_free, panfrost_job_cleanup_common,
-  panfrost_job_get_slot, panfrost_job_hw_submit, panfrost_reset_done, panfrost_reset_hw, panfrost_slot_credit_limit,
-  panfrost_synchronize_irq,
+  panfrost_job_get_slot, panfrost_job_hw_submit, panfrost_job_record_armed, panfrost_reset_done, panfrost_reset_hw,
+  panfrost_slot_credit_limit, panfrost_synchronize_irq,
   type PanfrostBinding, type PanfrostJob, type panfrost_device, type panfrost_fence, type panfrost_jm_ctx,
 } from './jm.ts';
 
@@ -249,6 +249,7 @@ function panfrost_job_push(job: PanfrostJob): number {
   mutex_lock(j.pfdev.sched_lock);
   drm_dep_job_arm(j);
   j.render_done_fence = drm_dep_job_finished_fence(j);
+  panfrost_job_record_armed(j);
   drm_dep_hw_job_push(j);
   mutex_unlock(j.pfdev.sched_lock);
   return 0;

@@ -28,8 +28,8 @@ import {
 import { NUM_JOB_SLOTS, type panfrost_chain } from './hw.ts';
 import {
   JOB_TIMEOUT_MS, panfrost_fence_alloc, panfrost_fence_init, panfrost_jm_ctx_free, panfrost_job_cleanup_common,
-  panfrost_job_get_slot, panfrost_job_hw_submit, panfrost_reset_done, panfrost_reset_hw, panfrost_slot_credit_limit,
-  panfrost_synchronize_irq,
+  panfrost_job_get_slot, panfrost_job_hw_submit, panfrost_job_record_armed, panfrost_reset_done, panfrost_reset_hw,
+  panfrost_slot_credit_limit, panfrost_synchronize_irq,
   type PanfrostBinding, type PanfrostJob, type panfrost_device, type panfrost_fence, type panfrost_jm_ctx,
 } from './jm.ts';
 
@@ -208,6 +208,7 @@ function panfrost_job_push(job: PanfrostJob): number {
   mutex_lock(j.pfdev.sched_lock);
   drm_sched_job_arm(j);
   j.render_done_fence = dma_fence_get(j.s_fence!.finished);
+  panfrost_job_record_armed(j);
   kref_get(j.refcount); // put by scheduler job completion
   drm_sched_entity_push_job(j);
   mutex_unlock(j.pfdev.sched_lock);

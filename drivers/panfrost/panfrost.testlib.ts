@@ -12,7 +12,7 @@ import { PanfrostDevice } from './uapi.ts';
 export const MS = 1_000_000;
 export const S = 1_000_000_000;
 
-/** The only violation the drm_sched binding is expected to report (README, "Findings"). */
+/** The violation the drm_sched binding reports with sched.fence-signalling-annotation=annotated (README, "Findings"). */
 export const SCHED_RUN_JOB_ALLOC = 'lockdep_cycle';
 
 export interface Rig {
@@ -20,8 +20,8 @@ export interface Rig {
   readonly dev: PanfrostDevice;
 }
 
-export function rig(backend: Backend, driver: Record<string, number | string | boolean> = {}): Rig {
-  const k = new Kernel({ init_name: 'test' });
+export function rig(backend: Backend, driver: Record<string, number | string | boolean> = {}, assume: Record<string, string> = {}): Rig {
+  const k = new Kernel({ init_name: 'test', assume });
   return { k, dev: new PanfrostDevice(k, backend, { driver }) };
 }
 

@@ -22,9 +22,9 @@ import {
   dma_fence, dma_fence_get, EINVAL, ENODEV, ENOMEM, type Kernel, type Sleepable,
 } from '@deplab/sim';
 import {
-  OutFenceRefs,
-  type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec,
-  type Priority, type QueueHandle, type QueueOptions, type QueueState,
+  OutFenceRefs, job_hw_start_trace,
+  type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type DriverOptionSchema, type EngineClass, type Fault,
+  type JobHandle, type JobSpec, type Priority, type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import { DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, DRM_DEP_HW_POLICY_RR } from '@deplab/drm-dep-hw';
 import {
@@ -64,6 +64,20 @@ export const PANFROST_DEFAULTS: PanfrostDeviceOptions = Object.freeze({
   jobchain_disambiguation: true, bus_fault_needs_reset: false, high_priority_allowed: true, dep_flags: 0, hw_policy: 'fifo',
 });
 
+/** What the uapi accepts (checked before a workload or token runs): the options above, a queue's `slot`, its engines. */
+export const PANFROST_OPTION_SCHEMA: DriverOptionSchema = {
+  device: {
+    jobchain_disambiguation: { type: 'bool' },
+    bus_fault_needs_reset: { type: 'bool' },
+    high_priority_allowed: { type: 'bool' },
+    dep_flags: { type: 'int', min: 0, max: 3 },
+    hw_policy: { type: 'enum', values: ['fifo', 'rr', 'fair'] },
+  },
+  // create_queue: options.driver.slot picks job slot 0 or 1 (anything else is -EINVAL).
+  queue: { slot: { type: 'int', min: 0, max: 1 } },
+  engines: ['render', 'compute', 'copy'],
+};
+
 /** The device options with defaults filled in; a bad key or value is a RangeError naming it. */
 export function panfrost_options(options: DeviceOptions | undefined): PanfrostDeviceOptions {
   const given = options?.driver ?? {};
@@ -100,6 +114,7 @@ export class PanfrostDevice implements Device {
   readonly driver = 'panfrost';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['render', 'compute', 'copy'];
+  readonly reports_hw_start = true;
   readonly pfdev: panfrost_device;
   readonly options: PanfrostDeviceOptions;
   private readonly files = new Map<number, panfrost_file_priv>();
@@ -118,6 +133,10 @@ export class PanfrostDevice implements Device {
     const policy = o.hw_policy === 'fair' ? DRM_DEP_HW_POLICY_FAIR : o.hw_policy === 'rr' ? DRM_DEP_HW_POLICY_RR : DRM_DEP_HW_POLICY_FIFO;
     const binding = backend === 'sched' ? panfrost_sched_binding : panfrost_dep_hw_binding(o.dep_flags, policy);
     this.pfdev = new panfrost_device(kernel, binding, { jobchain_disambiguation: o.jobchain_disambiguation, bus_fault_needs_reset: o.bus_fault_needs_reset });
+    // deplab_job_hw_start, the same on both bindings: a job starts when its slot makes its chain
+    // the running one (hw.ts); each binding records the job's finished fence at arm.
+    const hw_start = (this.pfdev.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) this.pfdev.hw.chain_started = (chain) => hw_start.started(chain);
     const ret = panfrost_jm_init(this.pfdev);
     if (ret !== 0) throw new Error(`panfrost: panfrost_jm_init failed with ${ret}`);
   }

@@ -33,6 +33,7 @@ import {
   type Allocation, type Kernel, type Sleepable, type delayed_work, type dma_fence_ops, type spinlock_t,
   type work_struct, type workqueue_struct,
 } from '@deplab/sim';
+import { job_hw_start_trace, type JobHwStartTrace } from '@deplab/driver-api';
 import {
   CSG_IDLE, CSG_STATE_RESUME, CSG_STATE_START, CSG_STATE_SUSPEND, CSG_STATE_TERMINATE, CSG_SYNC_UPDATE,
   DRM_PANTHOR_EXCEPTION_CS_UNRECOVERABLE, MAX_CSG_PRIO, panthor_fw_cs, panthor_fw_cs_create, panthor_fw_cs_destroy,
@@ -373,6 +374,8 @@ export class panthor_device {
   };
   /** Model statistics. */
   resets = 0;
+  /** deplab_job_hw_start bookkeeping while tracing (CS jobs are recorded at arm). */
+  readonly hw_start: JobHwStartTrace<panthor_fw_ring_entry> | null;
 
   constructor(kernel: Kernel, binding: PanthorBinding, options: PanthorOptions) {
     this.kernel = kernel;
@@ -389,6 +392,10 @@ export class panthor_device {
       sync_upd_ns: kernel.cost_of('panthor.sync_upd_ns', 200),
     };
     this.gpu = new panthor_gpu(kernel, options.csg_slots);
+    // deplab_job_hw_start while tracing: a CS's first start of a job's ring entry, the job named
+    // by the finished fence the submit ioctl recorded at arm (both bindings alike).
+    const hw_start = (this.hw_start = job_hw_start_trace(kernel));
+    if (hw_start !== null) this.gpu.entry_started = (entry) => hw_start.started(entry);
     // panthor_device_init: the reset wq is ordered (resets and TDRs are serialised).
     this.reset = {
       wq: alloc_ordered_workqueue(kernel, 'panthor-reset-wq', binding.wq_flags),

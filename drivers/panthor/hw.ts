@@ -28,6 +28,10 @@
  * Hardware events (a CS finishing a job) run outside any CPU context, at the phase of hardirqs,
  * and only raise the interrupt; everything the kernel does happens in the interrupt handler and
  * the work items it queues.
+ *
+ * deplab only: `entry_started` reports every time a CS starts or resumes executing an entry
+ * (after the doorbell latency when a doorbell made the firmware look), for the driver's
+ * deplab_job_hw_start event; the model schedules the report only while the hook is set.
  */
 import {
   PHASE_HARDIRQ, type EventHandle, type Kernel, type irq_line,
@@ -157,24 +161,33 @@ export class panthor_gpu {
   readonly ev_cs_done: number;
   /** Every CS ever created and not destroyed (for reset and halt). */
   readonly streams = new Set<panthor_fw_cs>();
+  /** deplab only: a CS started or resumed executing `entry` (set by the driver while tracing). */
+  entry_started: ((entry: panthor_fw_ring_entry) => void) | null = null;
+  readonly ev_cs_start: number;
 
   constructor(kernel: Kernel, csg_slot_count: number) {
     this.kernel = kernel;
     for (let i = 0; i < csg_slot_count; i++) this.slots.push(new panthor_fw_csg(i));
     this.doorbell_ns = kernel.cost_of('panthor.fw_doorbell_ns', 2_000);
-    this.ev_cs_done = cs_done_kind(kernel);
+    const kinds = cs_event_kinds(kernel);
+    this.ev_cs_done = kinds.done;
+    this.ev_cs_start = kinds.start;
   }
 }
 
-const cs_done_kinds = new WeakMap<Kernel, number>();
+const cs_kinds = new WeakMap<Kernel, { done: number; start: number }>();
 
-function cs_done_kind(k: Kernel): number {
-  let kind = cs_done_kinds.get(k);
-  if (kind === undefined) {
-    kind = k.register_event_kind('panthor_cs_done', (cs) => cs_entry_done(cs as panthor_fw_cs));
-    cs_done_kinds.set(k, kind);
+/** The CS's device-time event kinds, registered once per kernel. */
+function cs_event_kinds(k: Kernel): { done: number; start: number } {
+  let kinds = cs_kinds.get(k);
+  if (kinds === undefined) {
+    kinds = {
+      done: k.register_event_kind('panthor_cs_done', (cs) => cs_entry_done(cs as panthor_fw_cs)),
+      start: k.register_event_kind('panthor_cs_start', (cs, start_ns) => cs_entry_started(cs as panthor_fw_cs, start_ns)),
+    };
+    cs_kinds.set(k, kinds);
   }
-  return kind;
+  return kinds;
 }
 
 /** The driver requested the JOB interrupt (request_irq in panthor_fw_init). */
@@ -269,8 +282,19 @@ function cs_kick(cs: panthor_fw_cs, delay_ns: number): void {
   const start = k.now() + delay_ns;
   cs.running_since = start;
   if (cs.slot!.idle) cs.slot!.idle = false;
+  if (gpu.entry_started !== null) {
+    if (delay_ns === 0) gpu.entry_started(entry);
+    else k.schedule_at(start, PHASE_HARDIRQ, gpu.ev_cs_start, cs, start);
+  }
   if (entry.hang || (entry.manual && !entry.manual_released)) return; // never completes by itself
   cs.completion = k.schedule_at(start + entry.remaining_ns, PHASE_HARDIRQ, gpu.ev_cs_done, cs, 0);
+}
+
+/** Device time `start_ns`: the head entry started unless the CS was stopped or moved on since the kick. */
+function cs_entry_started(cs: panthor_fw_cs, start_ns: number): void {
+  const entry = cs_head(cs);
+  if (cs.running_since !== start_ns || entry === undefined || cs.destroyed || cs.gpu.halted) return;
+  cs.gpu.entry_started?.(entry);
 }
 
 /** Stop executing, saving the head entry's progress (suspend buffer). */

@@ -3,7 +3,7 @@
  * csf.ts the group scheduler both bindings share, on-sched.ts / on-dep.ts the drm_sched and
  * drm_dep bindings, uapi.ts the ioctls and the harness Device (panthor_device_factory).
  */
-export { PanthorDevice, panthor_device_factory, PANTHOR_DEFAULTS, type PanthorDeviceOptions } from './uapi.ts';
+export { PanthorDevice, panthor_device_factory, PANTHOR_DEFAULTS, PANTHOR_OPTION_SCHEMA, type PanthorDeviceOptions } from './uapi.ts';
 export {
   JOB_TIMEOUT_MS, PANTHOR_CSG_PRIORITY_COUNT, PANTHOR_CSG_PRIORITY_HIGH, PANTHOR_CSG_PRIORITY_LOW,
   PANTHOR_CSG_PRIORITY_MEDIUM, PANTHOR_CSG_PRIORITY_RT, PANTHOR_DEVICE_PROFILING_CYCLES,

@@ -30,6 +30,7 @@ import {
   type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec,
   type Priority, type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
+import type { DriverOptionSchema } from '@deplab/driver-api';
 import {
   PANTHOR_CSG_PRIORITY_HIGH, PANTHOR_CSG_PRIORITY_LOW, PANTHOR_CSG_PRIORITY_MEDIUM, PANTHOR_CSG_PRIORITY_RT,
   calc_job_credits, group_can_run, group_get, panthor_device, panthor_device_schedule_reset,
@@ -110,6 +111,7 @@ export class PanthorDevice implements Device {
   readonly driver = 'panthor';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['render', 'compute', 'copy', 'bind'];
+  readonly reports_hw_start = true;
   readonly ptdev: panthor_device;
   readonly binding: PanthorBinding;
   readonly queues_per_group: number;
@@ -197,6 +199,8 @@ export class PanthorDevice implements Device {
     this.kernel.spend(this.kernel.cost.mutex_lock_ns.draw());
     b.job_arm(job);
     const out = b.job_finished_fence(job);
+    // A CS job's ring entry reports its hardware start; VM_BIND ops run on the CPU in run_job.
+    if (h.kind === 'cs') this.ptdev.hw_start?.armed((job as PanthorJob).hw, out);
     b.job_push(job);
     const handle: PanthorJobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno, job };
     h.out_fences.add(handle);
@@ -351,3 +355,18 @@ export class PanthorDevice implements Device {
 
 /** DeviceFactory: panthor on drm_sched ('sched') or on drm_dep ('dep'). */
 export const panthor_device_factory: DeviceFactory = (kernel, backend, options) => new PanthorDevice(kernel, backend, options);
+
+/** What the panthor device accepts (PanthorDeviceOptions), checked by the harness before a run. */
+export const PANTHOR_OPTION_SCHEMA: DriverOptionSchema = {
+  device: {
+    csg_slots: { type: 'int', min: 1, max: 16 },
+    as_slots: { type: 'int', min: 1, max: 15 },
+    queues_per_group: { type: 'int', min: 1, max: 32 },
+    ringbuf_size: { type: 'int', min: 4096, max: 65536, power_of_two: true },
+    profiling: { type: 'int', min: 0, max: 3 },
+    dep_flags: { type: 'int', min: 0, max: 3 },
+  },
+  queue: {},
+  // create_queue: CS queues on render, compute and copy, VM_BIND queues on bind; -EINVAL for the rest.
+  engines: ['render', 'compute', 'copy', 'bind'],
+};

@@ -14,7 +14,10 @@
  *     SCHED_CONTEXT_MODE_DONE), the doorbell (SCHED_CONTEXT), deregistration (acked by
  *     DEREGISTER_CONTEXT_DONE), context policies, TLB invalidation (acked by
  *     TLB_INVALIDATION_DONE), and the engine-reset / memory-CAT-error notifications;
- *   - a GT reset: the firmware forgets every context and every pending message.
+ *   - a GT reset: the firmware forgets every context and every pending message;
+ *   - deplab only: `job_started` reports each ring entry the engine starts (the moment the ring
+ *     writes its start seqno; a job re-emitted after a GT reset starts again), for the driver's
+ *     deplab_job_hw_start event.
  *
  * Simplification (README "What is simplified"): the GuC's scheduling between contexts
  * (priority bands, time-slicing, preemption timeout) is not modelled; every enabled context
@@ -251,6 +254,8 @@ export class xe_hw {
   /** Every H2G command the firmware processed, in order (tests read it). */
   readonly log: { t_ns: number; action: number; guc_id: number; arg: number }[] = [];
   log_enabled = false;
+  /** deplab only: the engine started a ring entry of `job` (set by the driver while tracing). */
+  job_started: ((job: xe_hw_job) => void) | null = null;
   private readonly EV_H2G: number;
   private readonly EV_ENGINE_END: number;
   private readonly EV_G2H: number;
@@ -375,6 +380,7 @@ function engine_kick(hw: xe_hw, ctx: guc_fw_ctx): void {
     entry.started = true;
     lrc.start_seqno = entry.seqno;
     lrc.ctx_job_timestamp_ns = lrc.ctx_timestamp_ns;
+    if (hw.job_started !== null) hw.job_started(entry.job);
   }
   ctx.running = entry;
   ctx.run_started_at = k.now();

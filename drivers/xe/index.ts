@@ -16,7 +16,7 @@ export {
   XE_EXEC_QUEUE_PRIORITY_LOW, XE_EXEC_QUEUE_PRIORITY_NORMAL, XE_JOB_TIMEOUT_DEFAULT_MS, XE_VM_MIN_RUN_PERIOD_MS,
   xe_device, type XeBinding, type XeExecQueue,
 } from './xe_device.ts';
-export { XE_EXEC_IOCTL_NS, XE_REBIND_NS, XeDevice, xe_device_factory } from './uapi.ts';
+export { XE_EXEC_IOCTL_NS, XE_OPTION_SCHEMA, XE_REBIND_NS, XeDevice, xe_device_factory } from './uapi.ts';
 export { XE_RUN_JOB_NS } from './xe_guc_submit.ts';
 export { xe_sched_binding } from './on-sched.ts';
 export { xe_dep_binding } from './on-dep.ts';

@@ -115,7 +115,9 @@ describe('xe on drm_dep: the conversion', () => {
   });
 
   it('finding 4 retired: a GT reset walking the GuC id table skips drm_dep calls on a queue whose last reference is gone', () => {
-    const s = setup('dep');
+    // The window exists with dep.release=work (ops.release from drm_dep's teardown work); with
+    // the default last-put, ops.release runs at the put and there is no window to test.
+    const s = setup('dep', {}, { 'dep.release': 'work' });
     const { k, dev } = s;
     const c = dev.open_client('a');
     const q = queue(dev, c);

@@ -18,6 +18,7 @@ import {
   type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec, type Priority,
   type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
+import type { DriverOptionSchema } from '@deplab/driver-api';
 import {
   XE_ENGINE_CLASS_COMPUTE, XE_ENGINE_CLASS_COPY, XE_ENGINE_CLASS_RENDER, XE_ENGINE_CLASS_VIDEO_DECODE,
   XE_ENGINE_CLASS_VIDEO_ENHANCE, xe_hw_complete_manual, xe_hw_context_reset, xe_hw_hang_job, xe_hw_job,
@@ -238,6 +239,7 @@ export class XeDevice implements Device {
   readonly driver = 'xe';
   readonly backend: Backend;
   readonly engines: readonly EngineClass[] = ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'];
+  readonly reports_hw_start = true;
   readonly binding: XeBinding;
   readonly xe: xe_device;
   private readonly files: xe_file[] = [];
@@ -333,6 +335,7 @@ export class XeDevice implements Device {
       }
     }
     const out = b.xe_sched_job_arm(job);
+    this.xe.hw_start?.armed(hw, out);
     b.xe_sched_job_push(job);
     return { out, key: out };
   }
@@ -363,6 +366,7 @@ export class XeDevice implements Device {
       }
     }
     const bind_fence = b.xe_sched_job_arm(job);
+    this.xe.hw_start?.armed(hw, bind_fence);
     b.xe_sched_job_push(job);
     const ifence = b.xe_tlb_inval_job_push(ijob, bind_fence);
     b.xe_tlb_inval_job_put(ijob);
@@ -488,3 +492,19 @@ export class XeDevice implements Device {
 /** The harness factory: the xe device on drm_sched ('sched') or drm_dep ('dep'). */
 export const xe_device_factory: DeviceFactory = (kernel, backend, options) =>
   new XeDevice(kernel, backend === 'sched' ? xe_sched_binding : xe_dep_binding, options);
+
+/** What the xe device accepts (README "Device options"), checked by the harness before a run. */
+export const XE_OPTION_SCHEMA: DriverOptionSchema = {
+  device: {
+    job_timeout_ms: { type: 'int', min: XE_JOB_TIMEOUT_MIN_MS, max: XE_JOB_TIMEOUT_MAX_MS },
+    min_run_period_ms: { type: 'int', min: 0, max: 10_000 },
+    hang_survives_reset: { type: 'bool' },
+    dep_irq_put: { type: 'bool' },
+    dep_submit_bypass: { type: 'bool' },
+    dep_flags: { type: 'int', min: 0, max: 3 },
+    fw_log: { type: 'bool' },
+  },
+  // create_queue: EXEC_QUEUE_FLAG_KERNEL, and a job timeout create_queue refuses outside 1..10000 (-EINVAL).
+  queue: { kernel: { type: 'bool' }, job_timeout_ms: { type: 'int', min: XE_JOB_TIMEOUT_MIN_MS, max: XE_JOB_TIMEOUT_MAX_MS } },
+  engines: Object.keys(ENGINE_CLASS) as EngineClass[],
+};

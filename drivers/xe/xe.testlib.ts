@@ -21,8 +21,8 @@ export interface Setup {
   readonly dev: XeDevice;
 }
 
-export function setup(backend: Backend, driver: Record<string, number | string | boolean> = {}): Setup {
-  const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
+export function setup(backend: Backend, driver: Record<string, number | string | boolean> = {}, assume: Record<string, string> = {}): Setup {
+  const k = new Kernel({ trace: 'record', ...EXACT_TIMING, assume: { ...EXACT_TIMING.assume, ...assume } });
   const dev = xe_device_factory(k, backend, { driver: { fw_log: true, ...driver } }) as XeDevice;
   return { k, dev };
 }

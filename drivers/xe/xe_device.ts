@@ -20,6 +20,7 @@ import {
   type Allocation, type Callback, type Kernel, type Sleepable, type dma_fence_ops, type dma_resv, type mutex, type spinlock_t,
   type work_struct, type workqueue_struct,
 } from '@deplab/sim';
+import type { JobHwStartTrace } from '@deplab/driver-api';
 import {
   GUC_ACTION_NAMES, XE_ENGINE_CLASS_MAX, XE_ENGINE_CLASS_NAMES, XE_GUC_ACTION_CONTEXT_RESET_NOTIFICATION,
   XE_GUC_ACTION_DEREGISTER_CONTEXT_DONE, XE_GUC_ACTION_NOTIFY_MEMORY_CAT_ERROR, XE_GUC_ACTION_SCHED_CONTEXT_MODE_DONE,
@@ -412,6 +413,8 @@ export class xe_device {
   /** Names exec queues "<class><n>" (per device, so runs stay deterministic). */
   queue_serial = 0;
   readonly exec_queues_idle = new wait_queue_head();
+  /** deplab_job_hw_start bookkeeping while tracing (xe_guc_submit_init; jobs recorded at arm). */
+  hw_start: JobHwStartTrace<xe_hw_job> | null = null;
 
   constructor(kernel: Kernel, params: xe_device_params) {
     this.kernel = kernel;

@@ -29,6 +29,7 @@ import {
   wake_up, wake_up_all,
   type Allocation, type Kernel, type Sleepable, type dma_fence, type work_struct,
 } from '@deplab/sim';
+import { job_hw_start_trace } from '@deplab/driver-api';
 import {
   GUC_CONTEXT_DISABLE, GUC_CONTEXT_ENABLE, XE_GUC_ACTION_DEREGISTER_CONTEXT, XE_GUC_ACTION_HOST2GUC_UPDATE_CONTEXT_POLICIES,
   XE_GUC_ACTION_REGISTER_CONTEXT, XE_GUC_ACTION_SCHED_CONTEXT, XE_GUC_ACTION_SCHED_CONTEXT_MODE_SET, xe_hw_gt_reset,
@@ -1000,10 +1001,16 @@ function* gt_reset_worker(work: work_struct): Sleepable {
   k.tp('xe_gt_reset', { phase: 'done' });
 }
 
-/** xe_guc_submit_init: install the G2H handlers and the GT reset worker. */
+/**
+ * xe_guc_submit_init: install the G2H handlers and the GT reset worker; while tracing, also
+ * deplab_job_hw_start: the engine's first start of a job's ring entry names the job by the
+ * finished fence the ioctl recorded at arm (both bindings alike).
+ */
 export function xe_guc_submit_init(xe: xe_device): void {
   xe.gt.guc.handlers = xe_guc_submit_g2h;
   xe.gt.reset_worker = INIT_WORK(xe.kernel, gt_reset_worker, 'gt->reset.worker', xe.gt);
+  const hw_start = (xe.hw_start = job_hw_start_trace(xe.kernel));
+  if (hw_start !== null) xe.hw.job_started = (job) => hw_start.started(job);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -10,10 +10,10 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { AssumptionValues, CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import {
-  aggregate, builtins_for, dep_path, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
+  aggregate, builtins_for, dep_path, driver_backends, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import {
-  comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
+  DEFAULT_SENSITIVITY_SEEDS, comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
   sensitivity_tasks, sensitivity_text, wrap_text, write_chart_files, type ChartData, type SensitivityResult, type VariantFamily,
 } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
@@ -21,12 +21,13 @@ import { OutputTransaction, check_output_dir, default_out, deplab_root } from '.
 import { COST_HELP, COST_PROFILE_HELP, backend_for, collect, cost_args, driver_or_fail, int_arg, parse_assume, parse_costs, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type PoolTask, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, path_arg } from './quote.ts';
 import { VERSION, model_digest, version_line } from '@deplab/harness';
-import { capture_notes, resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_for_driver } from './workloads.ts';
 import { index_markdown } from './report-index.ts';
 
-export type Io = { out: (s: string) => void };
+/** Where a command prints: standard output and standard error (main.ts; captured in tests). */
+export type Io = { readonly out: (s: string) => void; readonly err: (s: string) => void };
 
 /** One comparison to make: everything fixed before any computation. */
 export interface ComparisonPlan {
@@ -80,10 +81,10 @@ function plan_sensitivity(p: ComparisonPlan) {
  * Run several comparisons on one pool: first every seed and sensitivity variant of all of them,
  * then the chart re-runs (they need the aggregated result). Returns them in plan order.
  */
-export async function run_comparisons(plans: readonly ComparisonPlan[], threads: number, label: string): Promise<ComparisonOutput[]> {
+export async function run_comparisons(plans: readonly ComparisonPlan[], threads: number, label: string, err: (s: string) => void): Promise<ComparisonOutput[]> {
   const parts = plans.map((p) => ({ seeds: plan_seed_tasks(p), sens: plan_sensitivity(p) }));
   const tasks: PoolTask[] = parts.flatMap((x) => seed_tasks([...x.seeds, ...(x.sens?.tasks ?? [])]));
-  const all = await run_pool<SeedOutput>(tasks, threads, progress_printer(label));
+  const all = await run_pool<SeedOutput>(tasks, threads, progress_printer(label, err));
   let at = 0;
   const staged = plans.map((p, i) => {
     const outputs = all.slice(at, (at += parts[i].seeds.length));
@@ -100,13 +101,18 @@ export async function run_comparisons(plans: readonly ComparisonPlan[], threads:
       options: { device: plan_device(s.plan), latency: { baseline: s.outputs.map((o) => o.baseline.sketch), candidate: s.outputs.map((o) => o.candidate.sketch) } },
     },
   }));
-  const charts = chart_tasks.length === 0 ? [] : await run_pool<ChartData>(chart_tasks, threads, progress_printer(`${label} charts`));
+  const charts = chart_tasks.length === 0 ? [] : await run_pool<ChartData>(chart_tasks, threads, progress_printer(`${label} charts`, err));
   return staged.map((s) => ({ ...s, charts: s.plan.charts ? charts[chart_plans.indexOf(s)] : null }));
+}
+
+/** A comparison's file name without extension: the workload, and the candidate when it is not the driver's own drm_dep path. */
+export function comparison_basename(p: ComparisonPlan): string {
+  return slug(p.workload_spec) + (p.baseline === 'sched' && p.candidate === dep_path(p.driver) ? '' : `.${p.baseline}-vs-${p.candidate}`);
 }
 
 /** The files of one comparison, staged into a transaction under <driver>/<workload>.*. */
 export function stage_comparison(t: OutputTransaction, c: ComparisonOutput, root: string): void {
-  const dir = slug(c.plan.driver.name), base = slug(c.plan.workload_spec);
+  const dir = slug(c.plan.driver.name), base = comparison_basename(c.plan);
   const chart_md = c.charts === null ? undefined : write_chart_files(c.charts, base, (name, svg) => t.add(join(dir, name), svg), root);
   t.add(join(dir, `${base}.md`), comparison_markdown(c.result, {
     command: c.plan.reproduce, version: version_line(), charts: chart_md, root,
@@ -172,10 +178,10 @@ export function register_compare(program: Command, io: Io): void {
       const costs = parse_costs(opts.cost, opts.costProfile), assume = parse_assume(opts.assume);
       const families = opts.sensitivityCost.length > 0 ? parse_sweep(opts.sensitivityCost) : opts.sensitivity ? default_families() : [];
       const out = check_output_dir(opts.out ?? default_out('compare'));
-      const loaded = resolve_workload(spec, driver.engines);
+      const loaded = resolve_for_driver(spec, driver);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-      process.stderr.write(capture_notes(loaded));
-      const reproduce = command_line(['compare', spec, '--driver', driver.name, '--seeds', String(opts.seeds),
+      io.err(capture_notes(loaded));
+      const reproduce = command_line(['compare', path_arg(spec), '--driver', driver.name, '--seeds', String(opts.seeds),
         ...(baseline !== 'sched' ? ['--baseline', baseline] : []), ...(candidate !== dep_path(driver) ? ['--candidate', candidate] : []),
         ...cost_args(costs), ...opts.assume.flatMap((a) => ['--assume', a]),
         ...(opts.sensitivityCost.length > 0 ? opts.sensitivityCost.flatMap((c) => ['--sensitivity-cost', c]) : opts.sensitivity ? ['--sensitivity'] : []),
@@ -186,22 +192,22 @@ export function register_compare(program: Command, io: Io): void {
       };
       // A built-in keeps its full name (its slug names the file), a file its base name.
       const named = { ...plan, workload_spec: loaded.workload.source.startsWith('builtin:') ? spec : plan.workload_spec };
-      const t = new OutputTransaction(out, null).lock();
+      const t = new OutputTransaction(out, `compare-${slug(driver.name)}-${slug(named.workload_spec)}`).lock();
       let c: ComparisonOutput;
       try {
-        [c] = await run_comparisons([named], opts.jobs, `${driver.name} ${spec}`);
+        [c] = await run_comparisons([named], opts.jobs, `${driver.name} ${spec}`, io.err);
         stage_comparison(t, c, relative_root(out, driver.name));
       } catch (e) {
         t.abort();
         throw e;
       }
-      const written = t.commit();
+      const written = await t.commit();
       const r = c.result;
       if (opts.json) io.out(json_text({ kind: 'comparison', result: r, sensitivity: c.sensitivity }));
       else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: version_line(), sensitivity: c.sensitivity === null ? undefined : sensitivity_text(c.sensitivity) }));
       else io.out(wrap_text(`${written.find((f) => f.endsWith('.md'))}: ${main_finding(r)}\n`));
       if (opts.expectClean && unclean(r).length > 0) {
-        process.stderr.write(`deplab: not clean: ${unclean(r).join('; ')}\n`);
+        io.err(`deplab: not clean: ${unclean(r).join('; ')}\n`);
         process.exitCode = EXIT_FINDINGS;
       }
     });
@@ -216,30 +222,31 @@ export function register_compare(program: Command, io: Io): void {
       for (const name of driver_names()) {
         const driver = driver_or_fail(name);
         const defaults = builtins_for(name, true);
-        // One representative workload per driver also gets the sensitivity sweep: its first gem_wsim workload, else its first default.
-        const representative = (defaults.find((w) => w.name.startsWith('wsim/')) ?? defaults[0])?.name;
         for (const w of defaults) {
-          const loaded = resolve_workload(w.name, driver.engines);
+          const loaded = resolve_for_driver(w.name, driver);
           if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-          const sweep = w.name === representative;
-          plans.push({
-            driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate: dep_path(driver), device: loaded.device,
-            families: sweep ? default_families() : [], sensitivity_seeds: 3, charts: true,
-            reproduce: command_line(['compare', w.name, '--driver', name, '--seeds', String(opts.seeds), ...(sweep ? ['--sensitivity'] : [])]),
-          });
+          // Every drm_dep binding the driver has: the mock has two (drm_dep with a credit pool per
+          // queue, and the HW-queue layer with one per ring, like drm_sched's per scheduler).
+          for (const candidate of driver_backends(driver).filter((b) => b !== 'sched')) {
+            plans.push({
+              driver, workload_spec: w.name, workload: loaded.workload, seeds: opts.seeds, costs: {}, assume: {}, baseline: 'sched', candidate, device: loaded.device,
+              families: default_families(), sensitivity_seeds: DEFAULT_SENSITIVITY_SEEDS, charts: true,
+              reproduce: command_line(['compare', w.name, '--driver', name, '--seeds', String(opts.seeds), ...(candidate !== dep_path(driver) ? ['--candidate', candidate] : []), '--sensitivity']),
+            });
+          }
         }
       }
       const t = new OutputTransaction(out, 'report').lock();
       try {
-        const results = await run_comparisons(plans, opts.jobs, 'report');
+        const results = await run_comparisons(plans, opts.jobs, 'report', io.err);
         for (const c of results) stage_comparison(t, c, relative_root(out, c.plan.driver.name));
-        t.add('README.md', index_markdown(results, command_line(['report', '--seeds', String(opts.seeds), ...(opts.out !== undefined ? ['--out', opts.out] : [])]), version_line(),
+        t.add('README.md', index_markdown(results, command_line(['report', '--seeds', String(opts.seeds), ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]), version_line(),
           relative_root(out, '.'), out));
       } catch (e) {
         t.abort();
         throw e;
       }
-      t.commit();
+      await t.commit();
       io.out(wrap_text(`${plans.length} comparisons written to ${out}/ (index: ${join(out, 'README.md')})\n`));
     });
 }

@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import type { Backend } from '@deplab/driver-api';
 import {
-  backend_problem, dep_path, COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, decode_token, driver_names, explore_seed, find_driver, finding_key, known_hazard,
+  backend_problem, dep_path, COVERAGE_COUNTERS, FAULT_KINDS, STRATEGIES, campaign_subject, decode_token, driver_names, explore_seed, find_driver, finding_key, triage,
   replay_command, run_case, shrink_task, summarize_campaign, timeline,
   type BackendSummary, type ExploreSeedTask, type FaultKind, type FindingGroup, type SeedReport, type ShrinkReport, type ShrinkTask,
   type Strategy,
@@ -19,12 +19,11 @@ import { UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, check_output_file, default_out, write_file_atomic } from './output.ts';
 import { default_threads, run_pool, type PoolTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
+import { command_line, md_code, path_arg } from './quote.ts';
 import { slug } from './options.ts';
-import { json_text } from './cmd-compare.ts';
+import { json_text, type Io } from './cmd-compare.ts';
 import { model_digest } from '@deplab/harness';
 
-type Io = { out: (s: string) => void };
 
 /* ------------------------------------------------------------------------------------------ */
 /* Arguments                                                                                    */
@@ -70,6 +69,43 @@ interface ExploreOptions {
   readonly expectClean?: boolean;
 }
 
+/** Run the campaign (seeds, then shrinks) and stage its files (report, JSON, reproducers' traces) into `t`. */
+/** The backends a campaign explores: `both` is drm_sched and the driver's drm_dep path. */
+function campaign_backends(opts: ExploreOptions): Backend[] {
+  return opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
+}
+
+async function run_campaign(opts: ExploreOptions, t: OutputTransaction, io: Io) {
+  const backends = campaign_backends(opts);
+  const jobs: PoolTask[] = [];
+  for (let i = 0; i < opts.seeds; i++) {
+    for (const backend of backends) {
+      jobs.push({ kind: 'explore', task: { driver: opts.driver, backend, seed: opts.firstSeed + i, faults: opts.faults, strategy: opts.strategy, pct_depth: opts.pctDepth } });
+    }
+  }
+  // The budget is wall-clock by nature: seeds are cut at a whole seed, and the report says so.
+  const deadline = opts.time === undefined ? Infinity : Date.now() + opts.time;
+  const reports = await run_pool<SeedReport>(jobs, opts.jobs, progress_printer('explore', io.err), deadline);
+  const summaries = summarize_campaign(reports);
+  const shrinks = new Map<string, ShrinkReport>();
+  if (opts.shrink) {
+    const wanted = shrink_targets(summaries).slice(0, opts.maxShrinks);
+    const done = await run_pool<ShrinkReport>(wanted.map((w) => ({ kind: 'shrink' as const, task: { token: w.token, key: w.key, budget_runs: opts.shrinkBudget } })), opts.jobs,
+      progress_printer('shrink', io.err));
+    done.forEach((r, i) => shrinks.set(wanted[i].id, r));
+  }
+  const args = ['explore', '--driver', opts.driver, '--backend', opts.backend, '--faults', opts.faults.length === FAULT_KINDS.length ? 'all' : opts.faults.join(','),
+    '--seeds', String(opts.seeds), ...(opts.firstSeed !== 1 ? ['--first-seed', String(opts.firstSeed)] : []), ...(opts.strategy !== 'random' ? ['--strategy', opts.strategy] : []),
+    ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
+  if (opts.out !== undefined) args.push('--out', path_arg(opts.out));
+  const command = command_line(args);
+  const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
+  const file = `${slug(opts.driver)}.md`;
+  t.add(file, campaign_markdown(opts, summaries, shrinks, traces, command, reports.length < jobs.length));
+  t.add(`${slug(opts.driver)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
+  return { command, summaries, shrinks, file };
+}
+
 export function register_explore(program: Command, io: Io): void {
   program.command('explore')
     .description('fault injection and interleaving exploration: invariant violations with replay tokens and shrunk reproducers')
@@ -91,46 +127,21 @@ export function register_explore(program: Command, io: Io): void {
     .action(async (opts: ExploreOptions) => {
       if (find_driver(opts.driver) === undefined) throw new UsageError(`unknown driver '${opts.driver}' (known: ${driver_names().join(', ')})`);
       const out = check_output_dir(opts.out ?? default_out('report'));
-      const backends: Backend[] = opts.backend === 'both' ? ['sched', dep_path(find_driver(opts.driver)!)] : [opts.backend];
-      for (const b of backends) {
+      for (const b of campaign_backends(opts)) {
         const problem = backend_problem(find_driver(opts.driver)!, b);
         if (problem !== null) throw new UsageError(problem);
       }
-      const jobs: PoolTask[] = [];
-      for (let i = 0; i < opts.seeds; i++) {
-        for (const backend of backends) {
-          jobs.push({ kind: 'explore', task: { driver: opts.driver, backend, seed: opts.firstSeed + i, faults: opts.faults, strategy: opts.strategy, pct_depth: opts.pctDepth } });
-        }
-      }
-      // The budget is wall-clock by nature: seeds are cut at a whole seed, and the report says so.
-      const deadline = opts.time === undefined ? Infinity : Date.now() + opts.time;
-      const reports = await run_pool<SeedReport>(jobs, opts.jobs, progress_printer('explore'), deadline);
-      const summaries = summarize_campaign(reports);
-      const shrinks = new Map<string, ShrinkReport>();
-      if (opts.shrink) {
-        const wanted = shrink_targets(summaries).slice(0, opts.maxShrinks);
-        const done = await run_pool<ShrinkReport>(wanted.map((t) => ({ kind: 'shrink' as const, task: { token: t.token, key: t.key, budget_runs: opts.shrinkBudget } })), opts.jobs,
-          progress_printer('shrink'));
-        done.forEach((r, i) => shrinks.set(wanted[i].id, r));
-      }
-      const args = ['explore', '--driver', opts.driver, '--backend', opts.backend, '--faults', opts.faults.length === FAULT_KINDS.length ? 'all' : opts.faults.join(','),
-        '--seeds', String(opts.seeds), ...(opts.firstSeed !== 1 ? ['--first-seed', String(opts.firstSeed)] : []), ...(opts.strategy !== 'random' ? ['--strategy', opts.strategy] : []),
-        ...(opts.strategy === 'pct' && opts.pctDepth !== 3 ? ['--pct-depth', String(opts.pctDepth)] : [])];
-      if (opts.out !== undefined) args.push('--out', opts.out);
-      const command = command_line(args);
-      // One transaction for the campaign's files: the report, its JSON and the reproducers' traces.
+      // Locked before the campaign runs: a second campaign into the same --out refuses at once.
       const t = new OutputTransaction(join(out, 'explore'), `explore-${slug(opts.driver)}`).lock();
-      let file: string;
+      let campaign: Awaited<ReturnType<typeof run_campaign>>;
       try {
-        const traces = stage_perfetto(t, opts.driver, summaries, shrinks);
-        file = `${slug(opts.driver)}.md`;
-        t.add(file, campaign_markdown(opts, summaries, shrinks, traces, command, reports.length < jobs.length));
-        t.add(`${slug(opts.driver)}.json`, json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
+        campaign = await run_campaign(opts, t, io);
       } catch (e) {
         t.abort();
         throw e;
       }
-      t.commit();
+      await t.commit();
+      const { command, summaries, shrinks, file } = campaign;
       if (opts.json) io.out(json_text({ kind: 'explore', command, summaries, shrinks: Object.fromEntries(shrinks) }));
       else {
         for (const s of summaries) {
@@ -157,7 +168,7 @@ export function register_explore(program: Command, io: Io): void {
       const c = decoded.case;
       if (find_driver(c.driver) === undefined) throw new UsageError(`the token names driver '${c.driver}', which this build does not have (known: ${driver_names().join(', ')})`);
       if (decoded.model !== model_digest()) {
-        process.stderr.write(`deplab: warning: the token was made by deplab ${decoded.version} (model ${decoded.model}); this is model ${model_digest()}: ` +
+        io.err(`deplab: warning: the token was made by deplab ${decoded.version} (model ${decoded.model}); this is model ${model_digest()}: ` +
           'the replay runs on the current model and may differ\n');
       }
       const run = run_case(c, { replay: 'exact', trace_detail: 'full' });
@@ -242,7 +253,7 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
   traces: ReadonlyMap<string, string>, command: string, budget_hit: boolean): string {
   const lines: string[] = [
     `# deplab explore: ${opts.driver}`, '',
-    `Regenerate with \`${command}\`${budget_hit ? ` (this run stopped at its --time budget; rerun without it for every seed)` : ''}. ` +
+    `Regenerate with ${md_code(command)}${budget_hit ? ` (this run stopped at its --time budget; rerun without it for every seed)` : ''}. ` +
     `Faults: ${opts.faults.join(', ')}. Racing events ordered by the ${opts.strategy} strategy${opts.strategy === 'pct' ? ` (depth ${opts.pctDepth})` : ''}. ` +
     'The report depends only on the command, not on the number of worker threads.', '',
     'Each seed is one generated workload with its faults (docs/cli.md, "deplab explore"), run once and checked against every invariant ' +
@@ -257,13 +268,14 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
       `Driver variants and flag combinations: ${Object.entries(s.variants).sort(([a], [b]) => a.localeCompare(b)).map(([v, n]) => `${v} ${n}`).join(', ')}.`, '');
     if (s.groups.length === 0) lines.push('No violations.', '');
     else {
-      lines.push('| # | kind | site | seeds | variants (seeds) | known hazard |', '|--:|---|---|--:|---|---|');
+      lines.push('Each group is classified by deplab\'s triage rules (packages/harness/run/triage.ts, per driver variant where they differ): the class, the mechanism and where it is written up.', '',
+        '| # | kind | site | seeds | variants (seeds) | triage |', '|--:|---|---|--:|---|---|');
       s.groups.forEach((g, n) => {
-        const hazards = [...new Set(g.first.map((f) => known_hazard(s.backend, g.kind, g.site, f.variant)).filter((h) => h !== null))];
-        lines.push(`| ${n + 1} | ${g.kind} | ${cell(g.site)} | ${g.seeds} | ${g.first.map((f) => `${f.variant} (${f.count})`).join(', ')} | ${hazards.join('; ')} |`);
+        const classes = [...new Set(g.first.map((f) => triage_text(opts.driver, s.backend, g, f.variant)))];
+        lines.push(`| ${n + 1} | ${g.kind} | ${cell(g.site)} | ${g.seeds} | ${g.first.map((f) => `${f.variant} (${f.count})`).join(', ')} | ${cell(classes.join('; '))} |`);
       });
       lines.push('');
-      s.groups.forEach((g, n) => lines.push(...group_markdown(s.backend, g, n + 1, shrinks, traces)));
+      s.groups.forEach((g, n) => lines.push(...group_markdown(opts.driver, s.backend, g, n + 1, shrinks, traces)));
     }
     lines.push('### Coverage', '', 'Interleavings the campaign reached, counted from the traces.', '', '| counter | meaning | total | seeds reaching it |', '|---|---|--:|--:|');
     for (const c of COVERAGE_COUNTERS) lines.push(`| ${c.name} | ${c.meaning} | ${s.coverage_total[c.name] ?? 0} | ${s.coverage_runs[c.name] ?? 0} |`);
@@ -272,19 +284,24 @@ function campaign_markdown(opts: ExploreOptions, summaries: readonly BackendSumm
   return lines.join('\n');
 }
 
-function group_markdown(backend: Backend, g: FindingGroup, n: number, shrinks: ReadonlyMap<string, ShrinkReport>, traces: ReadonlyMap<string, string>): string[] {
+/** A group's triage for one driver variant, as one phrase: class, mechanism, document. */
+function triage_text(driver: string, backend: Backend, g: FindingGroup, variant: string): string {
+  const t = triage(campaign_subject(g.kind, g.site, g.message), driver, backend, ['campaign'], variant);
+  return t.class === 'unclassified' ? 'unclassified' : `${t.class}: ${t.cause} (${t.doc})`;
+}
+
+function group_markdown(driver: string, backend: Backend, g: FindingGroup, n: number, shrinks: ReadonlyMap<string, ShrinkReport>, traces: ReadonlyMap<string, string>): string[] {
   const out = [`#### ${backend}-${n}. ${g.kind} at ${g.site}`, '', `${g.message}`, ''];
   for (const f of g.first) {
-    const hazard = known_hazard(backend, g.kind, g.site, f.variant);
-    out.push(`- variant **${f.variant}**: ${f.count} seed(s); first seed ${f.seed}, strategy ${opts_strategy(f.token)}, choices \`${f.choices === '' ? '(none: FIFO)' : f.choices}\`${hazard !== null ? `; ${hazard}` : ''}.`,
-      `  Replay: \`${replay_command(f.token)}\``);
+    out.push(`- variant **${f.variant}**: ${f.count} seed(s); first seed ${f.seed}, strategy ${opts_strategy(f.token)}, choices \`${f.choices === '' ? '(none: FIFO)' : f.choices}\`; ${triage_text(driver, backend, g, f.variant)}.`,
+      `  Replay: ${md_code(replay_command(f.token))}`);
     const r = shrinks.get(target_id(backend, g.key, f.variant));
     if (r === undefined) continue;
     if (!r.reproduced || r.token === null) {
       out.push('  Shrinking: the token did not show the violation again (report this: replay should be exact).');
       continue;
     }
-    out.push(`  Shrunk to ${stats_text(r.after)} (from ${stats_text(r.before)}; ${r.runs} runs): \`${replay_command(r.token)}\``);
+    out.push(`  Shrunk to ${stats_text(r.after)} (from ${stats_text(r.before)}; ${r.runs} runs): ${md_code(replay_command(r.token))}`);
     const trace = traces.get(target_id(backend, g.key, f.variant));
     if (trace !== undefined) out.push(`  Perfetto trace of the reproducer: [${trace}](${trace})`);
     if (f === g.first[0] && r.timeline.length > 0) out.push('', '  Last events before it (shrunk reproducer):', '', '  ```', ...r.timeline.split('\n').map((l) => `  ${l}`), '  ```');

@@ -25,8 +25,8 @@ import { OutputTransaction, check_output_dir, default_out } from './output.ts';
 import { int_arg, slug } from './options.ts';
 import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
-import { command_line } from './quote.ts';
-import { resolve_workload } from './workloads.ts';
+import { command_line, path_arg } from './quote.ts';
+import { resolve_for_driver } from './workloads.ts';
 import { survey_summary } from '@deplab/survey';
 import { readiness_families } from './robustness.ts';
 
@@ -61,7 +61,7 @@ interface Cell {
 function cells_of(d: DriverEntry, errors: string[]): Cell[] {
   const out: Cell[] = [];
   for (const w of parity_workloads(d.name)) {
-    const r = resolve_workload(w, d.engines);
+    const r = resolve_for_driver(w, d);
     if (!r.ok) { errors.push(`${w}: ${r.errors[0]}`); continue; }
     out.push({ driver: d, kind: 'parity', label: w, workload: r.workload, device: { ...r.device }, alloc_fail_probability: 0 });
   }
@@ -150,7 +150,7 @@ export function register_readiness(program: Command, io: Io): void {
       }
       const t = new OutputTransaction(out, 'readiness').lock();
       try {
-        const outputs = await run_pool<SeedOutput>(seed_tasks(tasks), opts.jobs, progress_printer('readiness'));
+        const outputs = await run_pool<SeedOutput>(seed_tasks(tasks), opts.jobs, progress_printer('readiness', io.err));
         const evidence: DriverEvidence[] = plan.map((p) => {
           if (p.d === undefined) {
             return { driver: p.name, registered: false, candidate: 'dep', runs: [], campaign: null, variants: [], faults: [], unsupported_faults: [], conformance: null, errors: [] };
@@ -182,7 +182,7 @@ export function register_readiness(program: Command, io: Io): void {
           };
         });
         const command = command_line(['readiness', ...(opts.seeds !== 5 ? ['--seeds', String(opts.seeds)] : []), ...(opts.variantSeeds !== 3 ? ['--variant-seeds', String(opts.variantSeeds)] : []),
-          ...(opts.out !== undefined ? ['--out', opts.out] : [])]);
+          ...(opts.out !== undefined ? ['--out', path_arg(opts.out)] : [])]);
         const { markdown, verdicts } = readiness_markdown({
           scan, sources, evidence, command, version: version_line(), seeds: opts.seeds, root: relative_root(out, '.'), survey: read_survey(out),
         });
@@ -198,7 +198,7 @@ export function register_readiness(program: Command, io: Io): void {
           },
           verdicts,
         }));
-        t.commit();
+        await t.commit();
         io.out(wrap_text(`${join(out, 'readiness.md')}: ${verdicts.map((v) => `${v.driver} ${v.judgement.verdict}`).join(', ')}\n`));
       } catch (e) {
         t.abort();

@@ -9,7 +9,7 @@ import { backend_label, metric_value, wrap } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
 import { json_text, type Io } from './cmd-compare.ts';
 import { COST_HELP, COST_PROFILE_HELP, backend_for, collect, driver_or_fail, int_arg, parse_assume, parse_costs, SEED_MAX } from './options.ts';
-import { capture_notes, resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_for_driver } from './workloads.ts';
 
 export function register_run(program: Command, io: Io): void {
   program.command('run').description('run a workload on one driver and backend').argument('<workload>', 'built-in name or a workload file (JSON, gem_wsim, trace capture)')
@@ -25,9 +25,9 @@ export function register_run(program: Command, io: Io): void {
       const d = driver_or_fail(opts.driver);
       const backend = backend_for(d, opts.backend, '--backend');
       const costs = parse_costs(opts.cost, opts.costProfile), assume = parse_assume(opts.assume);
-      const loaded = resolve_workload(spec, d.engines);
+      const loaded = resolve_for_driver(spec, d);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-      process.stderr.write(capture_notes(loaded));
+      io.err(capture_notes(loaded));
       const device = { driver: { ...d.defaults.driver, ...loaded.device } };
       const outcome = run_workload(loaded.workload, d.factory, backend, { seed: opts.seed, costs, assume, device, monitor: monitor_facts(d.name, device.driver) });
       const metrics = compute_metrics(outcome);

@@ -13,7 +13,7 @@ const FIXTURE = join(import.meta.dirname, '..', 'survey', 'fixtures', 'linux');
 async function deplab(args: readonly string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '', err = '';
   const program = new Command('deplab').version('test').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
-  register_survey(program, { out: (s) => { out += s; } });
+  register_survey(program, { out: (s) => { out += s; }, err: (s) => { err += s; } });
   try {
     await program.parseAsync([...args], { from: 'user' });
     return { out, err, code: 0 };
@@ -37,7 +37,7 @@ describe('deplab survey', () => {
     try {
       const r = await deplab(['survey', FIXTURE, '--out', dir, '--no-model-check']);
       expect(r.code).toBe(0);
-      expect(readdirSync(dir).sort()).toEqual(['survey-accesses.svg', 'survey.json', 'survey.md']);
+      expect(readdirSync(dir).sort()).toEqual(['.deplab-manifest-survey.json', 'survey-accesses.svg', 'survey.json', 'survey.md']);
       expect(r.out).toMatch(/survey\.md: npu blocked, fwgpu drm_dep, vendor\/hwgpu drm_dep \+ HW-queue layer/);
       expect(readFileSync(join(dir, 'survey.md'), 'utf8')).toContain('## vendor/hwgpu');
     } finally {

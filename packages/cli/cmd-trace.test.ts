@@ -5,23 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import { parse_ftrace } from '@deplab/harness';
-import { register_trace } from './cmd-trace.ts';
-
-/** A program like main.ts builds (exitOverride, output captured) with only `trace` on it. */
-async function deplab(args: readonly string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '', err = '';
-  const program = new Command('deplab').exitOverride().configureOutput({ writeOut: (s) => { out += s; }, writeErr: (s) => { err += s; } });
-  register_trace(program, { out: (s) => { out += s; } });
-  try {
-    await program.parseAsync([...args], { from: 'user' });
-    return { out, err, code: 0 };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, code: e.exitCode };
-    throw e;
-  }
-}
+import { deplab } from './cli.testlib.ts';
 
 describe('deplab trace', () => {
   it('refuses a backend the driver has no binding for (exit 2, naming it)', async () => {

@@ -9,7 +9,8 @@ import { check_output_file, write_file_atomic } from './output.ts';
 import { extname } from 'node:path';
 import { backend_problem, driver_names, find_driver, run_workload, type RunOutcome } from '@deplab/harness';
 import { perfetto_json, run_ftrace, run_source, wrap_text } from '@deplab/report';
-import { capture_notes, resolve_workload } from './workloads.ts';
+import { capture_notes, resolve_for_driver } from './workloads.ts';
+import type { Io } from './cmd-compare.ts';
 
 type BackendChoice = 'sched' | 'dep' | 'both';
 
@@ -39,7 +40,7 @@ function per_backend_path(path: string, backend: string): string {
  * Register `deplab trace` on the program. Bad arguments print a usage message and exit 2
  * (through commander's error(), which the program's exitOverride turns into an exception).
  */
-export function register_trace(program: Command, io: { out(s: string): void }): void {
+export function register_trace(program: Command, io: Io): void {
   program.command('trace').description('run a workload and write its trace: Perfetto JSON (ui.perfetto.dev) or ftrace text')
     .argument('<workload>', 'built-in name, or a JSON, gem_wsim or captured-trace file (told apart by content)')
     .requiredOption('--driver <name>', 'model driver')
@@ -58,9 +59,9 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
       if (opts.format === 'ftrace' && opts.backend === 'both' && opts.out === undefined) {
         return usage('ftrace text holds one run: choose --backend sched or dep, or give --out FILE for FILE.sched and FILE.dep');
       }
-      const loaded = resolve_workload(spec, driver.engines);
+      const loaded = resolve_for_driver(spec, driver);
       if (!loaded.ok) return usage(loaded.errors.join('\n'));
-      process.stderr.write(capture_notes(loaded));
+      io.err(capture_notes(loaded));
       const backends: ('sched' | 'dep')[] = opts.backend === 'both' ? ['sched', 'dep'] : [opts.backend];
       if (opts.out !== undefined) {
         for (const b of backends) check_output_file(opts.format === 'ftrace' && backends.length > 1 ? per_backend_path(opts.out, b) : opts.out);
@@ -71,7 +72,7 @@ export function register_trace(program: Command, io: { out(s: string): void }): 
           seed: opts.seed, device: { driver: { ...driver.defaults.driver, ...loaded.device } }, trace_detail: 'full', record: true, monitor: { retain: true },
         }));
       for (const run of runs) {
-        if (run.stuck !== null) process.stderr.write(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
+        if (run.stuck !== null) io.err(`deplab: ${run.backend}: ${run.stuck} (the trace shows where)\n`);
       }
       const files: { path: string | undefined; text: string; what: string }[] = opts.format === 'perfetto'
         ? [{ path: opts.out, text: perfetto_json(runs.map(run_source)), what: `Perfetto JSON (${runs.map((r) => run_source(r).label).join(', ')}); open it in https://ui.perfetto.dev` }]

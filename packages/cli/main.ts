@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TraceLimitExceeded } from '@deplab/sim';
-import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError, internal_error_text } from './errors.ts';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Interrupted, UsageError, internal_error_text } from './errors.ts';
 import { serve_worker } from './pool.ts';
 import { VERSION, version_line } from '@deplab/harness';
 import { register_compare } from './cmd-compare.ts';
@@ -62,6 +62,16 @@ export async function run_cli(argv: readonly string[], io: CliIo): Promise<numbe
     }
     if (e instanceof UsageError || e instanceof TraceLimitExceeded) {
       io.err(`deplab: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof Interrupted) {
+      io.err(`deplab: ${e.message}\n`);
+      return e.exit_code;
+    }
+    // The device refused to set up the workload (a queue it will not create): the input's fault, not ours.
+    // Worker threads send errors back by name, so the class is not preserved.
+    if (e instanceof Error && e.name === 'RunError') {
+      io.err(`deplab: the driver refused the workload: ${e.message}\n`);
       return EXIT_USAGE;
     }
     io.err(internal_error_text(e, argv));

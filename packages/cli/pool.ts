@@ -100,6 +100,8 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
       if (Date.now() > deadline_ms) return results.slice(0, i) as R[];
       results[i] = run_task(tasks[i]);
       progress(++done, tasks.length);
+      // Let the event loop run between tasks: a Ctrl-C is handled now, not after the last task.
+      await new Promise((r) => setImmediate(r));
     }
     return results as R[];
   }

@@ -1,17 +1,10 @@
 /**
- * Command lines printed for a user to paste: every argument quoted for a POSIX shell, so a
- * workload file named `a';touch PWNED;'.json` is one argument, never code.
+ * Command lines printed for a user to paste (packages/report/shell.ts quotes them for a POSIX
+ * shell), and path arguments that must not read as options.
  */
+export { command_line, md_cell_code, md_code, sh_quote } from '@deplab/report';
 
-const SAFE = /^[A-Za-z0-9_./:=,@%+-]+$/;
-
-/** One argument, single-quoted when it holds anything but safe characters ('\'' for a quote). */
-export function sh_quote(arg: string): string {
-  if (arg !== '' && SAFE.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** `npx deplab <args...>`, each argument quoted. */
-export function command_line(args: readonly string[]): string {
-  return ['npx deplab', ...args.map(sh_quote)].join(' ');
+/** A path argument of a printed command: one starting with '-' would be read as an option, so it gets './'. */
+export function path_arg(path: string): string {
+  return path.startsWith('-') ? `./${path}` : path;
 }

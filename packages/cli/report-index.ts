@@ -8,8 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
 import { backend_label, main_finding } from '@deplab/report';
-import type { ComparisonOutput } from './cmd-compare.ts';
+import { comparison_basename, type ComparisonOutput } from './cmd-compare.ts';
 import { slug } from './options.ts';
+import { md_code } from './quote.ts';
 
 /** What readiness.json holds for the index (written by cmd-readiness.ts). */
 export interface ReadinessSummary {
@@ -38,7 +39,7 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
   const readiness = out_dir === undefined ? null : read_readiness_summary(out_dir);
   if (readiness !== null) {
     lines.push('## The answer: can each driver leave drm_sched?', '',
-      `From [readiness.md](readiness.md) (\`${readiness.command}\`): each verdict rests on the driver's parity workloads, its fault matrix and its ` +
+      `From [readiness.md](readiness.md) (${md_code(readiness.command)}): each verdict rests on the driver's parity workloads, its fault matrix and its ` +
       'exploration campaign; *robustness* says whether it holds under every cost profile and drm_dep assumption variant tried.', '');
     const rows = [['driver', 'verdict', 'robustness', 'what decides it']];
     for (const d of readiness.drivers) rows.push([d.driver, `**${d.verdict}**`, d.robustness, d.deciding.map((x) => `[${x.text}](${x.link})`).join('; ') || '–']);
@@ -46,13 +47,13 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
   } else {
     lines.push('No readiness result in this directory: run `deplab readiness` with the same `--out` for the per-driver deprecation verdicts.', '');
   }
-  lines.push('## Comparisons', '', `Regenerate with \`${command}\` (deplab ${version}). Each row is one driver and workload over paired seeds; ` +
+  lines.push('## Comparisons', '', `Regenerate with ${md_code(command)} (deplab ${version}). Each row is one driver and workload over paired seeds; ` +
     `the main finding is derived from the report's data. How to read the reports: [docs/reports.md](${root}docs/reports.md).`, '');
   const rows = [['driver', 'workload', 'backends', 'seeds (distinct runs)', 'regressions', 'violation groups', 'main finding']];
   for (const c of results) {
     const r = c.result;
     const regressions = r.guarantees.reduce((n, g) => n + g.diff.regression, 0);
-    rows.push([r.driver, `[${c.plan.workload_spec}](${slug(r.driver)}/${slug(c.plan.workload_spec)}.md)`, `${backend_label(r.baseline)} vs ${backend_label(r.candidate)}`,
+    rows.push([r.driver, `[${c.plan.workload_spec}](${slug(r.driver)}/${comparison_basename(c.plan)}.md)`, `${backend_label(r.baseline)} vs ${backend_label(r.candidate)}`,
       `${r.seeds.length} (${r.n_eff})`, String(regressions), String(r.groups.length), main_finding(r)]);
   }
   lines.push(markdownTable(rows), '');

@@ -100,11 +100,13 @@ describe('RFC claims, measured', () => {
   });
 
   it('completion from hardirq racing teardown: the last job and queue references drop in the IRQ without a use after free', () => {
-    // Sweep the moment of destroy across the jobs' lifetimes, with and without the IRQ put.
-    for (const flags of [0, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE | DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS]) {
+    // Sweep the moment of destroy across the jobs' lifetimes, with and without the IRQ put,
+    // with ops.release at the last put or from the teardown work (dep.release).
+    for (const [flags, release] of [0, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE | DRM_DEP_QUEUE_FLAGS_SUBMIT_BYPASS]
+      .flatMap((f) => [[f, 'last-put'], [f, 'work']] as const)) {
       let last_put_in_irq = 0;
       for (let destroy_us = 0; destroy_us <= 3_000; destroy_us += 137) {
-        const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
+        const k = new Kernel({ trace: 'record', ...EXACT_TIMING, assume: { ...EXACT_TIMING.assume, 'dep.release': release } });
         const q = fake_queue_create(new fake_gpu(k), { flags, credit_limit: 3, fw_teardown_ns: 50_000 });
         const fences: dma_fence[] = [];
         k.run_task((function* (): Sleepable {
@@ -125,8 +127,11 @@ describe('RFC claims, measured', () => {
         if ((flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) === 0) expect(irq_releases).toBe(0);
         for (const f of fences) dma_fence_put(f);
         expect(k.lifetime.live(DEP_TYPES)).toEqual([]);
-        const teardown_queued = k.trace.events.find((e) => e.name === 'workqueue_queue_work' && e.args.work === 'drm_dep_queue_release_work')!;
-        if (teardown_queued.context === 'irq/fake_gpu') last_put_in_irq++;
+        // The context of the last queue put: where ops.release ran, or where its work was queued.
+        const last_put = release === 'last-put'
+          ? k.trace.events.find((e) => e.name === 'drm_dep_queue_release')!
+          : k.trace.events.find((e) => e.name === 'workqueue_queue_work' && e.args.work === 'drm_dep_queue_release_work')!;
+        if (last_put.context === 'irq/fake_gpu') last_put_in_irq++;
       }
       // With the IRQ put the race really happens: the queue's last reference goes in hardirq.
       if ((flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) !== 0) expect(last_put_in_irq).toBeGreaterThan(5);

@@ -27,7 +27,7 @@ import {
 } from './drm_dep_fence.ts';
 import {
   dep_cost, dep_queue_state, drm_dep_queue_put, DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE, type drm_dep_queue,
-  queue_check_live, queue_job_done, queue_push_job, type QueueState,
+  queue_check_live, queue_defer_job_done, queue_job_done, queue_push_job, type QueueState,
 } from './drm_dep_queue.ts';
 
 export const JOB_NEW = 0;
@@ -68,6 +68,9 @@ export class JobState {
   fence: drm_dep_fence | null = null;
   /** dma_fence_begin_signalling cookie from arm, consumed by push. */
   signalling_cookie: boolean | null = null;
+  /** Completed in hardirq and handed to the done worker (dep.job-done-irq=irq-safe-only), with its error. */
+  done_deferred = false;
+  deferred_error = 0;
 
   constructor(kernel: Kernel, owner: drm_dep_job) {
     this.kernel = kernel;
@@ -357,18 +360,26 @@ export function job_signal_finished(js: JobState, error: number): void {
  * it itself from its callback on the HW fence returned by run_job; a driver calls it only to
  * complete a job before (or instead of) signalling that HW fence, and drm_dep then removes its
  * callback. Any context; hardirq included (the queue's job put is deferred to the put_job
- * worker unless the queue has DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE). WARNs for a job that is
- * not running (never run, or already done).
+ * worker unless the queue has DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE). With
+ * dep.job-done-irq=irq-safe-only, a call from hardirq on a queue without that flag WARNs and
+ * the completion is deferred to the queue's done worker. WARNs for a job that is not running
+ * (never run, or already done).
  */
 export function drm_dep_job_done(job: drm_dep_job, error: number): void {
   const js = job_state_of(job);
   const k = js.kernel;
   const site = 'drm_dep_job_done';
   if (!job_check_live(js, site)) return;
-  if ((js.state !== JOB_RUNNING) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_done on a job that is not running`)) return;
+  if ((js.state !== JOB_RUNNING || js.done_deferred) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_done on a job that is not running`)) return;
   (error > 0) && k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_done with positive error ${error}`);
   if (js.hw_fence !== null && js.hw_cb.linked !== null) dma_fence_remove_callback(js.hw_fence, js.hw_cb);
-  queue_job_done(js.qs!, js, error > 0 ? -EINVAL : error);
+  const qs = js.qs!;
+  if (qs.defer_irq_done && k.current.in_irq) {
+    k.WARN_ON(true, site, `${job_name(js)}: drm_dep_job_done from hardirq on queue ${qs.name} without DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE`);
+    queue_defer_job_done(qs, js, error > 0 ? -EINVAL : error);
+    return;
+  }
+  queue_job_done(qs, js, error > 0 ? -EINVAL : error);
 }
 
 /** drm_dep_job_get - take a job reference. Any context. Returns `job`. */

@@ -579,17 +579,18 @@ describe('zombie guard', () => {
     expect(k.lifetime.live(DEP_TYPES)).toEqual([]);
   });
 
-  it('a TDR worker queued just before the final put runs after it and leaves at once', () => {
-    const { k, gpu } = setup();
-    const q = fake_queue_create(gpu, { timeout_ms: 10 });
+  it.each(['last-put', 'work'])('a TDR worker queued just before the final put runs after it and leaves at once (dep.release=%s)', (release) => {
+    const k = new Kernel({ trace: 'record', ...EXACT_TIMING, assume: { ...EXACT_TIMING.assume, 'dep.release': release } });
+    const q = fake_queue_create(new fake_gpu(k), { timeout_ms: 10 });
     const fences = submit_all([fake_job_create(q, MS)]);
     k.run_all();
     drm_dep_queue_trigger_timeout(q); // e.g. device teardown: queued, runs after a kworker wake-up
     drm_dep_queue_put(q); // ...but the last reference goes first
     k.run_all();
     const [tdr] = work_runs(k, 'drm_dep_queue_tdr_work');
-    const [release] = work_runs(k, 'drm_dep_queue_release_work');
-    expect(tdr.t_ns).toBeLessThanOrEqual(release.t_ns); // it really ran on a zombie queue
+    // The work items are cancelled by the release work (work) or the free work (last-put).
+    const [cancel] = work_runs(k, release === 'work' ? 'drm_dep_queue_release_work' : 'drm_dep_queue_free_work');
+    expect(tdr.t_ns).toBeLessThanOrEqual(cancel.t_ns); // it really ran on a zombie queue
     expect(q.timeouts).toBe(0);
     expect(q.log).toEqual(['free']);
     for (const f of fences) dma_fence_put(f);
@@ -603,7 +604,7 @@ describe('zombie guard', () => {
     const busy = INIT_WORK(k, function* (): Sleepable {
       yield* k.wait_until(null, () => false, k.now() + 5 * MS);
     }, 'driver_busy_work');
-    const q = fake_queue_create(gpu, { submit_wq: wq });
+    const q = fake_queue_create(gpu, { submit_wq: wq, timeout_wq: wq });
     const fences = submit_all([fake_job_create(q, 100_000)]);
     k.run_all();
     queue_work(wq, busy);

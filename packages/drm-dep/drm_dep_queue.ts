@@ -22,7 +22,7 @@
  */
 import {
   alloc_ordered_workqueue, alloc_workqueue, cancel_delayed_work, cancel_delayed_work_sync,
-  cancel_work, cancel_work_sync, delayed_work_pending, destroy_workqueue, dma_fence_add_callback,
+  cancel_work, cancel_work_sync, define_assumption, delayed_work_pending, destroy_workqueue, dma_fence_add_callback,
   dma_fence_begin_signalling, dma_fence_end_signalling, EBUSY, ECANCELED, EINVAL, ENOENT,
   INIT_DELAYED_WORK, INIT_WORK, kref, kref_get, kref_get_unless_zero, kref_put, lockdep_assert_held,
   MAX_SCHEDULE_TIMEOUT, mod_delayed_work, queue_work, spin_lock_init, spin_lock_irqsave,
@@ -35,6 +35,69 @@ import {
   type drm_dep_job, drm_dep_job_get, drm_dep_job_put, job_dependencies_destroy,
   job_signal_finished, job_wait_dependency, type JobState, JOB_DONE, JOB_RUNNING,
 } from './drm_dep_job.ts';
+
+/* ------------------------------------------------------------------------------------------ */
+/* Selectable assumptions (docs/assumptions.md "Selectable assumptions")                       */
+/* ------------------------------------------------------------------------------------------ */
+
+const ASSUMPTIONS_DOC = 'docs/assumptions.md#selectable-assumptions';
+
+/**
+ * When ops.release runs. `last-put`: in the context of the last drm_dep_queue_put (hardirq with
+ * an IRQ job put, a worker, the reclaim path), after which the free work cancels the queue's
+ * work items. `work`: the last put queues the release work on the drm_dep teardown workqueue,
+ * which cancels the work items and then calls ops.release in process context.
+ */
+export const drm_dep_assume_release = define_assumption({
+  id: 'dep.release',
+  values: ['last-put', 'work'] as const,
+  default: 'last-put',
+  summary: 'ops.release runs at the last queue put, in its context (last-put), or from the teardown work item (work)',
+  doc: ASSUMPTIONS_DOC,
+});
+
+/**
+ * The TDR workqueue of a queue given no timeout_wq. `separate`: the queue allocates an ordered
+ * reclaim-annotated TDR workqueue of its own beside the submit workqueue. `submit`: the TDR runs
+ * on the submit workqueue (serialised with run_job and put_job).
+ */
+export const drm_dep_assume_tdr_wq = define_assumption({
+  id: 'dep.tdr-wq',
+  values: ['separate', 'submit'] as const,
+  default: 'separate',
+  summary: 'a queue without a driver-given timeout_wq owns a separate TDR workqueue (separate) or uses its submit workqueue (submit)',
+  doc: ASSUMPTIONS_DOC,
+});
+
+/**
+ * Where a job completed from hardirq is processed on a queue without
+ * DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE. `any-queue`: right there (only the put is deferred).
+ * `irq-safe-only`: the literal reading of the flag ("drm_dep_job_done() and the job put may run
+ * in hardirq"): drm_dep's HW-fence callback defers the whole completion to the queue's done
+ * worker, and a driver calling drm_dep_job_done() from hardirq WARNs and is deferred too.
+ */
+export const drm_dep_assume_job_done_irq = define_assumption({
+  id: 'dep.job-done-irq',
+  values: ['any-queue', 'irq-safe-only'] as const,
+  default: 'any-queue',
+  summary: 'drm_dep_job_done from hardirq on every queue (any-queue) or only on JOB_PUT_IRQ_SAFE queues, deferred elsewhere (irq-safe-only)',
+  doc: ASSUMPTIONS_DOC,
+});
+
+/**
+ * The TDR when the head job completes while a drm_dep_queue_trigger_timeout() is outstanding
+ * (the TDR queued at zero delay, not yet run; xe's kill). `keep`: the queued TDR stays where it
+ * is. `requeue`: mod_delayed_work(0) takes it off the workqueue and queues it again at the tail.
+ * `full-timeout`: the head completion re-arms a full timeout, dropping the trigger (what
+ * drm_sched's free worker does to a pending drm_sched_fault).
+ */
+export const drm_dep_assume_tdr_rearm = define_assumption({
+  id: 'dep.tdr-rearm',
+  values: ['keep', 'requeue', 'full-timeout'] as const,
+  default: 'keep',
+  summary: 'a triggered TDR still queued when the head job completes stays in place (keep), moves to the tail (requeue), or waits a full timeout (full-timeout)',
+  doc: ASSUMPTIONS_DOC,
+});
 
 /* ------------------------------------------------------------------------------------------ */
 /* Flags, timeout status, ops, init arguments                                                  */
@@ -99,10 +162,13 @@ export interface drm_dep_queue_ops<J extends drm_dep_job = drm_dep_job, Q extend
    */
   release_job?(job: J): void;
   /**
-   * The queue's last reference is gone and every queue worker is idle (process context, on
-   * the reclaim-annotated drm_dep teardown workqueue: no GFP_KERNEL). Start the asynchronous
-   * firmware teardown; call drm_dep_queue_release_done(q) from any context once the firmware
-   * no longer refers to the queue. Without this op drm_dep calls it at once.
+   * The queue's last reference is gone. With dep.release=last-put (default) it runs in the
+   * context of that put: any context, hardirq included (an IRQ job put), so no sleeping, no
+   * GFP_KERNEL, IRQ-safe locks. With dep.release=work it runs once every queue worker is idle,
+   * in process context on the reclaim-annotated drm_dep teardown workqueue (no GFP_KERNEL).
+   * Start the asynchronous firmware teardown; call drm_dep_queue_release_done(q) from any
+   * context once the firmware no longer refers to the queue. Without this op drm_dep calls it
+   * at once.
    */
   release?(q: Q): void;
   /** Last call on the queue: free the driver's container (process context). The queue is dead. */
@@ -122,7 +188,7 @@ export interface drm_dep_queue_init_args {
   timeout: number;
   /** Driver-given ordered submit workqueue; default: the queue allocates its own. */
   submit_wq?: workqueue_struct | null;
-  /** Driver-given TDR workqueue; default: the submit workqueue. */
+  /** Driver-given TDR workqueue; default: one of the queue's own (dep.tdr-wq=separate) or the submit workqueue. */
   timeout_wq?: workqueue_struct | null;
   /** The device whose unload barrier waits for this queue. */
   dev?: drm_dep_device | null;
@@ -198,11 +264,18 @@ export class QueueState {
   submit_wq: workqueue_struct | null = null;
   own_submit_wq = false;
   timeout_wq: workqueue_struct | null = null;
+  own_timeout_wq = false;
+  /** Assumption values read once at init (dep.release, dep.job-done-irq, dep.tdr-rearm). */
+  release_at_last_put = false;
+  defer_irq_done = false;
+  tdr_rearm: 'keep' | 'requeue' | 'full-timeout' = 'keep';
   work_run_job: work_struct | null = null;
   work_put_job: work_struct | null = null;
   work_tdr: delayed_work | null = null;
   work_release: work_struct | null = null;
   work_free: work_struct | null = null;
+  /** dep.job-done-irq=irq-safe-only: completes the jobs of deferred_done in process context. */
+  work_done_job: work_struct | null = null;
   /** Protects pending_list, done_list, credit_count and TDR arming. Hardirq-safe. */
   job_lock: spinlock_t | null = null;
   /** The SPSC job queue: pushed, not yet handed to run_job (or cancelled). */
@@ -211,6 +284,8 @@ export class QueueState {
   readonly pending_list: JobState[] = [];
   /** Done jobs whose queue reference the put_job worker still has to drop. */
   readonly done_list: JobState[] = [];
+  /** Jobs completed in hardirq whose completion the done worker still has to process. */
+  readonly deferred_done: JobState[] = [];
   fence_context = 0;
   fence_seqno = 0;
   job_serial = 0;
@@ -357,13 +432,20 @@ export function drm_dep_queue_init(q: drm_dep_queue, args: drm_dep_queue_init_ar
   qs.submit_wq = qs.own_submit_wq
     ? alloc_ordered_workqueue(k, args.name, WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM)
     : args.submit_wq!;
-  qs.timeout_wq = args.timeout_wq ?? qs.submit_wq;
+  qs.own_timeout_wq = (args.timeout_wq === undefined || args.timeout_wq === null) && k.assume(drm_dep_assume_tdr_wq) === 'separate';
+  qs.timeout_wq = qs.own_timeout_wq
+    ? alloc_ordered_workqueue(k, `${args.name}-tdr`, WQ_MEM_RECLAIM | WQ_MEM_WARN_ON_RECLAIM)
+    : args.timeout_wq ?? qs.submit_wq;
+  qs.release_at_last_put = k.assume(drm_dep_assume_release) === 'last-put';
+  qs.defer_irq_done = (flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) === 0 && k.assume(drm_dep_assume_job_done_irq) === 'irq-safe-only';
+  qs.tdr_rearm = k.assume(drm_dep_assume_tdr_rearm);
   qs.job_lock = spin_lock_init(k, '&drm_dep_queue->job.lock');
   qs.work_run_job = INIT_WORK(k, drm_dep_queue_run_job_work, 'drm_dep_queue_run_job_work', qs);
   qs.work_put_job = INIT_WORK(k, drm_dep_queue_put_job_work, 'drm_dep_queue_put_job_work', qs);
   qs.work_tdr = INIT_DELAYED_WORK(k, drm_dep_queue_tdr_work, 'drm_dep_queue_tdr_work', qs);
   qs.work_release = INIT_WORK(k, drm_dep_queue_release_work, 'drm_dep_queue_release_work', qs);
   qs.work_free = INIT_WORK(k, drm_dep_queue_free_work, 'drm_dep_queue_free_work', qs);
+  if (qs.defer_irq_done) qs.work_done_job = INIT_WORK(k, drm_dep_queue_done_job_work, 'drm_dep_queue_done_job_work', qs);
   qs.fence_context = k.dma_fence_context_alloc(1);
   qs.refcount.refcount = 1;
   qs.id = k.lifetime.track('drm_dep_queue', args.name);
@@ -412,8 +494,9 @@ export function drm_dep_queue_get_unless_zero<Q extends drm_dep_queue>(q: Q): Q 
 
 /**
  * drm_dep_queue_put - drop a reference. Any context, including hardirq and the reclaim path:
- * the last put only marks the queue a zombie and queues the teardown work on the preallocated
- * work item (no allocation, no sleep) [V S2 "reclaim-safe final puts"; mechanism I].
+ * the last put calls ops.release right there (dep.release=last-put) or queues the teardown
+ * work on the preallocated work item (dep.release=work); either way drm_dep itself neither
+ * allocates nor sleeps [V S2 "reclaim-safe final puts"; mechanism I].
  */
 export function drm_dep_queue_put(q: drm_dep_queue): void {
   const qs = queue_state_of(q);
@@ -421,7 +504,12 @@ export function drm_dep_queue_put(q: drm_dep_queue): void {
   kref_put(qs.refcount, () => queue_last_put(qs));
 }
 
+/** The last reference is gone (dep.release decides whether ops.release runs here). */
 function queue_last_put(qs: QueueState): void {
+  if (qs.release_at_last_put) {
+    queue_release(qs);
+    return;
+  }
   qs.phase = QUEUE_ZOMBIE;
   queue_work(drm_dep_teardown_wq(qs.kernel), qs.work_release!);
 }
@@ -581,6 +669,18 @@ function tdr_arm_locked(qs: QueueState): void {
 }
 
 /**
+ * Re-arm the TDR for the new head after the head completed (dep.tdr-rearm decides what an
+ * outstanding trigger does). Must be called with qs.job_lock held.
+ */
+function tdr_rearm_head_locked(qs: QueueState): void {
+  if (qs.tdr_immediate) {
+    if (qs.tdr_rearm === 'keep' && delayed_work_pending(qs.work_tdr!)) return;
+    if (qs.tdr_rearm === 'full-timeout') qs.tdr_immediate = false;
+  }
+  tdr_arm_locked(qs);
+}
+
+/**
  * Hand `js` to ops.run_job (submit worker, or the pusher on the bypass path). Process or
  * kworker context; runs run_job inside a dma-fence signalling section.
  */
@@ -619,7 +719,34 @@ function queue_run_job(qs: QueueState, js: JobState): void {
 /** HW fence callback: the job completed. The HW fence signaller's context (often hardirq). */
 function hw_fence_done(fence: dma_fence, cb: dma_fence_cb): void {
   const js = cb.owner as JobState;
-  queue_job_done(js.qs!, js, fence.error);
+  const qs = js.qs!;
+  if (qs.defer_irq_done && qs.kernel.current.in_irq) queue_defer_job_done(qs, js, fence.error);
+  else queue_job_done(qs, js, fence.error);
+}
+
+/**
+ * dep.job-done-irq=irq-safe-only, a queue without JOB_PUT_IRQ_SAFE: a completion in hardirq is
+ * handed to the done worker on the submit workqueue. Not paused by drm_dep_queue_stop
+ * (completions still signal on a stopped queue). Hardirq.
+ */
+export function queue_defer_job_done(qs: QueueState, js: JobState, error: number): void {
+  const flags = spin_lock_irqsave(qs.job_lock!);
+  js.deferred_error = error;
+  js.done_deferred = true;
+  qs.deferred_done.push(js);
+  spin_unlock_irqrestore(qs.job_lock!, flags);
+  queue_work(qs.submit_wq!, qs.work_done_job!);
+}
+
+/** drm_dep_queue_done_job_work: process the completions deferred from hardirq (kworker). */
+function drm_dep_queue_done_job_work(work: work_struct): void {
+  const qs = work.owner as QueueState;
+  if (!kref_get_unless_zero(qs.refcount)) return; // zombie guard [V S9]
+  const flags = spin_lock_irqsave(qs.job_lock!);
+  const batch = qs.deferred_done.splice(0, qs.deferred_done.length);
+  spin_unlock_irqrestore(qs.job_lock!, flags);
+  for (const js of batch) queue_job_done(qs, js, js.deferred_error);
+  drm_dep_queue_put(qs.owner);
 }
 
 /**
@@ -647,7 +774,7 @@ export function queue_job_done(qs: QueueState, js: JobState, error: number): voi
       cancel_delayed_work(qs.work_tdr!);
       qs.tdr_immediate = false;
     } else {
-      tdr_arm_locked(qs);
+      tdr_rearm_head_locked(qs);
     }
   }
   js.state = JOB_DONE;
@@ -804,17 +931,31 @@ export function drm_dep_queue_kill(q: drm_dep_queue): void {
 /* ------------------------------------------------------------------------------------------ */
 
 /**
- * drm_dep_queue_release_work - first teardown stage (drm_dep teardown workqueue). No job can
- * exist any more (each holds a queue reference), so only idle work items are left: cancel
- * them, then call ops.release (or complete the release at once without it).
+ * drm_dep_queue_release_work - first teardown stage with dep.release=work (drm_dep teardown
+ * workqueue): cancel the queue's idle work items, then call ops.release.
  */
 function* drm_dep_queue_release_work(work: work_struct): Sleepable {
   const qs = work.owner as QueueState;
-  const k = qs.kernel;
-  (qs.job_queue.length + qs.pending_list.length + qs.done_list.length > 0) && k.WARN_ON(true, 'drm_dep_queue_release_work', `${qs.name}: jobs left at teardown`);
+  yield* queue_cancel_work_items(qs);
+  queue_release(qs);
+}
+
+/** Cancel the queue's work items, which leave at once (zombie guard) if they get to run. */
+function* queue_cancel_work_items(qs: QueueState): Sleepable {
   yield* cancel_delayed_work_sync(qs.work_tdr!);
   yield* cancel_work_sync(qs.work_run_job!);
   yield* cancel_work_sync(qs.work_put_job!);
+  if (qs.work_done_job !== null) yield* cancel_work_sync(qs.work_done_job);
+}
+
+/**
+ * Call ops.release (or complete the release at once without it): in the release work, or in
+ * the last put's context with dep.release=last-put. No job can exist any more (each holds a
+ * queue reference).
+ */
+function queue_release(qs: QueueState): void {
+  const k = qs.kernel;
+  (qs.job_queue.length + qs.pending_list.length + qs.done_list.length + qs.deferred_done.length > 0) && k.WARN_ON(true, 'drm_dep_queue_release', `${qs.name}: jobs left at teardown`);
   qs.phase = QUEUE_RELEASING;
   k.tp('drm_dep_queue_release', { ring: qs.name });
   if (qs.ops!.release !== undefined) qs.ops!.release(qs.owner);
@@ -839,7 +980,9 @@ export function drm_dep_queue_release_done(q: drm_dep_queue): void {
 function* drm_dep_queue_free_work(work: work_struct): Sleepable {
   const qs = work.owner as QueueState;
   const k = qs.kernel;
+  if (qs.release_at_last_put) yield* queue_cancel_work_items(qs);
   if (qs.own_submit_wq) yield* destroy_workqueue(qs.submit_wq!);
+  if (qs.own_timeout_wq) yield* destroy_workqueue(qs.timeout_wq!);
   k.tp('drm_dep_queue_free', { ring: qs.name });
   const dev = qs.dev;
   qs.phase = QUEUE_FREED;

@@ -38,6 +38,10 @@ export {
   drm_dep_queue_for_each_pending_job,
   drm_dep_device_wait_idle,
   drm_dep_device_queue_count,
+  drm_dep_assume_release,
+  drm_dep_assume_tdr_wq,
+  drm_dep_assume_job_done_irq,
+  drm_dep_assume_tdr_rearm,
 } from './drm_dep_queue.ts';
 export type {
   drm_dep_queue_ops,

@@ -32,5 +32,5 @@ export {
   drm_sched_job_cleanup, drm_sched_job_has_dependency, drm_sched_job_init, drm_sched_job_is_signaled,
   drm_sched_pick_best, drm_sched_resubmit_jobs, drm_sched_resume_timeout, drm_sched_start, drm_sched_stop,
   drm_sched_suspend_timeout, drm_sched_tdr_queue_imm, drm_sched_wqueue_ready, drm_sched_wqueue_start,
-  drm_sched_wqueue_stop,
+  drm_sched_wqueue_stop, sched_fence_signalling_annotation,
 } from './sched_main.ts';

@@ -3,12 +3,13 @@
  * 7.2-rc7): init/fini, jobs and their dependencies, the run-job and free-job work items, HW
  * completion, the timeout handler (TDR) and the recovery helpers.
  *
- * Model-wide deviations (docs/assumptions.md): run_job and drm_sched_job_done run inside
- * dma_fence_begin_signalling/end_signalling; sleeping functions are generators; the
- * per-scheduler `sched_policy` replaces the module parameter.
+ * Model-wide deviations (docs/assumptions.md): sleeping functions are generators; the
+ * per-scheduler `sched_policy` replaces the module parameter. As upstream, run_job and
+ * drm_sched_job_done are not in a dma-fence signalling section; the assumption
+ * `sched.fence-signalling-annotation=annotated` adds one (dma_fence_begin/end_signalling).
  */
 import {
-  ECANCELED, EINVAL, ENOENT, ENOMEM, INIT_DELAYED_WORK, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
+  ECANCELED, EINVAL, ENOENT, ENOMEM, INIT_DELAYED_WORK, define_assumption, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
   WQ_MEM_RECLAIM, alloc_ordered_workqueue, cancel_delayed_work, cancel_delayed_work_sync,
   cancel_work_sync, complete_all, delayed_work_timer_expires_ns, destroy_workqueue,
   dma_fence_add_callback, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get,
@@ -34,6 +35,25 @@ import {
 import { COST_XA_OP_NS, drm_printk, drm_sched_cost, dma_fence_timestamp, ewma_drm_sched_avgtime_add, ktime_to_us } from './sched_internal.ts';
 
 const U32_MAX = 0xffff_ffff;
+
+/**
+ * Whether run_job and drm_sched_job_done run in a dma-fence signalling section. Upstream
+ * sched_main.c (@ 2bbea6b819be) has no dma_fence_begin_signalling, so by default a lockdep
+ * report on the drm_sched side is one a real kernel prints; `annotated` gives drm_sched the
+ * coverage drm_dep's run_job has, to compare like with like.
+ */
+export const sched_fence_signalling_annotation = define_assumption({
+  id: 'sched.fence-signalling-annotation',
+  values: ['upstream', 'annotated'] as const,
+  default: 'upstream',
+  summary: 'run_job and drm_sched_job_done inside dma_fence_begin/end_signalling (annotated) or not (upstream)',
+  doc: 'docs/assumptions.md#selectable-assumptions',
+});
+
+/** dma_fence_begin_signalling if the run selected the annotation; else a cookie that ends nothing. */
+function sched_begin_signalling(k: Kernel): boolean {
+  return k.assume(sched_fence_signalling_annotation) === 'annotated' ? dma_fence_begin_signalling(k) : true;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Trace helpers (gpu_scheduler_trace.h, plus deplab-only events)                              */
@@ -132,7 +152,7 @@ function drm_sched_job_done(s_job: drm_sched_job, result: number): void {
   k.lifetime.use(s_job.lifetime_id, 'drm_sched_job_done');
   const s_fence = job_s_fence(s_job, 'drm_sched_job_done');
   if (s_fence === null) return;
-  const cookie = dma_fence_begin_signalling(k);
+  const cookie = sched_begin_signalling(k);
   const sched = s_fence.sched!;
   k.lifetime.use(sched.lifetime_id, 'drm_sched_job_done: s_fence->sched');
   sched.credit_count.counter -= s_job.credits;
@@ -328,10 +348,10 @@ export function drm_sched_start(sched: drm_gpu_scheduler, errno: number): void {
   drm_sched_wqueue_start(sched);
 }
 
-/** Call run_job (inside a signalling section) and translate its three kinds of result. */
+/** Call run_job (in a signalling section only with the `annotated` assumption). */
 function call_run_job(sched: drm_gpu_scheduler, job: drm_sched_job): dma_fence | null | number {
   const k = sched.kernel;
-  const cookie = dma_fence_begin_signalling(k);
+  const cookie = sched_begin_signalling(k);
   const fence = sched.ops!.run_job(job);
   dma_fence_end_signalling(k, cookie);
   return fence;
@@ -779,6 +799,9 @@ export function* drm_sched_fini(sched: drm_gpu_scheduler): Sleepable {
   sched.ready = false;
   sched.sched_rq = null;
   if (sched.pending_list.length > 0) k.violation('warn', 'drm_sched_fini', 'Tearing down scheduler while jobs are pending!');
+  // deplab-only: the load score left at fini (every entity removed and job done gives its unit
+  // back; a killed job's never comes back, HAZARDS 8). Upstream prints nothing.
+  k.tp('drm_sched_score', { name: sched.name, score: sched.score.counter });
   k.lifetime.free(sched.lifetime_id, 'drm_sched_fini');
 }
 

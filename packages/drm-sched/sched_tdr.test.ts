@@ -233,8 +233,8 @@ describe('recovery', () => {
     k.run_for(250 * MS);
     expect(a1.karma.counter).toBe(1);
     expect(guilty.counter).toBe(1);
-    // FIFO with equal submit_ts: ea re-keyed to a2's ts goes after eb (equal keys go after).
-    expect(rig.gpu.run_log).toEqual(['a1', 'b1', 'a2', 'a1', 'b1', 'a2']);
+    // FIFO in push order (submit_ts strictly increasing); the resubmission keeps pending order.
+    expect(rig.gpu.run_log).toEqual(['a1', 'a2', 'b1', 'a1', 'a2', 'b1']);
     expect([a1, a2, b1].map((j) => j.hw_fence.init_count)).toEqual([2, 2, 2]); // the hazard
     fake_gpu_advance(rig.gpu, 3);
     k.run_for(1 * MS);

@@ -1,13 +1,17 @@
 /**
  * The model drivers the harness can run, by name. Each entry builds a Device for a backend;
- * `defaults` are the device options a comparison uses unless the user overrides them.
+ * `defaults` are the device options a comparison uses unless the user overrides them; `options`
+ * says what its uapi accepts, so a workload or a token that does not fit is refused before it
+ * runs (check_workload_for_driver, check_device_options).
  */
-import type { Backend, DeviceFactory, DeviceOptions, EngineClass } from '@deplab/driver-api';
-import { MockDevice, mock_dep_backend, mock_dep_hw_backend, mock_sched_backend } from '@deplab/driver-mock';
-import { amdxdna_device } from '@deplab/driver-amdxdna';
-import { panfrost_device_factory } from '@deplab/driver-panfrost';
-import { panthor_device_factory } from '@deplab/driver-panthor';
-import { xe_device_factory } from '@deplab/driver-xe';
+import { check_options, type Backend, type DeviceFactory, type DeviceOptions, type DriverOptionSchema, type EngineClass } from '@deplab/driver-api';
+import { MOCK_OPTION_SCHEMA, MockDevice, mock_dep_backend, mock_dep_hw_backend, mock_sched_backend } from '@deplab/driver-mock';
+import { AMDXDNA_OPTION_SCHEMA, amdxdna_device } from '@deplab/driver-amdxdna';
+import { PANFROST_OPTION_SCHEMA, panfrost_device_factory } from '@deplab/driver-panfrost';
+import { PANTHOR_OPTION_SCHEMA, panthor_device_factory } from '@deplab/driver-panthor';
+import { XE_OPTION_SCHEMA, xe_device_factory } from '@deplab/driver-xe';
+import { diagnostic } from './workload/diagnostics.ts';
+import type { Diagnostic, Workload } from './workload/types.ts';
 
 export interface DriverEntry {
   readonly name: string;
@@ -19,6 +23,8 @@ export interface DriverEntry {
   readonly backends?: readonly Backend[];
   /** The faults its device can inject (the --faults / fault-matrix names); the rest it refuses. */
   readonly faults: readonly string[];
+  /** What its uapi accepts (device options, queue knobs, engines); absent: nothing is checked. */
+  readonly options?: DriverOptionSchema;
 }
 
 /** The backends `entry` has bindings for. */
@@ -56,6 +62,7 @@ const mock: DriverEntry = {
   defaults: {},
   // The KUnit mock has no firmware and no engines to reset (MockDevice.inject_fault).
   faults: ['hang', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
+  options: MOCK_OPTION_SCHEMA,
 };
 
 const amdxdna: DriverEntry = {
@@ -66,6 +73,7 @@ const amdxdna: DriverEntry = {
   defaults: {},
   // AIE2 has firmware context errors, no engine or device reset through the driver (uapi.ts inject_fault).
   faults: ['hang', 'fw-error', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
+  options: AMDXDNA_OPTION_SCHEMA,
 };
 
 const panthor: DriverEntry = {
@@ -75,6 +83,7 @@ const panthor: DriverEntry = {
   engines: ['render', 'compute', 'copy', 'bind'],
   defaults: {},
   faults: ['hang', 'fw-error', 'engine-reset', 'device-reset', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
+  options: PANTHOR_OPTION_SCHEMA,
 };
 
 const xe: DriverEntry = {
@@ -84,6 +93,7 @@ const xe: DriverEntry = {
   engines: ['render', 'copy', 'video', 'video_enhance', 'compute', 'bind'],
   defaults: {},
   faults: ['hang', 'fw-error', 'engine-reset', 'device-reset', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
+  options: XE_OPTION_SCHEMA,
 };
 
 const panfrost: DriverEntry = {
@@ -95,6 +105,7 @@ const panfrost: DriverEntry = {
   backends: ['sched', 'dep-hw'],
   // Job faults and GPU resets (uapi.ts inject_fault); no firmware to fail.
   faults: ['hang', 'engine-reset', 'device-reset', 'ctrl-c', 'destroy', 'unplug', 'alloc-fail'],
+  options: PANFROST_OPTION_SCHEMA,
 };
 
 const registry = new Map<string, DriverEntry>([
@@ -112,4 +123,30 @@ export function driver_names(): string[] {
 
 export function find_driver(name: string): DriverEntry | undefined {
   return registry.get(name);
+}
+
+/**
+ * What in `workload` the driver's uapi would refuse: an engine its create_queue does not take,
+ * a queue knob it does not know or a value out of its range. One diagnostic per problem, naming
+ * the client, the queue and the field.
+ */
+export function check_workload_for_driver(workload: Workload, entry: DriverEntry): Diagnostic[] {
+  const schema = entry.options;
+  if (schema === undefined) return [];
+  const out: Diagnostic[] = [];
+  workload.clients.forEach((client, c) => client.queues.forEach((queue, q) => {
+    const path = `clients[${c}].queues[${q}]`;
+    const where = `client ${client.name}, queue ${queue.name}`;
+    if (!schema.engines.includes(queue.engine)) {
+      out.push(diagnostic(workload.source, `${where}: engine "${queue.engine}": driver ${entry.name} has no such engine (it has: ${schema.engines.join(', ')})`,
+        { path: `${path}.engine` }));
+    }
+    for (const p of check_options(schema.queue, queue.driver, `${entry.name} queue knob`)) out.push(diagnostic(workload.source, `${where}: ${p}`, { path: `${path}.driver` }));
+  }));
+  return out;
+}
+
+/** What in `device` (DeviceOptions.driver) the driver does not accept, one message per key. */
+export function check_device_options(entry: DriverEntry, device: Readonly<Record<string, unknown>> | undefined): string[] {
+  return entry.options === undefined ? [] : check_options(entry.options.device, device, `${entry.name} device option`);
 }

@@ -10,7 +10,7 @@ export {
 export { GUARANTEES, GUARANTEE_IDS, SITUATIONS, guarantee, guarantee_of_violation, type Guarantee, type GuaranteeId, type Situation } from './run/guarantees.ts';
 export { compute_metrics, SCALAR_METRICS, SCHED_BYTES, type RunMetrics, type ScalarMetric } from './run/metrics.ts';
 export { diff_seed, type GuaranteeDiff, type GuaranteeDiffClass, type GuaranteeDiffCounts, type SeedDiff } from './run/diff.ts';
-export { TRIAGE_RULES, group_violations, triage, type Triage, type TriageClass, type TriageRule, type ViolationGroup } from './run/triage.ts';
+export { TRIAGE_RULES, campaign_subject, group_violations, triage, type Triage, type TriageClass, type TriageRule, type ViolationGroup } from './run/triage.ts';
 export {
   aggregate, compare, compare_seed, workload_faults, type BackendRun, type CompareContext, type CompareOptions, type ComparisonResult, type DistributionRow, type GroupComparison,
   type GuaranteeSummary, type MetricComparison, type SeedOutput,
@@ -20,7 +20,7 @@ export {
   summarize, type BootstrapInterval, type PairedComparison, type Summary, type Thresholds, type Verdict,
 } from './stats/stats.ts';
 export { LatencyDistribution, merge_sketches, pooled, sketch_quantile, type LatencyResult, type LatencySketch } from './stats/latency.ts';
-export { backend_problem, dep_path, driver_backends, driver_names, find_driver, register_driver, type DriverEntry } from './drivers.ts';
+export { backend_problem, check_device_options, check_workload_for_driver, dep_path, driver_backends, driver_names, find_driver, register_driver, type DriverEntry } from './drivers.ts';
 export { BUILTIN_WORKLOADS, MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, builtins_for, fault_workload, find_builtin, load_builtin, type BuiltinWorkload, type MatrixFault } from './builtin/index.ts';
 export {
   FTRACE_FORMATS, describe_skipped, format_ftrace_fields, is_capture_line, match_ftrace_fields, parse_ftrace, type FtraceFenceEvent, type FtraceFormat,

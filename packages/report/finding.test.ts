@@ -27,7 +27,20 @@ describe('main finding', () => {
     if (!w.ok) throw new Error('ping-pong');
     const text = main_finding(compare(w.workload, 'mock', mock, { seeds: [1] }));
     expect(text).toMatch(/^drm_dep does not pipeline same-ring dependencies \(drm_sched ran \d+ job\(s\) before their same-ring dependency finished, drm_dep 0\): /);
-    expect(text).toMatch(/: drm_dep vs drm_sched: \+\d+\.\d\d ms submit→finished p\d\d/);
+    // The cost: the job waits for a kworker after its dependency finished, where drm_sched had it
+    // on the hardware already (ready→hw start), or the end-to-end time it adds.
+    expect(text).toMatch(/: drm_dep vs drm_sched: \+[\d.]+ (µs|ms) (ready→hw start|submit→finished) p\d\d/);
+  });
+
+  it('many clients on one credit pool: how many jobs each backend let onto the hardware, and why', () => {
+    const w = load_builtin(find_builtin('kunit/many-clients-13')!, ['render']);
+    if (!w.ok) throw new Error('many-clients');
+    const text = main_finding(compare(w.workload, 'mock', mock, { seeds: [1, 2, 3], device: { driver: { credit_limit: 2 } } }));
+    expect(text).toMatch(/^drm_dep lets up to (\d+) job\(s\) onto the hardware at once, drm_sched 2 \(credit_limit 2 applies per drm_gpu_scheduler, shared by its entities, and per drm_dep_queue\): /);
+    expect(Number(/up to (\d+)/.exec(text)![1])).toBeGreaterThan(2);
+    // With a limit no client reaches, both backends let every client's job through: no phrase.
+    const alone = main_finding(compare(w.workload, 'mock', mock, { seeds: [1], device: { driver: { credit_limit: 64 } } }));
+    expect(alone).not.toMatch(/onto the hardware at once/);
   });
 
   it('headline metrics: what the user waits for before what the system pays, one per category', () => {

@@ -6,7 +6,7 @@
  */
 import type { ComparisonResult, MetricComparison } from '@deplab/harness';
 import { backend_label } from './labels.ts';
-import { metric_value, signed } from './numbers.ts';
+import { metric_value, p_value, signed } from './numbers.ts';
 
 /** A judged difference (proven and not negligible, or exact on every seed and not negligible). */
 export function judged(m: MetricComparison): boolean {
@@ -49,7 +49,7 @@ export function headline_metrics(metrics: readonly MetricComparison[], n = 2): M
 /** "+1.00 kworker wake-ups per job (deterministic)" */
 export function metric_change(m: MetricComparison): string {
   const c = m.comparison;
-  const how = c.verdict === 'deterministic' ? `the same on all ${c.n} seeds` : `${c.verdict}, p ${c.p_holm.toPrecision(2)} after Holm, n ${c.n_eff}`;
+  const how = c.verdict === 'deterministic' ? `the same on all ${c.n} seeds` : `${c.verdict}, p ${p_value(c.p_holm)} after Holm, n ${c.n_eff}`;
   return `${signed(metric_value(m.name, c.delta))} ${metric_phrase(m.name)} (${how})`;
 }
 
@@ -81,9 +81,11 @@ export function main_finding(r: ComparisonResult): string {
   }
   const races = r.distributions.filter((d) => d.direction !== null);
   const parts: string[] = [];
+  // More jobs on the hardware is what pipelining is; a separate concurrency phrase only without it.
   const pipelining = pipelining_phrase(r);
+  const mechanisms = [pipelining ?? concurrency_phrase(r)].filter((x): x is string => x !== null);
   const perf = headline_metrics(r.metrics);
-  if (perf.length > 0) parts.push(`${cand} vs ${base}: ${perf.map(metric_change).join('; ')}`);
+  if (perf.length > 0) parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m) + stage_phrase(r, m)).join('; ')}`);
   if (races.length > 0) {
     const d = races[0];
     parts.push(`of jobs ${d.situation}, ${cand} ends ${d.direction === 'candidate more' ? 'more' : 'fewer'} with "${d.outcome}" ` +
@@ -95,7 +97,45 @@ export function main_finding(r: ComparisonResult): string {
     return `No guarantee regresses, and no performance difference is proven beyond the negligible thresholds` +
       (r.n_eff === 1 ? ` (every seed gave the same run: deterministic)` : ` (${r.n_eff} distinct runs)`) + '.';
   }
-  return (pipelining !== null ? `${pipelining}: ` : '') + parts.join('; ') + '.';
+  return (mechanisms.length > 0 ? `${mechanisms.join('; ')}: ` : '') + parts.join('; ') + '.';
+}
+
+/** Mean over seeds of one side's metric. */
+function side_mean(r: ComparisonResult, side: 'baseline' | 'candidate', pick: (m: ComparisonResult['per_seed'][number]['baseline']['metrics']) => number): number {
+  return mean(r.per_seed.map((s) => pick(s[side].metrics)));
+}
+
+/**
+ * How many jobs the credit limits let onto the hardware at once, when the backends differ: one
+ * credit pool per drm_gpu_scheduler (shared by its entities) against one per drm_dep_queue is
+ * the difference a conversion makes, and it moves waiting from the scheduler to the hardware.
+ */
+function concurrency_phrase(r: ComparisonResult): string | null {
+  const most = (side: 'baseline' | 'candidate') => Math.max(0, ...r.per_seed.map((s) => s[side].metrics.peak_jobs_on_hw));
+  const a = most('baseline'), b = most('candidate');
+  if (a === b || Math.max(a, b) < 2 * Math.min(a, b)) return null;
+  const why = r.device.credit_limit !== undefined && r.baseline === 'sched' && r.candidate === 'dep'
+    ? ` (credit_limit ${String(r.device.credit_limit)} applies per drm_gpu_scheduler, shared by its entities, and per drm_dep_queue)` : '';
+  return `${backend_label(r.candidate)} lets up to ${b} job(s) onto the hardware at once, ${backend_label(r.baseline)} ${a}${why}`;
+}
+
+/**
+ * Where a submit→finished difference arises, from the mean stage times: before the hardware
+ * starts the job (dependencies, the scheduler, credits, the driver's ring) or after it (the
+ * hardware, completion and signalling). Only when the job start is traced on both sides.
+ */
+function stage_phrase(r: ComparisonResult, m: MetricComparison): string {
+  if (!m.name.startsWith('submit_to_finished_us.')) return '';
+  const stage = (side: 'baseline' | 'candidate') => {
+    const total = side_mean(r, side, (x) => x.latency.submit_to_finished_us.mean);
+    const before = side_mean(r, side, (x) => x.latency.submit_to_hw_start_us.mean);
+    return { total, before };
+  };
+  const a = stage('baseline'), b = stage('candidate');
+  if (![a.total, a.before, b.total, b.before].every(Number.isFinite)) return '';
+  const d_total = b.total - a.total, d_before = b.before - a.before;
+  if (Math.abs(d_total) < 1e-9) return '';
+  return ` (in the mean ${signed(metric_value('x_us', d_total))}, of which ${signed(metric_value('x_us', d_before))} before the hardware starts the job)`;
 }
 
 function mean(xs: readonly number[]): number {

@@ -91,6 +91,8 @@ describe('ftrace text export', () => {
         for (const name of names) expect(UPSTREAM_EVENTS.has(name) || name.startsWith('deplab_'), name).toBe(true);
         expect(names).toContain('deplab_job_free');
         expect(names).toContain('deplab_job_timedout');
+        expect(names).toContain('deplab_job_hw_start');
+        expect([...names].some((n) => n.startsWith('deplab_deplab_'))).toBe(false);
         expect(names).toContain('deplab_harness_close_client');
         expect([...names].some((n) => /^drm_sched_job_(free|timedout)$/.test(n))).toBe(false);
       });

@@ -12,7 +12,8 @@
  *   a drm_dep run reads like a drm_sched one; the header says which backend it was.
  * - Events upstream does not have are written under a "deplab_" prefix, so they never pass
  *   for a real tracepoint: the job free and timeout events as deplab_job_free and
- *   deplab_job_timedout (in the same "fence=" style), every other model or harness event
+ *   deplab_job_timedout, the drivers' deplab_job_hw_start as itself (all in the same "fence="
+ *   style), every other model or harness event
  *   (driver events such as xe_sched_job_run, whose fields are the model's, not xe_trace.h's)
  *   as deplab_<name>: key=value ....
  * - dev= is `options.device` (upstream: dev_name() of the scheduler's device).
@@ -191,6 +192,8 @@ class FtraceWriter {
     const job = JOB_EVENT.exec(e.name);
     if (job !== null) return this.job(e, job[1]);
     switch (e.name) {
+      case 'deplab_job_hw_start':
+        return this.emit(e, e.name, { fence_context: Number(a.fence_context), fence_seqno: Number(a.fence_seqno) });
       case 'dma_fence_init':
         this.fence_names.set(key(a.context, a.seqno), { driver: text(a.driver), timeline: text(a.timeline) });
         return this.emit(e, e.name, { driver: text(a.driver), timeline: text(a.timeline), context: Number(a.context), seqno: Number(a.seqno) });

@@ -23,3 +23,4 @@ export {
 } from './verdict.ts';
 export { MAIL_WIDTH, layout_table, text_table, wrap, wrap_text, type TextTable, type TextTableOptions } from './wrap.ts';
 export { COLOUR, SvgDocument, axis_bottom, legend, linear_scale, text_width, type LegendItem } from './svg.ts';
+export { command_line, md_cell_code, md_code, plain_word_value, sh_quote, shell_words } from './shell.ts';

@@ -10,7 +10,8 @@ import { COST_KEYS, format_cost_spec } from '@deplab/sim';
 import { guarantee, triage, type ComparisonResult, type GroupComparison, type MetricComparison, type Triage } from '@deplab/harness';
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
-import { fmt, metric_value, pct, signed } from './numbers.ts';
+import { fmt, metric_value, p_value, pct, signed } from './numbers.ts';
+import { md_cell_code, md_code } from './shell.ts';
 
 export { fmt } from './numbers.ts';
 
@@ -26,7 +27,7 @@ export interface ReportContext {
   readonly root?: string;
 }
 
-const replay = (token: string) => `\`npx deplab replay ${token}\``;
+const replay = (token: string) => md_code(`npx deplab replay ${token}`);
 
 export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): string {
   const root = ctx.root ?? '../../';
@@ -38,14 +39,14 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
   const assumptions = Object.entries(r.assume).map(([k, v]) => `${k}=${v}`).join(', ') || 'defaults (docs/assumptions.md)';
   out.push(markdownTable([
     ['', ''],
-    ['workload', `\`${r.workload.source}\``],
+    ['workload', md_cell_code(r.workload.source)],
     ['driver', `${r.driver}${Object.keys(r.device).length > 0 ? ` (${Object.entries(r.device).map(([k, v]) => `${k}=${String(v)}`).join(', ')})` : ''}`],
     ['backends', `${base} (baseline) vs ${cand} (candidate)`],
     ['seeds', `${r.seeds.length} (${r.seeds[0]}..${r.seeds[r.seeds.length - 1]}), paired; ${r.n_eff} distinct run pair(s)${r.n_eff === 1 ? ': deterministic' : ''}`],
     ['cost profile', `${r.costs.profile} (every entry in the cost table at the end; docs/cost-model.md)`],
     ['assumptions', assumptions],
     ['deplab', ctx.version],
-    ['reproduce', `\`${ctx.command}\``],
+    ['reproduce', md_cell_code(ctx.command)],
   ]), '');
   out.push(...behaviour_section(r, root), ...races_section(r), ...violations_section(r, root), ...performance_section(r));
   if (ctx.sensitivity !== undefined) out.push('## Sensitivity', '', ctx.sensitivity.trimEnd(), '');
@@ -101,7 +102,7 @@ function races_section(r: ComparisonResult): string[] {
     const c = d.comparison;
     const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
     const verdict = d.direction === null ? (c.verdict === 'too few runs' || c.verdict === 'deterministic' || c.verdict === 'identical' ? c.verdict : 'no difference proven')
-      : `${cand} ${d.direction === 'candidate more' ? 'more' : 'fewer'} (${c.method === 'paired-t' ? `p ${c.p_holm.toPrecision(2)} Holm` : 'every seed'})`;
+      : `${cand} ${d.direction === 'candidate more' ? 'more' : 'fewer'} (${c.method === 'paired-t' ? `p ${p_value(c.p_holm)} Holm` : 'every seed'})`;
     rows.push([d.situation, d.outcome, `${share(d.baseline_share)} (${sum(d.baseline)})`, `${share(d.candidate_share)} (${sum(d.candidate)})`,
       `${c.delta >= 0 ? '+' : ''}${(c.delta * 100).toFixed(1)} pp`, verdict]);
   }
@@ -171,7 +172,7 @@ function metric_row(m: MetricComparison): string[] {
   const judged = c.method === 'paired-t';
   const verdict = c.verdict === 'deterministic' ? `deterministic (n_eff ${c.n_eff})` : c.verdict;
   return [m.name + (m.lower_is_better ? '' : ' (higher is better)'), fmt(c.mean_a), fmt(c.mean_b), signed(fmt(c.delta)), pct(c.delta_rel),
-    judged ? `[${fmt(c.ci_low)}, ${fmt(c.ci_high)}]` : '–', judged ? c.p_holm.toPrecision(2) : '–', verdict, judged ? `${c.wins_b}:${c.wins_a}:${c.ties}` : '–'];
+    judged ? `[${fmt(c.ci_low)}, ${fmt(c.ci_high)}]` : '–', judged ? p_value(c.p_holm) : '–', verdict, judged ? `${c.wins_b}:${c.wins_a}:${c.ties}` : '–'];
 }
 
 function runs_section(r: ComparisonResult): string[] {

@@ -28,3 +28,11 @@ export function metric_value(name: string, x: number): string {
 export function signed(text: string): string {
   return text.startsWith('-') || text === 'n/a' ? text : `+${text}`;
 }
+
+/**
+ * A p-value in two significant digits; one below what a double's t distribution resolves (the
+ * cdf underflows to 0) is shown as a bound, never as "0.0".
+ */
+export function p_value(p: number): string {
+  return p < 1e-15 ? '< 1e-15' : p.toPrecision(2);
+}

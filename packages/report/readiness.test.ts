@@ -75,7 +75,7 @@ describe('bindings', () => {
     const hw = scan.bindings.find((b) => b.file === 'drivers/mock/on-dep-hw.ts')!;
     expect(hw.backend).toBe('dep-hw');
     expect(new Set(hw.symbols.map((s) => s.module))).toEqual(new Set(['@deplab/drm-dep', '@deplab/drm-dep-hw']));
-    expect(hw.functions.drm_mock_sched_job_submit).toEqual(expect.arrayContaining(['drm_dep_hw_job_arm_push', 'drm_dep_job_put']));
+    expect(hw.functions.drm_mock_sched_job_submit).toEqual(expect.arrayContaining(['drm_dep_job_arm', 'drm_dep_hw_job_push', 'drm_dep_job_put']));
   });
 
   it('the documented mapping covers every legacy symbol a binding uses', () => {

@@ -9,8 +9,10 @@ import { cost_table_entries } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 import { main_finding } from './finding.ts';
 import { backend_label } from './labels.ts';
+import { p_value } from './numbers.ts';
 import { group_triage } from './markdown.ts';
 import { MAIL_WIDTH, wrap, wrap_text } from './wrap.ts';
+import { plain_word_value, sh_quote, shell_words } from './shell.ts';
 
 export { wrap };
 
@@ -51,24 +53,60 @@ function change(m: MetricComparison): string {
   return `${p >= 0 ? '+' : ''}${Math.abs(p) >= 1e4 ? p.toExponential(1) : p.toFixed(1)}%`;
 }
 
-/** A command to paste into a POSIX shell, split over lines ending in a backslash; the token may break anywhere (`deplab replay` joins its arguments). */
+/**
+ * A command to paste into a POSIX shell, split over lines ending in a backslash, within 80
+ * columns. Lines break between shell words (never inside a quoted one); a word too long for a
+ * line is cut: a replay token into pieces on indented lines (`deplab replay` joins its
+ * arguments), any other word into pieces glued by a backslash-newline at the start of the next
+ * line, each piece quoted on its own ('ab''cd' is one word), so the shell still reads one argument.
+ */
 export function command_lines(command: string, indent: string): string[] {
   const out: string[] = [];
   let current = indent;
-  for (const word of command.split(' ')) {
-    let rest = word;
-    while (rest.length > 0) {
-      const room = MAIL_WIDTH - 2 - current.length;
-      if (current.trim() !== '' && rest.length + 1 > room) {
-        out.push(`${current} \\`);
-        current = indent + '  ';
-        continue;
-      }
-      const piece = rest.slice(0, Math.max(8, room - 1));
-      current = current.trim() === '' ? current + piece : `${current} ${piece}`;
-      rest = rest.slice(piece.length);
+  const room = () => MAIL_WIDTH - 2 - current.length;
+  const flush = (continuation: string) => {
+    out.push(`${current} \\`);
+    current = continuation;
+  };
+  const words = shell_words(command);
+  words.forEach((word, w) => {
+    if (current.trim() !== '' && word.length + 1 > room()) flush(indent + '  ');
+    if (word.length <= room()) {
+      current = current.trim() === '' ? current + word : `${current} ${word}`;
+      return;
     }
-  }
+    const value = plain_word_value(word);
+    if (w > 0 && words[w - 1] === 'replay' && value === word) {
+      // A replay token: pieces as separate arguments.
+      let rest = word;
+      while (rest.length > 0) {
+        if (current.trim() !== '' && room() < 9) flush(indent + '  ');
+        const piece = rest.slice(0, Math.max(8, room() - 1));
+        current = current.trim() === '' ? current + piece : `${current} ${piece}`;
+        rest = rest.slice(piece.length);
+      }
+      return;
+    }
+    if (value === null) {
+      current = current.trim() === '' ? current + word : `${current} ${word}`; // a form that cannot be cut: the line runs long
+      return;
+    }
+    // One argument over lines: "piece\" then the next piece at column 0 (a backslash-newline joins them).
+    let rest = value;
+    let first = true;
+    while (rest.length > 0) {
+      const budget = Math.max(8, (first ? room() - (current.trim() === '' ? 0 : 1) : MAIL_WIDTH - 2) - 4);
+      let n = Math.min(rest.length, budget);
+      while (n > 1 && sh_quote(rest.slice(0, n)).length > budget) n--;
+      if (n < rest.length && /[\uD800-\uDBFF]/.test(rest[n - 1])) n--; // never between the halves of a surrogate pair
+      const piece = sh_quote(rest.slice(0, n));
+      rest = rest.slice(n);
+      if (first) current = current.trim() === '' ? current + piece : `${current} ${piece}`;
+      else current = piece;
+      first = false;
+      if (rest.length > 0) { out.push(`${current}\\`); current = ''; }
+    }
+  });
   out.push(current);
   return out;
 }
@@ -114,12 +152,12 @@ export function ministat_block(m: MetricComparison, base = 'drm_sched', cand = '
   } else if (c.method === 'too-few') {
     out.push(`Too few distinct runs (${c.n_eff}) for a test.`);
   } else if (c.verdict === 'no difference proven') {
-    out.push(`No difference proven at 95.0% confidence (p ${c.p_holm.toPrecision(2)} after Holm)`);
+    out.push(`No difference proven at 95.0% confidence (p ${p_value(c.p_holm)} after Holm)`);
   } else {
     const half = (c.ci_high - c.ci_low) / 2;
     out.push('Difference at 95.0% confidence', `        ${g(c.delta)} +/- ${g(half)}`);
     if (Number.isFinite(c.delta_rel)) out.push(`        ${(c.delta_rel * 100).toFixed(3)}% +/- ${((half / Math.abs(c.mean_a)) * 100).toFixed(3)}%`);
-    out.push(`        (paired Student's t over ${c.n_eff} runs, p ${c.p_holm.toPrecision(2)} after Holm; ${c.verdict})`);
+    out.push(`        (paired Student's t over ${c.n_eff} runs, p ${p_value(c.p_holm)} after Holm; ${c.verdict})`);
   }
   return out;
 }

@@ -20,7 +20,7 @@
  * that changes under one "depends on" it.
  */
 import type { Backend } from '@deplab/driver-api';
-import { triage, type ComparisonResult, type GroupComparison, type Triage, type TriageClass } from '@deplab/harness';
+import { campaign_subject, triage, type ComparisonResult, type GroupComparison, type Triage, type TriageClass } from '@deplab/harness';
 import { backend_label } from './labels.ts';
 
 export type VerdictKind = 'ready' | 'ready after driver fixes' | 'blocked' | 'not assessed';
@@ -136,12 +136,22 @@ export function judge_driver(runs: readonly RunEvidence[], campaign: CampaignEvi
       if (b.backend === 'sched') continue;
       for (const g of b.groups) {
         const presence = sched_keys.has(`${g.kind} @ ${g.site}`) ? 'both' : 'candidate only';
-        const t = triage({ kind: g.kind, site: g.site, root: '', details: [g.message] }, driver, b.backend, ['campaign']);
-        const item: VerdictItem = {
-          text: `campaign: ${g.kind} at ${g.site} (${g.seeds} seed(s)${presence === 'both' ? ', also on drm_sched' : ''})`, about: `campaign group ${g.kind} @ ${g.site}`,
-          runs: [`explore ${backend_label(b.backend)}`], seeds: g.first.map((f) => f.seed), token: g.first[0]?.token ?? null, cause: t.cause, link: t.doc ?? campaign.report,
-        };
-        classify(t.class, item, presence, { blockers, fixes, findings, not_assessed });
+        // Triaged per driver variant (a rule may hold for one flag combination only); one item per class.
+        const by_class = new Map<string, { t: ReturnType<typeof triage>; first: CampaignGroup['first'][number][] }>();
+        for (const f of g.first) {
+          const t = triage(campaign_subject(g.kind, g.site, g.message), driver, b.backend, ['campaign'], f.variant);
+          const k = `${t.class}|${t.rule}`;
+          if (!by_class.has(k)) by_class.set(k, { t, first: [] });
+          by_class.get(k)!.first.push(f);
+        }
+        for (const { t, first } of by_class.values()) {
+          const variants = by_class.size > 1 ? `, variant(s) ${first.map((f) => f.variant).join(', ')}` : '';
+          const item: VerdictItem = {
+            text: `campaign: ${g.kind} at ${g.site} (${g.seeds} seed(s)${variants}${presence === 'both' ? ', also on drm_sched' : ''})`, about: `campaign group ${g.kind} @ ${g.site}`,
+            runs: [`explore ${backend_label(b.backend)}`], seeds: first.map((f) => f.seed), token: first[0]?.token ?? null, cause: t.cause, link: t.doc ?? campaign.report,
+          };
+          classify(t.class, item, presence, { blockers, fixes, findings, not_assessed });
+        }
       }
     }
   }

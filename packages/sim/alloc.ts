@@ -4,7 +4,8 @@
  * A sleeping allocation (__GFP_DIRECT_RECLAIM, e.g. GFP_KERNEL) may enter direct reclaim:
  * it calls might_sleep() and, with __GFP_FS, takes the fs_reclaim pseudo-lock, so lockdep sees
  * "allocation inside a dma-fence signalling section" (a cycle with the boot-time priming) and
- * "allocation inside a reclaim-annotated worker" (recursion). Non-sleeping allocations
+ * "allocation inside an item of a reclaim-annotated workqueue" (a cycle with the priming of
+ * WQ_MEM_WARN_ON_RECLAIM, workqueue.ts). Non-sleeping allocations
  * (GFP_ATOMIC, GFP_NOWAIT) never sleep and fail when fault injection says so. Live objects and
  * bytes are counted, with their peaks.
  */

@@ -322,3 +322,20 @@ describe('killable waits', () => {
     expect(r).toBe(-ERESTARTSYS);
   });
 });
+
+describe('ktime_get', () => {
+  it('is strictly increasing within a context without moving the clock; another context reads the clock itself', () => {
+    const k = new Kernel();
+    k.run_for(5 * MS);
+    const t = k.now();
+    expect([k.ktime_get(), k.ktime_get(), k.ktime_get()]).toEqual([t, t + 1, t + 2]);
+    expect(k.now()).toBe(t);
+    const seen: number[] = [];
+    const line = k.request_irq('reader', null, () => { seen.push(k.ktime_get(), k.now()); });
+    k.raise_irq_at(line, t, 0);
+    k.run_all();
+    expect(seen[0]).toBe(seen[1]); // its first read: the clock itself (t + the irq entry cost)
+    k.run_for(MS);
+    expect(k.ktime_get()).toBe(t + MS); // the clock passed the context's last read
+  });
+});

@@ -31,8 +31,8 @@ export class ExecContext {
   irqs_off = 0;
   /** Spinlocks held (preempt_count stand-in): sleeping is illegal while > 0. */
   atomic = 0;
-  /** A kworker running an item of a reclaim-annotated workqueue (WQ_MEM_WARN_ON_RECLAIM). */
-  in_reclaim = 0;
+  /** The last value ktime_get() returned in this context (reads are strictly increasing). */
+  ktime_last_ns = -1;
 
   constructor(kind: ContextKind, name: string) {
     this.kind = kind;

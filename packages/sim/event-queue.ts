@@ -131,6 +131,12 @@ export class EventQueue {
   /** Every choice the tie-breaker made among >= 2 candidates, in order. */
   readonly choices: number[] = [];
   tie_breaker: TieBreaker = fifo_tie_breaker;
+  /**
+   * Schedule an event asked for in the past at the current time instead of throwing (the
+   * kernel sets it with preemption points: a nested event may move time past what the
+   * preempted body computed).
+   */
+  clamp_past = false;
 
   private capacity: number;
   private t: Float64Array;
@@ -170,7 +176,10 @@ export class EventQueue {
 
   /** Schedule event `kind` with (target, arg) at absolute time `at_ns` (>= this.time). */
   schedule(at_ns: number, phase: number, kind: number, target: unknown, arg: number): EventHandle {
-    if (at_ns < this.time) throw new RangeError(`event scheduled in the past: ${at_ns} < ${this.time}`);
+    if (at_ns < this.time) {
+      if (!this.clamp_past) throw new RangeError(`event scheduled in the past: ${at_ns} < ${this.time}`);
+      at_ns = this.time;
+    }
     if (this.free_count === 0) this.grow();
     const slot = this.free[--this.free_count];
     this.t[slot] = at_ns;
@@ -303,16 +312,22 @@ export class EventQueue {
     this.time = t_ns;
   }
 
+  /** Ask the tie-breaker to choose among `count` (>= 2) options, check and record the choice. */
+  choose_recorded(count: number): number {
+    const choice = this.tie_breaker.choose(count);
+    if (!Number.isInteger(choice) || choice < 0 || choice >= count) {
+      throw new RangeError(`tie-breaker ${this.tie_breaker.name} chose ${choice} of ${count}`);
+    }
+    this.choices.push(choice);
+    return choice;
+  }
+
   private pop_chosen(ring: Ring): number {
     // Cancelled entries are not candidates.
     let live = 0;
     for (let i = 0; i < ring.length; i++) if (this.kinds[ring.at(i)] !== KIND_CANCELLED) live++;
     if (live <= 1) return this.ring_shift(ring);
-    const choice = this.tie_breaker.choose(live);
-    if (!Number.isInteger(choice) || choice < 0 || choice >= live) {
-      throw new RangeError(`tie-breaker ${this.tie_breaker.name} chose ${choice} of ${live}`);
-    }
-    this.choices.push(choice);
+    const choice = this.choose_recorded(live);
     let k = -1;
     for (let i = 0; i < ring.length; i++) {
       if (this.kinds[ring.at(i)] !== KIND_CANCELLED && ++k === choice) {

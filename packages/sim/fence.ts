@@ -145,6 +145,12 @@ export function dma_fence_get(fence: dma_fence): dma_fence;
 export function dma_fence_get(fence: dma_fence | null): dma_fence | null;
 export function dma_fence_get(fence: dma_fence | null): dma_fence | null {
   if (fence === null) return null;
+  if (fence.id < 0) {
+    // Zeroed memory: refcount_inc on 0 WARNs and saturates (lib/refcount.c).
+    fence.kernel.violation('use_after_free', 'dma_fence_get',
+      `refcount_t: addition on 0; use-after-free. (dma_fence_get on a never-initialised ${fence.type})`);
+    return fence;
+  }
   if (check_live(fence, 'dma_fence_get')) kref_get(fence.refcount);
   return fence;
 }
@@ -159,6 +165,13 @@ function dma_fence_release(_ref: kref): void {}
 
 export function dma_fence_put(fence: dma_fence | null): void {
   if (fence === null) return;
+  if (fence.id < 0) {
+    // Zeroed memory (e.g. the KUnit mock's hw fence of a job that never ran): kref_put on a
+    // zero refcount_t WARNs and saturates; nothing is released (lib/refcount.c).
+    fence.kernel.violation('refcount_underflow', 'dma_fence_put',
+      `refcount_t: underflow; use-after-free. (dma_fence_put on a never-initialised ${fence.type})`);
+    return;
+  }
   if (!check_live(fence, 'dma_fence_put')) return;
   if (kref_put(fence.refcount, dma_fence_release)) {
     const k = fence.kernel;

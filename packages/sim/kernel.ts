@@ -9,7 +9,8 @@
  * anything it schedules is relative to that. kworker and process bodies need a CPU: when all
  * simulated CPUs are busy the body is deferred until one is free. hardirq and softirq bodies
  * preempt and are charged to CPU 0. Code outside any body (test set-up, the harness) runs in
- * the init process context in zero time.
+ * the init process context in zero time. With KernelOptions.preemption, exploration may run a
+ * due event nested at a preemption point of a process or kworker body (preempt_point()).
  */
 import { ExecContext, type ContextKind } from './context.ts';
 import { make_cost_table, make_costs, type CostOverrides, type CostSet, type CostTable } from './cost.ts';
@@ -50,7 +51,16 @@ export interface KernelOptions {
   max_events?: number;
   /** Name of the context that runs code outside any event body (default "init"). */
   init_name?: string;
+  /**
+   * Preemption points (exploration): at a lock release, a fence signal or a queue_work inside
+   * a process or kworker body, the tie-breaker may run an event already due (an interrupt, or
+   * another CPU's work item or task) nested, before the body goes on. Default off.
+   */
+  preemption?: boolean;
 }
+
+/** Events one preemption point may run, one after the other (a bound, not a model choice). */
+export const PREEMPT_MAX_PER_POINT = 16;
 
 export type EventHandler = (target: unknown, arg: number) => void;
 
@@ -167,8 +177,18 @@ export class Kernel {
   private readonly handlers: EventHandler[] = [];
   private readonly handler_names: string[] = [];
   private in_body = false;
+  /** Start of the running body on the virtual clock: the event time, or the preemption point. */
+  private base = 0;
   private spent = 0;
   private cpu = 0;
+  /** KernelOptions.preemption: call sites test it before calling preempt_point(). */
+  readonly preemption: boolean;
+  /** Preemption points are ignored while > 0 (inside a nested body, or a sleep's condition check). */
+  preempt_off = 0;
+  /** Start time of nested bodies (the preemption point), -Infinity outside one. */
+  private nest_floor = -Infinity;
+  /** Events run nested at preemption points. */
+  preemptions = 0;
   private readonly cpu_busy_until: Float64Array;
   private next_fence_context = 1;
   private readonly system_wqs = new Map<string, workqueue_struct>();
@@ -178,6 +198,10 @@ export class Kernel {
   constructor(options: KernelOptions = {}) {
     this.eq = new EventQueue();
     this.eq.tie_breaker = options.tie_breaker ?? fifo_tie_breaker;
+    this.preemption = options.preemption === true;
+    // After a nested event the queue's time is that event's, possibly past a time the
+    // preempted body computed before: such an event is due at once instead of in the past.
+    this.eq.clamp_past = this.preemption;
     this.jiffies = new Jiffies(options.HZ ?? HZ_DEFAULT);
     this.random = new RandomStreams(options.seed ?? 1);
     this.costs = make_cost_table(options.costs);
@@ -212,12 +236,21 @@ export class Kernel {
 
   /** Virtual time in ns, including the cost the running body has spent so far. */
   now(): number {
-    return this.in_body ? this.eq.time + this.spent : this.eq.time;
+    return this.in_body ? this.base + this.spent : this.eq.time;
   }
 
-  /** ktime_get(). */
+  /**
+   * ktime_get(): now(), but strictly increasing within a context: a read at the instant of the
+   * context's previous read returns that read + 1 ns. Zero-time code (the init context outside
+   * bodies, a body that spends nothing between reads) then still observes its reads in order,
+   * as consecutive clock reads on one CPU are; the virtual clock itself does not move.
+   */
   ktime_get(): number {
-    return this.now();
+    const now = this.now();
+    const ctx = this.current;
+    const t = now > ctx.ktime_last_ns ? now : ctx.ktime_last_ns + 1;
+    ctx.ktime_last_ns = t;
+    return t;
   }
 
   /** The kernel's `jiffies`. */
@@ -292,6 +325,68 @@ export class Kernel {
   }
 
   /**
+   * A preemption point (KernelOptions.preemption; callers test `kernel.preemption` first): in a
+   * process or kworker body that holds no lock (spinlock, mutex) and has hardirqs enabled, the
+   * tie-breaker decides, while an event is due by the body's local time, whether that event
+   * runs now, nested, before the body goes on; every decision is a recorded choice
+   * (EventQueue.choices: 0 = go on, 1 = run it), so a replay is exact. A nested hardirq or
+   * softirq body is an interrupt on this CPU: its cost delays the preempted body. A nested
+   * kworker or process body runs on another CPU from this instant. Nested bodies are not
+   * preempted themselves. Under the FIFO tie-breaker nothing is ever preempted.
+   */
+  preempt_point(): void {
+    if (this.preempt_off > 0 || !this.in_body) return;
+    const ctx = this.current;
+    if ((ctx.kind !== 'process' && ctx.kind !== 'kworker') || ctx.atomic > 0 || ctx.irqs_off > 0) return;
+    for (const h of ctx.held) if (!h.cls.pseudo) return;
+    const eq = this.eq;
+    if (eq.tie_breaker === fifo_tie_breaker) return;
+    for (let n = 0; n < PREEMPT_MAX_PER_POINT; n++) {
+      const at = this.now();
+      if (eq.peek_time() > at) return;
+      if (eq.choose_recorded(2) === 0) return;
+      this.run_nested(at);
+    }
+  }
+
+  /** Run the next due event nested in the current body, as if it came at `at_ns`. */
+  private run_nested(at_ns: number): void {
+    const eq = this.eq;
+    const ctx = this.current, spent = this.spent, base = this.base, cpu = this.cpu, sleeper = this.current_sleeper;
+    const busy = this.cpu_busy_until;
+    const busy_self = busy[cpu], busy_irq = busy[0];
+    const irq_ns_before = this.stats.cpu_ns.hardirq + this.stats.cpu_ns.softirq;
+    busy[cpu] = Infinity; // this CPU runs the preempted body
+    this.preempt_off++;
+    this.nest_floor = at_ns;
+    this.in_body = false;
+    const slot = eq.pop();
+    const kind = eq.kind_of(slot);
+    const target = eq.target_of(slot);
+    const arg = eq.arg_of(slot);
+    eq.done(slot);
+    this.stats.events++;
+    this.preemptions++;
+    if (this.trace.enabled) this.trace.emit(at_ns, 'preempt', ctx.name, { event: this.handler_names[kind] });
+    this.handlers[kind](target, arg);
+    // An interrupt ran on this CPU (not on CPU 0 as usual): its cost delays the preempted body.
+    const irq_ns = this.stats.cpu_ns.hardirq + this.stats.cpu_ns.softirq - irq_ns_before;
+    if (irq_ns > 0) {
+      busy[0] = busy_irq;
+      this.stats.cpu_ns[ctx.kind] -= irq_ns; // counted as interrupt time, not again at leave()
+    }
+    busy[cpu] = busy_self;
+    this.nest_floor = -Infinity;
+    this.preempt_off--;
+    this.current = ctx;
+    this.in_body = true;
+    this.base = base;
+    this.spent = spent + irq_ns;
+    this.cpu = cpu;
+    this.current_sleeper = sleeper;
+  }
+
+  /**
    * Run events until `cond()` holds or virtual time would pass `deadline_ns`. Time then stands
    * at the deadline if the condition never held. Returns cond().
    */
@@ -329,16 +424,23 @@ export class Kernel {
   enter(ctx: ExecContext): void {
     this.current = ctx;
     this.in_body = true;
+    this.base = this.body_start_ns();
     this.spent = 0;
+  }
+
+  /** When a body starting now starts: the event time, or the preemption point of a nested one. */
+  private body_start_ns(): number {
+    const t = this.eq.time;
+    return t > this.nest_floor ? t : this.nest_floor;
   }
 
   /** Leave the body: charge its cost to a CPU and return to the init context. */
   leave(ctx: ExecContext): void {
     this.stats.cpu_ns[ctx.kind] += this.spent;
     if (ctx.kind === 'hardirq' || ctx.kind === 'softirq') {
-      this.cpu_busy_until[0] = Math.max(this.cpu_busy_until[0], this.eq.time) + this.spent;
+      this.cpu_busy_until[0] = Math.max(this.cpu_busy_until[0], this.base) + this.spent;
     } else {
-      this.cpu_busy_until[this.cpu] = this.eq.time + this.spent;
+      this.cpu_busy_until[this.cpu] = this.base + this.spent;
     }
     this.in_body = false;
     this.spent = 0;
@@ -364,7 +466,7 @@ export class Kernel {
    */
   claim_cpu(): number {
     const busy = this.cpu_busy_until;
-    const t = this.eq.time;
+    const t = this.body_start_ns();
     let best = 0;
     for (let i = 0; i < busy.length; i++) {
       if (busy[i] <= t) { this.cpu = i; return -1; }
@@ -417,7 +519,12 @@ export class Kernel {
   *wait_until(wq: wait_queue_head | null, cond: () => boolean, deadline_ns = Infinity, killable = false): Sleepable<WaitResult> {
     this.might_sleep('wait');
     for (;;) {
-      if (cond()) return WAIT_OK;
+      // No preemption between the check and going to sleep: the wake-up it would let through
+      // is one the kernel's prepare_to_wait ordering does not lose.
+      this.preempt_off++;
+      const ok = cond();
+      this.preempt_off--;
+      if (ok) return WAIT_OK;
       const s = this.current_sleeper;
       if (s === null) {
         this.violation('model_error', this.caller_site(), `${this.current.name} tried to sleep outside a resumable process`);

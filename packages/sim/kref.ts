@@ -28,7 +28,7 @@ export function kref_read(ref: kref): number {
 /** kref_get: increment; getting a zero count is a use after free (refcount_t saturates and warns). */
 export function kref_get(ref: kref): void {
   if (ref.refcount <= 0) {
-    ref.kernel.violation('use_after_free', 'kref_get', `kref_get on ${ref.what} with count 0`);
+    ref.kernel.violation('use_after_free', 'kref_get', `refcount_t: addition on 0; use-after-free. (kref_get on ${ref.what} with count 0)`);
     return;
   }
   ref.refcount++;
@@ -47,7 +47,7 @@ export function kref_get_unless_zero(ref: kref): boolean {
  */
 export function kref_put<T extends kref>(ref: T, release: (ref: T) => void): boolean {
   if (ref.refcount <= 0) {
-    ref.kernel.violation('refcount_underflow', 'kref_put', `kref_put on ${ref.what} with count ${ref.refcount}`);
+    ref.kernel.violation('refcount_underflow', 'kref_put', `refcount_t: underflow; use-after-free. (kref_put on ${ref.what} with count ${ref.refcount})`);
     return false;
   }
   if (--ref.refcount === 0) {

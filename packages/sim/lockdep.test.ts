@@ -64,6 +64,20 @@ describe('lock order', () => {
     ]);
   });
 
+  it('one acquisition prints one cycle, naming the innermost held lock (check_prevs_add order)', () => {
+    const k = new Kernel();
+    const [a, b, n] = ['A', 'B', 'N'].map((x) => spin_lock_init(k, x));
+    const nest = (x: spinlock_t, y: spinlock_t) => { spin_lock(x); spin_lock(y); spin_unlock(y); spin_unlock(x); };
+    nest(n, a);
+    nest(n, b);
+    spin_lock(a); spin_lock(b); spin_lock(n);
+    spin_unlock(n); spin_unlock(b); spin_unlock(a);
+    // A -> N and B -> N both close a cycle; lockdep reports the one from B, the lock taken last.
+    expect(k.violations.of_kind('lockdep_cycle').map((v) => v.message)).toEqual([
+      'possible circular locking dependency: B -> N closes a cycle',
+    ]);
+  });
+
   it('flushing a work item under a lock that the item takes is a cycle', () => {
     const k = new Kernel();
     const m = mutex_init(k, '&dev->mutex');

@@ -137,12 +137,17 @@ export class Lockdep {
         `possible recursive locking detected: ${ctx.name} acquires ${cls.name} while holding it`,
         [`first acquired at ${h.site}`, `again at ${site}`]);
     }
+    // Innermost held lock first, as lockdep's check_prevs_add walks the stack: the lock the
+    // context took last is the one a splat names as "already holding". One acquisition prints
+    // at most one circular-dependency report (lockdep stops at its first splat); the other
+    // edges that would close a cycle are left out of the graph like that one.
     let site: string | null = site_hint;
-    for (let i = 0; i < held.length; i++) {
+    let cycle_reported = false;
+    for (let i = held.length - 1; i >= 0; i--) {
       const from = held[i].cls;
       if (from === cls || from.after_known[cls.id] === true) continue;
       site ??= this.kernel.caller_site();
-      this.add_edge(ctx, from, cls, held[i].site, site);
+      if (this.add_edge(ctx, from, cls, held[i].site, site, !cycle_reported)) cycle_reported = true;
     }
     return site;
   }
@@ -163,9 +168,11 @@ export class Lockdep {
       `${ctx.name} releases ${name}, which it does not hold`);
   }
 
-  private add_edge(ctx: ExecContext, from: LockClass, to: LockClass, held_site: string, taken_site: string): void {
+  /** Add the order edge from -> to; returns true if it would close a cycle (not added). */
+  private add_edge(ctx: ExecContext, from: LockClass, to: LockClass, held_site: string, taken_site: string, report: boolean): boolean {
     const path = this.path(to, from);
     if (path !== null) {
+      if (!report) return true;
       const detail = [`${ctx.name}: holding ${from.name} (acquired at ${held_site})`,
         `  then takes ${to.name} at ${taken_site}`, 'existing dependency chain:'];
       for (let i = 0; i + 1 < path.length; i++) {
@@ -174,7 +181,7 @@ export class Lockdep {
       }
       this.report('lockdep_cycle', [from.name, to.name].sort().join('|'), taken_site,
         `possible circular locking dependency: ${from.name} -> ${to.name} closes a cycle`, detail);
-      return; // like lockdep, do not add the edge that closes the cycle
+      return true; // like lockdep, do not add the edge that closes the cycle
     }
     from.after.set(to.id, { held_site, taken_site, context: ctx.name });
     from.after_known[to.id] = true;
@@ -188,6 +195,7 @@ export class Lockdep {
           `${unsafe.name} taken with hardirqs enabled at ${unsafe.hardirq_on_site}`,
           `new dependency ${from.name} -> ${to.name}: held at ${held_site}, taken at ${taken_site}`]);
     }
+    return false;
   }
 
   private check_irq_usage(cls: LockClass): void {
@@ -320,6 +328,7 @@ export function spin_lock(lock: spinlock_t, site: string | null = null): void {
 
 export function spin_unlock(lock: spinlock_t): void {
   drop_spin(lock);
+  if (lock.kernel.preemption) lock.kernel.preempt_point();
 }
 
 /** spin_lock_irqsave: returns the flags to pass to spin_unlock_irqrestore. */
@@ -334,6 +343,7 @@ export function spin_lock_irqsave(lock: spinlock_t, site: string | null = null):
 export function spin_unlock_irqrestore(lock: spinlock_t, flags: number): void {
   drop_spin(lock);
   lock.kernel.current.irqs_off = flags;
+  if (lock.kernel.preemption) lock.kernel.preempt_point();
 }
 
 /** spin_lock_irq: like irqsave but unconditionally re-enables on unlock. */
@@ -345,6 +355,7 @@ export function spin_lock_irq(lock: spinlock_t, site: string | null = null): voi
 export function spin_unlock_irq(lock: spinlock_t): void {
   drop_spin(lock);
   lock.kernel.current.irqs_off = 0;
+  if (lock.kernel.preemption) lock.kernel.preempt_point();
 }
 
 export function spin_is_locked(lock: spinlock_t): boolean {
@@ -427,6 +438,7 @@ export function mutex_unlock(m: mutex): void {
   k.lockdep.release(k.current, m, m.cls.name);
   m.owner = null;
   k.wake_up(m.waiters);
+  if (k.preemption) k.preempt_point();
 }
 
 export function mutex_is_locked(m: mutex): boolean {

@@ -13,8 +13,9 @@
  *   - cancel_work_sync / flush_work / flush_workqueue / destroy_workqueue really wait, and
  *     carry the kernel's lockdep annotations (work and workqueue lockdep maps), so flushing a
  *     work from inside itself or under a lock the work takes is reported;
- *   - WQ_MEM_WARN_ON_RECLAIM (RFC drm_dep patch 01) runs items with fs_reclaim held for
- *     lockdep, so a sleeping allocation inside them is reported;
+ *   - WQ_MEM_WARN_ON_RECLAIM (RFC drm_dep patch 01) teaches lockdep at alloc_workqueue that
+ *     reclaim may wait for the workqueue (fs_reclaim -> (wq_completion)), so a sleeping
+ *     allocation in one of its items closes a cycle through process_one_work's maps;
  *   - disable_work / enable_work (6.10+) nest: a disabled item is never queued, and
  *     mod_delayed_work on it only cancels.
  * Simplifications (docs/assumptions.md): every pool behaves like an unbound pool (no per-CPU
@@ -158,7 +159,6 @@ export class workqueue_struct {
   readonly lockdep_map: lockdep_map;
   /** Lockdep sites of process_one_work (built once, not per item). */
   readonly process_site: string;
-  readonly reclaim_site: string;
   readonly queue: work_struct[] = [];
   readonly workers: Worker[] = [];
   readonly idle: Worker[] = [];
@@ -181,8 +181,26 @@ export class workqueue_struct {
     this.max_active = this.ordered ? 1 : max_active === 0 ? WQ_DFL_ACTIVE : Math.min(Math.max(1, max_active), limit);
     this.lockdep_map = new lockdep_map(kernel, `(wq_completion)${name}`);
     this.process_site = `process_one_work(${name})`;
-    this.reclaim_site = `process_one_work (WQ_MEM_WARN_ON_RECLAIM ${name})`;
+    if ((flags & WQ_MEM_WARN_ON_RECLAIM) !== 0) taint_reclaim(kernel, this);
   }
+}
+
+/**
+ * RFC patch 01 ("workqueue: Add interface to teach lockdep to warn on reclaim violations"):
+ * record fs_reclaim -> (wq_completion)name once, at creation, as if reclaim flushed the
+ * workqueue. process_one_work adds (wq_completion) -> (work_completion) for every item, so a
+ * GFP_KERNEL allocation inside one closes the cycle the patch's example splat shows: holding
+ * (work_completion), acquiring fs_reclaim, "which lock already depends on the new lock".
+ * fs_reclaim is not held while items run. Done on a context of its own, so that the locks
+ * the allocating caller holds are not part of the priming.
+ */
+function taint_reclaim(k: Kernel, wq: workqueue_struct): void {
+  const ctx = new ExecContext('process', 'lockdep priming');
+  const site = `alloc_workqueue(${wq.name}, WQ_MEM_WARN_ON_RECLAIM)`;
+  k.lockdep.acquire(ctx, k.fs_reclaim.cls, k.fs_reclaim, false, site);
+  k.lockdep.acquire(ctx, wq.lockdep_map.cls, wq.lockdep_map, false, site);
+  k.lockdep.release(ctx, wq.lockdep_map, wq.lockdep_map.cls.name);
+  k.lockdep.release(ctx, k.fs_reclaim, k.fs_reclaim.cls.name);
 }
 
 /** alloc_workqueue(name, flags, max_active); max_active 0 means the default. */
@@ -195,7 +213,7 @@ export function alloc_ordered_workqueue(k: Kernel, name: string, flags: number):
   return new workqueue_struct(k, name, flags | WQ_UNBOUND | __WQ_ORDERED, 1);
 }
 
-/** RFC patch 01 helper: whether items of `wq` run as reclaim context for lockdep. */
+/** RFC patch 01 helper: whether `wq` was created with WQ_MEM_WARN_ON_RECLAIM. */
 export function workqueue_is_reclaim_annotated(wq: workqueue_struct): boolean {
   return (wq.flags & WQ_MEM_WARN_ON_RECLAIM) !== 0;
 }
@@ -223,6 +241,7 @@ export function queue_work(wq: workqueue_struct, work: work_struct): boolean {
   }
   work.pending = true;
   enqueue(wq, work);
+  if (wq.kernel.preemption) wq.kernel.preempt_point();
   return true;
 }
 
@@ -318,13 +337,6 @@ function worker_run(worker: Worker): void {
   wq.executed++;
   k.enter(worker.ctx);
   k.spend(k.cost.work_dispatch_ns.draw());
-  // A reclaim-annotated workqueue's items run as reclaim context: fs_reclaim is taken first,
-  // so "reclaim waits for this work" (flushing it from reclaim) is ordered fs_reclaim -> work,
-  // the same way round as the item itself, and only allocations inside the item are reported.
-  if (workqueue_is_reclaim_annotated(wq)) {
-    lock_map_acquire(k.fs_reclaim, wq.reclaim_site);
-    worker.ctx.in_reclaim++;
-  }
   // process_one_work(): the workqueue and work lockdep maps are held while the item runs.
   lock_map_acquire(wq.lockdep_map, wq.process_site);
   lock_map_acquire(work.lockdep_map, work.process_site);
@@ -368,10 +380,6 @@ function finish_item(worker: Worker): void {
   if (k.trace.full) k.tp('workqueue_execute_end', { workqueue: wq.name, work: work.name, function: work.func.name });
   lock_map_release(work.lockdep_map);
   lock_map_release(wq.lockdep_map);
-  if (worker.ctx.in_reclaim > 0) {
-    worker.ctx.in_reclaim--;
-    lock_map_release(k.fs_reclaim);
-  }
   k.check_exit_clean(worker.ctx, work.name);
   work.running_on = null;
   work.done_seq = work.covers;

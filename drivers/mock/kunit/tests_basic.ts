@@ -1,6 +1,6 @@
 /**
- * Port of drivers/gpu/drm/scheduler/tests/tests_basic.c (spec drm_sched.md section 6.2):
- * every case with its assertions and parameters, in virtual time, on either mock backend.
+ * Port of drivers/gpu/drm/scheduler/tests/tests_basic.c (@ 0755a4e3e809): every case with its
+ * assertions and parameters, in virtual time, on either mock backend.
  */
 import {
   INIT_WORK, MAX_SCHEDULE_TIMEOUT, WQ_UNBOUND, WQ_UNBOUND_MAX_ACTIVE, alloc_workqueue,
@@ -193,7 +193,7 @@ const interleaved_submit: KunitCase = {
       all_jobs.push(...jobs);
       const work = INIT_WORK(k, function* (): Sleepable {
         yield* wait_for_completion(ctx.wait_go);
-        const timeout = k.jiffies.msecs_to_jiffies(2000);
+        const timeout = k.jiffies.msecs_to_jiffies(p.test_duration_ms * 2);
         for (let i = 0; i < Math.min(count, p.num_in_flight_jobs); i++) b.drm_mock_sched_job_submit(jobs[i]);
         for (let i = 0; i < count; i++) {
           if (!(yield* b.drm_mock_sched_job_wait_finished_sleepable(jobs[i], timeout))) test.info(`worker ${w}: job ${i} timed out`);
@@ -310,7 +310,8 @@ const modify_sched: KunitCase = {
     const entities = new_entities(test, 13, () => DRM_SCHED_PRIORITY_NORMAL, (i) => scheds[i % scheds.length]);
     const jobs = submit_round_robin(test, entities, 1000, 1000, false);
     const last = jobs[jobs.length - 1];
-    let cur_ent = 0, cur_sched = 0, changes = 0;
+    // Upstream reuses the submit loop's cursor: the first change goes to entity (qd + 1) % 13.
+    let cur_ent = jobs.length % entities.length, cur_sched = 0, changes = 0;
     do {
       test.run(usleep_range(k, 200, 500));
       cur_ent = (cur_ent + 1) % entities.length;

@@ -3,7 +3,7 @@
 // runs as one esbuild bundle (direct calls between modules, one file for worker threads),
 // rebuilt here whenever a source file is newer than the bundle.
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -29,9 +29,11 @@ try {
 }
 if (stale) {
   mkdirSync(dirname(out), { recursive: true });
+  // Built aside and renamed in (with its source map), so two commands starting together never load a half-written bundle.
+  const tmp = join(dirname(out), `.build-${process.pid}`, 'deplab.mjs');
   await build({
     entryPoints: [join(root, 'packages', 'cli', 'main.ts')],
-    outfile: out,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -43,6 +45,9 @@ if (stale) {
     logLevel: 'error',
     banner: { js: "import { createRequire as __deplab_cr } from 'node:module'; const require = __deplab_cr(import.meta.url);" },
   });
+  renameSync(`${tmp}.map`, `${out}.map`);
+  renameSync(tmp, out);
+  rmSync(dirname(tmp), { recursive: true, force: true });
 }
 // Violation sites (Kernel.caller_site) name source files, not bundle lines.
 process.setSourceMapsEnabled(true);

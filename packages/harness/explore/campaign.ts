@@ -22,6 +22,8 @@ export interface SeedTask {
   readonly faults: readonly FaultKind[];
   readonly strategy: Strategy;
   readonly pct_depth?: number;
+  /** Preemption points inside bodies. */
+  readonly preempt?: boolean;
 }
 
 export interface SeedReport {
@@ -108,7 +110,7 @@ export interface BackendSummary {
 
 export function summarize_campaign(reports: readonly SeedReport[]): BackendSummary[] {
   const out: BackendSummary[] = [];
-  for (const backend of ['sched', 'dep'] as const) {
+  for (const backend of ['sched', 'dep', 'dep-hw'] as const) {
     const mine = reports.filter((r) => r.backend === backend).sort((a, b) => a.seed - b.seed);
     if (mine.length === 0) continue;
     const variants: Record<string, number> = {};
@@ -145,22 +147,3 @@ export function summarize_campaign(reports: readonly SeedReport[]): BackendSumma
   return out;
 }
 
-/**
- * Known legacy hazards (spec/drm_sched.md §7, docs/legacy-hazards.md) that a finding on
- * drm_sched matches. Used only to label a report after the search, never to steer it.
- */
-export function known_hazard(backend: Backend, kind: string, site: string, variant: string): string | null {
-  if (backend !== 'sched') return null;
-  const v = variant.split(' ')[0];
-  // The objects a job holds: what leaks when a job is never freed.
-  const job_leak = kind === 'leak' && /: (drm_sched_job|drm_sched_fence\.|kmalloc:drm_sched_fence|mock\.hw_fence)/.test(site);
-  const fini_leak = '§7.1 teardown leaks pending jobs without cancel_job (legacy-hazards.md 1)';
-  if (kind === 'warn' && site === 'drm_sched_fini') return fini_leak;
-  if (v === 'no_cancel_job' && (job_leak || site.startsWith('drm_sched_job_done: s_fence->sched'))) return fini_leak;
-  if (kind === 'use_after_free' && (site.startsWith('drm_sched_rq_remove_entity') || site.startsWith('drm_sched_entity_flush'))) return '§7.2 entity used after drm_sched_fini (legacy-hazards.md 2)';
-  if (v === 'tdr=reset_leaves_job' && job_leak) return '§7.3/§7.4 job ownership after RESET: the driver owns the unlinked job (legacy-hazards.md 3, 4)';
-  if (v === 'tdr=stop_no_hang' && (kind === 'use_after_free' || kind === 'bug' || kind === 'double_free')) return '§7.4 free_guilty: stop + NO_HANG re-inserts the job the TDR freed (legacy-hazards.md 4)';
-  if (kind === 'score_leak' && site.endsWith('(killed jobs)')) return "§7.8 killed jobs' score is never decremented (legacy-hazards.md 8)";
-  if (kind === 'tdr_late') return '§7.10 every job start pushes the TDR out (legacy-hazards.md 10)';
-  return null;
-}

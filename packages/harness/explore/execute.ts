@@ -92,7 +92,7 @@ export function run_case(c: ExploreCase, options: RunCaseOptions = {}): CaseRun 
       costs: c.options.costs as CostOverrides,
       assume: c.options.assume,
       alloc_fail_probability: c.options.alloc_fail_probability,
-      kernel: { tie_breaker: tie_breaker_for(c, options) },
+      kernel: { tie_breaker: tie_breaker_for(c, options), preemption: c.options.preempt === true },
       device: { driver: { ...driver.defaults.driver, ...c.options.device } },
       ...run_limits_ms(c),
       trace_detail: options.trace_detail ?? 'jobs',

@@ -47,6 +47,19 @@ describe('replay tokens', () => {
     expect(() => decode_token('nonsense')).toThrow(/not a deplab replay token/);
     expect(() => decode_token('dl1.AAAA')).toThrow(RangeError);
   });
+
+  it('carries a cost profile, a distribution entry and preemption (a sensitivity variant replays under its own costs)', () => {
+    let token: string | null = null;
+    for (let seed = 1; token === null; seed++) token = explore_seed({ driver: 'mock', backend: 'sched', seed, faults: FAULT_KINDS, strategy: 'random' }).token;
+    const base = decode_token(token).case;
+    const costs = { profile: 'busy', kworker_wakeup_ns: { dist: 'uniform', min_ns: 1000, max_ns: 9000 } };
+    const c = { ...base, options: { ...base.options, costs, preempt: true } } as typeof base;
+    const back = decode_token(encode_token(c)).case;
+    expect(back.options.costs).toEqual(costs);
+    expect(back.options.preempt).toBe(true);
+    const bad = { ...base, options: { ...base.options, costs: { profile: 'laptop' } } } as unknown as typeof base;
+    expect(() => decode_token(encode_token(bad))).toThrow(/replay token: o\.costs: unknown cost profile 'laptop'/);
+  });
 });
 
 describe('a legacy campaign finds the spec §7 hazards unprompted', () => {
@@ -62,7 +75,7 @@ describe('a legacy campaign finds the spec §7 hazards unprompted', () => {
     ['§7.1 teardown without cancel_job leaks pending jobs', (k, v) => v === 'no_cancel_job' && (k === 'warn @ drm_sched_fini' || k === 'leak @ after unplug: drm_sched_job')],
     ['§7.3/§7.4 RESET leaves the unlinked job to the driver', (k, v) => v === 'tdr=reset_leaves_job' && k === 'leak @ after unplug: drm_sched_job'],
     ['§7.4 free_guilty: stop + NO_HANG frees a job still used', (k, v) => v === 'tdr=stop_no_hang' && k.startsWith('use_after_free')],
-    ["§7.8 killed jobs' score is never given back", (k) => k === 'score_leak @ drm_mock_sched_score at teardown (killed jobs)'],
+    ["§7.8 killed jobs' score is never given back", (k) => k === 'score_leak @ drm_sched_score at teardown (killed jobs)'],
     ['§7.10 job starts postpone the TDR of a hung job', (k) => k === 'tdr_late @ timeout detection'],
     ['§7.2 an entity used after drm_sched_fini', (k) => k === 'use_after_free @ drm_sched_rq_remove_entity: rq'],
   ];

@@ -26,6 +26,8 @@ export interface GenerateRequest {
   readonly strategy: Strategy;
   /** PCT depth d (default 3). */
   readonly pct_depth?: number;
+  /** Preemption points inside bodies (CaseOptions.preempt). */
+  readonly preempt?: boolean;
 }
 
 /** Generate the case explored for one seed (runs a pilot when fault timing needs one). */
@@ -122,7 +124,8 @@ function case_options(req: GenerateRequest, streams: RandomStreams, has: (f: Fau
   const costs: Record<string, number> = {};
   if (has('slow-kworker')) costs.kworker_wakeup_ns = streams.stream('explore/slow-kworker').int(100_000, 2_000_000);
   const alloc_fail_probability = has('alloc-fail') ? pick(streams.stream('explore/alloc-fail'), [0.01, 0.1, 0.5]) : 0;
-  return { device, costs, alloc_fail_probability, pct_depth: req.pct_depth ?? 3, pct_horizon: 1 };
+  const options: CaseOptions = { device, costs, alloc_fail_probability, pct_depth: req.pct_depth ?? 3, pct_horizon: 1 };
+  return req.preempt === true ? { ...options, preempt: true } : options;
 }
 
 /* ------------------------------------------------------------------------------------------ */

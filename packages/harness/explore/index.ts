@@ -13,6 +13,6 @@ export { decode_choices, decode_token, encode_choices, encode_token, replay_comm
 export { ddmin, shrink_case, case_stats, type ShrinkResult, type ShrinkStats } from './shrink.ts';
 export { timeline } from './timeline.ts';
 export {
-  explore_seed, known_hazard, shrink_task, summarize_campaign, type BackendSummary, type FindingGroup, type SeedReport, type SeedTask as ExploreSeedTask,
+  explore_seed, shrink_task, summarize_campaign, type BackendSummary, type FindingGroup, type SeedReport, type SeedTask as ExploreSeedTask,
   type ShrinkReport, type ShrinkTask,
 } from './campaign.ts';

@@ -14,9 +14,11 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
-import { check_assumptions } from '@deplab/sim';
+import { check_assumptions, make_cost_table, type CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
-import { check_workload } from '../workload/check.ts';
+import { check_device_options, check_workload_for_driver, find_driver, type DriverEntry } from '../drivers.ts';
+import { parse_workload_data } from '../workload/check.ts';
+import { format_diagnostic } from '../workload/diagnostics.ts';
 import type { Workload } from '../workload/types.ts';
 import { VERSION, model_digest } from '../provenance.ts';
 import { STRATEGIES, type ExploreCase } from './types.ts';
@@ -68,12 +70,15 @@ const token_schema = z.object({
   c: z.string().max(JSON_BYTES_MAX),
   o: z.object({
     device: z.record(z.string().max(64), option_value).refine((r) => Object.keys(r).length <= 64, 'too many device options'),
-    costs: z.record(z.string().max(64), z.number().int().min(0).max(1e12)).refine((r) => Object.keys(r).length <= 64, 'too many cost entries'),
+    // A cost entry is ns or a distribution, `profile` a profile name; make_cost_table checks them.
+    costs: z.record(z.string().max(64), z.union([z.number().int().min(0).max(1e12), z.string().max(32), z.record(z.string().max(16), z.unknown())]))
+      .refine((r) => Object.keys(r).length <= 64, 'too many cost entries'),
     alloc_fail_probability: z.number().min(0).max(1),
     pct_depth: z.number().int().min(0).max(64),
     pct_horizon: z.number().int().min(0).max(1e9),
     assume: z.record(z.string().max(64), z.string().max(64)).optional(),
     mode: z.literal('compare').optional(),
+    preempt: z.boolean().optional(),
   }).strict(),
   w: z.record(z.string(), z.unknown()),
 }).strict();
@@ -127,20 +132,37 @@ export function decode_token(token: string): DecodedToken {
   const json: TokenJson = parsed.data;
   const problems = check_assumptions(json.o.assume ?? {});
   if (problems.length > 0) throw new RangeError(`replay token: ${problems[0]}`);
-  const workload = { ...(json.w as Omit<Workload, 'notes'>), notes: [] } as Workload;
-  let diagnostics;
   try {
-    diagnostics = check_workload(workload);
-  } catch {
-    throw new RangeError('replay token: malformed workload');
+    make_cost_table(json.o.costs as CostOverrides);
+  } catch (e) {
+    throw new RangeError(`replay token: o.costs: ${(e as Error).message}`);
   }
-  if (diagnostics.length > 0) throw new RangeError(`replay token: invalid workload: ${diagnostics[0].path}: ${diagnostics[0].message}`);
+  const loaded = parse_workload_data({ ...json.w, notes: [] }, 'replay token');
+  if (!loaded.ok) throw new RangeError(`replay token: invalid workload: ${loaded.errors[0].path}: ${loaded.errors[0].message}`);
+  const workload = loaded.workload;
+  const driver = find_driver(json.d);
+  if (driver === undefined) throw new RangeError(`replay token: it names driver '${json.d}', which this deplab does not have`);
+  check_token_for_driver(driver, json.b as Backend, json.o.device, workload);
   return {
     version: json.dv, model: json.md,
     case: {
-      driver: json.d, backend: json.b as Backend, seed: json.s, strategy: json.st, choices: decode_choices(json.c), options: json.o, workload,
+      driver: json.d, backend: json.b as Backend, seed: json.s, strategy: json.st, choices: decode_choices(json.c), options: json.o as ExploreCase['options'], workload,
     },
   };
+}
+
+/**
+ * A token whose options or workload belong to another driver (its device options, queue knobs
+ * or engines do not fit the driver it names, or that driver has no such backend) is refused,
+ * rather than replayed as some other case.
+ */
+function check_token_for_driver(driver: DriverEntry, backend: Backend, device: Readonly<Record<string, unknown>>, workload: Workload): void {
+  const has = driver.backends ?? ['sched', 'dep'];
+  if (!has.includes(backend)) throw new RangeError(`replay token: driver ${driver.name} has no ${backend} binding (a token of another driver?)`);
+  const options = check_device_options(driver, device);
+  if (options.length > 0) throw new RangeError(`replay token: its device options do not fit driver ${driver.name} (a token of another driver?): ${options[0]}`);
+  const fit = check_workload_for_driver(workload, driver);
+  if (fit.length > 0) throw new RangeError(`replay token: its workload does not fit driver ${driver.name} (a token of another driver?): ${format_diagnostic(fit[0])}`);
 }
 
 /** The one-line command that reproduces a token. */

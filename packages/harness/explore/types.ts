@@ -3,6 +3,7 @@
  * backend and how same-instant races are ordered; everything here is JSON-safe so cases travel
  * to worker threads and into replay tokens unchanged.
  */
+import type { CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import type { Workload } from '../workload/types.ts';
 
@@ -23,7 +24,7 @@ export interface CaseOptions {
   /** Device options (DeviceOptions.driver): driver variants, timeouts, drm_dep flags. */
   readonly device: Readonly<Record<string, OptionValue>>;
   /** Cost-table overrides (numeric entries only, e.g. a slow kworker). */
-  readonly costs: Readonly<Record<string, number>>;
+  readonly costs: CostOverrides;
   /** kernel.faults.alloc_fail_probability: non-sleeping allocations that fail. */
   readonly alloc_fail_probability: number;
   /** PCT parameters (strategy 'pct'). */
@@ -36,6 +37,12 @@ export interface CaseOptions {
    * printed beside a comparison's regression replays that run; absent: an exploration run.
    */
   readonly mode?: 'compare';
+  /**
+   * Preemption points (KernelOptions.preemption): the strategy may also run a due interrupt
+   * or another CPU's work nested inside a body. Absent means off (tokens without it replay
+   * as before).
+   */
+  readonly preempt?: boolean;
 }
 
 export interface ExploreCase {

@@ -291,6 +291,12 @@ class FtraceImporter {
           out.set(job, fallback);
         }
       }
+      for (const job of jobs) {
+        if (out.get(job)! <= LIMITS.time_us) continue;
+        // A step lasts at most an hour (the workload format's bound); a longer job is a broken or spliced capture.
+        this.note('approximated', job.line, `ring ${ring}: a job longer than ${LIMITS.time_us / 3.6e9} h is cut to that`, `long:${ring}`);
+        out.set(job, LIMITS.time_us);
+      }
     }
     return out;
   }

@@ -60,9 +60,9 @@ const FENCE_DEPENDS = (what: string): FtraceFormat => ({
 const DMA_FENCE: FtraceFormat = { template: 'driver=%s timeline=%s context=%u seqno=%u', fields: ['driver', 'timeline', 'context', 'seqno'] };
 
 /**
- * The formats deplab writes, by ftrace event name. deplab_job_free and deplab_job_timedout are
- * deplab's own (upstream has no such tracepoints, hence the prefix); they use the same
- * "fence=" key so tools that match on it still group them with the job.
+ * The formats deplab writes, by ftrace event name. deplab_job_free, deplab_job_timedout and
+ * deplab_job_hw_start are deplab's own (upstream has no such tracepoints, hence the prefix);
+ * they use the same "fence=" key so tools that match on it still group them with the job.
  */
 export const FTRACE_FORMATS: Readonly<Record<string, FtraceFormat>> = {
   drm_sched_job_queue: SCHED_JOB,
@@ -71,6 +71,7 @@ export const FTRACE_FORMATS: Readonly<Record<string, FtraceFormat>> = {
   drm_sched_job_add_dep: FENCE_DEPENDS(''),
   drm_sched_job_unschedulable: FENCE_DEPENDS('unsignalled '),
   deplab_job_free: FENCE_ONLY(''),
+  deplab_job_hw_start: FENCE_ONLY(''),
   deplab_job_timedout: { template: 'fence=%llu:%llu status=%d', fields: ['fence_context', 'fence_seqno', 'status'] },
   dma_fence_init: DMA_FENCE,
   dma_fence_signaled: DMA_FENCE,
@@ -283,14 +284,15 @@ export type FtraceParseResult =
 /** Bound on the text: far above any trace worth importing, below what a JS string holds. */
 export const FTRACE_TEXT_CHARS_MAX = 256 * 1024 * 1024;
 
-const JOB_KIND_OF: Readonly<Record<string, FtraceJobKind>> = {
+// Null-prototype tables: an event named "constructor" or "__proto__" in a capture is no known event.
+const JOB_KIND_OF: Readonly<Record<string, FtraceJobKind>> = Object.assign(Object.create(null) as Record<string, FtraceJobKind>, {
   drm_sched_job_queue: 'queue', drm_sched_job_run: 'run', drm_sched_job_done: 'done', drm_sched_job_add_dep: 'add_dep',
   drm_sched_job_unschedulable: 'unschedulable', deplab_job_free: 'free', deplab_job_timedout: 'timedout',
-};
+} as const);
 
-const FENCE_KIND_OF: Readonly<Record<string, FtraceFenceEvent['kind']>> = {
+const FENCE_KIND_OF: Readonly<Record<string, FtraceFenceEvent['kind']>> = Object.assign(Object.create(null) as Record<string, FtraceFenceEvent['kind']>, {
   dma_fence_init: 'init', dma_fence_signaled: 'signaled', dma_fence_destroy: 'destroy',
-};
+} as const);
 
 /** Is `event` one the parser reads the fields of (a job or dma_fence event)? */
 export function is_parsed_event(event: string): boolean {

@@ -98,7 +98,8 @@ describe('run monitor', () => {
           return { objects: r.kernel.lifetime.live_peak, teardown_ns: r.teardown[0].destroy_return_ns - r.teardown[0].destroy_call_ns };
         };
         const small = peak(1000), large = peak(3000);
-        expect(`${name} ${backend}: ${large.objects}`).toBe(`${name} ${backend}: ${small.objects}`);
+        // Equal up to timing (the cost model draws per run): a job's objects kept would add thousands.
+        expect(large.objects, `${name} ${backend}`).toBeLessThanOrEqual(small.objects + 5);
         // Closing the queue frees nothing of the jobs that finished before (freeing 2000 sched
         // fences would cost 120 µs): it costs the same, up to where the close falls among the
         // driver's periodic work (amdxdna's teardown varies by some 25 µs with that alone).

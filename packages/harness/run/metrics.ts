@@ -32,6 +32,8 @@ export interface RunMetrics {
   readonly peak_jobs_alive: number;
   /** Jobs handed to run_job before a dependency on their own ring finished (drm_sched's scheduled-fence pipelining). */
   readonly pipelined_jobs: number;
+  /** Most jobs handed to the hardware and not yet ended at once (how much the credit limit lets through). */
+  readonly peak_jobs_on_hw: number;
   /** Peak bytes of scheduler-owned objects: jobs alive times the scheduler's per-job bytes, plus per-queue bytes (docs/reports.md#memory). */
   readonly peak_sched_bytes: number;
   readonly violations: Readonly<Partial<Record<ViolationKind, number>>>;
@@ -79,6 +81,9 @@ export const SCALAR_METRICS: readonly ScalarMetric[] = [
   latency('ready_to_run_job_us', 'p99', false),
   latency('done_to_free_us', 'p50', false),
   { name: 'teardown_return_us.max', lower_is_better: true, comparable: false, thresholds: LATENCY_US, pick: (m) => m.teardown_return_us.max },
+  // A mechanism, not a cost: how many jobs the credit limits let onto the hardware at once (one
+  // pool per drm_gpu_scheduler, one per drm_dep_queue, one per ring on the HW-queue layer).
+  { name: 'peak_jobs_on_hw', lower_is_better: true, comparable: false, thresholds: { rel: 0, abs: 1 }, pick: (m) => m.peak_jobs_on_hw },
 ];
 
 const us = (ns: number) => ns / 1000;
@@ -139,6 +144,7 @@ export function compute_metrics(outcome: RunOutcome): RunMetrics {
     teardown_release_us: summarize(teardown_release),
     unplug_return_us: outcome.unplug_call_ns >= 0 && outcome.unplug_return_ns >= 0 ? us(outcome.unplug_return_ns - outcome.unplug_call_ns) : NaN,
     peak_jobs_alive: obs.peak_jobs_alive,
+    peak_jobs_on_hw: obs.peak_jobs_on_hw,
     pipelined_jobs: obs.pipelined_jobs,
     peak_sched_bytes: obs.peak_jobs_alive * SCHED_BYTES[outcome.backend].job + obs.queues.length * SCHED_BYTES[outcome.backend].queue,
     violations,

@@ -32,7 +32,7 @@ export interface JobRecord {
   readonly deps_resolved_ns: number;
   /** run_job called. */
   readonly run_ns: number;
-  /** The hardware started it (drivers that report it; -1 otherwise). */
+  /** The hardware started it (deplab_job_hw_start, first start; -1 if never or not reported). */
   readonly hw_start_ns: number;
   readonly hw_done_ns: number;
   readonly finished_ns: number;
@@ -96,6 +96,8 @@ export interface Observation {
   readonly peak_jobs_alive: number;
   /** Jobs run_job'd while a dependency on their own ring had run but not finished (pipelined). */
   readonly pipelined_jobs: number;
+  /** Most jobs handed to the hardware (run_job, or the ring's run on dep-hw) and not yet ended at once. */
+  readonly peak_jobs_on_hw: number;
 }
 
 export const LATENCY_NAMES = ['submit_to_finished_us', 'submit_to_run_job_us', 'ready_to_run_job_us', 'submit_to_hw_start_us', 'ready_to_hw_start_us', 'done_to_free_us'] as const;
@@ -135,11 +137,15 @@ class LiveJob {
   readonly index: number;
   readonly iteration: number;
   readonly submitted_ns: number;
+  /** The submit ioctl returned. */
+  readonly returned_ns: number;
   readonly dep_fences: readonly dma_fence[];
   readonly dep_ids: readonly string[];
   /** Dependencies still being watched for the order check (dropped once the job ran). */
   dep_jobs: (LiveJob | null)[] | null;
   hang: boolean;
+  /** GPU time its submit asked for (0: manual or hanging), counted in work_in_flight_ns until it finishes. */
+  readonly work_ns: number;
   queued_ns = -1; run_ns = -1; hw_start_ns = -1; hw_done_ns = -1; finished_ns = -1; freed_ns = -1;
   error: number | null = null;
   timedout = false;
@@ -150,18 +156,20 @@ class LiveJob {
   ended_point = false;
   final = false;
 
-  constructor(fence_context: number, fence_seqno: number, queue: QueueState, index: number, iteration: number, submitted_ns: number,
-    dep_fences: readonly dma_fence[], dep_ids: readonly string[], dep_jobs: (LiveJob | null)[] | null, hang: boolean) {
+  constructor(fence_context: number, fence_seqno: number, queue: QueueState, index: number, iteration: number, submitted_ns: number, returned_ns: number,
+    dep_fences: readonly dma_fence[], dep_ids: readonly string[], dep_jobs: (LiveJob | null)[] | null, hang: boolean, work_ns: number) {
     this.fence_context = fence_context;
     this.fence_seqno = fence_seqno;
     this.queue = queue;
     this.index = index;
     this.iteration = iteration;
     this.submitted_ns = submitted_ns;
+    this.returned_ns = returned_ns;
     this.dep_fences = dep_fences;
     this.dep_ids = dep_ids;
     this.dep_jobs = dep_jobs;
     this.hang = hang;
+    this.work_ns = work_ns;
   }
 
   get logical(): string {
@@ -246,6 +254,8 @@ export class RunMonitor {
   private jobs_alive = 0;
   private pipelined = 0;
   private peak_jobs_alive = 0;
+  private jobs_on_hw = 0;
+  private peak_jobs_on_hw = 0;
   /** tdr_late: points (time, delta) of job starts (+1), ends (-1), timeouts (0), recoveries (+-2). */
   private points_t = new Float64Array(1024);
   private points_d = new Int8Array(1024);
@@ -256,8 +266,14 @@ export class RunMonitor {
   private credit_broken = false;
   private readonly scores: { name: string; score: number; t_ns: number }[] = [];
   private ended = false;
+  /** The device reports deplab_job_hw_start (killed_unstarted is checked only then). */
+  private hw_starts_reported = false;
 
   private readonly kinds: Map<string, number>;
+  /** Last time a job was submitted, queued, run or finished (the runner's hang watchdog reads it). */
+  progress_ns = 0;
+  /** GPU time of the jobs submitted and not yet finished: a working device finishes one of them within it. */
+  work_in_flight_ns = 0;
 
   constructor(options: MonitorOptions = {}) {
     this.options = options;
@@ -270,14 +286,16 @@ export class RunMonitor {
   /* The runner's calls                                                                      */
 
   /**
-   * A submit ioctl of `client` on `queue` returned (its n-th on that queue: the logical id
-   * "<client>/<queue>#<n>"). `error` is its errno when it failed (0 otherwise); the job is
-   * keyed by its finished fence. `dep_ids` (logical ids of the jobs it depends on) are kept
-   * only in retained records.
+   * A submit ioctl of `client` on `queue` was called at `submitted_ns` and returned at
+   * `returned_ns` (its n-th on that queue: the logical id "<client>/<queue>#<n>"). `error` is
+   * its errno when it failed (0 otherwise); the job is keyed by its finished fence. `dep_ids`
+   * (logical ids of the jobs it depends on) are kept only in retained records; `work_ns` is the
+   * GPU time it asked for (0: manual or hanging).
    */
-  on_submit(client: string, queue: string, iteration: number, submitted_ns: number, error: number, fence_context: number, fence_seqno: number,
-    dep_fences: readonly dma_fence[], dep_ids: readonly string[], hang: boolean): void {
+  on_submit(client: string, queue: string, iteration: number, submitted_ns: number, returned_ns: number, error: number, fence_context: number,
+    fence_seqno: number, dep_fences: readonly dma_fence[], dep_ids: readonly string[], hang: boolean, work_ns: number): void {
     const q = this.queue(client, queue);
+    if (submitted_ns > this.progress_ns) this.progress_ns = submitted_ns;
     const index = q.jobs++;
     if (error !== 0) {
       if (this.retained !== null) this.retained.push(failed_record(q, index, iteration, submitted_ns, error));
@@ -291,10 +309,19 @@ export class RunMonitor {
       dep_jobs = [];
       for (const f of dep_fences) dep_jobs.push(this.find(f.context, f.seqno) ?? null);
     }
-    const rec = new LiveJob(fence_context, fence_seqno, q, index, iteration, submitted_ns, dep_fences, dep_ids, dep_jobs, hang);
+    const rec = new LiveJob(fence_context, fence_seqno, q, index, iteration, submitted_ns, returned_ns, dep_fences, dep_ids, dep_jobs, hang, work_ns);
+    this.work_in_flight_ns += work_ns;
     let by_seqno = this.live.get(fence_context);
     if (by_seqno === undefined) this.live.set(fence_context, (by_seqno = new Map()));
     by_seqno.set(fence_seqno, rec);
+  }
+
+  /**
+   * The device emits deplab_job_hw_start for its jobs (Device.reports_hw_start): a job that was
+   * not handed to the hardware before its queue was killed is then checked to never start.
+   */
+  set_hw_starts_reported(reported: boolean): void {
+    this.hw_starts_reported = reported;
   }
 
   /** The harness made this job hang (a hang_job fault on it). */
@@ -342,6 +369,7 @@ export class RunMonitor {
     }
     const j = this.find(args.fence_context as number, args.fence_seqno as number);
     if (j === undefined) return;
+    if (kind === EV_QUEUE || kind === EV_RUN || kind === EV_DONE) this.progress_ns = t_ns;
     switch (kind) {
       case EV_QUEUE:
         if (j.queued_ns < 0) {
@@ -384,7 +412,11 @@ export class RunMonitor {
     j.run_ns = t_ns;
     j.ring = String(args.ring);
     // A job that already ended (its fence signalled first) does not count as started.
-    if (!j.ended_point) { j.started_point = true; this.point(t_ns, +1); }
+    if (!j.ended_point) {
+      j.started_point = true;
+      this.point(t_ns, +1);
+      if (++this.jobs_on_hw > this.peak_jobs_on_hw) this.peak_jobs_on_hw = this.jobs_on_hw;
+    }
     // dependency_order, in causal order: a dependency watched since submit has run (same
     // ring) or finished by now; one already final at submit had finished.
     const deps = j.dep_jobs;
@@ -418,6 +450,8 @@ export class RunMonitor {
 
   private on_signaled(j: LiveJob, t_ns: number, error: number): void {
     j.finished_ns = t_ns;
+    this.progress_ns = t_ns;
+    this.work_in_flight_ns -= j.work_ns;
     j.error = error;
     this.finished++;
     if (error !== 0) this.errored++;
@@ -468,13 +502,16 @@ export class RunMonitor {
           j.finished_ns < 0 ? `${j.logical} never finished` : `${j.logical} finished with ${errno_name(j.error ?? 0)} (${j.run_ns >= 0 ? 'ran' : 'never ran'})`, j.finished_ns);
       }
     }
-    if (situation === 'killed before start' && j.hw_start_ns >= 0) {
-      // Only drivers that report hardware starts get here with hw_start_ns set; checked when reported.
+    if (situation === 'killed before start' && this.hw_starts_reported && j.returned_ns <= j.queue.destroy_call_ns) {
+      // Not handed to the hardware before the kill: it must never start. run_job alone proves
+      // nothing (xe's run_job on a killed queue emits nothing to the ring), the start does. A
+      // submit ioctl still in progress at the kill races with it (a file's release waits for
+      // the ioctls in progress on it): not checked.
       applicable |= JOB_BIT.killed_unstarted;
       this.tally('killed_unstarted').checked++;
-      if (j.hw_start_ns >= j.queue.destroy_call_ns) {
+      if (j.hw_start_ns >= 0) {
         this.job_break(j, 'killed_unstarted', 'job started after its queue was killed',
-          `${j.logical} reached the hardware at ${j.hw_start_ns} ns, after its queue was killed at ${j.queue.destroy_call_ns} ns`, j.hw_start_ns);
+          `${j.logical} started on the hardware at ${j.hw_start_ns} ns; its queue was killed at ${j.queue.destroy_call_ns} ns, before run_job (${j.run_ns} ns)`, j.hw_start_ns);
       }
     }
     this.record_latencies(j);
@@ -490,8 +527,9 @@ export class RunMonitor {
     const end = j.finished_ns >= 0 ? j.finished_ns : Infinity;
     const kill = j.queue.destroy_call_ns;
     if (kill >= 0 && kill < end && kill >= j.submitted_ns) {
-      const started = j.hw_start_ns >= 0 ? j.hw_start_ns : j.run_ns;
-      return started >= 0 && started < kill ? 'killed in flight' : 'killed before start';
+      // In flight: handed to the hardware (run_job) before the kill, so its fate races with
+      // the driver's (asynchronous) kill; whether it had started executing does not matter.
+      return j.run_ns >= 0 && j.run_ns < kill ? 'killed in flight' : 'killed before start';
     }
     if (this.unplug_ns < end) return 'unplugged';
     if (this.disturbed(j.submitted_ns, end)) return 'device event';
@@ -610,7 +648,7 @@ export class RunMonitor {
   private job_end_point(j: LiveJob, t_ns: number): void {
     if (j.ended_point) return;
     j.ended_point = true;
-    if (j.started_point) this.point(t_ns, -1);
+    if (j.started_point) { this.point(t_ns, -1); this.jobs_on_hw--; }
   }
 
   /* -------------------------------------------------------------------------------------- */
@@ -644,6 +682,7 @@ export class RunMonitor {
       submitted: this.submitted, finished: this.finished, errored: this.errored, never_finished: this.submitted - this.finished,
       guarantees: this.tallies, outcomes: this.outcomes, latency, first_submit_ns: this.first_submit_ns, last_finish_ns: this.last_finish_ns,
       queues, jobs: this.retained, timeouts: this.timeouts, peak_jobs_alive: this.peak_jobs_alive, pipelined_jobs: this.pipelined,
+      peak_jobs_on_hw: this.peak_jobs_on_hw,
     };
   }
 

@@ -7,6 +7,13 @@
  * is left alive. A run monitor (monitor.ts) observes it as it happens, from the kernel's trace
  * events and the runner's own calls, in memory that grows with the jobs in flight; the full
  * trace is recorded only when an output needs it (trace: 'record').
+ *
+ * A run has no built-in time limit: a workload may last as long as its format allows. A hang
+ * watchdog tells a stuck run from a long one by progress (hang_deadline_ns): the run is stuck
+ * when its programs are not done (or, draining, its jobs are not) and nothing progressed (no
+ * program step, no job submitted, queued, run or finished) for longer than anything the run is
+ * waiting for can take. The watchdog sleeps until that deadline and is woken early only by a
+ * program's end, so an hour of virtual time costs it a handful of wake-ups.
  */
 import {
   ENOENT, Kernel, SimulationHang, type AssumptionValues, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_signal, dma_fence_wait, fsleep,
@@ -27,9 +34,15 @@ export interface RunOptions {
   readonly alloc_fail_probability?: number;
   readonly kernel?: Omit<KernelOptions, 'seed' | 'costs' | 'trace'>;
   readonly device?: DeviceOptions;
-  /** Virtual-time budget for the whole run before it is declared stuck (default 600 s). */
+  /**
+   * A fixed virtual-time budget for the programs, polled every simulated ms, instead of the hang
+   * watchdog (exploration runs use short ones, execute.ts). Default: none, the watchdog decides.
+   */
   readonly max_time_ms?: number;
-  /** How long to wait for in-flight jobs after the programs end (default 120 s). */
+  /**
+   * A fixed time to wait for in-flight jobs after the programs end, and for the asynchronous
+   * teardown after unplug (default: the watchdog decides when draining is stuck; teardown 120 s).
+   */
   readonly drain_ms?: number;
   /**
    * Virtual time between closing the last client and unplugging the device (default 1000 ms):
@@ -89,6 +102,8 @@ export interface RunOutcome {
   readonly stuck: string | null;
   /** Where it got stuck: 'run_workload' (also a kernel violation) or 'teardown' (the simulation hung). */
   readonly stuck_at: 'run_workload' | 'teardown' | null;
+  /** Times the hang watchdog woke up (few, however long the run: it sleeps until its deadline). */
+  readonly watchdog_wakeups: number;
 }
 
 const harness_fence_ops: dma_fence_ops = {
@@ -165,6 +180,12 @@ class Run {
   private readonly after_events: readonly Workload['events'][number][];
   unplugged = false;
   programs_completed = 0;
+  /** Last program step executed (progress for the hang watchdog; the monitor has the jobs'). */
+  step_ns = 0;
+  /** Until when a program sleeps (a delay or period) or an event or external fence is due: no progress is owed before. */
+  waits_until_ns = 0;
+  /** Times the watchdog woke up (a long run costs few: it sleeps until its deadline). */
+  watchdog_wakeups = 0;
   /**
    * Out-fence references the runner holds for as long as it may still use a job (as a
    * dependency, for a wait, for throttling): the device's own reference ends once the job is
@@ -222,6 +243,32 @@ class Run {
     this.after_events = workload.events.filter((ev) => ev.trigger.kind === 'after');
     this.in_flight = workload.events.some((ev) => ev.action.kind === 'hang_job') ? new Map() : null;
     this.fence_context = kernel.dma_fence_context_alloc(1);
+    for (const ev of workload.events) if (ev.trigger.kind === 'at') this.waits_until_ns = Math.max(this.waits_until_ns, ev.trigger.at_us * 1000);
+    for (const f of workload.external_fences) if (f.signal_at_us !== null) this.waits_until_ns = Math.max(this.waits_until_ns, f.signal_at_us * 1000);
+  }
+
+  /**
+   * When a run that has not progressed since then is stuck: after its last progress (or the end
+   * of whatever it waits for), the GPU work in flight (a working device finishes one of those
+   * jobs within it, however it shares its engines), plus the quiet period: twice the TDR (a hung
+   * job is killed within one, the job behind it within another), at least WATCHDOG_QUIET_MIN_MS.
+   */
+  hang_deadline_ns(tdr_ms: number): number {
+    const progress = Math.max(this.step_ns, this.monitor.progress_ns, this.waits_until_ns);
+    const quiet_ns = Math.max(WATCHDOG_QUIET_MIN_MS, 2 * tdr_ms) * 1_000_000;
+    return progress + this.monitor.work_in_flight_ns + quiet_ns;
+  }
+
+  /** Sleep until `done()` holds or the hang watchdog's deadline passes with no progress; true when done. */
+  *watch(done: () => boolean, tdr_ms: number): Sleepable<boolean> {
+    const k = this.kernel;
+    for (;;) {
+      if (done()) return true;
+      const deadline = this.hang_deadline_ns(tdr_ms);
+      if (k.now() >= deadline) return false;
+      yield* k.wait_until(this.progress, done, deadline);
+      this.watchdog_wakeups++;
+    }
   }
 
   sw_fence(name: string): dma_fence {
@@ -289,6 +336,7 @@ class Run {
       for (let i = 0; i < steps.length; i++) {
         if (state.closed || this.unplugged) { this.end_iteration(jobs, fences); return; }
         const step = steps[i];
+        this.step_ns = k.now();
         switch (step.kind) {
           case 'batch': {
             if (throttle > 0 && state.submitted.length >= throttle) {
@@ -304,7 +352,7 @@ class Run {
               const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
               const call = k.now();
               const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps: deps.fences, hang: step.hang });
-              job = this.submitted(state, step, i, iteration, queue, deps, call, r);
+              job = this.submitted(state, step, i, iteration, queue, deps, duration_ns, call, r);
             }
             jobs[i] = job === null ? null : this.hold(job);
             if (job !== null) {
@@ -320,9 +368,15 @@ class Run {
             }
             break;
           }
-          case 'delay': yield* fsleep(k, draw(step.duration, stream)); break;
+          case 'delay': {
+            const us = draw(step.duration, stream);
+            this.waits_until_ns = Math.max(this.waits_until_ns, k.now() + us * 1000);
+            yield* fsleep(k, us);
+            break;
+          }
           case 'period': {
             const until = iteration_start + step.period_us * 1000;
+            this.waits_until_ns = Math.max(this.waits_until_ns, until);
             if (k.now() < until) yield* k.wait_until(null, () => false, until);
             else k.tp('harness_period_missed', { client: def.name, iteration });
             break;
@@ -410,13 +464,14 @@ class Run {
 
   /** The submit ioctl returned `r` (a job or an errno): tell the monitor, and keep what later steps need. */
   private submitted(state: ClientState, step: BatchStep, index: number, iteration: number, queue: QueueHandle,
-    deps: { fences: dma_fence[]; ids: string[] }, call: number, r: JobHandle | number): RunJob | null {
+    deps: { fences: dma_fence[]; ids: string[] }, duration_ns: number | 'manual', call: number, r: JobHandle | number): RunJob | null {
     const slot = state.step_slots[index]!;
     const n = slot.count++;
     const logical = this.jobs === null ? null : `${slot.key}#${n}`;
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
-    this.monitor.on_submit(state.def.name, step.queue, iteration, call, submit_error, fence_context, fence_seqno, deps.fences, deps.ids, step.hang);
+    this.monitor.on_submit(state.def.name, step.queue, iteration, call, this.kernel.now(), submit_error, fence_context, fence_seqno, deps.fences, deps.ids,
+      step.hang, duration_ns === 'manual' || step.hang ? 0 : duration_ns);
     this.jobs?.push({
       logical: logical!, client: state.def.name, queue: step.queue, step_index: index, iteration,
       submit_call_ns: call, submit_return_ns: this.kernel.now(), submit_error, fence_context, fence_seqno, deps: deps.ids,
@@ -447,7 +502,7 @@ class Run {
     const slot = state.step_slots[index]!;
     const n = slot.count++;
     const now = this.kernel.now();
-    this.monitor.on_submit(state.def.name, step.queue, iteration, now, error, -1, -1, [], [], false);
+    this.monitor.on_submit(state.def.name, step.queue, iteration, now, now, error, -1, -1, [], [], false, 0);
     this.jobs?.push({
       logical: `${slot.key}#${n}`, client: state.def.name, queue: step.queue, step_index: index, iteration,
       submit_call_ns: now, submit_return_ns: now, submit_error: error, fence_context: -1, fence_seqno: -1, deps: [],
@@ -593,6 +648,12 @@ class Run {
   }
 }
 
+/** The shortest quiet period of the hang watchdog (virtual time without progress), whatever the TDR. */
+export const WATCHDOG_QUIET_MIN_MS = 60_000;
+
+/** Teardown after unplug (drivers' asynchronous release work) must settle within this much virtual time. */
+const TEARDOWN_MS = 120_000;
+
 export class RunError extends Error {
   constructor(message: string) {
     super(message);
@@ -627,9 +688,11 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   });
   kernel.faults.alloc_fail_probability = options.alloc_fail_probability ?? 0;
   const device = factory(kernel, backend, options.device);
+  monitor.set_hw_starts_reported(device.reports_hw_start === true);
   const run = new Run(kernel, device, workload, monitor, options.monitor?.retain === true);
-  const max_ns = (options.max_time_ms ?? 600_000) * 1_000_000;
-  const drain_ns = (options.drain_ms ?? 120_000) * 1_000_000;
+  // The TDR the watchdog waits for: the device's (when an option sets it), at least a minute (the longest a model driver fixes, amdxdna's).
+  const tdr_ms = Math.max(WATCHDOG_QUIET_MIN_MS, options.monitor?.timeout_ms ?? 0);
+  const teardown_ns = (options.drain_ms ?? TEARDOWN_MS) * 1_000_000;
   let stuck: string | null = null;
   let stuck_at: 'run_workload' | 'teardown' | null = null;
   run.setup();
@@ -637,24 +700,33 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   try {
     kernel.run_task((function* (): Sleepable {
       const k = run.kernel;
-      if (!run.all_programs_done()) {
-        // Woken by nothing in particular: poll the programs' state every simulated ms.
+      if (options.max_time_ms !== undefined) {
+        // A fixed budget (exploration): poll the programs' state every simulated ms, as woken by nothing in particular.
+        const max_ns = options.max_time_ms * 1_000_000;
         while (!run.all_programs_done() && k.now() < max_ns) yield* k.wait_until(null, () => run.all_programs_done(), Math.min(max_ns, k.now() + 1_000_000));
+        if (!run.all_programs_done()) stuck = `programs still running after ${max_ns / 1e9} s of virtual time`;
+      } else if (!(yield* run.watch(() => run.all_programs_done(), tdr_ms))) {
+        stuck = `programs still running with no progress for ${((k.now() - Math.max(run.step_ns, run.monitor.progress_ns)) / 1e9).toFixed(3)} s of virtual time ` +
+          `(no program step, no job submitted, run or finished since ${(Math.max(run.step_ns, run.monitor.progress_ns) / 1e9).toFixed(3)} s)`;
       }
-      if (!run.all_programs_done()) {
-        stuck = `programs still running after ${max_ns / 1e9} s of virtual time`;
+      if (stuck !== null) {
         stuck_at = 'run_workload';
         k.violation('hang', 'run_workload', stuck);
       }
-      const drain_until = k.now() + drain_ns;
-      while (!run.all_jobs_done() && k.now() < drain_until) yield* k.wait_until(null, () => run.all_jobs_done(), Math.min(drain_until, k.now() + 1_000_000));
+      if (options.drain_ms !== undefined) {
+        const drain_until = k.now() + options.drain_ms * 1_000_000;
+        while (!run.all_jobs_done() && k.now() < drain_until) yield* k.wait_until(null, () => run.all_jobs_done(), Math.min(drain_until, k.now() + 1_000_000));
+      } else if (stuck === null) {
+        // Jobs still running when the programs end finish (they are counted as never finished only if nothing progresses any more).
+        yield* run.watch(() => run.all_jobs_done(), tdr_ms);
+      }
       for (const name of run.clients.keys()) yield* run.close(name);
       const settle_ns = (options.settle_ms ?? 1000) * 1_000_000;
       if (settle_ns > 0 && !run.unplugged) yield* k.wait_until(null, () => false, k.now() + settle_ns);
       yield* run.unplug();
     })());
     // Asynchronous teardown (drm_dep release work, driver destroy workers) finishes here.
-    kernel.run_until(() => kernel.eq.peek_time() === Infinity, kernel.now() + drain_ns);
+    kernel.run_until(() => kernel.eq.peek_time() === Infinity, kernel.now() + teardown_ns);
   } catch (e) {
     if (!(e instanceof SimulationHang)) throw e;
     stuck = e.message;
@@ -670,6 +742,6 @@ export function run_workload(workload: Workload, factory: DeviceFactory, backend
   return {
     kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown, observation, monitor,
     unplug_call_ns: run.unplug_call_ns, unplug_return_ns: run.unplug_return_ns,
-    programs_completed: run.programs_completed, stuck, stuck_at,
+    programs_completed: run.programs_completed, stuck, stuck_at, watchdog_wakeups: run.watchdog_wakeups,
   };
 }

@@ -10,6 +10,13 @@
  */
 import type { Backend } from '@deplab/driver-api';
 import type { Violation } from '@deplab/sim';
+import { AMDXDNA_RULES } from './triage-rules/amdxdna.ts';
+import { HARNESS_RULES } from './triage-rules/harness.ts';
+import { LEGACY_RULES } from './triage-rules/legacy.ts';
+import { MOCK_RULES } from './triage-rules/mock.ts';
+import { PANFROST_RULES } from './triage-rules/panfrost.ts';
+import { PANTHOR_RULES } from './triage-rules/panthor.ts';
+import { XE_RULES } from './triage-rules/xe.ts';
 
 export type TriageClass =
   /** The schedulers differ: a guarantee or rule drm_dep (or the baseline) breaks and the other keeps. */
@@ -84,6 +91,8 @@ export interface TriageRule {
   readonly backends?: readonly Backend[];
   /** Only when the run injected this fault (workload events or exploration faults). */
   readonly under_fault?: readonly string[];
+  /** Only for an exploration seed whose driver variant (e.g. `no_cancel_job`, `tdr=stop_no_hang`) matches. */
+  readonly variant?: RegExp;
   readonly class: Exclude<TriageClass, 'unclassified'>;
   /** One line: the mechanism. */
   readonly cause: string;
@@ -92,10 +101,14 @@ export interface TriageRule {
 }
 
 /**
- * Every known group, most specific rule first. Adding a rule is a claim: it names the mechanism
- * and where it is written up, with a test behind it.
+ * Every known group, most specific rule first: each driver's own, then drm_sched's legacy
+ * hazards, then the harness's. Adding a rule is a claim: it names the mechanism and where it is
+ * written up (triage-rules/triage-rules.test.ts checks that every document and anchor exists),
+ * with a model test behind the mechanism.
  */
-export const TRIAGE_RULES: TriageRule[] = [];
+export const TRIAGE_RULES: readonly TriageRule[] = [
+  ...MOCK_RULES, ...XE_RULES, ...PANTHOR_RULES, ...AMDXDNA_RULES, ...PANFROST_RULES, ...LEGACY_RULES, ...HARNESS_RULES,
+];
 
 export interface Triage {
   readonly class: TriageClass;
@@ -104,8 +117,9 @@ export interface Triage {
   readonly doc: string | null;
 }
 
-export function triage(g: TriageSubject, driver: string, backend: Backend, faults: readonly string[] = []): Triage {
+export function triage(g: TriageSubject, driver: string, backend: Backend, faults: readonly string[] = [], variant = ''): Triage {
   for (const r of TRIAGE_RULES) {
+    if (r.variant !== undefined && !r.variant.test(variant)) continue;
     if (r.kind !== undefined && !r.kind.test(g.kind)) continue;
     if (r.site !== undefined && !r.site.test(g.site)) continue;
     if (r.root !== undefined && !r.root.test(g.root)) continue;
@@ -116,4 +130,13 @@ export function triage(g: TriageSubject, driver: string, backend: Backend, fault
     return { class: r.class, rule: r.id, cause: r.cause, doc: r.doc };
   }
   return { class: 'unclassified', rule: null, cause: `${g.kind} at ${g.site}: ${g.details[0] ?? ''}`, doc: null };
+}
+
+/**
+ * An exploration group as a triage subject: a campaign's site for a leak carries the leaked type
+ * ("after unplug: drm_sched_job"), which a comparison keeps apart as the group's root.
+ */
+export function campaign_subject(kind: string, site: string, message: string): TriageSubject {
+  const m = kind === 'leak' ? /^(.*): (\S+)$/.exec(site) : null;
+  return m === null ? { kind, site, root: '', details: [message] } : { kind, site: m[1], root: m[2], details: [message] };
 }

@@ -3,10 +3,11 @@
  * becomes an error, never a workload the runner trips over) and available to anyone who builds
  * a Workload by hand (generators, tests).
  */
+import { z } from 'zod';
 import { diagnostic } from './diagnostics.ts';
 import { NAME_PATTERN } from './schema.ts';
 import {
-  ENGINE_CLASSES, LIMITS, PRIORITIES, type ClientDefinition, type Diagnostic, type Distribution, type Step, type Workload,
+  ENGINE_CLASSES, LIMITS, PRIORITIES, type ClientDefinition, type Diagnostic, type Distribution, type LoadResult, type Step, type Workload,
 } from './types.ts';
 
 function is_int(value: unknown, min: number, max: number): boolean {
@@ -73,9 +74,12 @@ export function check_workload(workload: Workload): Diagnostic[] {
     if (steps.length === 0 || steps.length > LIMITS.steps_per_program) problem(`${path}.steps`, `needs 1..${LIMITS.steps_per_program} steps`);
     steps.forEach((step, s) => check_step(step, s, steps, `${path}.steps[${s}]`, client, { problem, has_queue, buffers, fences }));
   });
+  if (workload.events.length > LIMITS.events) problem('events', `more than ${LIMITS.events} events`);
   workload.events.forEach((event, e) => {
     const path = `events[${e}]`;
     const trigger = event.trigger;
+    if (!EVENT_TRIGGERS.includes(trigger.kind)) problem(`${path}.trigger`, `unknown trigger kind ${String(trigger.kind)}`);
+    if (!EVENT_ACTIONS.includes(event.action.kind)) problem(`${path}.action`, `unknown event kind ${String(event.action.kind)}`);
     if (trigger.kind === 'at' && !is_int(trigger.at_us, 0, LIMITS.time_us)) problem(`${path}.trigger`, 'at_us out of range');
     if (trigger.kind === 'after') {
       const client = clients.get(trigger.client);
@@ -89,6 +93,100 @@ export function check_workload(workload: Workload): Diagnostic[] {
     if (action.kind === 'signal_fence' && !fences.has(action.fence)) problem(`${path}.action`, `unknown fence ${action.fence}`);
   });
   return problems;
+}
+
+const EVENT_TRIGGERS: readonly string[] = ['at', 'after'];
+const EVENT_ACTIONS: readonly string[] = ['set_priority', 'destroy_queue', 'close_client', 'hang_job', 'fw_error', 'engine_reset', 'device_reset', 'unplug', 'signal_fence'];
+
+/* ------------------------------------------------------------------------------------------ */
+/* A Workload from untrusted data (replay tokens, sweep shards)                                 */
+
+const name = z.string().max(LIMITS.name_chars);
+const text = z.string().max(4096);
+const int = z.number().int();
+const bound = z.number().int().nullable();
+const distribution = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('constant'), value_us: int }),
+  z.strictObject({ kind: z.literal('uniform'), min_us: int, max_us: int }),
+  z.strictObject({ kind: z.literal('exponential'), mean_us: z.number(), min_us: int, max_us: bound }),
+  z.strictObject({ kind: z.literal('normal'), mean_us: z.number(), stddev_us: z.number(), min_us: int, max_us: bound }),
+]);
+const dependency = z.discriminatedUnion('on', [
+  z.strictObject({ on: z.literal('step'), step_index: int, kind: z.enum(['data', 'submit', 'sync']) }),
+  z.strictObject({ on: z.literal('last_job'), client: name, queue: name, kind: z.enum(['data', 'submit']) }),
+  z.strictObject({ on: z.literal('external'), fence: name }),
+]);
+const names = z.array(name).max(LIMITS.deps_per_batch);
+const step = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('batch'), queue: name, duration: z.union([distribution, z.literal('infinite')]), credits: int.nullable(),
+    deps: z.array(dependency).max(LIMITS.deps_per_batch), reads: names, writes: names, wait: z.boolean(), hang: z.boolean(), origin: text,
+  }),
+  z.strictObject({ kind: z.literal('delay'), duration: distribution, origin: text }),
+  z.strictObject({ kind: z.literal('period'), period_us: int, origin: text }),
+  z.strictObject({ kind: z.literal('sync'), step_index: int, origin: text }),
+  z.strictObject({ kind: z.literal('throttle'), depth: int, origin: text }),
+  z.strictObject({ kind: z.literal('queue_depth'), depth: int, origin: text }),
+  z.strictObject({ kind: z.literal('set_priority'), queue: name, priority: z.enum(PRIORITIES), origin: text }),
+  z.strictObject({ kind: z.literal('fence'), origin: text }),
+  z.strictObject({ kind: z.literal('signal'), step_index: int, origin: text }),
+  z.strictObject({ kind: z.literal('terminate'), step_index: int, origin: text }),
+]);
+const knob = z.union([z.number(), z.string().max(256), z.boolean()]);
+const queue_definition = z.strictObject({
+  name, engine: z.enum(ENGINE_CLASSES), priority: z.enum(PRIORITIES), long_running: z.boolean(),
+  driver: z.record(z.string().max(64), knob).nullable(), load_balanced: z.boolean(),
+});
+const client_definition = z.strictObject({
+  name, queues: z.array(queue_definition).max(LIMITS.queues_per_client),
+  program: z.strictObject({
+    end: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('loops'), loops: int }), z.strictObject({ kind: z.literal('duration'), duration_us: int })]),
+    steps: z.array(step).max(LIMITS.steps_per_program),
+  }),
+  origin: text,
+});
+const queue_ref = { client: name, queue: name };
+const event_action = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('set_priority'), ...queue_ref, priority: z.enum(PRIORITIES) }),
+  z.strictObject({ kind: z.literal('destroy_queue'), ...queue_ref }),
+  z.strictObject({ kind: z.literal('close_client'), client: name }),
+  z.strictObject({ kind: z.literal('hang_job'), ...queue_ref }),
+  z.strictObject({ kind: z.literal('fw_error'), ...queue_ref }),
+  z.strictObject({ kind: z.literal('engine_reset'), ...queue_ref }),
+  z.strictObject({ kind: z.literal('device_reset') }),
+  z.strictObject({ kind: z.literal('unplug') }),
+  z.strictObject({ kind: z.literal('signal_fence'), fence: name }),
+]);
+const diagnostic_data = z.strictObject({ source: text, line: int.nullable(), column: int.nullable(), path: text.nullable(), message: text });
+const workload_data = z.strictObject({
+  name: text, description: text, source: text,
+  clients: z.array(client_definition).max(LIMITS.clients),
+  buffers: z.array(z.strictObject({ name, size_bytes: z.tuple([z.number(), z.number()]).nullable() })).max(LIMITS.buffers),
+  external_fences: z.array(z.strictObject({ name, signal_at_us: int.nullable() })).max(LIMITS.buffers),
+  events: z.array(z.strictObject({
+    trigger: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('at'), at_us: int }),
+      z.strictObject({ kind: z.literal('after'), client: name, step_index: int, loop: int }),
+    ]),
+    action: event_action, origin: text,
+  })).max(LIMITS.events),
+  notes: z.array(diagnostic_data.extend({ kind: z.enum(['mapped', 'approximated', 'ignored']) })).max(LIMITS.errors * 20),
+});
+
+/**
+ * A Workload from data deplab did not just compile (a replay token, a sweep shard): its shape
+ * first (every field's type, every kind known, every list bounded), then the invariants of
+ * check_workload. Never throws; the first problems name their field paths.
+ */
+export function parse_workload_data(value: unknown, source: string): LoadResult {
+  const shape = workload_data.safeParse(value);
+  if (!shape.success) {
+    return { ok: false, errors: shape.error.issues.slice(0, LIMITS.errors).map((i) => diagnostic(source, i.message, { path: i.path.map(String).join('.') || 'workload' })) };
+  }
+  // The value itself, not zod's copy: the same key order, so a token re-encodes to itself.
+  const workload = value as Workload;
+  const problems = check_workload(workload);
+  return problems.length > 0 ? { ok: false, errors: problems.map((p) => ({ ...p, source })) } : { ok: true, workload };
 }
 
 interface StepContext {

@@ -11,7 +11,7 @@ export type {
 } from './types.ts';
 export { ENGINE_CLASSES, LIMITS, PRIORITIES } from './types.ts';
 export { draw } from './draw.ts';
-export { check_workload } from './check.ts';
+export { check_workload, parse_workload_data } from './check.ts';
 export { format_diagnostic } from './diagnostics.ts';
 export { load_workload_json } from './load-json.ts';
 export { import_wsim, wsim_priority, type WsimImportOptions } from './wsim-import.ts';

@@ -1,18 +1,26 @@
 /**
  * A strict JSON (RFC 8259) reader that, unlike JSON.parse, says where things are: syntax errors
- * carry a line and column, and every value's position is recorded by field path so schema
+ * carry a line and column, and every value's position can be found by field path so schema
  * errors can point into the file too. It also rejects duplicate keys, which JSON.parse
  * silently resolves to the last one. Objects have a null prototype, so a "__proto__" key is an
  * ordinary key.
  */
-import { format_path, LineIndex, type PathSegment, type Position } from './diagnostics.ts';
+import { LineIndex, type PathSegment, type Position } from './diagnostics.ts';
 import { LIMITS } from './types.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export type JsonReadResult =
-  | { readonly ok: true; readonly value: JsonValue; readonly positions: ReadonlyMap<string, Position> }
+  | {
+    readonly ok: true;
+    readonly value: JsonValue;
+    /** Where the value at `path` starts, or its nearest ancestor (a missing field has no position). */
+    readonly position_at: (path: readonly PathSegment[]) => Position;
+  }
   | { readonly ok: false; readonly position: Position; readonly message: string };
+
+/** Where a container's members start: by key for an object, by index for an array. */
+type MemberOffsets = Map<string, number> | number[];
 
 class JsonSyntaxError {
   constructor(readonly offset: number, readonly message: string) {}
@@ -33,8 +41,8 @@ function describe_char(text: string, offset: number): string {
 
 class Reader {
   private offset = 0;
-  readonly positions = new Map<string, number>();
-  private readonly path: PathSegment[] = [];
+  /** Member offsets per container, so positions cost nothing until an error asks for one. */
+  readonly members = new WeakMap<object, MemberOffsets>();
 
   constructor(private readonly text: string) {}
 
@@ -61,7 +69,6 @@ class Reader {
 
   private read_value(depth: number): JsonValue {
     if (depth > LIMITS.json_depth) this.fail(`nesting deeper than ${LIMITS.json_depth} levels`);
-    this.positions.set(format_path(this.path), this.offset);
     const c = this.text[this.offset];
     if (c === '{') return this.read_object(depth);
     if (c === '[') return this.read_array(depth);
@@ -78,6 +85,8 @@ class Reader {
 
   private read_object(depth: number): JsonValue {
     const object: { [key: string]: JsonValue } = Object.create(null) as { [key: string]: JsonValue };
+    const offsets = new Map<string, number>();
+    this.members.set(object, offsets);
     this.offset++; // '{'
     this.skip_space();
     if (this.text[this.offset] === '}') {
@@ -94,9 +103,8 @@ class Reader {
       if (this.text[this.offset] !== ':') this.fail(`unexpected ${describe_char(this.text, this.offset)}: expected ':' after the key`);
       this.offset++;
       this.skip_space();
-      this.path.push(key);
+      offsets.set(key, this.offset);
       object[key] = this.read_value(depth + 1);
-      this.path.pop();
       this.skip_space();
       const c = this.text[this.offset];
       this.offset++;
@@ -107,6 +115,8 @@ class Reader {
 
   private read_array(depth: number): JsonValue {
     const array: JsonValue[] = [];
+    const offsets: number[] = [];
+    this.members.set(array, offsets);
     this.offset++; // '['
     this.skip_space();
     if (this.text[this.offset] === ']') {
@@ -115,9 +125,8 @@ class Reader {
     }
     for (;;) {
       this.skip_space();
-      this.path.push(array.length);
+      offsets.push(this.offset);
       array.push(this.read_value(depth + 1));
-      this.path.pop();
       this.skip_space();
       const c = this.text[this.offset];
       this.offset++;
@@ -178,10 +187,21 @@ export function read_json(text: string): JsonReadResult {
   const lines = new LineIndex(text);
   const reader = new Reader(text);
   try {
+    const root_offset = text.length - text.trimStart().length;
     const value = reader.read_document();
-    const positions = new Map<string, Position>();
-    for (const [path, offset] of reader.positions) positions.set(path, lines.position(offset));
-    return { ok: true, value, positions };
+    const position_at = (path: readonly PathSegment[]): Position => {
+      let node: JsonValue = value, offset = root_offset;
+      for (const segment of path) {
+        if (node === null || typeof node !== 'object') break;
+        const members = reader.members.get(node);
+        const at = members === undefined ? undefined : Array.isArray(members) ? (typeof segment === 'number' ? members[segment] : undefined) : members.get(String(segment));
+        if (at === undefined) break;
+        offset = at;
+        node = (node as Record<string, JsonValue>)[segment as string];
+      }
+      return lines.position(offset);
+    };
+    return { ok: true, value, position_at };
   } catch (error) {
     if (error instanceof JsonSyntaxError) return { ok: false, position: lines.position(error.offset), message: error.message };
     throw error;

@@ -20,6 +20,9 @@ export const error_map = (issue: z.core.$ZodRawIssue): string | undefined => {
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
     case 'invalid_value':
       return `expected ${issue.values.map((value) => JSON.stringify(value)).join(' | ')}, got ${describe_value(issue.input)}`;
+    case 'invalid_key':
+      // zod's own text ("Invalid key in record") names neither the key nor the rule.
+      return `bad key ${describe_value(issue.input)}: ${issue.issues[0]?.message ?? 'not allowed here'}`;
     default:
       return undefined;
   }
@@ -57,6 +60,10 @@ function dispatch<T extends Record<string, z.ZodType>>(
   return z.unknown().transform((value, context): Out => {
     const key = pick(value);
     if (key === null) {
+      if (value === undefined) {
+        context.addIssue({ code: 'custom', message: `required: expected ${what}`, input: value });
+        return z.NEVER;
+      }
       // With a tag field present, blame the tag: its value picks the variant.
       if (tag !== null && json_type(value) === 'object') {
         const got = (value as Record<string, unknown>)[tag];
@@ -90,14 +97,14 @@ function by_type<T extends Partial<Record<'number' | 'string' | 'array' | 'objec
   type Out = { [K in keyof T]-?: z.output<NonNullable<T[K]>> }[keyof T];
   return dispatch(choices as Record<string, z.ZodType>, (value) => {
     const type = json_type(value);
-    return type in choices ? type : null;
+    return Object.hasOwn(choices, type) ? type : null;
   }, what) as unknown as z.ZodType<Out, unknown>;
 }
 
 function by_key<T extends Record<string, z.ZodType>>(choices: T, what: string) {
   return dispatch(choices, (value) => {
     if (json_type(value) !== 'object') return null;
-    for (const key of Object.keys(value as object)) if (key in choices) return key as keyof T;
+    for (const key of Object.keys(value as object)) if (Object.hasOwn(choices, key)) return key as keyof T;
     return null;
   }, what);
 }
@@ -133,7 +140,7 @@ function duration(min: 0 | 1) {
   const what_dist = '{"dist": "exponential" | "normal" | "uniform" | "constant", ...}';
   const dist = dispatch(distributions, (value) => {
     const name = (value as { dist?: unknown }).dist;
-    return typeof name === 'string' && name in distributions ? (name as keyof typeof distributions) : null;
+    return typeof name === 'string' && Object.hasOwn(distributions, name) ? (name as keyof typeof distributions) : null;
   }, '"exponential" | "normal" | "uniform" | "constant"', 'dist');
   const what = `${min === 0 ? 'an integer >= 0' : 'a positive integer'} or [min, max]`;
   return by_type({
@@ -281,7 +288,7 @@ const events = {
 const Event = dispatch(events, (value) => {
   if (json_type(value) !== 'object') return null;
   const action = (value as { action?: unknown }).action;
-  return typeof action === 'string' && action in events ? (action as keyof typeof events) : null;
+  return typeof action === 'string' && Object.hasOwn(events, action) ? (action as keyof typeof events) : null;
 }, Object.keys(events).map((a) => `"${a}"`).join(' | '), 'action')
   .refine((event) => (event.at_us === undefined) !== (event.after === undefined), { message: 'expected exactly one of "at_us" or "after"' });
 export type EventInput = z.output<typeof Event>;

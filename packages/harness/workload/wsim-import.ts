@@ -17,7 +17,7 @@ import {
   ENGINE_CLASSES, LIMITS, type BufferDefinition, type Dependency, type Diagnostic, type EngineClass, type LoadResult, type Note,
   type Priority, type QueueDefinition, type Step, type Workload,
 } from './types.ts';
-import { parse_wsim, type WsimDependency, type WsimEngine, type WsimEngineClass, type WsimStep } from './wsim-parse.ts';
+import { WSIM_LIMITS, parse_wsim, type WsimDependency, type WsimEngine, type WsimEngineClass, type WsimStep } from './wsim-parse.ts';
 
 export interface WsimImportOptions {
   /** Engine classes the target driver has (Device.engines); wsim engines are mapped onto them. */
@@ -202,7 +202,9 @@ class Importer {
     }
     let total = 0;
     for (const set of this.working_sets.values()) total += set.objects.length * (set.shared ? 1 : this.options.clients);
-    if (total > LIMITS.buffers) this.error({ line: 1, column: 1 }, `working sets hold ${total} objects in all; at most ${LIMITS.buffers}`);
+    if (total > WSIM_LIMITS.objects) {
+      this.error({ line: 1, column: 1 }, `working sets hold ${total} objects in all (each client's copy of a local set counted); the gem_wsim import takes at most ${WSIM_LIMITS.objects}`);
+    }
     if (this.working_sets.size > 0) {
       const first = [...this.working_sets.values()][0];
       this.note('approximated', first.at, 'working sets are modelled as implicit buffer synchronisation (a read waits for the last writer, a write for the last writer and the readers since); sizes are informational; gem_wsim supports them on i915 only');

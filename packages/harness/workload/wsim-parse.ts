@@ -61,6 +61,16 @@ class StepError {
 
 const INT_MAX = 2 ** 31 - 1;
 
+/**
+ * Bounds of the gem_wsim import beyond the workload's own: a working set is a handful of buffers
+ * in IGT's workloads (w.1.10n8m), and each object becomes a buffer per client, so a short line
+ * like w.1.65536n4k must not turn into tens of thousands of them.
+ */
+export const WSIM_LIMITS = {
+  /** Objects in all working sets of a descriptor, each client's copy of a local set counted. */
+  objects: 4096,
+} as const;
+
 function shift(at: Position, columns: number): Position {
   return { line: at.line, column: at.column + columns };
 }
@@ -97,7 +107,9 @@ function working_set_item(field: Field): { count: number; min: number; max: numb
   const match = /^(?:([0-9]{1,9})n)?([^-]+)(?:-(.+))?$/.exec(field.text);
   if (match === null) throw new StepError(field.at, `bad working set object ${JSON.stringify(field.text)}: expected [<count>n]<size>[-<size>]`);
   const count = match[1] === undefined ? 1 : Number(match[1]);
-  if (count < 1 || count > LIMITS.buffers) throw new StepError(field.at, `bad object count in ${JSON.stringify(field.text)}: expected 1..${LIMITS.buffers}`);
+  if (count < 1 || count > WSIM_LIMITS.objects) {
+    throw new StepError(field.at, `bad object count in ${JSON.stringify(field.text)}: expected 1..${WSIM_LIMITS.objects} (the gem_wsim import's limit on working-set objects)`);
+  }
   const min = size_bytes(match[2], field.at);
   const max = match[3] === undefined ? min : size_bytes(match[3], field.at);
   if (max < min) throw new StepError(field.at, `bad size range ${JSON.stringify(field.text)}: max < min`);
@@ -244,7 +256,9 @@ function working_set(fields: readonly Field[], at: Position, text: string): Wsim
     let column = 0;
     for (const part of field.text.split('/')) {
       const item = working_set_item({ text: part, at: shift(field.at, column) });
-      if (objects.length + item.count > LIMITS.buffers) throw new StepError(field.at, `more than ${LIMITS.buffers} objects in one working set`);
+      if (objects.length + item.count > WSIM_LIMITS.objects) {
+        throw new StepError(field.at, `more than ${WSIM_LIMITS.objects} objects in one working set (the gem_wsim import's limit on working-set objects)`);
+      }
       for (let i = 0; i < item.count; i++) objects.push([item.min, item.max]);
       column += part.length + 1;
     }
