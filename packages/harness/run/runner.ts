@@ -348,7 +348,7 @@ class Run {
             let job: RunJob | null;
             if (queue === undefined) job = this.reject(state, step, i, iteration, -ENOENT); // destroyed by an event
             else {
-              const deps = this.deps_of(state, step, jobs, fences);
+              const deps = this.deps_of(step, jobs, fences);
               const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
               const call = k.now();
               const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps: deps.fences, hang: step.hang });
@@ -360,9 +360,14 @@ class Run {
               state.submitted.push(this.hold(job));
               while (state.submitted.length > Math.max(throttle, 1)) this.release(state.submitted.shift());
               if (queue_depth > 0) {
+                // Keep at most `queue_depth` incomplete jobs of this client on the queue (gem_wsim
+                // "q"): wait for the oldest (inline: this runs once per job).
                 const list = this.incomplete(state, job.handle.queue);
                 list.push(this.hold(state.submitted[state.submitted.length - 1]));
-                if (!this.prune_depth(list, queue_depth)) yield* this.limit_depth(list, queue_depth);
+                while (!this.prune_depth(list, queue_depth)) {
+                  const f = list[0].handle.out_fence;
+                  if (!f.signaled) yield* dma_fence_wait(f, false);
+                }
               }
               if (step.wait) yield* wait_fence(job.handle.out_fence);
             }
@@ -431,8 +436,9 @@ class Run {
   }
 
   /** The fences a batch waits for (step, last_job, buffer and external deps), and the jobs' logical ids (retain only). */
-  private deps_of(state: ClientState, step: BatchStep, jobs: (RunJob | null)[], fences: (dma_fence | null)[] | null): { fences: dma_fence[]; ids: string[] } {
-    const deps: { fences: dma_fence[]; ids: string[] } = { fences: [], ids: [] };
+  private deps_of(step: BatchStep, jobs: (RunJob | null)[], fences: (dma_fence | null)[] | null): Deps {
+    if (step.deps.length === 0 && step.reads.length === 0 && step.writes.length === 0) return NO_DEPS;
+    const deps: Deps = { fences: [], ids: [] };
     for (const dep of step.deps) {
       switch (dep.on) {
         case 'step':
@@ -451,20 +457,18 @@ class Run {
         }
       }
     }
-    if (step.reads.length > 0 || step.writes.length > 0) {
-      for (const name of step.reads) add_job_dep(deps, this.buffer(name).writer);
-      for (const name of step.writes) {
-        const b = this.buffer(name);
-        add_job_dep(deps, b.writer);
-        for (const r of b.readers) add_job_dep(deps, r);
-      }
+    for (const name of step.reads) add_job_dep(deps, this.buffer(name).writer);
+    for (const name of step.writes) {
+      const b = this.buffer(name);
+      add_job_dep(deps, b.writer);
+      for (const r of b.readers) add_job_dep(deps, r);
     }
     return deps;
   }
 
   /** The submit ioctl returned `r` (a job or an errno): tell the monitor, and keep what later steps need. */
   private submitted(state: ClientState, step: BatchStep, index: number, iteration: number, queue: QueueHandle,
-    deps: { fences: dma_fence[]; ids: string[] }, duration_ns: number | 'manual', call: number, r: JobHandle | number): RunJob | null {
+    deps: Deps, duration_ns: number | 'manual', call: number, r: JobHandle | number): RunJob | null {
     const slot = state.step_slots[index]!;
     const n = slot.count++;
     const logical = this.jobs === null ? null : `${slot.key}#${n}`;
@@ -527,16 +531,8 @@ class Run {
 
   /** Release the signalled jobs at the head of `list`; true when at most `depth` are left. */
   private prune_depth(list: RunJob[], depth: number): boolean {
-    let head = 0;
-    while (head < list.length && list[head].handle.out_fence.signaled) this.release(list[head++]);
-    if (head > 0) list.splice(0, head);
+    while (list.length > 0 && list[0].handle.out_fence.signaled) this.release(list.shift());
     return list.length <= depth;
-  }
-
-  /** Keep at most `depth` incomplete jobs of this client on a queue (gem_wsim "q"): wait for the oldest. */
-  private *limit_depth(list: RunJob[], depth: number): Sleepable {
-    do yield* wait_fence(list[0].handle.out_fence);
-    while (!this.prune_depth(list, depth));
   }
 
   *perform(action: EventAction): Sleepable {
@@ -661,7 +657,16 @@ export class RunError extends Error {
   }
 }
 
-function add_job_dep(deps: { fences: dma_fence[]; ids: string[] }, j: RunJob | null | undefined): void {
+/** A batch's dependencies: fences, and the logical ids of the jobs among them (retain only). */
+interface Deps {
+  readonly fences: dma_fence[];
+  readonly ids: string[];
+}
+
+/** Shared by every batch without dependencies: nothing adds to it. */
+const NO_DEPS: Deps = Object.freeze({ fences: Object.freeze([]) as unknown as dma_fence[], ids: Object.freeze([]) as unknown as string[] });
+
+function add_job_dep(deps: Deps, j: RunJob | null | undefined): void {
   if (j === null || j === undefined) return;
   deps.fences.push(j.handle.out_fence);
   if (j.logical !== null) deps.ids.push(j.logical);

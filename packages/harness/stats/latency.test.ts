@@ -23,6 +23,18 @@ describe('latency distributions', () => {
     expect(r.summary.max).toBe(Math.max(...v));
   });
 
+  it('are exact across many storage chunks', () => {
+    const v = values(150_000, 11);
+    const d = new LatencyDistribution();
+    for (const x of v) d.add(x);
+    const r = d.result();
+    expect(r.exact).toBe(true);
+    expect(r.summary.n).toBe(150_000);
+    expect(r.summary.p90).toBe(percentile(v, 0.9));
+    expect(r.summary.min).toBe(Math.min(...v));
+    expect(r.summary.mean).toBeCloseTo(v.reduce((a, b) => a + b, 0) / v.length, 6);
+  });
+
   it('past the bound, continue in the sketch within its relative accuracy, and say so', () => {
     const v = values(20_000, 7);
     const d = new LatencyDistribution(1000);
