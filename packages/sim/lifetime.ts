@@ -21,6 +21,8 @@ const STATE_STATIC = 3;
 
 /** Ids of recent objects whose type and name are kept, at least (a power of two). */
 export const LIFETIME_WINDOW_MIN = 1 << 16;
+/** The window's first size: most runs are small, and a kernel is made per run. */
+const WINDOW_FIRST = 1 << 10;
 /** Entries of the cache of kept objects (a power of two). */
 const KEPT_CACHE = 256;
 
@@ -54,17 +56,17 @@ export class LifetimeTracker {
    * The window: ids [base, count) in a ring of `cap` slots (slot = id & (cap - 1)),
    * struct-of-arrays, so that a tracked object costs a few typed-array slots, not an object.
    */
-  private cap = LIFETIME_WINDOW_MIN;
+  private cap = WINDOW_FIRST;
   private base = 0;
   private count = 0;
-  private state = new Uint8Array(LIFETIME_WINDOW_MIN);
+  private state = new Uint8Array(WINDOW_FIRST);
   /** Index into type_names. */
-  private type_of = new Uint16Array(LIFETIME_WINDOW_MIN);
-  private created = new Float64Array(LIFETIME_WINDOW_MIN);
+  private type_of = new Uint16Array(WINDOW_FIRST);
+  private created = new Float64Array(WINDOW_FIRST);
   /** The name (track) or the base string and the two numbers of a lazy name (track_lazy). */
-  private names: (string | undefined)[] = new Array(LIFETIME_WINDOW_MIN);
-  private namers: (LifetimeNamer | null | undefined)[] = new Array(LIFETIME_WINDOW_MIN);
-  private name_args = new Float64Array(2 * LIFETIME_WINDOW_MIN);
+  private names: (string | undefined)[] = new Array(WINDOW_FIRST);
+  private namers: (LifetimeNamer | null | undefined)[] = new Array(WINDOW_FIRST);
+  private name_args = new Float64Array(2 * WINDOW_FIRST);
   /** Live objects in the window (decides between moving it and growing it). */
   private window_live = 0;
   /** Objects below the window still live or static, by id (inserted in id order). */
@@ -126,11 +128,11 @@ export class LifetimeTracker {
   }
 
   /**
-   * The window is full: if most of it is live, double it; else move it by half, keeping the
-   * live objects of that half on their own and forgetting the freed ones.
+   * The window is full: below its least size, or if most of it is live, double it; else move it
+   * by half, keeping the live objects of that half on their own and forgetting the freed ones.
    */
   private make_room(): void {
-    if (2 * this.window_live > this.cap) {
+    if (this.cap < LIFETIME_WINDOW_MIN || 2 * this.window_live > this.cap) {
       this.grow();
       return;
     }

@@ -560,7 +560,6 @@ export class RunMonitor {
   }
 
   private record_latencies(j: LiveJob): void {
-    const us = (ns: number) => ns / 1000;
     const L = this.latency;
     if (j.finished_ns >= 0) L.submit_to_finished_us.add(us(j.finished_ns - j.submitted_ns));
     // Data ready: queued, and every dependency signalled (backend-neutral).
@@ -765,6 +764,11 @@ export function tdr_slack_ns(kernel: Kernel, timeout_ms: number): number {
   const jiffy_ns = Math.ceil(1e9 / kernel.HZ);
   const wheel_ns = kernel.assume(TIMER_WHEEL) === 'wheel' ? timer_wheel_granularity(kernel.jiffies.msecs_to_jiffies(timeout_ms), kernel.HZ) * jiffy_ns : 0;
   return jiffy_ns + wheel_ns + 3 * (cost_max_ns(c.kworker_wakeup_ns) + cost_max_ns(c.work_dispatch_ns)) + 100_000;
+}
+
+/** ns to µs (module level: a closure made per job costs a name in the bundle). */
+function us(ns: number): number {
+  return ns / 1000;
 }
 
 function outcome_of(j: LiveJob): string {
