@@ -15,6 +15,7 @@ import {
   type ShrinkTask, type Workload,
 } from '@deplab/harness';
 import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
+import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler } from '@deplab/driver-mock';
 import type { ComparisonResult } from '@deplab/harness';
 
 /** One comparison seed: the workload travels compiled, so a worker (or a merge) never opens a path. */
@@ -42,9 +43,29 @@ export type PoolTask =
   | { readonly kind: 'seed'; readonly task: SeedTask }
   | { readonly kind: 'explore'; readonly task: ExploreSeedTask }
   | { readonly kind: 'shrink'; readonly task: ShrinkTask }
-  | { readonly kind: 'chart'; readonly task: ChartTask };
+  | { readonly kind: 'chart'; readonly task: ChartTask }
+  | { readonly kind: 'kunit'; readonly task: { readonly backend: 'drm_sched' | 'drm_dep' } };
 
-export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData;
+/** The ported KUnit suite on one mock backend: cases passed and failed. */
+export interface KunitTally {
+  readonly passed: number;
+  readonly failed: number;
+}
+
+export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData | KunitTally;
+
+/** The ported KUnit suite on one mock backend (readiness's conformance row). */
+export function kunit_tally(backend: 'drm_sched' | 'drm_dep'): KunitTally {
+  const b = backend === 'drm_sched' ? mock_sched_backend() : mock_dep_backend();
+  let passed = 0, failed = 0;
+  for (const c of [...tests_basic, ...tests_scheduler]) {
+    if (c.backends !== undefined && !(c.backends as readonly string[]).includes(b.name)) continue;
+    for (const param of c.params === undefined ? [null] : c.params.map((_, i) => i)) {
+      if (run_case(c, b, param).status === 'pass') passed++; else failed++;
+    }
+  }
+  return { passed, failed };
+}
 
 export function device_options(task: { driver: string; device?: Record<string, number | string | boolean> }) {
   const driver = find_driver(task.driver);
@@ -69,11 +90,18 @@ export function run_task(t: PoolTask): PoolResult {
       const { driver } = device_options({ driver: t.task.driver });
       return chart_data(t.task.result, t.task.workload, driver.factory, t.task.options);
     }
+    case 'kunit': return kunit_tally(t.task.backend);
   }
 }
 
-/** A rough relative cost of a task: the jobs its workload submits (loops × batches per client). */
+/**
+ * A rough relative cost of a task, to hand out the longest first: the jobs its workload submits
+ * (loops × batches per client; a program bounded by time counts a loop per ms), times the
+ * contention of its clients for the kernel's 8 CPUs (a thousand runnable clients cost far more
+ * per job than a few); a chart task re-runs both sides. The KUnit suite counts as a large task.
+ */
 export function expected_cost(t: PoolTask): number {
+  if (t.kind === 'kunit') return 100_000;
   const w = t.kind === 'seed' || t.kind === 'chart' ? t.task.workload : null;
   if (w === null) return 1;
   let jobs = 0;
@@ -82,7 +110,8 @@ export function expected_cost(t: PoolTask): number {
     const loops = c.program.end.kind === 'loops' ? c.program.end.loops : Math.max(1, c.program.end.duration_us / 1000);
     jobs += batches * loops;
   }
-  return (t.kind === 'chart' ? 2 : 1) * Math.max(1, jobs);
+  const contention = Math.max(1, w.clients.length / 8);
+  return (t.kind === 'chart' ? 2 : 1) * Math.max(1, jobs) * contention;
 }
 
 export type Progress = (done: number, total: number) => void;
