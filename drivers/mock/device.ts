@@ -35,7 +35,9 @@ interface MockJobHandle extends JobHandle {
  * - no_cancel_job, tdr ('role_model' | 'reset_leaves_job' | 'stop_no_hang'): driver shapes
  *   the legacy scheduler mishandles (drm_sched binding; MockSchedVariant in on-sched.ts);
  * - unplug_keeps_queues: unplug finalises the scheduler and leaves live queues to their
- *   files' close, as a hot-unplug with open files does (spec/drm_sched.md §7.2);
+ *   files' close, as a hot-unplug with open files does (docs/legacy-hazards.md 2). Without it,
+ *   unplug destroys every queue first, except one whose release is already in progress (it
+ *   cannot be destroyed twice; docs/findings.md#release-races-unplug);
  * - close_as: who closes the file. 'close': a live process (default); 'exit': a process exiting
  *   after Ctrl-C (PF_EXITING: drm_sched's entity flush waits at most 1 s); 'sigkill': a thread
  *   with SIGKILL pending (the killable wait returns at once and entity fini kills what is

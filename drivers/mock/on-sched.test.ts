@@ -1,13 +1,16 @@
 /**
  * The mock GPU on drm_sched where it reproduces an upstream bug of mock_scheduler.c
- * (docs/findings.md 3).
+ * (docs/findings.md 3), and where its device shapes reach drm_sched's teardown hazards
+ * (docs/legacy-hazards.md 2).
  */
 import { describe, expect, it } from 'vitest';
 import {
-  dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_signal, Kernel, MAX_SCHEDULE_TIMEOUT,
+  dma_fence, dma_fence_get, dma_fence_init, dma_fence_put, dma_fence_signal, ESRCH, Kernel, MAX_SCHEDULE_TIMEOUT,
   spin_lock_init, type Sleepable,
 } from '@deplab/sim';
 import { DRM_SCHED_PRIORITY_NORMAL } from '@deplab/drm-sched';
+import type { DeviceOptions, JobHandle, QueueHandle } from '@deplab/driver-api';
+import { MockDevice } from './device.ts';
 import { mock_sched_backend } from './on-sched.ts';
 import { run_case } from './kunit/kunit.ts';
 import { tests_basic } from './kunit/tests_basic.ts';
@@ -45,6 +48,60 @@ describe('mock on drm_sched: free_job of a job that never ran (findings 3)', () 
     // job's unit is never given back (legacy hazard 8); drm_sched_fini reports what is left.
     expect(k.trace.events.filter((e) => e.name === 'drm_sched_score').map((e) => e.args))
       .toEqual([{ name: 'drm-mock-scheduler', score: 1 }]);
+  });
+});
+
+/** A mock device on drm_sched with a hung job on queue `h` and two jobs queued behind it on queue `b` (one credit). */
+function busy_device(driver: DeviceOptions['driver']) {
+  const k = new Kernel({ init_name: 'test', trace: 'record' });
+  const dev = new MockDevice(k, mock_sched_backend(), { driver: { credit_limit: 1, ...driver } });
+  const ch = dev.open_client('h'), cb = dev.open_client('b');
+  const qh = dev.create_queue(ch, { engine: 'render', priority: 'normal' }) as QueueHandle;
+  const qb = dev.create_queue(cb, { engine: 'render', priority: 'normal' }) as QueueHandle;
+  const queued = k.run_task((function* (): Sleepable<JobHandle[]> {
+    yield* dev.submit(qh, { duration_ns: 100_000, deps: [], hang: true });
+    const out: JobHandle[] = [];
+    for (let i = 0; i < 2; i++) out.push((yield* dev.submit(qb, { duration_ns: 100_000, deps: [] })) as JobHandle);
+    return out;
+  })());
+  k.run_all();
+  return { k, dev, cb, qb, finished: queued.map((j) => dma_fence_get(j.out_fence)) };
+}
+
+describe('mock on drm_sched: a release that meets drm_sched_fini (legacy hazard 2)', () => {
+  it('unplug_keeps_queues: a live close after fini reads the freed run queue and never returns; the queued jobs never signal', () => {
+    const { k, dev, cb, finished } = busy_device({ unplug_keeps_queues: true });
+    k.run_task(dev.unplug());
+    const release = k.spawn('release', dev.close_client(cb));
+    k.run_all();
+    expect(release.done).toBe(false);
+    expect(k.violations.of_kind('use_after_free').map((v) => v.site)).toEqual(['drm_sched_entity_flush: entity->rq']);
+    expect(finished.map((f) => f.signaled)).toEqual([false, false]);
+  });
+
+  it('the plain mock: a live release still flushing at unplug is skipped by remove() and never returns after fini', () => {
+    const { k, dev, qb, finished } = busy_device({});
+    const release = k.spawn('release', dev.destroy_queue(qb));
+    k.run_all();
+    expect(release.done).toBe(false); // waiting for its jobs, behind the hung one
+    k.run_task(dev.unplug());
+    k.run_all();
+    expect(release.done).toBe(false);
+    expect(finished.map((f) => f.signaled)).toEqual([false, false]);
+    // Its score units (the entity and two jobs) are still counted at fini.
+    expect(k.trace.events.filter((e) => e.name === 'drm_sched_score').map((e) => e.args.score)).toEqual([3]);
+  });
+
+  it('the plain mock: an exiting process still flushing at unplug gives up after 1 s and kills its entity on the freed run queue', () => {
+    const { k, dev, cb, finished } = busy_device({ close_as: 'exit_sigkill' });
+    const release = k.spawn('release', dev.close_client(cb));
+    k.run_for(10_000_000); // 10 ms into its (at most 1 s) flush
+    k.run_task(dev.unplug());
+    k.run_all();
+    expect(release.done).toBe(true);
+    expect(k.violations.of_kind('use_after_free').map((v) => v.site)).toEqual(['drm_sched_rq_remove_entity: rq']);
+    expect(finished.map((f) => f.error)).toEqual([-ESRCH, -ESRCH]); // killed
+    expect(k.violations.of_kind('refcount_underflow').length).toBe(2); // findings 3
   });
 });
 

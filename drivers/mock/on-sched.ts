@@ -27,13 +27,13 @@ import type { MockBackend, MockEntity, MockJob, MockSched } from './uapi.ts';
 const U32_MAX = 0xffffffff;
 
 /**
- * Driver shapes the legacy scheduler allows but mishandles (spec/drm_sched.md §7), for
- * exploration campaigns (docs/legacy-hazards.md). None is the KUnit mock's own behaviour:
- * - no_cancel_job: the ops lack cancel_job, like every driver before bf8bbaefaa6a (§7.1);
+ * Driver shapes the legacy scheduler allows but mishandles, for exploration campaigns
+ * (docs/legacy-hazards.md, numbered as there). None is the KUnit mock's own behaviour:
+ * - no_cancel_job: the ops lack cancel_job, like every driver before bf8bbaefaa6a (hazard 1);
  * - tdr 'reset_leaves_job': timedout_job resets the hardware and returns RESET without
- *   disposing of the job, as if the scheduler still owned it (§7.3, §7.4);
+ *   disposing of the job, as if the scheduler still owned it (hazards 3, 4);
  * - tdr 'stop_no_hang': timedout_job resets the job, calls drm_sched_stop/start and returns
- *   NO_HANG, the documented misuse that re-inserts a job the TDR frees (free_guilty, §7.4).
+ *   NO_HANG, the documented misuse that re-inserts a job the TDR frees (free_guilty, hazard 4).
  */
 export interface MockSchedVariant {
   readonly no_cancel_job?: boolean;
@@ -99,7 +99,8 @@ function mock_sched_run_job(sched_job: drm_sched_job): dma_fence {
 /**
  * mock_sched_timedout_job: a DONT_RESET job reports NO_HANG; otherwise the hung job's hw fence
  * is signalled with -ETIMEDOUT and the driver disposes of the job itself (no drm_sched_stop),
- * the "better role model" for RESET the spec describes.
+ * the "better role model" for RESET of the series "drm/sched/tests: Make timedout_job callback
+ * a better role model".
  */
 function mock_sched_timedout_job(sched_job: drm_sched_job): number {
   const job = to_mock_job(sched_job);

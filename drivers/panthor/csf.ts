@@ -25,7 +25,7 @@
 import {
   ECANCELED, EINVAL, ENODEV, ETIMEDOUT, GFP_KERNEL, INIT_DELAYED_WORK, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
   WQ_MEM_RECLAIM, WQ_UNBOUND, alloc_ordered_workqueue, alloc_workqueue, cancel_delayed_work,
-  cancel_delayed_work_sync, cancel_work_sync, delayed_work_timer_expires_ns, disable_delayed_work_sync, dma_fence,
+  cancel_delayed_work_sync, cancel_work_sync, delayed_work_timer_expires_ns, disable_delayed_work_sync, disable_work_sync, dma_fence,
   dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get, dma_fence_init, dma_fence_put,
   dma_fence_set_error, dma_fence_signal_locked, enable_delayed_work, fsleep, kfree, kmalloc, kref, kref_get,
   kref_put, lockdep_assert_held, mod_delayed_work, mutex, mutex_lock, mutex_lock_sleepable, mutex_unlock,
@@ -1612,14 +1612,19 @@ function* panthor_device_reset_work(work: work_struct): Sleepable {
 /* Unplug                                                                                       */
 
 /**
- * panthor_device_unplug(): drm_dev_unplug (ioctls and the tick are fenced off), cancel the
- * tick, stop the MCU. Groups still resident keep their slot in the driver's bookkeeping and
- * nothing will ever terminate them (the tick and the reset work bail out on drm_dev_enter).
+ * panthor_device_unplug(): drm_dev_unplug (ioctls, the tick and the reset work are fenced off),
+ * panthor_sched_unplug (v7.0: disable the tick, the FW-event work and the sync-update work, so
+ * FW events raised before the unplug are never processed), stop the MCU. Groups still resident
+ * keep their slot in the driver's bookkeeping and nothing will ever terminate them.
+ * Deviation: drm_dev_unplug does not wait for drm_dev_enter sections (a reset work running).
  */
 export function* panthor_device_unplug(ptdev: panthor_device): Sleepable {
   if (ptdev.unplugged) return;
   ptdev.unplugged = true;
-  yield* cancel_delayed_work_sync(ptdev.scheduler.tick_work); // panthor_sched_unplug
+  const sched = ptdev.scheduler;
+  yield* disable_delayed_work_sync(sched.tick_work);
+  yield* disable_work_sync(sched.fw_events_work);
+  yield* disable_work_sync(sched.sync_upd_work);
   panthor_fw_halt(ptdev.gpu);
   ptdev.kernel.tp('panthor_unplug', { resident: ptdev.scheduler.csg_slots.filter((s) => s.group !== null).length });
 }

@@ -6,7 +6,7 @@
  * GPU reset only for firmware failures.
  */
 import { describe, expect, it } from 'vitest';
-import { ECANCELED, EINVAL, ENODEV, ETIMEDOUT, MAX_SCHEDULE_TIMEOUT, delayed_work_pending } from '@deplab/sim';
+import { ECANCELED, EINVAL, ENODEV, ETIMEDOUT, MAX_SCHEDULE_TIMEOUT, delayed_work_pending, queue_work, work_pending } from '@deplab/sim';
 import { drm_dep_queue_timeout } from '@deplab/drm-dep';
 import type { Backend, QueueHandle } from '@deplab/driver-api';
 import { group_can_run } from './csf.ts';
@@ -203,6 +203,24 @@ describe.each(['sched', 'dep'] as Backend[])('panthor on %s', (backend) => {
     const kinds = new Set(r.k.violations.list.map((v) => v.kind));
     expect([...kinds]).toEqual(['leak']);
     expect(r.k.violations.list.some((v) => v.message.includes('panthor_group'))).toBe(true);
+  });
+
+  it('unplug with a completion reported but not yet processed: panthor_sched_unplug disables the FW-event work, so the job never signals', () => {
+    const r = rig(backend, {}, 'record');
+    const c = r.dev.open_client('app');
+    const q = queue(r, c);
+    const j = submit(r, q, 1 * MS);
+    const sched = r.dev.ptdev.scheduler;
+    // The CS finished the job and the JOB IRQ queued fw_events_work; its kworker has not run yet.
+    expect(r.k.run_until(() => work_pending(sched.fw_events_work), r.k.now() + 10 * MS)).toBe(true);
+    expect(trace_times(r, 'panthor_cs_job_done')).toHaveLength(1);
+    run(r, r.dev.unplug());
+    r.k.run_for(100 * MS);
+    expect(outcome(j)).toBe('pending');
+    expect(work_pending(sched.fw_events_work)).toBe(false);
+    // Disabled, not cancelled: queueing it again does nothing either.
+    expect(queue_work(sched.wq, sched.fw_events_work)).toBe(false);
+    expect(teardown(r, [c])).toBeGreaterThan(0);
   });
 
   it('slot rotation: 4 groups on 2 CSG slots all progress; the queue timeout is suspended while evicted (no false timeout)', () => {

@@ -1,5 +1,5 @@
 /**
- * Port of drivers/gpu/drm/scheduler/tests/tests_scheduler.c (spec drm_sched.md section 6.3):
+ * Port of drivers/gpu/drm/scheduler/tests/tests_scheduler.c @ 637315cb400e:
  * the scheduling-quality tests. Besides the assertions they compute what the kernel prints
  * (elapsed vs ideal, cycle time and latency min/avg/max, cps progress, avg_max_min_delta) and
  * keep the figures in the result's metrics for reports.

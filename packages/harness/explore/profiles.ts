@@ -76,8 +76,8 @@ const PROFILES: Readonly<Record<string, ExploreProfile>> = {
     dimensions: [{ name: 'close_is_exit', values: [true, false], fault: 'ctrl-c' }, { name: 'upstream_gfp', values: [true, false], label: true }],
     variants: { sched: [PLAIN], dep: [PLAIN] },
   },
-  // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR; dep_flags overrides dep_irq_put / dep_submit_bypass.
-  xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: null, credits_per_job: null, dep_flags: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
+  // drivers/xe/README.md: job_timeout_ms (1..10000) sets every queue's TDR (5 s when a seed draws none); dep_flags overrides dep_irq_put / dep_submit_bypass.
+  xe: { timeout_option: 'job_timeout_ms', fixed_timeout_ms: 5_000, credits_per_job: null, dep_flags: true, dimensions: [], variants: { sched: [PLAIN], dep: [PLAIN] } },
 };
 
 const DEFAULT_PROFILE: ExploreProfile = {

@@ -21,7 +21,7 @@ import { XE_RULES } from './triage-rules/xe.ts';
 export type TriageClass =
   /** The schedulers differ: a guarantee or rule drm_dep (or the baseline) breaks and the other keeps. */
   | 'scheduler difference'
-  /** A real driver bug drm_dep's annotations expose (present upstream, invisible on drm_sched): fix in the driver before converting. */
+  /** A real driver bug, present upstream (drm_dep's annotations may be what exposes it, or it shows on drm_sched too): fix in the driver before converting. */
   | 'latent driver bug'
   /** A documented hazard of the legacy scheduler (docs/legacy-hazards.md) that drm_dep removes. */
   | 'legacy hazard'

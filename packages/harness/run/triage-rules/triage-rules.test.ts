@@ -28,7 +28,8 @@ describe('triage rules', () => {
   it('classify the campaign groups of drm_sched legacy hazards, per driver variant, on drm_sched only', () => {
     const t = (kind: string, site: string, variant: string, backend: 'sched' | 'dep' = 'sched') => triage(campaign_subject(kind, site, ''), 'mock', backend, ['campaign'], variant).rule;
     expect(t('leak', 'after unplug: drm_sched_job', 'no_cancel_job')).toBe('legacy-fini-leak');
-    expect(t('leak', 'after unplug: drm_sched_job', 'plain')).toBeNull();
+    expect(t('leak', 'after unplug: drm_sched_job', 'plain')).toBe('legacy-release-after-fini-jobs');
+    expect(t('leak', 'after unplug: drm_sched_job', 'plain', 'dep')).toBeNull();
     expect(t('use_after_free', 'drm_sched_rq_remove_entity: rq', 'plain')).toBe('legacy-entity-after-fini');
     expect(t('use_after_free', 'drm_sched_rq_remove_entity: rq', 'plain', 'dep')).toBeNull();
     expect(t('bug', 'drm_sched_stop', 'tdr=stop_no_hang')).toBe('legacy-free-guilty');
