@@ -7,8 +7,10 @@
  *   pairing mode (trace hashed and observed, not recorded) + compute_metrics, per backend, and
  *   both backends + the guarantee diff. One client on one queue keeps 8 jobs of 50-150 µs in
  *   flight: the shape of the bare loop (bench/bare.ts) these figures are measured against.
+ * Each runs with the constant cost profile (comparable with the figures before cost profiles)
+ * and with the default profile (desktop: distributions drawn, waker-side costs).
  */
-import { Kernel, MAX_SCHEDULE_TIMEOUT } from '@deplab/sim';
+import { Kernel, MAX_SCHEDULE_TIMEOUT, type CostProfileName } from '@deplab/sim';
 import { mock_dep_backend, mock_sched_backend, type MockBackend } from '@deplab/driver-mock';
 import { compute_metrics, diff_seed, find_driver, load_workload_json, run_workload, type Workload } from '@deplab/harness';
 import { BARE_DEPTH } from './bare.ts';
@@ -16,13 +18,13 @@ import type { Benchmark, Suite } from './registry.ts';
 
 const BATCH = 1000;
 
-function stack(name: string, backend: MockBackend): Benchmark {
+function stack(name: string, backend: MockBackend, profile: CostProfileName): Benchmark {
   return {
-    name: `harness/mock ${name}: scheduler stack, tracing off`,
+    name: `harness/mock ${name}: scheduler stack, tracing off, ${profile}`,
     unit: 'jobs',
     units_per_call: BATCH,
     setup() {
-      const k = new Kernel({ trace: 'off' });
+      const k = new Kernel({ trace: 'off', costs: { profile } });
       const sched = backend.drm_mock_sched_new(k, MAX_SCHEDULE_TIMEOUT);
       const entity = backend.drm_mock_sched_entity_new(k, 2, sched);
       return () => {
@@ -55,10 +57,10 @@ export function one_queue_workload(jobs: number): Workload {
   return r.workload;
 }
 
-function harness(driver: string, backends: readonly ('sched' | 'dep')[]): Benchmark {
+function harness(driver: string, backends: readonly ('sched' | 'dep')[], profile: CostProfileName): Benchmark {
   const what = backends.length === 1 ? `drm_${backends[0]}: run_workload + metrics` : 'both backends: run_workload + metrics + diff';
   return {
-    name: `harness/${driver} ${what}`,
+    name: `harness/${driver} ${what}, ${profile}`,
     unit: 'jobs',
     units_per_call: HARNESS_JOBS * backends.length,
     against_bare: true,
@@ -67,7 +69,7 @@ function harness(driver: string, backends: readonly ('sched' | 'dep')[]): Benchm
       const workload = one_queue_workload(HARNESS_JOBS);
       let seed = 1;
       return () => {
-        const runs = backends.map((b) => run_workload(workload, d.factory, b, { seed, device: d.defaults, monitor: { pairing: true } }));
+        const runs = backends.map((b) => run_workload(workload, d.factory, b, { seed, costs: { profile }, device: d.defaults, monitor: { pairing: true } }));
         seed++;
         for (const r of runs) {
           compute_metrics(r);
@@ -81,13 +83,13 @@ function harness(driver: string, backends: readonly ('sched' | 'dep')[]): Benchm
 
 export const harness_suite: Suite = {
   area: 'harness',
-  benchmarks: [
-    stack('drm_sched', mock_sched_backend()),
-    stack('drm_dep', mock_dep_backend()),
-    harness('mock', ['sched']),
-    harness('mock', ['dep']),
-    harness('mock', ['sched', 'dep']),
-    harness('xe', ['sched']),
-    harness('xe', ['dep']),
-  ],
+  benchmarks: (['constant', 'desktop'] as const).flatMap((profile) => [
+    stack('drm_sched', mock_sched_backend(), profile),
+    stack('drm_dep', mock_dep_backend(), profile),
+    harness('mock', ['sched'], profile),
+    harness('mock', ['dep'], profile),
+    harness('mock', ['sched', 'dep'], profile),
+    harness('xe', ['sched'], profile),
+    harness('xe', ['dep'], profile),
+  ]),
 };
