@@ -140,10 +140,11 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
     : tasks.map((t, i) => ({ i, cost: expected_cost(t) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
   let next = 0;
   const worker_loop = (): Promise<void> => new Promise((resolve, reject) => {
-    const w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
+    const w = take_worker(bundle);
     const feed = () => {
       if (next >= order.length || Date.now() > deadline_ms) {
-        void w.terminate().then(() => resolve());
+        give_back(w);
+        resolve();
         return;
       }
       const index = order[next++];
@@ -163,6 +164,7 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
       feed();
     });
     w.on('error', reject);
+    w.on('exit', (code) => reject(new Error(`a worker thread exited (code ${code}) with tasks left`)));
     feed();
   });
   const n = Math.max(1, Math.min(threads, tasks.length));
@@ -170,6 +172,38 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
   let prefix = 0;
   while (prefix < results.length && results[prefix] !== undefined) prefix++;
   return results.slice(0, prefix) as R[];
+}
+
+/**
+ * Worker threads idle between the pool runs of one command (report runs its seeds, then its
+ * charts): each loads the bundle and warms its compiler once per command, not once per run.
+ * Idle threads are unref'd, so they do not keep the process alive.
+ */
+const idle_workers: Worker[] = [];
+
+function take_worker(bundle: string): Worker {
+  const w = idle_workers.pop();
+  if (w !== undefined) {
+    w.ref();
+    return w;
+  }
+  const created = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
+  // A thread that dies while idle is not handed out again.
+  created.on('exit', () => {
+    const i = idle_workers.indexOf(created);
+    if (i >= 0) idle_workers.splice(i, 1);
+  });
+  return created;
+}
+
+function give_back(w: Worker): void {
+  w.removeAllListeners('message');
+  w.removeAllListeners('error');
+  // The pool's own 'exit' listener (the first) stays; the run's is dropped.
+  const exits = w.listeners('exit');
+  for (const l of exits.slice(1)) w.off('exit', l as (code: number) => void);
+  w.unref();
+  idle_workers.push(w);
 }
 
 /** The worker side: tasks in, results (or the error) out. */
