@@ -116,6 +116,14 @@ export function expected_cost(t: PoolTask): number {
 
 export type Progress = (done: number, total: number) => void;
 
+/** Most tasks handed to a thread at once. */
+const BATCH_MAX = 16;
+
+/** Tasks small enough to go several to a message: seeds of comparisons and campaigns (not shrinks, charts or the KUnit suite). */
+function batchable(t: PoolTask): boolean {
+  return t.kind === 'seed' || t.kind === 'explore';
+}
+
 /**
  * Run tasks on `threads` worker threads; results in task order. With a wall-clock deadline
  * (explore --time), no task starts after it and the result is the finished prefix in task order.
@@ -139,6 +147,7 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
   const order = deadline_ms !== Infinity ? tasks.map((_, i) => i)
     : tasks.map((t, i) => ({ i, cost: expected_cost(t) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
   let next = 0;
+  const n = Math.max(1, Math.min(threads, tasks.length));
   const worker_loop = (): Promise<void> => new Promise((resolve, reject) => {
     const w = take_worker(bundle);
     const feed = () => {
@@ -147,10 +156,20 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
         resolve();
         return;
       }
-      const index = order[next++];
-      w.postMessage({ index, task: tasks[index] });
+      // Guided hand-out: a share of what is left, so that many small tasks (campaign seeds) do
+      // not each pay a message round trip, and the last hand-outs are single tasks. Under a
+      // deadline one at a time: none may start after it.
+      const size = deadline_ms !== Infinity ? 1 : Math.max(1, Math.min(BATCH_MAX, Math.floor((order.length - next) / (4 * n))));
+      const batch: { index: number; task: PoolTask }[] = [];
+      for (let k = 0; k < size && next < order.length; k++) {
+        const index = order[next++];
+        if (batch.length > 0 && !batchable(tasks[index])) { next--; break; }
+        batch.push({ index, task: tasks[index] });
+        if (!batchable(tasks[index])) break;
+      }
+      w.postMessage({ batch });
     };
-    w.on('message', (msg: { index: number; output?: PoolResult; error?: { name: string; message: string; stack: string } }) => {
+    w.on('message', (msg: { outputs?: { index: number; output: PoolResult }[]; error?: { name: string; message: string; stack: string } }) => {
       if (msg.error !== undefined) {
         void w.terminate();
         const e = new Error(msg.error.message);
@@ -159,15 +178,16 @@ export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[],
         reject(e);
         return;
       }
-      results[msg.index] = msg.output!;
-      progress(++done, tasks.length);
+      for (const o of msg.outputs!) {
+        results[o.index] = o.output;
+        progress(++done, tasks.length);
+      }
       feed();
     });
     w.on('error', reject);
     w.on('exit', (code) => reject(new Error(`a worker thread exited (code ${code}) with tasks left`)));
     feed();
   });
-  const n = Math.max(1, Math.min(threads, tasks.length));
   await Promise.all(Array.from({ length: n }, worker_loop));
   let prefix = 0;
   while (prefix < results.length && results[prefix] !== undefined) prefix++;
@@ -208,12 +228,12 @@ function give_back(w: Worker): void {
 
 /** The worker side: tasks in, results (or the error) out. */
 export function serve_worker(port: import('node:worker_threads').MessagePort): void {
-  port.on('message', (msg: { index: number; task: PoolTask }) => {
+  port.on('message', (msg: { batch: { index: number; task: PoolTask }[] }) => {
     try {
-      port.postMessage({ index: msg.index, output: run_task(msg.task) });
+      port.postMessage({ outputs: msg.batch.map((b) => ({ index: b.index, output: run_task(b.task) })) });
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      port.postMessage({ index: msg.index, error: { name: err.name, message: err.message, stack: err.stack ?? '' } });
+      port.postMessage({ error: { name: err.name, message: err.message, stack: err.stack ?? '' } });
     }
   });
 }
