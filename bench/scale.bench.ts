@@ -6,11 +6,11 @@
  * - run: 1 M jobs on one queue (peak RSS, both backends); 10 M jobs (RSS over the run: flat);
  * - compare: 250 k, 500 k and 1 M jobs on one queue, 2 seeds, one worker (cost linear in jobs);
  * - report and an exploration campaign with --jobs 1 and --jobs 2 (the ratio of wall times);
- * - the README's main job (deplab report), deplab readiness, and the commands of `npm run
- *   report` in sequence (its total).
+ * - the README's main job (deplab report), deplab readiness, and `npm run report`
+ *   (scripts/report.sh, into a temporary directory).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ScaleBenchmark, Suite } from './registry.ts';
@@ -18,9 +18,14 @@ import type { ScaleBenchmark, Suite } from './registry.ts';
 const ROOT = resolve(process.env.DEPLAB_ROOT ?? '.');
 const LAUNCHER = join(ROOT, 'packages', 'cli', 'bin', 'deplab.mjs');
 
-/** Written by the child at exit: its own resource usage (all threads). */
+/**
+ * Written by the child at exit: its own resource usage (all threads) and its arguments, to the
+ * file DEPLAB_BENCH_USAGE or into the directory DEPLAB_BENCH_USAGE_DIR (one file per process).
+ */
 const USAGE_HOOK = 'data:text/javascript,import{writeFileSync}from"node:fs";' +
-  'process.on("exit",()=>{const f=process.env.DEPLAB_BENCH_USAGE;if(f)writeFileSync(f,JSON.stringify(process.resourceUsage()))})';
+  'process.on("exit",()=>{const u=JSON.stringify({...process.resourceUsage(),argv:process.argv.slice(2)});' +
+  'const f=process.env.DEPLAB_BENCH_USAGE,d=process.env.DEPLAB_BENCH_USAGE_DIR;' +
+  'if(f)writeFileSync(f,u);else if(d)writeFileSync(d+"/"+process.pid+"-"+Date.now()+".json",u)})';
 
 export interface CommandRun {
   readonly wall_s: number;
@@ -171,26 +176,40 @@ const readiness: ScaleBenchmark = {
   },
 };
 
-/** The commands of package.json's "report" script, in order, into one temporary directory. */
+/**
+ * `npm run report` (scripts/report.sh) with its output directory in a temporary one: the script
+ * runs as written, its `deplab` a wrapper that records each command's resource usage.
+ */
 const npm_report: ScaleBenchmark = {
-  name: 'scale/npm run report (its commands, into a temporary directory)',
+  name: 'scale/npm run report (scripts/report.sh into a temporary directory)',
   async run() {
-    const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.report;
-    const commands = script.split('&&').map((c) => c.trim().split(/\s+/)).map((words) => {
-      if (words[0] !== 'deplab') throw new Error(`npm run report: '${words.join(' ')}' is not a deplab command`);
-      return words.slice(1);
-    });
-    return with_out(async (dir) => {
-      const lines: string[] = [];
-      let wall = 0, cpu = 0;
-      for (const c of commands) {
-        const r = await deplab_command([...c, '--out', dir]);
-        wall += r.wall_s; cpu += r.cpu_s;
-        lines.push(`deplab ${c.join(' ')}: ${fig(r)}`);
-      }
-      lines.push(`total: ${s(wall)} wall, ${s(cpu)} CPU`);
+    await deplab_command(['--version']);
+    const script = readFileSync(join(ROOT, 'scripts', 'report.sh'), 'utf8');
+    if (!/^out=reports$/m.test(script)) throw new Error('scripts/report.sh: no line out=reports to redirect');
+    const dir = mkdtempSync(join(tmpdir(), 'deplab-bench-report-'));
+    try {
+      const usage = join(dir, 'usage'), bin = join(dir, 'bin'), out = join(dir, 'out');
+      for (const d of [usage, bin, out]) mkdirSync(d);
+      writeFileSync(join(bin, 'deplab'), `#!/bin/sh\nexec '${process.execPath}' '--import=${USAGE_HOOK}' '${LAUNCHER}' "$@"\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'report.sh'), script.replace(/^out=reports$/m, `out='${out}'`));
+      const t0 = performance.now();
+      await new Promise<void>((done, fail) => {
+        const child = spawn('sh', [join(dir, 'report.sh')], {
+          cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'],
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DEPLAB_ROOT: ROOT, DEPLAB_BENCH_USAGE_DIR: usage },
+        });
+        child.on('error', fail);
+        child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`scripts/report.sh exited with ${code}`))));
+      });
+      const wall_s = (performance.now() - t0) / 1000;
+      const runs = readdirSync(usage).sort().map((f) => JSON.parse(readFileSync(join(usage, f), 'utf8')) as NodeJS.ResourceUsage & { argv: string[] });
+      const lines = runs.map((u) => `deplab ${u.argv.join(' ').replace(out, '<out>')}: ${s((u.userCPUTime + u.systemCPUTime) / 1e6)} CPU, peak RSS ${mb(u.maxRSS / 1024)}`);
+      const cpu = runs.reduce((n, u) => n + (u.userCPUTime + u.systemCPUTime) / 1e6, 0);
+      lines.push(`total: ${s(wall_s)} wall, ${s(cpu)} CPU`);
       return lines;
-    });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };
 
