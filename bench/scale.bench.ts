@@ -219,7 +219,7 @@ export const scale_suite: Suite = {
   scale: [
     run_1m, run_10m, compare_linear,
     two_workers('report', ['report']),
-    two_workers('explore campaign (xe, all faults, 200 seeds)', ['explore', '--driver', 'xe', '--faults', 'all', '--seeds', '200']),
+    two_workers('explore campaign (xe, all faults, 1000 seeds)', ['explore', '--driver', 'xe', '--faults', 'all', '--seeds', '1000']),
     readiness, npm_report,
   ],
 };
