@@ -21,9 +21,10 @@ import {
   dma_fence_remove_callback, kfree, kmalloc, mutex_lock_sleepable, mutex_trylock, mutex_unlock,
   type Kernel, type Sleepable, type dma_fence,
 } from '@deplab/sim';
-import type {
-  Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, EngineClass, Fault, JobHandle, JobSpec, Priority,
-  QueueHandle, QueueOptions, QueueState,
+import {
+  OutFenceRefs,
+  type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec,
+  type Priority, type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import type { DriverOptionSchema } from '@deplab/driver-api';
 import {
@@ -299,8 +300,7 @@ function amdxdna_exit_mm(client: amdxdna_client): void {
 /* ------------------------------------------------------------------------------------------ */
 /* The harness device                                                                            */
 
-interface XdnaJob {
-  readonly handle: JobHandle;
+interface XdnaJobHandle extends JobHandle {
   readonly cmd: amdxdna_cmd_bo;
   readonly seq: number;
 }
@@ -309,7 +309,7 @@ interface XdnaQueue extends QueueHandle {
   readonly hwctx: amdxdna_hwctx;
   readonly xclient: amdxdna_client;
   alive: boolean;
-  readonly jobs: XdnaJob[];
+  readonly out_fences: OutFenceRefs;
 }
 
 interface XdnaClient extends ClientHandle {
@@ -359,7 +359,6 @@ export class AmdxdnaDevice implements Device {
   readonly xdna: amdxdna_dev;
   private readonly queues: XdnaQueue[] = [];
   /** Every job's command BO and seq, also after its queue is gone (tests read the final state). */
-  private readonly job_info = new WeakMap<JobHandle, XdnaJob>();
   private readonly clients: XdnaClient[] = [];
   private next_job = 0;
   private removed = false;
@@ -389,7 +388,7 @@ export class AmdxdnaDevice implements Device {
     if (typeof hwctx === 'number') return hwctx;
     const q: XdnaQueue = {
       id: this.queues.length, name: `${client.name}/${hwctx.name}`, client, engine: options.engine,
-      hwctx, xclient: c.xclient, alive: true, jobs: [],
+      hwctx, xclient: c.xclient, alive: true, out_fences: new OutFenceRefs(),
     };
     this.queues.push(q);
     return q;
@@ -415,10 +414,8 @@ export class AmdxdnaDevice implements Device {
     const ret = yield* amdxdna_cmd_submit(client, cmd, q.hwctx.id, out);
     if (ret !== 0) return ret;
     const fence = out.fence!;
-    const handle: JobHandle = { id: this.next_job++, queue, out_fence: fence, fence_context: fence.context, fence_seqno: fence.seqno };
-    const info: XdnaJob = { handle, cmd, seq: out.seq };
-    q.jobs.push(info);
-    this.job_info.set(handle, info);
+    const handle: XdnaJobHandle = { id: this.next_job++, queue, out_fence: fence, fence_context: fence.context, fence_seqno: fence.seqno, cmd, seq: out.seq };
+    q.out_fences.add(handle);
     return handle;
   }
 
@@ -495,8 +492,7 @@ export class AmdxdnaDevice implements Device {
 
   queue_state(queue: QueueHandle): QueueState {
     const q = queue as XdnaQueue;
-    let in_flight = 0;
-    for (const j of q.jobs) if (!j.handle.out_fence.signaled) in_flight++;
+    const in_flight = q.out_fences.unsignalled();
     const priv = q.alive ? q.hwctx.priv : null;
     return {
       alive: q.alive, banned: false, jobs_in_flight: in_flight,
@@ -538,8 +534,9 @@ export class AmdxdnaDevice implements Device {
     amdxdna_exit_mm((client as XdnaClient).xclient);
   }
 
-  private entry(job: JobHandle): XdnaJob | null {
-    return this.job_info.get(job) ?? null;
+  /** The job's command, if this device made the handle. */
+  private entry(job: JobHandle): XdnaJobHandle | null {
+    return 'cmd' in job ? (job as XdnaJobHandle) : null;
   }
 
   /**
@@ -548,8 +545,7 @@ export class AmdxdnaDevice implements Device {
    */
   private forget(q: XdnaQueue): void {
     q.alive = false;
-    for (const j of q.jobs) dma_fence_put(j.handle.out_fence);
-    q.jobs.length = 0;
+    q.out_fences.release_all();
   }
 }
 

@@ -202,3 +202,5 @@ export function check_options(specs: Readonly<Record<string, OptionSpec>>, value
   }
   return problems;
 }
+
+export { OutFenceRefs } from './out-fences.ts';

@@ -5,9 +5,9 @@
  * credit. Faults: a hung job (never completes; the TDR handles it when the device has a
  * timeout); firmware errors and engine resets do not exist on the mock and are refused.
  */
-import { MAX_SCHEDULE_TIMEOUT, dma_fence_get, dma_fence_put, type Kernel, type Sleepable } from '@deplab/sim';
+import { MAX_SCHEDULE_TIMEOUT, dma_fence_get, type Kernel, type Sleepable } from '@deplab/sim';
 import {
-  job_hw_start_trace,
+  OutFenceRefs, job_hw_start_trace,
   type Backend, type ClientHandle, type Device, type DeviceOptions, type Fault, type JobHandle, type JobSpec, type Priority,
   type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
@@ -19,7 +19,13 @@ const EOPNOTSUPP = 95;
 
 interface MockQueue extends QueueHandle {
   entity: MockEntity | null;
-  readonly jobs: { job: MockJob; handle: JobHandle }[];
+  readonly out_fences: OutFenceRefs<MockJobHandle>;
+  /** Set when destroy_queue has returned: the queue's jobs are out of reach of faults and manual completion. */
+  destroyed: boolean;
+}
+
+interface MockJobHandle extends JobHandle {
+  readonly job: MockJob;
 }
 
 /**
@@ -81,7 +87,7 @@ export class MockDevice implements Device {
     if (this.unplugged) return -19; // -ENODEV
     const entity = this.api.drm_mock_sched_entity_new(this.kernel, PRIORITY[options.priority], this.sched);
     const q: MockQueue = {
-      id: this.queues.length, name: `${client.name}/q${this.queues.length}`, client, engine: options.engine, entity, jobs: [],
+      id: this.queues.length, name: `${client.name}/q${this.queues.length}`, client, engine: options.engine, entity, out_fences: new OutFenceRefs(), destroyed: false,
     };
     this.queues.push(q);
     return q;
@@ -98,18 +104,17 @@ export class MockDevice implements Device {
     for (const dep of spec.deps) api.drm_mock_sched_job_add_dependency(job, dma_fence_get(dep));
     api.drm_mock_sched_job_submit(job);
     const out = api.drm_mock_sched_job_finished_fence(job);
-    // The device keeps this reference until the queue is destroyed, so the harness may use
-    // the out-fence as a dependency for as long as the queue exists.
-    const handle: JobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno };
-    q.jobs.push({ job, handle });
+    // The device keeps this reference while the job is in flight (OutFenceRefs).
+    const handle: MockJobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno, job };
+    q.out_fences.add(handle);
     return handle;
   }
 
   complete_manual(job: JobHandle): void {
-    const entry = (job.queue as MockQueue).jobs.find((j) => j.handle === job);
-    if (entry === undefined) return;
+    if ((job.queue as MockQueue).destroyed) return;
+    const hw = (job as MockJobHandle).job.hw;
     // The mock timeline completes in order: advance until this job is done.
-    while (!mock_hw_job_is_finished(entry.job.hw) && this.api.drm_mock_sched_advance(this.sched, 1) > 0) { /* advance */ }
+    while (!mock_hw_job_is_finished(hw) && this.api.drm_mock_sched_advance(this.sched, 1) > 0) { /* advance */ }
   }
 
   set_priority(queue: QueueHandle, priority: Priority): number {
@@ -124,8 +129,8 @@ export class MockDevice implements Device {
     const entity = q.entity;
     q.entity = null;
     yield* this.api.drm_mock_sched_entity_free_sleepable(entity);
-    for (const j of q.jobs) dma_fence_put(j.handle.out_fence);
-    q.jobs.length = 0;
+    q.out_fences.release_all();
+    q.destroyed = true;
     return 0;
   }
 
@@ -150,8 +155,8 @@ export class MockDevice implements Device {
 
   inject_fault(fault: Fault): void {
     if (fault.kind === 'hang_job') {
-      const entry = (fault.job.queue as MockQueue).jobs.find((j) => j.handle === fault.job);
-      if (entry !== undefined && !mock_hw_job_is_finished(entry.job.hw)) mock_gpu_hang(entry.job.hw);
+      const hw = (fault.job as MockJobHandle).job.hw;
+      if (!(fault.job.queue as MockQueue).destroyed && !mock_hw_job_is_finished(hw)) mock_gpu_hang(hw);
       return;
     }
     this.kernel.tp('mock_fault_unsupported', { kind: fault.kind });
@@ -166,8 +171,6 @@ export class MockDevice implements Device {
 
   queue_state(queue: QueueHandle): QueueState {
     const q = queue as MockQueue;
-    let in_flight = 0;
-    for (const j of q.jobs) if (!j.handle.out_fence.signaled) in_flight++;
-    return { alive: q.entity !== null, banned: false, jobs_in_flight: in_flight, detail: {} };
+    return { alive: q.entity !== null, banned: false, jobs_in_flight: q.out_fences.unsignalled(), detail: {} };
   }
 }

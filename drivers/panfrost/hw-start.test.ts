@@ -16,10 +16,9 @@ import { PanfrostDevice, panfrost_device_factory } from './uapi.ts';
 
 const BACKENDS = ['sched', 'dep-hw'] as const;
 
-/** The job chain behind a harness job (the device keeps it with the job). */
+/** The job chain behind a harness job (the device's job handle carries it). */
 function chain_of(job: JobHandle): panfrost_chain {
-  const q = job.queue as unknown as { jobs: { chain: panfrost_chain; handle: JobHandle }[] };
-  return q.jobs.find((j) => j.handle === job)!.chain;
+  return (job as JobHandle & { readonly chain: panfrost_chain }).chain;
 }
 
 /** Every chain the slots start (each resume counts), with the time, alongside the event. */

@@ -19,12 +19,12 @@
  *     fault path does); fw_error does not exist on a job-manager GPU (refused).
  */
 import {
-  dma_fence, dma_fence_get, dma_fence_put, EINVAL, ENODEV, ENOMEM, type Kernel, type Sleepable,
+  dma_fence, dma_fence_get, EINVAL, ENODEV, ENOMEM, type Kernel, type Sleepable,
 } from '@deplab/sim';
-import { job_hw_start_trace } from '@deplab/driver-api';
-import type {
-  Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, DriverOptionSchema, EngineClass, Fault, JobHandle, JobSpec, Priority,
-  QueueHandle, QueueOptions, QueueState,
+import {
+  OutFenceRefs, job_hw_start_trace,
+  type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type DriverOptionSchema, type EngineClass, type Fault,
+  type JobHandle, type JobSpec, type Priority, type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import { DRM_DEP_HW_POLICY_FAIR, DRM_DEP_HW_POLICY_FIFO, DRM_DEP_HW_POLICY_RR } from '@deplab/drm-dep-hw';
 import {
@@ -98,8 +98,14 @@ interface PanfrostQueueHandle extends QueueHandle {
   readonly ctx_handle: number;
   readonly slot: number;
   open: boolean;
-  /** Jobs with the device's out-fence reference (kept until the queue is destroyed). */
-  readonly jobs: { chain: panfrost_chain; handle: JobHandle }[];
+  /** The device's out-fence references of the jobs in flight. */
+  readonly out_fences: OutFenceRefs<PanfrostJobHandle>;
+  /** Set when destroy_queue has returned: the queue's jobs are out of reach of faults and manual completion. */
+  destroyed: boolean;
+}
+
+interface PanfrostJobHandle extends JobHandle {
+  readonly chain: panfrost_chain;
 }
 
 /** The harness device: panfrost on one binding. */
@@ -115,6 +121,8 @@ export class PanfrostDevice implements Device {
   private readonly handles: PanfrostQueueHandle[] = [];
   private next_client = 0;
   private next_job = 0;
+  /** The queue each submitted chain came from (an engine reset names the queue whose job runs). */
+  private readonly chain_queue = new WeakMap<panfrost_chain, PanfrostQueueHandle>();
 
   constructor(kernel: Kernel, backend: Backend, options?: DeviceOptions) {
     if (backend === 'dep') throw new RangeError("panfrost: no drm_dep binding without the HW-queue layer (backends: sched, dep-hw)");
@@ -159,7 +167,7 @@ export class PanfrostDevice implements Device {
     if (ctx_handle < 0) return ctx_handle;
     const q: PanfrostQueueHandle = {
       id: this.handles.length, name: `${client.name}/q${this.handles.length}`, client, engine: options.engine,
-      file, ctx_handle, slot, open: true, jobs: [],
+      file, ctx_handle, slot, open: true, out_fences: new OutFenceRefs(), destroyed: false,
     };
     this.handles.push(q);
     return q;
@@ -176,14 +184,15 @@ export class PanfrostDevice implements Device {
     chain.hang = spec.hang === true;
     const out = panfrost_submit(this.pfdev, q.file, q.ctx_handle, chain, q.slot === 0 ? PANFROST_JD_REQ_FS : 0, spec.deps);
     if (typeof out === 'number') return out;
-    const handle: JobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno };
-    q.jobs.push({ chain, handle });
+    const handle: PanfrostJobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno, chain };
+    q.out_fences.add(handle);
+    this.chain_queue.set(chain, q);
     return handle;
   }
 
   complete_manual(job: JobHandle): void {
-    const entry = (job.queue as PanfrostQueueHandle).jobs.find((j) => j.handle === job);
-    if (entry !== undefined && entry.chain.manual) panfrost_hw_chain_complete_manual(this.pfdev.hw, entry.chain);
+    const chain = (job as PanfrostJobHandle).chain;
+    if (!(job.queue as PanfrostQueueHandle).destroyed && chain.manual) panfrost_hw_chain_complete_manual(this.pfdev.hw, chain);
   }
 
   /** There is no priority ioctl: a JM context's priority is fixed at creation. */
@@ -197,8 +206,8 @@ export class PanfrostDevice implements Device {
     if (!q.open) return -EINVAL;
     q.open = false;
     const ret = yield* panfrost_jm_ctx_destroy(q.file, q.ctx_handle);
-    for (const j of q.jobs) dma_fence_put(j.handle.out_fence);
-    q.jobs.length = 0;
+    q.out_fences.release_all();
+    q.destroyed = true;
     return ret;
   }
 
@@ -218,12 +227,12 @@ export class PanfrostDevice implements Device {
       return;
     }
     if (fault.kind === 'hang_job') {
-      const entry = (fault.job.queue as PanfrostQueueHandle).jobs.find((j) => j.handle === fault.job);
-      if (entry !== undefined && !entry.chain.done) panfrost_hw_chain_hang(hw, entry.chain);
+      const chain = (fault.job as PanfrostJobHandle).chain;
+      if (!(fault.job.queue as PanfrostQueueHandle).destroyed && !chain.done) panfrost_hw_chain_hang(hw, chain);
     } else if (fault.kind === 'engine_reset') {
       const q = fault.queue as PanfrostQueueHandle;
       const running = hw.slots[q.slot].current;
-      if (running === null || !q.jobs.some((j) => j.chain === running)) {
+      if (running === null || q.destroyed || this.chain_queue.get(running) !== q) {
         this.kernel.tp('panfrost_fault_nothing_running', { queue: q.name });
         return;
       }
@@ -244,9 +253,7 @@ export class PanfrostDevice implements Device {
 
   queue_state(queue: QueueHandle): QueueState {
     const q = queue as PanfrostQueueHandle;
-    let in_flight = 0;
-    for (const j of q.jobs) if (!j.handle.out_fence.signaled) in_flight++;
-    return { alive: q.open, banned: false, jobs_in_flight: in_flight, detail: { slot: q.slot, jm_ctx: q.ctx_handle } };
+    return { alive: q.open, banned: false, jobs_in_flight: q.out_fences.unsignalled(), detail: { slot: q.slot, jm_ctx: q.ctx_handle } };
   }
 }
 

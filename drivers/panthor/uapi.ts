@@ -23,11 +23,12 @@
  *     device_reset (a GPU reset for a firmware failure).
  */
 import {
-  EINVAL, ENODEV, GFP_KERNEL, dma_fence, dma_fence_get, dma_fence_put, kmalloc, type Kernel, type Sleepable,
+  EINVAL, ENODEV, GFP_KERNEL, dma_fence, dma_fence_get, kmalloc, type Kernel, type Sleepable,
 } from '@deplab/sim';
-import type {
-  Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, EngineClass, Fault, JobHandle, JobSpec, Priority,
-  QueueHandle, QueueOptions, QueueState,
+import {
+  OutFenceRefs,
+  type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec,
+  type Priority, type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import type { DriverOptionSchema } from '@deplab/driver-api';
 import {
@@ -96,8 +97,12 @@ interface PanthorQueueHandle extends QueueHandle {
   readonly queue_idx: number;
   readonly slot: { group: panthor_group; gid: number; next_queue: number; open: number } | null;
   open: boolean;
-  /** Jobs with their out-fence reference (kept until the handle is destroyed). */
-  readonly jobs: { job: PanthorJob | PanthorVmBindJob; handle: JobHandle }[];
+  /** Out-fence references of the jobs in flight; the jobs are out of reach of faults once the handle is closed (open false). */
+  readonly out_fences: OutFenceRefs<PanthorJobHandle>;
+}
+
+interface PanthorJobHandle extends JobHandle {
+  readonly job: PanthorJob | PanthorVmBindJob;
 }
 
 /** The harness device: panthor on one binding. */
@@ -147,7 +152,7 @@ export class PanthorDevice implements Device {
     if (this.ptdev.unplugged) return -ENODEV;
     if (pfile === undefined || pfile.closed || pfile.vm === null) return -EINVAL;
     const id = this.handles.length;
-    const base = { id, client, engine: options.engine, open: true, jobs: [], pfile };
+    const base = { id, client, engine: options.engine, open: true, out_fences: new OutFenceRefs<PanthorJobHandle>(), pfile };
     if (options.engine === 'bind') {
       const h: PanthorQueueHandle = { ...base, name: `${client.name}/bind${id}`, kind: 'bind', group: null, gid: 0, queue_idx: 0, slot: null };
       this.handles.push(h);
@@ -197,8 +202,8 @@ export class PanthorDevice implements Device {
     // A CS job's ring entry reports its hardware start; VM_BIND ops run on the CPU in run_job.
     if (h.kind === 'cs') this.ptdev.hw_start?.armed((job as PanthorJob).hw, out);
     b.job_push(job);
-    const handle: JobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno };
-    h.jobs.push({ job, handle });
+    const handle: PanthorJobHandle = { id: this.next_job++, queue, out_fence: out, fence_context: out.context, fence_seqno: out.seqno, job };
+    h.out_fences.add(handle);
     return handle;
   }
 
@@ -252,10 +257,10 @@ export class PanthorDevice implements Device {
   }
 
   complete_manual(job: JobHandle): void {
-    const entry = (job.queue as PanthorQueueHandle).jobs.find((j) => j.handle === job);
-    if (entry === undefined || (job.queue as PanthorQueueHandle).kind !== 'cs') return;
-    const pj = entry.job as PanthorJob;
-    panthor_fw_entry_complete_manual(pj.hw, (job.queue as PanthorQueueHandle).group!.queues[pj.queue_idx].cs);
+    const h = job.queue as PanthorQueueHandle;
+    if (!h.open || h.kind !== 'cs') return;
+    const pj = (job as PanthorJobHandle).job as PanthorJob;
+    panthor_fw_entry_complete_manual(pj.hw, h.group!.queues[pj.queue_idx].cs);
   }
 
   set_priority(_queue: QueueHandle, _priority: Priority): number {
@@ -267,8 +272,7 @@ export class PanthorDevice implements Device {
     const h = queue as PanthorQueueHandle;
     if (!h.open) return -EINVAL;
     h.open = false;
-    for (const j of h.jobs) dma_fence_put(j.handle.out_fence);
-    h.jobs.length = 0;
+    h.out_fences.release_all();
     if (h.kind === 'cs' && h.slot !== null && --h.slot.open === 0) yield* this.group_destroy(h.pfile, h.gid);
     return 0;
   }
@@ -290,8 +294,7 @@ export class PanthorDevice implements Device {
     for (const h of this.handles) {
       if (h.pfile !== pfile || !h.open) continue;
       h.open = false;
-      for (const j of h.jobs) dma_fence_put(j.handle.out_fence);
-      h.jobs.length = 0;
+      h.out_fences.release_all();
     }
     for (const gid of [...pfile.groups.keys()]) yield* this.group_destroy(pfile, gid);
     const vm = pfile.vm;
@@ -307,9 +310,8 @@ export class PanthorDevice implements Device {
     switch (fault.kind) {
       case 'hang_job': {
         const h = fault.job.queue as PanthorQueueHandle;
-        const entry = h.jobs.find((j) => j.handle === fault.job);
-        if (entry === undefined || h.kind !== 'cs') { k.tp('panthor_fault_unsupported', { kind: fault.kind }); return; }
-        const pj = entry.job as PanthorJob;
+        if (!h.open || h.kind !== 'cs') { k.tp('panthor_fault_unsupported', { kind: fault.kind }); return; }
+        const pj = (fault.job as PanthorJobHandle).job as PanthorJob;
         if (pj.call_size === 0) return; // an empty stream has nothing to hang
         panthor_fw_entry_hang(pj.hw, h.group!.queues[pj.queue_idx].cs);
         return;
@@ -334,8 +336,7 @@ export class PanthorDevice implements Device {
 
   queue_state(queue: QueueHandle): QueueState {
     const h = queue as PanthorQueueHandle;
-    let in_flight = 0;
-    for (const j of h.jobs) if (!j.handle.out_fence.signaled) in_flight++;
+    const in_flight = h.out_fences.unsignalled();
     const group = h.group;
     const detail: Record<string, number | string | boolean> = { kind: h.kind };
     if (group !== null) {

@@ -13,9 +13,10 @@ import {
   kfree, kmalloc, queue_work, spin_lock_init, DMA_RESV_USAGE_BOOKKEEP,
   type Allocation, type Kernel, type Sleepable, type dma_fence_ops, type work_struct,
 } from '@deplab/sim';
-import type {
-  Backend, ClientHandle, Device, DeviceFactory, DeviceOptions, EngineClass, Fault, JobHandle, JobSpec, Priority,
-  QueueHandle, QueueOptions, QueueState,
+import {
+  OutFenceRefs,
+  type Backend, type ClientHandle, type Device, type DeviceFactory, type DeviceOptions, type EngineClass, type Fault, type JobHandle, type JobSpec, type Priority,
+  type QueueHandle, type QueueOptions, type QueueState,
 } from '@deplab/driver-api';
 import type { DriverOptionSchema } from '@deplab/driver-api';
 import {
@@ -200,16 +201,14 @@ function xe_vm_remove_compute_exec_queue(vm: xe_vm, q: XeExecQueue): void {
 /* ------------------------------------------------------------------------------------------ */
 /* Files, queues, jobs                                                                          */
 
-interface XeJobRecord {
+interface XeJobHandle extends JobHandle {
   readonly hw: xe_hw_job;
-  readonly handle: JobHandle;
 }
 
 interface XeQueueHandle extends QueueHandle {
+  /** Null once destroyed: its jobs are then out of reach of faults and manual completion. */
   q: XeExecQueue | null;
-  readonly jobs: XeJobRecord[];
-  /** Out-fences not yet known signalled (jobs_in_flight), from this index on. */
-  done_cursor: number;
+  readonly out_fences: OutFenceRefs<XeJobHandle>;
 }
 
 /** struct xe_file: the DRM file of one client. */
@@ -299,7 +298,7 @@ export class XeDevice implements Device {
     if (typeof q === 'number') return q;
     if (vm.lr_mode && (flags & EXEC_QUEUE_FLAG_VM) === 0) xe_vm_add_compute_exec_queue(this.binding, vm, q);
     const handle: XeQueueHandle = {
-      id: this.next_queue++, name: `${file.name}/${q.name}`, client, engine: options.engine, q, jobs: [], done_cursor: 0,
+      id: this.next_queue++, name: `${file.name}/${q.name}`, client, engine: options.engine, q, out_fences: new OutFenceRefs(),
     };
     file.queues.push(handle);
     return handle;
@@ -318,8 +317,8 @@ export class XeDevice implements Device {
     hw.hang_survives_reset = this.hang_survives_reset;
     const r = (q.flags & EXEC_QUEUE_FLAG_VM) !== 0 ? this.vm_bind(q, hw, spec) : this.exec(q, hw, spec);
     if (typeof r === 'number') return r;
-    const handle: JobHandle = { id: this.next_job++, queue, out_fence: r.out, fence_context: r.key.context, fence_seqno: r.key.seqno };
-    h.jobs.push({ hw, handle });
+    const handle: XeJobHandle = { id: this.next_job++, queue, out_fence: r.out, fence_context: r.key.context, fence_seqno: r.key.seqno, hw };
+    h.out_fences.add(handle);
     return handle;
   }
 
@@ -378,8 +377,7 @@ export class XeDevice implements Device {
   }
 
   complete_manual(job: JobHandle): void {
-    const rec = (job.queue as XeQueueHandle).jobs.find((j) => j.handle === job);
-    if (rec !== undefined) xe_hw_complete_manual(this.xe.hw, rec.hw);
+    if ((job.queue as XeQueueHandle).q !== null) xe_hw_complete_manual(this.xe.hw, (job as XeJobHandle).hw);
   }
 
   /** DRM_XE_EXEC_QUEUE_SET_PROPERTY_PRIORITY: the SET_SCHED_PROPS message. */
@@ -397,9 +395,7 @@ export class XeDevice implements Device {
     if (q === null) return -ENOENT;
     h.q = null;
     this.xe_exec_queue_kill_and_put(q);
-    for (const j of h.jobs) dma_fence_put(j.handle.out_fence);
-    h.jobs.length = 0;
-    h.done_cursor = 0;
+    h.out_fences.release_all();
     return 0;
   }
 
@@ -427,8 +423,7 @@ export class XeDevice implements Device {
     const hw = this.xe.hw;
     switch (fault.kind) {
       case 'hang_job': {
-        const rec = (fault.job.queue as XeQueueHandle).jobs.find((j) => j.handle === fault.job);
-        if (rec !== undefined) xe_hw_hang_job(hw, rec.hw);
+        if ((fault.job.queue as XeQueueHandle).q !== null) xe_hw_hang_job(hw, (fault.job as XeJobHandle).hw);
         return;
       }
       case 'engine_reset':
@@ -463,12 +458,9 @@ export class XeDevice implements Device {
 
   queue_state(queue: QueueHandle): QueueState {
     const h = queue as XeQueueHandle;
-    while (h.done_cursor < h.jobs.length && h.jobs[h.done_cursor].handle.out_fence.signaled) h.done_cursor++;
-    let in_flight = 0;
-    for (let i = h.done_cursor; i < h.jobs.length; i++) if (!h.jobs[i].handle.out_fence.signaled) in_flight++;
     const q = h.q;
     return {
-      alive: q !== null, banned: q !== null && q.ops.reset_status(q), jobs_in_flight: in_flight,
+      alive: q !== null, banned: q !== null && q.ops.reset_status(q), jobs_in_flight: h.out_fences.unsignalled(),
       detail: q !== null ? this.binding.queue_detail(q) : {},
     };
   }

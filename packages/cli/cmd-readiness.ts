@@ -15,7 +15,6 @@ import {
   MATRIX_ALLOC_FAIL_PROBABILITY, MATRIX_FAULTS, aggregate, builtins_for, dep_path, explore_profile, fault_workload, find_driver, version_line,
   type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
-import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler, type MockBackend } from '@deplab/driver-mock';
 import {
   comparison_markdown, deciding_items, readiness_markdown, repository_root, scan_drivers, wrap_text, type CampaignEvidence, type DriverEvidence, type RunEvidence,
   type VariantFamily,
@@ -23,7 +22,7 @@ import {
 import { json_text, relative_root, type Io } from './cmd-compare.ts';
 import { OutputTransaction, check_output_dir, default_out } from './output.ts';
 import { int_arg, slug } from './options.ts';
-import { default_threads, run_pool, seed_tasks, type SeedTask } from './pool.ts';
+import { default_threads, run_pool, seed_tasks, type KunitTally, type PoolTask, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
 import { command_line, path_arg } from './quote.ts';
 import { resolve_for_driver } from './workloads.ts';
@@ -33,18 +32,6 @@ import { readiness_families } from './robustness.ts';
 /** The workloads parity runs for a driver: its default ones and those meant for every driver. */
 export function parity_workloads(driver: string): string[] {
   return builtins_for(driver).filter((w) => w.default || w.drivers.includes('*')).map((w) => w.name);
-}
-
-/** The ported KUnit suite on one mock backend: passed and failed cases. */
-function kunit(backend: MockBackend): { passed: number; failed: number } {
-  let passed = 0, failed = 0;
-  for (const c of [...tests_basic, ...tests_scheduler]) {
-    if (c.backends !== undefined && !(c.backends as readonly string[]).includes(backend.name)) continue;
-    for (const param of c.params === undefined ? [null] : c.params.map((_, i) => i)) {
-      if (run_case(c, backend, param).status === 'pass') passed++; else failed++;
-    }
-  }
-  return { passed, failed };
 }
 
 
@@ -150,7 +137,12 @@ export function register_readiness(program: Command, io: Io): void {
       }
       const t = new OutputTransaction(out, 'readiness').lock();
       try {
-        const outputs = await run_pool<SeedOutput>(seed_tasks(tasks), opts.jobs, progress_printer('readiness', io.err));
+        // The mock's KUnit conformance runs on the pool too, beside the seeds (not after them on this thread).
+        const conformance_tasks: PoolTask[] = plan.some((p) => p.d?.name === 'mock')
+          ? [{ kind: 'kunit', task: { backend: 'drm_sched' } }, { kind: 'kunit', task: { backend: 'drm_dep' } }] : [];
+        const results = await run_pool<SeedOutput | KunitTally>([...seed_tasks(tasks), ...conformance_tasks], opts.jobs, progress_printer('readiness', io.err));
+        const outputs = results.slice(0, tasks.length) as SeedOutput[];
+        const [kunit_sched, kunit_dep] = results.slice(tasks.length) as KunitTally[];
         const evidence: DriverEvidence[] = plan.map((p) => {
           if (p.d === undefined) {
             return { driver: p.name, registered: false, candidate: 'dep', runs: [], campaign: null, variants: [], faults: [], unsupported_faults: [], conformance: null, errors: [] };
@@ -177,7 +169,7 @@ export function register_readiness(program: Command, io: Io): void {
             driver: d.name, registered: true, candidate: dep_path(d), runs: runs_of(-1), campaign: read_campaign(out, d.name), variants,
             faults: MATRIX_FAULTS.filter((f) => d.faults.includes(f)),
             unsupported_faults: MATRIX_FAULTS.filter((f) => !d.faults.includes(f)).map((f) => ({ fault: f, why: `the ${d.name} device cannot inject it (DriverEntry.faults)` })),
-            conformance: d.name === 'mock' ? { sched: kunit(mock_sched_backend()), dep: kunit(mock_dep_backend()) } : null,
+            conformance: d.name === 'mock' ? { sched: kunit_sched, dep: kunit_dep } : null,
             errors: p.errors,
           };
         });

@@ -1,6 +1,6 @@
 /**
  * The worker-thread pool every long command uses (comparison seeds, exploration seeds and
- * shrinks, chart re-runs, the survey's parses): tasks are plain data in, plain data out. Threads run the command's
+ * shrinks, chart re-runs, the mock's KUnit suite, the survey's parses): tasks are plain data in, plain data out. Threads run the command's
  * own esbuild bundle (DEPLAB_BUNDLE); without it (tests, tsx) tasks run in this thread. Tasks
  * are handed out longest expected first (so a long task does not start last and leave the other
  * threads idle), and results come back in task order whatever the completion order, so output
@@ -15,6 +15,7 @@ import {
   type ShrinkTask, type Workload,
 } from '@deplab/harness';
 import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
+import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler } from '@deplab/driver-mock';
 import type { ComparisonResult } from '@deplab/harness';
 import { parse_task, type ParseOutput, type ParseTask } from '@deplab/survey';
 
@@ -44,9 +45,29 @@ export type PoolTask =
   | { readonly kind: 'explore'; readonly task: ExploreSeedTask }
   | { readonly kind: 'shrink'; readonly task: ShrinkTask }
   | { readonly kind: 'chart'; readonly task: ChartTask }
+  | { readonly kind: 'kunit'; readonly task: { readonly backend: 'drm_sched' | 'drm_dep' } }
   | { readonly kind: 'survey-parse'; readonly task: ParseTask };
 
-export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData | ParseOutput;
+/** The ported KUnit suite on one mock backend: cases passed and failed. */
+export interface KunitTally {
+  readonly passed: number;
+  readonly failed: number;
+}
+
+export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData | KunitTally | ParseOutput;
+
+/** The ported KUnit suite on one mock backend (readiness's conformance row). */
+export function kunit_tally(backend: 'drm_sched' | 'drm_dep'): KunitTally {
+  const b = backend === 'drm_sched' ? mock_sched_backend() : mock_dep_backend();
+  let passed = 0, failed = 0;
+  for (const c of [...tests_basic, ...tests_scheduler]) {
+    if (c.backends !== undefined && !(c.backends as readonly string[]).includes(b.name)) continue;
+    for (const param of c.params === undefined ? [null] : c.params.map((_, i) => i)) {
+      if (run_case(c, b, param).status === 'pass') passed++; else failed++;
+    }
+  }
+  return { passed, failed };
+}
 
 export function device_options(task: { driver: string; device?: Record<string, number | string | boolean> }) {
   const driver = find_driver(task.driver);
@@ -71,12 +92,20 @@ export function run_task(t: PoolTask): PoolResult | Promise<PoolResult> {
       const { driver } = device_options({ driver: t.task.driver });
       return chart_data(t.task.result, t.task.workload, driver.factory, t.task.options);
     }
+    case 'kunit': return kunit_tally(t.task.backend);
     case 'survey-parse': return parse_task(t.task);
   }
 }
 
-/** A rough relative cost of a task: the jobs its workload submits (loops × batches per client), a file's length. */
+/**
+ * A rough relative cost of a task, to hand out the longest first: the jobs its workload submits
+ * (loops × batches per client; a program bounded by time counts a loop per ms), times the
+ * contention of its clients for the kernel's 8 CPUs (a thousand runnable clients cost far more
+ * per job than a few); a chart task re-runs both sides. The KUnit suite counts as a large task,
+ * a file to parse by its length.
+ */
 export function expected_cost(t: PoolTask): number {
+  if (t.kind === 'kunit') return 100_000;
   if (t.kind === 'survey-parse') return t.task.src.length;
   const w = t.kind === 'seed' || t.kind === 'chart' ? t.task.workload : null;
   if (w === null) return 1;
@@ -86,14 +115,27 @@ export function expected_cost(t: PoolTask): number {
     const loops = c.program.end.kind === 'loops' ? c.program.end.loops : Math.max(1, c.program.end.duration_us / 1000);
     jobs += batches * loops;
   }
-  return (t.kind === 'chart' ? 2 : 1) * Math.max(1, jobs);
+  const contention = Math.max(1, w.clients.length / 8);
+  return (t.kind === 'chart' ? 2 : 1) * Math.max(1, jobs) * contention;
 }
 
 export type Progress = (done: number, total: number) => void;
 
+/** Most tasks handed to a thread at once. */
+const BATCH_MAX = 16;
+
+/** Tasks small enough to go several to a message: seeds of comparisons and campaigns (not shrinks, charts, the KUnit suite or parses). */
+function batchable(t: PoolTask): boolean {
+  return t.kind === 'seed' || t.kind === 'explore';
+}
+
+type WorkerMessage = { outputs?: { index: number; output: PoolResult }[]; error?: { name: string; message: string; stack: string } };
+
 /**
- * Worker threads kept across several batches of tasks (the survey parses in two batches):
- * started as a batch needs them, ended by close().
+ * Worker threads kept across several runs of tasks (report: its seeds, then its charts; the
+ * survey: its two parse passes), so each thread loads the bundle and warms its compiler once.
+ * Threads start as a run needs them; idle ones are unref'd, so they do not keep the process
+ * alive; close() ends them.
  */
 export class WorkerPool {
   private readonly idle: Worker[] = [];
@@ -125,20 +167,37 @@ export class WorkerPool {
     const order = deadline_ms !== Infinity ? tasks.map((_, i) => i)
       : tasks.map((t, i) => ({ i, cost: expected_cost(t) })).sort((a, b) => b.cost - a.cost || a.i - b.i).map((x) => x.i);
     let next = 0;
+    const n = Math.max(1, Math.min(this.threads, tasks.length));
     const worker_loop = (w: Worker): Promise<void> => new Promise((resolve, reject) => {
+      const detach = () => {
+        w.off('message', on_message);
+        w.off('error', on_error);
+        w.off('exit', on_exit);
+      };
       const feed = () => {
         if (next >= order.length || Date.now() > deadline_ms) {
-          w.off('message', on_message);
-          w.off('error', on_error);
+          detach();
+          w.unref();
           this.idle.push(w);
           resolve();
           return;
         }
-        const index = order[next++];
-        w.postMessage({ index, task: tasks[index] });
+        // Guided hand-out: a share of what is left, so that many small tasks (campaign seeds) do
+        // not each pay a message round trip, and the last hand-outs are single tasks. Under a
+        // deadline one at a time: none may start after it.
+        const size = deadline_ms !== Infinity ? 1 : Math.max(1, Math.min(BATCH_MAX, Math.floor((order.length - next) / (4 * n))));
+        const batch: { index: number; task: PoolTask }[] = [];
+        for (let k = 0; k < size && next < order.length; k++) {
+          const index = order[next++];
+          if (batch.length > 0 && !batchable(tasks[index])) { next--; break; }
+          batch.push({ index, task: tasks[index] });
+          if (!batchable(tasks[index])) break;
+        }
+        w.postMessage({ batch });
       };
-      const on_message = (msg: { index: number; output?: PoolResult; error?: { name: string; message: string; stack: string } }) => {
+      const on_message = (msg: WorkerMessage) => {
         if (msg.error !== undefined) {
+          detach();
           this.all.delete(w);
           void w.terminate();
           const e = new Error(msg.error.message);
@@ -147,16 +206,27 @@ export class WorkerPool {
           reject(e);
           return;
         }
-        results[msg.index] = msg.output!;
-        progress(++done, tasks.length);
+        for (const o of msg.outputs!) {
+          results[o.index] = o.output;
+          progress(++done, tasks.length);
+        }
         feed();
       };
-      const on_error = (e: Error) => reject(e);
+      const on_error = (e: Error) => {
+        detach();
+        this.all.delete(w);
+        reject(e);
+      };
+      const on_exit = (code: number) => {
+        detach();
+        this.all.delete(w);
+        reject(new Error(`a worker thread exited (code ${code}) with tasks left`));
+      };
       w.on('message', on_message);
       w.on('error', on_error);
+      w.on('exit', on_exit);
       feed();
     });
-    const n = Math.max(1, Math.min(this.threads, tasks.length));
     const workers: Worker[] = [];
     while (workers.length < n) {
       let w = this.idle.pop();
@@ -164,6 +234,7 @@ export class WorkerPool {
         w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
         this.all.add(w);
       }
+      w.ref();
       workers.push(w);
     }
     await Promise.all(workers.map(worker_loop));
@@ -172,7 +243,7 @@ export class WorkerPool {
     return results.slice(0, prefix) as R[];
   }
 
-  /** End the threads, busy ones too (a batch that failed may leave some). */
+  /** End the threads, busy ones too (a run that failed may leave some). */
   async close(): Promise<void> {
     this.idle.length = 0;
     const all = [...this.all];
@@ -181,30 +252,38 @@ export class WorkerPool {
   }
 }
 
-/** Run one batch of tasks on a pool of its own (see WorkerPool.run). */
+/** The pool run_pool uses, one per thread count: its idle threads serve the command's next run. */
+const shared_pools = new Map<number, WorkerPool>();
+
+/** Run tasks on the command's shared pool of `threads` threads (see WorkerPool.run). */
 export async function run_pool<R extends PoolResult>(tasks: readonly PoolTask[], threads: number, progress: Progress, deadline_ms = Infinity): Promise<R[]> {
-  const pool = new WorkerPool(threads);
+  let pool = shared_pools.get(threads);
+  if (pool === undefined) {
+    pool = new WorkerPool(threads);
+    shared_pools.set(threads, pool);
+  }
   try {
     return await pool.run<R>(tasks, progress, deadline_ms);
-  } finally {
+  } catch (e) {
+    // A failed run may leave busy threads: end them all, the next run starts afresh.
+    shared_pools.delete(threads);
     await pool.close();
+    throw e;
   }
 }
 
-/** The worker side: tasks in, results (or the error) out. */
+/** The worker side: batches of tasks in, their results (or the first error) out. */
 export function serve_worker(port: import('node:worker_threads').MessagePort): void {
-  port.on('message', (msg: { index: number; task: PoolTask }) => {
+  port.on('message', (msg: { batch: { index: number; task: PoolTask }[] }) => {
     const fail = (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
-      port.postMessage({ index: msg.index, error: { name: err.name, message: err.message, stack: err.stack ?? '' } });
+      port.postMessage({ error: { name: err.name, message: err.message, stack: err.stack ?? '' } });
     };
-    try {
-      const output = run_task(msg.task);
-      if (output instanceof Promise) output.then((o) => port.postMessage({ index: msg.index, output: o }), fail);
-      else port.postMessage({ index: msg.index, output });
-    } catch (e) {
-      fail(e);
-    }
+    void (async () => {
+      const outputs: { index: number; output: PoolResult }[] = [];
+      for (const b of msg.batch) outputs.push({ index: b.index, output: await run_task(b.task) });
+      return outputs;
+    })().then((outputs) => port.postMessage({ outputs }), fail);
   });
 }
 

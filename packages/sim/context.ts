@@ -12,13 +12,15 @@
  * (dma_fence_map), so the same stack answers that question.
  */
 import type { LockClass } from './lockdep.ts';
+import type { Site } from './kernel.ts';
 
 export type ContextKind = 'process' | 'kworker' | 'softirq' | 'hardirq';
 
 export interface HeldLock {
   readonly cls: LockClass;
   readonly read: boolean;
-  readonly site: string;
+  /** Where it was taken (formatted when printed). */
+  readonly site: Site;
   /** The lock object (spinlock_t, mutex, lockdep_map) to release it by identity. */
   readonly instance: object;
 }

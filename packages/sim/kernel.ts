@@ -720,16 +720,21 @@ export class Kernel {
     Error.stackTraceLimit = 40;
     const stack = new Error().stack ?? '';
     Error.stackTraceLimit = limit;
-    for (const line of stack.split('\n').slice(1)) {
-      const m = /at (?:(.*?) \()?(?:file:\/\/)?([^()]*?):(\d+):\d+\)?$/.exec(line.trim());
-      if (m === null) continue;
-      const file = m[2];
-      if (file.includes('node_modules') || file.startsWith('node:')) continue;
-      if (/\/packages\/sim\/[^/]*\.ts$/.test(file) && !file.endsWith('.test.ts')) continue;
-      const rel = file.replace(/^.*?\/((?:packages|drivers|bench)\/)/, '$1');
-      return m[1] ? `${m[1]} (${rel}:${m[3]})` : `${rel}:${m[3]}`;
-    }
-    return 'unknown';
+    return site_of_stack(stack);
+  }
+
+  /**
+   * caller_site(), formatted only when read: the stack is taken now (cheap), turned into text
+   * (through the bundle's source map: the costly part) only if a report prints it. Lockdep
+   * records a site for every new lock edge of every run, and few are ever printed.
+   */
+  lazy_caller_site(): LazySite {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder);
+    Error.stackTraceLimit = limit;
+    return new LazySite(() => site_of_stack(holder.stack ?? ''));
   }
 
   /**
@@ -745,6 +750,41 @@ export class Kernel {
     lock_map_release(this.fs_reclaim);
   }
 }
+
+/** A site as caller_site() gives it, from a stack's text: the first frame outside packages/sim. */
+function site_of_stack(stack: string): string {
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /at (?:(.*?) \()?(?:file:\/\/)?([^()]*?):(\d+):\d+\)?$/.exec(line.trim());
+    if (m === null) continue;
+    const file = m[2];
+    if (file.includes('node_modules') || file.startsWith('node:')) continue;
+    if (/\/packages\/sim\/[^/]*\.ts$/.test(file) && !file.endsWith('.test.ts')) continue;
+    const rel = file.replace(/^.*?\/((?:packages|drivers|bench)\/)/, '$1');
+    return m[1] ? `${m[1]} (${rel}:${m[3]})` : `${rel}:${m[3]}`;
+  }
+  return 'unknown';
+}
+
+/** Text made when first read (String(), a template literal), then kept: a site a report may never print. */
+export class LazySite {
+  private make: (() => string) | null;
+  private text = '';
+
+  constructor(make: () => string) {
+    this.make = make;
+  }
+
+  toString(): string {
+    if (this.make !== null) {
+      this.text = this.make();
+      this.make = null;
+    }
+    return this.text;
+  }
+}
+
+/** An acquisition site: given by the model, or captured and formatted when printed. */
+export type Site = string | LazySite;
 
 /** A long-lived callback for call_softirq_at / call_hardirq_at (create once, schedule often). */
 export interface Callback {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Kernel, kref, kref_get, kref_get_unless_zero, kref_init, kref_put, kref_read } from './index.ts';
+import { LIFETIME_WINDOW_MIN } from './lifetime.ts';
 
 /** A refcounted model object the way models write one: a kref plus a lifetime-tracker id. */
 class Job {
@@ -143,5 +144,64 @@ describe('lifetime tracker', () => {
     k.lifetime.free(id, 'bad_free');
     expect(k.violations.list.map((v) => v.kind)).toEqual(['bug']);
     expect(k.lifetime.is_live(id)).toBe(true);
+  });
+
+  it('keeps state for live objects and a bounded window of freed ones, however many objects a run makes', () => {
+    const k = new Kernel();
+    const lt = k.lifetime;
+    const inner = lt as unknown as { cap: number; kept: Map<number, unknown> };
+    const early = lt.track('sched', 'the scheduler');
+    for (let i = 0; i < 10 * LIFETIME_WINDOW_MIN; i++) lt.free(lt.track('job', `j${i}`), 'free');
+    expect(inner.cap).toBe(LIFETIME_WINDOW_MIN);
+    expect(inner.kept.size).toBe(1);
+    expect(lt.live_count).toBe(1);
+    // The long-lived object is still known by name.
+    expect(lt.check_leaks('teardown')).toBe(1);
+    expect(k.violations.list[0].message).toBe(`sched the scheduler (#${early}) still alive after teardown`);
+  });
+
+  it('grows the window while most of it is live, and still names every live object', () => {
+    const k = new Kernel();
+    const lt = k.lifetime;
+    const ids = Array.from({ length: 3 * LIFETIME_WINDOW_MIN }, (_, i) => lt.track('fence', `f${i}`));
+    expect(lt.live_count).toBe(ids.length);
+    const live = lt.live();
+    expect(live.map((o) => o.id)).toEqual(ids);
+    expect(live[LIFETIME_WINDOW_MIN + 7].name).toBe(`f${LIFETIME_WINDOW_MIN + 7}`);
+    for (const id of ids) lt.free(id, 'free');
+    expect(lt.live_count).toBe(0);
+    expect(k.violations.count()).toBe(0);
+  });
+
+  it('reports a use after free and a double free of an object freed long ago, naming it by id', () => {
+    const k = new Kernel();
+    const lt = k.lifetime;
+    const old = lt.track('job', 'old');
+    lt.free(old, 'free');
+    const recent_id = lt.track('job', 'recent');
+    lt.free(recent_id, 'free');
+    expect(lt.use(recent_id, 'recent_use')).toBe(false);
+    expect(k.violations.list[0].message).toBe(`use of freed job recent (#${recent_id})`);
+    for (let i = 0; i < 2 * LIFETIME_WINDOW_MIN; i++) lt.free(lt.track('job', 'filler'), 'free');
+    expect(lt.is_live(old)).toBe(false);
+    expect(lt.use(old, 'late_use')).toBe(false);
+    lt.free(old, 'late_free');
+    const [, uaf, df] = k.violations.list;
+    expect([uaf.kind, uaf.site, df.kind, df.site]).toEqual(['use_after_free', 'late_use', 'double_free', 'late_free']);
+    expect(uaf.message).toMatch(new RegExp(`^use of freed object #${old} \\(freed; `));
+    expect(lt.live_count).toBe(0);
+  });
+
+  it('a static object stays static after the window moved past it', () => {
+    const k = new Kernel();
+    const lt = k.lifetime;
+    const stub = lt.track('stub', 's');
+    lt.mark_static(stub);
+    for (let i = 0; i < 2 * LIFETIME_WINDOW_MIN; i++) lt.free(lt.track('job', 'filler'), 'free');
+    expect(lt.is_live(stub)).toBe(true);
+    expect(lt.use(stub, 'use')).toBe(true);
+    lt.free(stub, 'bad_free');
+    expect(k.violations.list.map((v) => v.message)).toEqual(['free of static stub s (#0)']);
+    expect(lt.check_leaks('teardown')).toBe(0);
   });
 });

@@ -3,6 +3,14 @@
  * entity, scheduler, queue, allocation) registers here and gets an id; the models call use()
  * where the C code dereferences the object and free() where it frees it. Use after free,
  * double free and objects still alive after full teardown become violations.
+ *
+ * Memory follows the live objects, not every object ever made: ids are handed out in order and
+ * never reused, so an id below the next one that is not live was freed. The tracker keeps the
+ * type, name and creation time of the most recent objects in a window (a ring of at least
+ * WINDOW_MIN ids, larger while many of them are live); an object still live when the window
+ * moves past it is kept on its own; a freed one is forgotten except for the fact. A use after
+ * free or a double free of an object freed that long ago (WINDOW_MIN newer objects made since)
+ * names it by id only (describe()).
  */
 import type { Kernel } from './kernel.ts';
 
@@ -10,6 +18,13 @@ const STATE_LIVE = 1;
 const STATE_FREED = 2;
 /** Alive for the whole run by design (the kernel's static dma_fence_stub): never a leak. */
 const STATE_STATIC = 3;
+
+/** Ids of recent objects whose type and name are kept, at least (a power of two). */
+export const LIFETIME_WINDOW_MIN = 1 << 16;
+/** The window's first size: most runs are small, and a kernel is made per run. */
+const WINDOW_FIRST = 1 << 10;
+/** Entries of the cache of kept objects (a power of two). */
+const KEPT_CACHE = 256;
 
 export interface LiveObject {
   readonly id: number;
@@ -24,21 +39,44 @@ export interface LiveObject {
  */
 export type LifetimeNamer = (base: string, a: number, b: number) => string;
 
+/** An object that stayed live (or static) after the window moved past it. */
+interface Kept {
+  state: number;
+  readonly type: number;
+  readonly created_ns: number;
+  readonly name: string;
+  readonly namer: LifetimeNamer | null;
+  readonly a: number;
+  readonly b: number;
+}
+
 export class LifetimeTracker {
   private readonly kernel: Kernel;
   /*
-   * Per object id, struct-of-arrays: every job tracks several objects, so a tracked object
-   * costs a few typed-array slots and its name, not an object or a Map update.
+   * The window: ids [base, count) in a ring of `cap` slots (slot = id & (cap - 1)),
+   * struct-of-arrays, so that a tracked object costs a few typed-array slots, not an object.
    */
-  private state = new Uint8Array(1024);
-  /** Index into type_names. */
-  private type_of = new Uint16Array(1024);
-  private created = new Float64Array(1024);
-  /** The name (track) or the base string and the two numbers of a lazy name (track_lazy). */
-  private readonly names: string[] = [];
-  private readonly namers: (LifetimeNamer | null)[] = [];
-  private name_args = new Float64Array(2 * 1024);
+  private cap = WINDOW_FIRST;
+  private base = 0;
   private count = 0;
+  private state = new Uint8Array(WINDOW_FIRST);
+  /** Index into type_names. */
+  private type_of = new Uint16Array(WINDOW_FIRST);
+  private created = new Float64Array(WINDOW_FIRST);
+  /** The name (track) or the base string and the two numbers of a lazy name (track_lazy). */
+  private names: (string | undefined)[] = new Array(WINDOW_FIRST);
+  private namers: (LifetimeNamer | null | undefined)[] = new Array(WINDOW_FIRST);
+  private name_args = new Float64Array(2 * WINDOW_FIRST);
+  /** Live objects in the window (decides between moving it and growing it). */
+  private window_live = 0;
+  /** Objects below the window still live or static, by id (inserted in id order). */
+  private readonly kept = new Map<number, Kept>();
+  /**
+   * Kept objects are the long-lived ones (schedulers, entities, queues) the models use on every
+   * job: a direct-mapped cache in front of the Map.
+   */
+  private readonly kept_cache_ids = new Float64Array(KEPT_CACHE).fill(-1);
+  private readonly kept_cache: (Kept | null)[] = new Array<Kept | null>(KEPT_CACHE).fill(null);
   /** Type names by index, their indices by name, and the live count per type (for reports). */
   private readonly type_names: string[] = [];
   private readonly type_index = new Map<string, number>();
@@ -64,8 +102,8 @@ export class LifetimeTracker {
   }
 
   private register(type: string, name: string, namer: LifetimeNamer | null, a: number, b: number): number {
+    if (this.count - this.base === this.cap) this.make_room();
     const id = this.count++;
-    if (id >= this.state.length) this.grow();
     let t = this.type_index.get(type);
     if (t === undefined) {
       t = this.type_names.length;
@@ -74,48 +112,125 @@ export class LifetimeTracker {
       this.type_index.set(type, t);
       this.live_by_type.push(0);
     }
-    this.state[id] = STATE_LIVE;
-    this.type_of[id] = t;
-    this.created[id] = this.kernel.now();
-    this.names.push(name);
-    this.namers.push(namer);
-    this.name_args[2 * id] = a;
-    this.name_args[2 * id + 1] = b;
+    const slot = id & (this.cap - 1);
+    this.state[slot] = STATE_LIVE;
+    this.type_of[slot] = t;
+    this.created[slot] = this.kernel.now();
+    this.names[slot] = name;
+    this.namers[slot] = namer;
+    this.name_args[2 * slot] = a;
+    this.name_args[2 * slot + 1] = b;
+    this.window_live++;
     this.live_count_++;
     if (this.live_count_ > this.live_peak_) this.live_peak_ = this.live_count_;
     this.live_by_type[t]++;
     return id;
   }
 
-  private name_of(id: number): string {
-    const namer = this.namers[id];
-    if (namer === null || namer === undefined) return this.names[id];
-    return namer(this.names[id], this.name_args[2 * id], this.name_args[2 * id + 1]);
+  /**
+   * The window is full: below its least size, or if most of it is live, double it; else move it
+   * by half, keeping the live objects of that half on their own and forgetting the freed ones.
+   */
+  private make_room(): void {
+    if (this.cap < LIFETIME_WINDOW_MIN || 2 * this.window_live > this.cap) {
+      this.grow();
+      return;
+    }
+    const mask = this.cap - 1;
+    const end = this.base + this.cap / 2;
+    for (let id = this.base; id < end; id++) {
+      const slot = id & mask;
+      const s = this.state[slot];
+      if (s === STATE_LIVE || s === STATE_STATIC) {
+        this.kept.set(id, {
+          state: s, type: this.type_of[slot], created_ns: this.created[slot], name: this.names[slot]!,
+          namer: this.namers[slot] ?? null, a: this.name_args[2 * slot], b: this.name_args[2 * slot + 1],
+        });
+        if (s === STATE_LIVE) this.window_live--;
+      }
+      this.names[slot] = undefined;
+      this.namers[slot] = undefined;
+    }
+    this.base = end;
+  }
+
+  private grow(): void {
+    const cap = 2 * this.cap, old_mask = this.cap - 1, mask = cap - 1;
+    const state = new Uint8Array(cap), type_of = new Uint16Array(cap), created = new Float64Array(cap), name_args = new Float64Array(2 * cap);
+    const names: (string | undefined)[] = new Array(cap), namers: (LifetimeNamer | null | undefined)[] = new Array(cap);
+    for (let id = this.base; id < this.count; id++) {
+      const from = id & old_mask, to = id & mask;
+      state[to] = this.state[from];
+      type_of[to] = this.type_of[from];
+      created[to] = this.created[from];
+      name_args[2 * to] = this.name_args[2 * from];
+      name_args[2 * to + 1] = this.name_args[2 * from + 1];
+      names[to] = this.names[from];
+      namers[to] = this.namers[from];
+    }
+    this.cap = cap;
+    this.state = state; this.type_of = type_of; this.created = created; this.name_args = name_args; this.names = names; this.namers = namers;
   }
 
   private is_tracked(id: number): boolean {
     return id >= 0 && id < this.count;
   }
 
-  private grow(): void {
-    const size = this.state.length * 2;
-    const state = new Uint8Array(size);
-    state.set(this.state);
-    this.state = state;
-    const type_of = new Uint16Array(size);
-    type_of.set(this.type_of);
-    this.type_of = type_of;
-    const created = new Float64Array(size);
-    created.set(this.created);
-    this.created = created;
-    const name_args = new Float64Array(2 * size);
-    name_args.set(this.name_args);
-    this.name_args = name_args;
+  /** The state of object `id`: 0 if it was never tracked. */
+  private state_of(id: number): number {
+    if (id >= this.base && id < this.count) return this.state[id & (this.cap - 1)];
+    if (id >= 0 && id < this.base) return this.kept_of(id)?.state ?? STATE_FREED;
+    return 0;
+  }
+
+  private set_state(id: number, s: number): void {
+    if (id >= this.base && id < this.count) {
+      const slot = id & (this.cap - 1);
+      if (this.state[slot] === STATE_LIVE) this.window_live--;
+      this.state[slot] = s;
+      return;
+    }
+    const k = this.kept_of(id);
+    if (k === undefined) return;
+    if (s === STATE_FREED) {
+      this.kept.delete(id);
+      const c = id & (KEPT_CACHE - 1);
+      if (this.kept_cache_ids[c] === id) { this.kept_cache_ids[c] = -1; this.kept_cache[c] = null; }
+    } else k.state = s;
+  }
+
+  private kept_of(id: number): Kept | undefined {
+    const c = id & (KEPT_CACHE - 1);
+    if (this.kept_cache_ids[c] === id) return this.kept_cache[c]!;
+    const k = this.kept.get(id);
+    if (k !== undefined) { this.kept_cache_ids[c] = id; this.kept_cache[c] = k; }
+    return k;
+  }
+
+  private type_index_of(id: number): number {
+    if (id >= this.base) return this.type_of[id & (this.cap - 1)];
+    return this.kept_of(id)!.type;
+  }
+
+  /** Type and name of `id`, or null when it was freed before the window moved past it. */
+  private identity(id: number): { type: string; name: string } | null {
+    if (id >= this.base && id < this.count) {
+      const slot = id & (this.cap - 1);
+      const namer = this.namers[slot];
+      const base = this.names[slot]!;
+      return {
+        type: this.type_names[this.type_of[slot]],
+        name: namer === null || namer === undefined ? base : namer(base, this.name_args[2 * slot], this.name_args[2 * slot + 1]),
+      };
+    }
+    const k = this.kept_of(id);
+    if (k === undefined) return null;
+    return { type: this.type_names[k.type], name: k.namer === null ? k.name : k.namer(k.name, k.a, k.b) };
   }
 
   /** The model dereferences object `id` at `site`: a violation if it was freed. */
   use(id: number, site: string): boolean {
-    if (this.state[id] === STATE_FREED) {
+    if (this.state_of(id) === STATE_FREED) {
       this.kernel.violation('use_after_free', site, `use of freed ${this.describe(id)}`);
       return false;
     }
@@ -127,29 +242,33 @@ export class LifetimeTracker {
    * as live and is never reported as a leak.
    */
   mark_static(id: number): void {
-    if (this.state[id] !== STATE_LIVE) return;
-    this.state[id] = STATE_STATIC;
+    if (this.state_of(id) !== STATE_LIVE) return;
+    const t = this.type_index_of(id);
+    this.set_state(id, STATE_STATIC);
     this.live_count_--;
-    if (this.is_tracked(id)) this.live_by_type[this.type_of[id]]--;
+    this.live_by_type[t]--;
   }
 
   /** The memory of object `id` is released at `site`. */
   free(id: number, site: string): void {
-    if (this.state[id] === STATE_FREED) {
+    const s = this.state_of(id);
+    if (s === STATE_FREED) {
       this.kernel.violation('double_free', site, `double free of ${this.describe(id)}`);
       return;
     }
-    if (this.state[id] === STATE_STATIC) {
+    if (s === STATE_STATIC) {
       this.kernel.violation('bug', site, `free of static ${this.describe(id)}`);
       return;
     }
-    this.state[id] = STATE_FREED;
     this.live_count_--;
-    if (this.is_tracked(id)) this.live_by_type[this.type_of[id]]--;
+    if (!this.is_tracked(id)) return;
+    this.live_by_type[this.type_index_of(id)]--;
+    this.set_state(id, STATE_FREED);
   }
 
   is_live(id: number): boolean {
-    return this.state[id] === STATE_LIVE || this.state[id] === STATE_STATIC;
+    const s = this.state_of(id);
+    return s === STATE_LIVE || s === STATE_STATIC;
   }
 
   get live_count(): number {
@@ -168,11 +287,15 @@ export class LifetimeTracker {
   /** Objects still alive, oldest first; optionally only the given types. */
   live(types?: readonly string[]): LiveObject[] {
     const out: LiveObject[] = [];
-    for (let id = 0; id < this.count; id++) {
-      if (this.state[id] !== STATE_LIVE) continue;
-      const type = this.type_names[this.type_of[id]];
-      if (types !== undefined && !types.includes(type)) continue;
-      out.push({ id, type, name: this.name_of(id), created_ns: this.created[id] });
+    const add = (id: number, t: number, created_ns: number) => {
+      const type = this.type_names[t];
+      if (types !== undefined && !types.includes(type)) return;
+      out.push({ id, type, name: this.identity(id)!.name, created_ns });
+    };
+    for (const [id, k] of this.kept) if (k.state === STATE_LIVE) add(id, k.type, k.created_ns);
+    for (let id = this.base; id < this.count; id++) {
+      const slot = id & (this.cap - 1);
+      if (this.state[slot] === STATE_LIVE) add(id, this.type_of[slot], this.created[slot]);
     }
     return out;
   }
@@ -190,8 +313,11 @@ export class LifetimeTracker {
     return leaked.length;
   }
 
+  /** "<type> <name> (#id)"; an object freed before the window moved past it is named by id only. */
   describe(id: number): string {
-    const type = this.is_tracked(id) ? this.type_names[this.type_of[id]] : undefined;
-    return `${type} ${this.name_of(id)} (#${id})`;
+    if (!this.is_tracked(id)) return `undefined undefined (#${id})`; // as before: never a tracked id
+    const who = this.identity(id);
+    if (who === null) return `object #${id} (freed; ${LIFETIME_WINDOW_MIN} or more objects were made since, its type and name are not kept)`;
+    return `${who.type} ${who.name} (#${id})`;
   }
 }

@@ -15,15 +15,15 @@
  * edges count), each violation reported once per (kind, classes).
  */
 import type { ExecContext, HeldLock } from './context.ts';
-import type { Kernel } from './kernel.ts';
+import { LazySite, type Kernel, type Site } from './kernel.ts';
 import { wait_queue_head } from './wait.ts';
 
 export class LockClass {
   readonly id: number;
   readonly name: string;
   readonly pseudo: boolean;
-  in_hardirq_site: string | null = null;
-  hardirq_on_site: string | null = null;
+  in_hardirq_site: Site | null = null;
+  hardirq_on_site: Site | null = null;
   /** Order edges out of this class: target class id -> the two acquisition sites. */
   readonly after = new Map<number, LockEdge>();
   /**
@@ -42,8 +42,8 @@ export class LockClass {
 }
 
 export interface LockEdge {
-  readonly held_site: string;
-  readonly taken_site: string;
+  readonly held_site: Site;
+  readonly taken_site: Site;
   readonly context: string;
 }
 
@@ -51,10 +51,10 @@ export interface LockEdge {
 class HeldEntry implements HeldLock {
   cls: LockClass;
   read: boolean;
-  site: string;
+  site: Site;
   instance: object;
 
-  constructor(cls: LockClass, read: boolean, site: string, instance: object) {
+  constructor(cls: LockClass, read: boolean, site: Site, instance: object) {
     this.cls = cls;
     this.read = read;
     this.site = site;
@@ -100,13 +100,13 @@ export class Lockdep {
     if (!cls.pseudo) {
       if (ctx.in_irq) {
         if (cls.in_hardirq_site === null) {
-          site ??= this.kernel.caller_site();
-          cls.in_hardirq_site = `${site} (${ctx.name})`;
+          site ??= this.kernel.lazy_caller_site();
+          cls.in_hardirq_site = in_context(site, ctx.name);
           this.check_irq_usage(cls);
         }
       } else if (ctx.hardirqs_enabled && cls.hardirq_on_site === null) {
-        site ??= this.kernel.caller_site();
-        cls.hardirq_on_site = `${site} (${ctx.name})`;
+        site ??= this.kernel.lazy_caller_site();
+        cls.hardirq_on_site = in_context(site, ctx.name);
         this.check_irq_usage(cls);
       }
     }
@@ -126,7 +126,7 @@ export class Lockdep {
    * The held-stack checks of an acquisition the fast path could not clear: recursion reports,
    * then new order edges. Returns the acquisition site if it had to be computed.
    */
-  private check_held(ctx: ExecContext, cls: LockClass, read: boolean, site_hint: string | null): string | null {
+  private check_held(ctx: ExecContext, cls: LockClass, read: boolean, site_hint: string | null): Site | null {
     const held = ctx.held;
     for (let i = 0; i < held.length; i++) {
       const h = held[i];
@@ -141,12 +141,12 @@ export class Lockdep {
     // context took last is the one a splat names as "already holding". One acquisition prints
     // at most one circular-dependency report (lockdep stops at its first splat); the other
     // edges that would close a cycle are left out of the graph like that one.
-    let site: string | null = site_hint;
+    let site: Site | null = site_hint;
     let cycle_reported = false;
     for (let i = held.length - 1; i >= 0; i--) {
       const from = held[i].cls;
       if (from === cls || from.after_known[cls.id] === true) continue;
-      site ??= this.kernel.caller_site();
+      site ??= this.kernel.lazy_caller_site();
       if (this.add_edge(ctx, from, cls, held[i].site, site, !cycle_reported)) cycle_reported = true;
     }
     return site;
@@ -169,7 +169,7 @@ export class Lockdep {
   }
 
   /** Add the order edge from -> to; returns true if it would close a cycle (not added). */
-  private add_edge(ctx: ExecContext, from: LockClass, to: LockClass, held_site: string, taken_site: string, report: boolean): boolean {
+  private add_edge(ctx: ExecContext, from: LockClass, to: LockClass, held_site: Site, taken_site: Site, report: boolean): boolean {
     const path = this.path(to, from);
     if (path !== null) {
       if (!report) return true;
@@ -271,9 +271,14 @@ export class Lockdep {
   }
 
   private report(kind: 'lockdep_cycle' | 'lockdep_recursion' | 'lockdep_irq_inconsistent' | 'lockdep_irq_order',
-    key: string, site: string, message: string, detail: string[]): void {
-    this.kernel.violation_once(`${kind}:${key}`, kind, site, message, detail);
+    key: string, site: Site, message: string, detail: string[]): void {
+    this.kernel.violation_once(`${kind}:${key}`, kind, String(site), message, detail);
   }
+}
+
+/** "<site> (<context>)": where a class was first used in or out of hardirq, formatted when printed. */
+function in_context(site: Site, context: string): Site {
+  return typeof site === 'string' ? `${site} (${context})` : new LazySite(() => `${site} (${context})`);
 }
 
 /* ------------------------------------------------------------------------------------------ */

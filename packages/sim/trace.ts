@@ -91,12 +91,17 @@ export class TraceRecorder {
 /**
  * Two independent 32-bit multiply-xorshift lanes (a 64-bit digest). Strings are hashed once
  * and remembered (trace names, contexts and keys repeat); numbers are mixed as two 32-bit
- * words, so no text is built per event.
+ * words, so no text is built per event. Per event name the keys of its last arguments are
+ * remembered with their hashes: a tracepoint passes the same keys every time, so a key is
+ * then found by identity, not looked up.
  */
 class EventHasher {
   a = 0x9e3779b9;
   b = 0x85ebca6b;
   private static readonly strings = new Map<string, number>();
+  private static readonly shapes = new Map<string, EventShape>();
+  private last_context: string | null = null;
+  private last_context_hash = 0;
 
   mix(x: number): void {
     let a = Math.imul(this.a ^ x, 0x5bd1e995);
@@ -108,7 +113,11 @@ class EventHasher {
   }
 
   number(v: number): void {
-    if (Number.isSafeInteger(v)) {
+    if ((v | 0) === v) {
+      // A 32-bit integer: the two words of the general case below, without the division.
+      this.mix(v >>> 0);
+      this.mix(v < 0 ? -1 : 0);
+    } else if (Number.isSafeInteger(v)) {
       this.mix(v >>> 0);
       this.mix(Math.floor(v / 4294967296) | 0);
     } else {
@@ -117,7 +126,7 @@ class EventHasher {
     }
   }
 
-  string(s: string): void {
+  static hash_of(s: string): number {
     let h = EventHasher.strings.get(s);
     if (h === undefined) {
       h = 0x811c9dc5;
@@ -125,15 +134,34 @@ class EventHasher {
       h ^= s.length;
       if (EventHasher.strings.size < 100_000) EventHasher.strings.set(s, h);
     }
-    this.mix(h);
+    return h;
+  }
+
+  string(s: string): void {
+    this.mix(EventHasher.hash_of(s));
   }
 
   event(t_ns: number, name: string, context: string, args: TraceArgs): void {
     this.number(t_ns);
-    this.string(name);
-    this.string(context);
+    let shape = EventHasher.shapes.get(name);
+    if (shape === undefined) {
+      shape = { name_hash: EventHasher.hash_of(name), keys: [], key_hashes: [] };
+      if (EventHasher.shapes.size < 10_000) EventHasher.shapes.set(name, shape);
+    }
+    this.mix(shape.name_hash);
+    if (context !== this.last_context) {
+      this.last_context = context;
+      this.last_context_hash = EventHasher.hash_of(context);
+    }
+    this.mix(this.last_context_hash);
+    const keys = shape.keys, key_hashes = shape.key_hashes;
+    let i = 0;
     for (const key in args) {
-      this.string(key);
+      if (keys[i] !== key) {
+        keys[i] = key;
+        key_hashes[i] = EventHasher.hash_of(key);
+      }
+      this.mix(key_hashes[i++]);
       const v = args[key];
       if (typeof v === 'number') this.number(v);
       else if (typeof v === 'string') this.string(v);
@@ -145,4 +173,11 @@ class EventHasher {
   hex(): string {
     return (this.a >>> 0).toString(16).padStart(8, '0') + (this.b >>> 0).toString(16).padStart(8, '0');
   }
+}
+
+/** The keys an event name's arguments had last time, and their hashes. */
+interface EventShape {
+  readonly name_hash: number;
+  readonly keys: string[];
+  readonly key_hashes: number[];
 }

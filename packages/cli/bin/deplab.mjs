@@ -39,6 +39,9 @@ if (stale) {
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
+    // Stack traces need the mappings, not the sources: a map without them is a third of the
+    // size, and a large run's peak memory grows with what the process keeps live.
+    sourcesContent: false,
     // Function names are what ftrace exports print for %ps (work and timer functions): keep them
     // when the bundle renames colliding top-level symbols.
     keepNames: true,

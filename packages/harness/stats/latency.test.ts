@@ -23,6 +23,18 @@ describe('latency distributions', () => {
     expect(r.summary.max).toBe(Math.max(...v));
   });
 
+  it('are exact across many storage chunks', () => {
+    const v = values(150_000, 11);
+    const d = new LatencyDistribution();
+    for (const x of v) d.add(x);
+    const r = d.result();
+    expect(r.exact).toBe(true);
+    expect(r.summary.n).toBe(150_000);
+    expect(r.summary.p90).toBe(percentile(v, 0.9));
+    expect(r.summary.min).toBe(Math.min(...v));
+    expect(r.summary.mean).toBeCloseTo(v.reduce((a, b) => a + b, 0) / v.length, 6);
+  });
+
   it('past the bound, continue in the sketch within its relative accuracy, and say so', () => {
     const v = values(20_000, 7);
     const d = new LatencyDistribution(1000);
@@ -58,5 +70,15 @@ describe('latency distributions', () => {
     expect(s.zeros).toBe(3);
     expect(sketch_quantile(s, 0.5)).toBe(0);
     expect(sketch_quantile(s, 1)).toBe(10);
+  });
+
+  it('an exact distribution gives the sketch a distribution sketched from its first sample has', () => {
+    const v = values(3000, 5);
+    const exact = new LatencyDistribution(), sketched = new LatencyDistribution(0);
+    for (const x of v) { exact.add(x); sketched.add(x); }
+    expect(exact.result().exact).toBe(true);
+    expect(sketched.result().exact).toBe(false);
+    expect(JSON.parse(JSON.stringify(exact.result().sketch))).toEqual(sketched.result().sketch);
+    expect(structuredClone(exact.result()).sketch).toEqual(sketched.result().sketch);
   });
 });

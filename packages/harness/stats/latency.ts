@@ -127,11 +127,23 @@ export interface LatencyResult {
   readonly sketch: LatencySketch;
 }
 
-/** One latency distribution of one run: exact samples up to a bound, then sketch only. */
+/** Samples per chunk of an exact distribution (512 KB): chunks grow it without copying. */
+const CHUNK = 1 << 16;
+
+/**
+ * One latency distribution of one run: exact samples up to a bound, then sketch only. Samples
+ * are kept in fixed chunks (no doubling copies left for the collector). While the samples are
+ * exact the sketch is built only when a reader asks for it (the same buckets as built sample
+ * by sample: they do not depend on the order of the samples).
+ */
 export class LatencyDistribution {
-  private samples = new Float64Array(256);
+  private chunks: Float64Array[] = [];
+  private chunk = new Float64Array(0);
+  /** Samples in `chunk`, and in total. */
+  private used = 0;
   private n = 0;
-  private readonly store = new BucketStore();
+  /** Null while every sample is kept: the sketch is made from them when needed. */
+  private store: BucketStore | null = null;
   private sum = 0;
   private sum_sq = 0;
   private readonly exact_max: number;
@@ -141,32 +153,91 @@ export class LatencyDistribution {
   }
 
   add(x: number): void {
-    this.store.add(x);
     this.sum += x;
     this.sum_sq += x * x;
-    if (this.n < this.exact_max) {
-      if (this.n === this.samples.length) {
-        const next = new Float64Array(Math.min(this.exact_max, 2 * this.samples.length));
-        next.set(this.samples);
-        this.samples = next;
-      }
-      this.samples[this.n++] = x;
-    } else if (this.samples.length > 0) {
-      this.samples = new Float64Array(0); // the sketch holds the distribution from here on
+    if (this.store !== null) {
+      this.store.add(x);
+      return;
     }
+    if (this.n < this.exact_max) {
+      if (this.used === this.chunk.length) this.next_chunk();
+      this.chunk[this.used++] = x;
+      this.n++;
+      return;
+    }
+    // Past the bound: the sketch holds the distribution from here on.
+    const store = new BucketStore();
+    this.each((v) => store.add(v));
+    store.add(x);
+    this.store = store;
+    this.chunks = [];
+    this.chunk = new Float64Array(0);
+    this.used = 0;
   }
 
   get count(): number {
-    return this.store.count;
+    return this.store !== null ? this.store.count : this.n;
+  }
+
+  private next_chunk(): void {
+    if (this.chunks.length === 0) {
+      // Most distributions are small: a small first chunk.
+      this.chunk = new Float64Array(256);
+      this.chunks.push(this.chunk);
+      this.used = 0;
+    } else if (this.chunk.length < CHUNK) {
+      // The small first chunk is full: a full-size one takes over its samples.
+      const c = new Float64Array(CHUNK);
+      c.set(this.chunk);
+      this.chunks[0] = this.chunk = c;
+    } else {
+      this.chunk = new Float64Array(CHUNK);
+      this.chunks.push(this.chunk);
+      this.used = 0;
+    }
+  }
+
+  private each(f: (x: number) => void): void {
+    let left = this.n;
+    for (const c of this.chunks) {
+      const m = Math.min(left, c.length);
+      for (let i = 0; i < m; i++) f(c[i]);
+      left -= m;
+    }
+  }
+
+  private sorted(): Float64Array {
+    const out = new Float64Array(this.n);
+    let at = 0;
+    for (const c of this.chunks) {
+      const m = Math.min(this.n - at, c.length);
+      out.set(m === c.length ? c : c.subarray(0, m), at);
+      at += m;
+    }
+    return out.sort();
   }
 
   result(): LatencyResult {
-    const sketch = this.store.plain();
-    const count = this.store.count;
-    if (count === 0) return { summary: summarize_sorted([]), exact: true, sketch };
-    if (count <= this.exact_max) {
-      return { summary: summarize_sorted(this.samples.slice(0, this.n).sort()), exact: true, sketch };
+    const store = this.store;
+    if (store === null) {
+      const sorted = this.sorted();
+      let sketch: LatencySketch | null = null;
+      // A getter, so that a distribution nobody pools never pays for its sketch; it is an own
+      // enumerable property, so JSON and structured clones see a plain value.
+      return {
+        summary: summarize_sorted(sorted), exact: true,
+        get sketch(): LatencySketch {
+          if (sketch === null) {
+            const s = new BucketStore();
+            for (let i = 0; i < sorted.length; i++) s.add(sorted[i]);
+            sketch = s.plain();
+          }
+          return sketch;
+        },
+      };
     }
+    const sketch = store.plain();
+    const count = store.count;
     const mean = this.sum / count;
     return {
       summary: {
