@@ -399,6 +399,21 @@ for (const backend of backends) {
       });
     }
 
+    it('era 7.0, close by a live process while its submitter sleeps on job_sem behind a hung command: the release waits for the ioctl (its file reference), so no F8 deadlock; the TDR at 60 s frees a slot', () => {
+      const r = rig(backend, { era: '7.0', close_is_exit: false });
+      const c = r.dev.open_client('app');
+      const q = queue(r, c);
+      const log: Submitted[] = [];
+      submitter(r, 'app/0', q, [cmd(5 * MS, { hang: true }), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS), cmd(5 * MS)], log);
+      r.kernel.run_for(1 * S);
+      expect(log.length).toBe(HWCTX_MAX_CMDS);
+      // Were the release to run now, it would hold dev_lock across synchronize_srcu (F8) and the TDR could never take it.
+      const close_ns = timed(r, r.dev.close_client(c));
+      expect(close_ns).toBeGreaterThan(59 * S);
+      expect(log.length).toBe(5);
+      expect(teardown(r, [c])).toBe(0);
+    });
+
     it('a submit that sleeps through its client\'s close during remove still returns a job; the device drops its fence reference at unplug (no leak)', () => {
       const r = rig(backend, { close_is_exit: false });
       const { c1, c2, q1, q2 } = two_clients(r);
@@ -410,11 +425,17 @@ for (const backend of backends) {
       submitter(r, 'b/0', q2, [cmd(1 * MS, { deps: [job(l1[0]).out_fence] })], l2);
       r.kernel.spawn('remove', r.dev.unplug());
       r.kernel.run_for(1 * MS);
-      // Removal is waiting (2 s) for a's hwctx to go idle; b's close cannot enter the device.
-      r.kernel.run_task(r.dev.close_client(c2));
+      // Removal is waiting (2 s) for a's hwctx to go idle. b's file release waits for b's submit
+      // ioctl (it holds a file reference), which returns its job once removal has run.
+      const t0 = r.kernel.now();
+      let returned_at = -1;
+      r.kernel.spawn('close b', (function* () { yield* r.dev.close_client(c2); returned_at = r.kernel.now(); })());
+      r.kernel.run_for(1 * MS);
       expect(l2).toEqual([]);
+      expect(returned_at).toBe(-1);
       r.kernel.run_for(3 * S);
       expect(l2.length).toBe(1);
+      expect(returned_at).toBeGreaterThan(t0 + 1 * S);
       expect(teardown(r, [c1, c2])).toBe(0);
     });
 

@@ -19,7 +19,7 @@
 import {
   EBUSY, EINTR, EINVAL, ENODEV, ENOMEM, GFP_KERNEL, dma_fence_add_callback, dma_fence_cb, dma_fence_put,
   dma_fence_remove_callback, kfree, kmalloc, mutex_lock_sleepable, mutex_trylock, mutex_unlock,
-  type Kernel, type Sleepable, type dma_fence,
+  wait_queue_head, type Kernel, type Sleepable, type dma_fence,
 } from '@deplab/sim';
 import {
   OutFenceRefs,
@@ -308,6 +308,8 @@ interface XdnaJobHandle extends JobHandle {
 interface XdnaQueue extends QueueHandle {
   readonly hwctx: amdxdna_hwctx;
   readonly xclient: amdxdna_client;
+  /** The file it was created on. */
+  readonly file: XdnaClient;
   alive: boolean;
   readonly out_fences: OutFenceRefs;
 }
@@ -315,6 +317,9 @@ interface XdnaQueue extends QueueHandle {
 interface XdnaClient extends ClientHandle {
   readonly xclient: amdxdna_client;
   closed: boolean;
+  /** Submit ioctls in progress: each holds a reference on the file (fdget), so release waits for them. */
+  ioctls: number;
+  readonly ioctls_done: wait_queue_head;
 }
 
 const OPTION_KEYS = ['era', 'upstream_gfp', 'dep_flags', 'dep_abort_error', 'close_is_exit'] as const;
@@ -376,7 +381,7 @@ export class AmdxdnaDevice implements Device {
 
   open_client(name: string): ClientHandle {
     const id = this.clients.length;
-    const c: XdnaClient = { id, name, xclient: amdxdna_drm_open(this.xdna, id, name), closed: false };
+    const c: XdnaClient = { id, name, xclient: amdxdna_drm_open(this.xdna, id, name), closed: false, ioctls: 0, ioctls_done: new wait_queue_head() };
     this.clients.push(c);
     return c;
   }
@@ -388,14 +393,23 @@ export class AmdxdnaDevice implements Device {
     if (typeof hwctx === 'number') return hwctx;
     const q: XdnaQueue = {
       id: this.queues.length, name: `${client.name}/${hwctx.name}`, client, engine: options.engine,
-      hwctx, xclient: c.xclient, alive: true, out_fences: new OutFenceRefs(),
+      hwctx, xclient: c.xclient, file: c, alive: true, out_fences: new OutFenceRefs(),
     };
     this.queues.push(q);
     return q;
   }
 
   *submit(queue: QueueHandle, spec: JobSpec): Sleepable<JobHandle | number> {
-    const q = queue as XdnaQueue;
+    const c = (queue as XdnaQueue).file;
+    c.ioctls++;
+    try {
+      return yield* this.submit_ioctl(queue as XdnaQueue, spec);
+    } finally {
+      if (--c.ioctls === 0) this.kernel.wake_up(c.ioctls_done);
+    }
+  }
+
+  private *submit_ioctl(q: XdnaQueue, spec: JobSpec): Sleepable<JobHandle | number> {
     const client = q.xclient;
     if (this.xdna.unplugged) return -ENODEV;
     if (q.alive) {
@@ -414,7 +428,7 @@ export class AmdxdnaDevice implements Device {
     const ret = yield* amdxdna_cmd_submit(client, cmd, q.hwctx.id, out);
     if (ret !== 0) return ret;
     const fence = out.fence!;
-    const handle: XdnaJobHandle = { id: this.next_job++, queue, out_fence: fence, fence_context: fence.context, fence_seqno: fence.seqno, cmd, seq: out.seq };
+    const handle: XdnaJobHandle = { id: this.next_job++, queue: q, out_fence: fence, fence_context: fence.context, fence_seqno: fence.seqno, cmd, seq: out.seq };
     q.out_fences.add(handle);
     return handle;
   }
@@ -459,6 +473,9 @@ export class AmdxdnaDevice implements Device {
       amdxdna_exit_mm(xc);
       if (task !== null) task.exiting = true;
     }
+    // The file's release runs when its last reference goes: after the submit ioctls in
+    // progress return (fdget holds one each). An exiting process's signal interrupts them first.
+    if (c.ioctls > 0) yield* k.wait_until(c.ioctls_done, () => c.ioctls === 0);
     yield* amdxdna_drm_close(xc);
     if (task !== null) task.exiting = was_exiting;
     for (const q of this.queues) if (q.xclient === xc && q.alive) this.forget(q);

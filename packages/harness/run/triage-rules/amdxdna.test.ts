@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '@deplab/driver-api';
 import { client as client_of, triaged_groups } from './scenario.testlib.ts';
+import { campaign_subject, triage } from '../triage.ts';
 
 type Step = Record<string, unknown>;
 const batch = (duration_us: number, more: Record<string, unknown> = {}): Step => ({ batch: { queue: 'q', duration_us, ...more } });
@@ -40,6 +41,13 @@ describe('amdxdna triage rules', () => {
     expect(rules_of(workload([client('a', [batch(100)])]), 'dep')).toEqual({}); // a preallocated message: nothing
   });
 
+  it('F1 in a comparison, which has no variant label (upstream_gfp is the device default): the same rule', () => {
+    const site = 'kmalloc(struct mailbox_msg in xdna_mailbox_send_msg() of drivers/accel/amdxdna/amdxdna_mailbox.c, GFP_KERNEL)';
+    const g = campaign_subject('lockdep_cycle', site, 'possible circular locking dependency: dma_fence_map -> fs_reclaim closes a cycle');
+    expect(triage(g, 'amdxdna', 'dep').rule).toBe('amdxdna-f1-gfp-kernel-in-run-job');
+    expect(triage(g, 'xe', 'dep').rule).toBeNull();
+  });
+
   it('F3: drm_sched reports dev_lock against the TDR at whichever edge comes second', () => {
     expect(rules_of(TIMEOUT_THEN_CLOSE, 'sched')).toEqual({ 'lockdep_cycle @ cancel_work_sync': 'amdxdna-f3-fini-cancels-timeout' });
     expect(rules_of(CLOSE_THEN_TIMEOUT, 'sched')).toEqual({ 'lockdep_cycle @ aie2_sched_job_timedout: mutex_lock(&xdna->dev_lock)': 'amdxdna-f3-timeout-takes-dev-lock' });
@@ -62,6 +70,9 @@ describe('amdxdna triage rules', () => {
       const r = rules_of(REMOVE_WITH_SLEEPING_SUBMITTER, backend, { upstream_gfp: true });
       expect(r['hang @ unplug']).toBe('amdxdna-f8-hang');
       expect(r['hang @ run_workload']).toBe('amdxdna-f8-hang');
+      // The end-of-run close waits for the sleeping submitter's ioctl (its file reference).
+      expect(r['hang @ teardown']).toBe('amdxdna-f8-hang');
+      expect(r['hang @ Kernel.run_task']).toBe('amdxdna-f8-hang');
       expect(r['never_signalled @ finished fence after teardown']).toBe('amdxdna-f8-unsignalled');
       expect(r['leak @ after unplug: mailbox_channel']).toBe('amdxdna-orphan-fw-context');
       expect(r['leak @ after unplug: kmalloc:struct']).toBe('amdxdna-orphan-fw-context'); // the channel's record comes first

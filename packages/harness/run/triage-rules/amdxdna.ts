@@ -23,7 +23,8 @@ const DEVICE_OBJECTS = new RegExp('^(amdxdna_fence|kmalloc:amdxdna_(client|hwctx
 
 export const AMDXDNA_RULES: readonly TriageRule[] = [
   {
-    id: 'amdxdna-f1-gfp-kernel-in-run-job', kind: /^lockdep_cycle$/, ...AMDXDNA, variant: /upstream_gfp=true/,
+    // The site names GFP_KERNEL: only the upstream allocation flags (upstream_gfp, the default) reach it.
+    id: 'amdxdna-f1-gfp-kernel-in-run-job', kind: /^lockdep_cycle$/, ...AMDXDNA,
     site: /^kmalloc\(struct mailbox_msg in xdna_mailbox_send_msg\(\) of drivers\/accel\/amdxdna\/amdxdna_mailbox\.c, GFP_KERNEL\)$/,
     detail: /dma_fence_map -> fs_reclaim/, class: 'latent driver bug',
     cause: 'xdna_mailbox_send_msg allocates the message with GFP_KERNEL inside run_job, a dma-fence signalling section (annotated on drm_dep; F1)',
@@ -52,7 +53,9 @@ export const AMDXDNA_RULES: readonly TriageRule[] = [
   },
   { id: 'amdxdna-f8-leak', kind: /^leak$/, site: /^after unplug$/, root: DEVICE_OBJECTS, ...TEARDOWN, class: 'latent driver bug', cause: F8, doc: 'drivers/amdxdna/README.md#f8' },
   {
-    id: 'amdxdna-f8-hang', kind: /^hang$/, site: /^(unplug|run_workload)$/, ...TEARDOWN, class: 'latent driver bug', cause: F8, doc: 'drivers/amdxdna/README.md#f8',
+    // The harness's end-of-run close waits for the submit ioctl too (a file's release waits for
+    // the ioctls holding it), so it reports the same hang at teardown and in its last wait.
+    id: 'amdxdna-f8-hang', kind: /^hang$/, site: /^(unplug|run_workload|teardown|Kernel\.run_task)$/, ...TEARDOWN, class: 'latent driver bug', cause: F8, doc: 'drivers/amdxdna/README.md#f8',
   },
   { id: 'amdxdna-f8-unsignalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, ...TEARDOWN, class: 'latent driver bug', cause: F8, doc: 'drivers/amdxdna/README.md#f8' },
 ];
