@@ -69,6 +69,9 @@ describe('legacy rules on real drm_sched groups', () => {
       'use_after_free @ drm_sched_rq_remove_entity: rq': 'legacy-entity-after-fini',
       'score_leak @ drm_sched_score at teardown (other)': 'legacy-entity-score-at-fini',
     });
+    // The same leftover entity under the TDR variants (campaign seed 417 on tdr=stop_no_hang).
+    const other = campaign_subject('score_leak', 'drm_sched_score at teardown (other)', 'scheduler score 2 at fini, expected 0 (1 job(s) killed before they ran, 0 never finished)');
+    for (const v of ['tdr=stop_no_hang', 'tdr=reset_leaves_job']) expect(triage(other, 'mock', 'sched', ['campaign'], v).rule, v).toBe('legacy-entity-score-at-fini');
     // A dependency signalled after fini wakes an entity on a freed run queue.
     const wake = triaged_groups('mock', { unplug_keeps_queues: true }, {
       external_fences: [{ name: 'x', signal_at_us: 3000 }],
@@ -150,11 +153,20 @@ describe('legacy rules on real drm_sched groups', () => {
     expect_rules(g, { 'tdr_late @ timeout detection': 'legacy-tdr-pushed-out' });
   });
 
+  it('10. on xe too: the jobs behind a hung one on its exec queue still start, each pushing its 2 ms TDR out (campaign seed 328)', () => {
+    const g = triaged_groups('xe', { job_timeout_ms: 2 }, {
+      clients: [{ name: 's', queues: [{ name: 'q', engine: 'render' }], program: { loops: 10, steps: [{ batch: { queue: 'q', duration_us: 100 } }, { delay: { us: 1000 } }] } }],
+      events: [{ at_us: 50, action: 'hang_job', client: 's', queue: 'q' }],
+    });
+    expect_rules(g, { 'tdr_late @ timeout detection': 'legacy-tdr-pushed-out' });
+  });
+
   it('match drm_sched only, and only the drivers whose groups were checked', () => {
     const t = (kind: string, site: string, driver: string, backend: 'sched' | 'dep') => triage(campaign_subject(kind, site, ''), driver, backend, ['campaign'], 'plain').rule;
     expect(t('warn', 'drm_sched_fini', 'mock', 'dep')).toBeNull();
     expect(t('warn', 'drm_sched_fini', 'xe', 'sched')).toBeNull();
     expect(t('hang', 'Kernel.run_task', 'mock', 'dep')).toBeNull();
-    expect(t('tdr_late', 'timeout detection', 'xe', 'sched')).toBeNull();
+    expect(t('tdr_late', 'timeout detection', 'panthor', 'sched')).toBeNull();
+    expect(t('tdr_late', 'timeout detection', 'xe', 'dep')).toBeNull();
   });
 });
