@@ -81,7 +81,7 @@ export const FAULT_MATRIX = ['hang', 'engine-reset', 'device-reset', 'ctrl-c', '
 function group_item(r: RunEvidence, g: GroupComparison, t: Triage, cand: Backend): VerdictItem {
   const side = g.presence === 'baseline only' ? r.result.baseline : cand;
   return {
-    text: `${g.kind} at ${g.site}${g.presence === 'both' ? '' : ` (${backend_label(side)} only)`}`,
+    text: `${g.kind} at ${g.site}${g.root === '' ? '' : `: ${g.root}`}${g.presence === 'both' ? '' : ` (${backend_label(side)} only)`}`,
     about: `violation group ${g.key}`, runs: [r.label], seeds: [...new Set([...g.baseline.seeds, ...g.candidate.seeds])].sort((a, b) => a - b),
     token: null, cause: t.cause, link: t.doc ?? r.report,
   };
