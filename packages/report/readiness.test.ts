@@ -165,6 +165,11 @@ describe('verdicts with provenance', () => {
     const v = driver_verdict(input(evidence([run(planted_slow_wakeup)], variants)), 'mock');
     expect(v.judgement.verdict).toBe('ready');
     expect(v.robustness).toBe('depends on cost table = slow wake-ups (50 µs) (blocked there)');
+    // The flipped variant says what makes the difference, with its runs; the one that holds says nothing.
+    expect(v.variants[0].differs).toEqual([]);
+    expect(v.variants[1].differs.length).toBeGreaterThan(0);
+    expect(v.variants[1].differs.every((d) => d.startsWith('blocker: ') && d.includes('(runs: '))).toBe(true);
+    expect(readiness_markdown(input(evidence([run(planted_slow_wakeup)], variants))).markdown).toContain('Under cost table = slow wake-ups (50 µs) (blocked), what differs from the main runs:');
     expect(driver_verdict(input(evidence([run(mock)], variants.slice(0, 1))), 'mock').robustness).toBe('holds under all 1 variants');
   });
 

@@ -196,7 +196,8 @@ export interface DriverVerdict {
   /** "holds under all N variants", or "depends on ..." */
   readonly robustness: string;
   /** The verdict under each variant. */
-  readonly variants: readonly { readonly family: string; readonly label: string; readonly verdict: VerdictKind }[];
+  /** Each variant's verdict; where it differs from the main verdict, the items that make the difference. */
+  readonly variants: readonly { readonly family: string; readonly label: string; readonly verdict: VerdictKind; readonly differs: readonly string[] }[];
 }
 
 function binding(scan: ApiScan, driver: string, backend: BindingScan['backend']): BindingScan | undefined {
@@ -235,12 +236,29 @@ export function driver_verdict(input: ReadinessInput, driver: string): DriverVer
   if (ev.conformance !== null && ev.conformance.dep.failed > 0) {
     (full.blockers as VerdictItem[]).push({ text: `${ev.conformance.dep.failed} KUnit case(s) fail on drm_dep`, about: 'KUnit', runs: ['deplab conformance'], seeds: [], token: null, cause: 'see deplab conformance', link: null });
   }
-  const variants = ev.variants.map((v) => ({ family: v.family, label: v.label, verdict: judge(v.runs).verdict }));
+  const variants = ev.variants.map((v) => {
+    const j = judge(v.runs);
+    return { family: v.family, label: v.label, verdict: j.verdict, differs: j.verdict === full.verdict ? [] : judgement_difference(full, j) };
+  });
   const flips = variants.filter((v) => v.verdict !== full.verdict);
   const robustness = variants.length === 0 ? 'no variants run'
     : flips.length === 0 ? `holds under all ${variants.length} variants`
       : `depends on ${flips.map((v) => `${v.family} = ${v.label} (${v.verdict} there)`).join('; ')}`;
   return { driver, judgement: { ...full, verdict: full.blockers.length > 0 && full.verdict === 'ready' ? 'blocked' : full.verdict }, robustness, variants };
+}
+
+/** What a variant's judgement has that the main one has not (blockers, fixes, not assessed), or lost; each with its runs and seeds. */
+export function judgement_difference(main: DriverJudgement, variant: DriverJudgement): string[] {
+  const key = (i: VerdictItem) => `${i.about}|${i.text}`;
+  const show = (i: VerdictItem) => `${i.text} (runs: ${i.runs.join(', ')}${i.seeds.length > 0 ? `; seeds ${i.seeds.join(', ')}` : ''}): ${i.cause}`;
+  const out: string[] = [];
+  const only = (a: readonly VerdictItem[], b: readonly VerdictItem[]) => a.filter((i) => !b.some((x) => key(x) === key(i)));
+  for (const i of only(variant.blockers, main.blockers)) out.push(`blocker: ${show(i)}`);
+  for (const i of only(variant.fixes, main.fixes)) out.push(`driver fix: ${show(i)}`);
+  for (const n of variant.not_assessed.filter((x) => !main.not_assessed.includes(x))) out.push(`not assessed: ${n}`);
+  for (const i of only(main.blockers, variant.blockers)) out.push(`no longer a blocker: ${show(i)}`);
+  for (const i of only(main.fixes, variant.fixes)) out.push(`no longer a driver fix: ${show(i)}`);
+  return out;
 }
 
 function conversion(input: ReadinessInput, driver: string): LineDiff | null {
@@ -371,6 +389,9 @@ function driver_section(input: ReadinessInput, driver: string, v: DriverVerdict)
   if (j.findings.length > 0) out.push('### Findings that decide nothing on their own', '', ...j.findings.map(item_line), '');
   if (v.variants.length > 0) {
     out.push('### Robustness', '', markdownTable([['variant family', 'value', 'verdict'], ...v.variants.map((x) => [x.family, x.label, x.verdict])]), '');
+    for (const x of v.variants.filter((y) => y.differs.length > 0)) {
+      out.push(`Under ${x.family} = ${x.label} (${x.verdict}), what differs from the main runs:`, '', ...x.differs.map((d) => `- ${d}`), '');
+    }
   }
   const ev = input.evidence.find((e) => e.driver === driver);
   if (ev !== undefined && ev.registered) {
