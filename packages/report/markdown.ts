@@ -83,6 +83,10 @@ function behaviour_section(r: ComparisonResult, root: string): string[] {
     out.push(`Not compared: ${r.unmatched.baseline_only} job(s) on ${base} and ${r.unmatched.candidate_only} on ${cand} from program iterations ` +
       'the other side did not reach (programs bounded by time run as many iterations as their speed allows).', '');
   }
+  if (r.situation_differs > 0) {
+    out.push(`Not compared job by job: ${r.situation_differs} job(s) that a kill, reset, timeout or unplug caught in flight on one side only ` +
+      '(timing decides which jobs are in flight); they count in the outcome shares of their situation below.', '');
+  }
   return out;
 }
 

@@ -135,6 +135,8 @@ export interface ComparisonResult {
   readonly distributions: readonly DistributionRow[];
   readonly groups: readonly GroupComparison[];
   readonly unmatched: { readonly baseline_only: number; readonly candidate_only: number };
+  /** Jobs not compared job by job because a race caught them on one side only (diff.ts), over all seeds. */
+  readonly situation_differs: number;
   readonly per_seed: readonly {
     readonly seed: number;
     readonly baseline: Omit<BackendRun, 'sketch' | 'groups' | 'guarantees' | 'outcomes'>;
@@ -209,6 +211,7 @@ export function aggregate(workload: Workload, driver: string, outputs: readonly 
       baseline_only: sorted.reduce((n, o) => n + o.diff.unmatched.baseline_only, 0),
       candidate_only: sorted.reduce((n, o) => n + o.diff.unmatched.candidate_only, 0),
     },
+    situation_differs: sorted.reduce((n, o) => n + o.diff.situation_differs, 0),
     per_seed: sorted.map((o) => ({
       seed: o.seed, baseline: strip(o.baseline), candidate: strip(o.candidate),
       regressions: Object.values(o.diff.counts).reduce((n, c) => n + (c?.regression ?? 0), 0),

@@ -6,8 +6,10 @@
  *   improvement  broken on the baseline, checked and held on the candidate;
  *   both         broken on both (a finding about both schedulers, not a difference).
  * A guarantee that does not apply to the job on one side (e.g. job_result for a job caught by a
- * kill on that side) pairs nothing: where outcomes race by design the comparison is the outcome
- * distributions per situation (compare.ts), not job by job. Run-level guarantees are compared
+ * kill on that side) pairs nothing, and neither does a job whose situation differs between the
+ * sides (a kill, reset, timeout or unplug caught it in flight on one side only: timing decides
+ * that): where outcomes race by design the comparison is the outcome distributions per situation
+ * (compare.ts), not job by job. Run-level guarantees are compared
  * as held / broken per run.
  */
 import { JOB_BIT, JOB_GUARANTEES, type GuaranteeId } from './guarantees.ts';
@@ -39,6 +41,8 @@ export interface SeedDiff {
   readonly examples: readonly GuaranteeDiff[];
   /** Jobs present on one side only (a program bounded by time ran more iterations there): not compared. */
   readonly unmatched: { readonly baseline_only: number; readonly candidate_only: number };
+  /** Jobs that would have differed but whose situation differs between the sides: not compared job by job. */
+  readonly situation_differs: number;
 }
 
 function message(tally: GuaranteeTally | undefined, subject: string): string {
@@ -62,7 +66,7 @@ export function diff_seed(a_masks: ReadonlyMap<string, QueueMasks>, b_masks: Rea
       candidate: cls === 'regression' || cls === 'both' ? message(b.guarantees[g], subject) : 'held',
     });
   };
-  let baseline_only = 0, candidate_only = 0;
+  let baseline_only = 0, candidate_only = 0, situation_differs = 0;
   const keys = [...new Set([...a_masks.keys(), ...b_masks.keys()])].sort();
   for (const key of keys) {
     const qa = a_masks.get(key), qb = b_masks.get(key);
@@ -73,14 +77,19 @@ export function diff_seed(a_masks: ReadonlyMap<string, QueueMasks>, b_masks: Rea
     for (let i = 0; i < n; i++) {
       const app_a = qa!.applicable[i], br_a = qa!.broken[i], app_b = qb!.applicable[i], br_b = qb!.broken[i];
       if ((br_a | br_b) === 0) continue;
+      const sa = qa!.situation[i], sb = qb!.situation[i];
+      const raced = sa !== sb && (sa !== 'undisturbed' || sb !== 'undisturbed');
+      let skipped = false;
       for (const g of JOB_GUARANTEES) {
         const bit = JOB_BIT[g];
         const broken_a = (br_a & bit) !== 0, broken_b = (br_b & bit) !== 0;
         const held_a = (app_a & bit) !== 0 && !broken_a, held_b = (app_b & bit) !== 0 && !broken_b;
-        if (held_a && broken_b) note(g, 'regression', `${key}#${i}`);
+        if (broken_a && broken_b) note(g, 'both', `${key}#${i}`);
+        else if (raced && ((held_a && broken_b) || (broken_a && held_b))) skipped = true;
+        else if (held_a && broken_b) note(g, 'regression', `${key}#${i}`);
         else if (broken_a && held_b) note(g, 'improvement', `${key}#${i}`);
-        else if (broken_a && broken_b) note(g, 'both', `${key}#${i}`);
       }
+      if (skipped) situation_differs++;
     }
   }
   for (const g of ['tdr_late', 'credit_leak', 'score_leak'] as const) {
@@ -94,5 +103,5 @@ export function diff_seed(a_masks: ReadonlyMap<string, QueueMasks>, b_masks: Rea
     c[cls]++;
     examples.push({ guarantee: g, cls, subject: '', baseline: first(ta), candidate: first(tb) });
   }
-  return { counts, examples, unmatched: { baseline_only, candidate_only } };
+  return { counts, examples, unmatched: { baseline_only, candidate_only }, situation_differs };
 }

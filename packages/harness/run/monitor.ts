@@ -135,6 +135,8 @@ export interface QueueMasks {
   applicable: Uint8Array;
   broken: Uint8Array;
   outcome: string[];
+  /** The job's situation (guarantees.ts Situation; '' for a failed submit). */
+  situation: string[];
   count: number;
 }
 
@@ -376,7 +378,7 @@ export class RunMonitor {
       if (job.submitted_ns > this.progress_ns) this.progress_ns = job.submitted_ns;
       const index = q.jobs++;
       if (this.retained !== null) this.retained.push(failed_record(job));
-      this.set_masks(q, index, 0, 0, `submit ${errno_name(job.error)}`);
+      this.set_masks(q, index, 0, 0, `submit ${errno_name(job.error)}`, '');
       return;
     }
     this.register(job, job.fence_context, job.fence_seqno).returned_ns = job.returned_ns;
@@ -685,7 +687,7 @@ export class RunMonitor {
     this.record_latencies(j);
     const q = j.queue;
     if (j.freed_ns > q.released_ns) q.released_ns = j.freed_ns;
-    this.set_masks(q, j.index, applicable, j.broken, outcome);
+    this.set_masks(q, j.index, applicable, j.broken, outcome, situation);
     if (this.retained !== null) this.retained.push(record_of(j, situation, outcome));
     this.live.get(j.fence_context)?.delete(j.fence_seqno);
   }
@@ -731,14 +733,14 @@ export class RunMonitor {
     if (q === undefined) {
       q = {
         key, client, jobs: 0, destroy_call_ns: -1, destroy_return_ns: -1, released_ns: -1, latest_index: -1, latest_error: 0, waiting: 0,
-        masks: this.options.pairing === true ? { applicable: new Uint8Array(64), broken: new Uint8Array(64), outcome: [], count: 0 } : null,
+        masks: this.options.pairing === true ? { applicable: new Uint8Array(64), broken: new Uint8Array(64), outcome: [], situation: [], count: 0 } : null,
       };
       this.queues.set(key, q);
     }
     return q;
   }
 
-  private set_masks(q: QueueState, index: number, applicable: number, broken: number, outcome: string): void {
+  private set_masks(q: QueueState, index: number, applicable: number, broken: number, outcome: string, situation: string): void {
     const m = q.masks;
     if (m === null) return;
     if (index >= m.applicable.length) {
@@ -750,6 +752,7 @@ export class RunMonitor {
     m.applicable[index] = applicable;
     m.broken[index] = broken;
     m.outcome[index] = outcome;
+    m.situation[index] = situation;
     if (index >= m.count) m.count = index + 1;
   }
 

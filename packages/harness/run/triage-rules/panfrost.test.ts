@@ -100,3 +100,13 @@ describe('panfrost triage rules', () => {
     expect(Object.values(r).some((rule) => rule?.startsWith('panfrost-') === true)).toBe(false);
   });
 });
+
+describe('panfrost run_job allocation', () => {
+  it('the GFP_KERNEL done fence in run_job, reported on drm_sched under the annotated assumption, is a latent driver bug; not on the HW layer', () => {
+    const g = campaign_subject('lockdep_cycle', 'kmalloc(panfrost_fence, GFP_KERNEL)', 'possible circular locking dependency: dma_fence_map -> fs_reclaim closes a cycle');
+    expect(triage(g, 'panfrost', 'sched').rule).toBe('panfrost-run-job-gfp-kernel');
+    expect(triage(g, 'panfrost', 'dep-hw').rule).toBeNull();
+    expect(triage(g, 'mock', 'sched').rule).toBeNull();
+  });
+});
+
