@@ -420,6 +420,8 @@ class Run {
     this.logical_of.set(r, logical);
     let list = this.in_flight.get(queue);
     if (list === undefined) this.in_flight.set(queue, (list = []));
+    // Drop the signalled head first: the list holds the jobs in flight, not every job of the run.
+    if (list.length > 0 && list[0].out_fence.signaled) this.oldest_in_flight(queue);
     list.push(r);
     this.release(this.last_job.get(key));
     this.last_job.set(key, this.hold(r));
