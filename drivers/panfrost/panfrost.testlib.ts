@@ -6,8 +6,12 @@
 import {
   Kernel, dma_fence, dma_fence_init, dma_fence_put, dma_fence_signal, spin_lock_init, type CostOverrides, type dma_fence_ops,
 } from '@deplab/sim';
-import type { Backend, ClientHandle, EngineClass, JobHandle, Priority, QueueHandle } from '@deplab/driver-api';
+import type { Backend, ClientHandle } from '@deplab/driver-api';
 import { PanfrostDevice } from './uapi.ts';
+
+import { outcome, queue, submit } from '@deplab/driver-api/device.testlib';
+
+export { outcome, queue, submit };
 
 export const MS = 1_000_000;
 export const S = 1_000_000_000;
@@ -26,23 +30,8 @@ export function rig(backend: Backend, driver: Record<string, number | string | b
   return { k, dev: new PanfrostDevice(k, backend, { driver }) };
 }
 
-export function queue(r: Rig, client: ClientHandle, engine: EngineClass = 'render', priority: Priority = 'normal'): QueueHandle {
-  const q = r.dev.create_queue(client, { engine, priority });
-  if (typeof q === 'number') throw new Error(`create_queue failed: ${q}`);
-  return q;
-}
 
-/** Submit from the test thread; throws on an ioctl error. */
-export function submit(r: Rig, q: QueueHandle, duration_ns: number | 'manual', deps: dma_fence[] = [], hang = false): JobHandle {
-  const h = r.k.run_task(r.dev.submit(q, { duration_ns, deps, hang }));
-  if (typeof h === 'number') throw new Error(`submit failed: ${h}`);
-  return h;
-}
 
-/** A job's outcome: 'pending', or its out-fence error (0 = success). */
-export function outcome(j: JobHandle): 'pending' | number {
-  return j.out_fence.signaled ? j.out_fence.error : 'pending';
-}
 
 const ext_ops: dma_fence_ops = { get_driver_name: () => 'test', get_timeline_name: () => 'ext' };
 

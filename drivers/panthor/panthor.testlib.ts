@@ -10,6 +10,10 @@ import type { Backend, ClientHandle, JobHandle, QueueHandle } from '@deplab/driv
 import type { panthor_queue } from './csf.ts';
 import { PanthorDevice } from './uapi.ts';
 
+import { outcome, queue, submit } from '@deplab/driver-api/device.testlib';
+
+export { outcome, queue, submit };
+
 export const MS = 1_000_000;
 export const S = 1_000_000_000;
 
@@ -30,19 +34,7 @@ export function run<T>(r: Rig, gen: Sleepable<T>): T {
   return r.k.run_task(gen);
 }
 
-export function queue(r: Rig, client: ClientHandle, engine: 'render' | 'compute' | 'copy' | 'bind' = 'render',
-  priority: 'low' | 'normal' | 'high' | 'realtime' = 'normal'): QueueHandle {
-  const q = r.dev.create_queue(client, { engine, priority });
-  if (typeof q === 'number') throw new Error(`create_queue failed: ${q}`);
-  return q;
-}
 
-/** Submit from the test thread; throws on an ioctl error. */
-export function submit(r: Rig, q: QueueHandle, duration_ns: number | 'manual', deps: dma_fence[] = [], hang = false): JobHandle {
-  const h = r.k.run_task(r.dev.submit(q, { duration_ns, deps, hang }));
-  if (typeof h === 'number') throw new Error(`submit failed: ${h}`);
-  return h;
-}
 
 export function submit_errno(r: Rig, q: QueueHandle, duration_ns: number): number {
   const h = r.k.run_task(r.dev.submit(q, { duration_ns, deps: [] }));
@@ -61,9 +53,6 @@ export function trace_times(r: Rig, name: string): number[] {
 }
 
 /** Outcome of a job: 'pending', or its fence error (0 = success). */
-export function outcome(j: JobHandle): 'pending' | number {
-  return j.out_fence.signaled ? j.out_fence.error : 'pending';
-}
 
 export function done_at(j: JobHandle): number {
   return j.out_fence.signaled ? j.out_fence.timestamp_ns : -1;
