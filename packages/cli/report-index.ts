@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
-import { backend_label, main_finding } from '@deplab/report';
+import { backend_label, main_finding, verdict_href } from '@deplab/report';
 import { comparison_basename, type ComparisonOutput } from './cmd-compare.ts';
 import { slug } from './options.ts';
 import { md_code } from './quote.ts';
@@ -42,7 +42,7 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
       `From [readiness.md](readiness.md) (${md_code(readiness.command)}): each verdict rests on the driver's parity workloads, its fault matrix and its ` +
       'exploration campaign; *robustness* says whether it holds under every cost profile and drm_dep assumption variant tried.', '');
     const rows = [['driver', 'verdict', 'robustness', 'what decides it']];
-    for (const d of readiness.drivers) rows.push([d.driver, `**${d.verdict}**`, d.robustness, d.deciding.map((x) => `[${x.text}](${x.link})`).join('; ') || '–']);
+    for (const d of readiness.drivers) rows.push([d.driver, `**${d.verdict}**`, d.robustness, d.deciding.map((x) => `[${x.text}](${verdict_href(x.link, root)})`).join('; ') || '–']);
     lines.push(markdownTable(rows), '');
   } else {
     lines.push('No readiness result in this directory: run `deplab readiness` with the same `--out` for the per-driver deprecation verdicts.', '');

@@ -15,7 +15,7 @@ export { fmt as format_number, metric_value, pct, signed } from './numbers.ts';
 export { driver_folders, repository_root, scan_drivers, INTERNAL_BY_SPEC, type ApiScan, type BindingScan, type InternalAccess, type SymbolUse } from './api-usage.ts';
 export { RFC_DIFFSTAT, line_diff, parse_diffstat, rfc_driver_stat, type LineDiff } from './conversion.ts';
 export {
-  API_MAPPING, HAZARDS, INTERNAL_ALTERNATIVE, deciding_items, driver_verdict, mapping_for, readiness_markdown,
+  API_MAPPING, HAZARDS, INTERNAL_ALTERNATIVE, deciding_items, driver_verdict, mapping_for, readiness_markdown, verdict_href,
   type DriverEvidence, type DriverVerdict, type ReadinessInput,
 } from './readiness.ts';
 export {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scan_drivers, type ApiScan } from './api-usage.ts';
 import { RFC_DIFFSTAT, line_diff, parse_diffstat, rfc_driver_stat } from './conversion.ts';
-import { HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown, type DriverEvidence, type ReadinessInput } from './readiness.ts';
+import { HAZARDS, INTERNAL_ALTERNATIVE, driver_verdict, mapping_for, readiness_markdown, verdict_href, type DriverEvidence, type ReadinessInput } from './readiness.ts';
 import type { CampaignEvidence, RunEvidence } from './verdict.ts';
 import type { DeviceFactory } from '@deplab/driver-api';
 import { compare, load_workload_json } from '@deplab/harness';
@@ -154,6 +154,13 @@ describe('verdicts with provenance', () => {
     const v = driver_verdict(input(evidence([run(warn_on_dep)])), 'mock');
     expect(v.judgement.verdict).toBe('not assessed');
     expect(v.judgement.not_assessed.join('\n')).toMatch(/unclassified: warn at planted_test_site \(drm_dep only\)/);
+  });
+
+  it('a triage write-up is linked through the repository root, a report of the run from the output directory', () => {
+    expect(verdict_href('docs/findings.md#panthor-unplug', '../')).toBe('../docs/findings.md#panthor-unplug');
+    expect(verdict_href('drivers/amdxdna/README.md#f1', '../../')).toBe('../../drivers/amdxdna/README.md#f1');
+    expect(verdict_href('readiness/mock/steady.md', '../')).toBe('readiness/mock/steady.md');
+    expect(verdict_href('explore/xe.md', '../')).toBe('explore/xe.md');
   });
 
   it('a verdict that flips with the cost table is reported as "depends on" it', () => {

@@ -318,9 +318,17 @@ function internal_table(list: readonly InternalAccess[]): string {
   return markdownTable(rows);
 }
 
-function item_line(x: VerdictItem): string {
+/** Repository directories a verdict item's link may name (a triage rule's write-up); other links are reports in the output directory. */
+const REPOSITORY_DIRS = ['docs/', 'drivers/', 'packages/', 'workloads/'];
+
+/** A verdict item's link as written in a report in the output directory, `root` being the path from there to the repository. */
+export function verdict_href(link: string, root: string): string {
+  return REPOSITORY_DIRS.some((d) => link.startsWith(d)) ? `${root}${link}` : link;
+}
+
+function item_line(x: VerdictItem, root: string): string {
   const where = [x.runs.length > 0 ? `runs: ${x.runs.join(', ')}` : '', x.seeds.length > 0 ? `seeds ${x.seeds.join(', ')}` : ''].filter(Boolean).join('; ');
-  const link = x.link === null ? '' : ` ([evidence](${x.link}))`;
+  const link = x.link === null ? '' : ` ([evidence](${verdict_href(x.link, root)}))`;
   return `- ${x.text}${where !== '' ? ` (${where})` : ''}: ${x.cause}${link}` + (x.token !== null ? `\n  - replay: \`npx deplab replay ${x.token}\`` : '');
 }
 
@@ -380,13 +388,15 @@ function conversion_section(input: ReadinessInput, drivers: readonly string[]): 
 
 function driver_section(input: ReadinessInput, driver: string, v: DriverVerdict): string[] {
   const out = [`## ${driver}`, ''];
+  const root = input.root ?? '../';
+  const line = (x: VerdictItem) => item_line(x, root);
   const s = binding(input.scan, driver, 'sched'), d = dep_binding(input.scan, driver);
   const j = v.judgement;
   out.push(`Verdict: **${j.verdict}**; robustness: ${v.robustness}.`, '');
-  if (j.blockers.length > 0) out.push('### Blockers', '', ...j.blockers.map(item_line), '');
-  if (j.fixes.length > 0) out.push('### Fix in the driver before converting', '', 'Latent driver bugs that drm_dep\'s annotations expose (present upstream, invisible on drm_sched):', '', ...j.fixes.map(item_line), '');
+  if (j.blockers.length > 0) out.push('### Blockers', '', ...j.blockers.map(line), '');
+  if (j.fixes.length > 0) out.push('### Fix in the driver before converting', '', 'Latent driver bugs that drm_dep\'s annotations expose (present upstream, invisible on drm_sched):', '', ...j.fixes.map(line), '');
   if (j.not_assessed.length > 0) out.push('### Not assessed', '', ...j.not_assessed.map((x) => `- ${x}`), '');
-  if (j.findings.length > 0) out.push('### Findings that decide nothing on their own', '', ...j.findings.map(item_line), '');
+  if (j.findings.length > 0) out.push('### Findings that decide nothing on their own', '', ...j.findings.map(line), '');
   if (v.variants.length > 0) {
     out.push('### Robustness', '', markdownTable([['variant family', 'value', 'verdict'], ...v.variants.map((x) => [x.family, x.label, x.verdict])]), '');
     for (const x of v.variants.filter((y) => y.differs.length > 0)) {
