@@ -1,7 +1,7 @@
 /**
  * drm_dep_fence: the job's finished fence (models drivers/gpu/drm/dep/drm_dep_fence.c and the
  * private drm_dep_fence.h of "[RFC PATCH 02/12] drm/dep: Add DRM dependency queue layer").
- * The C code is not available; this file follows spec/drm_dep.md §1.3.
+ * The C code is not available; this file follows the mail text of S1 and S11 (docs/rfc-sources.md).
  *
  * What is verified [V S1, S11]: there is only a finished fence (no scheduled fence); it is
  * private to drm_dep; it is initialised at arm time with the next seqno on the queue's

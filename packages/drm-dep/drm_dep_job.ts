@@ -1,7 +1,7 @@
 /**
  * drm_dep_job: one unit of GPU work on one drm_dep_queue (models drivers/gpu/drm/dep/
  * drm_dep_job.c and drm_dep_job.h of "[RFC PATCH 02/12] drm/dep: Add DRM dependency queue
- * layer"). The C code is NOT available; this follows spec/drm_dep.md §1.2, §2 and the
+ * layer"). The C code is NOT available; this follows the mail text (docs/rfc-sources.md: S4, S9) and the
  * "DOC: DRM dependency job" fragment quoted in S11.
  *
  * Verified [V S11, S4, S9]: the driver allocates the job (usually embedded) and calls

@@ -3,7 +3,7 @@
  * entity of drm_sched (models drivers/gpu/drm/dep/drm_dep_queue.c and drm_dep_queue.h of
  * "[RFC PATCH 02/12] drm/dep: Add DRM dependency queue layer", Matthew Brost, 2026-03-16).
  *
- * The C code is NOT available. Verified facts come from spec/drm_dep.md (labels [V]); every
+ * The C code is NOT available. Verified facts come from the RFC's mail text (docs/rfc-sources.md, labels [V]); every
  * other behaviour here is the model's choice, recorded in docs/assumptions.md with the §10 number of
  * the open question it answers. The verified skeleton [V S4, S9, S1, S2]:
  *   - an ordered submit workqueue, a TDR delayed work on a TDR workqueue, an SPSC job queue and

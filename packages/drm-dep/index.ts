@@ -1,7 +1,7 @@
 /**
  * @deplab/drm-dep: the model of the proposed DRM dependency queue ("[RFC PATCH 00/12]
  * Introduce DRM dep queue", Matthew Brost, 2026-03-16), include/drm/drm_dep.h's role.
- * The RFC's C code is not available: spec/drm_dep.md holds what is verified, and
+ * The RFC's C code is not available: docs/rfc-sources.md holds what is verified, and
  * docs/assumptions.md every choice the model makes for what is not. This file is the ONLY public
  * API: drivers import nothing else (the objects are opaque; "Brost would not be receptive to
  * any driver directly touching drm_dep object structs"). The finished fence is reachable only

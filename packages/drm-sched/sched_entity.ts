@@ -1,6 +1,6 @@
 /**
  * Scheduler entities (drivers/gpu/drm/scheduler/sched_entity.c, multi-rq + FAIR state of
- * 146cc263 as described in spec §3.4, §3.5, §3.8, §3.11).
+ * 146cc263).
  */
 import {
   ECANCELED, EINVAL, ENOMEM, ESRCH, GFP_KERNEL, INIT_WORK, complete_all, completion, dma_fence_add_callback,

@@ -1,6 +1,6 @@
 /**
  * Run queues and the three selection policies (drivers/gpu/drm/scheduler/sched_rq.c, the
- * multi-policy variant reconstructed in spec §3.6 [R]).
+ * multi-policy variant of the post-revert 7.2 code, docs/assumptions.md#drm-sched-era).
  *
  * Every policy walks a tree of the entities that have queued jobs, ordered by
  * entity->oldest_job_waiting: FIFO keys by the head job's submit_ts, RR by a fake timestamp

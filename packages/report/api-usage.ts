@@ -26,7 +26,7 @@ const PACKAGE_DIR: Readonly<Record<SchedulerPackage, string>> = {
 
 /**
  * Fields that are public in the header but that drivers must use only through a helper
- * (spec/drm_sched.md §7.5: drivers iterating pending_list led to
+ * (drivers iterating pending_list led to
  * drm_sched_for_each_pending_job, which asserts the scheduler is stopped).
  */
 export const INTERNAL_BY_SPEC: Readonly<Record<string, string>> = {

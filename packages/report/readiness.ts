@@ -25,7 +25,7 @@ export interface ApiMapping {
 const DRIVER_SIDE = 'none: needs driver-side code';
 
 /**
- * The documented mapping (spec/drm_dep.md §5 and the model's public APIs). The readiness
+ * The documented mapping (docs/rfc-sources.md and the models' public APIs). The readiness
  * report checks it against what each pair of bindings actually does.
  */
 export const API_MAPPING: readonly ApiMapping[] = [

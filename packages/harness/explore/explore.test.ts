@@ -1,6 +1,6 @@
 /**
  * Exploration end to end on the mock GPU: tokens and choice strings round-trip, a seed replays
- * exactly from its token, a legacy campaign finds the drm_sched hazards of spec §7 without
+ * exactly from its token, a legacy campaign finds the drm_sched hazards of docs/legacy-hazards.md without
  * being told where to look, and a use-after-free planted in a test-only driver variant is
  * found, replayed and shrunk to a handful of jobs. The loaders' fuzzing (>= 10,000 malformed
  * inputs per loader) lives in ../workload/fuzz.test.ts.
@@ -64,7 +64,7 @@ describe('replay tokens', () => {
   });
 });
 
-describe('a legacy campaign finds the spec §7 hazards unprompted', () => {
+describe('a legacy campaign finds the legacy hazards unprompted', () => {
   // Seeds 1..120 on drm_sched with every fault; the driver variants are part of the search space.
   let summary: BackendSummary | null = null;
   const campaign = (): BackendSummary => (summary ??= summarize_campaign(
@@ -230,7 +230,7 @@ describe('an injected device fault is handled asynchronously', () => {
 describe('tdr_late: a device recovery is not a late timeout', () => {
   // xe seed 0 on drm_dep: a 1 ms TDR period and a 20 ms GT reset with jobs in flight (the
   // schedulers are stopped inside it); on drm_sched, job starts postpone a hung job's TDR past
-  // its period (spec §7.10), which must still be reported.
+  // its period (docs/legacy-hazards.md#tdr-pushed-out), which must still be reported.
   const xe_case = (backend: 'sched' | 'dep', seed: number) => generate_case({ driver: 'xe', backend, seed, faults: [...FAULT_KINDS], strategy: 'random' });
 
   it('a GT reset longer than the TDR period with jobs in flight is not reported', () => {

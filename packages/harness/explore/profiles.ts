@@ -67,7 +67,7 @@ const PROFILES: Readonly<Record<string, ExploreProfile>> = {
       { name: 'close_as', values: ['close', 'exit', 'sigkill', 'exit_sigkill'], fault: 'ctrl-c' },
     ],
     variants: {
-      // drivers/mock/device.ts documents each; spec/drm_sched.md §7 says why they matter.
+      // drivers/mock/device.ts documents each; docs/legacy-hazards.md says why they matter.
       sched: [
         { label: 'plain', options: {}, weight: 4 },
         { label: 'no_cancel_job', options: { no_cancel_job: true }, weight: 1 },
