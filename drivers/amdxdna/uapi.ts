@@ -307,7 +307,6 @@ interface XdnaJobHandle extends JobHandle {
 
 interface XdnaQueue extends QueueHandle {
   readonly hwctx: amdxdna_hwctx;
-  readonly xclient: amdxdna_client;
   /** The file it was created on. */
   readonly file: XdnaClient;
   alive: boolean;
@@ -393,7 +392,7 @@ export class AmdxdnaDevice implements Device {
     if (typeof hwctx === 'number') return hwctx;
     const q: XdnaQueue = {
       id: this.queues.length, name: `${client.name}/${hwctx.name}`, client, engine: options.engine,
-      hwctx, xclient: c.xclient, file: c, alive: true, out_fences: new OutFenceRefs(),
+      hwctx, file: c, alive: true, out_fences: new OutFenceRefs(),
     };
     this.queues.push(q);
     return q;
@@ -410,7 +409,7 @@ export class AmdxdnaDevice implements Device {
   }
 
   private *submit_ioctl(q: XdnaQueue, spec: JobSpec): Sleepable<JobHandle | number> {
-    const client = q.xclient;
+    const client = q.file.xclient;
     if (this.xdna.unplugged) return -ENODEV;
     if (q.alive) {
       const own = this.xdna.binding.out_fence_context(q.hwctx);
@@ -445,7 +444,7 @@ export class AmdxdnaDevice implements Device {
   *destroy_queue(queue: QueueHandle): Sleepable<number> {
     const q = queue as XdnaQueue;
     if (!q.alive) return -EINVAL;
-    const ret = yield* amdxdna_drm_destroy_hwctx_ioctl(q.xclient, q.hwctx.id);
+    const ret = yield* amdxdna_drm_destroy_hwctx_ioctl(q.file.xclient, q.hwctx.id);
     if (ret === 0 || this.xdna.unplugged) this.forget(q);
     return ret;
   }
@@ -478,7 +477,7 @@ export class AmdxdnaDevice implements Device {
     if (c.ioctls > 0) yield* k.wait_until(c.ioctls_done, () => c.ioctls === 0);
     yield* amdxdna_drm_close(xc);
     if (task !== null) task.exiting = was_exiting;
-    for (const q of this.queues) if (q.xclient === xc && q.alive) this.forget(q);
+    for (const q of this.queues) if (q.file === c && q.alive) this.forget(q);
   }
 
   inject_fault(fault: Fault): void {

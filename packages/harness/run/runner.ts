@@ -140,8 +140,11 @@ class Run {
   readonly teardown: QueueTeardown[] = [];
   /** Logical ids of the jobs the runner may still name as a dependency (entries die with the handle). */
   readonly logical_of = new WeakMap<JobHandle, string>();
-  /** Per queue, its jobs not yet seen signalled, oldest first (a hang_job fault picks the oldest). */
-  private readonly in_flight = new Map<QueueHandle, JobHandle[]>();
+  /**
+   * Per queue, its jobs not yet seen signalled, oldest first (a hang_job fault picks the oldest);
+   * null when the workload has no hang_job event, so a run pays nothing for it.
+   */
+  private readonly in_flight: Map<QueueHandle, JobHandle[]> | null;
   /** Last job per "<client>/<queue>", for last_job deps. */
   readonly last_job = new Map<string, JobHandle>();
   readonly per_queue_count = new Map<string, number>();
@@ -196,6 +199,7 @@ class Run {
     this.monitor = monitor;
     this.jobs = retain ? [] : null;
     this.after_events = workload.events.filter((ev) => ev.trigger.kind === 'after');
+    this.in_flight = workload.events.some((ev) => ev.action.kind === 'hang_job') ? new Map() : null;
     this.fence_context = kernel.dma_fence_context_alloc(1);
     for (const ev of workload.events) if (ev.trigger.kind === 'at') this.waits_until_ns = Math.max(this.waits_until_ns, ev.trigger.at_us * 1000);
     for (const f of workload.external_fences) if (f.signal_at_us !== null) this.waits_until_ns = Math.max(this.waits_until_ns, f.signal_at_us * 1000);
@@ -418,11 +422,13 @@ class Run {
     });
     if (typeof r === 'number') return null;
     this.logical_of.set(r, logical);
-    let list = this.in_flight.get(queue);
-    if (list === undefined) this.in_flight.set(queue, (list = []));
-    // Drop the signalled head first: the list holds the jobs in flight, not every job of the run.
-    if (list.length > 0 && list[0].out_fence.signaled) this.oldest_in_flight(queue);
-    list.push(r);
+    if (this.in_flight !== null) {
+      let list = this.in_flight.get(queue);
+      if (list === undefined) this.in_flight.set(queue, (list = []));
+      // Drop the signalled head first: the list holds the jobs in flight, not every job of the run.
+      if (list.length > 0 && list[0].out_fence.signaled) this.oldest_in_flight(queue);
+      list.push(r);
+    }
     this.release(this.last_job.get(key));
     this.last_job.set(key, this.hold(r));
     for (const name of step.reads) this.buffer(name).readers.push(this.hold(r));
@@ -537,7 +543,7 @@ class Run {
 
   /** The oldest job of `q` whose out-fence has not signalled. */
   private oldest_in_flight(q: QueueHandle): JobHandle | undefined {
-    const list = this.in_flight.get(q);
+    const list = this.in_flight?.get(q);
     if (list === undefined) return undefined;
     let head = 0;
     while (head < list.length && list[head].out_fence.signaled) head++;
@@ -557,7 +563,7 @@ class Run {
     yield* this.device.destroy_queue(q);
     this.kernel.tp('harness_destroy_queue', { queue: name, phase: 'return' });
     this.monitor.on_destroy(client, queue, 'return', this.kernel.now());
-    this.in_flight.delete(q);
+    this.in_flight?.delete(q);
     this.teardown.push({ queue: name, destroy_call_ns: call, destroy_return_ns: this.kernel.now() });
   }
 
@@ -575,7 +581,7 @@ class Run {
     const ret = this.kernel.now();
     for (const [name, q] of state.queues) {
       this.monitor.on_destroy(client, name, 'return', ret);
-      this.in_flight.delete(q);
+      this.in_flight?.delete(q);
       this.teardown.push({ queue: `${client}/${name}`, destroy_call_ns: call, destroy_return_ns: ret });
     }
     state.queues.clear();
