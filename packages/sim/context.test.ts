@@ -6,7 +6,7 @@ import {
   wait_event, wait_event_killable, wait_event_timeout, wait_for_completion, wait_for_completion_timeout, wake_up,
   MAX_SCHEDULE_TIMEOUT, type Sleepable, type work_struct,
 } from './index.ts';
-import { CONSTANT_COSTS, type KernelOptions } from './index.ts';
+import { CONSTANT_COSTS, random_tie_breaker, replay_tie_breaker, type KernelOptions, type TieBreaker } from './index.ts';
 
 /** Constant costs: the timings below are computed by hand from CONSTANT_COSTS. */
 const CONSTANT: KernelOptions = { costs: { profile: 'constant' } };
@@ -69,6 +69,35 @@ describe('execution contexts', () => {
     expect(starts).toEqual([0, 1_000]);
     expect(k.stats.cpu_deferrals).toBe(1);
     expect(() => new Kernel({ ...CONSTANT, nr_cpus: 0 })).toThrow(RangeError);
+  });
+
+  it('bodies waiting for a CPU run in the order they asked, at O(1) events each', () => {
+    const k = new Kernel({ ...CONSTANT, nr_cpus: 2 });
+    const order: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      k.spawn(`t${i}`, (function* () { order.push(i); k.spend(1_000); })());
+    }
+    k.run_all();
+    expect(order).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(k.stats.cpu_deferrals).toBe(998);
+    // 1000 spawns plus one dispatch per waiting body (and one per freed CPU pair at most): a
+    // retry per waiting body per freed CPU would be about 250,000.
+    expect(k.stats.events).toBeLessThan(3_000);
+    expect(k.now()).toBe(499 * 1_000); // the last pair starts at 499 µs
+  });
+
+  it('the exploring tie-breaker picks among the waiting bodies, and the pick is recorded', () => {
+    const run = (tie_breaker: TieBreaker) => {
+      const k = new Kernel({ ...CONSTANT, nr_cpus: 1, tie_breaker });
+      const order: number[] = [];
+      for (let i = 0; i < 6; i++) k.spawn(`t${i}`, (function* () { order.push(i); k.spend(1_000); })());
+      k.run_all();
+      return { order, choices: [...k.eq.choices] };
+    };
+    const a = run(random_tie_breaker(7));
+    expect([...a.order].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(a.order).not.toEqual([0, 1, 2, 3, 4, 5]);
+    expect(run(replay_tie_breaker(a.choices)).order).toEqual(a.order);
   });
 });
 

@@ -111,6 +111,14 @@ export class Task implements Sleeper {
   }
 }
 
+/** A body waiting in the CPU run queue: the event that runs it. */
+interface RunqueueEntry {
+  readonly phase: number;
+  readonly kind: number;
+  readonly target: unknown;
+}
+const RUNQUEUE_TAKEN: RunqueueEntry = { phase: 0, kind: -1, target: null };
+
 /** A device interrupt line (request_irq). */
 export class irq_line {
   readonly kernel: Kernel;
@@ -173,6 +181,7 @@ export class Kernel {
   readonly EV_IRQ: number;
   readonly EV_CALL_SOFTIRQ: number;
   readonly EV_CALL_HARDIRQ: number;
+  readonly EV_CPU_DISPATCH: number;
 
   private readonly handlers: EventHandler[] = [];
   private readonly handler_names: string[] = [];
@@ -190,6 +199,11 @@ export class Kernel {
   /** Events run nested at preemption points. */
   preemptions = 0;
   private readonly cpu_busy_until: Float64Array;
+  /** Bodies waiting for a CPU (claim_cpu), oldest first from runqueue_head. */
+  private readonly runqueue: RunqueueEntry[] = [];
+  private runqueue_head = 0;
+  /** The run queue's one dispatch event, or -1. */
+  private dispatch: EventHandle = -1;
   private next_fence_context = 1;
   private readonly system_wqs = new Map<string, workqueue_struct>();
   /** Set by workqueue.ts at import time, to create the system workqueues lazily. */
@@ -228,6 +242,7 @@ export class Kernel {
     this.EV_IRQ = this.register_event_kind('irq', (line, arg) => this.handle_irq(line as irq_line, arg));
     this.EV_CALL_SOFTIRQ = this.register_event_kind('softirq_call', (c, arg) => this.run_call(this.softirq_ctx, c as Callback, arg));
     this.EV_CALL_HARDIRQ = this.register_event_kind('hardirq_call', (c, arg) => this.run_call(this.hrtimer_ctx, c as Callback, arg));
+    this.EV_CPU_DISPATCH = this.register_event_kind('cpu_dispatch', () => this.cpu_dispatch());
     this.prime_reclaim_lockdep();
   }
 
@@ -461,19 +476,62 @@ export class Kernel {
   }
 
   /**
-   * Claim a CPU for a kworker/process body at the current event time. When none is free,
-   * returns the time at which one will be, and the caller re-schedules itself then.
+   * Claim a CPU for a kworker/process body at the current event time. When none is free, the
+   * body (event `kind` on `target`, in `phase`) waits in the CPU run queue and runs when a
+   * CPU frees up, in the order the bodies asked (the exploring tie-breaker may pick another
+   * waiting body; each pick is a recorded choice). One dispatch event stands for the whole
+   * queue, so N bodies waiting for 8 CPUs cost O(N) events, not O(N) per freed CPU. A body that
+   * finds a CPU free takes it even while others wait (the wake-up that lands on an idle CPU).
+   * Returns false when the body was queued: the caller returns and is called again later.
    */
-  claim_cpu(): number {
+  claim_cpu(phase: number, kind: number, target: unknown): boolean {
+    const best = this.free_cpu(this.body_start_ns());
+    if (best < 0) return true;
+    this.stats.cpu_deferrals++;
+    this.runqueue.push({ phase, kind, target });
+    if (this.dispatch < 0) this.dispatch = this.schedule_at(this.cpu_busy_until[best], phase, this.EV_CPU_DISPATCH, null, 0);
+    return false;
+  }
+
+  /** Claims a CPU free at `t` (this.cpu) and returns -1, or returns the CPU that frees up first. */
+  private free_cpu(t: number): number {
     const busy = this.cpu_busy_until;
-    const t = this.body_start_ns();
     let best = 0;
     for (let i = 0; i < busy.length; i++) {
       if (busy[i] <= t) { this.cpu = i; return -1; }
       if (busy[i] < busy[best]) best = i;
     }
-    this.stats.cpu_deferrals++;
-    return busy[best];
+    return best;
+  }
+
+  /** The dispatch event of the CPU run queue: hand a free CPU to the next waiting body. */
+  private cpu_dispatch(): void {
+    this.dispatch = -1;
+    const q = this.runqueue;
+    const waiting = q.length - this.runqueue_head;
+    if (waiting === 0) return;
+    const t = this.body_start_ns();
+    const best = this.free_cpu(t);
+    if (best >= 0) {
+      // Taken meanwhile (a body that found it free, an interrupt on CPU 0): wait for the next one.
+      this.dispatch = this.schedule_at(this.cpu_busy_until[best], q[this.runqueue_head].phase, this.EV_CPU_DISPATCH, null, 0);
+      return;
+    }
+    const pick = waiting > 1 && this.eq.tie_breaker !== fifo_tie_breaker ? this.eq.choose_recorded(waiting) : 0;
+    const body = q[this.runqueue_head + pick];
+    if (pick > 0) q.splice(this.runqueue_head + pick, 1);
+    else q[this.runqueue_head++] = RUNQUEUE_TAKEN;
+    if (this.runqueue_head === q.length) {
+      q.length = 0;
+      this.runqueue_head = 0;
+    } else if (this.runqueue_head > 1024 && this.runqueue_head * 2 > q.length) {
+      q.splice(0, this.runqueue_head);
+      this.runqueue_head = 0;
+    }
+    this.handlers[body.kind](body.target, 0);
+    if (this.dispatch < 0 && q.length > this.runqueue_head) {
+      this.dispatch = this.schedule_at(t, q[this.runqueue_head].phase, this.EV_CPU_DISPATCH, null, 0);
+    }
   }
 
   /** Start a process task (a kthread or user thread) that runs `gen`. */
@@ -595,11 +653,7 @@ export class Kernel {
   }
 
   private resume_task(task: Task): void {
-    const free_at = this.claim_cpu();
-    if (free_at >= 0) {
-      this.schedule_at(free_at, PHASE_PROCESS, this.EV_TASK_RESUME, task, 0);
-      return;
-    }
+    if (!this.claim_cpu(PHASE_PROCESS, this.EV_TASK_RESUME, task)) return;
     task.resume_scheduled = false;
     if (task.done) return;
     this.step_task(task);

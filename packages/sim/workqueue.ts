@@ -306,11 +306,7 @@ function new_worker(wq: workqueue_struct): Worker {
 function worker_run(worker: Worker): void {
   const wq = worker.wq;
   const k = wq.kernel;
-  const free_at = k.claim_cpu();
-  if (free_at >= 0) {
-    k.schedule_at(free_at, PHASE_KWORKER, wq_event_kind(k), worker, 0);
-    return;
-  }
+  if (!k.claim_cpu(PHASE_KWORKER, wq_event_kind(k), worker)) return;
   if (worker.state === WORKER_BLOCKED) {
     worker.resume_scheduled = false;
     k.enter(worker.ctx);

@@ -159,14 +159,16 @@ describe("xe close storm: drm_dep's back-to-back submission on the GuC's one com
       const sched = figures('sched', seed), drained = figures('dep', seed), one = figures('dep', seed, { 'dep.submit-batch': 'one' });
       expect(drained.first_start - sched.first_start).toBeGreaterThan(150);
       expect(drained.latency - sched.latency).toBeGreaterThan(100);
+      // The batching is the difference: the same backend with one job per invocation enables
+      // the contexts as drm_sched does and its jobs wait less than drained.
       expect(Math.abs(one.first_start - sched.first_start)).toBeLessThan(60);
-      expect(Math.abs(one.latency - sched.latency)).toBeLessThan(50);
+      expect(drained.latency - one.latency).toBeGreaterThan(100);
     }
   });
 });
 
 describe('panthor close storm: a submission burst competes for the CPUs', () => {
-  it("drm_sched's work items delay the clients' submits on 8 CPUs, and jobs killed at the close then show a shorter submit→finished; with 128 CPUs both submit alike", () => {
+  it("on 8 CPUs both backends' clients wait for a CPU, served in the order they asked, so their submits and latencies match; with 128 CPUs none waits", () => {
     const loaded = load_builtin(find_builtin('stress/teardown-storm')!, find_driver('panthor')!.engines);
     if (!loaded.ok) throw new Error('stress/teardown-storm');
     const figures = (b: Backend, nr_cpus: number) => {
@@ -175,10 +177,15 @@ describe('panthor close storm: a submission burst competes for the CPUs', () => 
       return { submit_p50_us: sub[sub.length >> 1] / 1000, latency_p50_us: r.observation.latency.submit_to_finished_us.summary.p50, deferrals: r.kernel.stats.cpu_deferrals };
     };
     const [s8, d8, s128, d128] = [figures('sched', 8), figures('dep', 8), figures('sched', 128), figures('dep', 128)];
-    // Nearly every job is killed in flight at 20 ms: its submit→finished is the close minus its submit.
-    expect(s8.deferrals).toBeGreaterThan(1.5 * d8.deferrals);
-    expect(s8.submit_p50_us - d8.submit_p50_us).toBeGreaterThan(10);
-    expect(d8.latency_p50_us - s8.latency_p50_us).toBeGreaterThan(10);
+    // 64 clients and the scheduler's work items share 8 CPUs: hundreds of bodies wait on each side.
+    expect(Math.min(s8.deferrals, d8.deferrals)).toBeGreaterThan(100);
+    // Nearly every job is killed in flight at 20 ms, so submit→finished is the close minus the
+    // submit. When the kworkers' retries beat the clients' at every freed CPU (the phase order
+    // of events at one time, before the CPU run queue), drm_sched's extra work items pushed its
+    // submits 20 µs later and its p50 latency 40 µs lower; served in order, both match.
+    expect(Math.abs(s8.submit_p50_us - d8.submit_p50_us)).toBeLessThan(10);
+    expect(Math.abs(d8.latency_p50_us - s8.latency_p50_us)).toBeLessThan(5);
+    expect(s8.submit_p50_us).toBeGreaterThan(s128.submit_p50_us + 30);
     expect([s128.deferrals, d128.deferrals]).toEqual([0, 0]);
     expect(Math.abs(s128.submit_p50_us - d128.submit_p50_us)).toBeLessThan(2);
     expect(Math.abs(d128.latency_p50_us - s128.latency_p50_us)).toBeLessThan(5);
