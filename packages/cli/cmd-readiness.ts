@@ -22,7 +22,7 @@ import {
 import { json_text, relative_root, type Io } from './cmd-compare.ts';
 import { OutputTransaction, check_output_dir, default_out } from './output.ts';
 import { int_arg, slug } from './options.ts';
-import { default_threads, run_pool, seed_tasks, type KunitTally, type PoolTask, type SeedTask } from './pool.ts';
+import { default_threads, run_pool, type KunitTally, type PoolTask, type SeedGroupOutput, type SeedTask } from './pool.ts';
 import { progress_printer } from './progress.ts';
 import { command_line, path_arg } from './quote.ts';
 import { resolve_for_driver } from './workloads.ts';
@@ -140,9 +140,23 @@ export function register_readiness(program: Command, io: Io): void {
         // The mock's KUnit conformance runs on the pool too, beside the seeds (not after them on this thread).
         const conformance_tasks: PoolTask[] = plan.some((p) => p.d?.name === 'mock')
           ? [{ kind: 'kunit', task: { backend: 'drm_sched' } }, { kind: 'kunit', task: { backend: 'drm_dep' } }] : [];
-        const results = await run_pool<SeedOutput | KunitTally>([...seed_tasks(tasks), ...conformance_tasks], opts.jobs, progress_printer('readiness', io.err));
-        const outputs = results.slice(0, tasks.length) as SeedOutput[];
-        const [kunit_sched, kunit_dep] = results.slice(tasks.length) as KunitTally[];
+        // A cell's seed runs as one group with its variants of that seed: a side a variant does
+        // not change (an assumption the run never read) is the base run, not run again.
+        const groups = new Map<string, number[]>();
+        slices.forEach((sl, si) => {
+          const cell_at = slices.findIndex((x) => x.cell === sl.cell);
+          for (let i = sl.from; i < sl.to; i++) {
+            const key = `${cell_at}:${tasks[i].seed}`;
+            const g = groups.get(key);
+            if (g === undefined) { if (si !== cell_at) throw new Error('a variant seed without its base seed'); groups.set(key, [i]); } else g.push(i);
+          }
+        });
+        const group_list = [...groups.values()];
+        const results = await run_pool<SeedGroupOutput | KunitTally>(
+          [...group_list.map((g): PoolTask => ({ kind: 'seed-group', task: { tasks: g.map((i) => tasks[i]) } })), ...conformance_tasks], opts.jobs, progress_printer('readiness', io.err));
+        const outputs: SeedOutput[] = new Array(tasks.length);
+        group_list.forEach((g, gi) => g.forEach((i, k) => { outputs[i] = (results[gi] as SeedGroupOutput).outputs[k]; }));
+        const [kunit_sched, kunit_dep] = results.slice(group_list.length) as KunitTally[];
         const evidence: DriverEvidence[] = plan.map((p) => {
           if (p.d === undefined) {
             return { driver: p.name, registered: false, candidate: 'dep', runs: [], campaign: null, variants: [], faults: [], unsupported_faults: [], conformance: null, errors: [] };

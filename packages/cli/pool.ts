@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import type { AssumptionValues, CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import {
-  compare_seed, explore_seed, find_driver, monitor_facts, shrink_task, type ExploreSeedTask, type SeedOutput, type SeedReport, type ShrinkReport,
+  compare_seed, compare_seed_group, explore_seed, find_driver, monitor_facts, shrink_task, type ExploreSeedTask, type SeedOutput, type SeedReport, type ShrinkReport,
   type ShrinkTask, type Workload,
 } from '@deplab/harness';
 import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
@@ -33,6 +33,22 @@ export interface SeedTask {
   readonly alloc_fail_probability?: number;
 }
 
+/**
+ * One seed of a comparison under a base configuration (the first task) and its robustness
+ * variants (the others: same driver, workload, seed, device, backends and faults; other costs
+ * or assumption values), run together so that a variant's side the base run already answers
+ * is not run again (compare_seed_group).
+ */
+export interface SeedGroupTask {
+  readonly tasks: readonly SeedTask[];
+}
+
+/** A seed group's outputs, in task order, and the side runs taken from the base. */
+export interface SeedGroupOutput {
+  readonly outputs: readonly SeedOutput[];
+  readonly reused: number;
+}
+
 export interface ChartTask {
   readonly driver: string;
   readonly result: ComparisonResult;
@@ -42,6 +58,7 @@ export interface ChartTask {
 
 export type PoolTask =
   | { readonly kind: 'seed'; readonly task: SeedTask }
+  | { readonly kind: 'seed-group'; readonly task: SeedGroupTask }
   | { readonly kind: 'explore'; readonly task: ExploreSeedTask }
   | { readonly kind: 'shrink'; readonly task: ShrinkTask }
   | { readonly kind: 'chart'; readonly task: ChartTask }
@@ -54,7 +71,7 @@ export interface KunitTally {
   readonly failed: number;
 }
 
-export type PoolResult = SeedOutput | SeedReport | ShrinkReport | ChartData | KunitTally | ParseOutput;
+export type PoolResult = SeedOutput | SeedGroupOutput | SeedReport | ShrinkReport | ChartData | KunitTally | ParseOutput;
 
 /** The ported KUnit suite on one mock backend (readiness's conformance row). */
 export function kunit_tally(backend: 'drm_sched' | 'drm_dep'): KunitTally {
@@ -83,9 +100,26 @@ export function run_seed_task(task: SeedTask): SeedOutput {
   });
 }
 
+export function run_seed_group(group: SeedGroupTask): SeedGroupOutput {
+  const [base, ...variants] = group.tasks;
+  for (const v of variants) {
+    if (v.driver !== base.driver || v.workload !== base.workload && JSON.stringify(v.workload) !== JSON.stringify(base.workload) || v.seed !== base.seed
+      || JSON.stringify(v.device ?? {}) !== JSON.stringify(base.device ?? {}) || v.baseline !== base.baseline || v.candidate !== base.candidate
+      || (v.alloc_fail_probability ?? 0) !== (base.alloc_fail_probability ?? 0)) {
+      throw new RangeError(`seed group of ${base.driver} ${base.workload.name} seed ${base.seed}: a variant differs in more than costs and assumptions`);
+    }
+  }
+  const { driver, device } = device_options(base);
+  return compare_seed_group(base.workload, driver.factory, base.seed, {
+    costs: base.costs, assume: base.assume, device, baseline: base.baseline, candidate: base.candidate, alloc_fail_probability: base.alloc_fail_probability,
+    monitor: monitor_facts(base.driver, device.driver),
+  }, variants.map((v) => ({ costs: v.costs, assume: v.assume })));
+}
+
 export function run_task(t: PoolTask): PoolResult | Promise<PoolResult> {
   switch (t.kind) {
     case 'seed': return run_seed_task(t.task);
+    case 'seed-group': return run_seed_group(t.task);
     case 'explore': return explore_seed(t.task);
     case 'shrink': return shrink_task(t.task);
     case 'chart': {
@@ -107,6 +141,7 @@ export function run_task(t: PoolTask): PoolResult | Promise<PoolResult> {
 export function expected_cost(t: PoolTask): number {
   if (t.kind === 'kunit') return 100_000;
   if (t.kind === 'survey-parse') return t.task.src.length;
+  if (t.kind === 'seed-group') return t.task.tasks.reduce((n, task) => n + expected_cost({ kind: 'seed', task }), 0);
   const w = t.kind === 'seed' || t.kind === 'chart' ? t.task.workload : null;
   if (w === null) return 1;
   let jobs = 0;

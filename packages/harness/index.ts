@@ -12,7 +12,7 @@ export { compute_metrics, SCALAR_METRICS, SCHED_BYTES, type RunMetrics, type Sca
 export { diff_seed, type GuaranteeDiff, type GuaranteeDiffClass, type GuaranteeDiffCounts, type SeedDiff } from './run/diff.ts';
 export { TRIAGE_RULES, campaign_subject, group_violations, triage, type Triage, type TriageClass, type TriageRule, type ViolationGroup } from './run/triage.ts';
 export {
-  aggregate, compare, compare_seed, workload_faults, type BackendRun, type CompareContext, type CompareOptions, type ComparisonResult, type DistributionRow, type GroupComparison,
+  aggregate, compare, compare_seed, compare_seed_group, workload_faults, type BackendRun, type CompareContext, type CompareOptions, type ComparisonResult, type DistributionRow, type GroupComparison,
   type GuaranteeSummary, type MetricComparison, type SeedOutput,
 } from './run/compare.ts';
 export {

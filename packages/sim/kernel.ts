@@ -147,6 +147,12 @@ export class Kernel {
   /** The assumption values this run selected (defaults omitted). */
   readonly assumptions: AssumptionValues;
   /**
+   * The assumptions this run has read so far (assume()), in first-read order. A run that never
+   * read an assumption is the same run under any value of it: compare_seed_group reuses runs
+   * on that ground.
+   */
+  readonly assumptions_read = new Set<string>();
+  /**
    * costs.driver as a Map (the table is fixed for the run): cost_of runs several times per job
    * with many different names, and a Map lookup stays fast where a keyed load on the object goes
    * megamorphic.
@@ -289,6 +295,7 @@ export class Kernel {
 
   /** The value this run selected for a modelling assumption, or its default. */
   assume<V extends string>(a: Assumption<V>): V {
+    this.assumptions_read.add(a.id);
     const v = this.assumptions[a.id];
     return v === undefined ? a.default : (v as V);
   }

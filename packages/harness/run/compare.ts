@@ -167,6 +167,44 @@ export function compare_seed(workload: Workload, factory: DeviceFactory, seed: n
   return { seed, baseline: backend_run(a), candidate: backend_run(b), diff };
 }
 
+/**
+ * One seed under a base configuration and under variants of it that differ only in costs and
+ * assumption values (readiness's robustness variants). A variant's side is the base's run,
+ * not run again, when its costs are the base's and every assumption the base run read
+ * (Kernel.assumptions_read) has the same value in the variant: a deterministic run that never
+ * read an assumption is the same run under any value of it. Outputs in the order of `variants`
+ * after the base's; `reused` counts the side runs taken from the base.
+ */
+export function compare_seed_group(workload: Workload, factory: DeviceFactory, seed: number, base: Omit<CompareOptions, 'seeds'>,
+  variants: readonly Pick<CompareOptions, 'costs' | 'assume'>[]): { outputs: SeedOutput[]; reused: number } {
+  const run_options = (o: Pick<CompareOptions, 'costs' | 'assume'>): RunOptions => ({
+    seed, costs: o.costs, assume: o.assume, device: base.device, max_time_ms: base.max_time_ms, alloc_fail_probability: base.alloc_fail_probability,
+    monitor: { ...base.monitor, pairing: true },
+  });
+  const sides = [base.baseline ?? 'sched', base.candidate ?? 'dep'] as const;
+  const base_runs = sides.map((b) => run_workload(workload, factory, b, run_options(base)));
+  const run_of = new Map(base_runs.map((r) => [r, backend_run(r)]));
+  const output = (runs: readonly ReturnType<typeof run_workload>[]): SeedOutput => ({
+    seed, baseline: run_of.get(runs[0]) ?? backend_run(runs[0]), candidate: run_of.get(runs[1]) ?? backend_run(runs[1]),
+    diff: diff_seed(runs[0].monitor.masks(), runs[1].monitor.masks(), runs[0].observation, runs[1].observation),
+  });
+  const first = output(base_runs);
+  const outputs = [first];
+  let reused = 0;
+  const base_costs = JSON.stringify(base.costs ?? {});
+  const base_assume = canonical_assumptions(base.assume ?? {});
+  for (const v of variants) {
+    const assume = canonical_assumptions(v.assume ?? {});
+    const same = (r: ReturnType<typeof run_workload>) => JSON.stringify(v.costs ?? {}) === base_costs
+      && [...r.kernel.assumptions_read].every((id) => assume[id] === base_assume[id]);
+    const runs = base_runs.map((r, i) => (same(r) ? r : run_workload(workload, factory, sides[i], run_options(v))));
+    const from_base = runs.filter((r, i) => r === base_runs[i]).length;
+    reused += from_base;
+    outputs.push(from_base === 2 ? first : output(runs));
+  }
+  return { outputs, reused };
+}
+
 const run_key = (o: SeedOutput) => `${o.baseline.digest}:${o.candidate.digest}`;
 
 /** How the seeds were run: what a replay token of one of them must carry. */

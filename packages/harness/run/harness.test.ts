@@ -12,7 +12,7 @@ import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
 import type { Workload } from '../workload/types.ts';
 import { find_builtin, load_builtin } from '../builtin/index.ts';
-import { aggregate, compare, compare_seed } from './compare.ts';
+import { aggregate, compare, compare_seed, compare_seed_group } from './compare.ts';
 import { diff_seed } from './diff.ts';
 import { decode_token, encode_token } from '../explore/token.ts';
 import { run_case } from '../explore/execute.ts';
@@ -200,6 +200,23 @@ describe('behaviour diff by guarantee', () => {
     expect(g.regression_seeds).toEqual([4]);
     expect(g.examples[0]).toMatchObject({ seed: 4, subject: 'c/q#2' });
     expect(g.examples[0].token).toMatch(/^dl2\./);
+  });
+
+  it('a seed group reuses a side only where the variant changes nothing that side read, and its outputs are those of separate runs', () => {
+    const base = { device: { driver: { timeout_ms: 50 } } };
+    const variants = [
+      { assume: { 'dep.submit-batch': 'one' } }, // read by drm_dep at queue init: drm_sched's side reused
+      { assume: { 'sched.fence-signalling-annotation': 'annotated' } }, // read by drm_sched's run work: drm_dep's side reused
+      { assume: { 'dep-hw.tdr_arm': 'every_start' } }, // the HW-queue layer is not in either run: both reused
+      { assume: { 'timer.wheel': 'exact-jiffy' } }, // both arm a TDR timer: both run again
+      { costs: { profile: 'constant' as const } }, // other costs: both run again
+    ];
+    const { outputs, reused } = compare_seed_group(random_two_queues, mock, 5, base, variants);
+    expect(reused).toBe(1 + 1 + 2 + 0 + 0);
+    const separate = [{}, ...variants].map((v) => compare_seed(random_two_queues, mock, 5, { ...base, ...v }));
+    expect(outputs).toEqual(separate);
+    // The runs done again do differ from the base: reusing them would have been wrong.
+    expect(separate[5].baseline.digest).not.toBe(separate[0].baseline.digest);
   });
 
   it("a regression's replay token reproduces the run that broke the guarantee, byte for byte", () => {
