@@ -3,8 +3,8 @@
  * (docs/findings.md "Performance differences in the default report"), each on a run small
  * enough to read: the work items and kworker wake-ups each scheduler spends per job, the work
  * items between a dependency's completion and the next job's start, drm_dep's back-to-back
- * submission on hardware the queues share in order (xe's GuC command channel), and the CPUs a
- * submission burst competes for.
+ * submission on hardware the queues share in order (xe's GuC command channel), and a submission
+ * burst on 8 CPUs, where both backends' bodies wait in the one CPU run queue alike.
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '@deplab/driver-api';
