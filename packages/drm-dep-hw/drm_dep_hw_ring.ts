@@ -193,16 +193,18 @@ function trace_job(rs: RingState, name: string, js: HwJobState, extra: Record<st
  * credits checked against the ring's limit. Charges the credits and puts the job on the
  * pending list. Returns null when nothing is staged or the head job does not fit.
  */
+/** Whether `credits` more fit on the ring, read under its job lock. */
+function ring_fits(rs: RingState, credits: number): boolean {
+  const flags = spin_lock_irqsave(rs.job_lock!);
+  const ok = rs.credit_count + credits <= rs.credit_limit;
+  spin_unlock_irqrestore(rs.job_lock!, flags);
+  return ok;
+}
+
 function ring_pick(rs: RingState): HwJobState | null {
   const k = rs.kernel;
   spin_lock(rs.rq_lock!);
-  const fits = (credits: number): boolean => {
-    const flags = spin_lock_irqsave(rs.job_lock!);
-    const ok = rs.credit_count + credits <= rs.credit_limit;
-    spin_unlock_irqrestore(rs.job_lock!, flags);
-    return ok;
-  };
-  const qs = rq_select(rs, fits);
+  const qs = rq_select(rs, (credits) => ring_fits(rs, credits));
   if (qs === null || typeof qs === 'number') {
     spin_unlock(rs.rq_lock!);
     return null;

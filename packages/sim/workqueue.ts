@@ -461,10 +461,14 @@ function* wait_idle(work: work_struct, target_seq: number, site: string): Sleepa
   }
   // Wait for the execution covering queueing #target_seq; re-queueings after the call are not
   // waited for (else a self-re-arming item never lets a flush return), nor is a cancelled one.
-  const busy = () => work.done_seq < target_seq && (work.pending || work.running_on !== null);
-  if (!busy()) return false;
-  yield* k.wait_until(work.flushers, () => !busy());
+  if (!work_busy_before(work, target_seq)) return false;
+  yield* k.wait_until(work.flushers, () => !work_busy_before(work, target_seq));
   return true;
+}
+
+/** Whether the execution covering queueing #target_seq is still to come or running. */
+function work_busy_before(work: work_struct, target_seq: number): boolean {
+  return work.done_seq < target_seq && (work.pending || work.running_on !== null);
 }
 
 /** flush_work: wait until the last queueing of `work` has finished executing. */
@@ -515,17 +519,19 @@ export function* flush_workqueue(wq: workqueue_struct): Sleepable {
   lock_map_release(wq.lockdep_map);
   check_flush_dependency(k, wq, 'flush_workqueue');
   const target = wq.enqueue_seq;
-  const busy = () => {
-    for (const w of wq.queue) if (w.wq_stamp <= target) return true;
-    for (const worker of wq.workers) if (worker.current !== null && worker.current_stamp <= target) return true;
-    return false;
-  };
   const self = k.current_sleeper;
   if (self instanceof Worker && self.wq === wq) {
     k.violation('hang', 'flush_workqueue', `flush_workqueue(${wq.name}) from one of its own items: deadlock`);
     return;
   }
-  yield* k.wait_until(wq.flushers, () => !busy());
+  yield* k.wait_until(wq.flushers, () => !wq_busy_before(wq, target));
+}
+
+/** Whether an item queued at or before stamp `target` is still queued or running. */
+function wq_busy_before(wq: workqueue_struct, target: number): boolean {
+  for (const w of wq.queue) if (w.wq_stamp <= target) return true;
+  for (const worker of wq.workers) if (worker.current !== null && worker.current_stamp <= target) return true;
+  return false;
 }
 
 /** drain_workqueue: flush until nothing is queued (items may re-queue themselves meanwhile). */

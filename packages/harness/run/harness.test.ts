@@ -204,12 +204,12 @@ describe('behaviour diff by guarantee', () => {
 
   it('a seed group reuses a side only where the variant changes nothing that side read, and its outputs are those of separate runs', () => {
     const base = { device: { driver: { timeout_ms: 50 } } };
-    const variants = [
+    const variants: { assume?: Record<string, string>; costs?: { profile: 'constant' } }[] = [
       { assume: { 'dep.submit-batch': 'one' } }, // read by drm_dep at queue init: drm_sched's side reused
       { assume: { 'sched.fence-signalling-annotation': 'annotated' } }, // read by drm_sched's run work: drm_dep's side reused
       { assume: { 'dep-hw.tdr_arm': 'every_start' } }, // the HW-queue layer is not in either run: both reused
       { assume: { 'timer.wheel': 'exact-jiffy' } }, // both arm a TDR timer: both run again
-      { costs: { profile: 'constant' as const } }, // other costs: both run again
+      { costs: { profile: 'constant' } }, // other costs: both run again
     ];
     const { outputs, reused } = compare_seed_group(random_two_queues, mock, 5, base, variants);
     expect(reused).toBe(1 + 1 + 2 + 0 + 0);

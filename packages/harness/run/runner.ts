@@ -285,12 +285,8 @@ class Run {
       const iteration_start = k.now();
       const jobs: (JobHandle | null)[] = new Array(def.program.steps.length).fill(null);
       const fences: (dma_fence | null)[] = new Array(def.program.steps.length).fill(null);
-      const end_iteration = () => {
-        for (const f of fences) if (f !== null) { signal_if_pending(f); dma_fence_put(f); }
-        for (const j of jobs) this.release(j);
-      };
       for (let i = 0; i < def.program.steps.length; i++) {
-        if (state.closed || this.unplugged) { end_iteration(); return; }
+        if (state.closed || this.unplugged) { this.end_iteration(jobs, fences); return; }
         const step = def.program.steps[i];
         this.step_ns = k.now();
         switch (step.kind) {
@@ -298,7 +294,7 @@ class Run {
             if (throttle > 0 && state.submitted.length >= throttle) {
               yield* this.wait_job(state, state.submitted[state.submitted.length - throttle]);
               // Closed or unplugged while waiting: the queue may be gone.
-              if (state.closed || this.unplugged) { end_iteration(); return; }
+              if (state.closed || this.unplugged) { this.end_iteration(jobs, fences); return; }
             }
             const job = yield* this.submit(state, step, i, iteration, jobs, fences, stream);
             jobs[i] = job === null ? null : this.hold(job);
@@ -338,7 +334,7 @@ class Run {
         }
         if (this.after_events.length > 0) yield* this.after_step(state, i, iteration);
       }
-      end_iteration();
+      this.end_iteration(jobs, fences);
     }
     this.programs_completed++;
     this.kernel.wake_up(this.progress);
@@ -380,6 +376,12 @@ class Run {
     return at.join('; ');
   }
 
+  /** The end of a program iteration: its fence steps are signalled and dropped, its jobs released. */
+  private end_iteration(jobs: readonly (JobHandle | null)[], fences: readonly (dma_fence | null)[]): void {
+    for (const f of fences) if (f !== null) { signal_if_pending(f); dma_fence_put(f); }
+    for (const j of jobs) this.release(j);
+  }
+
   private *submit(state: ClientState, step: BatchStep, index: number, iteration: number, jobs: (JobHandle | null)[],
     fences: (dma_fence | null)[], stream: ReturnType<Kernel['random']['stream']>): Sleepable<JobHandle | null> {
     const k = this.kernel;
@@ -387,18 +389,12 @@ class Run {
     if (queue === undefined) return this.reject(state, step, index, iteration, -ENOENT); // destroyed by an event
     const deps: dma_fence[] = [];
     const dep_ids: string[] = [];
-    const add_job_dep = (j: JobHandle | null | undefined) => {
-      if (j === null || j === undefined) return;
-      deps.push(j.out_fence);
-      const logical = this.logical_of.get(j);
-      if (logical !== undefined) dep_ids.push(logical);
-    };
-    for (const dep of step.deps) this.resolve(dep, jobs, fences, deps, add_job_dep);
-    for (const name of step.reads) add_job_dep(this.buffer(name).writer);
+    for (const dep of step.deps) this.resolve(dep, jobs, fences, deps, dep_ids);
+    for (const name of step.reads) this.add_job_dep(deps, dep_ids, this.buffer(name).writer);
     for (const name of step.writes) {
       const b = this.buffer(name);
-      add_job_dep(b.writer);
-      for (const r of b.readers) add_job_dep(r);
+      this.add_job_dep(deps, dep_ids, b.writer);
+      for (const r of b.readers) this.add_job_dep(deps, dep_ids, r);
     }
     const duration_ns = step.duration === 'infinite' ? 'manual' as const : draw(step.duration, stream) * 1000;
     const call = k.now();
@@ -460,17 +456,24 @@ class Run {
     return null;
   }
 
-  private resolve(dep: Dependency, jobs: (JobHandle | null)[], fences: (dma_fence | null)[], deps: dma_fence[],
-    add_job_dep: (j: JobHandle | null | undefined) => void): void {
+  /** A dependency on a job: its out-fence, and its logical id for the monitor. */
+  private add_job_dep(deps: dma_fence[], dep_ids: string[], j: JobHandle | null | undefined): void {
+    if (j === null || j === undefined) return;
+    deps.push(j.out_fence);
+    const logical = this.logical_of.get(j);
+    if (logical !== undefined) dep_ids.push(logical);
+  }
+
+  private resolve(dep: Dependency, jobs: (JobHandle | null)[], fences: (dma_fence | null)[], deps: dma_fence[], dep_ids: string[]): void {
     switch (dep.on) {
       case 'step':
         // 'submit' deps (gem_wsim s-N) wait for completion here: the device interface has no
         // submit fence (drm_dep has no scheduled fence); see docs/assumptions.md.
-        if (jobs[dep.step_index] !== null) add_job_dep(jobs[dep.step_index]);
+        if (jobs[dep.step_index] !== null) this.add_job_dep(deps, dep_ids, jobs[dep.step_index]);
         else if (fences[dep.step_index] !== null) deps.push(fences[dep.step_index]!);
         break;
       case 'last_job':
-        add_job_dep(this.last_job.get(`${dep.client}/${dep.queue}`));
+        this.add_job_dep(deps, dep_ids, this.last_job.get(`${dep.client}/${dep.queue}`));
         break;
       case 'external': {
         const f = this.external.get(dep.fence);
