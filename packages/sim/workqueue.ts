@@ -68,6 +68,8 @@ export class work_struct {
   disable_depth = 0;
   wq: workqueue_struct | null = null;
   running_on: Worker | null = null;
+  /** On its workqueue's queue (pending, not on a delayed-work timer). */
+  in_queue = false;
   /** Successful queueings so far; an execution covers every queueing before its start. */
   queued_seq = 0;
   covers = 0;
@@ -167,6 +169,11 @@ export class workqueue_struct {
   /** Workers woken but not yet running. */
   scheduled = 0;
   enqueue_seq = 0;
+  /**
+   * Queued items still running (re-queued while they run): not eligible. Usually 0, and then
+   * the eligible items are the whole queue, found without a scan.
+   */
+  busy_queued = 0;
   destroying = false;
   readonly flushers = new wait_queue_head();
   /** Items executed, for reports. */
@@ -258,6 +265,8 @@ function enqueue(wq: workqueue_struct, work: work_struct): void {
   work.queued_seq++;
   work.wq_stamp = ++wq.enqueue_seq;
   wq.queue.push(work);
+  work.in_queue = true;
+  if (work.running_on !== null) wq.busy_queued++;
   if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name, function: work.func.name });
   dispatch(wq);
 }
@@ -269,6 +278,7 @@ function next_eligible(wq: workqueue_struct): number {
     // One at a time, in order; the head may be the item still running (re-queued).
     return q.length > 0 && q[0].running_on === null && wq.active - wq.scheduled === 0 ? 0 : -1;
   }
+  if (wq.busy_queued === 0) return q.length > 0 ? 0 : -1;
   for (let i = 0; i < q.length; i++) if (q[i].running_on === null) return i;
   return -1;
 }
@@ -282,7 +292,8 @@ function dispatch(wq: workqueue_struct): void {
   // Count eligible items not yet claimed by a woken worker.
   let eligible = 0;
   const want = wq.max_active - wq.active + wq.scheduled;
-  for (let i = 0; i < wq.queue.length && eligible < want; i++) if (wq.queue[i].running_on === null) eligible++;
+  if (wq.busy_queued === 0) eligible = want > 0 ? Math.min(want, wq.queue.length) : 0;
+  else for (let i = 0; i < wq.queue.length && eligible < want; i++) if (wq.queue[i].running_on === null) eligible++;
   while (wq.scheduled < eligible && wq.active < wq.max_active) wake_worker(wq);
 }
 
@@ -323,6 +334,7 @@ function worker_run(worker: Worker): void {
   }
   // The head in the common case: shift() does not allocate a result array as splice does.
   const work = i === 0 ? wq.queue.shift()! : wq.queue.splice(i, 1)[0];
+  work.in_queue = false;
   work.pending = false;
   work.running_on = worker;
   work.covers = work.queued_seq;
@@ -378,6 +390,7 @@ function finish_item(worker: Worker): void {
   lock_map_release(wq.lockdep_map);
   k.check_exit_clean(worker.ctx, work.name);
   work.running_on = null;
+  if (work.in_queue) work.wq!.busy_queued--;
   work.done_seq = work.covers;
   worker.current = null;
   k.wake_up(work.flushers);
@@ -394,6 +407,7 @@ function finish_item(worker: Worker): void {
 }
 
 function next_eligible_unclaimed(wq: workqueue_struct): number {
+  if (wq.busy_queued === 0) return wq.scheduled < wq.queue.length ? wq.scheduled : -1;
   let skip = wq.scheduled;
   for (let i = 0; i < wq.queue.length; i++) {
     if (wq.queue[i].running_on !== null) continue;
@@ -425,7 +439,11 @@ function grab_pending(work: work_struct): boolean {
     dwork.timer = -1;
   } else if (work.wq !== null) {
     const i = work.wq.queue.indexOf(work);
-    if (i >= 0) work.wq.queue.splice(i, 1);
+    if (i >= 0) {
+      work.wq.queue.splice(i, 1);
+      work.in_queue = false;
+      if (work.running_on !== null) work.wq.busy_queued--;
+    }
   }
   work.pending = false;
   // A flush_work waiting for this queueing has nothing left to wait for.
