@@ -278,10 +278,9 @@ export class QueueState {
   own_submit_wq = false;
   timeout_wq: workqueue_struct | null = null;
   own_timeout_wq = false;
-  /** Assumption values read once at init (dep.release, dep.job-done-irq, dep.tdr-rearm). */
+  /** Assumption values read once at init (dep.release, dep.job-done-irq); dep.tdr-rearm is read where it decides. */
   release_at_last_put = false;
   defer_irq_done = false;
-  tdr_rearm: 'keep' | 'requeue' | 'full-timeout' = 'keep';
   /** Jobs the submit worker runs per invocation (dep.submit-batch). */
   submit_batch_max = DRM_DEP_SUBMIT_BATCH_MAX;
   work_run_job: work_struct | null = null;
@@ -453,7 +452,6 @@ export function drm_dep_queue_init(q: drm_dep_queue, args: drm_dep_queue_init_ar
     : args.timeout_wq ?? qs.submit_wq;
   qs.release_at_last_put = k.assume(drm_dep_assume_release) === 'last-put';
   qs.defer_irq_done = (flags & DRM_DEP_QUEUE_FLAGS_JOB_PUT_IRQ_SAFE) === 0 && k.assume(drm_dep_assume_job_done_irq) === 'irq-safe-only';
-  qs.tdr_rearm = k.assume(drm_dep_assume_tdr_rearm);
   qs.submit_batch_max = k.assume(drm_dep_assume_submit_batch) === 'one' ? 1 : DRM_DEP_SUBMIT_BATCH_MAX;
   qs.job_lock = spin_lock_init(k, '&drm_dep_queue->job.lock');
   qs.work_run_job = INIT_WORK(k, drm_dep_queue_run_job_work, 'drm_dep_queue_run_job_work', qs);
@@ -691,8 +689,11 @@ function tdr_arm_locked(qs: QueueState): void {
  */
 function tdr_rearm_head_locked(qs: QueueState): void {
   if (qs.tdr_immediate) {
-    if (qs.tdr_rearm === 'keep' && delayed_work_pending(qs.work_tdr!)) return;
-    if (qs.tdr_rearm === 'full-timeout') qs.tdr_immediate = false;
+    // Read here, where it decides, not at init: a run that never triggers a TDR is then the
+    // same run under every value (readiness reuses it: Kernel.assumptions_read).
+    const rearm = qs.kernel.assume(drm_dep_assume_tdr_rearm);
+    if (rearm === 'keep' && delayed_work_pending(qs.work_tdr!)) return;
+    if (rearm === 'full-timeout') qs.tdr_immediate = false;
   }
   tdr_arm_locked(qs);
 }

@@ -208,15 +208,16 @@ describe('behaviour diff by guarantee', () => {
       { assume: { 'dep.submit-batch': 'one' } }, // read by drm_dep at queue init: drm_sched's side reused
       { assume: { 'sched.fence-signalling-annotation': 'annotated' } }, // read by drm_sched's run work: drm_dep's side reused
       { assume: { 'dep-hw.tdr_arm': 'every_start' } }, // the HW-queue layer is not in either run: both reused
+      { assume: { 'dep.tdr-rearm': 'requeue' } }, // read only where a triggered TDR meets a completion: none here, both reused
       { assume: { 'timer.wheel': 'exact-jiffy' } }, // both arm a TDR timer: both run again
       { costs: { profile: 'constant' } }, // other costs: both run again
     ];
     const { outputs, reused } = compare_seed_group(random_two_queues, mock, 5, base, variants);
-    expect(reused).toBe(1 + 1 + 2 + 0 + 0);
+    expect(reused).toBe(1 + 1 + 2 + 2 + 0 + 0);
     const separate = [{}, ...variants].map((v) => compare_seed(random_two_queues, mock, 5, { ...base, ...v }));
     expect(outputs).toEqual(separate);
     // The runs done again do differ from the base: reusing them would have been wrong.
-    expect(separate[5].baseline.digest).not.toBe(separate[0].baseline.digest);
+    expect(separate[6].baseline.digest).not.toBe(separate[0].baseline.digest);
   });
 
   it("a regression's replay token reproduces the run that broke the guarantee, byte for byte", () => {
