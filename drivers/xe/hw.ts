@@ -148,6 +148,13 @@ export class xe_lrc {
   ctx_job_timestamp_ns = 0;
   /** The firmware context currently executing this LRC (for the live timestamp). */
   running_ctx: guc_fw_ctx | null = null;
+  /**
+   * Told when `seqno` moves: the fence irq of this LRC's fences (xe_device.ts), so that its
+   * irq_work looks at this LRC's fences only when their status page changed. A deplab
+   * shortcut for speed, not hardware: the fences it signals, and their order, are the C list
+   * walk's.
+   */
+  seqno_watch: { lrc_seqno_moved(lrc: xe_lrc): void } | null = null;
 
   constructor(hw: xe_hw, class_: number, name: string) {
     this.hw = hw;
@@ -418,6 +425,7 @@ function engine_job_end(hw: xe_hw, ctx: guc_fw_ctx): void {
   lrc.running_ctx = null;
   entry.remaining_ns = 0;
   lrc.seqno = entry.seqno;
+  lrc.seqno_watch?.lrc_seqno_moved(lrc);
   lrc.head++;
   lrc.retire();
   if (hw.irq !== null) k.raise_irq_at(hw.irq, k.now(), lrc.class);

@@ -34,12 +34,29 @@ export const XE_CT_SEND_NS = 300;
 /* ------------------------------------------------------------------------------------------ */
 /* Hardware fences (xe_hw_fence.c)                                                               */
 
-/** struct xe_hw_fence_irq: one per engine class of a GT; the lock is every fence's lock. */
+/**
+ * struct xe_hw_fence_irq: one per engine class of a GT; the lock is every fence's lock.
+ *
+ * The C irq_work walks the whole pending list on every run. The model finds the same fences
+ * faster: a fence can only become signalable when its LRC's seqno moves (hardware), when it
+ * gets an error (xe_hw_fence_set_error), or when it is added; so a run examines the fences of
+ * the LRCs marked `dirty` since the last run, in enable order, and walks the whole list only
+ * after an error was set (`full_walk`). Fences leave `pending` lazily (`off`).
+ */
 export class xe_hw_fence_irq {
   readonly kernel: Kernel;
   readonly lock: spinlock_t;
-  /** Fences with signalling enabled and not yet signalled, in enable order. */
+  /** Fences with signalling enabled and not yet signalled, in enable order (some `off`: skipped). */
   pending: xe_hw_fence[] = [];
+  /** The pending fences of each LRC, in enable order. */
+  readonly by_lrc = new Map<xe_lrc, xe_hw_fence[]>();
+  /** LRCs whose seqno moved, or that got a fence, since the last run. */
+  readonly dirty = new Set<xe_lrc>();
+  /** A fence got an error: the next run walks the whole list, as C does every time. */
+  full_walk = false;
+  /** Fences marked off but still in `pending`. */
+  off = 0;
+  enable_seq = 0;
   /** irq_work: queued at most once until it runs. */
   work_queued = false;
   readonly work: Callback;
@@ -49,6 +66,10 @@ export class xe_hw_fence_irq {
     this.lock = spin_lock_init(kernel, 'xe_hw_fence_irq.lock');
     this.work = { fn: hw_fence_irq_run_cb, target: this };
   }
+
+  lrc_seqno_moved(lrc: xe_lrc): void {
+    if (this.by_lrc.has(lrc)) this.dirty.add(lrc);
+  }
 }
 
 /** struct xe_hw_fence: a seqno fence on one LRC's timeline, signalled from the fence irq. */
@@ -57,6 +78,9 @@ export class xe_hw_fence {
   readonly alloc: Allocation;
   lrc: xe_lrc | null = null;
   irq: xe_hw_fence_irq | null = null;
+  /** Position on the irq's pending list (enable order), and whether it left it. */
+  enable_seq = 0;
+  off = false;
 
   constructor(kernel: Kernel, alloc: Allocation) {
     this.dma = new dma_fence(kernel, 'xe_hw_fence');
@@ -79,8 +103,15 @@ function xe_hw_fence_signaled(f: dma_fence): boolean {
 function xe_hw_fence_enable_signaling(f: dma_fence): boolean {
   const fence = to_xe_hw_fence(f);
   dma_fence_get(f);
-  fence.irq!.pending.push(fence);
-  xe_hw_fence_irq_run(fence.irq!);
+  const irq = fence.irq!, lrc = fence.lrc!;
+  fence.enable_seq = ++irq.enable_seq;
+  irq.pending.push(fence);
+  const list = irq.by_lrc.get(lrc);
+  if (list === undefined) irq.by_lrc.set(lrc, [fence]);
+  else list.push(fence);
+  lrc.seqno_watch = irq;
+  irq.dirty.add(lrc);
+  xe_hw_fence_irq_run(irq);
   return true;
 }
 
@@ -127,31 +158,70 @@ export function xe_hw_fence_irq_run(irq: xe_hw_fence_irq): void {
 /**
  * hw_fence_irq_run_cb (irq_work, hardirq): signal every pending fence whose seqno passed or
  * that carries an error, in enable order, under the irq lock. Since v7.0 (95f27831ee3c) no
- * path stops it: xe_hw_fence_irq_stop/start are gone.
+ * path stops it: xe_hw_fence_irq_stop/start are gone. Which fences it looks at: see
+ * xe_hw_fence_irq.
  */
 function hw_fence_irq_run_cb(irq: xe_hw_fence_irq): void {
   irq.work_queued = false;
   const k = irq.kernel;
   const cookie = dma_fence_begin_signalling(k);
   spin_lock(irq.lock);
-  if (irq.pending.length > 0) {
-    const list = irq.pending;
-    let keep = 0;
-    for (let i = 0; i < list.length; i++) {
-      const fence = list[i];
-      const f = fence.dma;
-      // Inline of xe_hw_fence_signaled, the common "not yet" case (a list walk per interrupt, as in C).
-      if (f.error === 0 && fence.lrc!.seqno < f.seqno && !f.signaled) {
-        list[keep++] = fence;
-        continue;
-      }
-      if (dma_fence_is_signaled_locked(f)) dma_fence_put(f);
-      else list[keep++] = fence;
-    }
-    list.length = keep;
-  }
+  if (irq.full_walk) walk_pending(irq, 0);
+  else walk_dirty(irq);
   spin_unlock(irq.lock);
   dma_fence_end_signalling(k, cookie);
+}
+
+/** Inline of xe_hw_fence_signaled plus an already signalled fence: what the C walk stops at. */
+function hw_fence_done(fence: xe_hw_fence): boolean {
+  const f = fence.dma;
+  return f.error !== 0 || fence.lrc!.seqno >= f.seqno || f.signaled;
+}
+
+/** Signal and drop `fence` if it is done (the body of the C list walk). */
+function hw_fence_visit(irq: xe_hw_fence_irq, fence: xe_hw_fence): void {
+  if (!hw_fence_done(fence) || !dma_fence_is_signaled_locked(fence.dma)) return;
+  dma_fence_put(fence.dma);
+  fence.off = true;
+  irq.off++;
+  const list = irq.by_lrc.get(fence.lrc!)!;
+  list.splice(list.indexOf(fence), 1);
+  if (list.length === 0) irq.by_lrc.delete(fence.lrc!);
+}
+
+/** The C walk from the fence after enable position `after` to the end, fences added meanwhile included. */
+function walk_pending(irq: xe_hw_fence_irq, after: number): void {
+  irq.full_walk = false;
+  irq.dirty.clear();
+  const list = irq.pending;
+  for (let i = 0; i < list.length; i++) {
+    const fence = list[i];
+    if (!fence.off && fence.enable_seq > after) hw_fence_visit(irq, fence);
+  }
+  compact_pending(irq, 0);
+}
+
+/** The fences of the dirty LRCs that are done, in enable order; then those of LRCs made dirty meanwhile. */
+function walk_dirty(irq: xe_hw_fence_irq): void {
+  while (irq.dirty.size > 0) {
+    const done: xe_hw_fence[] = [];
+    for (const lrc of irq.dirty) for (const fence of irq.by_lrc.get(lrc) ?? []) if (hw_fence_done(fence)) done.push(fence);
+    irq.dirty.clear();
+    done.sort((a, b) => a.enable_seq - b.enable_seq);
+    for (const fence of done) {
+      if (!fence.off) hw_fence_visit(irq, fence);
+      // A callback set an error: from here on, every later fence, as the C walk goes on.
+      if (irq.full_walk) { walk_pending(irq, fence.enable_seq); return; }
+    }
+  }
+  compact_pending(irq, irq.pending.length >> 1);
+}
+
+/** Drop the fences marked off from `pending` once there are more than `slack` of them. */
+function compact_pending(irq: xe_hw_fence_irq, slack: number): void {
+  if (irq.off <= slack) return;
+  irq.pending = irq.pending.filter((f) => !f.off);
+  irq.off = 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -451,6 +521,7 @@ export function xe_hw_fence_set_error(fence: dma_fence, irq: xe_hw_fence_irq, er
   const k = fence.kernel;
   k.WARN_ON(error >= 0, 'xe_sched_job_set_error', `xe_sched_job_set_error(${error})`);
   dma_fence_set_error(fence, error < 0 ? error : -EINVAL);
+  irq.full_walk = true;
   if (k.trace.enabled) k.tp('xe_sched_job_set_error', { context: fence.context, seqno: fence.seqno, error });
   dma_fence_enable_sw_signaling(fence);
   xe_hw_fence_irq_run(irq);
