@@ -182,25 +182,27 @@ export function compare_seed_group(workload: Workload, factory: DeviceFactory, s
     monitor: { ...base.monitor, pairing: true },
   });
   const sides = [base.baseline ?? 'sched', base.candidate ?? 'dep'] as const;
-  const base_runs = sides.map((b) => run_workload(workload, factory, b, run_options(base)));
-  const run_of = new Map(base_runs.map((r) => [r, backend_run(r)]));
-  const output = (runs: readonly ReturnType<typeof run_workload>[]): SeedOutput => ({
-    seed, baseline: run_of.get(runs[0]) ?? backend_run(runs[0]), candidate: run_of.get(runs[1]) ?? backend_run(runs[1]),
-    diff: diff_seed(runs[0].monitor.masks(), runs[1].monitor.masks(), runs[0].observation, runs[1].observation),
-  });
-  const first = output(base_runs);
+  // What a side's run leaves for the diff and the reuse test; the run itself (its kernel) is
+  // dropped at once, so that a group does not keep whole simulations alive.
+  const side = (b: Backend, o: Pick<CompareOptions, 'costs' | 'assume'>) => {
+    const r = run_workload(workload, factory, b, run_options(o));
+    return { reads: [...r.kernel.assumptions_read], masks: r.monitor.masks(), observation: r.observation, run: backend_run(r) };
+  };
+  type Side = ReturnType<typeof side>;
+  const output = (a: Side, b: Side): SeedOutput => ({ seed, baseline: a.run, candidate: b.run, diff: diff_seed(a.masks, b.masks, a.observation, b.observation) });
+  const base_sides = sides.map((b) => side(b, base));
+  const first = output(base_sides[0], base_sides[1]);
   const outputs = [first];
   let reused = 0;
   const base_costs = JSON.stringify(base.costs ?? {});
   const base_assume = canonical_assumptions(base.assume ?? {});
   for (const v of variants) {
     const assume = canonical_assumptions(v.assume ?? {});
-    const same = (r: ReturnType<typeof run_workload>) => JSON.stringify(v.costs ?? {}) === base_costs
-      && [...r.kernel.assumptions_read].every((id) => assume[id] === base_assume[id]);
-    const runs = base_runs.map((r, i) => (same(r) ? r : run_workload(workload, factory, sides[i], run_options(v))));
-    const from_base = runs.filter((r, i) => r === base_runs[i]).length;
+    const same_costs = JSON.stringify(v.costs ?? {}) === base_costs;
+    const runs = base_sides.map((s, i) => (same_costs && s.reads.every((id) => assume[id] === base_assume[id]) ? s : side(sides[i], v)));
+    const from_base = runs.filter((r, i) => r === base_sides[i]).length;
     reused += from_base;
-    outputs.push(from_base === 2 ? first : output(runs));
+    outputs.push(from_base === 2 ? first : output(runs[0], runs[1]));
   }
   return { outputs, reused };
 }
