@@ -972,19 +972,29 @@ function tick_ctx_is_full(sched: panthor_scheduler, ctx: tick_ctx): boolean {
 function tick_ctx_pick_groups_from_list(sched: panthor_scheduler, ctx: tick_ctx, list: panthor_group[],
   skip_idle_groups: boolean, owned_by_tick_ctx: boolean): void {
   if (tick_ctx_is_full(sched, ctx)) return;
-  for (const group of list.slice()) {
-    if (!group_can_run(group)) continue;
-    if (skip_idle_groups && group_is_idle(group)) continue;
-    let i = ctx.vms.indexOf(group.vm);
-    if (i < 0 && ctx.vms.length === sched.as_slot_count) continue;
-    if (!owned_by_tick_ctx) group_get(group);
-    list_move_tail(group, ctx.groups[group.priority]);
-    ctx.group_count++;
-    if (group_is_idle(group)) ctx.idle_group_count++;
-    if (i < 0) { ctx.vms.push(group.vm); i = ctx.vms.length - 1; }
-    if (ctx.min_priority > group.priority) ctx.min_priority = group.priority;
-    if (tick_ctx_is_full(sched, ctx)) return;
+  // list_for_each_entry_safe: each group of the list as it was, once; a picked group leaves it.
+  // (Walked in place: a copy of the list per tick cost O(groups) when a few fill the slots.)
+  let at = 0;
+  for (let n = list.length; n > 0; n--) {
+    const group = list[at];
+    if (tick_ctx_pick_group(sched, ctx, group, skip_idle_groups, owned_by_tick_ctx)) return;
+    if (list[at] === group) at++;
   }
+}
+
+/** The loop body of tick_ctx_pick_groups_from_list(); true once the tick context is full. */
+function tick_ctx_pick_group(sched: panthor_scheduler, ctx: tick_ctx, group: panthor_group, skip_idle_groups: boolean, owned_by_tick_ctx: boolean): boolean {
+  if (!group_can_run(group)) return false;
+  if (skip_idle_groups && group_is_idle(group)) return false;
+  let i = ctx.vms.indexOf(group.vm);
+  if (i < 0 && ctx.vms.length === sched.as_slot_count) return false;
+  if (!owned_by_tick_ctx) group_get(group);
+  list_move_tail(group, ctx.groups[group.priority]);
+  ctx.group_count++;
+  if (group_is_idle(group)) ctx.idle_group_count++;
+  if (i < 0) { ctx.vms.push(group.vm); i = ctx.vms.length - 1; }
+  if (ctx.min_priority > group.priority) ctx.min_priority = group.priority;
+  return tick_ctx_is_full(sched, ctx);
 }
 
 /**

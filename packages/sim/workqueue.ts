@@ -83,9 +83,22 @@ export class work_struct {
     this.func = func;
     this.name = name;
     this.owner = owner;
-    this.lockdep_map = new lockdep_map(kernel, `(work_completion)(${name})`);
-    this.process_site = `process_one_work(${name})`;
+    const names = work_names(name);
+    this.lockdep_map = new lockdep_map(kernel, names[0]);
+    this.process_site = names[1];
   }
+}
+
+/** The lockdep class and process site names of a work item's name, made once per name (INIT_WORK runs per job). */
+const WORK_NAMES = new Map<string, readonly [string, string]>();
+
+function work_names(name: string): readonly [string, string] {
+  let names = WORK_NAMES.get(name);
+  if (names === undefined) {
+    names = [`(work_completion)(${name})`, `process_one_work(${name})`];
+    if (WORK_NAMES.size < 10_000) WORK_NAMES.set(name, names);
+  }
+  return names;
 }
 
 /** INIT_WORK: `name` is the lockdep class and trace name of the item, `owner` its container. */
@@ -467,7 +480,13 @@ function check_flush_dependency(k: Kernel, target: workqueue_struct | null, what
   }
 }
 
-function* wait_idle(work: work_struct, target_seq: number, site: string): Sleepable<boolean> {
+/**
+ * The checks of a flush or cancel (might_sleep, the work's lockdep map, the flush dependency,
+ * the item flushing itself); whether the execution covering queueing #target_seq is still to
+ * wait for (then wait_idle). Apart from the wait, so that a flush with nothing to wait for
+ * makes no generator.
+ */
+function idle_wait_needed(work: work_struct, target_seq: number, site: string): boolean {
   const k = work.kernel;
   k.might_sleep(site);
   lock_map_acquire(work.lockdep_map, site);
@@ -479,8 +498,11 @@ function* wait_idle(work: work_struct, target_seq: number, site: string): Sleepa
   }
   // Wait for the execution covering queueing #target_seq; re-queueings after the call are not
   // waited for (else a self-re-arming item never lets a flush return), nor is a cancelled one.
-  if (!work_busy_before(work, target_seq)) return false;
-  yield* k.wait_until(work.flushers, () => !work_busy_before(work, target_seq));
+  return work_busy_before(work, target_seq);
+}
+
+function* wait_idle(work: work_struct, target_seq: number): Sleepable<boolean> {
+  yield* work.kernel.wait_until(work.flushers, () => !work_busy_before(work, target_seq));
   return true;
 }
 
@@ -495,14 +517,17 @@ export function* flush_work(work: work_struct): Sleepable<boolean> {
     work.kernel.might_sleep('flush_work');
     return false;
   }
-  return yield* wait_idle(work, work.queued_seq, 'flush_work');
+  const target = work.queued_seq;
+  if (!idle_wait_needed(work, target, 'flush_work')) return false;
+  return yield* wait_idle(work, target);
 }
 
 /** cancel_work_sync: dequeue `work`, wait for a running instance, block re-queueing meanwhile. */
 export function* cancel_work_sync(work: work_struct): Sleepable<boolean> {
   const was_pending = grab_pending(work);
   work.canceling++;
-  yield* wait_idle(work, work.queued_seq, 'cancel_work_sync');
+  const target = work.queued_seq;
+  if (idle_wait_needed(work, target, 'cancel_work_sync')) yield* wait_idle(work, target);
   work.canceling--;
   return was_pending;
 }
@@ -516,7 +541,8 @@ export function disable_work(work: work_struct): boolean {
 /** disable_work_sync: disable_work, then wait for a running instance to finish. */
 export function* disable_work_sync(work: work_struct): Sleepable<boolean> {
   const was_pending = disable_work(work);
-  yield* wait_idle(work, work.queued_seq, 'disable_work_sync');
+  const target = work.queued_seq;
+  if (idle_wait_needed(work, target, 'disable_work_sync')) yield* wait_idle(work, target);
   return was_pending;
 }
 
