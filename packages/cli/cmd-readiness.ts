@@ -156,6 +156,9 @@ export function register_readiness(program: Command, io: Io): void {
           [...group_list.map((g): PoolTask => ({ kind: 'seed-group', task: { tasks: g.map((i) => tasks[i]) } })), ...conformance_tasks], opts.jobs, progress_printer('readiness', io.err));
         const outputs: SeedOutput[] = new Array(tasks.length);
         group_list.forEach((g, gi) => g.forEach((i, k) => { outputs[i] = (results[gi] as SeedGroupOutput).outputs[k]; }));
+        const reused = group_list.reduce((n, _, gi) => n + (results[gi] as SeedGroupOutput).reused, 0);
+        io.err(`readiness: ${tasks.length} comparisons of one seed, ${2 * tasks.length} side runs, ${reused} of them the base run of their group `
+          + '(the variant changes no assumption that run read)\n');
         const [kunit_sched, kunit_dep] = results.slice(group_list.length) as KunitTally[];
         const evidence: DriverEvidence[] = plan.map((p) => {
           if (p.d === undefined) {
