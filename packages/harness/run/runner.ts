@@ -124,7 +124,14 @@ interface ClientState {
   destroying: number;
   task: Task | null;
   /** What its program waits for (a job, an ioctl), for a stuck run's report; null while it runs. */
-  blocked: { readonly what: string; readonly since_ns: number } | null;
+  /**
+   * Where the program is blocked, for the report of a stuck run: what it is in, on what (a
+   * queue name, or a job whose logical id is looked up only if a report prints it), since when.
+   * Plain fields, saved and restored by the caller: no object or text is made per wait.
+   */
+  blocked_what: string | null;
+  blocked_on: string | JobHandle | null;
+  blocked_since: number;
   /** The program's current iteration. */
   iteration: number;
 }
@@ -246,7 +253,7 @@ class Run {
     }
     for (const def of this.workload.clients) {
       const handle = this.device.open_client(def.name);
-      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null, blocked: null, iteration: 0 };
+      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null, blocked_what: null, blocked_on: null, blocked_since: 0, iteration: 0 };
       for (const q of def.queues) {
         const h = this.device.create_queue(handle, {
           engine: q.engine, priority: q.priority, long_running: q.long_running, driver: q.driver ?? undefined,
@@ -351,17 +358,35 @@ class Run {
 
   /** Run `body` with the program marked as blocked in it (a stuck run names where each program is). */
   private *blocked_in<T>(state: ClientState, what: string, body: Sleepable<T>): Sleepable<T> {
-    const outer = state.blocked;
-    state.blocked = { what, since_ns: this.kernel.now() };
+    const what0 = state.blocked_what, on0 = state.blocked_on, since0 = state.blocked_since;
+    state.blocked_what = what;
+    state.blocked_on = null;
+    state.blocked_since = this.kernel.now();
     const r = yield* body;
-    state.blocked = outer;
+    state.blocked_what = what0;
+    state.blocked_on = on0;
+    state.blocked_since = since0;
     return r;
   }
 
-  /** Wait for a job's out-fence to signal. */
+  /** Wait for a job's out-fence to signal (blocked_in written out: it runs per job). */
   private *wait_job(state: ClientState, j: JobHandle): Sleepable {
     if (j.out_fence.signaled) return;
-    yield* this.blocked_in(state, `waiting for ${this.logical_of.get(j) ?? 'a job'}`, wait_fence(j.out_fence));
+    const what0 = state.blocked_what, on0 = state.blocked_on, since0 = state.blocked_since;
+    state.blocked_what = 'waiting for';
+    state.blocked_on = j;
+    state.blocked_since = this.kernel.now();
+    yield* wait_fence(j.out_fence);
+    state.blocked_what = what0;
+    state.blocked_on = on0;
+    state.blocked_since = since0;
+  }
+
+  /** The text of where a blocked program is. */
+  private blocked_text(state: ClientState): string {
+    const on = state.blocked_on;
+    if (on === null) return state.blocked_what!;
+    return `${state.blocked_what} ${typeof on === 'string' ? on : this.logical_of.get(on) ?? 'a job'}`;
   }
 
   /** Where each program that has not ended is: for the report of a stuck run. */
@@ -369,8 +394,8 @@ class Run {
     const at: string[] = [];
     for (const s of this.clients.values()) {
       if (s.task === null || s.task.done) continue;
-      const b = s.blocked;
-      at.push(b === null ? `${s.def.name} running (iteration ${s.iteration})` : `${s.def.name} ${b.what} since ${(b.since_ns / 1e6).toFixed(3)} ms`);
+      at.push(s.blocked_what === null ? `${s.def.name} running (iteration ${s.iteration})`
+        : `${s.def.name} ${this.blocked_text(s)} since ${(s.blocked_since / 1e6).toFixed(3)} ms`);
     }
     if (this.unplug_call_ns >= 0) at.push(`device unplugged at ${(this.unplug_call_ns / 1e6).toFixed(3)} ms${this.unplug_return_ns < 0 ? ' (removal not returned)' : ''}`);
     return at.join('; ');
@@ -408,7 +433,14 @@ class Run {
       logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, dep_fences: deps, dep_ids, hang: step.hang,
       work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns,
     });
-    const r = yield* this.blocked_in(state, `in the submit ioctl on ${step.queue}`, this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang }));
+    const what0 = state.blocked_what, on0 = state.blocked_on, since0 = state.blocked_since;
+    state.blocked_what = 'in the submit ioctl on';
+    state.blocked_on = step.queue;
+    state.blocked_since = k.now();
+    const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
+    state.blocked_what = what0;
+    state.blocked_on = on0;
+    state.blocked_since = since0;
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
     this.monitor.end_submit(context, { error: submit_error, fence_context, fence_seqno, returned_ns: k.now() });
