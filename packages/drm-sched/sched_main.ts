@@ -10,7 +10,7 @@
  */
 import {
   ECANCELED, EINVAL, ENOENT, ENOMEM, INIT_DELAYED_WORK, define_assumption, INIT_WORK, MAX_SCHEDULE_TIMEOUT,
-  WQ_MEM_RECLAIM, alloc_ordered_workqueue, cancel_delayed_work, cancel_delayed_work_sync,
+  WQ_MEM_RECLAIM, alloc_ordered_workqueue_lockdep_map, cancel_delayed_work, cancel_delayed_work_sync, lockdep_map,
   cancel_work_sync, complete_all, delayed_work_timer_expires_ns, destroy_workqueue,
   dma_fence_add_callback, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get,
   dma_fence_is_later, dma_fence_is_signaled, dma_fence_put, dma_fence_remove_callback,
@@ -704,13 +704,27 @@ function drm_sched_run_job_work(work: work_struct): void {
 /* ------------------------------------------------------------------------------------------ */
 /* Init and teardown                                                                            */
 
-/** The submit workqueue: the driver's, or an owned ordered WQ_MEM_RECLAIM one named after args.name. */
+/** sched_main.c's static drm_sched_lockdep_map (CONFIG_LOCKDEP): one per simulated kernel. */
+const drm_sched_lockdep_maps = new WeakMap<Kernel, lockdep_map>();
+
+function drm_sched_lockdep_map(k: Kernel): lockdep_map {
+  let map = drm_sched_lockdep_maps.get(k);
+  if (map === undefined) drm_sched_lockdep_maps.set(k, (map = new lockdep_map(k, 'drm_sched_lockdep_map')));
+  return map;
+}
+
+/**
+ * The submit workqueue: the driver's, or an owned ordered WQ_MEM_RECLAIM one named after
+ * args.name whose lockdep map is the shared drm_sched_lockdep_map, as drm_sched_init does
+ * under CONFIG_LOCKDEP (alloc_ordered_workqueue_lockdep_map): every scheduler-owned submit
+ * workqueue is one lock class, not one per scheduler.
+ */
 function drm_sched_init_submit_wq(sched: drm_gpu_scheduler, args: drm_sched_init_args): void {
   if (args.submit_wq !== undefined && args.submit_wq !== null) {
     sched.submit_wq = args.submit_wq;
     sched.own_submit_wq = false;
   } else {
-    sched.submit_wq = alloc_ordered_workqueue(sched.kernel, args.name, WQ_MEM_RECLAIM);
+    sched.submit_wq = alloc_ordered_workqueue_lockdep_map(sched.kernel, args.name, WQ_MEM_RECLAIM, drm_sched_lockdep_map(sched.kernel));
     sched.own_submit_wq = true;
   }
 }

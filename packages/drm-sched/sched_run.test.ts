@@ -3,7 +3,7 @@
  * freeing in pending order, GPU-time accounting, init errors, and a clean normal path.
  */
 import { describe, expect, it } from 'vitest';
-import { EINVAL, EIO, ENOENT, GFP_KERNEL, dma_fence_get, dma_fence_put, kfree, kmalloc } from '@deplab/sim';
+import { EINVAL, EIO, ENOENT, GFP_KERNEL, WQ_MEM_RECLAIM, alloc_ordered_workqueue, dma_fence_get, dma_fence_put, kfree, kmalloc } from '@deplab/sim';
 import {
   DRM_SCHED_PRIORITY_COUNT, DRM_SCHED_PRIORITY_NORMAL, drm_gpu_scheduler, drm_sched_entity, drm_sched_entity_destroy,
   drm_sched_entity_init, drm_sched_fini, drm_sched_init, drm_sched_job_add_dependency, drm_sched_job_cleanup,
@@ -259,5 +259,22 @@ describe('init and job_init errors', () => {
     expect(k.lifetime.live(['kmalloc:drm_sched_fence', 'drm_sched_job'])).toEqual([]);
     k.run_task(drm_sched_entity_fini(e));
     expect(k.violations.list).toEqual([]);
+  });
+});
+
+describe('submit workqueue lockdep class', () => {
+  it('every scheduler-owned submit workqueue is the one class drm_sched_lockdep_map; a driver-given one keeps its own', () => {
+    const k = make_kernel();
+    const a = make_sched(k, { name: 'sched-a' }), b = make_sched(k, { name: 'sched-b' });
+    expect(a.sched.submit_wq!.name).toBe('sched-a');
+    expect(a.sched.submit_wq!.lockdep_map.cls.name).toBe('drm_sched_lockdep_map');
+    expect(b.sched.submit_wq!.lockdep_map.cls).toBe(a.sched.submit_wq!.lockdep_map.cls);
+    const own = alloc_ordered_workqueue(k, 'driver-wq', WQ_MEM_RECLAIM);
+    const c = new drm_gpu_scheduler(k);
+    expect(drm_sched_init(c, { ops: a.gpu.ops, num_rqs: DRM_SCHED_PRIORITY_COUNT, credit_limit: 1, hang_limit: 1, timeout: 1_000, name: 'sched-c', submit_wq: own })).toBe(0);
+    expect(c.submit_wq!.lockdep_map.cls.name).toBe('(wq_completion)driver-wq');
+    // Another kernel has its own (the map is static per kernel image).
+    const k2 = make_kernel();
+    expect(make_sched(k2).sched.submit_wq!.lockdep_map.cls).not.toBe(a.sched.submit_wq!.lockdep_map.cls);
   });
 });

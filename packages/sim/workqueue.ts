@@ -192,14 +192,15 @@ export class workqueue_struct {
   /** Items executed, for reports. */
   executed = 0;
 
-  constructor(kernel: Kernel, name: string, flags: number, max_active: number) {
+  constructor(kernel: Kernel, name: string, flags: number, max_active: number, user_lockdep_map: lockdep_map | null = null) {
     this.kernel = kernel;
     this.name = name;
     this.flags = flags;
     this.ordered = (flags & __WQ_ORDERED) !== 0;
     const limit = (flags & WQ_UNBOUND) !== 0 ? WQ_UNBOUND_MAX_ACTIVE : WQ_MAX_ACTIVE;
     this.max_active = this.ordered ? 1 : max_active === 0 ? WQ_DFL_ACTIVE : Math.min(Math.max(1, max_active), limit);
-    this.lockdep_map = new lockdep_map(kernel, `(wq_completion)${name}`);
+    // wq_init_lockdep(): a dynamic key per workqueue, one lock class each; or the caller's map.
+    this.lockdep_map = user_lockdep_map ?? new lockdep_map(kernel, `(wq_completion)${name}`);
     this.process_site = `process_one_work(${name})`;
     if ((flags & WQ_MEM_WARN_ON_RECLAIM) !== 0) taint_reclaim(kernel, this);
   }
@@ -231,6 +232,15 @@ export function alloc_workqueue(k: Kernel, name: string, flags: number, max_acti
 /** alloc_ordered_workqueue(name, flags): one item at a time, in queueing order. */
 export function alloc_ordered_workqueue(k: Kernel, name: string, flags: number): workqueue_struct {
   return new workqueue_struct(k, name, flags | WQ_UNBOUND | __WQ_ORDERED, 1);
+}
+
+/**
+ * alloc_ordered_workqueue_lockdep_map(name, flags, map) (include/linux/workqueue.h,
+ * CONFIG_LOCKDEP): an ordered workqueue whose completion map is `map`, owned by the caller
+ * (__WQ_USER_OWNED_LOCKDEP), so every workqueue made with the same map is one lock class.
+ */
+export function alloc_ordered_workqueue_lockdep_map(k: Kernel, name: string, flags: number, map: lockdep_map): workqueue_struct {
+  return new workqueue_struct(k, name, flags | WQ_UNBOUND | __WQ_ORDERED, 1, map);
 }
 
 /** RFC patch 01 helper: whether `wq` was created with WQ_MEM_WARN_ON_RECLAIM. */
