@@ -68,8 +68,6 @@ export class work_struct {
   disable_depth = 0;
   wq: workqueue_struct | null = null;
   running_on: Worker | null = null;
-  /** On its workqueue's queue (pending, not on a delayed-work timer). */
-  in_queue = false;
   /** Successful queueings so far; an execution covers every queueing before its start. */
   queued_seq = 0;
   covers = 0;
@@ -288,7 +286,6 @@ function enqueue(wq: workqueue_struct, work: work_struct): void {
   work.queued_seq++;
   work.wq_stamp = ++wq.enqueue_seq;
   wq.queue.push(work);
-  work.in_queue = true;
   if (work.running_on !== null) wq.busy_queued++;
   if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name, function: work.func.name });
   dispatch(wq);
@@ -357,7 +354,6 @@ function worker_run(worker: Worker): void {
   }
   // The head in the common case: shift() does not allocate a result array as splice does.
   const work = i === 0 ? wq.queue.shift()! : wq.queue.splice(i, 1)[0];
-  work.in_queue = false;
   work.pending = false;
   work.running_on = worker;
   work.covers = work.queued_seq;
@@ -413,7 +409,7 @@ function finish_item(worker: Worker): void {
   lock_map_release(wq.lockdep_map);
   k.check_exit_clean(worker.ctx, work.name);
   work.running_on = null;
-  if (work.in_queue) work.wq!.busy_queued--;
+  if (on_queue(work)) work.wq!.busy_queued--;
   work.done_seq = work.covers;
   worker.current = null;
   k.wake_up(work.flushers);
@@ -427,6 +423,11 @@ function finish_item(worker: Worker): void {
     return;
   }
   worker_idle(worker);
+}
+
+/** On its workqueue's queue: pending, and not waiting on its delayed-work timer. */
+function on_queue(work: work_struct): boolean {
+  return work.pending && (work.dwork === null || work.dwork.timer < 0);
 }
 
 function next_eligible_unclaimed(wq: workqueue_struct): number {
@@ -464,7 +465,6 @@ function grab_pending(work: work_struct): boolean {
     const i = work.wq.queue.indexOf(work);
     if (i >= 0) {
       work.wq.queue.splice(i, 1);
-      work.in_queue = false;
       if (work.running_on !== null) work.wq.busy_queued--;
     }
   }
