@@ -123,15 +123,16 @@ interface ClientState {
   /** destroy_queue events of this client in progress: its close waits for them. */
   destroying: number;
   task: Task | null;
-  /** What its program waits for (a job, an ioctl), for a stuck run's report; null while it runs. */
   /**
-   * Where the program is blocked, for the report of a stuck run: what it is in, on what (a
-   * queue name, or a job whose logical id is looked up only if a report prints it), since when.
-   * Plain fields, saved and restored by the caller: no object or text is made per wait.
+   * Where the program is blocked, for the report of a stuck run (null while it runs): what it
+   * is in, on what (a queue name, or a job whose logical id is looked up only if a report
+   * prints it), since when. Plain fields, the outer ones on `blocked_saved` while a nested
+   * block lasts: no object or text is made per wait.
    */
   blocked_what: string | null;
   blocked_on: string | JobHandle | null;
   blocked_since: number;
+  readonly blocked_saved: (string | JobHandle | number | null)[];
   /** The program's current iteration. */
   iteration: number;
 }
@@ -253,7 +254,7 @@ class Run {
     }
     for (const def of this.workload.clients) {
       const handle = this.device.open_client(def.name);
-      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null, blocked_what: null, blocked_on: null, blocked_since: 0, iteration: 0 };
+      const state: ClientState = { def, handle, queues: new Map(), closed: false, submitted: [], incomplete: new Map(), destroying: 0, task: null, blocked_what: null, blocked_on: null, blocked_since: 0, blocked_saved: [], iteration: 0 };
       for (const q of def.queues) {
         const h = this.device.create_queue(handle, {
           engine: q.engine, priority: q.priority, long_running: q.long_running, driver: q.driver ?? undefined,
@@ -358,28 +359,33 @@ class Run {
 
   /** Run `body` with the program marked as blocked in it (a stuck run names where each program is). */
   private *blocked_in<T>(state: ClientState, what: string, body: Sleepable<T>): Sleepable<T> {
-    const what0 = state.blocked_what, on0 = state.blocked_on, since0 = state.blocked_since;
-    state.blocked_what = what;
-    state.blocked_on = null;
-    state.blocked_since = this.kernel.now();
+    this.block(state, what, null);
     const r = yield* body;
-    state.blocked_what = what0;
-    state.blocked_on = on0;
-    state.blocked_since = since0;
+    this.unblock(state);
     return r;
   }
 
-  /** Wait for a job's out-fence to signal (blocked_in written out: it runs per job). */
+  /** The program is blocked in `what` (on a queue or a job) from now until unblock(). */
+  private block(state: ClientState, what: string, on: string | JobHandle | null): void {
+    state.blocked_saved.push(state.blocked_what, state.blocked_on, state.blocked_since);
+    state.blocked_what = what;
+    state.blocked_on = on;
+    state.blocked_since = this.kernel.now();
+  }
+
+  private unblock(state: ClientState): void {
+    const saved = state.blocked_saved;
+    state.blocked_since = saved.pop() as number;
+    state.blocked_on = saved.pop() as string | JobHandle | null;
+    state.blocked_what = saved.pop() as string | null;
+  }
+
+  /** Wait for a job's out-fence to signal (block/unblock, not blocked_in: no wrapper generator per job). */
   private *wait_job(state: ClientState, j: JobHandle): Sleepable {
     if (j.out_fence.signaled) return;
-    const what0 = state.blocked_what, on0 = state.blocked_on, since0 = state.blocked_since;
-    state.blocked_what = 'waiting for';
-    state.blocked_on = j;
-    state.blocked_since = this.kernel.now();
+    this.block(state, 'waiting for', j);
     yield* wait_fence(j.out_fence);
-    state.blocked_what = what0;
-    state.blocked_on = on0;
-    state.blocked_since = since0;
+    this.unblock(state);
   }
 
   /** The text of where a blocked program is. */
@@ -433,14 +439,9 @@ class Run {
       logical, client: state.def.name, queue: step.queue, iteration, submitted_ns: call, dep_fences: deps, dep_ids, hang: step.hang,
       work_ns: duration_ns === 'manual' || step.hang ? 0 : duration_ns,
     });
-    const what0 = state.blocked_what, on0 = state.blocked_on, since0 = state.blocked_since;
-    state.blocked_what = 'in the submit ioctl on';
-    state.blocked_on = step.queue;
-    state.blocked_since = k.now();
+    this.block(state, 'in the submit ioctl on', step.queue);
     const r = yield* this.device.submit(queue, { duration_ns, credits: step.credits ?? undefined, deps, hang: step.hang });
-    state.blocked_what = what0;
-    state.blocked_on = on0;
-    state.blocked_since = since0;
+    this.unblock(state);
     const submit_error = typeof r === 'number' ? r : 0;
     const fence_context = typeof r === 'number' ? -1 : r.fence_context, fence_seqno = typeof r === 'number' ? -1 : r.fence_seqno;
     this.monitor.end_submit(context, { error: submit_error, fence_context, fence_seqno, returned_ns: k.now() });
