@@ -120,19 +120,28 @@ export function register_readiness(program: Command, io: Io): void {
         const errors: string[] = [];
         return { name, d, errors, cells: d === undefined ? [] : cells_of(d, errors) };
       });
-      // One pool run for everything: the main seeds, then each variant's.
+      // One pool run for everything: the main seeds, then each variant's. A cell's seed runs as
+      // one group with its variants of that seed (the main run first, when the seed has one): a
+      // side a variant does not change (an assumption the run never read) is not run again.
       const tasks: SeedTask[] = [];
       const slices: { driver: string; cell: Cell; variant: number; from: number; to: number }[] = [];
+      const group_list: number[][] = [];
       for (const p of plan) {
         for (const cell of p.cells) {
-          const from = tasks.length;
-          tasks.push(...cell_tasks(cell, opts.seeds, {}, {}));
-          slices.push({ driver: p.name, cell, variant: -1, from, to: tasks.length });
-          families.forEach((f, fi) => f.variants.forEach((v, vi) => {
-            const at = tasks.length;
-            tasks.push(...cell_tasks(cell, opts.variantSeeds, v.costs, v.assume));
-            slices.push({ driver: p.name, cell, variant: fi * 1000 + vi, from: at, to: tasks.length });
-          }));
+          const by_seed = new Map<number, number[]>();
+          const add = (variant: number, batch: SeedTask[]) => {
+            const from = tasks.length;
+            for (const task of batch) {
+              let g = by_seed.get(task.seed);
+              if (g === undefined) group_list.push((g = []));
+              by_seed.set(task.seed, g);
+              g.push(tasks.length);
+              tasks.push(task);
+            }
+            slices.push({ driver: p.name, cell, variant, from, to: tasks.length });
+          };
+          add(-1, cell_tasks(cell, opts.seeds, {}, {}));
+          families.forEach((f, fi) => f.variants.forEach((v, vi) => add(fi * 1000 + vi, cell_tasks(cell, opts.variantSeeds, v.costs, v.assume))));
         }
       }
       const t = new OutputTransaction(out, 'readiness').lock();
@@ -140,18 +149,6 @@ export function register_readiness(program: Command, io: Io): void {
         // The mock's KUnit conformance runs on the pool too, beside the seeds (not after them on this thread).
         const conformance_tasks: PoolTask[] = plan.some((p) => p.d?.name === 'mock')
           ? [{ kind: 'kunit', task: { backend: 'drm_sched' } }, { kind: 'kunit', task: { backend: 'drm_dep' } }] : [];
-        // A cell's seed runs as one group with its variants of that seed: a side a variant does
-        // not change (an assumption the run never read) is the base run, not run again.
-        const groups = new Map<string, number[]>();
-        slices.forEach((sl, si) => {
-          const cell_at = slices.findIndex((x) => x.cell === sl.cell);
-          for (let i = sl.from; i < sl.to; i++) {
-            const key = `${cell_at}:${tasks[i].seed}`;
-            const g = groups.get(key);
-            if (g === undefined) { if (si !== cell_at) throw new Error('a variant seed without its base seed'); groups.set(key, [i]); } else g.push(i);
-          }
-        });
-        const group_list = [...groups.values()];
         const results = await run_pool<SeedGroupOutput | KunitTally>(
           [...group_list.map((g): PoolTask => ({ kind: 'seed-group', task: { tasks: g.map((i) => tasks[i]) } })), ...conformance_tasks], opts.jobs, progress_printer('readiness', io.err));
         const outputs: SeedOutput[] = new Array(tasks.length);

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import type { AssumptionValues, CostOverrides } from '@deplab/sim';
 import type { Backend } from '@deplab/driver-api';
 import {
-  compare_seed, compare_seed_group, explore_seed, find_driver, monitor_facts, shrink_task, type ExploreSeedTask, type SeedOutput, type SeedReport, type ShrinkReport,
+  compare_seed_group, explore_seed, find_driver, monitor_facts, shrink_task, type ExploreSeedTask, type SeedOutput, type SeedReport, type ShrinkReport,
   type ShrinkTask, type Workload,
 } from '@deplab/harness';
 import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
@@ -93,11 +93,7 @@ export function device_options(task: { driver: string; device?: Record<string, n
 }
 
 export function run_seed_task(task: SeedTask): SeedOutput {
-  const { driver, device } = device_options(task);
-  return compare_seed(task.workload, driver.factory, task.seed, {
-    costs: task.costs, assume: task.assume, device, baseline: task.baseline, candidate: task.candidate, alloc_fail_probability: task.alloc_fail_probability,
-    monitor: monitor_facts(task.driver, device.driver),
-  });
+  return run_seed_group({ tasks: [task] }).outputs[0];
 }
 
 export function run_seed_group(group: SeedGroupTask): SeedGroupOutput {

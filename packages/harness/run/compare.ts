@@ -157,14 +157,7 @@ function backend_run(outcome: ReturnType<typeof run_workload>): BackendRun {
 
 /** Run one seed on both backends and diff them. */
 export function compare_seed(workload: Workload, factory: DeviceFactory, seed: number, options: Omit<CompareOptions, 'seeds'>): SeedOutput {
-  const run_options: RunOptions = {
-    seed, costs: options.costs, assume: options.assume, device: options.device, max_time_ms: options.max_time_ms, alloc_fail_probability: options.alloc_fail_probability,
-    monitor: { ...options.monitor, pairing: true },
-  };
-  const a = run_workload(workload, factory, options.baseline ?? 'sched', run_options);
-  const b = run_workload(workload, factory, options.candidate ?? 'dep', run_options);
-  const diff = diff_seed(a.monitor.masks(), b.monitor.masks(), a.observation, b.observation);
-  return { seed, baseline: backend_run(a), candidate: backend_run(b), diff };
+  return compare_seed_group(workload, factory, seed, options, []).outputs[0];
 }
 
 /**
