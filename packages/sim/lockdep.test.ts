@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  INIT_WORK, Kernel, alloc_workqueue, flush_work, lock_map_acquire_read, lock_map_release, lockdep_assert_held,
+  INIT_WORK, Kernel, LOCKDEP_SITES_EAGER, alloc_workqueue, flush_work, lock_map_acquire_read, lock_map_release, lockdep_assert_held,
   lockdep_assert_not_held, lockdep_map, might_lock, mutex_init, mutex_lock, mutex_unlock, queue_work, spin_lock,
   spin_lock_init, spin_lock_irq, spin_lock_irqsave, spin_unlock, spin_unlock_irq, spin_unlock_irqrestore,
   type Sleepable, type spinlock_t,
@@ -46,6 +46,37 @@ describe('lock order', () => {
       'existing dependency chain:',
       `  &dev->a_lock -> &dev->b_lock: held at ${sites.w1_a}, taken at ${sites.w1_b} (kworker/test/0)`,
     ]);
+  });
+
+  it("lockdep_sites 'on-demand' captures the first sites of a run only; a report that prints a later one says so and asks for the run again", () => {
+    const nest = (x: spinlock_t, y: spinlock_t) => { spin_lock(x); spin_lock(y); spin_unlock(y); spin_unlock(x); };
+    // `early` edges before the A-B cycle, each a new edge with a site of its own.
+    const run = (lockdep_sites: 'capture' | 'on-demand', early: number, cycle: boolean) => {
+      const k = new Kernel({ lockdep_sites });
+      const x = spin_lock_init(k, 'X');
+      for (let i = 0; i < early; i++) nest(x, spin_lock_init(k, `C${i}`));
+      const [a, b] = ['A', 'B'].map((n) => spin_lock_init(k, n));
+      nest(a, b);
+      if (cycle) nest(b, a);
+      return k;
+    };
+    const cycle_of = (k: Kernel) => k.violations.of_kind('lockdep_cycle')[0];
+    const file_site = /packages\/sim\/lockdep\.test\.ts:\d+/;
+    // Within the eager budget: captured as with 'capture'.
+    const early = run('on-demand', 0, true);
+    expect(early.lockdep_sites_needed).toBe(false);
+    expect(cycle_of(early).detail.join('\n')).toMatch(file_site);
+    // Past it, and no report: nothing printed, nothing missing.
+    expect(run('on-demand', LOCKDEP_SITES_EAGER, false).lockdep_sites_needed).toBe(false);
+    // Past it, a cycle prints the sites of both edges: not captured, and the flag says so.
+    const late = run('on-demand', LOCKDEP_SITES_EAGER, true);
+    expect(late.lockdep_sites_needed).toBe(true);
+    expect(cycle_of(late).site).toBe('(site not captured)');
+    expect(cycle_of(late).detail.join('\n')).toContain('held at (site not captured), taken at (site not captured)');
+    // With capture (the default), the same run names the test file.
+    const captured = run('capture', LOCKDEP_SITES_EAGER, true);
+    expect(captured.lockdep_sites_needed).toBe(false);
+    expect(cycle_of(captured).site).toMatch(file_site);
   });
 
   it('finds longer cycles and reports each one once', () => {

@@ -132,10 +132,11 @@ export class Lockdep {
       const h = held[i];
       if (h.cls !== cls) continue;
       if (h.read && read) continue; // recursive read (dma_fence_map in nested signalling)
-      const site = site_hint ?? this.kernel.caller_site();
-      this.report('lockdep_recursion', `${cls.name}`, site,
-        `possible recursive locking detected: ${ctx.name} acquires ${cls.name} while holding it`,
-        [`first acquired at ${h.site}`, `again at ${site}`]);
+      this.report('lockdep_recursion', `${cls.name}`, () => {
+        const site = site_hint ?? this.kernel.caller_site();
+        return [site, `possible recursive locking detected: ${ctx.name} acquires ${cls.name} while holding it`,
+          [`first acquired at ${h.site}`, `again at ${site}`]];
+      });
     }
     // Innermost held lock first, as lockdep's check_prevs_add walks the stack: the lock the
     // context took last is the one a splat names as "already holding". One acquisition prints
@@ -173,14 +174,15 @@ export class Lockdep {
     const path = this.path(to, from);
     if (path !== null) {
       if (!report) return true;
-      const detail = [`${ctx.name}: holding ${from.name} (acquired at ${held_site})`,
-        `  then takes ${to.name} at ${taken_site}`, 'existing dependency chain:'];
-      for (let i = 0; i + 1 < path.length; i++) {
-        const edge = path[i].after.get(path[i + 1].id)!;
-        detail.push(`  ${path[i].name} -> ${path[i + 1].name}: held at ${edge.held_site}, taken at ${edge.taken_site} (${edge.context})`);
-      }
-      this.report('lockdep_cycle', [from.name, to.name].sort().join('|'), taken_site,
-        `possible circular locking dependency: ${from.name} -> ${to.name} closes a cycle`, detail);
+      this.report('lockdep_cycle', [from.name, to.name].sort().join('|'), () => {
+        const detail = [`${ctx.name}: holding ${from.name} (acquired at ${held_site})`,
+          `  then takes ${to.name} at ${taken_site}`, 'existing dependency chain:'];
+        for (let i = 0; i + 1 < path.length; i++) {
+          const edge = path[i].after.get(path[i + 1].id)!;
+          detail.push(`  ${path[i].name} -> ${path[i + 1].name}: held at ${edge.held_site}, taken at ${edge.taken_site} (${edge.context})`);
+        }
+        return [taken_site, `possible circular locking dependency: ${from.name} -> ${to.name} closes a cycle`, detail];
+      });
       return true; // like lockdep, do not add the edge that closes the cycle
     }
     from.after.set(to.id, { held_site, taken_site, context: ctx.name });
@@ -189,35 +191,38 @@ export class Lockdep {
     if (this.reaches_irq_safe_backwards(from) && this.reaches_irq_unsafe_forwards(to)) {
       const safe = this.find_backwards(from, (c) => c.in_hardirq_site !== null)!;
       const unsafe = this.find_forwards(to, (c) => c.hardirq_on_site !== null)!;
-      this.report('lockdep_irq_order', `${safe.name}|${unsafe.name}`, taken_site,
+      this.report('lockdep_irq_order', `${safe.name}|${unsafe.name}`, () => [taken_site,
         `HARDIRQ-safe -> HARDIRQ-unsafe lock order: ${safe.name} -> ... -> ${unsafe.name}`,
         [`${safe.name} used in hardirq at ${safe.in_hardirq_site}`,
           `${unsafe.name} taken with hardirqs enabled at ${unsafe.hardirq_on_site}`,
-          `new dependency ${from.name} -> ${to.name}: held at ${held_site}, taken at ${taken_site}`]);
+          `new dependency ${from.name} -> ${to.name}: held at ${held_site}, taken at ${taken_site}`]]);
     }
     return false;
   }
 
   private check_irq_usage(cls: LockClass): void {
     if (cls.in_hardirq_site !== null && cls.hardirq_on_site !== null) {
-      this.report('lockdep_irq_inconsistent', cls.name, cls.in_hardirq_site,
+      const used = cls.in_hardirq_site, on = cls.hardirq_on_site;
+      this.report('lockdep_irq_inconsistent', cls.name, () => [used,
         `inconsistent lock state: ${cls.name} used in hardirq and with hardirqs enabled`,
-        [`IN-HARDIRQ at ${cls.in_hardirq_site}`, `HARDIRQ-ON at ${cls.hardirq_on_site}`]);
+        [`IN-HARDIRQ at ${used}`, `HARDIRQ-ON at ${on}`]]);
     }
     if (cls.in_hardirq_site !== null) {
       const unsafe = this.find_forwards(cls, (c) => c !== cls && c.hardirq_on_site !== null);
       if (unsafe !== null) {
-        this.report('lockdep_irq_order', `${cls.name}|${unsafe.name}`, cls.in_hardirq_site,
+        const used = cls.in_hardirq_site;
+        this.report('lockdep_irq_order', `${cls.name}|${unsafe.name}`, () => [used,
           `HARDIRQ-safe -> HARDIRQ-unsafe lock order: ${cls.name} -> ... -> ${unsafe.name}`,
-          [`${cls.name} used in hardirq at ${cls.in_hardirq_site}`, `${unsafe.name} taken with hardirqs enabled at ${unsafe.hardirq_on_site}`]);
+          [`${cls.name} used in hardirq at ${used}`, `${unsafe.name} taken with hardirqs enabled at ${unsafe.hardirq_on_site}`]]);
       }
     }
     if (cls.hardirq_on_site !== null) {
       const safe = this.find_backwards(cls, (c) => c !== cls && c.in_hardirq_site !== null);
       if (safe !== null) {
-        this.report('lockdep_irq_order', `${safe.name}|${cls.name}`, cls.hardirq_on_site,
+        const on = cls.hardirq_on_site;
+        this.report('lockdep_irq_order', `${safe.name}|${cls.name}`, () => [on,
           `HARDIRQ-safe -> HARDIRQ-unsafe lock order: ${safe.name} -> ... -> ${cls.name}`,
-          [`${safe.name} used in hardirq at ${safe.in_hardirq_site}`, `${cls.name} taken with hardirqs enabled at ${cls.hardirq_on_site}`]);
+          [`${safe.name} used in hardirq at ${safe.in_hardirq_site}`, `${cls.name} taken with hardirqs enabled at ${on}`]]);
       }
     }
   }
@@ -270,9 +275,16 @@ export class Lockdep {
     return null;
   }
 
+  /**
+   * One report per (kind, key), as lockdep stops at its first splat of a kind. Its text is made
+   * only for the first: a repeat prints nothing, so it reads no site (lockdep_sites 'on-demand').
+   */
   private report(kind: 'lockdep_cycle' | 'lockdep_recursion' | 'lockdep_irq_inconsistent' | 'lockdep_irq_order',
-    key: string, site: Site, message: string, detail: string[]): void {
-    this.kernel.violation_once(`${kind}:${key}`, kind, String(site), message, detail);
+    key: string, text: () => readonly [site: Site, message: string, detail: string[]]): void {
+    const once = `${kind}:${key}`;
+    if (this.kernel.violations.recorded_once(once)) return;
+    const [site, message, detail] = text();
+    this.kernel.violation_once(once, kind, String(site), message, detail);
   }
 }
 

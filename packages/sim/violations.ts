@@ -48,6 +48,11 @@ export class ViolationLog {
   }
 
   /** Record only the first violation with this key (WARN_ON_ONCE, lockdep's one-splat rule). */
+  /** Whether record_once(key, ...) has recorded its violation. */
+  recorded_once(key: string): boolean {
+    return this.once.has(key);
+  }
+
   record_once(key: string, v: Violation): boolean {
     if (this.once.has(key)) return false;
     this.once.add(key);

@@ -172,7 +172,7 @@ export function compare_seed_group(workload: Workload, factory: DeviceFactory, s
   variants: readonly Pick<CompareOptions, 'costs' | 'assume'>[]): { outputs: SeedOutput[]; reused: number } {
   const run_options = (o: Pick<CompareOptions, 'costs' | 'assume'>): RunOptions => ({
     seed, costs: o.costs, assume: o.assume, device: base.device, max_time_ms: base.max_time_ms, alloc_fail_probability: base.alloc_fail_probability,
-    monitor: { ...base.monitor, pairing: true },
+    monitor: { ...base.monitor, pairing: true }, lockdep_sites: 'on-demand',
   });
   const sides = [base.baseline ?? 'sched', base.candidate ?? 'dep'] as const;
   // What a side's run leaves for the diff and the reuse test; the run itself (its kernel) is

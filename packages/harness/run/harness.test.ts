@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TraceLimitExceeded } from '@deplab/sim';
+import { LOCKDEP_SITES_EAGER, TraceLimitExceeded, spin_lock, spin_lock_init, spin_unlock } from '@deplab/sim';
 import { mock, planted_eio } from './planted.testlib.ts';
 import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
@@ -218,6 +218,34 @@ describe('behaviour diff by guarantee', () => {
     expect(outputs).toEqual(separate);
     // The runs done again do differ from the base: reusing them would have been wrong.
     expect(separate[6].baseline.digest).not.toBe(separate[0].baseline.digest);
+  });
+
+  it("lockdep_sites 'on-demand' gives the outcome of 'capture'; the run is made again only when a report printed a site it did not capture", () => {
+    const amdxdna = find_driver('amdxdna')!;
+    const w = workload({ clients: [{ name: 'a', queues: [{ name: 'q', engine: 'compute' }], program: { loops: 3, steps: [
+      { batch: { queue: 'q', duration_us: 100 } }] } }] });
+    // upstream_gfp: a GFP_KERNEL allocation in run_job closes a cycle with the boot-time reclaim
+    // priming; the report names where run_job's signalling section began, a captured site.
+    // `early` new lock edges at probe time use up the sites 'on-demand' captures.
+    for (const [upstream_gfp, early, again] of [[true, 0, false], [true, LOCKDEP_SITES_EAGER, true], [false, LOCKDEP_SITES_EAGER, false]] as const) {
+      const device = { driver: { ...amdxdna.defaults.driver, upstream_gfp } };
+      let made = 0;
+      const factory = (count: boolean): typeof amdxdna.factory => (k, b, o) => {
+        if (count) made++;
+        const x = spin_lock_init(k, 'X');
+        for (let i = 0; i < early; i++) { const y = spin_lock_init(k, `Y${i}`); spin_lock(x); spin_lock(y); spin_unlock(y); spin_unlock(x); }
+        return amdxdna.factory(k, b, o);
+      };
+      const on_demand = run_workload(w, factory(true), 'dep', { seed: 3, device, lockdep_sites: 'on-demand' });
+      const captured = run_workload(w, factory(false), 'dep', { seed: 3, device });
+      const cycles = captured.kernel.violations.of_kind('lockdep_cycle');
+      expect(cycles.length > 0).toBe(upstream_gfp);
+      if (upstream_gfp) expect(cycles[0].detail[0]).toMatch(/acquired at queue_run_job \(packages\/drm-dep\/drm_dep_queue\.ts:\d+\)/);
+      expect(made).toBe(again ? 2 : 1);
+      expect(JSON.stringify(on_demand.kernel.violations.list)).toBe(JSON.stringify(captured.kernel.violations.list));
+      expect(on_demand.kernel.trace.digest()).toBe(captured.kernel.trace.digest());
+      expect(JSON.stringify(on_demand.observation)).toBe(JSON.stringify(captured.observation));
+    }
   });
 
   it("a regression's replay token reproduces the run that broke the guarantee, byte for byte", () => {

@@ -56,6 +56,13 @@ export interface RunOptions {
   readonly record?: boolean;
   /** What the run monitor keeps and checks (retained records, pairing masks, TDR period, credits). */
   readonly monitor?: MonitorOptions;
+  /**
+   * 'on-demand': lockdep captures only the first LOCKDEP_SITES_EAGER call sites of the run
+   * (KernelOptions.lockdep_sites); if a report printed a later one, the run is made again with
+   * every site captured, so the outcome is that of 'capture' (the default). Not with a
+   * tie-breaker of the caller's: a stateful one would not replay the same run.
+   */
+  readonly lockdep_sites?: 'capture' | 'on-demand';
 }
 
 /** One job the runner submitted, by its logical identity (the same on both backends). */
@@ -674,11 +681,18 @@ function* wait_fence(f: dma_fence): Sleepable {
  * RunError only for a workload the device cannot set up (a queue it refuses to create).
  */
 export function run_workload(workload: Workload, factory: DeviceFactory, backend: Backend, options: RunOptions): RunOutcome {
+  if (options.lockdep_sites !== 'on-demand') return run_once(workload, factory, backend, options, 'capture');
+  if (options.kernel?.tie_breaker !== undefined) throw new RangeError('run_workload: lockdep_sites \'on-demand\' repeats a run, which a caller\'s tie-breaker may not replay');
+  const first = run_once(workload, factory, backend, options, 'on-demand');
+  return first.kernel.lockdep_sites_needed ? run_once(workload, factory, backend, options, 'capture') : first;
+}
+
+function run_once(workload: Workload, factory: DeviceFactory, backend: Backend, options: RunOptions, lockdep_sites: 'capture' | 'on-demand'): RunOutcome {
   const monitor = new RunMonitor({ run_events: backend === 'dep-hw' ? 'hw-layer' : 'scheduler', ...options.monitor });
   const kernel = new Kernel({
     ...options.kernel, seed: options.seed, costs: options.costs, assume: options.assume,
     trace: options.record === true ? 'record' : 'hash', trace_sink: monitor.on_event,
-    trace_detail: options.trace_detail ?? 'jobs', init_name: 'harness',
+    trace_detail: options.trace_detail ?? 'jobs', init_name: 'harness', lockdep_sites,
   });
   kernel.faults.alloc_fail_probability = options.alloc_fail_probability ?? 0;
   const device = factory(kernel, backend, options.device);
