@@ -152,6 +152,14 @@ export function expected_cost(t: PoolTask): number {
 
 export type Progress = (done: number, total: number) => void;
 
+/**
+ * Young-generation size of a worker's heap (V8 makes a third of it each semi-space: 64 MB, Node
+ * 20's default is 16 MB). A run allocates a few KB per job, nearly all short-lived; with small
+ * semi-spaces much of it survives two scavenges and is promoted, then collected by full
+ * collections. Measured on readiness (2 threads): user CPU 160 -> 153 s; peak RSS 0.96 -> 1.25 GB.
+ */
+const YOUNG_GENERATION_MB = 192;
+
 /** Most tasks handed to a thread at once. */
 const BATCH_MAX = 16;
 
@@ -262,7 +270,7 @@ export class WorkerPool {
     while (workers.length < n) {
       let w = this.idle.pop();
       if (w === undefined) {
-        w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env });
+        w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
         this.all.add(w);
       }
       w.ref();
