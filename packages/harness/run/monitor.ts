@@ -689,7 +689,10 @@ export class RunMonitor {
     if (j.freed_ns > q.released_ns) q.released_ns = j.freed_ns;
     this.set_masks(q, j.index, applicable, j.broken, outcome, situation);
     if (this.retained !== null) this.retained.push(record_of(j, situation, outcome));
-    this.live.get(j.fence_context)?.delete(j.fence_seqno);
+    // An emptied context goes: a run with a thousand queues would otherwise walk a thousand
+    // empty maps at every destroy, reset and unplug (each_in_flight). Its order does not matter.
+    const by_seqno = this.live.get(j.fence_context);
+    if (by_seqno !== undefined && by_seqno.delete(j.fence_seqno) && by_seqno.size === 0) this.live.delete(j.fence_context);
   }
 
   private situation_of(j: LiveJob): Situation {
