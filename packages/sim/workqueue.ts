@@ -309,11 +309,10 @@ function dispatch(wq: workqueue_struct): void {
     if (wq.active === 0 && next_eligible(wq) >= 0) wake_worker(wq);
     return;
   }
-  // Count eligible items not yet claimed by a woken worker.
-  let eligible = 0;
+  // Eligible items (queued, not running: busy_queued counts the others), up to what the idle
+  // capacity plus the woken workers can take.
   const want = wq.max_active - wq.active + wq.scheduled;
-  if (wq.busy_queued === 0) eligible = want > 0 ? Math.min(want, wq.queue.length) : 0;
-  else for (let i = 0; i < wq.queue.length && eligible < want; i++) if (wq.queue[i].running_on === null) eligible++;
+  const eligible = want > 0 ? Math.min(want, wq.queue.length - wq.busy_queued) : 0;
   while (wq.scheduled < eligible && wq.active < wq.max_active) wake_worker(wq);
 }
 
