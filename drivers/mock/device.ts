@@ -53,6 +53,8 @@ export class MockDevice implements Device {
   readonly api: MockBackend;
   readonly sched: MockSched;
   private readonly queues: MockQueue[] = [];
+  /** The same queues by client, so that a close does not walk every client's. */
+  private readonly queues_of = new Map<ClientHandle, MockQueue[]>();
   private next_client = 0;
   private next_job = 0;
   private unplugged = false;
@@ -90,6 +92,9 @@ export class MockDevice implements Device {
       id: this.queues.length, name: `${client.name}/q${this.queues.length}`, client, engine: options.engine, entity, out_fences: new OutFenceRefs(), destroyed: false,
     };
     this.queues.push(q);
+    let mine = this.queues_of.get(client);
+    if (mine === undefined) this.queues_of.set(client, (mine = []));
+    mine.push(q);
     return q;
   }
 
@@ -144,7 +149,7 @@ export class MockDevice implements Device {
       task.sigkill_pending = this.close_as === 'sigkill' || this.close_as === 'exit_sigkill';
     }
     try {
-      for (const q of this.queues) if (q.client === client && q.entity !== null) yield* this.destroy_queue(q);
+      for (const q of this.queues_of.get(client) ?? []) if (q.entity !== null) yield* this.destroy_queue(q);
     } finally {
       if (task !== null && saved !== null) {
         task.exiting = saved.exiting;

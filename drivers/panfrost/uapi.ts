@@ -119,6 +119,8 @@ export class PanfrostDevice implements Device {
   readonly options: PanfrostDeviceOptions;
   private readonly files = new Map<number, panfrost_file_priv>();
   private readonly handles: PanfrostQueueHandle[] = [];
+  /** The same handles by file, so that a close does not walk every file's. */
+  private readonly handles_of = new Map<panfrost_file_priv, PanfrostQueueHandle[]>();
   private next_client = 0;
   private next_job = 0;
   /** The queue each submitted chain came from (an engine reset names the queue whose job runs). */
@@ -170,6 +172,9 @@ export class PanfrostDevice implements Device {
       file, ctx_handle, slot, open: true, out_fences: new OutFenceRefs(), destroyed: false,
     };
     this.handles.push(q);
+    let mine = this.handles_of.get(file);
+    if (mine === undefined) this.handles_of.set(file, (mine = []));
+    mine.push(q);
     return q;
   }
 
@@ -215,9 +220,10 @@ export class PanfrostDevice implements Device {
   *close_client(client: ClientHandle): Sleepable {
     const file = this.files.get(client.id);
     if (file === undefined) return;
-    for (const q of this.handles) if (q.file === file && q.open) yield* this.destroy_queue(q);
+    for (const q of this.handles_of.get(file) ?? []) if (q.open) yield* this.destroy_queue(q);
     for (const handle of [...file.jm_ctxs.keys()]) yield* panfrost_jm_ctx_destroy(file, handle);
     this.files.delete(client.id);
+    this.handles_of.delete(file);
   }
 
   inject_fault(fault: Fault): void {

@@ -86,6 +86,8 @@ interface panthor_file {
   next_gid: number;
   /** The group whose queues create_queue hands out next, per priority. */
   readonly filling: Map<number, { group: panthor_group; gid: number; next_queue: number; open: number }>;
+  /** The queue handles made on this file, in creation order (closed with it). */
+  readonly handles: PanthorQueueHandle[];
   closed: boolean;
 }
 
@@ -117,7 +119,8 @@ export class PanthorDevice implements Device {
   readonly queues_per_group: number;
   readonly credits: number;
   private readonly files: panthor_file[] = [];
-  private readonly handles: PanthorQueueHandle[] = [];
+  /** Queue handles made so far on every file: the next one's id. */
+  private handles_made = 0;
   private next_job = 0;
 
   constructor(kernel: Kernel, backend: Backend, options?: DeviceOptions) {
@@ -138,7 +141,7 @@ export class PanthorDevice implements Device {
     const handle: ClientHandle = { id: this.files.length, name };
     const vm = panthor_vm_create(this.ptdev, `${name}/vm`);
     this.files.push({
-      handle, vm: typeof vm === 'number' ? null : vm, groups: new Map(), next_gid: 1, filling: new Map(), closed: false,
+      handle, vm: typeof vm === 'number' ? null : vm, groups: new Map(), next_gid: 1, filling: new Map(), handles: [], closed: false,
     });
     return handle;
   }
@@ -151,11 +154,12 @@ export class PanthorDevice implements Device {
     const pfile = this.file(client);
     if (this.ptdev.unplugged) return -ENODEV;
     if (pfile === undefined || pfile.closed || pfile.vm === null) return -EINVAL;
-    const id = this.handles.length;
+    const id = this.handles_made;
     const base = { id, client, engine: options.engine, open: true, out_fences: new OutFenceRefs<PanthorJobHandle>(), pfile };
     if (options.engine === 'bind') {
       const h: PanthorQueueHandle = { ...base, name: `${client.name}/bind${id}`, kind: 'bind', group: null, gid: 0, queue_idx: 0, slot: null };
-      this.handles.push(h);
+      this.handles_made++;
+      pfile.handles.push(h);
       return h;
     }
     if (options.engine !== 'render' && options.engine !== 'compute' && options.engine !== 'copy') return -EINVAL;
@@ -175,7 +179,8 @@ export class PanthorDevice implements Device {
     const h: PanthorQueueHandle = {
       ...base, name: `${client.name}/g${slot.gid}q${queue_idx}`, kind: 'cs', group: slot.group, gid: slot.gid, queue_idx, slot,
     };
-    this.handles.push(h);
+    this.handles_made++;
+    pfile.handles.push(h);
     return h;
   }
 
@@ -291,8 +296,8 @@ export class PanthorDevice implements Device {
     const pfile = this.file(client);
     if (pfile === undefined || pfile.closed) return;
     pfile.closed = true;
-    for (const h of this.handles) {
-      if (h.pfile !== pfile || !h.open) continue;
+    for (const h of pfile.handles) {
+      if (!h.open) continue;
       h.open = false;
       h.out_fences.release_all();
     }
