@@ -319,6 +319,8 @@ interface XdnaClient extends ClientHandle {
   /** Submit ioctls in progress: each holds a reference on the file (fdget), so release waits for them. */
   ioctls: number;
   readonly ioctls_done: wait_queue_head;
+  /** The queues made on this file, so that its close does not walk every file's. */
+  readonly queues: XdnaQueue[];
 }
 
 const OPTION_KEYS = ['era', 'upstream_gfp', 'dep_flags', 'dep_abort_error', 'close_is_exit'] as const;
@@ -380,7 +382,7 @@ export class AmdxdnaDevice implements Device {
 
   open_client(name: string): ClientHandle {
     const id = this.clients.length;
-    const c: XdnaClient = { id, name, xclient: amdxdna_drm_open(this.xdna, id, name), closed: false, ioctls: 0, ioctls_done: new wait_queue_head() };
+    const c: XdnaClient = { id, name, xclient: amdxdna_drm_open(this.xdna, id, name), closed: false, ioctls: 0, ioctls_done: new wait_queue_head(), queues: [] };
     this.clients.push(c);
     return c;
   }
@@ -395,6 +397,7 @@ export class AmdxdnaDevice implements Device {
       hwctx, file: c, alive: true, out_fences: new OutFenceRefs(),
     };
     this.queues.push(q);
+    c.queues.push(q);
     return q;
   }
 
@@ -477,7 +480,7 @@ export class AmdxdnaDevice implements Device {
     if (c.ioctls > 0) yield* k.wait_until(c.ioctls_done, () => c.ioctls === 0);
     yield* amdxdna_drm_close(xc);
     if (task !== null) task.exiting = was_exiting;
-    for (const q of this.queues) if (q.file === c && q.alive) this.forget(q);
+    for (const q of c.queues) if (q.alive) this.forget(q);
   }
 
   inject_fault(fault: Fault): void {
