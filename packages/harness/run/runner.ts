@@ -644,8 +644,18 @@ class Run {
     this.unplug_return_ns = this.kernel.now();
   }
 
+  /** Clients before this index in this.clients have ended their program (a task, once done, stays done). */
+  private programs_done_below = 0;
+  private client_list: ClientState[] | null = null;
+
   all_programs_done(): boolean {
-    for (const s of this.clients.values()) if (s.task !== null && !s.task.done) return false;
+    // Asked at every wake of the watchdog (each program's end): a cursor, not a walk of every client.
+    const list = this.client_list ??= [...this.clients.values()];
+    let i = this.programs_done_below;
+    while (i < list.length && list[i].task !== null && list[i].task!.done) i++;
+    this.programs_done_below = i;
+    // A client whose program has not been spawned counts as done, as before, but the cursor stays.
+    for (; i < list.length; i++) if (list[i].task !== null && !list[i].task!.done) return false;
     return true;
   }
 
