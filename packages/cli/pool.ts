@@ -191,7 +191,9 @@ export class WorkerPool {
     const bundle = process.env.DEPLAB_BUNDLE;
     const results: PoolResult[] = new Array(tasks.length);
     let done = 0;
-    if (bundle === undefined || this.threads <= 1 || tasks.length <= 1) {
+    // With a bundle, even one thread is a worker: the same heap settings (YOUNG_GENERATION_MB)
+    // whatever --jobs says, so that timings with 1 and 2 threads compare like with like.
+    if (bundle === undefined || tasks.length <= 1) {
       for (let i = 0; i < tasks.length; i++) {
         if (Date.now() > deadline_ms) return results.slice(0, i) as R[];
         results[i] = await run_task(tasks[i]);
