@@ -16,8 +16,8 @@ import {
   type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import {
-  comparison_markdown, deciding_items, readiness_markdown, repository_root, scan_drivers, wrap_text, type CampaignEvidence, type DriverEvidence, type RunEvidence,
-  type VariantFamily,
+  comparison_markdown, deciding_items, readiness_markdown, repository_root, driver_folders, wrap_text, type CampaignEvidence, type DriverEvidence, type RunEvidence,
+  type ApiScan, type VariantFamily,
 } from '@deplab/report';
 import { json_text, relative_root, type Io } from './cmd-compare.ts';
 import { OutputTransaction, check_output_dir, default_out } from './output.ts';
@@ -108,19 +108,21 @@ export function register_readiness(program: Command, io: Io): void {
     .action(async (opts: { seeds: number; variantSeeds: number; out?: string; jobs: number }) => {
       const out = check_output_dir(opts.out ?? default_out('report'));
       const root = repository_root();
-      const scan = await scan_drivers(root);
+      // The drivers the ts-morph scan will cover (its default); the scan itself runs on the pool, beside the seeds.
+      const drivers = driver_folders(root);
       const sources: Record<string, { sched: string | null; dep: string | null }> = {};
       const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : null);
-      for (const d of scan.drivers) {
+      for (const d of drivers) {
         sources[d] = { sched: read(join(root, 'drivers', d, 'on-sched.ts')), dep: read(join(root, 'drivers', d, 'on-dep.ts')) ?? read(join(root, 'drivers', d, 'on-dep-hw.ts')) };
       }
       const families: VariantFamily[] = readiness_families();
-      const plan = scan.drivers.map((name) => {
+      const plan = drivers.map((name) => {
         const d = find_driver(name);
         const errors: string[] = [];
         return { name, d, errors, cells: d === undefined ? [] : cells_of(d, errors) };
       });
-      // One pool run for everything: the main seeds, then each variant's. A cell's seed runs as
+      // One pool run for everything: the main seeds, then each variant's, the KUnit suite and the
+      // ts-morph scan of the bindings (seconds of one thread, beside the seeds instead of before them). A cell's seed runs as
       // one group with its variants of that seed (the main run first, when the seed has one): a
       // side a variant does not change (an assumption the run never read) is not run again.
       const tasks: SeedTask[] = [];
@@ -149,14 +151,16 @@ export function register_readiness(program: Command, io: Io): void {
         // The mock's KUnit conformance runs on the pool too, beside the seeds (not after them on this thread).
         const conformance_tasks: PoolTask[] = plan.some((p) => p.d?.name === 'mock')
           ? [{ kind: 'kunit', task: { backend: 'drm_sched' } }, { kind: 'kunit', task: { backend: 'drm_dep' } }] : [];
-        const results = await run_pool<SeedGroupOutput | KunitTally>(
-          [...group_list.map((g): PoolTask => ({ kind: 'seed-group', task: { tasks: g.map((i) => tasks[i]) } })), ...conformance_tasks], opts.jobs, progress_printer('readiness', io.err));
+        const results = await run_pool<SeedGroupOutput | KunitTally | ApiScan>(
+          [...group_list.map((g): PoolTask => ({ kind: 'seed-group', task: { tasks: g.map((i) => tasks[i]) } })), ...conformance_tasks,
+            { kind: 'api-scan', task: { root } }], opts.jobs, progress_printer('readiness', io.err));
         const outputs: SeedOutput[] = new Array(tasks.length);
         group_list.forEach((g, gi) => g.forEach((i, k) => { outputs[i] = (results[gi] as SeedGroupOutput).outputs[k]; }));
         const reused = group_list.reduce((n, _, gi) => n + (results[gi] as SeedGroupOutput).reused, 0);
         io.err(`readiness: ${tasks.length} comparisons of one seed, ${2 * tasks.length} side runs, ${reused} of them the base run of their group `
           + '(the variant changes no assumption that run read)\n');
-        const [kunit_sched, kunit_dep] = results.slice(group_list.length) as KunitTally[];
+        const [kunit_sched, kunit_dep] = results.slice(group_list.length, group_list.length + conformance_tasks.length) as KunitTally[];
+        const scan = results[results.length - 1] as ApiScan;
         const evidence: DriverEvidence[] = plan.map((p) => {
           if (p.d === undefined) {
             return { driver: p.name, registered: false, candidate: 'dep', runs: [], campaign: null, variants: [], faults: [], unsupported_faults: [], conformance: null, errors: [] };

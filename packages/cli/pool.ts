@@ -1,6 +1,6 @@
 /**
  * The worker-thread pool every long command uses (comparison seeds, exploration seeds and
- * shrinks, chart re-runs, the mock's KUnit suite, the survey's parses): tasks are plain data in, plain data out. Threads run the command's
+ * shrinks, chart re-runs, the mock's KUnit suite, the survey's parses, readiness's binding scan): tasks are plain data in, plain data out. Threads run the command's
  * own esbuild bundle (DEPLAB_BUNDLE); without it (tests, tsx) tasks run in this thread. Tasks
  * are handed out longest expected first (so a long task does not start last and leave the other
  * threads idle), and results come back in task order whatever the completion order, so output
@@ -14,7 +14,7 @@ import {
   compare_seed_group, explore_seed, find_driver, monitor_facts, shrink_task, type ExploreSeedTask, type SeedOutput, type SeedReport, type ShrinkReport,
   type ShrinkTask, type Workload,
 } from '@deplab/harness';
-import { chart_data, type ChartData, type ChartOptions } from '@deplab/report';
+import { chart_data, scan_drivers, type ApiScan, type ChartData, type ChartOptions } from '@deplab/report';
 import { mock_dep_backend, mock_sched_backend, run_case, tests_basic, tests_scheduler } from '@deplab/driver-mock';
 import type { ComparisonResult } from '@deplab/harness';
 import { parse_task, type ParseOutput, type ParseTask } from '@deplab/survey';
@@ -63,7 +63,9 @@ export type PoolTask =
   | { readonly kind: 'shrink'; readonly task: ShrinkTask }
   | { readonly kind: 'chart'; readonly task: ChartTask }
   | { readonly kind: 'kunit'; readonly task: { readonly backend: 'drm_sched' | 'drm_dep' } }
-  | { readonly kind: 'survey-parse'; readonly task: ParseTask };
+  | { readonly kind: 'survey-parse'; readonly task: ParseTask }
+  /** The ts-morph scan of the driver bindings (readiness's code evidence): seconds of CPU, run beside the seeds. */
+  | { readonly kind: 'api-scan'; readonly task: { readonly root: string } };
 
 /** The ported KUnit suite on one mock backend: cases passed and failed. */
 export interface KunitTally {
@@ -71,7 +73,7 @@ export interface KunitTally {
   readonly failed: number;
 }
 
-export type PoolResult = SeedOutput | SeedGroupOutput | SeedReport | ShrinkReport | ChartData | KunitTally | ParseOutput;
+export type PoolResult = SeedOutput | SeedGroupOutput | SeedReport | ShrinkReport | ChartData | KunitTally | ParseOutput | ApiScan;
 
 /** The ported KUnit suite on one mock backend (readiness's conformance row). */
 export function kunit_tally(backend: 'drm_sched' | 'drm_dep'): KunitTally {
@@ -124,6 +126,7 @@ export function run_task(t: PoolTask): PoolResult | Promise<PoolResult> {
     }
     case 'kunit': return kunit_tally(t.task.backend);
     case 'survey-parse': return parse_task(t.task);
+    case 'api-scan': return scan_drivers(t.task.root);
   }
 }
 
@@ -132,10 +135,11 @@ export function run_task(t: PoolTask): PoolResult | Promise<PoolResult> {
  * (loops × batches per client; a program bounded by time counts a loop per ms), times the
  * contention of its clients for the kernel's 8 CPUs (a thousand runnable clients cost far more
  * per job than a few); a chart task re-runs both sides. The KUnit suite counts as a large task,
- * a file to parse by its length.
+ * a file to parse by its length; the binding scan goes first.
  */
 export function expected_cost(t: PoolTask): number {
   if (t.kind === 'kunit') return 100_000;
+  if (t.kind === 'api-scan') return Number.MAX_SAFE_INTEGER; // handed out first: one long piece
   if (t.kind === 'survey-parse') return t.task.src.length;
   if (t.kind === 'seed-group') return t.task.tasks.reduce((n, task) => n + expected_cost({ kind: 'seed', task }), 0);
   const w = t.kind === 'seed' || t.kind === 'chart' ? t.task.workload : null;
