@@ -276,7 +276,13 @@ export class WorkerPool {
     while (workers.length < n) {
       let w = this.idle.pop();
       if (w === undefined) {
-        w = new Worker(bundle, { workerData: { deplab_worker: true }, env: process.env, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+        // Source maps as on the main thread (bin/deplab.mjs): a worker does not inherit
+        // process.setSourceMapsEnabled, and without them every frame is the bundle's, under
+        // node_modules/.cache, so each site a violation or lockdep report captured read "unknown".
+        w = new Worker(bundle, {
+          workerData: { deplab_worker: true }, env: process.env, execArgv: ['--enable-source-maps'],
+          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+        });
         this.all.add(w);
       }
       w.ref();
