@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  INIT_WORK, Kernel, LOCKDEP_SITES_EAGER, alloc_workqueue, flush_work, lock_map_acquire_read, lock_map_release, lockdep_assert_held,
-  lockdep_assert_not_held, lockdep_map, might_lock, mutex_init, mutex_lock, mutex_unlock, queue_work, spin_lock,
+  INIT_WORK, Kernel, LOCKDEP_SITES_EAGER, LOCKDEP_SITE_FRAMES, alloc_workqueue, flush_work, lock_map_acquire_read, lock_map_release, lockdep_assert_held,
+  lockdep_assert_not_held, lockdep_map, might_lock, model_frame_of_stack, mutex_init, mutex_lock, mutex_unlock, queue_work, spin_lock,
   spin_lock_init, spin_lock_irq, spin_lock_irqsave, spin_unlock, spin_unlock_irq, spin_unlock_irqrestore,
   type Sleepable, type spinlock_t,
 } from './index.ts';
@@ -77,6 +77,15 @@ describe('lock order', () => {
     const captured = run('capture', LOCKDEP_SITES_EAGER, true);
     expect(captured.lockdep_sites_needed).toBe(false);
     expect(cycle_of(captured).site).toMatch(file_site);
+  });
+
+  it('a site is the first stack frame outside packages/sim; a stack of simulator frames only has none', () => {
+    const frame = (fn: string, file: string) => `    at ${fn} (${file}:10:5)`;
+    const sim = Array.from({ length: LOCKDEP_SITE_FRAMES }, (_, i) => frame(`f${i}`, `/r/packages/sim/lockdep.ts`));
+    expect(model_frame_of_stack(['Error', ...sim].join('\n'))).toBeNull();
+    expect(model_frame_of_stack(['Error', ...sim.slice(0, 4), frame('x', '/r/node_modules/y/z.js'), '    at Array.map (<anonymous>)',
+      frame('drm_sched_job_begin', '/r/packages/drm-sched/sched_main.ts')].join('\n'))).toBe('drm_sched_job_begin (packages/drm-sched/sched_main.ts:10)');
+    expect(model_frame_of_stack(['Error', frame('t', '/r/packages/sim/lockdep.test.ts')].join('\n'))).toBe('t (packages/sim/lockdep.test.ts:10)');
   });
 
   it('finds longer cycles and reports each one once', () => {
