@@ -122,9 +122,10 @@ export function register_readiness(program: Command, io: Io): void {
         return { name, d, errors, cells: d === undefined ? [] : cells_of(d, errors) };
       });
       // One pool run for everything: the main seeds, then each variant's, the KUnit suite and the
-      // ts-morph scan of the bindings (seconds of one thread, beside the seeds instead of before them). A cell's seed runs as
-      // one group with its variants of that seed (the main run first, when the seed has one): a
-      // side a variant does not change (an assumption the run never read) is not run again.
+      // ts-morph scan of the bindings (seconds of one thread: beside the seeds, not before them).
+      // A cell's seed runs as one group with its variants of that seed (the main run first, when
+      // the seed has one): a side a variant does not change (an assumption the run never read) is
+      // not run again.
       const tasks: SeedTask[] = [];
       const slices: { driver: string; cell: Cell; variant: number; from: number; to: number }[] = [];
       const group_list: number[][] = [];
