@@ -118,8 +118,9 @@ export class PanfrostDevice implements Device {
   readonly pfdev: panfrost_device;
   readonly options: PanfrostDeviceOptions;
   private readonly files = new Map<number, panfrost_file_priv>();
-  private readonly handles: PanfrostQueueHandle[] = [];
-  /** The same handles by file, so that a close does not walk every file's. */
+  /** Queue handles made so far: the next one's id. */
+  private handles_made = 0;
+  /** The open files' queue handles, so that a close walks its own file's only. */
   private readonly handles_of = new Map<panfrost_file_priv, PanfrostQueueHandle[]>();
   private next_client = 0;
   private next_job = 0;
@@ -168,10 +169,10 @@ export class PanfrostDevice implements Device {
     const ctx_handle = panfrost_jm_ctx_create(file, PRIORITY[options.priority], this.options.high_priority_allowed);
     if (ctx_handle < 0) return ctx_handle;
     const q: PanfrostQueueHandle = {
-      id: this.handles.length, name: `${client.name}/q${this.handles.length}`, client, engine: options.engine,
+      id: this.handles_made, name: `${client.name}/q${this.handles_made}`, client, engine: options.engine,
       file, ctx_handle, slot, open: true, out_fences: new OutFenceRefs(), destroyed: false,
     };
-    this.handles.push(q);
+    this.handles_made++;
     let mine = this.handles_of.get(file);
     if (mine === undefined) this.handles_of.set(file, (mine = []));
     mine.push(q);
