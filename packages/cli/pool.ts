@@ -279,10 +279,9 @@ export class WorkerPool {
         // Source maps as on the main thread (bin/deplab.mjs): a worker does not inherit
         // process.setSourceMapsEnabled, and without them every frame is the bundle's, under
         // node_modules/.cache, so each site a violation or lockdep report captured read "unknown".
-        w = new Worker(bundle, {
-          workerData: { deplab_worker: true }, env: process.env, execArgv: ['--enable-source-maps'],
-          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-        });
+        // The process's own flags are kept where a worker takes them (node --cpu-prof then
+        // profiles every worker too); V8 flags are process-wide and a worker refuses them.
+        w = new_worker(bundle);
         this.all.add(w);
       }
       w.ref();
@@ -304,6 +303,31 @@ export class WorkerPool {
 }
 
 /** The pool run_pool uses, one per thread count: its idle threads serve the command's next run. */
+/**
+ * A pool worker on `bundle`, with source maps and the process's own node flags. A worker
+ * refuses V8 flags (they are process-wide: it has them anyway); the error names them, and the
+ * rest are kept. Should the error ever not name them, the worker gets no flags of the process.
+ */
+function new_worker(bundle: string): Worker {
+  const make = (flags: readonly string[]) => new Worker(bundle, {
+    workerData: { deplab_worker: true }, env: process.env, execArgv: [...flags, '--enable-source-maps'],
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  });
+  let flags = process.execArgv;
+  for (let attempt = 0; flags.length > 0; attempt++) {
+    try {
+      return make(flags);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+      const refused = new Set((err.message ?? '').replace(/^[^:]*: /, '').split(', '));
+      const kept = flags.filter((f) => !refused.has(f));
+      flags = attempt === 0 && kept.length < flags.length ? kept : [];
+    }
+  }
+  return make([]);
+}
+
 const shared_pools = new Map<number, WorkerPool>();
 
 /** Run tasks on the command's shared pool of `threads` threads (see WorkerPool.run). */

@@ -4,7 +4,7 @@
  * comparison's lockdep report read "acquired at unknown" where `deplab run` named the line.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,20 @@ describe('worker threads', () => {
       const report = readFileSync(join(out, 'amdxdna', 'amdxdna-inference.json'), 'utf8');
       expect(report).toMatch(/holding dma_fence_map \(acquired at queue_run_job \(packages\/drm-dep\/drm_dep_queue\.ts:\d+\)\)/);
       expect(report).not.toContain('at unknown');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("get the process's node flags (node --cpu-prof profiles each worker), and a V8 flag, which a worker refuses, does not stop them", () => {
+    const out = mkdtempSync(join(tmpdir(), 'deplab-flags-'));
+    try {
+      const prof = join(out, 'prof');
+      const args = ['--cpu-prof', `--cpu-prof-dir=${prof}`, '--stack-trace-limit=12', BIN, 'compare', 'kunit/ping-pong', '--driver', 'mock', '--seeds', '2', '--jobs', '2', '--no-charts', '--out', out];
+      const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      // The main thread's profile and one per worker thread.
+      expect(readdirSync(prof).filter((f) => f.endsWith('.cpuprofile')).length).toBe(3);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
