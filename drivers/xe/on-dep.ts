@@ -444,15 +444,16 @@ function xe_tlb_inval_job_destroy(job: xe_tlb_inval_job): void {
   xe_exec_queue_put(job.q);
 }
 
-/** xe_tlb_inval_job_alloc_dep: the stub dependency preallocates the xarray node (GFP_KERNEL). */
+/** xe_tlb_inval_job_alloc_dep: the stub dependency, at index 0 (the xarray head: no node yet). */
 function xe_tlb_inval_job_alloc_dep(xjob: XeTlbInvalJob): number {
   return drm_dep_job_add_dependency(xjob as xe_tlb_inval_job, dma_fence_get_stub((xjob as xe_tlb_inval_job).kernel));
 }
 
 /**
  * xe_tlb_inval_job_push: no drm_dep API stores into the dependency xarray, so the bind fence
- * is added as a second dependency; the node preallocated by the stub makes it allocation-free
- * [I]. Arm, push, return a reference to the finished fence.
+ * is added as a second dependency [I], which allocates the xarray node here, in a path upstream
+ * keeps allocation-free; the drm_sched binding does the same (README X12). Arm, push, return a
+ * reference to the finished fence.
  */
 function xe_tlb_inval_job_push(xjob: XeTlbInvalJob, fence: dma_fence): dma_fence {
   const job = xjob as xe_tlb_inval_job;

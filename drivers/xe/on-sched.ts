@@ -414,10 +414,11 @@ function xe_tlb_inval_job_alloc_dep(xjob: XeTlbInvalJob): number {
 }
 
 /**
- * xe_tlb_inval_job_push: reclaim safe. Upstream swaps the bind fence into the preallocated
- * dependency slot (xa_store into job->drm.dependencies, GFP_ATOMIC); with the public API the
- * model adds it as a second dependency (the model's xarray never allocates). Arms, pushes,
- * returns a reference to the finished fence (one fence context per queue, so they squash).
+ * xe_tlb_inval_job_push: reclaim safe. Upstream swaps the bind fence into the stub's slot
+ * (xa_store into job->drm.dependencies, GFP_ATOMIC: no allocation); with the public API the
+ * model adds it as a second dependency, which allocates the xarray node here, as on drm_dep
+ * (README X12). Arms, pushes, returns a reference to the finished fence (one fence context per
+ * queue, so they squash).
  */
 function xe_tlb_inval_job_push(xjob: XeTlbInvalJob, fence: dma_fence): dma_fence {
   const job = xjob as xe_tlb_inval_job;

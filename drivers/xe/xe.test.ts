@@ -205,6 +205,9 @@ for (const backend of BACKENDS) {
       const c = dev.open_client('a');
       const bq = queue(dev, c, { engine: 'bind' });
       const binds = submit_many(k, dev, bq, Array.from({ length: 20 }, () => ({ duration_ns: 200 * US })));
+      // Each TLB job holds the stub and the bind fence: two contexts, so an xarray node on both
+      // bindings (README X12), the same count on each.
+      expect(k.lifetime.live(['kmalloc:xa_node']).length).toBe(20);
       k.run_for(10 * MS);
       expect(outcomes(binds).every((o) => o === '0')).toBe(true);
       const tlb = dev.xe.hw.log.filter((e) => e.action === 6 /* TLB_INVALIDATION */);

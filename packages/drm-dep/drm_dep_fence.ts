@@ -72,23 +72,13 @@ export function drm_dep_fence_alloc(k: Kernel, timeline_name: string, queue_life
 
 /**
  * drm_dep_fence_init: called by drm_dep_job_arm() inside the signalling section; it must not
- * allocate. The allocation record made at job init is handed over to the dma-fence core here:
- * from now on the fence memory is tracked as a `drm_dep_fence` object and released by the
- * default dma_fence_free() at the last dma_fence_put() (there is no .release op to do it).
- * (Substrate limitation: a dma_fence cannot own an Allocation, so the kmalloc record ends here.)
+ * allocate. The memory allocated at job init goes to the dma-fence core here: the default
+ * dma_fence_free() frees it at the last dma_fence_put() (there is no .release op to do it).
  */
 export function drm_dep_fence_init(f: drm_dep_fence, context: number, seqno: number): void {
-  const k = f.base.kernel;
-  kfree_handover(k, f);
   dma_fence_init(f.base, drm_dep_fence_ops, f.lock, context, seqno);
-}
-
-function kfree_handover(k: Kernel, f: drm_dep_fence): void {
-  const memory = f.memory;
+  f.base.memory = f.memory;
   f.memory = null;
-  if (memory === null) return;
-  // Not a real free: the same memory becomes the dma_fence tracked by the lifetime tracker.
-  kfree(k, memory);
 }
 
 /** drm_dep_fence_signal: set `error` (if any) and signal. Any context. */

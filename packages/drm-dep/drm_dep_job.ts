@@ -17,10 +17,10 @@ import {
   dma_fence_add_callback, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get,
   dma_fence_is_later, dma_fence_is_signaled, dma_fence_put, dma_fence_remove_callback,
   dma_resv_fences, dma_resv_usage_rw, drm_syncobj_find_fence, ECANCELED, EBUSY, EINVAL, ENOMEM,
-  GFP_KERNEL, kfree, kmalloc, might_alloc, kref, kref_get, kref_put, lockdep_assert_held, spin_lock,
+  GFP_KERNEL, kfree, kref, kref_get, kref_put, lockdep_assert_held, spin_lock,
   spin_lock_init, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
   type Allocation, type dma_fence, dma_fence_cb, type dma_fence_func_t, type dma_resv, type drm_file,
-  type drm_gem_object, type Kernel, type spinlock_t,
+  type drm_gem_object, type Kernel, type spinlock_t, xa_alloc_node,
 } from '@deplab/sim';
 import {
   drm_dep_fence_alloc, drm_dep_fence_init, drm_dep_fence_release, drm_dep_fence_signal, type drm_dep_fence,
@@ -40,9 +40,6 @@ export const JOB_RUNNING = 4;
 /** Finished fence signalled (completed, or cancelled by kill). */
 export const JOB_DONE = 5;
 export const JOB_RELEASED = 6;
-
-/** sizeof(struct xa_node): the dependency xarray's node, allocated at the second dependency. */
-const XA_NODE_SIZE_BYTES = 576;
 
 /** Everything inside struct drm_dep_job. Never exported from index.ts. */
 export class JobState {
@@ -204,16 +201,13 @@ export function drm_dep_job_add_dependency(job: drm_dep_job, fence: dma_fence | 
     }
     return 0;
   }
-  // xa_alloc: the allocation checks always; a node once a second entry needs one (the first,
-  // at index 0, lives in the xarray's head).
-  might_alloc(k, GFP_KERNEL, 'xa_node');
-  if (js.xa_node === null && js.dependencies.size > 0) {
-    js.xa_node = kmalloc(k, XA_NODE_SIZE_BYTES, GFP_KERNEL, 'xa_node');
-    if (js.xa_node === null) {
-      dma_fence_put(fence);
-      return -ENOMEM;
-    }
+  // xa_alloc: the allocation checks always; a node once a second entry needs one.
+  const node = xa_alloc_node(k, js.xa_node, js.dependencies.size, GFP_KERNEL);
+  if (typeof node === 'number') {
+    dma_fence_put(fence);
+    return node;
   }
+  js.xa_node = node;
   spin_lock(js.xa_lock!); // xa_alloc: plain xa_lock, so the class is HARDIRQ-ON
   js.dependencies.set(fence.context, fence);
   spin_unlock(js.xa_lock!);

@@ -27,7 +27,7 @@ import {
 } from './fake_gpu.testlib.ts';
 
 const MS = 1_000_000;
-const DEP_TYPES = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence'];
+const DEP_TYPES = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence', 'kmalloc:drm_dep_fence'];
 
 function setup(): { k: Kernel; gpu: fake_gpu } {
   const k = new Kernel({ trace: 'record', ...EXACT_TIMING });
@@ -110,6 +110,21 @@ describe('normal flow', () => {
     const run_job_work = k.trace.events.filter((e) => e.name === 'workqueue_execute_start' && e.args.work === 'drm_dep_queue_run_job_work');
     expect(run_job_work.length).toBe(1);
     teardown_and_check(k, [q], fences);
+  });
+
+  it("keeps the finished fence's memory allocated from job init until the last put of the fence, which frees it; arm frees nothing", () => {
+    const { k, gpu } = setup();
+    const q = fake_queue_create(gpu);
+    const memory = () => k.lifetime.live(['kmalloc:drm_dep_fence']).length;
+    const job = fake_job_create(q, MS);
+    expect(memory()).toBe(1);
+    const fence = fake_job_submit(job); // arm + push: the memory goes to the dma-fence core
+    expect(memory()).toBe(1);
+    drm_dep_job_put(job);
+    k.run_all();
+    expect(fence.signaled).toBe(true);
+    expect(memory()).toBe(1); // the caller's reference keeps the fence, and its memory
+    teardown_and_check(k, [q], [fence]); // its last put frees both
   });
 
   it('emits every tracepoint with exactly the keys the harness lines up with drm_sched', () => {

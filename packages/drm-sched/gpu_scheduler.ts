@@ -273,6 +273,10 @@ export class drm_sched_job {
   work: work_struct | null = null;
   /** @internal xarray (XA_FLAGS_ALLOC) of dependency fences, one reference each; null = erased. */
   dependencies: (dma_fence | null)[] = [];
+  /** @internal The dependency xarray's xa_lock (xa_init_flags in drm_sched_job_init). */
+  xa_lock: spinlock_t | null = null;
+  /** @internal The dependency xarray's node: held from the second entry on (sim/xarray.ts). */
+  xa_node: Allocation | null = null;
   /** @internal Lifetime tracker id: from drm_sched_job_init to drm_sched_job_cleanup. */
   lifetime_id = -1;
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE, ENOENT, dma_fence, dma_fence_get, dma_fence_init, dma_fence_put,
+  DMA_RESV_USAGE_READ, DMA_RESV_USAGE_WRITE, ENOENT, ESRCH, dma_fence, spin_lock, spin_unlock, dma_fence_get, dma_fence_init, dma_fence_put,
   dma_fence_set_deadline, dma_fence_signal, dma_resv_add_fence, dma_resv_lock, dma_resv_unlock, drm_file, drm_gem_object, spinlock_t,
   type Kernel,
 } from '@deplab/sim';
@@ -42,6 +42,65 @@ describe('drm_sched_job_add_dependency', () => {
     expect([f1, f2, f0, other].map((f) => f.refcount.refcount)).toEqual([1, 2, 1, 2]);
     expect(drm_sched_job_has_dependency(j, f2)).toBe(true);
     expect(drm_sched_job_has_dependency(j, f1)).toBe(false);
+  });
+
+  it('stores one dependency in the xarray head and allocates a node for the second context (xa_alloc); cleanup frees it; the checks of a GFP_KERNEL allocation apply to every add', () => {
+    const k = make_kernel();
+    const rig = make_sched(k);
+    const e = make_entity(rig, DRM_SCHED_PRIORITY_NORMAL);
+    const nodes = () => k.lifetime.live(['kmalloc:xa_node']).length;
+    const c1 = k.dma_fence_context_alloc(1), c2 = k.dma_fence_context_alloc(1);
+    const x1 = ext_fence(k, c1, 1), x2 = ext_fence(k, c1, 2), y = ext_fence(k, c2, 1);
+    const j = make_job(rig, e, 'j', 100);
+    expect(drm_sched_job_add_dependency(j, dma_fence_get(x1))).toBe(0);
+    expect(nodes()).toBe(0);
+    expect(drm_sched_job_add_dependency(j, dma_fence_get(x2))).toBe(0); // same context: xa_store, no node
+    expect(nodes()).toBe(0);
+    expect(drm_sched_job_add_dependency(j, dma_fence_get(y))).toBe(0);
+    expect(nodes()).toBe(1);
+    expect(j.xa_node!.size).toBe(576);
+    // A dependency added in atomic context is a GFP_KERNEL allocation there, node or not.
+    const single = make_job(rig, e, 'single', 100);
+    const lock = new spinlock_t(k, 'test.lock');
+    spin_lock(lock);
+    expect(drm_sched_job_add_dependency(single, dma_fence_get(x1))).toBe(0);
+    spin_unlock(lock);
+    expect(k.violations.of_kind('gfp_in_atomic').map((v) => v.site)).toEqual(['xa_node']);
+    k.violations.list.length = 0;
+    submit(j);
+    submit(single);
+    for (const f of [x1, x2, y]) dma_fence_signal(f);
+    k.run_all();
+    expect(rig.gpu.run_log).toEqual(['j', 'single']);
+    expect(rig.gpu.free_log.sort()).toEqual(['j', 'single']);
+    expect(nodes()).toBe(0); // drm_sched_job_cleanup's xa_destroy
+    for (const f of [x1, x2, y]) dma_fence_put(f);
+  });
+
+  it("frees the node on a killed entity when the kill work erases the job's last dependency, before that one signals", () => {
+    const k = make_kernel();
+    const rig = make_sched(k);
+    const e = make_entity(rig, DRM_SCHED_PRIORITY_NORMAL);
+    const nodes = () => k.lifetime.live(['kmalloc:xa_node']).length;
+    const x = ext_fence(k, k.dma_fence_context_alloc(1), 1), y = ext_fence(k, k.dma_fence_context_alloc(1), 1);
+    const j = make_job(rig, e, 'j', 100);
+    drm_sched_job_add_dependency(j, dma_fence_get(x));
+    drm_sched_job_add_dependency(j, dma_fence_get(y));
+    submit(j);
+    const finished = dma_fence_get(j.s_fence!.finished);
+    k.run_all();
+    k.run_task(drm_sched_entity_fini(e));
+    k.run_all();
+    expect(nodes()).toBe(1); // x erased, the kill work waits for it; y still stored
+    dma_fence_signal(x);
+    k.run_all();
+    expect(nodes()).toBe(0); // y erased: the xarray is empty
+    expect(finished.signaled).toBe(false); // and the kill work waits for y
+    dma_fence_signal(y);
+    k.run_all();
+    expect([finished.signaled, finished.error]).toEqual([true, -ESRCH]);
+    expect(rig.gpu.run_log).toEqual([]);
+    for (const f of [x, y, finished]) dma_fence_put(f);
   });
 
   it('a job blocked on a pending fence costs one extra run-work iteration, plus one at the wake-up', () => {

@@ -176,6 +176,18 @@ function drm_sched_entity_is_idle(entity: drm_sched_entity): boolean {
 /* ------------------------------------------------------------------------------------------ */
 /* Kill, flush, fini                                                                            */
 
+/** xa_erase(&job->dependencies, index): under the xa_lock; the erase that empties the xarray frees its node. */
+function xa_erase_dependency(job: drm_sched_job, index: number): void {
+  const k = job.kernel;
+  spin_lock(job.xa_lock!);
+  job.dependencies[index] = null;
+  if (job.xa_node !== null && job.dependencies.every((f) => f === null)) {
+    kfree(k, job.xa_node);
+    job.xa_node = null;
+  }
+  spin_unlock(job.xa_lock!);
+}
+
 /**
  * drm_sched_entity_kill_jobs_work (sched_entity.c), on the system workqueue: wait for every
  * dependency (a scheduled-fence dependency is converted to its finished fence with
@@ -194,7 +206,7 @@ function drm_sched_entity_kill_jobs_work(work: work_struct): void {
       f = dma_fence_get_rcu(s_fence.finished);
       dma_fence_put(s_fence.scheduled);
     }
-    job.dependencies[index] = null; // xa_erase
+    xa_erase_dependency(job, index);
     if (f !== null && dma_fence_add_callback(f, job.finish_cb, drm_sched_entity_kill_jobs_cb) === 0) return;
     dma_fence_put(f);
   }

@@ -15,8 +15,8 @@ import {
   dma_fence_add_callback, dma_fence_begin_signalling, dma_fence_end_signalling, dma_fence_get,
   dma_fence_is_later, dma_fence_is_signaled, dma_fence_put, dma_fence_remove_callback,
   dma_fence_set_error, dma_fence_wait, drm_syncobj_find_fence, dma_resv_fences, dma_resv_usage_rw, kref_read,
-  lockdep_assert_held, mod_delayed_work, queue_work, spin_lock, spin_unlock, wake_up, wake_up_all,
-  DMA_FENCE_FLAG_TIMESTAMP_BIT, dma_fence,
+  lockdep_assert_held, mod_delayed_work, queue_work, spin_lock, spin_lock_init, spin_lock_irqsave, spin_unlock,
+  spin_unlock_irqrestore, wake_up, wake_up_all, DMA_FENCE_FLAG_TIMESTAMP_BIT, dma_fence, GFP_KERNEL, kfree, xa_alloc_node,
   type Kernel, type Sleepable, type dma_fence_cb, type dma_resv, type drm_file, type drm_gem_object,
   type work_struct,
 } from '@deplab/sim';
@@ -440,6 +440,8 @@ function job_memset(job: drm_sched_job): void {
   job.karma.counter = 0;
   job.work = null;
   job.dependencies = [];
+  job.xa_lock = null;
+  job.xa_node = null;
 }
 
 /** The lifetime tracker's name of a job (a LifetimeNamer: built only when a report needs it). */
@@ -468,6 +470,7 @@ export function drm_sched_job_init(job: drm_sched_job, entity: drm_sched_entity,
   job.credits = credits;
   job.s_fence = drm_sched_fence_alloc(entity, owner, drm_client_id);
   if (job.s_fence === null) return -ENOMEM;
+  job.xa_lock = spin_lock_init(k, '&drm_sched_job->dependencies.xa_lock'); // xa_init_flags(XA_FLAGS_ALLOC)
   job.lifetime_id = k.lifetime.track_lazy('drm_sched_job', sched_job_name, '', entity.fence_context);
   return 0;
 }
@@ -495,24 +498,37 @@ export function drm_sched_job_arm(job: drm_sched_job): void {
 
 /**
  * drm_sched_job_add_dependency (sched_main.c): the reference on `fence` is always consumed.
- * One fence per context is kept, the later one. NULL returns 0.
+ * One fence per context is kept, the later one (xa_store); a new context is xa_alloc'd
+ * (GFP_KERNEL: the allocation checks, and the xarray's node from the second entry on; -ENOMEM
+ * if it fails). NULL returns 0.
  */
 export function drm_sched_job_add_dependency(job: drm_sched_job, fence: dma_fence | null): number {
   if (fence === null) return 0;
+  const k = job.kernel;
   const deps = job.dependencies;
-  job.kernel.spend(drm_sched_cost(job.kernel, 'drm_sched.xa_op_ns', COST_XA_OP_NS));
+  k.spend(drm_sched_cost(k, 'drm_sched.xa_op_ns', COST_XA_OP_NS));
   for (let index = 0; index < deps.length; index++) {
     const entry = deps[index];
     if (entry === null || entry.context !== fence.context) continue;
     if (dma_fence_is_later(fence, entry)) {
       dma_fence_put(entry);
-      deps[index] = fence; // xa_store
+      spin_lock(job.xa_lock!); // xa_store
+      deps[index] = fence;
+      spin_unlock(job.xa_lock!);
     } else {
       dma_fence_put(fence);
     }
     return 0;
   }
-  deps.push(fence); // xa_alloc (GFP_KERNEL; cannot fail in the model)
+  const node = xa_alloc_node(k, job.xa_node, deps.length, GFP_KERNEL);
+  if (typeof node === 'number') {
+    dma_fence_put(fence);
+    return node;
+  }
+  job.xa_node = node;
+  spin_lock(job.xa_lock!); // xa_alloc: plain xa_lock
+  deps.push(fence);
+  spin_unlock(job.xa_lock!);
   return 0;
 }
 
@@ -568,6 +584,14 @@ export function drm_sched_job_cleanup(job: drm_sched_job): void {
   }
   job.s_fence = null;
   for (const fence of job.dependencies) dma_fence_put(fence);
+  // xa_destroy: the node freed under the xa_lock, taken with irqsave. Like drm_dep's, the model
+  // skips the lock of an xarray that never held an entry (nothing to free, no lock order).
+  if (job.dependencies.length > 0 || job.xa_node !== null) {
+    const flags = spin_lock_irqsave(job.xa_lock!);
+    kfree(k, job.xa_node);
+    job.xa_node = null;
+    spin_unlock_irqrestore(job.xa_lock!, flags);
+  }
   job.dependencies = [];
   k.lifetime.free(job.lifetime_id, 'drm_sched_job_cleanup');
 }

@@ -13,6 +13,7 @@
  *   rework the drm_dep review asks for): names then read "detached-driver"/"signaled-timeline".
  */
 import type { Kernel } from './kernel.ts';
+import { kfree, type Allocation } from './alloc.ts';
 import { EINVAL, ENOENT, ERESTARTSYS } from './errno.ts';
 import { kref, kref_get, kref_get_unless_zero, kref_put } from './kref.ts';
 import {
@@ -73,6 +74,11 @@ export class dma_fence {
   type: string;
   /** The object embedding this fence (to_drm_sched_fence and friends). */
   owner: unknown = null;
+  /**
+   * The kmalloc'd memory of a fence its owner allocated whole and leaves to the dma-fence core
+   * (no .release op): dma_fence_free frees it, as C's kfree_rcu(fence) does. Null otherwise.
+   */
+  memory: Allocation | null = null;
 
   constructor(kernel: Kernel, type = 'dma_fence') {
     this.kernel = kernel;
@@ -184,8 +190,16 @@ export function dma_fence_put(fence: dma_fence | null): void {
   }
 }
 
-/** dma_fence_free: release the memory (after an RCU grace period in C). */
+/**
+ * dma_fence_free: release the memory (kfree_rcu: after an RCU grace period in C; the model
+ * charges the kfree of `memory`, if the fence has one, to the context of the last put).
+ */
 export function dma_fence_free(fence: dma_fence): void {
+  const memory = fence.memory;
+  if (memory !== null) {
+    fence.memory = null;
+    kfree(fence.kernel, memory);
+  }
   fence.kernel.lifetime.free(fence.id, 'dma_fence_free');
 }
 

@@ -16,6 +16,7 @@ export * from './kref.ts';
 export * from './lockdep.ts';
 export * from './wait.ts';
 export * from './alloc.ts';
+export * from './xarray.ts';
 export * from './kernel.ts';
 export * from './workqueue.ts';
 export * from './fence.ts';

@@ -19,7 +19,7 @@ const F8 = '7.0: amdxdna_remove (or DESTROY_HWCTX) holds dev_lock across synchro
  * names the allocation site; a channel's record is matched first, by the rule for orphaned channels).
  */
 const DEVICE_OBJECTS = new RegExp('^(amdxdna_fence|kmalloc:amdxdna_(client|hwctx|hwctx_priv|sched_job)|kmalloc:dma_fence_chain|kmalloc:struct|' +
-  'drm_gpu_scheduler|drm_sched_(entity|job|rq|fence\\.(finished|scheduled))|kmalloc:drm_sched_(entity_stats|fence)|drm_dep_(fence|job|queue))$');
+  'drm_gpu_scheduler|drm_sched_(entity|job|rq|fence\\.(finished|scheduled))|kmalloc:drm_sched_(entity_stats|fence)|drm_dep_(fence|job|queue)|kmalloc:(drm_dep_fence|xa_node))$');
 
 export const AMDXDNA_RULES: readonly TriageRule[] = [
   {

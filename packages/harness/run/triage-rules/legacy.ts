@@ -8,7 +8,7 @@
 import type { TriageRule } from '../triage.ts';
 
 /** The objects a drm_sched job holds (its entity stats reference too): what leaks when a job is never freed. */
-const JOB_OBJECTS = /^(drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_fence|kmalloc:drm_sched_entity_stats|mock\.hw_fence)$/;
+const JOB_OBJECTS = /^(drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_fence|kmalloc:drm_sched_entity_stats|kmalloc:xa_node|mock\.hw_fence)$/;
 
 const FINI_LEAK = 'drm_sched_fini without cancel_job leaves pending jobs unfreed, their HW callbacks still installed (hazard 1)';
 const RELEASE_AFTER_FINI = "a live process's release flushes an entity whose scheduler drm_sched_fini stopped (flushing already, or after fini): "

@@ -12,7 +12,7 @@ import type { TriageRule } from '../triage.ts';
 import { ALL_WAIT_AFTER_UNPLUG } from './harness.ts';
 
 /** What one job, its JM context and the context's entities leave behind when never freed. */
-const JOB_AND_CONTEXT = /^(drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_fence|kmalloc:panfrost_job|panfrost_fence|kmalloc:panfrost_fence|panfrost_jm_ctx|drm_sched_entity|kmalloc:drm_sched_entity_stats)$/;
+const JOB_AND_CONTEXT = /^(drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_fence|kmalloc:xa_node|kmalloc:panfrost_job|panfrost_fence|kmalloc:panfrost_fence|panfrost_jm_ctx|drm_sched_entity|kmalloc:drm_sched_entity_stats)$/;
 
 const UNPLUG = { drivers: ['panfrost'], backends: ['sched'], under_fault: ['campaign', 'unplug'] } as const;
 const DESTROY = { drivers: ['panfrost'], under_fault: ['campaign', 'destroy', 'ctrl-c'] } as const;

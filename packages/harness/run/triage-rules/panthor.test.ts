@@ -24,7 +24,7 @@ const SCHED_OBJECTS = [
   'kmalloc:drm_sched_fence', 'kmalloc:drm_sched_entity_stats',
 ];
 // No kmalloc:xa_node: each job here has one dependency, which the xarray keeps in its head.
-const DEP_OBJECTS = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence'];
+const DEP_OBJECTS = ['drm_dep_queue', 'drm_dep_job', 'drm_dep_fence', 'kmalloc:drm_dep_fence'];
 
 describe('panthor triage rules on a campaign run with an unplug while a group is busy', () => {
   for (const [backend, objects, leak_rule] of [['sched', SCHED_OBJECTS, 'panthor-unplug-leak-sched'], ['dep', DEP_OBJECTS, 'panthor-unplug-leak-dep']] as const) {

@@ -20,15 +20,15 @@ export const PANTHOR_RULES: readonly TriageRule[] = [
   },
   {
     id: 'panthor-unplug-leak-sched', kind: /^leak$/, drivers: ['panthor'], backends: ['sched'], under_fault: UNPLUG,
-    root: /^(drm_gpu_scheduler|drm_sched_rq|drm_sched_entity|drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_(fence|entity_stats))$/,
+    root: /^(drm_gpu_scheduler|drm_sched_rq|drm_sched_entity|drm_sched_job|drm_sched_fence\.(finished|scheduled)|kmalloc:drm_sched_(fence|entity_stats)|kmalloc:xa_node)$/,
     class: 'latent driver bug', doc: DOC,
-    cause: `${NEVER_TERMINATED}: group_release_work never runs, so its queues' drm_sched schedulers, entities and jobs stay`,
+    cause: `${NEVER_TERMINATED}: group_release_work never runs, so its queues' drm_sched schedulers, entities and jobs stay (xa_node: a leaked job's dependency xarray)`,
   },
   {
     id: 'panthor-unplug-leak-dep', kind: /^leak$/, drivers: ['panthor'], backends: ['dep'], under_fault: UNPLUG,
-    root: /^(drm_dep_queue|drm_dep_job|drm_dep_fence|kmalloc:xa_node)$/,
+    root: /^(drm_dep_queue|drm_dep_job|drm_dep_fence|kmalloc:(drm_dep_fence|xa_node))$/,
     class: 'latent driver bug', doc: DOC,
-    cause: `${NEVER_TERMINATED}: group_release_work never runs, so its drm_dep queues and jobs stay (xa_node: a leaked job's dependency array, which only the drm_dep model allocates)`,
+    cause: `${NEVER_TERMINATED}: group_release_work never runs, so its drm_dep queues and jobs stay (with each job's finished fence and its memory, and its dependency xarray's node)`,
   },
   {
     id: 'panthor-unplug-never-signalled', kind: /^never_signalled$/, site: /^finished fence after teardown$/, drivers: ['panthor'], under_fault: UNPLUG,
