@@ -302,7 +302,6 @@ export class WorkerPool {
   }
 }
 
-/** The pool run_pool uses, one per thread count: its idle threads serve the command's next run. */
 /**
  * A pool worker on `bundle`, with source maps and the process's own node flags. A worker
  * refuses V8 flags (they are process-wide: it has them anyway); the error names them, and the
@@ -328,6 +327,7 @@ function new_worker(bundle: string): Worker {
   return make([]);
 }
 
+/** The pool run_pool uses, one per thread count: its idle threads serve the command's next run. */
 const shared_pools = new Map<number, WorkerPool>();
 
 /** Run tasks on the command's shared pool of `threads` threads (see WorkerPool.run). */
