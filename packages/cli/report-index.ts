@@ -48,7 +48,9 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
     lines.push('No readiness result in this directory: run `deplab readiness` with the same `--out` for the per-driver deprecation verdicts.', '');
   }
   lines.push('## Comparisons', '', `Regenerate with ${md_code(command)} (deplab ${version}). Each row is one driver and workload over paired seeds; ` +
-    `the main finding is derived from the report's data. How to read the reports: [docs/reports.md](${root}docs/reports.md).`, '');
+    `the main finding is derived from the report's data. How to read the reports: [docs/reports.md](${root}docs/reports.md). ` +
+    `A p-value is adjusted over the metrics of its own comparison (Holm), not over the ${results.length} rows: at the 5 % level a row can ` +
+    `show a difference by chance, so a finding counts once a mechanism explains it ([docs/findings.md](${root}docs/findings.md#perf-default-report) traces the main findings).`, '');
   const rows = [['driver', 'workload', 'backends', 'seeds (distinct runs)', 'regressions', 'violation groups', 'main finding']];
   for (const c of results) {
     const r = c.result;
