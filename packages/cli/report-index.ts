@@ -40,7 +40,7 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
   if (readiness !== null) {
     lines.push('## The answer: can each driver leave drm_sched?', '',
       `From [readiness.md](readiness.md) (${md_code(readiness.command)}): each verdict rests on the driver's parity workloads, its fault matrix and its ` +
-      'exploration campaign; *robustness* says whether it holds under every cost profile and drm_dep assumption variant tried.', '');
+      'exploration campaign; *robustness* says whether it holds under every cost profile and modelling-assumption variant tried.', '');
     const rows = [['driver', 'verdict', 'robustness', 'what decides it']];
     for (const d of readiness.drivers) rows.push([d.driver, `**${d.verdict}**`, d.robustness, d.deciding.map((x) => `[${x.text}](${verdict_href(x.link, root)})`).join('; ') || '–']);
     lines.push(markdownTable(rows), '');

@@ -16,7 +16,7 @@
  *                            unclassified item.
  *
  * Code blockers (legacy API left in the drm_dep binding, internal accesses) block too. Robustness:
- * the same judgement under each variant (cost profiles, drm_dep assumption values); a verdict
+ * the same judgement under each variant (cost profiles, modelling assumption values); a verdict
  * that changes under one "depends on" it.
  */
 import type { Backend } from '@deplab/driver-api';

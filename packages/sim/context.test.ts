@@ -86,6 +86,27 @@ describe('execution contexts', () => {
     expect(k.now()).toBe(499 * 1_000); // the last pair starts at 499 µs
   });
 
+  it('sim.cpu-order: kworker-first serves a waiting kworker before process tasks that asked earlier; fifo does not; neither is read without a kworker behind a process', () => {
+    const run = (assume: Record<string, string>, with_work: boolean) => {
+      const k = new Kernel({ ...CONSTANT, nr_cpus: 1, assume });
+      const wq = alloc_workqueue(k, 'test', 0, 0);
+      const order: string[] = [];
+      const work = INIT_WORK(k, function* (): Sleepable { order.push('kworker'); k.spend(1_000); }, 'item');
+      k.spawn('t0', (function* () {
+        order.push('t0');
+        if (with_work) queue_work(wq, work);
+        k.spend(1_000);
+      })());
+      // Long enough that the kworker's wake-up lands while t1 runs: it then waits behind t2.
+      for (const name of ['t1', 't2']) k.spawn(name, (function* () { order.push(name); k.spend(50_000); })());
+      k.run_all();
+      return { order, read: k.assumptions_read.has('sim.cpu-order') };
+    };
+    expect(run({}, true)).toEqual({ order: ['t0', 't1', 't2', 'kworker'], read: true });
+    expect(run({ 'sim.cpu-order': 'kworker-first' }, true)).toEqual({ order: ['t0', 't1', 'kworker', 't2'], read: true });
+    expect(run({ 'sim.cpu-order': 'kworker-first' }, false)).toEqual({ order: ['t0', 't1', 't2'], read: false });
+  });
+
   it('the exploring tie-breaker picks among the waiting bodies, and the pick is recorded', () => {
     const run = (tie_breaker: TieBreaker) => {
       const k = new Kernel({ ...CONSTANT, nr_cpus: 1, tie_breaker });

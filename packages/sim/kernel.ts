@@ -14,7 +14,7 @@
  */
 import { ExecContext, type ContextKind } from './context.ts';
 import { make_cost_table, make_costs, type CostOverrides, type CostSet, type CostTable } from './cost.ts';
-import { check_assumptions, type Assumption, type AssumptionValues } from './assumptions.ts';
+import { check_assumptions, define_assumption, type Assumption, type AssumptionValues } from './assumptions.ts';
 import {
   EventQueue, PHASE_HARDIRQ, PHASE_KWORKER, PHASE_PROCESS, PHASE_SOFTIRQ, fifo_tie_breaker,
   type EventHandle, type TieBreaker,
@@ -142,6 +142,20 @@ interface RunqueueEntry {
 }
 const RUNQUEUE_TAKEN: RunqueueEntry = { phase: 0, kind: -1, target: null };
 
+/**
+ * Which waiting body a freed CPU serves (S8). `fifo`: the one that asked first; both kinds are
+ * SCHED_NORMAL. `kworker-first`: a waiting kworker before waiting process tasks, in the order the
+ * kworkers asked: the wake-up preference EEVDF tends to give a short sleeper over a task that
+ * has been running. Read only where the two differ, a kworker waiting behind a process task.
+ */
+export const sim_assume_cpu_order = define_assumption({
+  id: 'sim.cpu-order',
+  values: ['fifo', 'kworker-first'] as const,
+  default: 'fifo',
+  summary: 'a freed CPU serves the waiting body that asked first (fifo) or a waiting kworker before waiting process tasks (kworker-first)',
+  doc: 'docs/assumptions.md#selectable-assumptions',
+});
+
 /** A device interrupt line (request_irq). */
 export class irq_line {
   readonly kernel: Kernel;
@@ -236,6 +250,8 @@ export class Kernel {
   /** Bodies waiting for a CPU (claim_cpu), oldest first from runqueue_head. */
   private readonly runqueue: RunqueueEntry[] = [];
   private runqueue_head = 0;
+  /** Kworker bodies in the run queue (sim.cpu-order decides only while one waits). */
+  private runqueue_kworkers = 0;
   /** The run queue's one dispatch event, or -1. */
   private dispatch: EventHandle = -1;
   private next_fence_context = 1;
@@ -526,6 +542,7 @@ export class Kernel {
     if (best < 0) return true;
     this.stats.cpu_deferrals++;
     this.runqueue.push({ phase, kind, target });
+    if (phase === PHASE_KWORKER) this.runqueue_kworkers++;
     if (this.dispatch < 0) this.dispatch = this.schedule_at(this.cpu_busy_until[best], phase, this.EV_CPU_DISPATCH, null, 0);
     return false;
   }
@@ -554,8 +571,9 @@ export class Kernel {
       this.dispatch = this.schedule_at(this.cpu_busy_until[best], q[this.runqueue_head].phase, this.EV_CPU_DISPATCH, null, 0);
       return;
     }
-    const pick = waiting > 1 && this.eq.tie_breaker !== fifo_tie_breaker ? this.eq.choose_recorded(waiting) : 0;
+    const pick = waiting < 2 ? 0 : this.eq.tie_breaker !== fifo_tie_breaker ? this.eq.choose_recorded(waiting) : this.cpu_order_pick();
     const body = q[this.runqueue_head + pick];
+    if (body.phase === PHASE_KWORKER) this.runqueue_kworkers--;
     if (pick > 0) q.splice(this.runqueue_head + pick, 1);
     else q[this.runqueue_head++] = RUNQUEUE_TAKEN;
     if (this.runqueue_head === q.length) {
@@ -569,6 +587,16 @@ export class Kernel {
     if (this.dispatch < 0 && q.length > this.runqueue_head) {
       this.dispatch = this.schedule_at(t, q[this.runqueue_head].phase, this.EV_CPU_DISPATCH, null, 0);
     }
+  }
+
+  /** The waiting body sim.cpu-order serves next, as an offset from the run queue's head. */
+  private cpu_order_pick(): number {
+    const q = this.runqueue, head = this.runqueue_head;
+    if (this.runqueue_kworkers === 0 || q[head].phase === PHASE_KWORKER) return 0; // both orders agree
+    if (this.assume(sim_assume_cpu_order) === 'fifo') return 0;
+    let i = head + 1;
+    while (q[i].phase !== PHASE_KWORKER) i++;
+    return i - head;
   }
 
   /** Start a process task (a kthread or user thread) that runs `gen`. */
