@@ -116,7 +116,7 @@ export function stage_comparison(t: OutputTransaction, c: ComparisonOutput, root
   const chart_md = c.charts === null ? undefined : write_chart_files(c.charts, base, (name, svg) => t.add(join(dir, name), svg), root);
   t.add(join(dir, `${base}.md`), comparison_markdown(c.result, {
     command: c.plan.reproduce, version: version_line(), charts: chart_md, root,
-    sensitivity: c.sensitivity === null ? undefined : sensitivity_markdown(c.sensitivity, root),
+    sensitivity: c.sensitivity === null ? undefined : sensitivity_markdown(c.sensitivity, root), sensitivity_result: c.sensitivity,
   }));
   t.add(join(dir, `${base}.json`), json_text({ kind: 'comparison', result: c.result, sensitivity: c.sensitivity }));
 }
@@ -204,8 +204,9 @@ export function register_compare(program: Command, io: Io): void {
       const written = await t.commit();
       const r = c.result;
       if (opts.json) io.out(json_text({ kind: 'comparison', result: r, sensitivity: c.sensitivity }));
-      else if (opts.format === 'text') io.out(comparison_text(r, { command: reproduce, version: version_line(), sensitivity: c.sensitivity === null ? undefined : sensitivity_text(c.sensitivity) }));
-      else io.out(wrap_text(`${written.find((f) => f.endsWith('.md'))}: ${main_finding(r)}\n`));
+      else if (opts.format === 'text') {
+        io.out(comparison_text(r, { command: reproduce, version: version_line(), sensitivity: c.sensitivity === null ? undefined : sensitivity_text(c.sensitivity), sensitivity_result: c.sensitivity }));
+      } else io.out(wrap_text(`${written.find((f) => f.endsWith('.md'))}: ${main_finding(r, c.sensitivity)}\n`));
       if (opts.expectClean && unclean(r).length > 0) {
         io.err(`deplab: not clean: ${unclean(r).join('; ')}\n`);
         process.exitCode = EXIT_FINDINGS;

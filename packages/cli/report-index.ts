@@ -56,7 +56,7 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
     const r = c.result;
     const regressions = r.guarantees.reduce((n, g) => n + g.diff.regression, 0);
     rows.push([r.driver, `[${c.plan.workload_spec}](${slug(r.driver)}/${comparison_basename(c.plan)}.md)`, `${backend_label(r.baseline)} vs ${backend_label(r.candidate)}`,
-      `${r.seeds.length} (${r.n_eff})`, String(regressions), String(r.groups.length), main_finding(r)]);
+      `${r.seeds.length} (${r.n_eff})`, String(regressions), String(r.groups.length), main_finding(r, c.sensitivity)]);
   }
   lines.push(markdownTable(rows), '');
   return lines.join('\n');

@@ -5,14 +5,11 @@
  * changes "depends on" the variant that changes it.
  */
 import { COST_PROFILE_NAMES, DEFAULT_COST_PROFILE, known_assumptions } from '@deplab/sim';
-import { cost_profile_family, type VariantFamily } from '@deplab/report';
+import { assumption_family, cost_profile_family, type VariantFamily } from '@deplab/report';
 
 export function readiness_families(): VariantFamily[] {
   // The profiles other than the default: a fast idle server, a loaded desktop, and no jitter at all.
   const families: VariantFamily[] = [cost_profile_family(COST_PROFILE_NAMES.filter((n) => n !== DEFAULT_COST_PROFILE))];
-  for (const a of known_assumptions()) {
-    const others = a.values.filter((v) => v !== a.default);
-    families.push({ name: `assumption ${a.id}`, variants: others.map((v) => ({ label: v, costs: {}, assume: { [a.id]: v } })) });
-  }
+  for (const a of known_assumptions()) families.push(assumption_family(a.id, true));
   return families;
 }

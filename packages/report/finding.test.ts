@@ -67,6 +67,21 @@ describe('main finding', () => {
     expect(one).not.toMatch(/back to back|submit→|different jobs/);
   });
 
+  it('names the sensitivity families under which a headline verdict changes direction, and only those', () => {
+    const w = load_builtin(find_builtin('mock/ping-pong-pipelined')!, ['render']);
+    if (!w.ok) throw new Error('ping-pong');
+    const r = compare(w.workload, 'mock', mock, { seeds: [1, 2] });
+    const [first] = headline_metrics(r.metrics);
+    const item = (robustness: 'holds' | 'depends') => ({ name: first.name, by_variant: [], robustness });
+    const sens = (a: 'holds' | 'depends', b: 'holds' | 'depends') => ({ workload: 'w', driver: 'mock', seeds: [1], families: [
+      { name: 'assumption sim.cpu-order', labels: ['fifo', 'kworker-first'], items: [item(a)] },
+      { name: 'kworker_wakeup_ns', labels: ['2000 ns', '6000 ns'], items: [item(b)] },
+    ] });
+    expect(main_finding(r, sens('holds', 'holds'))).toBe(main_finding(r));
+    expect(main_finding(r, sens('depends', 'holds'))).toContain('; depends on sim.cpu-order)');
+    expect(main_finding(r, sens('depends', 'depends'))).toContain('; depends on sim.cpu-order, kworker_wakeup_ns)');
+  });
+
   it('headline metrics: what the user waits for before what the system pays, one per category', () => {
     const m = (name: string, a: number[], b: number[]): MetricComparison =>
       ({ name, lower_is_better: true, comparable: true, baseline: a, candidate: b, comparison: paired_compare(a, b, true, null, { rel: 0.01, abs: 0.05 }) });

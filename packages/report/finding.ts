@@ -7,6 +7,7 @@
  */
 import type { ComparisonResult, MetricComparison } from '@deplab/harness';
 import { backend_label } from './labels.ts';
+import type { SensitivityResult } from './sensitivity.ts';
 import { metric_value, p_value, signed } from './numbers.ts';
 
 /** A judged difference (proven and not negligible, or exact on every seed and not negligible). */
@@ -47,11 +48,21 @@ export function headline_metrics(metrics: readonly MetricComparison[], n = 2): M
   return [...best.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m).slice(0, n);
 }
 
-/** "+1.00 kworker wake-ups per job (deterministic)" */
-export function metric_change(m: MetricComparison): string {
+/**
+ * "+1.00 kworker wake-ups per job (the same on all 5 seeds)"; with the families of a sensitivity
+ * sweep under which the verdict changes direction, "...; depends on sim.cpu-order)".
+ */
+export function metric_change(m: MetricComparison, depends: readonly string[] = []): string {
   const c = m.comparison;
   const how = c.verdict === 'deterministic' ? `the same on all ${c.n} seeds` : `${c.verdict}, p ${p_value(c.p_holm)} after Holm, n ${c.n_eff}`;
-  return `${signed(metric_value(m.name, c.delta))} ${metric_phrase(m.name)} (${how})`;
+  const on = depends.length > 0 ? `; depends on ${depends.join(', ')}` : '';
+  return `${signed(metric_value(m.name, c.delta))} ${metric_phrase(m.name)} (${how}${on})`;
+}
+
+/** The families of a sweep under which an item's verdict changes direction ("assumption " dropped from the name). */
+export function depends_on(sens: SensitivityResult | null | undefined, item: string): string[] {
+  if (sens === null || sens === undefined) return [];
+  return sens.families.filter((f) => f.items.some((i) => i.name === item && i.robustness === 'depends')).map((f) => f.name.replace(/^assumption /, ''));
 }
 
 const PHRASES: Readonly<Record<string, string>> = {
@@ -70,7 +81,11 @@ export function metric_phrase(name: string): string {
   return name;
 }
 
-export function main_finding(r: ComparisonResult): string {
+/**
+ * The main finding; given the comparison's sensitivity sweep, each headline metric names the
+ * families under which its verdict changes direction (docs/reports.md#sensitivity).
+ */
+export function main_finding(r: ComparisonResult, sens: SensitivityResult | null = null): string {
   const base = backend_label(r.baseline), cand = backend_label(r.candidate);
   const regressions = r.guarantees.filter((g) => g.diff.regression > 0);
   if (regressions.length > 0) {
@@ -78,7 +93,8 @@ export function main_finding(r: ComparisonResult): string {
     const e = g.examples.find((x) => x.cls === 'regression');
     return `${cand} breaks \`${g.id}\` where ${base} keeps it: ${g.diff.regression} case(s) over seed(s) ${g.regression_seeds.join(', ')}` +
       (e !== undefined ? ` (first: ${e.subject || 'the run'}, seed ${e.seed}: ${e.candidate})` : '') +
-      (regressions.length > 1 ? `; ${regressions.length - 1} more guarantee(s) regress` : '') + '.';
+      (regressions.length > 1 ? `; ${regressions.length - 1} more guarantee(s) regress` : '') +
+      (depends_on(sens, `guarantee ${g.id}`).length > 0 ? ` (depends on ${depends_on(sens, `guarantee ${g.id}`).join(', ')})` : '') + '.';
   }
   const races = r.distributions.filter((d) => d.direction !== null);
   const parts: string[] = [];
@@ -87,7 +103,7 @@ export function main_finding(r: ComparisonResult): string {
   const mechanisms = [pipelining_phrase(r) ?? concurrency_phrase(r) ?? batching_phrase(r)].filter((x): x is string => x !== null);
   const perf = headline_metrics(r.metrics);
   if (perf.length > 0) {
-    parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m) + stage_phrase(r, m)).join('; ')}`);
+    parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m, depends_on(sens, m.name)) + stage_phrase(r, m)).join('; ')}`);
     const population = population_phrase(r, perf);
     if (population !== null) parts.push(population);
   }

@@ -5,7 +5,7 @@ export { ftrace_text, run_ftrace, type FtraceOptions } from './ftrace.ts';
 export { CHARTS, chart_data, write_chart_files, write_comparison_charts, latency_cdf_svg, timeline_svg, depth_svg, kworker_svg, teardown_svg, type ChartData, type ChartOptions } from './charts.ts';
 export { command_lines, comparison_text, ministat_block, type TextContext } from './text.ts';
 export {
-  DEFAULT_SENSITIVITY_SEEDS, cost_entry_family, cost_profile_family, default_families, robustness, robustness_summary, run_sensitivity, sensitivity_from_outputs,
+  DEFAULT_SENSITIVITY_SEEDS, assumption_family, cost_entry_family, cost_profile_family, default_families, robustness, robustness_summary, run_sensitivity, sensitivity_from_outputs,
   sensitivity_markdown, sensitivity_tasks, sensitivity_text, type Robustness, type SensitivityResult, type SensitivityTask, type SweptFamily,
   type SweptItem, type Variant, type VariantFamily,
 } from './sensitivity.ts';

@@ -9,6 +9,7 @@ import { markdownTable } from 'markdown-table';
 import { COST_KEYS, format_cost_spec } from '@deplab/sim';
 import { guarantee, triage, type ComparisonResult, type GroupComparison, type MetricComparison, type Triage } from '@deplab/harness';
 import { main_finding } from './finding.ts';
+import type { SensitivityResult } from './sensitivity.ts';
 import { backend_label } from './labels.ts';
 import { fmt, metric_value, p_value, pct, signed } from './numbers.ts';
 import { md_cell_code, md_code } from './shell.ts';
@@ -21,6 +22,8 @@ export interface ReportContext {
   readonly version: string;
   /** Body of the "Sensitivity" section (sensitivity_markdown), if a sweep was run. */
   readonly sensitivity?: string;
+  /** The sweep itself: the main finding names the families a headline verdict depends on. */
+  readonly sensitivity_result?: SensitivityResult | null;
   /** Body of the "Charts" section (write_comparison_charts), if charts were written. */
   readonly charts?: string;
   /** Relative path from the report to the repository root, for links into docs/ (default ../../). */
@@ -34,7 +37,7 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
   const base = backend_label(r.baseline), cand = backend_label(r.candidate);
   const out: string[] = [];
   out.push(`# ${r.workload.name} on ${r.driver}: ${base} vs ${cand}`, '');
-  out.push(`**Main finding.** ${main_finding(r)}`, '');
+  out.push(`**Main finding.** ${main_finding(r, ctx.sensitivity_result)}`, '');
   if (r.workload.description !== '') out.push(r.workload.description, '');
   const assumptions = Object.entries(r.assume).map(([k, v]) => `${k}=${v}`).join(', ') || 'defaults (docs/assumptions.md)';
   out.push(markdownTable([

@@ -10,7 +10,7 @@
  * (sensitivity_tasks), their aggregation (sensitivity_from_outputs), and the text.
  */
 import { markdownTable } from 'markdown-table';
-import { COST_KEYS, COST_PROFILE_NAMES, type AssumptionValues, type CostOverrides, type CostProfileName } from '@deplab/sim';
+import { COST_KEYS, COST_PROFILE_NAMES, known_assumptions, type AssumptionValues, type CostOverrides, type CostProfileName } from '@deplab/sim';
 import type { DeviceFactory, DeviceOptions } from '@deplab/driver-api';
 import { aggregate, compare_seed, type ComparisonResult, type SeedOutput, type Verdict, type Workload } from '@deplab/harness';
 import { pct } from './numbers.ts';
@@ -45,15 +45,28 @@ export function cost_profile_family(names: readonly CostProfileName[] = COST_PRO
 }
 
 /**
+ * A selectable modelling assumption (docs/assumptions.md) over all its values, or over the
+ * values other than its default (readiness, whose base run is the default).
+ */
+export function assumption_family(id: string, alternatives_only = false): VariantFamily {
+  const a = known_assumptions().find((x) => x.id === id);
+  if (a === undefined) throw new RangeError(`sensitivity: unknown assumption '${id}' (known: ${known_assumptions().map((x) => x.id).join(', ')})`);
+  const values = alternatives_only ? a.values.filter((v) => v !== a.default) : a.values;
+  return { name: `assumption ${a.id}`, variants: values.map((v) => ({ label: v, costs: {}, assume: { [a.id]: v } })) };
+}
+
+/**
  * The default sweep: the cost profiles (every entry's distribution at once, including the
  * constant table, whose fixed timings can lock two clients' phases), then the two wake-up
  * latencies as constants from fast to very slow, which docs/cost-model.md says conclusions must
- * be swept over; every other entry is tens to hundreds of ns.
+ * be swept over; every other entry is tens to hundreds of ns. Then the simulated CPUs' serving
+ * order (sim.cpu-order), which decides who waits when the CPUs are contended.
  */
 export function default_families(): VariantFamily[] {
   return [
     cost_profile_family(),
     cost_entry_family('kworker_wakeup_ns', [2000, 6000, 20000, 100000]), cost_entry_family('process_wakeup_ns', [2000, 6000, 20000, 100000]),
+    assumption_family('sim.cpu-order'),
   ];
 }
 

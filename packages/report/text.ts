@@ -8,6 +8,7 @@
 import { cost_table_entries } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 import { main_finding } from './finding.ts';
+import type { SensitivityResult } from './sensitivity.ts';
 import { backend_label } from './labels.ts';
 import { p_value } from './numbers.ts';
 import { group_triage } from './markdown.ts';
@@ -21,6 +22,8 @@ export interface TextContext {
   readonly version: string;
   /** sensitivity_text() output, appended when a sweep was run. */
   readonly sensitivity?: string;
+  /** The sweep itself: the main finding names the families a headline verdict depends on. */
+  readonly sensitivity_result?: SensitivityResult | null;
 }
 
 /** ministat's %g-like number: six significant digits, no exponent for ordinary magnitudes. */
@@ -173,7 +176,7 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     ...wrap(`cost table:  ${cost_table_entries(r.costs).join(' ')}`, W, ' '.repeat(13)),
     'reproduce:', ...command_lines(ctx.command, '  '),
     '',
-    ...wrap(`Main finding: ${main_finding(r)}`, W, '  '),
+    ...wrap(`Main finding: ${main_finding(r, ctx.sensitivity_result)}`, W, '  '),
     '',
   ];
   const reg = r.guarantees.reduce((n, x) => n + x.diff.regression, 0), imp = r.guarantees.reduce((n, x) => n + x.diff.improvement, 0);
