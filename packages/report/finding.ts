@@ -91,10 +91,11 @@ export function main_finding(r: ComparisonResult, sens: SensitivityResult | null
   if (regressions.length > 0) {
     const g = regressions[0];
     const e = g.examples.find((x) => x.cls === 'regression');
+    const on = depends_on(sens, `guarantee ${g.id}`);
     return `${cand} breaks \`${g.id}\` where ${base} keeps it: ${g.diff.regression} case(s) over seed(s) ${g.regression_seeds.join(', ')}` +
       (e !== undefined ? ` (first: ${e.subject || 'the run'}, seed ${e.seed}: ${e.candidate})` : '') +
       (regressions.length > 1 ? `; ${regressions.length - 1} more guarantee(s) regress` : '') +
-      (depends_on(sens, `guarantee ${g.id}`).length > 0 ? ` (depends on ${depends_on(sens, `guarantee ${g.id}`).join(', ')})` : '') + '.';
+      (on.length > 0 ? ` (depends on ${on.join(', ')})` : '') + '.';
   }
   const races = r.distributions.filter((d) => d.direction !== null);
   const parts: string[] = [];
