@@ -531,8 +531,8 @@ export class Kernel {
   /**
    * Claim a CPU for a kworker/process body at the current event time. When none is free, the
    * body (event `kind` on `target`, in `phase`) waits in the CPU run queue and runs when a
-   * CPU frees up, in the order the bodies asked (the exploring tie-breaker may pick another
-   * waiting body; each pick is a recorded choice). One dispatch event stands for the whole
+   * CPU frees up, in the order the bodies asked, or kworkers first (sim.cpu-order; the exploring
+   * tie-breaker may pick another waiting body; each pick is a recorded choice). One dispatch event stands for the whole
    * queue, so N bodies waiting for 8 CPUs cost O(N) events, not O(N) per freed CPU. A body that
    * finds a CPU free takes it even while others wait (the wake-up that lands on an idle CPU).
    * Returns false when the body was queued: the caller returns and is called again later.
