@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compare, find_builtin, load_builtin, load_workload_json, paired_compare, type MetricComparison, type Workload } from '@deplab/harness';
-import { headline_metrics, main_finding } from './finding.ts';
+import { headline_metrics, judged, main_finding } from './finding.ts';
 import { mock, planted_eio } from '../harness/run/planted.testlib.ts';
 
 function workload(obj: object): Workload {
@@ -65,6 +65,21 @@ describe('main finding', () => {
     // One job per submit-worker invocation, as drm_sched: no batches, and no latency difference.
     const one = main_finding(compare(storm, 'mock', mock, { seeds, assume: { 'dep.submit-batch': 'one' } }));
     expect(one).not.toMatch(/back to back|submit→|different jobs/);
+  });
+
+  it('judges a difference exact on every seed by the rule a tested one is judged by: negligible only below both thresholds', () => {
+    const metric = (a: number[], b: number[]): MetricComparison => ({
+      name: 'submit_to_hw_start_us.p50', lower_is_better: true, comparable: true, baseline: a, candidate: b,
+      comparison: paired_compare(a, b, true, null, { rel: 0.01, abs: 10 }),
+    });
+    // +0.56 µs on 6.75 µs: under the 10 µs absolute threshold, but 8 % of the baseline.
+    const small_base = metric([6.75, 6.75, 6.75], [7.31, 7.31, 7.31]);
+    expect(small_base.comparison.verdict).toBe('deterministic');
+    expect(judged(small_base)).toBe(true);
+    // +0.5 µs on 1 ms: below both thresholds.
+    expect(judged(metric([1000, 1000, 1000], [1000.5, 1000.5, 1000.5]))).toBe(false);
+    // +20 µs on 10 ms: 0.2 %, but above the absolute threshold.
+    expect(judged(metric([10_000, 10_000, 10_000], [10_020, 10_020, 10_020]))).toBe(true);
   });
 
   it('names the sensitivity families under which a headline verdict changes direction, and only those', () => {

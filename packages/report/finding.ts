@@ -5,18 +5,21 @@
  * where the run monitor measured one (pipelining of same-ring dependencies, jobs on the hardware
  * at once, a queue's jobs run back to back) and whether the two sides ran the same jobs.
  */
-import type { ComparisonResult, MetricComparison } from '@deplab/harness';
+import { is_negligible, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 import { backend_label } from './labels.ts';
 import type { SensitivityResult } from './sensitivity.ts';
 import { metric_value, p_value, signed } from './numbers.ts';
 
-/** A judged difference (proven and not negligible, or exact on every seed and not negligible). */
+/**
+ * A judged difference: proven and not negligible, or exact on every seed and not negligible by
+ * the same rule (is_negligible: below both the relative and the absolute threshold).
+ */
 export function judged(m: MetricComparison): boolean {
   const c = m.comparison;
   if (!m.comparable) return false;
   if (c.verdict === 'better' || c.verdict === 'worse') return true;
   if (c.verdict !== 'deterministic') return false;
-  return Math.abs(c.delta) >= c.thresholds.abs || (Number.isFinite(c.delta_rel) && Math.abs(c.delta_rel) >= c.thresholds.rel && Math.abs(c.delta) >= c.thresholds.abs);
+  return !is_negligible(c.delta, c.mean_a, c.thresholds);
 }
 
 /** What a reader weighs first: what the user waits for, then what the system pays. */
