@@ -13,8 +13,8 @@ import {
   aggregate, builtins_for, dep_path, driver_backends, driver_names, type ComparisonResult, type DriverEntry, type SeedOutput, type Workload,
 } from '@deplab/harness';
 import {
-  DEFAULT_SENSITIVITY_SEEDS, comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs, sensitivity_markdown,
-  sensitivity_tasks, sensitivity_text, wrap_text, write_chart_files, type ChartData, type SensitivityResult, type VariantFamily,
+  DEFAULT_SENSITIVITY_SEEDS, comparison_markdown, comparison_text, cost_entry_family, default_families, main_finding, sensitivity_from_outputs,
+  sensitivity_tasks, wrap_text, write_chart_files, type ChartData, type SensitivityResult, type VariantFamily,
 } from '@deplab/report';
 import { EXIT_FINDINGS, UsageError } from './errors.ts';
 import { OutputTransaction, check_output_dir, default_out, deplab_root } from './output.ts';
@@ -116,7 +116,7 @@ export function stage_comparison(t: OutputTransaction, c: ComparisonOutput, root
   const chart_md = c.charts === null ? undefined : write_chart_files(c.charts, base, (name, svg) => t.add(join(dir, name), svg), root);
   t.add(join(dir, `${base}.md`), comparison_markdown(c.result, {
     command: c.plan.reproduce, version: version_line(), charts: chart_md, root,
-    sensitivity: c.sensitivity === null ? undefined : sensitivity_markdown(c.sensitivity, root), sensitivity_result: c.sensitivity,
+    sensitivity: c.sensitivity,
   }));
   t.add(join(dir, `${base}.json`), json_text({ kind: 'comparison', result: c.result, sensitivity: c.sensitivity }));
 }
@@ -205,7 +205,7 @@ export function register_compare(program: Command, io: Io): void {
       const r = c.result;
       if (opts.json) io.out(json_text({ kind: 'comparison', result: r, sensitivity: c.sensitivity }));
       else if (opts.format === 'text') {
-        io.out(comparison_text(r, { command: reproduce, version: version_line(), sensitivity: c.sensitivity === null ? undefined : sensitivity_text(c.sensitivity), sensitivity_result: c.sensitivity }));
+        io.out(comparison_text(r, { command: reproduce, version: version_line(), sensitivity: c.sensitivity }));
       } else io.out(wrap_text(`${written.find((f) => f.endsWith('.md'))}: ${main_finding(r, c.sensitivity)}\n`));
       if (opts.expectClean && unclean(r).length > 0) {
         io.err(`deplab: not clean: ${unclean(r).join('; ')}\n`);

@@ -9,7 +9,7 @@ import { markdownTable } from 'markdown-table';
 import { COST_KEYS, format_cost_spec } from '@deplab/sim';
 import { guarantee, triage, type ComparisonResult, type GroupComparison, type MetricComparison, type Triage } from '@deplab/harness';
 import { main_finding } from './finding.ts';
-import type { SensitivityResult } from './sensitivity.ts';
+import { sensitivity_markdown, type SensitivityResult } from './sensitivity.ts';
 import { backend_label } from './labels.ts';
 import { fmt, metric_value, p_value, pct, signed } from './numbers.ts';
 import { md_cell_code, md_code } from './shell.ts';
@@ -20,10 +20,8 @@ export interface ReportContext {
   /** The exact command that regenerates this report. */
   readonly command: string;
   readonly version: string;
-  /** Body of the "Sensitivity" section (sensitivity_markdown), if a sweep was run. */
-  readonly sensitivity?: string;
-  /** The sweep itself: the main finding names the families a headline verdict depends on. */
-  readonly sensitivity_result?: SensitivityResult | null;
+  /** The sensitivity sweep, if one was run: its section, and the families a headline verdict depends on. */
+  readonly sensitivity?: SensitivityResult | null;
   /** Body of the "Charts" section (write_comparison_charts), if charts were written. */
   readonly charts?: string;
   /** Relative path from the report to the repository root, for links into docs/ (default ../../). */
@@ -37,7 +35,7 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
   const base = backend_label(r.baseline), cand = backend_label(r.candidate);
   const out: string[] = [];
   out.push(`# ${r.workload.name} on ${r.driver}: ${base} vs ${cand}`, '');
-  out.push(`**Main finding.** ${main_finding(r, ctx.sensitivity_result)}`, '');
+  out.push(`**Main finding.** ${main_finding(r, ctx.sensitivity)}`, '');
   if (r.workload.description !== '') out.push(r.workload.description, '');
   const assumptions = Object.entries(r.assume).map(([k, v]) => `${k}=${v}`).join(', ') || 'defaults (docs/assumptions.md)';
   out.push(markdownTable([
@@ -52,7 +50,7 @@ export function comparison_markdown(r: ComparisonResult, ctx: ReportContext): st
     ['reproduce', md_cell_code(ctx.command)],
   ]), '');
   out.push(...behaviour_section(r, root), ...races_section(r), ...violations_section(r, root), ...performance_section(r));
-  if (ctx.sensitivity !== undefined) out.push('## Sensitivity', '', ctx.sensitivity.trimEnd(), '');
+  if (ctx.sensitivity !== undefined && ctx.sensitivity !== null) out.push('## Sensitivity', '', sensitivity_markdown(ctx.sensitivity, root).trimEnd(), '');
   if (ctx.charts !== undefined) out.push('## Charts', '', ctx.charts.trimEnd(), '');
   if (r.workload.notes.length > 0) out.push('## Workload notes', '', ...r.workload.notes.map((n) => `- ${n}`), '');
   out.push(...runs_section(r));

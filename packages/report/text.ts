@@ -8,7 +8,7 @@
 import { cost_table_entries } from '@deplab/sim';
 import { summarize, type ComparisonResult, type MetricComparison } from '@deplab/harness';
 import { main_finding } from './finding.ts';
-import type { SensitivityResult } from './sensitivity.ts';
+import { sensitivity_text, type SensitivityResult } from './sensitivity.ts';
 import { backend_label } from './labels.ts';
 import { p_value } from './numbers.ts';
 import { group_triage } from './markdown.ts';
@@ -20,10 +20,8 @@ export { wrap };
 export interface TextContext {
   readonly command: string;
   readonly version: string;
-  /** sensitivity_text() output, appended when a sweep was run. */
-  readonly sensitivity?: string;
-  /** The sweep itself: the main finding names the families a headline verdict depends on. */
-  readonly sensitivity_result?: SensitivityResult | null;
+  /** The sensitivity sweep, if one was run: appended as text, and the families a headline verdict depends on. */
+  readonly sensitivity?: SensitivityResult | null;
 }
 
 /** ministat's %g-like number: six significant digits, no exponent for ordinary magnitudes. */
@@ -176,7 +174,7 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     ...wrap(`cost table:  ${cost_table_entries(r.costs).join(' ')}`, W, ' '.repeat(13)),
     'reproduce:', ...command_lines(ctx.command, '  '),
     '',
-    ...wrap(`Main finding: ${main_finding(r, ctx.sensitivity_result)}`, W, '  '),
+    ...wrap(`Main finding: ${main_finding(r, ctx.sensitivity)}`, W, '  '),
     '',
   ];
   const reg = r.guarantees.reduce((n, x) => n + x.diff.regression, 0), imp = r.guarantees.reduce((n, x) => n + x.diff.improvement, 0);
@@ -204,7 +202,7 @@ export function comparison_text(r: ComparisonResult, ctx: TextContext): string {
     if (c.verdict === 'identical' || c.verdict === 'negligible' || c.verdict === 'no difference proven' || c.verdict === 'too few runs') continue;
     out.push('', ...ministat_block(m, base, cand));
   }
-  if (ctx.sensitivity !== undefined) out.push('', ctx.sensitivity.trimEnd());
+  if (ctx.sensitivity !== undefined && ctx.sensitivity !== null) out.push('', sensitivity_text(ctx.sensitivity).trimEnd());
   // Whatever a part printed, the mail stays within its width.
   return wrap_text(out.join('\n') + '\n', MAIL_WIDTH);
 }
