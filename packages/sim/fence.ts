@@ -21,8 +21,7 @@ import {
   spinlock_t, lockdep_assert_held,
 } from './lockdep.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './time.ts';
-import { timer_list_fire_ns } from './timer_wheel.ts';
-import { WAIT_OK, WAIT_SIGNAL, type Sleepable } from './wait.ts';
+import { WAIT_OK, WAIT_SIGNAL, wait_until_timeout, type Sleepable } from './wait.ts';
 
 export const DMA_FENCE_FLAG_INITIALIZED_BIT = 0;
 export const DMA_FENCE_FLAG_SIGNALED_BIT = 1;
@@ -422,8 +421,7 @@ export function* dma_fence_wait_timeout(fence: dma_fence, intr: boolean, timeout
   const added = dma_fence_add_callback(fence, cb, wake_waiter) === 0;
   const deadline = timeout_jiffies >= MAX_SCHEDULE_TIMEOUT ? Infinity : k.jiffies.expiry_ns(k.now(), timeout_jiffies);
   // dma_fence_default_wait sleeps in schedule_timeout: woken when the timer wheel runs its timer.
-  const fires = deadline === Infinity ? Infinity : timer_list_fire_ns(k, k.jiffies.at(deadline));
-  const r = yield* k.wait_until(null, () => fence.signaled, fires, intr);
+  const r = yield* wait_until_timeout(k, null, () => fence.signaled, deadline, intr);
   if (added && cb.linked !== null) dma_fence_remove_callback(fence, cb);
   if (r === WAIT_SIGNAL) return -ERESTARTSYS;
   if (r !== WAIT_OK) return 0;

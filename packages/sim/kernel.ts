@@ -173,6 +173,16 @@ export class irq_line {
   }
 }
 
+/**
+ * The fire time of one armed timer (or timed wait) where the values of an assumption would
+ * make it differ (timer.wheel): Kernel.open_choice. Owned by the timer and re-armed with it.
+ */
+export class TimedChoice {
+  assumption = '';
+  /** The earliest fire time under any value; Infinity when closed. */
+  at_ns = Infinity;
+}
+
 export class Kernel {
   readonly eq: EventQueue;
   readonly jiffies: Jiffies;
@@ -184,11 +194,13 @@ export class Kernel {
   /** The assumption values this run selected (defaults omitted). */
   readonly assumptions: AssumptionValues;
   /**
-   * The assumptions this run has read so far (assume()), in first-read order. A run that never
-   * read an assumption is the same run under any value of it: compare_seed_group reuses runs
-   * on that ground.
+   * The assumptions this run has read so far (assume(), close_choice()), in first-read order;
+   * complete once settle_choices() ran at the end. A run that never read an assumption is the
+   * same run under any value of it: compare_seed_group reuses runs on that ground.
    */
   readonly assumptions_read = new Set<string>();
+  /** Timers whose fire time an assumption decides, armed and not yet fired or cancelled (open_choice). */
+  private readonly open_choices = new Set<TimedChoice>();
   /** Set when a report printed a site that lockdep_sites 'on-demand' did not capture: repeat the run with 'capture'. */
   lockdep_sites_needed = false;
   /** Under lockdep_sites 'on-demand': the one site every capture past the eager ones returns. */
@@ -344,6 +356,44 @@ export class Kernel {
     this.assumptions_read.add(a.id);
     const v = this.assumptions[a.id];
     return v === undefined ? a.default : (v as V);
+  }
+
+  /**
+   * The value of `a` without counting a read: for a caller that knows the values would make no
+   * difference yet, and counts the read where they would (open_choice).
+   */
+  assumption_value<V extends string>(a: Assumption<V>): V {
+    const v = this.assumptions[a.id];
+    return v === undefined ? a.default : (v as V);
+  }
+
+  /**
+   * A timer armed now would fire at different times under the values of assumption `id`, the
+   * earliest at `at_ns`: the run reads the assumption only if the timer is still pending then
+   * (close_choice, settle_choices). Cancelled or re-armed before it, the run is the same under
+   * every value.
+   */
+  open_choice(choice: TimedChoice, id: string, at_ns: number): void {
+    if (choice.at_ns !== Infinity) this.close_choice(choice);
+    choice.assumption = id;
+    choice.at_ns = at_ns;
+    this.open_choices.add(choice);
+  }
+
+  /** The timer of `choice` fires or is cancelled now (or the timed wait ends). */
+  close_choice(choice: TimedChoice): void {
+    if (choice.at_ns === Infinity) return;
+    // At or after the earliest fire time the timer was still pending: another value would have
+    // run it (at the same instant, the order is not known: counted as read).
+    if (this.now() >= choice.at_ns) this.assumptions_read.add(choice.assumption);
+    choice.at_ns = Infinity;
+    this.open_choices.delete(choice);
+  }
+
+  /** The end of the run: a timer still pending at its earliest fire time was read as well. */
+  settle_choices(): void {
+    const now = this.now();
+    for (const c of this.open_choices) if (now >= c.at_ns) this.assumptions_read.add(c.assumption);
   }
 
   /* ---------------------------------------------------------------------------------------- */

@@ -5,7 +5,7 @@
  * (timer_wheel.ts). A timer is one long-lived object: arming schedules one event, re-arming
  * cancels the previous one. Arming, modifying and cancelling cost the caller (cost table).
  */
-import type { Callback, Kernel } from './kernel.ts';
+import { TimedChoice, type Callback, type Kernel } from './kernel.ts';
 import type { EventHandle } from './event-queue.ts';
 import { timer_list_fire_ns } from './timer_wheel.ts';
 
@@ -91,6 +91,8 @@ export class timer_list {
   expires = 0;
   handle: EventHandle = -1;
   readonly cb: Callback;
+  /** When the timer wheel's rounding decides the fire time (timer_list_fire_ns). */
+  readonly choice = new TimedChoice();
 
   constructor(kernel: Kernel, fn: timer_fn, name: string, owner: unknown) {
     this.kernel = kernel;
@@ -107,6 +109,7 @@ export function timer_setup(k: Kernel, fn: timer_fn, name: string, owner: unknow
 
 function timer_list_run(timer: timer_list): void {
   timer.handle = -1;
+  timer.kernel.close_choice(timer.choice);
   timer.function(timer);
 }
 
@@ -116,7 +119,7 @@ export function mod_timer(timer: timer_list, expires: number): number {
   k.spend(k.cost.timer_mod_ns.draw());
   const was = detach_timer(timer);
   timer.expires = expires;
-  timer.handle = k.call_softirq_at(timer_list_fire_ns(k, expires), timer.cb, 0);
+  timer.handle = k.call_softirq_at(timer_list_fire_ns(k, expires, timer.choice), timer.cb, 0);
   return was;
 }
 
@@ -124,6 +127,7 @@ function detach_timer(timer: timer_list): number {
   if (timer.handle < 0) return 0;
   timer.kernel.cancel_event(timer.handle);
   timer.handle = -1;
+  timer.kernel.close_choice(timer.choice);
   return 1;
 }
 

@@ -9,8 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   CONSTANT_COSTS, EXACT_TIMING, HRTIMER_MODE_REL, HRTIMER_NORESTART, INIT_DELAYED_WORK, Kernel, NSEC_PER_MSEC,
-  alloc_workqueue, hrtimer_setup, hrtimer_start, mod_timer, msleep, queue_delayed_work, timer_setup,
-  timer_wheel_expiry, timer_wheel_granularity, type KernelOptions,
+  alloc_workqueue, cancel_delayed_work, hrtimer_setup, hrtimer_start, mod_delayed_work, mod_timer, msleep, queue_delayed_work, timer_delete,
+  timer_setup, timer_wheel_expiry, timer_wheel_granularity, type KernelOptions,
 } from './index.ts';
 
 const MS = NSEC_PER_MSEC;
@@ -90,5 +90,64 @@ describe('timer_list users run when the wheel runs them', () => {
     hrtimer_start(t, 5_000 * MS, HRTIMER_MODE_REL);
     k.run_all();
     expect(at).toBe(1_234_567 + 5_000 * MS + CONSTANT_COSTS.hardirq_entry_ns);
+  });
+});
+
+describe('timer.wheel is read only where a timer is still pending at the earlier of its two fire times', () => {
+  // Armed at jiffy 10 for 100 jiffies: expires 110, level 1: the wheel runs it at 112, the
+  // exact-jiffy model at 110.
+  const arm = (assume: Record<string, string> = {}) => {
+    const k = new Kernel({ ...CONSTANT, assume });
+    const t = timer_setup(k, () => {}, 't');
+    k.run_until(() => false, 10.5 * MS);
+    mod_timer(t, k.jiffies_now + 100);
+    return { k, t };
+  };
+
+  it('a timer deleted before either fire time leaves it unread; deleted between them, or run, it is read', () => {
+    for (const [assume, stop_ms, read] of [
+      [{}, 109.9, false], [{}, 110, true], [{}, 111, true], [{ 'timer.wheel': 'exact-jiffy' }, 109.9, false],
+    ] as const) {
+      const { k, t } = arm(assume);
+      k.run_until(() => false, stop_ms * MS);
+      timer_delete(t);
+      k.settle_choices();
+      expect(k.assumptions_read.has('timer.wheel'), `${JSON.stringify(assume)} deleted at ${stop_ms} ms`).toBe(read);
+    }
+    for (const assume of [{}, { 'timer.wheel': 'exact-jiffy' }]) {
+      const { k } = arm(assume);
+      k.run_all();
+      expect(k.assumptions_read.has('timer.wheel'), `${JSON.stringify(assume)} run`).toBe(true);
+    }
+  });
+
+  it('a run that ends with the timer pending past the earlier fire time has read it', () => {
+    for (const [end_ms, read] of [[109, false], [111, true]] as const) {
+      const { k } = arm();
+      k.run_until(() => false, end_ms * MS);
+      expect(k.assumptions_read.has('timer.wheel')).toBe(false);
+      k.settle_choices();
+      expect(k.assumptions_read.has('timer.wheel'), `run ended at ${end_ms} ms`).toBe(read);
+    }
+  });
+
+  it('a re-armed delayed work reads it only if its timer was pending at the earlier time; a short msleep, the same under both, never', () => {
+    const k = new Kernel(CONSTANT);
+    const wq = alloc_workqueue(k, 'tdr', 0, 0);
+    const dwork = INIT_DELAYED_WORK(k, () => {}, 'tdr');
+    for (let i = 0; i < 5; i++) {
+      mod_delayed_work(wq, dwork, 100); // re-armed every 50 ms: never due under either value
+      k.run_until(() => false, k.now() + 50 * MS);
+    }
+    cancel_delayed_work(dwork);
+    // msleep(20) from a jiffy boundary: the wheel runs it one jiffy after expiry, the older
+    // msleep adds that jiffy itself: the same instant.
+    k.spawn('sleeper', (function* () { yield* msleep(k, 20); })());
+    k.run_all();
+    k.settle_choices();
+    expect(k.assumptions_read.has('timer.wheel')).toBe(false);
+    queue_delayed_work(wq, dwork, 100);
+    k.run_all();
+    expect(k.assumptions_read.has('timer.wheel')).toBe(true);
   });
 });

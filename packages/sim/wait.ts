@@ -5,10 +5,10 @@
  * with `yield*` from a spawned process task or a work function that returns a generator.
  */
 import type { ExecContext } from './context.ts';
-import type { Kernel } from './kernel.ts';
+import { TimedChoice, type Kernel } from './kernel.ts';
 import { ERESTARTSYS } from './errno.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './time.ts';
-import { TIMER_WHEEL, timer_list_fire_ns } from './timer_wheel.ts';
+import { timer_list_fire_ns } from './timer_wheel.ts';
 
 /** Anything that can block in a generator: a process task or a kworker running a sleepy item. */
 export interface Sleeper {
@@ -49,12 +49,22 @@ function deadline_of(k: Kernel, timeout_jiffies: number): number {
 }
 
 /**
- * When schedule_timeout's timer_list for that nominal expiry runs (the timer wheel's bucket).
+ * k.wait_until, woken at the latest when schedule_timeout's timer for the nominal expiry
+ * `deadline_ns` runs (the timer wheel's bucket; `exact_extra` jiffies later under exact-jiffy).
  * A timeout already expired ends the wait at once, as ___wait_event does with no time left.
+ * The timer.wheel choice the timer opens (timer_list_fire_ns) is closed when the wait ends.
  */
-function timeout_fires_ns(k: Kernel, deadline_ns: number): number {
-  if (deadline_ns === Infinity || deadline_ns <= k.now()) return deadline_ns;
-  return timer_list_fire_ns(k, k.jiffies.at(deadline_ns));
+export function* wait_until_timeout(k: Kernel, wq: wait_queue_head | null, cond: () => boolean, deadline_ns: number, killable = false): Sleepable<WaitResult> {
+  if (deadline_ns === Infinity || deadline_ns <= k.now()) return yield* k.wait_until(wq, cond, deadline_ns, killable);
+  return yield* wait_for_timer(k, wq, cond, k.jiffies.at(deadline_ns), 0, killable);
+}
+
+/** k.wait_until, woken at the latest when a timer_list armed now with `expires` runs. */
+function* wait_for_timer(k: Kernel, wq: wait_queue_head | null, cond: () => boolean, expires: number, exact_extra: number, killable: boolean): Sleepable<WaitResult> {
+  const choice = new TimedChoice();
+  const r = yield* k.wait_until(wq, cond, timer_list_fire_ns(k, expires, choice, expires + exact_extra), killable);
+  k.close_choice(choice);
+  return r;
 }
 
 /** wait_event: sleep until `cond()` holds. */
@@ -68,7 +78,7 @@ export function* wait_event(k: Kernel, wq: wait_queue_head, cond: () => boolean)
  */
 export function* wait_event_timeout(k: Kernel, wq: wait_queue_head, cond: () => boolean, timeout_jiffies: number): Sleepable<number> {
   const deadline = deadline_of(k, timeout_jiffies);
-  const r = yield* k.wait_until(wq, cond, timeout_fires_ns(k, deadline));
+  const r = yield* wait_until_timeout(k, wq, cond, deadline);
   return r === WAIT_OK ? remaining_jiffies(k, deadline) : 0;
 }
 
@@ -136,7 +146,7 @@ export function* wait_for_completion(c: completion): Sleepable {
 export function* wait_for_completion_timeout(c: completion, timeout_jiffies: number): Sleepable<number> {
   const k = c.kernel;
   const deadline = deadline_of(k, timeout_jiffies);
-  const r = yield* k.wait_until(c.wait, () => c.done > 0, timeout_fires_ns(k, deadline));
+  const r = yield* wait_until_timeout(k, c.wait, () => c.done > 0, deadline);
   if (r !== WAIT_OK) return 0;
   if (c.done !== Infinity) c.done--;
   return remaining_jiffies(k, deadline);
@@ -144,7 +154,7 @@ export function* wait_for_completion_timeout(c: completion, timeout_jiffies: num
 
 /** schedule_timeout_uninterruptible: sleep `timeout_jiffies` ticks. */
 export function* schedule_timeout(k: Kernel, timeout_jiffies: number): Sleepable {
-  yield* k.wait_until(null, () => false, timeout_fires_ns(k, deadline_of(k, timeout_jiffies)));
+  yield* wait_until_timeout(k, null, () => false, deadline_of(k, timeout_jiffies));
 }
 
 /**
@@ -153,8 +163,7 @@ export function* schedule_timeout(k: Kernel, timeout_jiffies: number): Sleepable
  * the timer.wheel assumption at exact-jiffy the older msleep (one extra jiffy) is modelled.
  */
 export function* msleep(k: Kernel, ms: number): Sleepable {
-  const extra = k.assume(TIMER_WHEEL) === 'wheel' ? 0 : 1;
-  yield* k.wait_until(null, () => false, timer_list_fire_ns(k, k.jiffies_now + k.jiffies.msecs_to_jiffies(ms) + extra));
+  yield* wait_for_timer(k, null, () => false, k.jiffies_now + k.jiffies.msecs_to_jiffies(ms), 1, false);
 }
 
 /**

@@ -23,13 +23,13 @@
  * modelled (there is no memory pressure).
  */
 import { ExecContext } from './context.ts';
-import { Kernel, PHASE_KWORKER, type Callback } from './kernel.ts';
+import { Kernel, PHASE_KWORKER, TimedChoice, type Callback } from './kernel.ts';
 import { lock_map_acquire, lock_map_release, lockdep_map } from './lockdep.ts';
 import type { Sleepable, Sleeper } from './wait.ts';
 import { wait_queue_head } from './wait.ts';
 import type { EventHandle } from './event-queue.ts';
 import { MAX_SCHEDULE_TIMEOUT } from './time.ts';
-import { timer_list_fire_ns } from './timer_wheel.ts';
+import { TIMER_WHEEL, timer_list_fire_ns } from './timer_wheel.ts';
 
 export const WQ_UNBOUND = 1 << 1;
 export const WQ_FREEZABLE = 1 << 2;
@@ -113,6 +113,8 @@ export class delayed_work {
    */
   expires_ns = -1;
   readonly timer_cb: Callback;
+  /** When the timer wheel's rounding decides the timer's fire time (timer_list_fire_ns). */
+  readonly choice = new TimedChoice();
 
   constructor(work: work_struct) {
     this.work = work;
@@ -460,6 +462,7 @@ function grab_pending(work: work_struct): boolean {
     k.spend(k.cost.timer_del_ns.draw());
     k.cancel_event(dwork.timer);
     dwork.timer = -1;
+    k.close_choice(dwork.choice);
   } else if (work.wq !== null) {
     const i = work.wq.queue.indexOf(work);
     if (i >= 0) {
@@ -610,6 +613,7 @@ export function* destroy_workqueue(wq: workqueue_struct): Sleepable {
 
 function delayed_work_timer_fn(dwork: delayed_work): void {
   dwork.timer = -1;
+  dwork.work.kernel.close_choice(dwork.choice);
   const wq = dwork.work.wq!;
   enqueue(wq, dwork.work);
 }
@@ -632,7 +636,7 @@ function arm_delayed(wq: workqueue_struct, dwork: delayed_work, delay_jiffies: n
   k.spend(k.cost.timer_mod_ns.draw());
   const expires = k.jiffies_now + delay_jiffies;
   dwork.expires_ns = k.jiffies.jiffies_to_nsecs(expires);
-  dwork.timer = k.call_softirq_at(timer_list_fire_ns(k, expires), dwork.timer_cb, 0);
+  dwork.timer = k.call_softirq_at(timer_list_fire_ns(k, expires, dwork.choice), dwork.timer_cb, 0);
 }
 
 /** queue_delayed_work: queue after `delay_jiffies` unless already pending. */
@@ -682,6 +686,7 @@ export function* flush_delayed_work(dwork: delayed_work): Sleepable<boolean> {
     k.spend(k.cost.timer_del_ns.draw());
     k.cancel_event(dwork.timer);
     dwork.timer = -1;
+    k.close_choice(dwork.choice);
     enqueue(dwork.work.wq!, dwork.work);
   }
   return yield* flush_work(dwork.work);
@@ -710,7 +715,11 @@ export function delayed_work_timer_expires_ns(dwork: delayed_work): number {
 
 /** Absolute time the delayed work's timer fires, or -1 when no timer is armed. */
 export function delayed_work_expiry_ns(dwork: delayed_work): number {
-  return dwork.timer >= 0 ? dwork.work.kernel.eq.peek_handle_time(dwork.timer) : -1;
+  if (dwork.timer < 0) return -1;
+  const k = dwork.work.kernel;
+  // The fire time tells the timer.wheel value: a read.
+  if (dwork.choice.at_ns !== Infinity) k.assume(TIMER_WHEEL);
+  return k.eq.peek_handle_time(dwork.timer);
 }
 
 Kernel.create_system_wq = (k, name) => {

@@ -11,7 +11,7 @@ import { mock, planted_eio } from './planted.testlib.ts';
 import { load_workload_json } from '../workload/load-json.ts';
 import { import_wsim } from '../workload/wsim-import.ts';
 import type { Workload } from '../workload/types.ts';
-import { find_builtin, load_builtin } from '../builtin/index.ts';
+import { fault_workload, find_builtin, load_builtin } from '../builtin/index.ts';
 import { aggregate, compare, compare_seed, compare_seed_group } from './compare.ts';
 import { diff_seed } from './diff.ts';
 import { decode_token, encode_token } from '../explore/token.ts';
@@ -203,21 +203,34 @@ describe('behaviour diff by guarantee', () => {
   });
 
   it('a seed group reuses a side only where the variant changes nothing that side read, and its outputs are those of separate runs', () => {
-    const base = { device: { driver: { timeout_ms: 50 } } };
+    // The monitor checks tdr_late with the default slack, which depends on timer.wheel.
+    const base = { device: { driver: { timeout_ms: 50 } }, monitor: { timeout_ms: 50 } };
     const variants: { assume?: Record<string, string>; costs?: { profile: 'constant' } }[] = [
       { assume: { 'dep.submit-batch': 'one' } }, // read by drm_dep at queue init: drm_sched's side reused
       { assume: { 'sched.fence-signalling-annotation': 'annotated' } }, // read by drm_sched's run work: drm_dep's side reused
       { assume: { 'dep-hw.tdr_arm': 'every_start' } }, // the HW-queue layer is not in either run: both reused
       { assume: { 'dep.tdr-rearm': 'requeue' } }, // read only where a triggered TDR meets a completion: none here, both reused
-      { assume: { 'timer.wheel': 'exact-jiffy' } }, // both arm a TDR timer: both run again
+      // Both arm TDR timers, each re-armed or cancelled before it is due under either value,
+      // and no silence is long enough for tdr_late under either slack: both reused.
+      { assume: { 'timer.wheel': 'exact-jiffy' } },
       { costs: { profile: 'constant' } }, // other costs: both run again
     ];
     const { outputs, reused } = compare_seed_group(random_two_queues, mock, 5, base, variants);
-    expect(reused).toBe(1 + 1 + 2 + 2 + 0 + 0);
+    expect(reused).toBe(1 + 1 + 2 + 2 + 2 + 0);
     const separate = [{}, ...variants].map((v) => compare_seed(random_two_queues, mock, 5, { ...base, ...v }));
     expect(outputs).toEqual(separate);
     // The runs done again do differ from the base: reusing them would have been wrong.
     expect(separate[6].baseline.digest).not.toBe(separate[0].baseline.digest);
+  });
+
+  it('a run whose TDR fires reads timer.wheel, and differs under the other value', () => {
+    const hang = fault_workload('hang');
+    const base = { device: { driver: { timeout_ms: 50 } } };
+    const { outputs, reused } = compare_seed_group(hang, mock, 2, base, [{ assume: { 'timer.wheel': 'exact-jiffy' } }]);
+    expect(reused).toBe(0);
+    expect(outputs[1]).toEqual(compare_seed(hang, mock, 2, { ...base, assume: { 'timer.wheel': 'exact-jiffy' } }));
+    expect(outputs[1].baseline.digest).not.toBe(outputs[0].baseline.digest);
+    expect(outputs[1].candidate.digest).not.toBe(outputs[0].candidate.digest);
   });
 
   it("lockdep_sites 'on-demand' gives the outcome of 'capture'; the run is made again only when a report printed a site it did not capture", () => {

@@ -818,7 +818,7 @@ export class RunMonitor {
     for (const j of missing) this.job_break(j, 'never_signalled', 'finished fence after teardown', `finished fence of ${j.logical} never signalled`, now_ns);
     for (const j of left) this.finalize(j);
     this.score_leak();
-    this.tdr_late(now_ns, this.options.tdr_slack_ns ?? tdr_slack_ns(kernel, this.options.timeout_ms ?? 0));
+    this.tdr_late(kernel, now_ns);
     const queues: QueueRecord[] = [...this.queues.values()].map((q) => ({
       queue: q.key, jobs: q.jobs, destroy_call_ns: q.destroy_call_ns, destroy_return_ns: q.destroy_return_ns, released_ns: q.released_ns,
     }));
@@ -867,23 +867,38 @@ export class RunMonitor {
    * completion or a timeout) while a job is in flight on it. Inside a device recovery nothing is
    * late; its start and end are progress.
    */
-  private tdr_late(now_ns: number, slack_ns: number): void {
+  /**
+   * tdr_late over the run: the first silence with jobs in flight longer than the TDR period
+   * plus the slack. The default slack depends on timer.wheel; the run reads that assumption
+   * only if the silences tell the two slacks apart (none longer than the smaller: no break
+   * under either).
+   */
+  private tdr_late(kernel: Kernel, now_ns: number): void {
     const timeout_ms = this.options.timeout_ms;
     if (timeout_ms === null || timeout_ms === undefined) return;
     this.tally('tdr_late').checked++;
+    let slack_ns = this.options.tdr_slack_ns;
+    if (slack_ns === undefined) {
+      const wheel = tdr_slack_ns(kernel, timeout_ms, 'wheel'), exact = tdr_slack_ns(kernel, timeout_ms, 'exact-jiffy');
+      if (wheel !== exact && this.tdr_silence(now_ns, timeout_ms * MS + Math.min(wheel, exact)) === null) return;
+      slack_ns = wheel === exact ? wheel : kernel.assume(TIMER_WHEEL) === 'wheel' ? wheel : exact;
+    }
+    const late = this.tdr_silence(now_ns, timeout_ms * MS + slack_ns);
+    if (late === null) return;
+    this.run_break('tdr_late', 'timeout detection',
+      `no completion and no timeout for ${(late.gap_ns / MS).toFixed(1)} ms with jobs in flight (TDR period ${timeout_ms} ms, slack ${(slack_ns / MS).toFixed(1)} ms)`, late.t_ns);
+  }
+
+  /** The first silence with jobs in flight longer than `limit_ns`: where it is noticed and how long, or null. */
+  private tdr_silence(now_ns: number, limit_ns: number): { t_ns: number; gap_ns: number } | null {
     const n = this.points_n;
     const order = Array.from({ length: n }, (_, i) => i);
     // Ends before starts at one instant: a completion at t is progress for whatever ran at t.
     order.sort((a, b) => this.points_t[a] - this.points_t[b] || this.points_d[a] - this.points_d[b] || a - b);
-    const limit_ns = timeout_ms * MS + slack_ns;
     const window_end = Math.min(this.unplug_ns, now_ns);
     let pending = 0, since = 0, recovering = 0;
     const step = (t: number, delta: number): boolean => {
-      if (recovering === 0 && pending > 0 && t - since > limit_ns) {
-        this.run_break('tdr_late', 'timeout detection',
-          `no completion and no timeout for ${((t - since) / MS).toFixed(1)} ms with jobs in flight (TDR period ${timeout_ms} ms, slack ${(slack_ns / MS).toFixed(1)} ms)`, t);
-        return false;
-      }
+      if (recovering === 0 && pending > 0 && t - since > limit_ns) return false;
       if (delta === -2 || delta === 2) { recovering += delta === -2 ? 1 : -1; since = t; return true; }
       if (recovering > 0 || delta <= 0 || pending === 0) since = t;
       pending += delta;
@@ -892,9 +907,9 @@ export class RunMonitor {
     for (const i of order) {
       const t = this.points_t[i];
       if (t > window_end) break;
-      if (!step(t, this.points_d[i])) return;
+      if (!step(t, this.points_d[i])) return { t_ns: t, gap_ns: t - since };
     }
-    step(window_end, 0);
+    return step(window_end, 0) ? null : { t_ns: window_end, gap_ns: window_end - since };
   }
 }
 
@@ -903,12 +918,12 @@ export class RunMonitor {
  * up to one granule of its level after its expiry (plus the jiffy it was armed in; kernel/time/
  * timer.c calc_wheel_index), and the re-arming work and the TDR work each wait for a kworker
  * wake-up (at most the distribution's maximum), possibly behind one item; 100 µs for the
- * handler's own work.
+ * handler's own work. `timer_wheel`: the value of the timer.wheel assumption it is for.
  */
-export function tdr_slack_ns(kernel: Kernel, timeout_ms: number): number {
+export function tdr_slack_ns(kernel: Kernel, timeout_ms: number, timer_wheel: 'wheel' | 'exact-jiffy'): number {
   const c = kernel.costs;
   const jiffy_ns = Math.ceil(1e9 / kernel.HZ);
-  const wheel_ns = kernel.assume(TIMER_WHEEL) === 'wheel' ? timer_wheel_granularity(kernel.jiffies.msecs_to_jiffies(timeout_ms), kernel.HZ) * jiffy_ns : 0;
+  const wheel_ns = timer_wheel === 'wheel' ? timer_wheel_granularity(kernel.jiffies.msecs_to_jiffies(timeout_ms), kernel.HZ) * jiffy_ns : 0;
   return jiffy_ns + wheel_ns + 3 * (cost_max_ns(c.kworker_wakeup_ns) + cost_max_ns(c.work_dispatch_ns)) + 100_000;
 }
 

@@ -756,6 +756,7 @@ function run_once(workload: Workload, factory: DeviceFactory, backend: Backend, 
   for (const f of run.external.values()) { signal_if_pending(f); dma_fence_put(f); }
   run.release_all();
   kernel.lifetime.check_leaks('after unplug', kernel.lifetime.live().map((o) => o.type).filter((t) => t !== 'dma_fence.stub'));
+  kernel.settle_choices();
   const observation = monitor.end(kernel);
   return {
     kernel, device, workload, backend, seed: options.seed, jobs: run.jobs, teardown: run.teardown, observation, monitor,
