@@ -114,7 +114,7 @@ describe('timer.wheel is read only where a timer is still pending at the earlier
       k.settle_choices();
       expect(k.assumptions_read.has('timer.wheel'), `${JSON.stringify(assume)} deleted at ${stop_ms} ms`).toBe(read);
     }
-    for (const assume of [{}, { 'timer.wheel': 'exact-jiffy' }]) {
+    for (const assume of [{}, { 'timer.wheel': 'exact-jiffy' }] as Record<string, string>[]) {
       const { k } = arm(assume);
       k.run_all();
       expect(k.assumptions_read.has('timer.wheel'), `${JSON.stringify(assume)} run`).toBe(true);
