@@ -26,7 +26,7 @@ import { capture_notes, read_input_file, resolve_for_driver } from './workloads.
 /** The largest shard file merge reads. */
 const SHARD_BYTES_MAX = 256 * 1024 * 1024;
 import { json_text, type Io, relative_root } from './cmd-compare.ts';
-import { main_finding, wrap_text } from '@deplab/report';
+import { family_adjustment, main_finding, wrap_text } from '@deplab/report';
 
 export const SHARD_FORMAT = 'deplab-shard/1';
 
@@ -229,6 +229,7 @@ export function register_sweep(program: Command, io: Io): void {
       const t = new OutputTransaction(out, 'merge').lock();
       const rows = [['driver', 'workload', 'costs', 'seeds', 'regressions', 'main finding']];
       const results = [];
+      const labels: string[][] = [];
       const names = new Set<string>();
       try {
         for (const g of [...groups.values()].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))) {
@@ -248,10 +249,15 @@ export function register_sweep(program: Command, io: Io): void {
           for (let n = 2; names.has(name); n++) name = `${base}-${n}`;
           names.add(name);
           t.add(`${name}.md`, markdown);
-          rows.push([g.driver, g.workload_name, cost_label, String(r.seeds.length), String(r.guarantees.reduce((n, x) => n + x.diff.regression, 0)), main_finding(r)]);
+          labels.push([g.driver, g.workload_name, cost_label]);
           results.push(r);
         }
-        t.add('README.md', ['# deplab sweep', '', `Merged with ${md_code(reproduce)} (deplab ${version_line()}): ${shards.length} shard(s) of sweep ${first.data.sweep_id.slice(0, 12)}.`, '',
+        // The table shows the comparisons side by side: each headline also says whether Holm over all of them proves it.
+        const family = family_adjustment(results);
+        results.forEach((r, i) => rows.push([...labels[i], String(r.seeds.length), String(r.guarantees.reduce((n, x) => n + x.diff.regression, 0)), main_finding(r, null, family)]));
+        t.add('README.md', ['# deplab sweep', '', `Merged with ${md_code(reproduce)} (deplab ${version_line()}): ${shards.length} shard(s) of sweep ${first.data.sweep_id.slice(0, 12)}. ` +
+          `A p-value is adjusted over the metrics of its own comparison (Holm); "not proven over the ${results.length} comparisons" marks a difference ` +
+          `that Holm over every test of the table (${family.tests}) does not prove.`, '',
           markdownTable(rows), ''].join('\n'));
       } catch (e) {
         t.abort();

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
-import { backend_label, main_finding, verdict_href } from '@deplab/report';
+import { backend_label, family_adjustment, main_finding, verdict_href } from '@deplab/report';
 import { comparison_basename, type ComparisonOutput } from './cmd-compare.ts';
 import { slug } from './options.ts';
 import { md_code } from './quote.ts';
@@ -47,16 +47,18 @@ export function index_markdown(results: readonly ComparisonOutput[], command: st
   } else {
     lines.push('No readiness result in this directory: run `deplab readiness` with the same `--out` for the per-driver deprecation verdicts.', '');
   }
+  const family = family_adjustment(results.map((c) => c.result));
   lines.push('## Comparisons', '', `Regenerate with ${md_code(command)} (deplab ${version}). Each row is one driver and workload over paired seeds; ` +
     `the main finding is derived from the report's data. How to read the reports: [docs/reports.md](${root}docs/reports.md). ` +
-    `A p-value is adjusted over the metrics of its own comparison (Holm), not over the ${results.length} rows: at the 5 % level a row can ` +
-    `show a difference by chance, so a finding counts once a mechanism explains it ([docs/findings.md](${root}docs/findings.md#perf-default-report) traces the main findings).`, '');
+    `A p-value is adjusted over the metrics of its own comparison (Holm); a difference that Holm's adjustment over every test of ` +
+    `all ${results.length} rows (${family.tests} tests) does not prove says "not proven over the ${results.length} comparisons": it can be chance. ` +
+    `A finding counts once a mechanism explains it ([docs/findings.md](${root}docs/findings.md#perf-default-report) traces the main findings).`, '');
   const rows = [['driver', 'workload', 'backends', 'seeds (distinct runs)', 'regressions', 'violation groups', 'main finding']];
   for (const c of results) {
     const r = c.result;
     const regressions = r.guarantees.reduce((n, g) => n + g.diff.regression, 0);
     rows.push([r.driver, `[${c.plan.workload_spec}](${slug(r.driver)}/${comparison_basename(c.plan)}.md)`, `${backend_label(r.baseline)} vs ${backend_label(r.candidate)}`,
-      `${r.seeds.length} (${r.n_eff})`, String(regressions), String(r.groups.length), main_finding(r, c.sensitivity)]);
+      `${r.seeds.length} (${r.n_eff})`, String(regressions), String(r.groups.length), main_finding(r, c.sensitivity, family)]);
   }
   lines.push(markdownTable(rows), '');
   return lines.join('\n');

@@ -2,8 +2,8 @@
  * The main finding: derived from the comparison's data, in its order of precedence.
  */
 import { describe, expect, it } from 'vitest';
-import { compare, find_builtin, load_builtin, load_workload_json, paired_compare, type MetricComparison, type Workload } from '@deplab/harness';
-import { headline_metrics, judged, main_finding } from './finding.ts';
+import { compare, find_builtin, load_builtin, load_workload_json, paired_compare, type ComparisonResult, type MetricComparison, type Workload } from '@deplab/harness';
+import { family_adjustment, headline_metrics, judged, main_finding, metric_change } from './finding.ts';
 import { mock, planted_eio } from '../harness/run/planted.testlib.ts';
 
 function workload(obj: object): Workload {
@@ -95,6 +95,31 @@ describe('main finding', () => {
     expect(main_finding(r, sens('holds', 'holds'))).toBe(main_finding(r));
     expect(main_finding(r, sens('depends', 'holds'))).toContain('; depends on sim.cpu-order)');
     expect(main_finding(r, sens('depends', 'depends'))).toContain('; depends on sim.cpu-order, kworker_wakeup_ns)');
+  });
+
+  it('over comparisons shown together, Holm over all their tests: a headline the family does not prove says so', () => {
+    const base = paired_compare([1000, 1010, 990, 1005], [1100, 1115, 1085, 1103], true, null, { rel: 0.01, abs: 0.05 });
+    const m = (name: string, p: number, verdict: 'worse' | 'no difference proven' | 'deterministic'): MetricComparison =>
+      ({ name, lower_is_better: true, comparable: true, baseline: [], candidate: [], comparison: { ...base, p, p_holm: p, verdict, method: verdict === 'deterministic' ? 'deterministic' : 'paired-t' } });
+    const weak = m('submit_to_finished_us.p50', 0.004, 'worse'), strong = m('work_items_per_job', 1e-9, 'worse'), exact = m('peak_sched_bytes', 1, 'deterministic');
+    const result = (metrics: MetricComparison[]) => ({ metrics, distributions: [] }) as unknown as ComparisonResult;
+    const nulls = Array.from({ length: 20 }, (_, i) => result([m('throughput_jobs_per_s', 0.5 + i / 100, 'no difference proven')]));
+    const family = family_adjustment([result([weak, strong, exact]), ...nulls]);
+    // 22 tests (the exact difference is not one): 1e-9 x 22 holds; 0.004 x 21 = 0.084 does not.
+    expect(family).toMatchObject({ comparisons: 21, tests: 22 });
+    expect(family.p_holm.get(weak.comparison)).toBeCloseTo(0.084, 10);
+    expect(metric_change(weak, [], family)).toBe('+99.50 µs submit→finished p50 (worse, p 0.0040 after Holm, n 4; not proven over the 21 comparisons: p 0.084 after Holm over 22 tests)');
+    expect(metric_change(strong, [], family)).toBe(metric_change(strong));
+    expect(metric_change(exact, [], family)).toBe(metric_change(exact));
+    // main_finding passes the family to each headline metric.
+    const w = load_builtin(find_builtin('mock/ping-pong-pipelined')!, ['render']);
+    if (!w.ok) throw new Error('ping-pong');
+    const r = compare(w.workload, 'mock', mock, { seeds: [1, 2, 3] });
+    const tested = headline_metrics(r.metrics).filter((x) => x.comparison.method === 'paired-t');
+    expect(tested.length).toBeGreaterThan(0);
+    const fam = (p: number) => ({ comparisons: 28, tests: 300, p_holm: new Map(tested.map((x) => [x.comparison, p])) });
+    expect(main_finding(r, null, fam(0.001))).toBe(main_finding(r));
+    expect(main_finding(r, null, fam(0.3))).toContain('; not proven over the 28 comparisons: p 0.30 after Holm over 300 tests)');
   });
 
   it('headline metrics: what the user waits for before what the system pays, one per category', () => {

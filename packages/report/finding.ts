@@ -5,7 +5,7 @@
  * where the run monitor measured one (pipelining of same-ring dependencies, jobs on the hardware
  * at once, a queue's jobs run back to back) and whether the two sides ran the same jobs.
  */
-import { is_negligible, type ComparisonResult, type MetricComparison } from '@deplab/harness';
+import { ALPHA, holm_adjust, is_negligible, type ComparisonResult, type MetricComparison, type PairedComparison } from '@deplab/harness';
 import { backend_label } from './labels.ts';
 import type { SensitivityResult } from './sensitivity.ts';
 import { metric_value, p_value, signed } from './numbers.ts';
@@ -52,14 +52,47 @@ export function headline_metrics(metrics: readonly MetricComparison[], n = 2): M
 }
 
 /**
- * "+1.00 kworker wake-ups per job (the same on all 5 seeds)"; with the families of a sensitivity
- * sweep under which the verdict changes direction, "...; depends on sim.cpu-order)".
+ * Holm's adjustment over every test of several comparisons shown side by side (the report
+ * index, a sweep's table). Each comparison adjusts over its own metrics only, so across many
+ * rows a headline at p 0.02 can be chance; over the family of every tested metric and outcome
+ * share of every comparison, the headlines that do not hold say so (family_caveat).
  */
-export function metric_change(m: MetricComparison, depends: readonly string[] = []): string {
+export interface FamilyAdjustment {
+  readonly comparisons: number;
+  /** The tests in the family: paired t-tests (a difference exact on every seed is not one). */
+  readonly tests: number;
+  readonly p_holm: ReadonlyMap<PairedComparison, number>;
+}
+
+export function family_adjustment(results: readonly ComparisonResult[]): FamilyAdjustment {
+  const items: { comparison: PairedComparison; lower_is_better: boolean }[] = [];
+  for (const r of results) {
+    for (const m of r.metrics) if (m.comparable) items.push({ comparison: m.comparison, lower_is_better: m.lower_is_better });
+    for (const d of r.distributions) items.push({ comparison: d.comparison, lower_is_better: true });
+  }
+  const p_holm = new Map<PairedComparison, number>();
+  // holm_adjust returns an untested item as it was, a tested one with its adjusted p.
+  holm_adjust(items).forEach((a, i) => { if (a !== items[i]) p_holm.set(items[i].comparison, a.comparison.p_holm); });
+  return { comparisons: results.length, tests: p_holm.size, p_holm };
+}
+
+/** "; not proven over the 28 comparisons: p 0.61 after Holm over 336 tests" for a proven test the family does not prove; else ''. */
+export function family_caveat(c: PairedComparison, family: FamilyAdjustment | undefined): string {
+  const p = family?.p_holm.get(c);
+  if (family === undefined || p === undefined || p < ALPHA || (c.verdict !== 'better' && c.verdict !== 'worse')) return '';
+  return `; not proven over the ${family.comparisons} comparisons: p ${p_value(p)} after Holm over ${family.tests} tests`;
+}
+
+/**
+ * "+1.00 kworker wake-ups per job (the same on all 5 seeds)"; with the families of a sensitivity
+ * sweep under which the verdict changes direction, "...; depends on sim.cpu-order)"; shown
+ * among other comparisons, whether the difference holds over all of them (family_caveat).
+ */
+export function metric_change(m: MetricComparison, depends: readonly string[] = [], family?: FamilyAdjustment): string {
   const c = m.comparison;
   const how = c.verdict === 'deterministic' ? `the same on all ${c.n} seeds` : `${c.verdict}, p ${p_value(c.p_holm)} after Holm, n ${c.n_eff}`;
   const on = depends.length > 0 ? `; depends on ${depends.join(', ')}` : '';
-  return `${signed(metric_value(m.name, c.delta))} ${metric_phrase(m.name)} (${how}${on})`;
+  return `${signed(metric_value(m.name, c.delta))} ${metric_phrase(m.name)} (${how}${on}${family_caveat(c, family)})`;
 }
 
 /** The families of a sweep under which an item's verdict changes direction ("assumption " dropped from the name). */
@@ -86,9 +119,10 @@ export function metric_phrase(name: string): string {
 
 /**
  * The main finding; given the comparison's sensitivity sweep, each headline metric names the
- * families under which its verdict changes direction (docs/reports.md#sensitivity).
+ * families under which its verdict changes direction (docs/reports.md#sensitivity); given the
+ * family of comparisons it is shown among, each headline test it does not prove says so.
  */
-export function main_finding(r: ComparisonResult, sens: SensitivityResult | null = null): string {
+export function main_finding(r: ComparisonResult, sens: SensitivityResult | null = null, family?: FamilyAdjustment): string {
   const base = backend_label(r.baseline), cand = backend_label(r.candidate);
   const regressions = r.guarantees.filter((g) => g.diff.regression > 0);
   if (regressions.length > 0) {
@@ -107,14 +141,14 @@ export function main_finding(r: ComparisonResult, sens: SensitivityResult | null
   const mechanisms = [pipelining_phrase(r) ?? concurrency_phrase(r) ?? batching_phrase(r)].filter((x): x is string => x !== null);
   const perf = headline_metrics(r.metrics);
   if (perf.length > 0) {
-    parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m, depends_on(sens, m.name)) + stage_phrase(r, m)).join('; ')}`);
+    parts.push(`${cand} vs ${base}: ${perf.map((m) => metric_change(m, depends_on(sens, m.name), family) + stage_phrase(r, m)).join('; ')}`);
     const population = population_phrase(r, perf);
     if (population !== null) parts.push(population);
   }
   if (races.length > 0) {
     const d = races[0];
     parts.push(`of jobs ${d.situation}, ${cand} ends ${d.direction === 'candidate more' ? 'more' : 'fewer'} with "${d.outcome}" ` +
-      `(${(mean(d.baseline_share) * 100).toFixed(1)}% vs ${(mean(d.candidate_share) * 100).toFixed(1)}%)`);
+      `(${(mean(d.baseline_share) * 100).toFixed(1)}% vs ${(mean(d.candidate_share) * 100).toFixed(1)}%${family_caveat(d.comparison, family)})`);
   }
   const improvements = r.guarantees.filter((g) => g.diff.improvement > 0).map((g) => `\`${g.id}\``);
   if (improvements.length > 0) parts.push(`${cand} keeps ${improvements.join(', ')} where ${base} breaks it`);

@@ -9,7 +9,7 @@ export {
   sensitivity_markdown, sensitivity_tasks, sensitivity_text, type Robustness, type SensitivityResult, type SensitivityTask, type SweptFamily,
   type SweptItem, type Variant, type VariantFamily,
 } from './sensitivity.ts';
-export { judged, main_finding, metric_change, metric_phrase } from './finding.ts';
+export { family_adjustment, family_caveat, judged, main_finding, metric_change, metric_phrase, type FamilyAdjustment } from './finding.ts';
 export { backend_label } from './labels.ts';
 export { fmt as format_number, metric_value, pct, signed } from './numbers.ts';
 export { driver_folders, repository_root, scan_drivers, INTERNAL_BY_SPEC, type ApiScan, type BindingScan, type InternalAccess, type SymbolUse } from './api-usage.ts';
