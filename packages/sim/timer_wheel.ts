@@ -71,15 +71,14 @@ export function timer_wheel_granularity(delta_jiffies: number, HZ: number): numb
  * Virtual time (ns) at which a timer_list armed now with `expires` (absolute jiffies) runs;
  * `exact_expires` is its expiry under exact-jiffy where that differs (msleep's extra jiffy).
  * Where the two values of timer.wheel give different times the run has not read the
- * assumption yet: `choice` is opened at the earlier time, and the run reads it only if the
- * timer is still pending then (Kernel.open_choice). With no choice to track, it is read now.
+ * assumption yet: the timer's `choice` is opened at the earlier time, and the run reads it
+ * only if the timer is still pending then (Kernel.open_choice).
  */
-export function timer_list_fire_ns(k: Kernel, expires: number, choice: TimedChoice | null, exact_expires = expires): number {
+export function timer_list_fire_ns(k: Kernel, expires: number, choice: TimedChoice, exact_expires = expires): number {
   const now = k.now(), tick_ns = k.jiffies.tick_ns;
   const wheel = Math.max(timer_wheel_expiry(expires, k.jiffies_now, k.HZ) * tick_ns, now);
   const exact = Math.max(exact_expires * tick_ns, now);
   if (wheel === exact) return wheel;
-  if (choice === null) return k.assume(TIMER_WHEEL) === 'wheel' ? wheel : exact;
   k.open_choice(choice, TIMER_WHEEL.id, Math.min(wheel, exact));
   return k.assumption_value(TIMER_WHEEL) === 'wheel' ? wheel : exact;
 }

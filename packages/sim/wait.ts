@@ -50,16 +50,19 @@ function deadline_of(k: Kernel, timeout_jiffies: number): number {
 
 /**
  * k.wait_until, woken at the latest when schedule_timeout's timer for the nominal expiry
- * `deadline_ns` runs (the timer wheel's bucket; `exact_extra` jiffies later under exact-jiffy).
- * A timeout already expired ends the wait at once, as ___wait_event does with no time left.
- * The timer.wheel choice the timer opens (timer_list_fire_ns) is closed when the wait ends.
+ * `deadline_ns` runs (the timer wheel's bucket). A timeout already expired ends the wait at
+ * once, as ___wait_event does with no time left.
  */
 export function* wait_until_timeout(k: Kernel, wq: wait_queue_head | null, cond: () => boolean, deadline_ns: number, killable = false): Sleepable<WaitResult> {
   if (deadline_ns === Infinity || deadline_ns <= k.now()) return yield* k.wait_until(wq, cond, deadline_ns, killable);
   return yield* wait_for_timer(k, wq, cond, k.jiffies.at(deadline_ns), 0, killable);
 }
 
-/** k.wait_until, woken at the latest when a timer_list armed now with `expires` runs. */
+/**
+ * k.wait_until, woken at the latest when a timer_list armed now with `expires` runs
+ * (`exact_extra` jiffies later under exact-jiffy). The timer.wheel choice the timer opens
+ * (timer_list_fire_ns) is closed when the wait ends.
+ */
 function* wait_for_timer(k: Kernel, wq: wait_queue_head | null, cond: () => boolean, expires: number, exact_extra: number, killable: boolean): Sleepable<WaitResult> {
   const choice = new TimedChoice();
   const r = yield* k.wait_until(wq, cond, timer_list_fire_ns(k, expires, choice, expires + exact_extra), killable);
