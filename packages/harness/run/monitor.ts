@@ -865,13 +865,9 @@ export class RunMonitor {
   /**
    * tdr_late: with a TDR period T, the device never goes T plus slack without progress (a
    * completion or a timeout) while a job is in flight on it. Inside a device recovery nothing is
-   * late; its start and end are progress.
-   */
-  /**
-   * tdr_late over the run: the first silence with jobs in flight longer than the TDR period
-   * plus the slack. The default slack depends on timer.wheel; the run reads that assumption
-   * only if the silences tell the two slacks apart (none longer than the smaller: no break
-   * under either).
+   * late; its start and end are progress. The default slack depends on timer.wheel; the run
+   * reads that assumption only if the silences tell the two slacks apart (none longer than the
+   * smaller: no break under either).
    */
   private tdr_late(kernel: Kernel, now_ns: number): void {
     const timeout_ms = this.options.timeout_ms;
