@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   INIT_WORK, Kernel, LOCKDEP_SITES_EAGER, LOCKDEP_SITE_FRAMES, alloc_workqueue, flush_work, lock_map_acquire_read, lock_map_release, lockdep_assert_held,
-  lockdep_assert_not_held, lockdep_map, might_lock, model_frame_of_stack, mutex_init, mutex_lock, mutex_unlock, queue_work, spin_lock,
+  lock_map_acquire, lockdep_assert_not_held, lockdep_map, might_lock, model_frame_of_stack, mutex_init, mutex_lock, mutex_unlock, queue_work, spin_lock,
   spin_lock_init, spin_lock_irq, spin_lock_irqsave, spin_unlock, spin_unlock_irq, spin_unlock_irqrestore,
   type Sleepable, type spinlock_t,
 } from './index.ts';
@@ -263,6 +264,80 @@ describe('irq safety', () => {
     lock_in_irq(k, safe, 100); // now &safe is HARDIRQ-safe
     k.run_all();
     expect(k.violations.list.map((x) => x.kind)).toEqual(['lockdep_irq_order']);
+  });
+
+  it('a hardirq-safe lock reaching a hardirq-unsafe one through a pseudo-lock is reported, whichever is found last', () => {
+    for (const irq_first of [true, false]) {
+      const k = new Kernel();
+      const safe = spin_lock_init(k, '&safe');
+      const unsafe = spin_lock_init(k, '&unsafe');
+      const map = new lockdep_map(k, 'map');
+      if (irq_first) { lock_in_irq(k, safe, 100); k.run_all(); spin_lock(unsafe); spin_unlock(unsafe); }
+      // &safe -> map, then map -> &unsafe: the order is found when the second edge is added.
+      const flags = spin_lock_irqsave(safe);
+      lock_map_acquire(map);
+      lock_map_release(map);
+      spin_unlock_irqrestore(safe, flags);
+      expect(k.violations.count()).toBe(0);
+      lock_map_acquire(map);
+      const f2 = spin_lock_irqsave(unsafe);
+      spin_unlock_irqrestore(unsafe, f2);
+      lock_map_release(map);
+      if (!irq_first) {
+        expect(k.violations.count()).toBe(0);
+        spin_lock(unsafe); spin_unlock(unsafe);
+        expect(k.violations.count()).toBe(0);
+        lock_in_irq(k, safe, 100);
+        k.run_all();
+      }
+      expect(k.violations.list.map((x) => x.message)).toEqual(['HARDIRQ-safe -> HARDIRQ-unsafe lock order: &safe -> ... -> &unsafe']);
+    }
+  });
+
+  it('each class knows whether a hardirq-safe class reaches it and whether it reaches a hardirq-unsafe one (random lock sequences)', () => {
+    // Ops: a chain of distinct locks (indexes; 5 is a pseudo-lock) taken nested in process
+    // context with irqs on, with irqs off, or in a hardirq handler.
+    const op = fc.record({ mode: fc.constantFrom('on', 'off', 'irq'), chain: fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }) });
+    fc.assert(fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
+      const k = new Kernel();
+      const locks = [0, 1, 2, 3, 4].map((i) => spin_lock_init(k, `L${i}`));
+      const map = new lockdep_map(k, 'M');
+      const outer = spin_lock_init(k, 'Loff'); // taken with spin_lock_irqsave around an 'off' chain
+      const classes = [...locks.map((l) => l.cls), map.cls, outer.cls];
+      const take = (chain: number[]) => {
+        for (const i of chain) { if (i === 5) lock_map_acquire(map); else spin_lock(locks[i]); }
+        for (const i of [...chain].reverse()) { if (i === 5) lock_map_release(map); else spin_unlock(locks[i]); }
+      };
+      let at = 100;
+      for (const { mode, chain } of ops) {
+        if (mode === 'irq') {
+          k.raise_irq_at(k.request_irq(`irq${at}`, null, () => take(chain)), at, 0);
+          at += 100;
+          k.run_all();
+        } else if (mode === 'off') {
+          const flags = spin_lock_irqsave(outer);
+          take(chain);
+          spin_unlock_irqrestore(outer, flags);
+        } else {
+          take(chain);
+        }
+        // The flags against a search of the graph as it is now.
+        const reach = (c: (typeof classes)[number], next: (x: (typeof classes)[number]) => Iterable<number>, pred: (x: (typeof classes)[number]) => boolean) => {
+          const seen = new Set([c.id]);
+          const stack = [c];
+          while (stack.length > 0) {
+            const x = stack.pop()!;
+            if (!x.pseudo && pred(x)) return true;
+            for (const id of next(x)) if (!seen.has(id)) { seen.add(id); stack.push(classes.find((y) => y.id === id)!); }
+          }
+          return false;
+        };
+        for (const c of classes) {
+          expect(c.irq_safe_above).toBe(reach(c, (x) => x.before, (x) => x.in_hardirq_site !== null));
+          expect(c.irq_unsafe_below).toBe(reach(c, (x) => x.after.keys(), (x) => x.hardirq_on_site !== null));
+        }
+      }
+    }), { seed: 16, numRuns: 300 });
   });
 
   it('hardirq-safe to hardirq-safe order is fine', () => {

@@ -33,6 +33,14 @@ export class LockClass {
   readonly after_known: boolean[] = [];
   /** Reverse edges, for irq-order propagation. */
   readonly before = new Set<number>();
+  /**
+   * A HARDIRQ-safe class (not a pseudo-lock) reaches this one along order edges, itself
+   * included. Kept as edges and irq usage are added (each only ever turns true), so a new edge
+   * asks two flags, not two searches of a graph that grows with every per-queue class.
+   */
+  irq_safe_above = false;
+  /** This class reaches a HARDIRQ-unsafe class (not a pseudo-lock), itself included. */
+  irq_unsafe_below = false;
 
   constructor(id: number, name: string, pseudo: boolean) {
     this.id = id;
@@ -68,6 +76,11 @@ export class Lockdep {
   private readonly free_entries: HeldEntry[] = [];
   private readonly classes: LockClass[] = [];
   private readonly by_name = new Map<string, LockClass>();
+  /** Scratch of path(): the search's visit stamps and predecessors by class id (no allocation per edge). */
+  private readonly path_stamp: number[] = [];
+  private readonly path_prev: number[] = [];
+  private path_epoch = 0;
+  private readonly path_queue: number[] = [];
   /** Acquisitions checked, for the cost model and reports. */
   acquisitions = 0;
 
@@ -81,6 +94,8 @@ export class Lockdep {
       cls = new LockClass(this.classes.length, name, pseudo);
       this.classes.push(cls);
       this.by_name.set(name, cls);
+      this.path_stamp.push(0);
+      this.path_prev.push(-1);
     }
     return cls;
   }
@@ -102,11 +117,13 @@ export class Lockdep {
         if (cls.in_hardirq_site === null) {
           site ??= this.kernel.lazy_caller_site();
           cls.in_hardirq_site = in_context(site, ctx.name);
+          this.mark_safe_above(cls);
           this.check_irq_usage(cls);
         }
       } else if (ctx.hardirqs_enabled && cls.hardirq_on_site === null) {
         site ??= this.kernel.lazy_caller_site();
         cls.hardirq_on_site = in_context(site, ctx.name);
+        this.mark_unsafe_below(cls);
         this.check_irq_usage(cls);
       }
     }
@@ -188,7 +205,12 @@ export class Lockdep {
     from.after.set(to.id, { held_site, taken_site, context: ctx.name });
     from.after_known[to.id] = true;
     to.before.add(from.id);
-    if (this.reaches_irq_safe_backwards(from) && this.reaches_irq_unsafe_forwards(to)) {
+    // The edge adds no cycle, so it changes neither what reaches `from` nor what `to` reaches:
+    // the flags answer for the graph with or without it.
+    const irq_order = from.irq_safe_above && to.irq_unsafe_below;
+    if (from.irq_safe_above) this.mark_safe_above(to);
+    if (to.irq_unsafe_below) this.mark_unsafe_below(from);
+    if (irq_order) {
       const safe = this.find_backwards(from, (c) => c.in_hardirq_site !== null)!;
       const unsafe = this.find_forwards(to, (c) => c.hardirq_on_site !== null)!;
       this.report('lockdep_irq_order', `${safe.name}|${unsafe.name}`, () => [taken_site,
@@ -227,12 +249,30 @@ export class Lockdep {
     }
   }
 
-  private reaches_irq_safe_backwards(cls: LockClass): boolean {
-    return this.find_backwards(cls, (c) => c.in_hardirq_site !== null) !== null;
+  /** Set irq_safe_above on `start` and every class it reaches that does not have it yet. */
+  private mark_safe_above(start: LockClass): void {
+    if (start.irq_safe_above) return;
+    start.irq_safe_above = true;
+    const stack = [start];
+    while (stack.length > 0) {
+      for (const id of stack.pop()!.after.keys()) {
+        const c = this.classes[id];
+        if (!c.irq_safe_above) { c.irq_safe_above = true; stack.push(c); }
+      }
+    }
   }
 
-  private reaches_irq_unsafe_forwards(cls: LockClass): boolean {
-    return this.find_forwards(cls, (c) => c.hardirq_on_site !== null) !== null;
+  /** Set irq_unsafe_below on `start` and every class that reaches it and does not have it yet. */
+  private mark_unsafe_below(start: LockClass): void {
+    if (start.irq_unsafe_below) return;
+    start.irq_unsafe_below = true;
+    const stack = [start];
+    while (stack.length > 0) {
+      for (const id of stack.pop()!.before) {
+        const c = this.classes[id];
+        if (!c.irq_unsafe_below) { c.irq_unsafe_below = true; stack.push(c); }
+      }
+    }
   }
 
   private find_forwards(start: LockClass, pred: (c: LockClass) => boolean): LockClass | null {
@@ -257,19 +297,27 @@ export class Lockdep {
     return null;
   }
 
-  /** Shortest path of classes from `from` to `to` along order edges, or null. */
+  /**
+   * Shortest path of classes from `from` to `to` along order edges, or null. Breadth first, as
+   * before, so a report names the same chain; nothing reaches a class with no edge into it.
+   */
   private path(from: LockClass, to: LockClass): LockClass[] | null {
-    const prev = new Map<number, number>([[from.id, -1]]);
-    const queue = [from.id];
+    if (to.before.size === 0 || from.after.size === 0) return null;
+    const stamp = this.path_stamp, prev = this.path_prev, queue = this.path_queue;
+    const epoch = ++this.path_epoch;
+    stamp[from.id] = epoch;
+    prev[from.id] = -1;
+    queue.length = 0;
+    queue.push(from.id);
     for (let qi = 0; qi < queue.length; qi++) {
       const id = queue[qi];
       if (id === to.id) {
         const out: LockClass[] = [];
-        for (let at = id; at !== -1; at = prev.get(at)!) out.push(this.classes[at]);
+        for (let at = id; at !== -1; at = prev[at]) out.push(this.classes[at]);
         return out.reverse();
       }
       for (const next of this.classes[id].after.keys()) {
-        if (!prev.has(next)) { prev.set(next, id); queue.push(next); }
+        if (stamp[next] !== epoch) { stamp[next] = epoch; prev[next] = id; queue.push(next); }
       }
     }
     return null;
