@@ -16,7 +16,7 @@
  */
 import {
   ECANCELED, ETIMEDOUT, HRTIMER_MODE_ABS, HRTIMER_NORESTART, NSEC_PER_USEC,
-  complete, completion, dma_fence, dma_fence_free, dma_fence_get, dma_fence_init,
+  Fifo, complete, completion, dma_fence, dma_fence_free, dma_fence_get, dma_fence_init,
   dma_fence_is_signaled_locked, dma_fence_set_error, dma_fence_signal_locked, hrtimer,
   hrtimer_cancel, hrtimer_setup, hrtimer_start, lockdep_assert_held, spin_lock_init,
   spin_lock_irq, spin_lock_irqsave, spin_unlock_irq, spin_unlock_irqrestore,
@@ -34,7 +34,7 @@ export class mock_gpu {
   readonly name: string;
   readonly lock: spinlock_t;
   /** Jobs on the hardware, in submission order. */
-  readonly job_list: mock_hw_job[] = [];
+  readonly job_list = new Fifo<mock_hw_job>();
   readonly hw_timeline: { context: number; next_seqno: number; cur_seqno: number };
   /** Jobs submitted over the GPU's life, for reports. */
   submitted = 0;
@@ -98,15 +98,13 @@ function mock_hw_job_complete(job: mock_hw_job): void {
 
 /** Take `job` off the timeline; with `start_next`, the job now at the head starts executing. */
 function unlink(gpu: mock_gpu, job: mock_hw_job, start_next: boolean): void {
-  // Jobs complete in order, so this is nearly always the head: shift() is O(1) there, where
-  // splice moves the whole list and allocates its result.
-  if (gpu.job_list[0] === job) {
+  // Jobs complete in order, so this is nearly always the head, where removal is O(1).
+  if (gpu.job_list.at(0) === job) {
     gpu.job_list.shift();
-    if (start_next && gpu.job_started !== null && gpu.job_list.length > 0) gpu.job_started(gpu.job_list[0]);
+    if (start_next && gpu.job_started !== null && gpu.job_list.length > 0) gpu.job_started(gpu.job_list.at(0)!);
     return;
   }
-  const i = gpu.job_list.indexOf(job);
-  if (i >= 0) gpu.job_list.splice(i, 1);
+  gpu.job_list.remove(job);
 }
 
 /** drm_mock_sched_job_signal_timer: complete every expired timed job from the head. */
@@ -115,7 +113,7 @@ function mock_hw_job_signal_timer(timer: hrtimer): number {
   const now = gpu.kernel.ktime_get();
   const flags = spin_lock_irqsave(gpu.lock);
   while (gpu.job_list.length > 0) {
-    const job = gpu.job_list[0];
+    const job = gpu.job_list.at(0)!;
     if (job.duration_us === 0) break; // a manual job blocks everything behind it
     if (now < job.finish_at) break;
     gpu.hw_timeline.cur_seqno = job.hw_fence.seqno;
@@ -138,7 +136,7 @@ export function mock_gpu_submit(gpu: mock_gpu, job: mock_hw_job): dma_fence {
   spin_lock_irq(gpu.lock);
   if (job.duration_us !== 0) {
     let prev_finish_at = 0;
-    if (gpu.job_list.length > 0) prev_finish_at = gpu.job_list[gpu.job_list.length - 1].finish_at;
+    if (gpu.job_list.length > 0) prev_finish_at = gpu.job_list.at(gpu.job_list.length - 1)!.finish_at;
     if (prev_finish_at === 0) prev_finish_at = k.ktime_get();
     job.finish_at = prev_finish_at + job.duration_us * NSEC_PER_USEC;
   }
@@ -163,7 +161,7 @@ export function mock_gpu_advance(gpu: mock_gpu, num: number): number {
   if (!k.WARN_ON_ONCE(gpu.hw_timeline.cur_seqno + num > 0xffffffff, 'drm_mock_sched_advance', 'hw timeline seqno overflow')) {
     gpu.hw_timeline.cur_seqno += num;
     while (gpu.job_list.length > 0) {
-      const job = gpu.job_list[0];
+      const job = gpu.job_list.at(0)!;
       if (gpu.hw_timeline.cur_seqno < job.hw_fence.seqno) break;
       mock_hw_job_complete(job);
       found++;

@@ -146,7 +146,7 @@ export function drm_mock_sched_entity_free(q: drm_mock_dep_hw_queue): void {
  */
 export function* drm_mock_sched_fini_sleepable(sched: drm_mock_dep_hw_scheduler): Sleepable {
   for (const q of sched.queues) drm_mock_sched_entity_free(q);
-  for (const hw of [...sched.gpu.job_list]) mock_gpu_cancel(hw);
+  for (const hw of sched.gpu.job_list.to_array()) mock_gpu_cancel(hw);
   yield* drm_dep_device_wait_idle(sched.dev);
   yield* drm_dep_hw_ring_fini(mock_ring(sched));
 }

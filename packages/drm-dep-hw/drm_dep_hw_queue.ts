@@ -90,7 +90,7 @@ export function drm_dep_hw_queue_init(q: drm_dep_hw_queue, ring: drm_dep_hw_ring
   qs.sched_context = k.dma_fence_context_alloc(1);
   qs.initialised = true;
   spin_lock(rs.rq_lock!);
-  rs.queues.push(qs);
+  rs.queues.add(qs);
   rs.by_finished_context.set(drm_dep_queue_fence_context(q), qs);
   spin_unlock(rs.rq_lock!);
   return 0;
@@ -326,8 +326,7 @@ function hw_queue_free(q: drm_dep_queue): void {
   const qs = hw_queue_state(q as drm_dep_hw_queue);
   const rs = qs.ring!;
   spin_lock(rs.rq_lock!);
-  const i = rs.queues.indexOf(qs);
-  if (i >= 0) rs.queues.splice(i, 1);
+  rs.queues.delete(qs);
   rs.by_finished_context.delete(drm_dep_queue_fence_context(q));
   spin_unlock(rs.rq_lock!);
   const ops = qs.ops;

@@ -141,7 +141,7 @@ export function* drm_dep_hw_ring_fini(ring: drm_dep_hw_ring): Sleepable {
   const site = 'drm_dep_hw_ring_fini';
   if (!ring_check_live(rs, site)) return;
   k.might_sleep(site);
-  yield* wait_event(k, rs.idle, () => rs.queues.length === 0);
+  yield* wait_event(k, rs.idle, () => rs.queues.size === 0);
   rs.stopped = true;
   yield* cancel_delayed_work_sync(rs.work_tdr!);
   yield* cancel_work_sync(rs.work_run!);
@@ -231,10 +231,7 @@ export function job_scheduled(js: HwJobState, error: number): void {
   if (f.id < 0 || f.signaled) return;
   const rs = js.qs!.ring!;
   const flags = spin_lock_irqsave(rs.job_lock!);
-  const list = js.qs!.unscheduled;
-  const i = list.indexOf(js);
-  if (i === 0) list.shift();
-  else if (i > 0) list.splice(i, 1);
+  js.qs!.unscheduled.remove(js);
   spin_unlock_irqrestore(rs.job_lock!, flags);
   if (error < 0) dma_fence_set_error(f, error);
   dma_fence_signal(f);
@@ -273,14 +270,14 @@ function ring_reap_killed(rs: RingState): void {
   const cancelled: HwJobState[] = [];
   spin_lock(rs.rq_lock!);
   for (const rq of rs.levels) {
-    for (const qs of rq.tree.slice()) {
+    for (const qs of rq.tree.to_array()) {
       if (!drm_dep_queue_is_killed(qs.owner)) continue;
       const flags = spin_lock_irqsave(rs.job_lock!);
       const busy = qs.on_ring > 0;
       spin_unlock_irqrestore(rs.job_lock!, flags);
       if (busy) continue;
       rq_remove_queue(rs, qs);
-      cancelled.push(...qs.staged.splice(0, qs.staged.length));
+      for (let js = qs.staged.shift(); js !== undefined; js = qs.staged.shift()) cancelled.push(js);
     }
   }
   spin_unlock(rs.rq_lock!);
@@ -340,8 +337,7 @@ function ring_job_done(rs: RingState, js: HwJobState, error: number): void {
     spin_unlock_irqrestore(rs.job_lock!, flags);
     return;
   }
-  if (index === 0) rs.pending.shift();
-  else rs.pending.splice(index, 1);
+  rs.pending.remove_at(index);
   rs.credit_count -= js.credits;
   qs.on_ring--;
   js.done_ns = k.now();
@@ -408,7 +404,7 @@ function* drm_dep_hw_ring_tdr_work(work: work_struct): Sleepable {
   const k = rs.kernel;
   if (!k.lifetime.use(rs.id, 'drm_dep_hw_ring_tdr_work')) return;
   let flags = spin_lock_irqsave(rs.job_lock!);
-  const js = rs.pending[0];
+  const js = rs.pending.at(0);
   rs.tdr_immediate = false;
   if (js !== undefined) drm_dep_job_get(js.owner);
   spin_unlock_irqrestore(rs.job_lock!, flags);
@@ -489,7 +485,7 @@ export function drm_dep_hw_ring_for_each_pending_job<J extends drm_dep_hw_job>(r
   const site = 'drm_dep_hw_ring_for_each_pending_job';
   if (!ring_check_live(rs, site)) return;
   !rs.stopped && rs.kernel.WARN_ON(true, site, `${rs.name}: pending jobs iterated on a ring that is not stopped`);
-  for (const js of rs.pending.slice()) fn(js.owner as J);
+  for (const js of rs.pending.to_array()) fn(js.owner as J);
 }
 
 /** Common checks of resubmit/complete: the job is on a stopped ring. Detaches its HW fence callback. */
@@ -551,5 +547,5 @@ export function drm_dep_hw_ring_is_stopped(ring: drm_dep_hw_ring): boolean {
 
 /** Queues initialised on the ring and not yet freed. */
 export function drm_dep_hw_ring_queue_count(ring: drm_dep_hw_ring): number {
-  return hw_ring_state(ring).queues.length;
+  return hw_ring_state(ring).queues.size;
 }

@@ -11,8 +11,8 @@
  *         near the head (higher priority first, lower priority pushed back by about one average
  *         job, equal priority by 1 ns depending on whether its jobs are shorter than average).
  *
- * The tree is an array kept sorted with stable insertion (an equal key goes after the existing
- * ones, like rb_add_cached). Every function here runs with the ring's rq_lock held.
+ * The tree is the simulator's rb_root_cached (an equal key goes after the existing ones, like
+ * rb_add_cached). Every function here runs with the ring's rq_lock held.
  * Deviation from sched_rq.c: the queue is "ready" whenever it has staged jobs (drm_dep has
  * already waited for their dependencies), so no entity->dependency test; a killed queue is
  * skipped and left for the run worker to reap.
@@ -28,34 +28,16 @@ import {
 /* ------------------------------------------------------------------------------------------ */
 /* The tree                                                                                     */
 
-function upper_bound(tree: readonly HwQueueState[], key: number): number {
-  let lo = 0, hi = tree.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (key < tree[mid].key) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
 function tree_insert(rq: HwRunQueue, qs: HwQueueState): void {
-  const tree = rq.tree;
-  const at = upper_bound(tree, qs.key);
-  tree.push(qs);
-  for (let i = tree.length - 1; i > at; i--) tree[i] = tree[i - 1];
-  tree[at] = qs;
+  rq.tree.add(qs);
   qs.in_tree = true;
-  rq.head_prio = tree[0].priority;
+  rq.head_prio = rq.tree.first()!.priority;
 }
 
 function tree_remove(rq: HwRunQueue, qs: HwQueueState): void {
-  const tree = rq.tree;
-  const at = tree.indexOf(qs);
-  if (qs.kernel.WARN_ON(at < 0, 'drm_dep_hw_rq', `${qs.name}: marked in the tree but not in it`)) return;
-  for (let i = at + 1; i < tree.length; i++) tree[i - 1] = tree[i];
-  tree.pop();
+  if (qs.kernel.WARN_ON(!rq.tree.erase(qs), 'drm_dep_hw_rq', `${qs.name}: marked in the tree but not in it`)) return;
   qs.in_tree = false;
-  rq.head_prio = tree.length > 0 ? tree[0].priority : -1;
+  rq.head_prio = rq.tree.first()?.priority ?? -1;
 }
 
 /** The level a queue of `priority` sits in. */
@@ -80,7 +62,7 @@ function shift_of(priority: number): number {
 
 /** drm_sched_rq_get_min_vruntime: the head's vruntime, 0 for an empty tree. */
 function min_vruntime(rq: HwRunQueue): number {
-  return rq.tree.length > 0 ? rq.tree[0].vruntime : 0;
+  return rq.tree.first()?.vruntime ?? 0;
 }
 
 /** drm_sched_entity_save_vruntime: keep the lag relative to the head, or 0. */
@@ -113,11 +95,11 @@ function update_vruntime(qs: HwQueueState): number {
 /* ------------------------------------------------------------------------------------------ */
 /* Membership                                                                                   */
 
-/** The key of a queue (re-)joining its level with `qs.staged[0]` at its head. */
+/** The key of a queue (re-)joining its level with the first staged job at its head. */
 function join_key(rs: RingState, rq: HwRunQueue, qs: HwQueueState): number {
   if (rs.policy === DRM_DEP_HW_POLICY_RR) return qs.rr_ts;
   if (rs.policy === DRM_DEP_HW_POLICY_FAIR) return restore_vruntime(rs, qs, min_vruntime(rq), rq.head_prio);
-  return qs.staged[0].submit_ns;
+  return qs.staged.at(0)!.submit_ns;
 }
 
 /** A queue's first staged job arrived: put the queue in its level's tree. rq_lock held. */
@@ -141,7 +123,7 @@ export function rq_pop_queue(rs: RingState, qs: HwQueueState): void {
     if (rs.policy === DRM_DEP_HW_POLICY_FAIR) save_vruntime(qs, min_vruntime(rq));
     return;
   }
-  if (rs.policy === DRM_DEP_HW_POLICY_FIFO) qs.key = qs.staged[0].submit_ns;
+  if (rs.policy === DRM_DEP_HW_POLICY_FIFO) qs.key = qs.staged.at(0)!.submit_ns;
   else if (rs.policy === DRM_DEP_HW_POLICY_FAIR) qs.key = update_vruntime(qs);
   else qs.key = qs.rr_ts = ++rq.rr_ts;
   tree_insert(rq, qs);
@@ -181,7 +163,7 @@ export function rq_select(rs: RingState, fits: (credits: number) => boolean): Hw
         rs.reap_pending = true;
         continue;
       }
-      return fits(qs.staged[0].credits) ? qs : -ENOSPC;
+      return fits(qs.staged.at(0)!.credits) ? qs : -ENOSPC;
     }
   }
   return null;

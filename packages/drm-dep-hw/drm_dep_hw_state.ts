@@ -4,7 +4,7 @@
  * objects only through the drm_dep_hw_* functions, as they reach drm_dep's.
  */
 import {
-  dma_fence, dma_fence_cb, MAX_SCHEDULE_TIMEOUT, wait_queue_head,
+  Fifo, dma_fence, dma_fence_cb, rb_root_cached, MAX_SCHEDULE_TIMEOUT, wait_queue_head,
   type delayed_work, type Kernel, type Sleepable, type spinlock_t, type work_struct, type workqueue_struct,
 } from '@deplab/sim';
 import { drm_dep_job, drm_dep_queue, type drm_dep_timedout_stat } from '@deplab/drm-dep';
@@ -153,7 +153,7 @@ export class RingState {
    */
   sched_fence_lock: spinlock_t | null = null;
   /** Jobs on the hardware, oldest first (the TDR times the head). */
-  readonly pending: HwJobState[] = [];
+  readonly pending = new Fifo<HwJobState>();
   /** Completed jobs whose layer reference the retire worker drops, in completion order. */
   readonly done_list: HwJobState[] = [];
   stopped = false;
@@ -162,7 +162,7 @@ export class RingState {
   /** drm_dep_hw_ring_fault(): the next TDR arm is immediate. */
   tdr_immediate = false;
   /** Queues initialised on this ring and not yet freed. */
-  readonly queues: HwQueueState[] = [];
+  readonly queues = new Set<HwQueueState>();
   readonly idle = new wait_queue_head();
   /** FAIR: every retired job's GPU time, us (drm_sched's sched->avg_job_us). */
   readonly avg_job_us = new ewma_avgtime();
@@ -178,9 +178,15 @@ export class RingState {
   }
 }
 
+
+function queue_key(qs: HwQueueState): number {
+  return qs.key;
+}
+
 /** One priority level: the queues with staged jobs, ordered by key (stable for equal keys). */
 export class HwRunQueue {
-  readonly tree: HwQueueState[] = [];
+  /** The queues with staged jobs, by `key`. */
+  readonly tree = new rb_root_cached<HwQueueState>(queue_key);
   /** Priority of the tree head (FAIR's head_prio), -1 when empty. */
   head_prio = -1;
   /** RR: the level's fake timestamp (drm_sched's rq->rr_ts). */
@@ -197,12 +203,14 @@ export class HwQueueState {
   name = '';
   priority = DRM_DEP_HW_PRIORITY_NORMAL;
   /** Jobs drm_dep handed over (dependencies met), not yet on the hardware, oldest first. */
-  readonly staged: HwJobState[] = [];
+  readonly staged = new Fifo<HwJobState>();
   /** Jobs of this queue on the hardware (under job_lock). */
   on_ring = 0;
   in_tree = false;
   /** The tree key: head submit time (FIFO), fake timestamp (RR), virtual runtime (FAIR). */
   key = 0;
+  /** Insertion stamp in the level's tree (rb_root_cached). */
+  rb_seq = 0;
   /** RR position of the queue (drm_sched's entity->rr_ts). */
   rr_ts = 0;
   /** FAIR statistics (drm_sched_entity_stats): GPU time, its value at the last re-key, vruntime. */
@@ -216,7 +224,7 @@ export class HwQueueState {
   /** Fence context of the scheduled fences of this queue's jobs (seqnos: the finished ones'). */
   sched_context = 0;
   /** Jobs pushed whose scheduled fence has not signalled, oldest first (under job_lock). */
-  readonly unscheduled: HwJobState[] = [];
+  readonly unscheduled = new Fifo<HwJobState>();
   /** Finished-fence seqno of the last job pushed (arm and push are serialised per queue). */
   pushed_seqno = 0;
   initialised = false;

@@ -27,7 +27,7 @@ import {
   INIT_DELAYED_WORK, INIT_WORK, kref, kref_get, kref_get_unless_zero, kref_put, lockdep_assert_held,
   MAX_SCHEDULE_TIMEOUT, mod_delayed_work, queue_work, spin_lock_init, spin_lock_irqsave,
   spin_unlock_irqrestore, wait_event, wait_queue_head, workqueue_is_reclaim_annotated,
-  Worker, WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, WQ_UNBOUND,
+  Fifo, Worker, WQ_MEM_RECLAIM, WQ_MEM_WARN_ON_RECLAIM, WQ_UNBOUND,
   type delayed_work, type dma_fence, type dma_fence_cb, type Kernel, type Sleepable, type spinlock_t,
   type work_struct, type workqueue_struct,
 } from '@deplab/sim';
@@ -293,9 +293,9 @@ export class QueueState {
   /** Protects pending_list, done_list, credit_count and TDR arming. Hardirq-safe. */
   job_lock: spinlock_t | null = null;
   /** The SPSC job queue: pushed, not yet handed to run_job (or cancelled). */
-  readonly job_queue: JobState[] = [];
+  readonly job_queue = new Fifo<JobState>();
   /** Jobs handed to run_job and not yet done, oldest first. */
-  readonly pending_list: JobState[] = [];
+  readonly pending_list = new Fifo<JobState>();
   /** Done jobs whose queue reference the put_job worker still has to drop. */
   readonly done_list: JobState[] = [];
   /** Jobs completed in hardirq whose completion the done worker still has to process. */
@@ -623,7 +623,7 @@ function drm_dep_queue_run_job_work(work: work_struct): void {
 function queue_submit_batch(qs: QueueState): void {
   for (let n = 0; ; n++) {
     if (qs.stopped) return;
-    const js = qs.job_queue[0];
+    const js = qs.job_queue.at(0);
     if (js === undefined) return;
     if (n === qs.submit_batch_max) {
       queue_kick_run_job(qs); // bounded batch: let other work on the workqueue run
@@ -783,9 +783,8 @@ export function queue_job_done(qs: QueueState, js: JobState, error: number): voi
     spin_unlock_irqrestore(qs.job_lock!, flags);
     return;
   }
-  // Jobs usually complete oldest first: shift() is O(1) there, splice moves the list and allocates.
-  if (index === 0) qs.pending_list.shift();
-  else qs.pending_list.splice(index, 1);
+  // Jobs usually complete oldest first: removal is O(1) there.
+  qs.pending_list.remove_at(index);
   qs.credit_count -= js.credits;
   if (index === 0) {
     if (qs.pending_list.length === 0) {
@@ -852,7 +851,7 @@ function* drm_dep_queue_tdr_work(work: work_struct): Sleepable {
   const k = qs.kernel;
   if (!kref_get_unless_zero(qs.refcount)) return; // zombie guard [V S9]
   let flags = spin_lock_irqsave(qs.job_lock!);
-  const js = qs.pending_list[0];
+  const js = qs.pending_list.at(0);
   qs.tdr_immediate = false;
   spin_unlock_irqrestore(qs.job_lock!, flags);
   if (js !== undefined) {
@@ -1062,6 +1061,6 @@ export function drm_dep_queue_for_each_pending_job<J extends drm_dep_job>(q: drm
   const site = 'drm_dep_queue_for_each_pending_job';
   if (!queue_check_live(qs, site)) return;
   !qs.stopped && qs.kernel.WARN_ON(true, site, `${qs.name}: pending jobs iterated on a queue that is not stopped`);
-  for (const js of qs.pending_list.slice()) fn(js.owner as J);
+  for (const js of qs.pending_list.to_array()) fn(js.owner as J);
 }
 

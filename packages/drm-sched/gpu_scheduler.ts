@@ -10,7 +10,7 @@
  * every access to an `@internal` field from outside this package.
  */
 import {
-  DMA_FENCE_FLAG_USER_BITS, completion, dma_fence, dma_fence_cb, spinlock_t, wait_queue_head,
+  Fifo, DMA_FENCE_FLAG_USER_BITS, rb_root_cached, completion, dma_fence, dma_fence_cb, spinlock_t, wait_queue_head,
   type Allocation, type Kernel, type Sleepable, type delayed_work, type kref, type work_struct,
   type workqueue_struct,
 } from '@deplab/sim';
@@ -134,6 +134,12 @@ export interface drm_sched_init_args {
 /* ------------------------------------------------------------------------------------------ */
 /* Structures                                                                                   */
 
+
+/** The rb_tree key of an entity. */
+function entity_key(entity: drm_sched_entity): number {
+  return entity.oldest_job_waiting;
+}
+
 /** struct drm_sched_rq: one per priority level (a single one under FAIR). */
 export class drm_sched_rq {
   readonly kernel: Kernel;
@@ -144,10 +150,10 @@ export class drm_sched_rq {
   /** @internal Every entity attached to this rq (drives the score). */
   readonly entities: drm_sched_entity[] = [];
   /**
-   * @internal The rbtree of entities with queued jobs, as an array sorted by
-   * `oldest_job_waiting`; an equal key goes after the existing equal ones (rb_add_cached).
+   * @internal The rbtree of entities with queued jobs, by `oldest_job_waiting`; an equal key
+   * goes after the existing equal ones (rb_add_cached).
    */
-  readonly rb_tree: drm_sched_entity[] = [];
+  readonly rb_tree = new rb_root_cached<drm_sched_entity>(entity_key);
   /** @internal */ head_prio: drm_sched_priority = DRM_SCHED_PRIORITY_INVALID;
   /** @internal Lifetime tracker id (kzalloc'ed at scheduler init, kfree'd at fini). */
   lifetime_id = -1;
@@ -204,6 +210,8 @@ export class drm_sched_entity {
   oldest_job_waiting = 0;
   /** @internal !RB_EMPTY_NODE(&rb_tree_node). */
   rb_linked = false;
+  /** @internal The rb_tree_node's insertion stamp (sim rb_root_cached). */
+  rb_seq = 0;
   /** @internal !list_empty(&entity->list). */
   on_rq_list = false;
   /** @internal */ lock: spinlock_t;
@@ -312,7 +320,7 @@ export class drm_gpu_scheduler {
   /** @internal */ work_free_job: work_struct | null = null;
   /** @internal */ work_tdr: delayed_work | null = null;
   /** Jobs handed to run_job and not yet freed, in submission-to-HW order. */
-  readonly pending_list: drm_sched_job[] = [];
+  readonly pending_list = new Fifo<drm_sched_job>();
   /** @internal */ job_list_lock: spinlock_t;
   hang_limit = 0;
   /** Load metric; shared when the driver passes args.score. */

@@ -91,8 +91,7 @@ function job_s_fence(job: drm_sched_job, site: string): drm_sched_fence | null {
 }
 
 function pending_list_del(sched: drm_gpu_scheduler, job: drm_sched_job): void {
-  const i = sched.pending_list.indexOf(job);
-  if (i >= 0) sched.pending_list.splice(i, 1);
+  sched.pending_list.remove(job);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -276,7 +275,7 @@ function* drm_sched_job_timedout(work: work_struct): Sleepable {
   k.lifetime.use(sched.lifetime_id, 'drm_sched_job_timedout');
   let status: drm_gpu_sched_stat = DRM_GPU_SCHED_STAT_RESET;
   spin_lock(sched.job_list_lock);
-  const job = sched.pending_list.length > 0 ? sched.pending_list[0] : null;
+  const job = sched.pending_list.at(0) ?? null;
   if (job !== null) {
     sched.pending_list.shift();
     spin_unlock(sched.job_list_lock);
@@ -302,7 +301,7 @@ function* drm_sched_job_timedout(work: work_struct): Sleepable {
 export function* drm_sched_stop(sched: drm_gpu_scheduler, bad: drm_sched_job | null): Sleepable {
   yield* drm_sched_wqueue_stop(sched);
   if (bad !== null && bad.sched === sched) sched.pending_list.unshift(bad);
-  const reversed = [...sched.pending_list].reverse();
+  const reversed = sched.pending_list.to_array().reverse();
   for (const s_job of reversed) {
     const s_fence = s_job.s_fence;
     if (s_fence === null) {
@@ -335,7 +334,7 @@ export function* drm_sched_stop(sched: drm_gpu_scheduler, bad: drm_sched_job | n
  * TDR and restart submission.
  */
 export function drm_sched_start(sched: drm_gpu_scheduler, errno: number): void {
-  for (const s_job of [...sched.pending_list]) {
+  for (const s_job of sched.pending_list.to_array()) {
     const fence = s_job.s_fence!.parent;
     sched.credit_count.counter += s_job.credits;
     if (fence === null) {
@@ -367,7 +366,7 @@ function call_run_job(sched: drm_gpu_scheduler, job: drm_sched_job): dma_fence |
  */
 export function drm_sched_resubmit_jobs(sched: drm_gpu_scheduler): void {
   let guilty_context = -1;
-  for (const s_job of [...sched.pending_list]) {
+  for (const s_job of sched.pending_list.to_array()) {
     const s_fence = s_job.s_fence!;
     if (guilty_context < 0 && s_job.karma.counter > sched.hang_limit) guilty_context = s_fence.scheduled.context;
     if (guilty_context >= 0 && s_fence.scheduled.context === guilty_context) dma_fence_set_error(s_fence.finished, -ECANCELED);
@@ -414,7 +413,7 @@ export function drm_sched_increase_karma(bad: drm_sched_job): void {
  */
 export function drm_sched_for_each_pending_job(sched: drm_gpu_scheduler, entity: drm_sched_entity | null): drm_sched_job[] {
   sched.kernel.WARN_ON(!drm_sched_is_stopped(sched), 'drm_sched_for_each_pending_job', 'iterating pending jobs of a running scheduler');
-  return sched.pending_list.filter((job) => entity === null || job.entity === entity);
+  return sched.pending_list.to_array().filter((job) => entity === null || job.entity === entity);
 }
 
 /** drm_sched_job_is_signaled (sched_main.c): parent or finished signalled; WARNs unless stopped. */
@@ -621,14 +620,14 @@ function drm_sched_select_entity(sched: drm_gpu_scheduler): drm_sched_entity | n
  */
 function drm_sched_get_finished_job(sched: drm_gpu_scheduler): drm_sched_job | null {
   spin_lock(sched.job_list_lock);
-  const job = sched.pending_list.length > 0 ? sched.pending_list[0] : null;
+  const job = sched.pending_list.at(0) ?? null;
   if (job === null || !head_job_finished(sched, job)) {
     spin_unlock(sched.job_list_lock);
     return null;
   }
   sched.pending_list.shift();
   cancel_delayed_work(sched.work_tdr!);
-  const next = sched.pending_list.length > 0 ? sched.pending_list[0] : null;
+  const next = sched.pending_list.at(0) ?? null;
   if (next !== null) {
     const scheduled = next.s_fence!.scheduled;
     if ((scheduled.flags & (1 << DMA_FENCE_FLAG_TIMESTAMP_BIT)) !== 0) scheduled.timestamp_ns = dma_fence_timestamp(job.s_fence!.finished);
@@ -766,7 +765,7 @@ function drm_sched_init_rqs(sched: drm_gpu_scheduler, num_rqs: number): void {
 
 function drm_sched_init_state(sched: drm_gpu_scheduler): void {
   const k = sched.kernel;
-  sched.pending_list.length = 0;
+  sched.pending_list.clear();
   sched.credit_count.counter = 0;
   sched.work_tdr = INIT_DELAYED_WORK(k, drm_sched_job_timedout, '&(&sched->work_tdr)->work', sched);
   sched.work_run_job = INIT_WORK(k, drm_sched_run_job_work, '&sched->work_run_job', sched);
@@ -812,7 +811,7 @@ export function drm_sched_init(sched: drm_gpu_scheduler, args: drm_sched_init_ar
 
 /** drm_sched_cancel_remaining_jobs: newest first, cancel_job, unlink, free_job. No locking. */
 function drm_sched_cancel_remaining_jobs(sched: drm_gpu_scheduler): void {
-  for (const job of [...sched.pending_list].reverse()) {
+  for (const job of sched.pending_list.to_array().reverse()) {
     sched.ops!.cancel_job!(job);
     pending_list_del(sched, job);
     drm_sched_call_free_job(sched, job);

@@ -58,7 +58,7 @@ describe('selection order within one run queue', () => {
     const es = three(rig);
     for (const e of es) submit(make_job(rig, e, 'x', 100)); // all RR key 0, same instant
     const rq = rig.sched.sched_rq![DRM_SCHED_PRIORITY_NORMAL]!;
-    expect(rq.rb_tree).toEqual(es);
+    expect(rq.rb_tree.to_array()).toEqual(es);
   });
 });
 

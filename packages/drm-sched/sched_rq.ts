@@ -5,8 +5,7 @@
  * Every policy walks a tree of the entities that have queued jobs, ordered by
  * entity->oldest_job_waiting: FIFO keys by the head job's submit_ts, RR by a fake timestamp
  * that moves the popped entity to the back, FAIR by a CFS-like virtual runtime. The rbtree is
- * modelled as an array kept sorted with stable insertion (binary search): an equal key goes
- * after the existing equal ones, like rb_add_cached.
+ * the simulator's rb_root_cached: an equal key goes after the existing equal ones.
  *
  * Policy dispatch follows the reconstruction: add_entity tests RR and FAIR and otherwise takes
  * the FIFO path; pop_entity tests FIFO and FAIR and otherwise takes the RR path. An out-of-range
@@ -31,55 +30,14 @@ import { drm_sched_can_queue } from './sched_main.ts';
 /* ------------------------------------------------------------------------------------------ */
 /* The tree                                                                                     */
 
-/** Index of the first entity whose key is greater than `key` (upper bound). */
-function tree_upper_bound(tree: readonly drm_sched_entity[], key: number): number {
-  let lo = 0, hi = tree.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (key < tree[mid].oldest_job_waiting) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/** Index of the first entity whose key is not less than `key` (lower bound). */
-function tree_lower_bound(tree: readonly drm_sched_entity[], key: number): number {
-  let lo = 0, hi = tree.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (tree[mid].oldest_job_waiting < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/*
- * Insert and remove by moving the tail by hand: every pop re-keys an entity, and splice would
- * allocate its result array each time.
- */
-function tree_insert_at(tree: drm_sched_entity[], index: number, entity: drm_sched_entity): void {
-  tree.push(entity);
-  for (let i = tree.length - 1; i > index; i--) tree[i] = tree[i - 1];
-  tree[index] = entity;
-}
-
-function tree_remove_at(tree: drm_sched_entity[], index: number): void {
-  for (let i = index + 1; i < tree.length; i++) tree[i - 1] = tree[i];
-  tree.pop();
-}
-
 function rb_add_cached(rq: drm_sched_rq, entity: drm_sched_entity): void {
-  tree_insert_at(rq.rb_tree, tree_upper_bound(rq.rb_tree, entity.oldest_job_waiting), entity);
+  rq.rb_tree.add(entity);
   entity.rb_linked = true;
   rq.kernel.spend(drm_sched_cost(rq.kernel, 'drm_sched.rb_tree_op_ns', COST_RB_TREE_OP_NS));
 }
 
 function rb_erase_cached(rq: drm_sched_rq, entity: drm_sched_entity): void {
-  const tree = rq.rb_tree;
-  let i = tree_lower_bound(tree, entity.oldest_job_waiting);
-  while (i < tree.length && tree[i] !== entity) i++;
-  if (rq.kernel.WARN_ON(i === tree.length, 'rb_erase_cached', 'entity marked linked but not in its rq tree')) return;
-  tree_remove_at(tree, i);
+  if (rq.kernel.WARN_ON(!rq.rb_tree.erase(entity), 'rb_erase_cached', 'entity marked linked but not in its rq tree')) return;
   entity.rb_linked = false;
   rq.kernel.spend(drm_sched_cost(rq.kernel, 'drm_sched.rb_tree_op_ns', COST_RB_TREE_OP_NS));
 }
@@ -87,7 +45,7 @@ function rb_erase_cached(rq: drm_sched_rq, entity: drm_sched_entity): void {
 /** drm_sched_rq_update_prio: head_prio = READ_ONCE(head->priority), or INVALID. */
 function drm_sched_rq_update_prio(rq: drm_sched_rq): void {
   lockdep_assert_held(rq.lock, 'drm_sched_rq_update_prio');
-  rq.head_prio = rq.rb_tree.length > 0 ? rq.rb_tree[0].priority : DRM_SCHED_PRIORITY_INVALID;
+  rq.head_prio = rq.rb_tree.first()?.priority ?? DRM_SCHED_PRIORITY_INVALID;
 }
 
 /** drm_sched_rq_remove_tree_locked (sched_rq.c): both locks held; out of the tree if in it. */
@@ -141,8 +99,9 @@ function stats_of(entity: drm_sched_entity): drm_sched_entity_stats {
 /** drm_sched_rq_get_min_vruntime: the vruntime of the tree head, 0 for an empty tree. */
 function drm_sched_rq_get_min_vruntime(rq: drm_sched_rq): number {
   lockdep_assert_held(rq.lock, 'drm_sched_rq_get_min_vruntime');
-  if (rq.rb_tree.length === 0) return 0;
-  const stats = stats_of(rq.rb_tree[0]);
+  const head = rq.rb_tree.first();
+  if (head === null) return 0;
+  const stats = stats_of(head);
   spin_lock(stats.lock);
   const vruntime = stats.vruntime;
   spin_unlock(stats.lock);

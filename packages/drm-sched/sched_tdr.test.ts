@@ -38,7 +38,7 @@ describe('TDR', () => {
     expect(events(rig.kernel, 'drm_sched_job_timedout')[0].args.status).toBe(DRM_GPU_SCHED_STAT_RESET);
     expect(finished.error).toBe(-ETIMEDOUT);
     expect(rig.gpu.free_log).toEqual([]); // unlinked by the TDR, never free_job'd by the scheduler
-    expect(rig.sched.pending_list).toEqual([]);
+    expect(rig.sched.pending_list.to_array()).toEqual([]);
   });
 
   it('hazard: every job_begin pushes the TDR out, so a steady stream hides a hung head job', () => {
@@ -63,7 +63,7 @@ describe('TDR', () => {
     submit(k2);
     rig.kernel.run_for(450 * MS);
     expect(timedout_times_ms(rig)).toEqual([200, 400]);
-    expect(rig.sched.pending_list).toEqual([j, k2]);
+    expect(rig.sched.pending_list.to_array()).toEqual([j, k2]);
     fake_gpu_advance(rig.gpu, 2);
     rig.kernel.run_for(1 * MS);
     expect(rig.gpu.free_log).toEqual(['slow', 'next']);

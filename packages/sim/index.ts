@@ -24,3 +24,5 @@ export * from './timer.ts';
 export * from './timer_wheel.ts';
 export * from './resv.ts';
 export * from './pct.ts';
+export * from './fifo.ts';
+export * from './rbtree.ts';

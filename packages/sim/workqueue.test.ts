@@ -135,6 +135,20 @@ describe('concurrency', () => {
     expect(wq.workers).toHaveLength(2);
   });
 
+  it('items cancelled from the head, the middle and the tail of the worklist never run; the rest keep their order', () => {
+    const k = new Kernel(CONSTANT);
+    const wq = alloc_workqueue(k, 'narrow', 0, 1);
+    const p = new Probe(k);
+    const works = Array.from({ length: 8 }, (_, i) => p.sleepy(String(i), 1));
+    for (const w of works) queue_work(wq, w);
+    // '0' is taken by the woken kworker only when it runs: all 8 are on the worklist now.
+    for (const i of [0, 4, 7]) expect(cancel_work(works[i])).toBe(true);
+    queue_work(wq, works[4]); // back at the tail
+    k.run_all();
+    expect(p.log.filter(([w]) => w === 'start').map(([, n]) => n)).toEqual(['1', '2', '3', '5', '6', '4']);
+    expect(cancel_work(works[4])).toBe(false);
+  });
+
   it('an item re-queued while running runs again afterwards, never concurrently with itself', () => {
     const k = new Kernel(CONSTANT);
     const wq = alloc_workqueue(k, 'test', 0, 4);

@@ -74,6 +74,9 @@ export class work_struct {
   done_seq = 0;
   /** wq.enqueue_seq at the time this item was put on its queue (for flush_workqueue). */
   wq_stamp = 0;
+  /** work->entry: the neighbours on its workqueue's worklist while queued. */
+  entry_prev: work_struct | null = null;
+  entry_next: work_struct | null = null;
   readonly flushers = new wait_queue_head();
 
   constructor(kernel: Kernel, func: work_func_t, name: string, owner: unknown) {
@@ -174,7 +177,15 @@ export class workqueue_struct {
   readonly lockdep_map: lockdep_map;
   /** Lockdep sites of process_one_work (built once, not per item). */
   readonly process_site: string;
-  readonly queue: work_struct[] = [];
+  /**
+   * The worklist, oldest first (so in wq_stamp order), linked through work->entry as in the
+   * kernel: taking an item from anywhere is O(1), as a workqueue shared by thousands of
+   * schedulers needs.
+   */
+  worklist_first: work_struct | null = null;
+  worklist_last: work_struct | null = null;
+  /** Items on the worklist. */
+  nr_queued = 0;
   readonly workers: Worker[] = [];
   readonly idle: Worker[] = [];
   /** Workers scheduled, running or blocked in an item. */
@@ -280,6 +291,26 @@ export function schedule_work(k: Kernel, work: work_struct): boolean {
   return queue_work(k.system_wq('system_percpu_wq'), work);
 }
 
+/** list_add_tail(&work->entry, &pool->worklist). */
+function worklist_add_tail(wq: workqueue_struct, work: work_struct): void {
+  work.entry_prev = wq.worklist_last;
+  work.entry_next = null;
+  if (wq.worklist_last === null) wq.worklist_first = work;
+  else wq.worklist_last.entry_next = work;
+  wq.worklist_last = work;
+  wq.nr_queued++;
+}
+
+/** list_del_init(&work->entry). */
+function worklist_del(wq: workqueue_struct, work: work_struct): void {
+  if (work.entry_prev === null) wq.worklist_first = work.entry_next;
+  else work.entry_prev.entry_next = work.entry_next;
+  if (work.entry_next === null) wq.worklist_last = work.entry_prev;
+  else work.entry_next.entry_prev = work.entry_prev;
+  work.entry_prev = work.entry_next = null;
+  wq.nr_queued--;
+}
+
 /** __queue_work: the caller pays queue_work_ns. */
 function enqueue(wq: workqueue_struct, work: work_struct): void {
   const k = wq.kernel;
@@ -287,34 +318,37 @@ function enqueue(wq: workqueue_struct, work: work_struct): void {
   work.wq = wq;
   work.queued_seq++;
   work.wq_stamp = ++wq.enqueue_seq;
-  wq.queue.push(work);
+  worklist_add_tail(wq, work);
   if (work.running_on !== null) wq.busy_queued++;
   if (k.trace.full) k.tp('workqueue_queue_work', { workqueue: wq.name, work: work.name, function: work.func.name });
   dispatch(wq);
 }
 
-/** Index of the first item a worker may start now, or -1. */
-function next_eligible(wq: workqueue_struct): number {
-  const q = wq.queue;
+/**
+ * The first item a worker may start now, or null. Items still running (re-queued while they
+ * run) are skipped: at most busy_queued of them.
+ */
+function next_eligible(wq: workqueue_struct): work_struct | null {
+  const first = wq.worklist_first;
   if (wq.ordered) {
     // One at a time, in order; the head may be the item still running (re-queued).
-    return q.length > 0 && q[0].running_on === null && wq.active - wq.scheduled === 0 ? 0 : -1;
+    return first !== null && first.running_on === null && wq.active - wq.scheduled === 0 ? first : null;
   }
-  if (wq.busy_queued === 0) return q.length > 0 ? 0 : -1;
-  for (let i = 0; i < q.length; i++) if (q[i].running_on === null) return i;
-  return -1;
+  let w = first;
+  while (w !== null && w.running_on !== null) w = w.entry_next;
+  return w;
 }
 
 /** Wake idle workers for eligible items, up to max_active. */
 function dispatch(wq: workqueue_struct): void {
   if (wq.ordered) {
-    if (wq.active === 0 && next_eligible(wq) >= 0) wake_worker(wq);
+    if (wq.active === 0 && next_eligible(wq) !== null) wake_worker(wq);
     return;
   }
   // Eligible items (queued, not running: busy_queued counts the others), up to what the idle
   // capacity plus the woken workers can take.
   const want = wq.max_active - wq.active + wq.scheduled;
-  const eligible = want > 0 ? Math.min(want, wq.queue.length - wq.busy_queued) : 0;
+  const eligible = want > 0 ? Math.min(want, wq.nr_queued - wq.busy_queued) : 0;
   while (wq.scheduled < eligible && wq.active < wq.max_active) wake_worker(wq);
 }
 
@@ -348,13 +382,13 @@ function worker_run(worker: Worker): void {
   }
   // WORKER_SCHEDULED: take the first eligible item, if any is left.
   wq.scheduled--;
-  const i = wq.ordered ? (wq.queue.length > 0 && wq.queue[0].running_on === null ? 0 : -1) : next_eligible(wq);
-  if (i < 0) {
+  const first = wq.worklist_first;
+  const work = wq.ordered ? (first !== null && first.running_on === null ? first : null) : next_eligible(wq);
+  if (work === null) {
     worker_idle(worker);
     return;
   }
-  // The head in the common case: shift() does not allocate a result array as splice does.
-  const work = i === 0 ? wq.queue.shift()! : wq.queue.splice(i, 1)[0];
+  worklist_del(wq, work);
   work.pending = false;
   work.running_on = worker;
   work.covers = work.queued_seq;
@@ -416,8 +450,7 @@ function finish_item(worker: Worker): void {
   k.wake_up(work.flushers);
   k.wake_up(wq.flushers);
   // Keep going on this worker if there is more to do (no wake-up: the kworker is running).
-  const i = wq.ordered ? (wq.queue.length > 0 ? 0 : -1) : next_eligible_unclaimed(wq);
-  if (i >= 0) {
+  if (wq.ordered ? wq.nr_queued > 0 : has_unclaimed(wq)) {
     worker.state = WORKER_SCHEDULED;
     wq.scheduled++;
     k.schedule_at(k.now(), PHASE_KWORKER, wq_event_kind(k), worker, 0);
@@ -431,14 +464,9 @@ function on_queue(work: work_struct): boolean {
   return work.pending && (work.dwork === null || work.dwork.timer < 0);
 }
 
-function next_eligible_unclaimed(wq: workqueue_struct): number {
-  if (wq.busy_queued === 0) return wq.scheduled < wq.queue.length ? wq.scheduled : -1;
-  let skip = wq.scheduled;
-  for (let i = 0; i < wq.queue.length; i++) {
-    if (wq.queue[i].running_on !== null) continue;
-    if (skip-- === 0) return i;
-  }
-  return -1;
+/** Whether an eligible item is left once the workers already woken have taken theirs. */
+function has_unclaimed(wq: workqueue_struct): boolean {
+  return wq.nr_queued - wq.busy_queued > wq.scheduled;
 }
 
 function worker_idle(worker: Worker): void {
@@ -463,12 +491,9 @@ function grab_pending(work: work_struct): boolean {
     k.cancel_event(dwork.timer);
     dwork.timer = -1;
     k.close_choice(dwork.choice);
-  } else if (work.wq !== null) {
-    const i = work.wq.queue.indexOf(work);
-    if (i >= 0) {
-      work.wq.queue.splice(i, 1);
-      if (work.running_on !== null) work.wq.busy_queued--;
-    }
+  } else if (work.wq !== null && (work.entry_prev !== null || work.wq.worklist_first === work)) {
+    worklist_del(work.wq, work);
+    if (work.running_on !== null) work.wq.busy_queued--;
   }
   work.pending = false;
   // A flush_work waiting for this queueing has nothing left to wait for.
@@ -585,7 +610,8 @@ export function* flush_workqueue(wq: workqueue_struct): Sleepable {
 
 /** Whether an item queued at or before stamp `target` is still queued or running. */
 function wq_busy_before(wq: workqueue_struct, target: number): boolean {
-  for (const w of wq.queue) if (w.wq_stamp <= target) return true;
+  // The worklist is in stamp order: its head is the oldest queued item.
+  if (wq.worklist_first !== null && wq.worklist_first.wq_stamp <= target) return true;
   for (const worker of wq.workers) if (worker.current !== null && worker.current_stamp <= target) return true;
   return false;
 }
@@ -595,7 +621,7 @@ export function* drain_workqueue(wq: workqueue_struct): Sleepable {
   for (let round = 0; ; round++) {
     yield* flush_workqueue(wq);
     // A woken worker that has not yet found the queue empty is idle for this purpose.
-    if (wq.queue.length === 0 && wq.workers.every((w) => w.current === null)) return;
+    if (wq.nr_queued === 0 && wq.workers.every((w) => w.current === null)) return;
     if (round === 1000) {
       wq.kernel.violation('hang', 'drain_workqueue', `${wq.name} still busy after 1000 flushes`);
       return;
