@@ -5,6 +5,8 @@
  * process.resourceUsage() at exit; for the long run, RSS sampled from /proc while it runs.
  * - run: 1 M jobs on one queue (peak RSS, both backends); 10 M jobs (RSS over the run: flat);
  * - compare: 250 k, 500 k and 1 M jobs on one queue, 2 seeds, one worker (cost linear in jobs);
+ * - run of every driver and backend with 20 k and 160 k jobs in flight at once, and with 4,000
+ *   and 16,000 queues (CPU per job and per queue: flat if no list walk grows with them);
  * - report and an exploration campaign with --jobs 1 and --jobs 2 (the ratio of wall times);
  * - the README's main job (deplab report), deplab readiness, and `npm run report`
  *   (scripts/report.sh, into a temporary directory).
@@ -13,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { driver_backends, find_driver } from '@deplab/harness';
 import type { ScaleBenchmark, Suite } from './registry.ts';
 
 const ROOT = resolve(process.env.DEPLAB_ROOT ?? '.');
@@ -96,6 +99,58 @@ function workload_file(jobs: number): { path: string; remove: () => void } {
     }],
   }));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A workload file holding `doc`, in a temporary directory. */
+function json_file(doc: { name: string }): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'deplab-bench-w-'));
+  const path = join(dir, `${doc.name}.json`);
+  writeFileSync(path, JSON.stringify(doc));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `jobs` jobs on one queue with no queue depth: every job is in flight at once. */
+const burst = (jobs: number) => ({
+  name: `burst-${jobs}`, clients: [{ name: 'c0', queues: [{ name: 'q', engine: 'render' }], program: { loops: jobs, steps: [{ batch: { queue: 'q', duration_us: [20, 80] } }] } }],
+});
+
+/** 1,000 clients with `per_client` queues each, 5 jobs per queue (stress/many-queues has 1). */
+const many_queues = (per_client: number) => {
+  const queues = Array.from({ length: per_client }, (_, i) => `q${i}`);
+  return {
+    name: `queues-${1000 * per_client}`,
+    clients: Array.from({ length: 1000 }, (_, c) => ({
+      name: `c${c}`, queues: queues.map((name) => ({ name, engine: 'render' })),
+      program: { loops: 5, steps: queues.map((queue) => ({ batch: { queue, duration_us: [20, 80] } })) },
+    })),
+  };
+};
+
+/**
+ * CPU per unit (job or queue) of `deplab run` on every driver and backend at a small and a
+ * large size, the process start (a run of one job) taken off; the ratio is 1 when the cost is
+ * linear. Before the lists walked and moved per job went, jobs in flight gave ratios of 1.8 to 4.1
+ * on drm_dep, drm_dep+hw and the mock's drm_sched.
+ */
+function per_unit(name: string, unit: string, small: { units: number; doc: { name: string } }, large: { units: number; doc: { name: string } }): ScaleBenchmark {
+  return {
+    name: `scale/${name}`,
+    async run() {
+      const files = [json_file(burst(1)), json_file(small.doc), json_file(large.doc)];
+      try {
+        const lines: string[] = [];
+        for (const driver of ['mock', 'xe', 'panthor', 'amdxdna', 'panfrost']) {
+          for (const backend of driver_backends(find_driver(driver)!)) {
+            const cpu: number[] = [];
+            for (const f of files) cpu.push((await deplab_command(['run', f.path, '--driver', driver, '--backend', backend])).cpu_s);
+            const us_a = (cpu[1] - cpu[0]) / small.units * 1e6, us_b = (cpu[2] - cpu[0]) / large.units * 1e6;
+            lines.push(`${driver} ${backend}: ${us_a.toFixed(0)} / ${us_b.toFixed(0)} µs CPU per ${unit} at ${small.units / 1000} k / ${large.units / 1000} k; ratio ${(us_b / us_a).toFixed(2)}`);
+          }
+        }
+        return lines;
+      } finally { for (const f of files) f.remove(); }
+    },
+  };
 }
 
 const s = (x: number) => `${x.toFixed(1)} s`;
@@ -218,6 +273,8 @@ export const scale_suite: Suite = {
   benchmarks: [],
   scale: [
     run_1m, run_10m, compare_linear,
+    per_unit('run, jobs in flight at once (every driver and backend)', 'job', { units: 20_000, doc: burst(20_000) }, { units: 160_000, doc: burst(160_000) }),
+    per_unit('run, many queues, 5 jobs each (every driver and backend)', 'queue', { units: 4000, doc: many_queues(4) }, { units: 16_000, doc: many_queues(16) }),
     two_workers('report', ['report']),
     two_workers('explore campaign (xe, all faults, 1000 seeds)', ['explore', '--driver', 'xe', '--faults', 'all', '--seeds', '1000']),
     readiness, npm_report,
