@@ -41,10 +41,11 @@ describe('Fifo', () => {
 });
 
 describe('rb_root_cached', () => {
-  it('walks in key order, equal keys in insertion order, whatever is erased and added (random operations)', () => {
+  it('walks in key order, equal keys in insertion order, whatever is erased and added, as an array and as a tree (random operations)', () => {
     interface Node { key: number; rb_seq: number; id: number }
-    fc.assert(fc.property(fc.array(fc.record({ add: fc.boolean(), key: fc.integer({ min: 0, max: 5 }), pick: fc.nat() }), { maxLength: 200 }), (ops) => {
-      const t = new rb_root_cached<Node>((n) => n.key);
+    // limit 3: the array becomes the B+ tree after three nodes.
+    fc.assert(fc.property(fc.constantFrom(128, 3), fc.array(fc.record({ add: fc.boolean(), key: fc.integer({ min: 0, max: 5 }), pick: fc.nat() }), { maxLength: 200 }), (limit, ops) => {
+      const t = new rb_root_cached<Node>((n) => n.key, limit);
       let ref: Node[] = [];
       let id = 0;
       for (const { add, key, pick } of ops) {
