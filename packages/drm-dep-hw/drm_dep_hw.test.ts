@@ -192,6 +192,35 @@ describe('same-ring dependencies', () => {
     return gap;
   }
 
+  /**
+   * X1, X2 fill a two-deep ring; A (queue a) is staged behind them; B (queue b, higher
+   * priority: it would go first) waits for A: B's end after A's.
+   */
+  function b_after_staged_a_ns(no_pipeline: boolean): number {
+    const rig = fake_rig_create({ credit_limit: 2, no_pipeline });
+    const c = fake_queue_create(rig, 'c'), a = fake_queue_create(rig, 'a'), b = fake_queue_create(rig, 'b', DRM_DEP_HW_PRIORITY_HIGH);
+    const xs = [fake_submit(c, 'X1', 5 * MS), fake_submit(c, 'X2', 5 * MS)];
+    run_until_ran(rig, 2);
+    const ja = fake_submit(a, 'A', 5 * MS);
+    const jb = fake_submit(b, 'B', 5 * MS, [dma_fence_get(ja.fence)]);
+    rig.kernel.run_all();
+    expect([ja.fence.error, jb.fence.error]).toEqual([0, 0]);
+    const gap = jb.fence.timestamp_ns - ja.fence.timestamp_ns;
+    for (const j of [...xs, ja, jb]) dma_fence_put(j.fence);
+    fake_rig_teardown(rig);
+    expect(violations(rig)).toEqual([]);
+    return gap;
+  }
+
+  it('a job waiting for a job of another queue still staged behind others waits only until that job reaches the ring', () => {
+    // The lookup finds A among its queue's jobs not yet on the ring (by seqno): B follows A on
+    // the ring and ends one job after it; without pipelining it waits for A's completion.
+    const pipelined = b_after_staged_a_ns(false), waited = b_after_staged_a_ns(true);
+    expect(pipelined).toBeGreaterThanOrEqual(5 * MS); // not before A, though B's queue has the higher priority
+    expect(pipelined - 5 * MS).toBeLessThan(5_000);
+    expect(waited - pipelined).toBeGreaterThan(5_000);
+  });
+
   it('a job waiting for a job of another queue of the ring goes to the ring behind it, not after it is done', () => {
     // Pipelined, B is on the ring when A completes and starts from the same interrupt: it ends
     // one job later (plus the interrupt handler's few microseconds); not pipelined, it also

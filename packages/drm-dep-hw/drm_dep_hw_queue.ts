@@ -190,6 +190,8 @@ function job_record_push(js: HwJobState): boolean {
   return true;
 }
 
+const fence_seqno_of = (js: HwJobState): number => js.fence_seqno;
+
 /**
  * The job of another queue of `rs` that `fence` finishes, if it has not reached the hardware yet:
  * its scheduled fence (a new reference). Null when `fence` is not such a job's.
@@ -198,7 +200,8 @@ function same_ring_scheduled(rs: RingState, own: HwQueueState, fence: dma_fence)
   const other = rs.by_finished_context.get(fence.context);
   if (other === undefined || other === own) return null;
   const flags = spin_lock_irqsave(rs.job_lock!);
-  const js = other.unscheduled.find((j) => j.fence_seqno === fence.seqno);
+  // Pushed in seqno order (arm and push are serialised per queue): a binary search.
+  const js = other.unscheduled.find_sorted(fence.seqno, fence_seqno_of);
   const sched = js === undefined ? null : dma_fence_get(js.sched_fence);
   spin_unlock_irqrestore(rs.job_lock!, flags);
   return sched;

@@ -57,6 +57,21 @@ export class Fifo<T> {
     return undefined;
   }
 
+  /**
+   * The entry whose `key` is `value`, by binary search: for a list kept in ascending `key` order
+   * (pushed in that order; removals keep it). Undefined if there is none.
+   */
+  find_sorted(value: number, key: (x: T) => number): T | undefined {
+    const items = this.items;
+    let lo = this.head, hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (key(items[mid] as T) < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < items.length && key(items[lo] as T) === value ? items[lo] : undefined;
+  }
+
   /** Remove the i-th entry keeping the order of the rest; O(1) at the head. */
   remove_at(i: number): T | undefined {
     if (i === 0) return this.shift();
